@@ -1,0 +1,170 @@
+"""Domain objects the CMDB keeps: CIs, relationships, scan runs and history.
+
+Plain dataclasses: they are built hundreds of thousands of times per ingest.
+Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Lifecycle(str, Enum):
+    ACTIVE = "active"
+    STALE = "stale"
+    RETIRED = "retired"
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    STALE = "stale"
+    RETIRE = "retire"
+    REACTIVATE = "reactivate"
+    DELETE = "delete"
+    DUPLICATE = "duplicate"
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def rel_uid(source_uid: str, rel_type: str, target_uid: str) -> str:
+    """Relationships are identified by their ends and type: one edge per (A, T, B)."""
+    return f"{source_uid}:{rel_type}:{target_uid}"
+
+
+@dataclass(slots=True)
+class Provenance:
+    """Which source last wrote an attribute, and when it observed the value."""
+
+    source: str
+    observed_at: int
+
+
+@dataclass(slots=True)
+class CI:
+    uid: str
+    ci_class: str
+    attributes: dict[str, Any]
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    status: Lifecycle = Lifecycle.ACTIVE
+    created_at: int = 0
+    updated_at: int = 0
+    parent_uid: str | None = None
+    duplicate_of: str | None = None
+
+    @property
+    def name(self) -> str:
+        value = self.attributes.get("name")
+        return str(value) if value is not None else self.uid
+
+
+@dataclass(slots=True)
+class RelEvidence:
+    sources: list[str]
+    first_seen: int
+    last_seen: int
+    times_seen: int
+    method: str
+    confidence: float
+
+
+@dataclass(slots=True)
+class Relationship:
+    uid: str
+    type: str
+    source_uid: str
+    target_uid: str
+    attributes: dict[str, Any]
+    evidence: RelEvidence
+    status: Lifecycle = Lifecycle.ACTIVE
+    last_run: str | None = None
+
+
+@dataclass(slots=True)
+class HistoryEntry:
+    """One recorded change: ``changes`` maps attribute -> [before, after]."""
+
+    subject_uid: str
+    subject_kind: str  # "ci" or "rel"
+    action: Action
+    changes: dict[str, list[Any]]
+    source: str
+    run_id: str | None
+    at: int
+    seq: int = 0  # assigned by the store, increasing
+
+
+@dataclass(slots=True)
+class ScanRun:
+    run_id: str
+    source: str
+    scope: str
+    started_at: int
+    job: str | None = None
+    finished_at: int | None = None
+    status: RunStatus = RunStatus.RUNNING
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Sighting:
+    """An item (CI or relationship) seen by a source in a scope during a run."""
+
+    subject_uid: str
+    subject_kind: str
+    source: str
+    scope: str
+    run_id: str
+    seen_at: int
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """Everything one ingest batch writes, applied by the store atomically."""
+
+    cis: list[CI] = field(default_factory=list)  # full new state of created/changed CIs
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (identification key, uid)
+    relationships: list[Relationship] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    sightings: list[Sighting] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.cis or self.keys or self.relationships or self.history or self.sightings)
+
+
+@dataclass(frozen=True, slots=True)
+class AttrFilter:
+    """``attribute op value``; op one of eq, ne, lt, le, gt, ge, contains."""
+
+    attribute: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CIQuery:
+    classes: tuple[str, ...] = ()  # exact class names (callers expand subtrees)
+    text: str | None = None  # substring over name and identifying values
+    filters: tuple[AttrFilter, ...] = ()
+    statuses: tuple[Lifecycle, ...] = ()
+    after: str | None = None  # keyset cursor: uid to start after
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[CI]
+    has_next: bool
+    end_cursor: str | None

@@ -1,0 +1,143 @@
+"""The GraphStore protocol: the one interface every store implements.
+
+The ingest pipeline, aging, the topology index and the read services use only
+these methods. ``tests/contract/`` holds the suite every implementation passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun
+
+
+class Direction(str, Enum):
+    OUT = "out"  # relationships whose source is the given CI
+    IN = "in"  # relationships whose target is the given CI
+    BOTH = "both"
+
+
+class EdgeRow(NamedTuple):
+    """A slim relationship row for building the in-memory topology index."""
+
+    source_uid: str
+    type: str
+    target_uid: str
+    method: str
+    confidence: float
+    status: str
+
+
+class NodeRow(NamedTuple):
+    """A slim CI row for the topology index (redundancy needs class and min_up)."""
+
+    uid: str
+    ci_class: str
+    status: str
+    name: str | None
+    min_up: str | None
+    owner: str | None
+
+
+class AgingCandidate(NamedTuple):
+    """An item a scope's complete run did not see, with what aging needs to decide."""
+
+    subject_kind: str  # "ci" or "rel"
+    subject_uid: str
+    ci_class: str | None  # for CIs; None for relationships
+    status: str
+    min_missed: int  # the smallest missed-run count over all of its sightings
+    last_seen: int  # the latest sighting over all sources
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCounts:
+    cis: int
+    relationships: int
+    history: int
+    runs: int
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    # -- identification and writes -------------------------------------------------
+    def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
+        """Identification keys -> uids holding them (absent keys are left out)."""
+        ...
+
+    def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
+        ...
+
+    def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
+        ...
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Write one batch atomically: all of it or, on error, none of it.
+
+        Sightings reset the item's missed-run count in that source and scope.
+        """
+        ...
+
+    # -- reads ------------------------------------------------------------------------
+    def search(self, query: CIQuery) -> Page:
+        ...
+
+    def neighbours(
+        self,
+        uids: Collection[str],
+        direction: Direction = Direction.BOTH,
+        types: Collection[str] | None = None,
+        include_inactive: bool = False,
+    ) -> list[Relationship]:
+        """Relationships touching any of ``uids`` in ``direction`` (one call for a whole frontier)."""
+        ...
+
+    def history(self, uid: str, limit: int = 1000) -> list[HistoryEntry]:
+        """Entries for a CI or relationship, oldest first."""
+        ...
+
+    def iter_nodes(self, batch_size: int = 50_000) -> Iterator[list[NodeRow]]:
+        ...
+
+    def iter_edges(self, batch_size: int = 50_000) -> Iterator[list[EdgeRow]]:
+        ...
+
+    def iter_cis(self, batch_size: int = 5_000) -> Iterator[list[CI]]:
+        ...
+
+    def iter_relationships(self, batch_size: int = 5_000) -> Iterator[list[Relationship]]:
+        ...
+
+    def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
+        ...
+
+    def counts(self) -> StoreCounts:
+        ...
+
+    # -- scan runs --------------------------------------------------------------------
+    def save_run(self, run: ScanRun) -> None:
+        ...
+
+    def get_run(self, run_id: str) -> ScanRun | None:
+        ...
+
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
+        """Most recent first."""
+        ...
+
+    # -- aging primitives (the policy lives in cmdb.aging) ---------------------------
+    def mark_missed(self, source: str, scope: str, run_id: str) -> int:
+        """Add one missed run to every sighting in (source, scope) not seen by ``run_id``."""
+        ...
+
+    def aging_candidates(
+        self, source: str, scope: str, run_id: str, after_uid: str | None, limit: int
+    ) -> list[AgingCandidate]:
+        """A page (by subject uid) of items with a sighting in the scope not seen by ``run_id``."""
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,1 @@
+"""cmdb_cli package."""

@@ -1,0 +1,236 @@
+"""Load and validate the declarative catalog into a :class:`Schema`.
+
+A broken catalog fails here, at load, with an error naming the class (or
+relationship, or source) and the attribute at fault.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schema.model import (
+    Aging,
+    AttrType,
+    AttributeDef,
+    CIClass,
+    Dependency,
+    IdentifierRule,
+    ImpactDirection,
+    MinUp,
+    Redundancy,
+    RelationshipType,
+    SourceDef,
+)
+from schema.registry import Schema
+
+
+class SchemaError(ValueError):
+    """The catalog is inconsistent; the message names the class and attribute."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"schema error in {where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+_CLASS_KEYS = {
+    "parent", "abstract", "family", "description", "attributes",
+    "identifiers", "dependent_on", "redundancy", "aging",
+}
+
+
+def _attr_def(owner: str, name: str, raw: Any) -> AttributeDef:
+    where = f"class {owner!r}, attribute {name!r}"
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if not isinstance(raw, dict):
+        raise SchemaError(where, f"expected a type name or a mapping, got {raw!r}")
+    unknown = set(raw) - {"type", "description", "indexed"}
+    if unknown:
+        raise SchemaError(where, f"unknown keys {sorted(unknown)}")
+    try:
+        attr_type = AttrType(raw.get("type"))
+    except ValueError:
+        allowed = ", ".join(t.value for t in AttrType)
+        raise SchemaError(where, f"unknown type {raw.get('type')!r} (allowed: {allowed})") from None
+    return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)))
+
+
+def _aging(where: str, raw: Any, base: Aging) -> Aging:
+    if raw is None:
+        return base
+    if not isinstance(raw, dict):
+        raise SchemaError(where, "aging must be a mapping")
+    merged = {
+        "stale_after_runs": base.stale_after_runs,
+        "retire_after_runs": base.retire_after_runs,
+        "ttl_days": base.ttl_days,
+    }
+    for key, value in raw.items():
+        if key not in merged:
+            raise SchemaError(where, f"unknown aging key {key!r}")
+        merged[key] = value
+    aging = Aging(int(merged["stale_after_runs"]), int(merged["retire_after_runs"]),  # type: ignore[arg-type]
+                  None if merged["ttl_days"] is None else float(merged["ttl_days"]))  # type: ignore[arg-type]
+    if not 1 <= aging.stale_after_runs <= aging.retire_after_runs:
+        raise SchemaError(where, "aging needs 1 <= stale_after_runs <= retire_after_runs")
+    return aging
+
+
+def build_schema(document: dict[str, Any]) -> Schema:
+    """Validate a parsed catalog document and derive every class's effective definition."""
+    raw_classes: dict[str, dict[str, Any]] = document.get("classes") or {}
+    raw_rels: dict[str, dict[str, Any]] = document.get("relationships") or {}
+    raw_sources: dict[str, dict[str, Any]] = document.get("sources") or {}
+    default_aging = _aging("defaults", (document.get("defaults") or {}).get("aging"), Aging())
+
+    for name, raw in raw_classes.items():
+        if not isinstance(raw, dict):
+            raise SchemaError(f"class {name!r}", "definition must be a mapping")
+        unknown = set(raw) - _CLASS_KEYS
+        if unknown:
+            raise SchemaError(f"class {name!r}", f"unknown keys {sorted(unknown)}")
+        parent = raw.get("parent")
+        if parent is not None and parent not in raw_classes:
+            raise SchemaError(f"class {name!r}", f"parent {parent!r} is not a declared class")
+
+    def ancestors_of(name: str) -> tuple[str, ...]:
+        chain: list[str] = []
+        seen = {name}
+        current = raw_classes[name].get("parent")
+        while current is not None:
+            if current in seen:
+                raise SchemaError(f"class {name!r}", f"inheritance cycle through {current!r}")
+            seen.add(current)
+            chain.append(current)
+            current = raw_classes[current].get("parent")
+        return tuple(chain)
+
+    rel_names = set(raw_rels)
+    classes: dict[str, CIClass] = {}
+    # Resolve parents before children.
+    order = sorted(raw_classes, key=lambda n: len(ancestors_of(n)))
+    for name in order:
+        raw = raw_classes[name]
+        where = f"class {name!r}"
+        ancestors = ancestors_of(name)
+        parent_cls = classes[ancestors[0]] if ancestors else None
+
+        attributes = dict(parent_cls.attributes) if parent_cls else {}
+        for attr_name, attr_raw in (raw.get("attributes") or {}).items():
+            if attr_name in attributes and parent_cls and attr_name in parent_cls.attributes:
+                if _attr_def(name, attr_name, attr_raw).type != parent_cls.attributes[attr_name].type:
+                    raise SchemaError(f"{where}, attribute {attr_name!r}", "redefines an inherited attribute with another type")
+            attributes[attr_name] = _attr_def(name, attr_name, attr_raw)
+
+        rules = list(parent_cls.identifiers) if parent_cls else []
+        own_rules = raw.get("identifiers") or []
+        if not isinstance(own_rules, list):
+            raise SchemaError(where, "identifiers must be a list of attribute lists")
+        for i, rule in enumerate(own_rules):
+            if not isinstance(rule, list) or not rule:
+                raise SchemaError(where, f"identifier rule {i} must be a non-empty list of attributes")
+            for attr_name in rule:
+                if attr_name not in attributes:
+                    raise SchemaError(f"{where}, attribute {attr_name!r}", f"identifier rule {i} names an undeclared attribute")
+            rules.append(IdentifierRule(name, i, tuple(rule)))
+        identity_root = parent_cls.identity_root if parent_cls and parent_cls.identifiers else name
+        if own_rules and parent_cls and parent_cls.identifiers:
+            identity_root = parent_cls.identity_root
+        abstract = bool(raw.get("abstract", False))
+        if not rules and not abstract:
+            raise SchemaError(where, "a concrete class needs at least one identifier rule")
+
+        dependency = parent_cls.dependency if parent_cls else None
+        dep_raw = raw.get("dependent_on")
+        if dep_raw is not None:
+            rel = dep_raw.get("relationship") if isinstance(dep_raw, dict) else None
+            parents = dep_raw.get("parents") if isinstance(dep_raw, dict) else None
+            if rel not in rel_names:
+                raise SchemaError(f"{where}, attribute 'dependent_on'", f"relationship {rel!r} is not declared")
+            if not parents or any(p not in raw_classes for p in parents):
+                raise SchemaError(f"{where}, attribute 'dependent_on'", f"parents {parents!r} must be declared classes")
+            dependency = Dependency(str(rel), tuple(parents))
+
+        redundancy = parent_cls.redundancy if parent_cls else None
+        red_raw = raw.get("redundancy")
+        if red_raw is not None:
+            rels = tuple(red_raw.get("relationships") or ())
+            for rel in rels:
+                if rel not in rel_names:
+                    raise SchemaError(f"{where}, attribute 'redundancy'", f"relationship {rel!r} is not declared")
+            try:
+                min_up = MinUp.parse(red_raw.get("min_up", "1"))
+            except ValueError as exc:
+                raise SchemaError(f"{where}, attribute 'min_up'", str(exc)) from None
+            redundancy = Redundancy(rels, min_up)
+
+        aging = _aging(where, raw.get("aging"), parent_cls.aging if parent_cls else default_aging)
+        family = str(raw.get("family") or (parent_cls.family if parent_cls else "ci"))
+        classes[name] = CIClass(
+            name=name,
+            parent=ancestors[0] if ancestors else None,
+            abstract=abstract,
+            description=str(raw.get("description", "")),
+            attributes=attributes,
+            identifiers=tuple(rules),
+            identity_root=identity_root,
+            dependency=dependency,
+            redundancy=redundancy,
+            aging=aging,
+            family=family,
+            ancestors=ancestors,
+        )
+
+    relationships: dict[str, RelationshipType] = {}
+    for name, raw in raw_rels.items():
+        where = f"relationship {name!r}"
+        if not name.isupper():
+            raise SchemaError(where, "relationship type names are UPPER_SNAKE_CASE")
+        ends: dict[str, tuple[str, ...]] = {}
+        for end in ("from", "to"):
+            listed = tuple(raw.get(end) or ())
+            if not listed:
+                raise SchemaError(f"{where}, attribute {end!r}", "must list at least one class")
+            for cls in listed:
+                if cls not in classes:
+                    raise SchemaError(f"{where}, attribute {end!r}", f"class {cls!r} is not declared")
+            ends[end] = listed
+        try:
+            impact = ImpactDirection(raw.get("impact"))
+        except ValueError:
+            raise SchemaError(f"{where}, attribute 'impact'", f"unknown impact direction {raw.get('impact')!r}") from None
+        relationships[name] = RelationshipType(name, str(raw.get("description", "")), ends["from"], ends["to"], impact)
+
+    sources: dict[str, SourceDef] = {}
+    for name, raw in raw_sources.items():
+        where = f"source {name!r}"
+        may_create = tuple(raw.get("may_create") or ())
+        for cls in may_create:
+            if cls != "*" and cls not in classes:
+                raise SchemaError(f"{where}, attribute 'may_create'", f"class {cls!r} is not declared")
+        try:
+            sources[name] = SourceDef(name, int(raw["priority"]), float(raw["staleness_days"]), may_create)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(where, f"needs numeric priority and staleness_days ({exc})") from None
+
+    return Schema(classes, relationships, sources)
+
+
+def load_schema(path: Path | None = None) -> Schema:
+    """Load a catalog file; without a path, the bundled catalog (cached)."""
+    if path is None:
+        return _bundled()
+    with open(path, encoding="utf-8") as handle:
+        return build_schema(yaml.safe_load(handle) or {})
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> Schema:
+    text = resources.files("schema").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    return build_schema(yaml.safe_load(text) or {})

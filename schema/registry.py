@@ -1,0 +1,75 @@
+"""The loaded schema: lookups every other package derives its behaviour from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schema.model import CIClass, RelationshipType, SourceDef
+
+
+class UnknownName(KeyError):
+    """A class, relationship type or source that the schema does not declare."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown name"
+
+
+@dataclass(frozen=True)
+class Schema:
+    classes: dict[str, CIClass]
+    relationships: dict[str, RelationshipType]
+    sources: dict[str, SourceDef]
+    _subtrees: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        subtrees: dict[str, set[str]] = {name: {name} for name in self.classes}
+        for cls in self.classes.values():
+            for ancestor in cls.ancestors:
+                subtrees[ancestor].add(cls.name)
+        self._subtrees.update({k: frozenset(v) for k, v in subtrees.items()})
+
+    def cls(self, name: str) -> CIClass:
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise UnknownName(f"unknown CI class {name!r}") from None
+
+    def rel(self, name: str) -> RelationshipType:
+        try:
+            return self.relationships[name]
+        except KeyError:
+            raise UnknownName(f"unknown relationship type {name!r}") from None
+
+    def source(self, name: str) -> SourceDef:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise UnknownName(f"unknown source {name!r}") from None
+
+    def subtree(self, name: str) -> frozenset[str]:
+        """The class and all its descendants."""
+        return self._subtrees[name]
+
+    def is_a(self, cls: str, other: str) -> bool:
+        return cls in self._subtrees.get(other, frozenset())
+
+    def more_specific(self, current: str, observed: str) -> str:
+        """The class a CI should carry when ``observed`` reports on a CI of class ``current``."""
+        if observed != current and self.is_a(observed, current):
+            return observed
+        return current
+
+    def may_create(self, source: str, cls: str) -> bool:
+        src = self.sources.get(source)
+        if src is None:
+            return False
+        return any(allowed == "*" or self.is_a(cls, allowed) for allowed in src.may_create)
+
+    def allows(self, rel: str, source_cls: str, target_cls: str) -> bool:
+        rtype = self.rel(rel)
+        return any(self.is_a(source_cls, c) for c in rtype.sources) and any(
+            self.is_a(target_cls, c) for c in rtype.targets
+        )
+
+    def concrete(self) -> list[str]:
+        return sorted(name for name, cls in self.classes.items() if not cls.abstract)
