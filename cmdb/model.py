@@ -135,13 +135,14 @@ class ChangeSet:
     """Everything one ingest batch writes, applied by the store atomically."""
 
     cis: list[CI] = field(default_factory=list)  # full new state of created/changed CIs
-    keys: list[tuple[str, str]] = field(default_factory=list)  # (identification key, uid)
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (identification key, uid) to add
+    removed_keys: list[tuple[str, str]] = field(default_factory=list)  # identifier values a CI no longer has
     relationships: list[Relationship] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     sightings: list[Sighting] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.cis or self.keys or self.relationships or self.history or self.sightings)
+        return bool(self.cis or self.keys or self.removed_keys or self.relationships or self.history or self.sightings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 
 
 def now_ms() -> int:
@@ -93,7 +93,7 @@ class ObservedRelation(BaseModel):
     observed_at: int = Field(default_factory=now_ms, gt=0)
 
 
-Item = Union[Observation, ObservedRelation]
+Item = Observation | ObservedRelation
 
 
 def parse_item(raw: dict[str, Any]) -> Item:

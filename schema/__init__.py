@@ -6,8 +6,8 @@ This package imports nothing of the project: every other package derives from it
 from schema.loader import SchemaError, build_schema, load_schema
 from schema.model import (
     Aging,
-    AttrType,
     AttributeDef,
+    AttrType,
     CIClass,
     Dependency,
     IdentifierRule,

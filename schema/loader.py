@@ -15,8 +15,8 @@ import yaml
 
 from schema.model import (
     Aging,
-    AttrType,
     AttributeDef,
+    AttrType,
     CIClass,
     Dependency,
     IdentifierRule,
@@ -123,9 +123,9 @@ def build_schema(document: dict[str, Any]) -> Schema:
 
         attributes = dict(parent_cls.attributes) if parent_cls else {}
         for attr_name, attr_raw in (raw.get("attributes") or {}).items():
-            if attr_name in attributes and parent_cls and attr_name in parent_cls.attributes:
-                if _attr_def(name, attr_name, attr_raw).type != parent_cls.attributes[attr_name].type:
-                    raise SchemaError(f"{where}, attribute {attr_name!r}", "redefines an inherited attribute with another type")
+            inherited = parent_cls.attributes.get(attr_name) if parent_cls else None
+            if inherited is not None and _attr_def(name, attr_name, attr_raw).type != inherited.type:
+                raise SchemaError(f"{where}, attribute {attr_name!r}", "redefines an inherited attribute with another type")
             attributes[attr_name] = _attr_def(name, attr_name, attr_raw)
 
         rules = list(parent_cls.identifiers) if parent_cls else []

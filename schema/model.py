@@ -100,7 +100,7 @@ class MinUp:
         """The number of inputs that must be up, out of ``group_size``."""
         if self.percent:
             # ceil without floats drifting: 66% of 3 -> 1.98 -> 2
-            needed = -(-int(round(self.value * group_size * 100)) // 10000)
+            needed = -(-round(self.value * group_size * 100) // 10000)
             return max(1, min(group_size, needed))
         return min(group_size, int(self.value))
 

@@ -1,0 +1,537 @@
+"""The ingest pipeline: identify -> reconcile -> apply, one ChangeSet per batch.
+
+``Ingestor`` turns what scanners saw into one CI per real thing. Items are
+processed in batches: every item of a batch is validated, identified against the
+store (and against what the batch itself creates), reconciled by source
+precedence, and the batch is applied atomically. A bad item is rejected with an
+error naming its field and leaves nothing behind; the rest of the batch applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from pydantic import ValidationError
+
+from cmdb.aging import AgingReport, age_scope
+from cmdb.errors import InvalidItem, RunStateError
+from cmdb.identify import check_class, keys_for, validate_attributes
+from cmdb.model import (
+    CI,
+    Action,
+    ChangeSet,
+    HistoryEntry,
+    Lifecycle,
+    Relationship,
+    RelEvidence,
+    RunStatus,
+    ScanRun,
+    Sighting,
+    new_uid,
+    rel_uid,
+)
+from cmdb.observation import CIRef, Item, Observation, ObservedRelation, now_ms, parse_item
+from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
+from cmdb.store.protocol import GraphStore
+from schema import CIClass, Schema
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[ChangeSet], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    index: int  # position of the item in the ingested stream
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"item {self.index}: {self.field}: {self.message}"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    relationships_created: int = 0
+    relationships_updated: int = 0
+    relationships_unchanged: int = 0
+    rejected: list[ItemError] = field(default_factory=list)
+    duplicates: int = 0
+
+    def add(self, other: IngestReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.relationships_created += other.relationships_created
+        self.relationships_updated += other.relationships_updated
+        self.relationships_unchanged += other.relationships_unchanged
+        self.rejected.extend(other.rejected)
+        self.duplicates += other.duplicates
+
+    def as_counts(self) -> dict[str, int]:
+        return {
+            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "relationships_created": self.relationships_created,
+            "relationships_updated": self.relationships_updated,
+            "relationships_unchanged": self.relationships_unchanged,
+            "rejected": len(self.rejected), "duplicates": self.duplicates,
+        }
+
+
+def _ref_depth(ref: CIRef | None) -> int:
+    depth = 0
+    while ref is not None:
+        depth += 1
+        ref = ref.parent
+    return depth
+
+
+def _ref_token(ref: CIRef) -> tuple[Any, ...]:
+    """A hashable, order-independent token for a reference (for per-batch caching)."""
+    parent = _ref_token(ref.parent) if ref.parent is not None else None
+    return (ref.ci_class, tuple(sorted((k, str(v)) for k, v in ref.identifiers.items())), parent)
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingRel:
+    source_uid: str
+    type: str
+    target_uid: str
+    attributes: dict[str, Any]
+    method: str
+    confidence: float
+    observed_at: int
+
+
+class _Batch:
+    """The working state of one batch: overlay of keys and CIs not yet applied."""
+
+    def __init__(self, ingestor: Ingestor, run: ScanRun, now: int) -> None:
+        self.ing = ingestor
+        self.schema = ingestor.schema
+        self.store = ingestor.store
+        self.run = run
+        self.now = now
+        self.precedence = Precedence(self.schema, now)
+        self.changes = ChangeSet()
+        self.report = IngestReport()
+        self.key_cache: dict[str, list[str]] = {}  # key -> uids (store + batch)
+        self.cis: dict[str, CI] = {}  # uid -> CI loaded or created in this batch
+        self.dirty: dict[str, CI] = {}
+        self.rels: dict[str, Relationship] = {}
+        self.dirty_rels: dict[str, Relationship] = {}
+        self.ref_cache: dict[tuple[Any, ...], str | None] = {}
+        self.sighted: set[str] = set()
+        self.pending: list[_PendingRel] = []
+
+    # -- store access, batched --------------------------------------------------------
+    def prefetch_keys(self, keys: Iterable[str]) -> None:
+        missing = [k for k in keys if k not in self.key_cache]
+        if not missing:
+            return
+        found = self.store.find_keys(missing)
+        for key in missing:
+            self.key_cache[key] = list(found.get(key, ()))
+        uids = {u for k in missing for u in self.key_cache[k] if u not in self.cis}
+        if uids:
+            self.cis.update(self.store.get_cis(uids))
+
+    def candidates(self, key: str) -> list[CI]:
+        return [self.cis[u] for u in self.key_cache.get(key, ()) if u in self.cis]
+
+    # -- identification -----------------------------------------------------------------
+    def match(self, cls: CIClass, values: dict[str, Any], parent_uid: str | None) -> tuple[CI | None, list[CI]]:
+        """The CI these values identify (first rule matching any CI), plus duplicates to flag."""
+        for key in keys_for(cls, values, parent_uid):
+            found = [ci for ci in self.candidates(key) if self.schema.is_a(ci.ci_class, key.split("#", 1)[0])]
+            if not found:
+                continue
+            if len(found) == 1:
+                return found[0], []
+            ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
+            return ordered[0], ordered[1:]
+        return None, []
+
+    def resolve_ref(self, ref: CIRef, field_name: str) -> str:
+        token = _ref_token(ref)
+        if token in self.ref_cache:
+            uid = self.ref_cache[token]
+        else:
+            uid = self._resolve_ref_uncached(ref, field_name)
+            self.ref_cache[token] = uid
+        if uid is None:
+            ids = ", ".join(f"{k}={v}" for k, v in sorted(ref.identifiers.items()))
+            raise InvalidItem(field_name, f"no {ref.ci_class} CI with {ids}")
+        return uid
+
+    def _resolve_ref_uncached(self, ref: CIRef, field_name: str) -> str | None:
+        cls = self.schema.classes.get(ref.ci_class)
+        if cls is None:
+            raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
+        parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
+        keys = keys_for(cls, ref.identifiers, parent_uid)
+        if not keys:
+            raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
+        self.prefetch_keys(keys)
+        found, _ = self.match(cls, dict(ref.identifiers), parent_uid)
+        return found.uid if found is not None else None
+
+    # -- CI observations --------------------------------------------------------------
+    def observe(self, obs: Observation) -> None:
+        schema = self.schema
+        cls = check_class(schema, obs.ci_class, "class")
+        if cls.dependency is not None and obs.parent is None:
+            raise InvalidItem("parent", f"class {cls.name!r} is identified within a parent: give 'parent'")
+        identifiers = validate_attributes(cls, obs.identifiers, "identifiers")
+        attributes = validate_attributes(cls, obs.attributes, "attributes")
+        values = {**attributes, **identifiers}
+        parent_uid: str | None = None
+        if obs.parent is not None:
+            parent_uid = self.resolve_ref(obs.parent, "parent")
+            parent = self.cis[parent_uid]
+            if cls.dependency is not None and not any(schema.is_a(parent.ci_class, p) for p in cls.dependency.parent_classes):
+                raise InvalidItem("parent.class", f"a {cls.name} cannot be inside a {parent.ci_class}")
+        keys = keys_for(cls, values, parent_uid if cls.dependency else None)
+        if not keys:
+            raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
+        self.prefetch_keys(keys)
+        scope_parent = parent_uid if cls.dependency else None
+        ci, duplicates = self.match(cls, values, scope_parent)
+        if ci is None:
+            if not schema.may_create(obs.source, cls.name):
+                raise InvalidItem("class", f"source {obs.source!r} may not create {cls.name!r} CIs")
+            ci = self._create(cls, values, obs, parent_uid)
+        else:
+            self._update(ci, cls, values, obs, parent_uid)
+        for dup in duplicates:
+            self._flag_duplicate(dup, ci)
+        self._sight(ci.uid, "ci")
+        if parent_uid is not None and cls.dependency is not None:
+            self.pending.append(_PendingRel(parent_uid, cls.dependency.relationship, ci.uid, {},
+                                            "declared", 1.0, obs.observed_at))
+
+    def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
+        ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
+                parent_uid=parent_uid)
+        changes = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        changes["class"] = [None, cls.name]
+        self.cis[ci.uid] = ci
+        self.dirty[ci.uid] = ci
+        self._register_keys(ci, cls, set())
+        self._history(ci.uid, "ci", Action.CREATE, changes)
+        self.report.created += 1
+        return ci
+
+    def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> None:
+        old_class = self.schema.cls(ci.ci_class)
+        old_keys = set(keys_for(old_class, ci.attributes, ci.parent_uid if old_class.dependency else None))
+        before = (dict(ci.attributes), {k: (p.source, p.observed_at) for k, p in ci.provenance.items()})
+        changes = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        new_class = self.schema.more_specific(ci.ci_class, cls.name)
+        if new_class != ci.ci_class:
+            changes["class"] = [ci.ci_class, new_class]
+            ci.ci_class = new_class
+        if ci.parent_uid is None and parent_uid is not None:
+            ci.parent_uid = parent_uid
+        if ci.status is not Lifecycle.ACTIVE:
+            self._history(ci.uid, "ci", Action.REACTIVATE, {"status": [ci.status.value, Lifecycle.ACTIVE.value]})
+            ci.status = Lifecycle.ACTIVE
+            self.dirty[ci.uid] = ci
+        provenance_moved = before[1] != {k: (p.source, p.observed_at) for k, p in ci.provenance.items()}
+        if changes:
+            ci.updated_at = self.now
+            self._history(ci.uid, "ci", Action.UPDATE, changes)
+            self._register_keys(ci, self.schema.cls(ci.ci_class), old_keys)
+            self.dirty[ci.uid] = ci
+            self.report.updated += 1
+        else:
+            if provenance_moved:
+                self.dirty[ci.uid] = ci
+            self.report.unchanged += 1
+
+    def _register_keys(self, ci: CI, cls: CIClass, old_keys: set[str]) -> None:
+        new_keys = set(keys_for(cls, ci.attributes, ci.parent_uid if cls.dependency else None))
+        for key in new_keys - old_keys:
+            self.changes.keys.append((key, ci.uid))
+            holders = self.key_cache.setdefault(key, [])
+            if ci.uid not in holders:
+                holders.append(ci.uid)
+        for key in old_keys - new_keys:
+            self.changes.removed_keys.append((key, ci.uid))
+            holders = self.key_cache.get(key, [])
+            if ci.uid in holders:
+                holders.remove(ci.uid)
+
+    def _flag_duplicate(self, dup: CI, winner: CI) -> None:
+        if dup.duplicate_of == winner.uid:
+            return
+        self._history(dup.uid, "ci", Action.DUPLICATE, {"duplicate_of": [dup.duplicate_of, winner.uid]})
+        dup.duplicate_of = winner.uid
+        dup.updated_at = self.now
+        self.dirty[dup.uid] = dup
+        self.report.duplicates += 1
+
+    # -- relationships ---------------------------------------------------------------
+    def relate(self, item: ObservedRelation) -> None:
+        """Validate one observed relationship and queue it; ``flush_relations`` applies the queue."""
+        if item.type not in self.schema.relationships:
+            raise InvalidItem("type", f"unknown relationship type {item.type!r}")
+        source_uid = self.resolve_ref(item.from_ci, "from")
+        target_uid = self.resolve_ref(item.to_ci, "to")
+        if source_uid == target_uid:
+            raise InvalidItem("to", "a relationship needs two different CIs")
+        src_cls, dst_cls = self.cis[source_uid].ci_class, self.cis[target_uid].ci_class
+        if not self.schema.allows(item.type, src_cls, dst_cls):
+            raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
+        attributes = {k: v for k, v in item.attributes.items() if v is not None}
+        self.pending.append(_PendingRel(source_uid, item.type, target_uid, attributes,
+                                        item.evidence.method.value, item.evidence.confidence, item.observed_at))
+
+    def flush_relations(self) -> None:
+        """Apply queued relationships, loading the existing ones in one store call."""
+        wanted = {rel_uid(p.source_uid, p.type, p.target_uid) for p in self.pending}
+        missing = [u for u in wanted if u not in self.rels]
+        if missing:
+            self.rels.update(self.store.get_relationships(missing))
+        for pending in self.pending:
+            self._relate(pending)
+        self.pending.clear()
+
+    def _relate(self, p: _PendingRel) -> None:
+        uid = rel_uid(p.source_uid, p.type, p.target_uid)
+        rel = self.rels.get(uid)
+        source = self.run.source
+        if rel is None:
+            rel = Relationship(
+                uid=uid, type=p.type, source_uid=p.source_uid, target_uid=p.target_uid, attributes=dict(p.attributes),
+                evidence=RelEvidence([source], p.observed_at, p.observed_at, 1, p.method, p.confidence),
+                last_run=self.run.run_id,
+            )
+            self.rels[uid] = rel
+            self.dirty_rels[uid] = rel
+            self._history(uid, "rel", Action.CREATE,
+                          {"type": [None, p.type], **{k: [None, v] for k, v in p.attributes.items()}})
+            self.report.relationships_created += 1
+        else:
+            new_run = rel.last_run != self.run.run_id
+            evidence = merge_evidence(rel.evidence, source, p.method, p.confidence, p.observed_at, new_run)
+            changes = {k: [rel.attributes.get(k), v] for k, v in p.attributes.items() if rel.attributes.get(k) != v}
+            dirty = evidence != rel.evidence or bool(changes) or new_run
+            if rel.status is not Lifecycle.ACTIVE:
+                self._history(uid, "rel", Action.REACTIVATE, {"status": [rel.status.value, Lifecycle.ACTIVE.value]})
+                rel.status = Lifecycle.ACTIVE
+                dirty = True
+            if changes:
+                rel.attributes.update(p.attributes)
+                self._history(uid, "rel", Action.UPDATE, changes)
+                self.report.relationships_updated += 1
+            else:
+                self.report.relationships_unchanged += 1
+            rel.evidence = evidence
+            rel.last_run = self.run.run_id
+            if dirty:
+                self.dirty_rels[uid] = rel
+        self._sight(uid, "rel")
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _sight(self, uid: str, kind: str) -> None:
+        if uid in self.sighted or (uid, kind) in self.ing._sighted_in_run.get(self.run.run_id, set()):
+            return
+        self.sighted.add(uid)
+        self.changes.sightings.append(Sighting(uid, kind, self.run.source, self.run.scope, self.run.run_id, self.now))
+
+    def _history(self, uid: str, kind: str, action: Action, changes: dict[str, list[Any]]) -> None:
+        self.changes.history.append(HistoryEntry(uid, kind, action, changes, self.run.source, self.run.run_id, self.now))
+
+    def changeset(self) -> ChangeSet:
+        self.changes.cis = list(self.dirty.values())
+        self.changes.relationships = list(self.dirty_rels.values())
+        return self.changes
+
+
+class Ingestor:
+    """Runs scan runs: start, ingest batches, finish (aging only after a complete run)."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        schema: Schema,
+        clock: Callable[[], int] = now_ms,
+        listeners: Sequence[Listener] = (),
+        batch_size: int = 2000,
+        aging_batch_size: int = 1000,
+    ) -> None:
+        self.store = store
+        self.schema = schema
+        self.clock = clock
+        self.listeners = list(listeners)
+        self.batch_size = batch_size
+        self.aging_batch_size = aging_batch_size
+        self._sighted_in_run: dict[str, set[tuple[str, str]]] = {}
+
+    def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
+        self.schema.source(source)  # unknown source -> UnknownName
+        run = ScanRun(run_id=new_uid(), source=source, scope=scope, started_at=self.clock(), job=job)
+        self.store.save_run(run)
+        self._sighted_in_run[run.run_id] = set()
+        return run
+
+    def ingest(self, run: ScanRun, items: Iterable[Item | dict[str, Any]]) -> IngestReport:
+        """Identify, reconcile and apply ``items`` in batches; bad items are reported, not applied."""
+        if run.status is not RunStatus.RUNNING:
+            raise RunStateError(f"run {run.run_id} is {run.status.value}; start a new run")
+        report = IngestReport()
+        iterator = iter(items)
+        offset = 0
+        while True:
+            chunk = list(islice(iterator, self.batch_size))
+            if not chunk:
+                break
+            report.add(self._ingest_batch(run, chunk, offset))
+            offset += len(chunk)
+        for key, value in report.as_counts().items():
+            run.counts[key] = run.counts.get(key, 0) + value
+        run.errors.extend(str(e) for e in report.rejected[:1000])
+        self.store.save_run(run)
+        return report
+
+    def _ingest_batch(self, run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int) -> IngestReport:
+        batch = _Batch(self, run, self.clock())
+        parsed: list[tuple[int, Item]] = []
+        for i, raw in enumerate(chunk):
+            index = offset + i
+            try:
+                item = raw if isinstance(raw, (Observation, ObservedRelation)) else parse_item(raw)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field_name = ".".join(str(p) for p in first["loc"]) or "item"
+                batch.report.rejected.append(ItemError(index, field_name, first["msg"]))
+                continue
+            if item.source != run.source or item.scope != run.scope:
+                batch.report.rejected.append(ItemError(
+                    index, "source" if item.source != run.source else "scope",
+                    f"item is from {item.source}/{item.scope}, run is {run.source}/{run.scope}"))
+                continue
+            parsed.append((index, item))
+        # Parents before children, CIs before relationships, so references resolve in
+        # one pass; each level's identification keys are looked up in one store call.
+        # Every check of an item happens before it changes any state, so a rejected
+        # item leaves nothing behind.
+        by_depth: dict[int, list[tuple[int, Observation]]] = {}
+        relations: list[tuple[int, ObservedRelation]] = []
+        for index, item in parsed:
+            if isinstance(item, Observation):
+                by_depth.setdefault(_ref_depth(item.parent), []).append((index, item))
+            else:
+                relations.append((index, item))
+        for depth in sorted(by_depth):
+            group = by_depth[depth]
+            self._prefetch_observations(batch, [it for _, it in group])
+            for index, obs in group:
+                try:
+                    batch.observe(obs)
+                except InvalidItem as exc:
+                    batch.report.rejected.append(ItemError(index, exc.field, exc.message))
+        self._prefetch_refs(batch, [r for _, it in relations for r in (it.from_ci, it.to_ci)])
+        for index, rel in relations:
+            try:
+                batch.relate(rel)
+            except InvalidItem as exc:
+                batch.report.rejected.append(ItemError(index, exc.field, exc.message))
+        batch.flush_relations()
+        changes = batch.changeset()
+        if changes:
+            self.store.apply(changes)
+            self._sighted_in_run.setdefault(run.run_id, set()).update(
+                (s.subject_uid, s.subject_kind) for s in changes.sightings)
+            for listener in self.listeners:
+                try:
+                    listener(changes)
+                except Exception:  # a listener must never lose a committed batch
+                    log.exception("ingest listener failed")
+        batch.report.rejected.sort(key=lambda e: e.index)
+        return batch.report
+
+    @staticmethod
+    def _prefetch_observations(batch: _Batch, observations: list[Observation]) -> None:
+        """Look up the identification keys of a whole level of observations at once."""
+        keys: list[str] = []
+        for obs in observations:
+            cls = batch.schema.classes.get(obs.ci_class)
+            if cls is None:
+                continue
+            parent_uid = None
+            if cls.dependency is not None:
+                if obs.parent is None:
+                    continue
+                try:
+                    parent_uid = batch.resolve_ref(obs.parent, "parent")
+                except InvalidItem:
+                    continue  # reported when the item itself is processed
+            values = {**{k: v for k, v in obs.attributes.items() if v is not None}, **obs.identifiers}
+            keys.extend(keys_for(cls, values, parent_uid))
+        batch.prefetch_keys(keys)
+
+    @staticmethod
+    def _prefetch_refs(batch: _Batch, refs: list[CIRef]) -> None:
+        """Look up relationship endpoints level by level (parents first), one store call per level."""
+        level = [r for r in refs if r.parent is None]
+        nested = [r for r in refs if r.parent is not None]
+        keys: list[str] = []
+        for ref in level:
+            cls = batch.schema.classes.get(ref.ci_class)
+            if cls is not None:
+                keys.extend(keys_for(cls, ref.identifiers, None))
+        batch.prefetch_keys(keys)
+        if nested:
+            Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])
+            keys = []
+            for ref in nested:
+                cls = batch.schema.classes.get(ref.ci_class)
+                if cls is None or ref.parent is None:
+                    continue
+                try:
+                    parent_uid = batch.resolve_ref(ref.parent, "parent")
+                except InvalidItem:
+                    continue
+                keys.extend(keys_for(cls, ref.identifiers, parent_uid))
+            batch.prefetch_keys(keys)
+
+    def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:
+        """Close a run. Only a complete run ages what its scope no longer sees."""
+        if run.status is not RunStatus.RUNNING:
+            raise RunStateError(f"run {run.run_id} is already {run.status.value}")
+        run.errors.extend(errors)
+        if complete:
+            aging: AgingReport = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,
+                                           self._notify)
+            run.counts["stale"] = aging.staled
+            run.counts["retired"] = aging.retired
+        run.status = RunStatus.COMPLETE if complete else RunStatus.INCOMPLETE
+        run.finished_at = self.clock()
+        self.store.save_run(run)
+        self._sighted_in_run.pop(run.run_id, None)
+        checkpoint = getattr(self.store, "checkpoint", None)
+        if callable(checkpoint):
+            checkpoint()
+        return run
+
+    def _notify(self, changes: ChangeSet) -> None:
+        for listener in self.listeners:
+            try:
+                listener(changes)
+            except Exception:
+                log.exception("ingest listener failed")
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,83 @@
+"""Reconciliation: which source's value an attribute keeps, and how evidence accumulates.
+
+Precedence is a total order on candidate values, so the result does not depend
+on the order sources report in: a value ranks by (fresh, source priority,
+observed_at, source name), where *fresh* means observed within its source's
+staleness window of now. So a lower-priority source overwrites a higher one's
+value only once that value has gone stale, and stale data never overwrites fresh
+data. A null never overwrites anything (nulls are dropped before this point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cmdb.model import CI, Provenance, RelEvidence
+from schema import Schema
+
+_DAY_MS = 86_400_000
+_METHOD_RANK = {"declared": 3, "config": 2, "traffic": 1, "inferred": 0}
+_ACCUMULATING = {"traffic", "inferred"}
+
+
+class Precedence:
+    """Ranks attribute values by source priority and staleness at a fixed ``now``."""
+
+    def __init__(self, schema: Schema, now: int) -> None:
+        self._now = now
+        self._priority = {name: s.priority for name, s in schema.sources.items()}
+        self._window = {name: int(s.staleness_days * _DAY_MS) for name, s in schema.sources.items()}
+
+    def rank(self, source: str, observed_at: int) -> tuple[bool, int, int, str]:
+        fresh = self._now - observed_at <= self._window.get(source, 0)
+        return (fresh, self._priority.get(source, 0), observed_at, source)
+
+
+def merge_attributes(
+    ci: CI, incoming: Mapping[str, Any], source: str, observed_at: int, precedence: Precedence
+) -> dict[str, list[Any]]:
+    """Apply ``incoming`` onto ``ci`` in place; return the value changes as {attr: [before, after]}.
+
+    Provenance moves forward even when the value is unchanged (the source saw it
+    again), which keeps the value fresh without recording a change.
+    """
+    changes: dict[str, list[Any]] = {}
+    candidate = precedence.rank(source, observed_at)
+    for name, value in incoming.items():
+        current = ci.provenance.get(name)
+        if current is not None and precedence.rank(current.source, current.observed_at) > candidate:
+            continue
+        before = ci.attributes.get(name)
+        if before != value:
+            changes[name] = [before, value]
+            ci.attributes[name] = value
+        if current is None or current.source != source or current.observed_at != observed_at:
+            ci.provenance[name] = Provenance(source, observed_at)
+    return changes
+
+
+def merge_evidence(
+    evidence: RelEvidence, source: str, method: str, confidence: float, observed_at: int, new_run: bool
+) -> RelEvidence:
+    """Accumulate one sighting into a relationship's evidence.
+
+    ``times_seen`` counts runs, not deliveries, so re-ingesting a batch in the same
+    run changes nothing. Traffic-inferred confidence grows with each run that sees
+    the edge (noisy-or of the per-sighting confidence); declared and configured
+    edges keep the highest confidence reported.
+    """
+    sources = evidence.sources if source in evidence.sources else sorted([*evidence.sources, source])
+    strongest = method if _METHOD_RANK.get(method, 0) > _METHOD_RANK.get(evidence.method, 0) else evidence.method
+    if new_run and strongest in _ACCUMULATING:
+        merged_conf = 1.0 - (1.0 - evidence.confidence) * (1.0 - confidence)
+    else:
+        merged_conf = max(evidence.confidence, confidence)
+    return RelEvidence(
+        sources=sources,
+        first_seen=min(evidence.first_seen, observed_at),
+        last_seen=max(evidence.last_seen, observed_at),
+        times_seen=evidence.times_seen + (1 if new_run else 0),
+        method=strongest,
+        confidence=round(min(merged_conf, 1.0), 6),
+    )

@@ -1,0 +1,515 @@
+"""The embedded default store: one SQLite file in WAL mode, no server.
+
+One connection per thread (WAL lets readers run beside the single writer); every
+``apply`` is one transaction, so a reader never sees half a batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from cmdb.model import (
+    CI,
+    Action,
+    ChangeSet,
+    CIQuery,
+    HistoryEntry,
+    Lifecycle,
+    Page,
+    Provenance,
+    Relationship,
+    RelEvidence,
+    RunStatus,
+    ScanRun,
+)
+from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
+from schema import Schema
+
+_CHUNK = 500  # host parameters per IN (...) list, well under SQLite's limit
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS cis (
+    uid TEXT PRIMARY KEY,
+    class TEXT NOT NULL,
+    status TEXT NOT NULL,
+    name TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    parent_uid TEXT,
+    duplicate_of TEXT,
+    attrs TEXT NOT NULL,
+    prov TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cis_class ON cis(class, uid);
+CREATE INDEX IF NOT EXISTS cis_name ON cis(name);
+CREATE TABLE IF NOT EXISTS id_keys (
+    key TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    PRIMARY KEY (key, uid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rels (
+    uid TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    last_run TEXT
+);
+CREATE INDEX IF NOT EXISTS rels_src ON rels(src, type);
+CREATE INDEX IF NOT EXISTS rels_dst ON rels(dst, type);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_uid TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_subject ON history(subject_uid, seq);
+CREATE TABLE IF NOT EXISTS sightings (
+    subject_uid TEXT NOT NULL,
+    source TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    missed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (subject_uid, source, scope)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sightings_scope ON sightings(source, scope, subject_uid);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    job TEXT,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    status TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    errors TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_scope ON runs(source, scope, started_at);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+"""
+
+_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _ci_from_row(row: sqlite3.Row) -> CI:
+    prov = {k: Provenance(v[0], v[1]) for k, v in json.loads(row["prov"]).items()}
+    return CI(
+        uid=row["uid"],
+        ci_class=row["class"],
+        attributes=json.loads(row["attrs"]),
+        provenance=prov,
+        status=Lifecycle(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        parent_uid=row["parent_uid"],
+        duplicate_of=row["duplicate_of"],
+    )
+
+
+def _ci_row(ci: CI) -> tuple[Any, ...]:
+    prov = {k: [p.source, p.observed_at] for k, p in ci.provenance.items()}
+    name = ci.attributes.get("name")
+    return (
+        ci.uid, ci.ci_class, ci.status.value, None if name is None else str(name), ci.created_at,
+        ci.updated_at, ci.parent_uid, ci.duplicate_of, _dumps(ci.attributes), _dumps(prov),
+    )
+
+
+def _rel_from_row(row: sqlite3.Row) -> Relationship:
+    ev = json.loads(row["evidence"])
+    return Relationship(
+        uid=row["uid"],
+        type=row["type"],
+        source_uid=row["src"],
+        target_uid=row["dst"],
+        attributes=json.loads(row["attrs"]),
+        evidence=RelEvidence(**ev),
+        status=Lifecycle(row["status"]),
+        last_run=row["last_run"],
+    )
+
+
+def _rel_row(rel: Relationship) -> tuple[Any, ...]:
+    ev = rel.evidence
+    evidence = {
+        "sources": ev.sources, "first_seen": ev.first_seen, "last_seen": ev.last_seen,
+        "times_seen": ev.times_seen, "method": ev.method, "confidence": ev.confidence,
+    }
+    return (
+        rel.uid, rel.type, rel.source_uid, rel.target_uid, rel.status.value,
+        _dumps(rel.attributes), _dumps(evidence), rel.last_run,
+    )
+
+
+def _history_from_row(row: sqlite3.Row) -> HistoryEntry:
+    return HistoryEntry(
+        subject_uid=row["subject_uid"],
+        subject_kind=row["subject_kind"],
+        action=Action(row["action"]),
+        changes=json.loads(row["changes"]),
+        source=row["source"],
+        run_id=row["run_id"],
+        at=row["at"],
+        seq=row["seq"],
+    )
+
+
+def _run_from_row(row: sqlite3.Row) -> ScanRun:
+    return ScanRun(
+        run_id=row["run_id"],
+        source=row["source"],
+        scope=row["scope"],
+        job=row["job"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        status=RunStatus(row["status"]),
+        counts=json.loads(row["counts"]),
+        errors=json.loads(row["errors"]),
+    )
+
+
+class SQLiteStore:
+    """GraphStore on one SQLite file."""
+
+    def __init__(self, path: str | Path, schema: Schema | None = None) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(_DDL)
+        if schema is not None:
+            self._create_attribute_indexes(conn, schema)
+
+    # -- connections -------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-65536")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _create_attribute_indexes(self, conn: sqlite3.Connection, schema: Schema) -> None:
+        """Expression indexes for attributes the schema marks ``indexed``."""
+        names = sorted({a.name for c in schema.classes.values() for a in c.attributes.values() if a.indexed})
+        for name in names:
+            if name.isidentifier():
+                conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS cis_attr_{name} ON cis(json_extract(attrs, '$.{name}'))"
+                )
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- identification and writes ---------------------------------------------------
+    def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(set(keys))):
+            for key, uid in conn.execute(f"SELECT key, uid FROM id_keys WHERE key IN ({_marks(len(chunk))})", chunk):
+                found.setdefault(key, []).append(uid)
+        return found
+
+    def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
+        result: dict[str, CI] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(set(uids))):
+            for row in conn.execute(f"SELECT * FROM cis WHERE uid IN ({_marks(len(chunk))})", chunk):
+                result[row["uid"]] = _ci_from_row(row)
+        return result
+
+    def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
+        result: dict[str, Relationship] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(set(uids))):
+            for row in conn.execute(f"SELECT * FROM rels WHERE uid IN ({_marks(len(chunk))})", chunk):
+                result[row["uid"]] = _rel_from_row(row)
+        return result
+
+    def apply(self, changes: ChangeSet) -> None:
+        if not changes:
+            return
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if changes.cis:
+                    conn.executemany(
+                        "INSERT INTO cis(uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO UPDATE SET class=excluded.class,"
+                        " status=excluded.status, name=excluded.name, updated_at=excluded.updated_at,"
+                        " parent_uid=excluded.parent_uid, duplicate_of=excluded.duplicate_of,"
+                        " attrs=excluded.attrs, prov=excluded.prov",
+                        [_ci_row(ci) for ci in changes.cis],
+                    )
+                if changes.removed_keys:
+                    conn.executemany("DELETE FROM id_keys WHERE key = ? AND uid = ?", changes.removed_keys)
+                if changes.keys:
+                    conn.executemany("INSERT OR IGNORE INTO id_keys(key, uid) VALUES (?, ?)", changes.keys)
+                if changes.relationships:
+                    conn.executemany(
+                        "INSERT INTO rels(uid, type, src, dst, status, attrs, evidence, last_run) VALUES (?,?,?,?,?,?,?,?)"
+                        " ON CONFLICT(uid) DO UPDATE SET status=excluded.status, attrs=excluded.attrs,"
+                        " evidence=excluded.evidence, last_run=excluded.last_run",
+                        [_rel_row(rel) for rel in changes.relationships],
+                    )
+                if changes.history:
+                    conn.executemany(
+                        "INSERT INTO history(subject_uid, subject_kind, action, changes, source, run_id, at)"
+                        " VALUES (?,?,?,?,?,?,?)",
+                        [
+                            (h.subject_uid, h.subject_kind, h.action.value, _dumps(h.changes), h.source, h.run_id, h.at)
+                            for h in changes.history
+                        ],
+                    )
+                if changes.sightings:
+                    conn.executemany(
+                        "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
+                        " VALUES (?,?,?,?,?,?,0) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+                        " run_id=excluded.run_id, seen_at=MAX(sightings.seen_at, excluded.seen_at), missed=0",
+                        [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at) for s in changes.sightings],
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    # -- reads --------------------------------------------------------------------------
+    def search(self, query: CIQuery) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.classes:
+            where.append(f"class IN ({_marks(len(query.classes))})")
+            params.extend(query.classes)
+        if query.statuses:
+            where.append(f"status IN ({_marks(len(query.statuses))})")
+            params.extend(s.value for s in query.statuses)
+        if query.text:
+            where.append("(name LIKE ? ESCAPE '\\' OR attrs LIKE ? ESCAPE '\\' OR uid = ?)")
+            escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.extend([f"%{escaped}%", f"%{escaped}%", query.text])
+        for flt in query.filters:
+            path = "$." + flt.attribute
+            if not flt.attribute.replace("_", "").isalnum():
+                raise ValueError(f"invalid attribute name {flt.attribute!r}")
+            if flt.op == "contains":
+                where.append("json_extract(attrs, ?) LIKE ?")
+                params.extend([path, f"%{flt.value}%"])
+            elif flt.op in _OPS:
+                where.append(f"json_extract(attrs, ?) {_OPS[flt.op]} ?")
+                params.extend([path, flt.value])
+            else:
+                raise ValueError(f"unknown filter operator {flt.op!r}")
+        if query.after:
+            where.append("uid > ?")
+            params.append(query.after)
+        sql = "SELECT * FROM cis"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY uid LIMIT ?"
+        params.append(query.limit + 1)
+        rows = self._conn().execute(sql, params).fetchall()
+        items = [_ci_from_row(r) for r in rows[: query.limit]]
+        return Page(items=items, has_next=len(rows) > query.limit, end_cursor=items[-1].uid if items else None)
+
+    def neighbours(
+        self,
+        uids: Collection[str],
+        direction: Direction = Direction.BOTH,
+        types: Collection[str] | None = None,
+        include_inactive: bool = False,
+    ) -> list[Relationship]:
+        conn = self._conn()
+        seen: dict[str, Relationship] = {}
+        columns = {Direction.OUT: ("src",), Direction.IN: ("dst",), Direction.BOTH: ("src", "dst")}[direction]
+        type_list = list(types) if types else []
+        for chunk in _chunks(list(set(uids))):
+            for column in columns:
+                sql = f"SELECT * FROM rels WHERE {column} IN ({_marks(len(chunk))})"
+                params: list[Any] = list(chunk)
+                if type_list:
+                    sql += f" AND type IN ({_marks(len(type_list))})"
+                    params.extend(type_list)
+                if not include_inactive:
+                    sql += " AND status != 'retired'"
+                for row in conn.execute(sql, params):
+                    seen.setdefault(row["uid"], _rel_from_row(row))
+        return sorted(seen.values(), key=lambda r: r.uid)
+
+    def history(self, uid: str, limit: int = 1000) -> list[HistoryEntry]:
+        rows = self._conn().execute(
+            "SELECT * FROM history WHERE subject_uid = ? ORDER BY seq LIMIT ?", (uid, limit)
+        )
+        return [_history_from_row(r) for r in rows]
+
+    def _paged(self, sql_first: str, sql_next: str, key: str, batch_size: int) -> Iterator[list[sqlite3.Row]]:
+        # Own connection: a generator suspended between batches must not hold the
+        # thread's connection in the middle of a statement.
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute(sql_first, (batch_size,)).fetchall()
+            while rows:
+                yield rows
+                if len(rows) < batch_size:
+                    break
+                rows = conn.execute(sql_next, (rows[-1][key], batch_size)).fetchall()
+        finally:
+            conn.close()
+
+    def iter_nodes(self, batch_size: int = 50_000) -> Iterator[list[NodeRow]]:
+        cols = ("uid, class, status, name, json_extract(attrs, '$.min_up') AS min_up,"
+                " json_extract(attrs, '$.owner') AS owner FROM cis")
+        for rows in self._paged(f"SELECT {cols} ORDER BY uid LIMIT ?",
+                                f"SELECT {cols} WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
+            yield [
+                NodeRow(r["uid"], r["class"], r["status"], r["name"],
+                        None if r["min_up"] is None else str(r["min_up"]),
+                        None if r["owner"] is None else str(r["owner"]))
+                for r in rows
+            ]
+
+    def iter_edges(self, batch_size: int = 50_000) -> Iterator[list[EdgeRow]]:
+        cols = ("uid, src, type, dst, json_extract(evidence, '$.method') AS method,"
+                " json_extract(evidence, '$.confidence') AS confidence, status FROM rels")
+        for rows in self._paged(f"SELECT {cols} ORDER BY uid LIMIT ?",
+                                f"SELECT {cols} WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
+            yield [EdgeRow(r["src"], r["type"], r["dst"], r["method"], float(r["confidence"]), r["status"]) for r in rows]
+
+    def iter_cis(self, batch_size: int = 5_000) -> Iterator[list[CI]]:
+        for rows in self._paged("SELECT * FROM cis ORDER BY uid LIMIT ?",
+                                "SELECT * FROM cis WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
+            yield [_ci_from_row(r) for r in rows]
+
+    def iter_relationships(self, batch_size: int = 5_000) -> Iterator[list[Relationship]]:
+        for rows in self._paged("SELECT * FROM rels ORDER BY uid LIMIT ?",
+                                "SELECT * FROM rels WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
+            yield [_rel_from_row(r) for r in rows]
+
+    def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
+        for rows in self._paged("SELECT * FROM history ORDER BY seq LIMIT ?",
+                                "SELECT * FROM history WHERE seq > ? ORDER BY seq LIMIT ?", "seq", batch_size):
+            yield [_history_from_row(r) for r in rows]
+
+    def counts(self) -> StoreCounts:
+        conn = self._conn()
+
+        def count(table: str) -> int:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+        return StoreCounts(count("cis"), count("rels"), count("history"), count("runs"))
+
+    # -- scan runs --------------------------------------------------------------------
+    def save_run(self, run: ScanRun) -> None:
+        with self._write_lock:
+            self._conn().execute(
+                "INSERT INTO runs(run_id, source, scope, job, started_at, finished_at, status, counts, errors)"
+                " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET finished_at=excluded.finished_at,"
+                " status=excluded.status, counts=excluded.counts, errors=excluded.errors, job=excluded.job",
+                (run.run_id, run.source, run.scope, run.job, run.started_at, run.finished_at, run.status.value,
+                 _dumps(run.counts), _dumps(run.errors)),
+            )
+
+    def get_run(self, run_id: str) -> ScanRun | None:
+        row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _run_from_row(row) if row else None
+
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
+        where, params = [], []  # type: list[str], list[Any]
+        if source:
+            where.append("source = ?")
+            params.append(source)
+        if scope:
+            where.append("scope = ?")
+            params.append(scope)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY started_at DESC, run_id DESC LIMIT ?"
+        params.append(limit)
+        return [_run_from_row(r) for r in self._conn().execute(sql, params)]
+
+    # -- aging primitives --------------------------------------------------------------
+    def mark_missed(self, source: str, scope: str, run_id: str) -> int:
+        with self._write_lock:
+            cur = self._conn().execute(
+                "UPDATE sightings SET missed = missed + 1 WHERE source = ? AND scope = ? AND run_id != ?",
+                (source, scope, run_id),
+            )
+            return cur.rowcount
+
+    def aging_candidates(
+        self, source: str, scope: str, run_id: str, after_uid: str | None, limit: int
+    ) -> list[AgingCandidate]:
+        conn = self._conn()
+        rows = conn.execute(
+            "SELECT subject_uid, subject_kind FROM sightings WHERE source = ? AND scope = ? AND subject_uid > ?"
+            " AND run_id != ? ORDER BY subject_uid LIMIT ?",
+            (source, scope, after_uid or "", run_id, limit),
+        ).fetchall()
+        if not rows:
+            return []
+        uids = [r["subject_uid"] for r in rows]
+        marks = _marks(len(uids))
+        summary = {
+            r[0]: (int(r[1]), int(r[2]))
+            for r in conn.execute(
+                f"SELECT subject_uid, MIN(missed), MAX(seen_at) FROM sightings WHERE subject_uid IN ({marks})"
+                " GROUP BY subject_uid", uids)
+        }
+        ci_info = {r[0]: (r[1], r[2]) for r in conn.execute(f"SELECT uid, class, status FROM cis WHERE uid IN ({marks})", uids)}
+        rel_info = {r[0]: r[1] for r in conn.execute(f"SELECT uid, status FROM rels WHERE uid IN ({marks})", uids)}
+        result: list[AgingCandidate] = []
+        for row in rows:
+            uid = row["subject_uid"]
+            missed, last_seen = summary[uid]
+            if row["subject_kind"] == "ci":
+                if uid not in ci_info:
+                    continue
+                cls, status = ci_info[uid]
+                result.append(AgingCandidate("ci", uid, cls, status, missed, last_seen))
+            else:
+                if uid not in rel_info:
+                    continue
+                result.append(AgingCandidate("rel", uid, None, rel_info[uid], missed, last_seen))
+        return result

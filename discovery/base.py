@@ -1,0 +1,46 @@
+"""What every scanner provides: scopes of observations, and nothing that writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cmdb.observation import Item
+
+
+@dataclass(slots=True)
+class ScopeResult:
+    """Everything a scanner saw in one scope (an AWS account+region, a seed list, a host list).
+
+    ``complete`` is False when any part of the scope failed: then nothing in the
+    scope is aged. ``errors`` say, per failing target, what went wrong.
+    """
+
+    scope: str
+    items: list[Item]
+    complete: bool
+    errors: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One progress tick: ``done`` of ``total`` targets in ``scope`` (total may be unknown)."""
+
+    scope: str
+    done: int
+    total: int | None
+    message: str = ""
+
+
+ProgressHook = Callable[[Progress], None]
+
+
+class Scanner(Protocol):
+    """A discovery source. ``scan`` yields one ScopeResult per scope it covers."""
+
+    source: str
+
+    def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
+        ...
