@@ -1,0 +1,193 @@
+"""Domain objects to statement parameters and result rows back, for both engines.
+
+Pure functions. The exact attributes and provenance travel as JSON (the same
+encoding as the SQLite store, so exports compare byte for byte); primitive
+attributes and homogeneous lists of primitives are also written as plain
+properties, nested values as JSON strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from cmdb.model import (
+    CI,
+    Action,
+    HistoryEntry,
+    Lifecycle,
+    Provenance,
+    Relationship,
+    RelEvidence,
+    RunStatus,
+    ScanRun,
+    Sighting,
+)
+from cmdb.store.protocol import EdgeRow, NodeRow
+
+CI_RESERVED = frozenset(
+    {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov"}
+)
+REL_RESERVED = frozenset(
+    {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run"}
+)
+_PRIMITIVES = (str, int, float, bool)
+
+
+def dumps(value: Any) -> str:
+    """The JSON encoding every store uses for nested values."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _plain(value: Any) -> Any:
+    """A value a property can hold in both engines, or its JSON."""
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if isinstance(value, (list, tuple)) and value:
+        kinds = {type(v) for v in value}
+        if len(kinds) == 1 and kinds.pop() in _PRIMITIVES:
+            return list(value)
+    return dumps(value)
+
+
+def _flatten(attributes: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+    return {
+        k: _plain(v)
+        for k, v in attributes.items()
+        if v is not None and k not in reserved and k.isidentifier() and k[:1].isalpha()
+    }
+
+
+def ci_row(ci: CI) -> dict[str, Any]:
+    props = _flatten(ci.attributes, CI_RESERVED)
+    name = ci.attributes.get("name")
+    if name is not None:
+        props["name"] = str(name)
+    props.update(
+        uid=ci.uid,
+        ci_class=ci.ci_class,
+        lifecycle=ci.status.value,
+        updated_at=ci.updated_at,
+        attrs=dumps(ci.attributes),
+        prov=dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}),
+    )
+    if ci.parent_uid is not None:
+        props["parent_uid"] = ci.parent_uid
+    if ci.duplicate_of is not None:
+        props["duplicate_of"] = ci.duplicate_of
+    return {"uid": ci.uid, "ci_class": ci.ci_class, "created_at": ci.created_at, "props": props}
+
+
+def ci_from(row: Sequence[Any]) -> CI:
+    uid, ci_class, lifecycle, created_at, updated_at, parent_uid, duplicate_of, attrs, prov = row
+    return CI(
+        uid=uid,
+        ci_class=ci_class,
+        attributes=json.loads(attrs),
+        provenance={k: Provenance(v[0], v[1]) for k, v in json.loads(prov).items()},
+        status=Lifecycle(lifecycle),
+        created_at=created_at,
+        updated_at=updated_at,
+        parent_uid=parent_uid,
+        duplicate_of=duplicate_of,
+    )
+
+
+def rel_row(rel: Relationship) -> dict[str, Any]:
+    ev = rel.evidence
+    props = _flatten(rel.attributes, REL_RESERVED)
+    props.update(
+        uid=rel.uid,
+        attrs=dumps(rel.attributes),
+        sources=list(ev.sources),
+        first_seen=ev.first_seen,
+        last_seen=ev.last_seen,
+        times_seen=ev.times_seen,
+        method=ev.method,
+        confidence=ev.confidence,
+        lifecycle=rel.status.value,
+    )
+    if rel.last_run is not None:
+        props["last_run"] = rel.last_run
+    return {"uid": rel.uid, "src": rel.source_uid, "dst": rel.target_uid, "props": props}
+
+
+def rel_from(row: Sequence[Any]) -> Relationship:
+    uid, rtype, src, dst, attrs, sources, first, last, times, method, confidence, lifecycle, last_run = row
+    return Relationship(
+        uid=uid,
+        type=rtype,
+        source_uid=src,
+        target_uid=dst,
+        attributes=json.loads(attrs),
+        evidence=RelEvidence(list(sources or []), first, last, times, method, confidence),
+        status=Lifecycle(lifecycle),
+        last_run=last_run,
+    )
+
+
+def history_row(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "subject_uid": entry.subject_uid,
+        "subject_kind": entry.subject_kind,
+        "action": entry.action.value,
+        "changes": dumps(entry.changes),
+        "source": entry.source,
+        "run_id": entry.run_id,
+        "at": entry.at,
+    }
+
+
+def history_from(row: Sequence[Any]) -> HistoryEntry:
+    seq, subject_uid, subject_kind, action, changes, source, run_id, at = row
+    return HistoryEntry(subject_uid, subject_kind, Action(action), json.loads(changes), source, run_id, at, seq)
+
+
+def sighting_rows(sightings: Sequence[Sighting]) -> list[dict[str, Any]]:
+    """One row per (subject, source, scope): the last run, the latest time, the first kind."""
+    rows: dict[str, dict[str, Any]] = {}
+    for s in sightings:
+        sid = dumps([s.subject_uid, s.source, s.scope])
+        row = rows.get(sid)
+        if row is None:
+            rows[sid] = {
+                "sid": sid, "skey": scope_key(s.source, s.scope), "subject_uid": s.subject_uid,
+                "subject_kind": s.subject_kind, "source": s.source, "scope": s.scope,
+                "run_id": s.run_id, "seen_at": s.seen_at,
+            }
+        else:
+            row["run_id"] = s.run_id
+            row["seen_at"] = max(row["seen_at"], s.seen_at)
+    return list(rows.values())
+
+
+def scope_key(source: str, scope: str) -> str:
+    return dumps([source, scope])
+
+
+def run_row(run: ScanRun) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id, "source": run.source, "scope": run.scope, "job": run.job,
+        "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status.value,
+        "counts": dumps(run.counts), "errors": dumps(run.errors),
+    }
+
+
+def run_from(row: Sequence[Any]) -> ScanRun:
+    run_id, source, scope, job, started_at, finished_at, status, counts, errors = row
+    return ScanRun(
+        run_id=run_id, source=source, scope=scope, started_at=started_at, job=job, finished_at=finished_at,
+        status=RunStatus(status), counts=json.loads(counts), errors=json.loads(errors),
+    )
+
+
+def node_from(row: Sequence[Any]) -> NodeRow:
+    uid, ci_class, lifecycle, name, min_up, owner = row
+    return NodeRow(uid, ci_class, lifecycle, name, None if min_up is None else str(min_up),
+                   None if owner is None else str(owner))
+
+
+def edge_from(row: Sequence[Any]) -> EdgeRow:
+    _uid, src, rtype, dst, method, confidence, lifecycle = row
+    return EdgeRow(src, rtype, dst, method, float(confidence), lifecycle)

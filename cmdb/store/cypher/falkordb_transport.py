@@ -1,0 +1,171 @@
+"""FalkorDB through its native client (``falkordb`` over the Redis protocol).
+
+FalkorDB has no multi-statement transactions, but one query is atomic: it is
+undone whole on a runtime error. So an atomic write of several units is sent as
+one query, the units chained with ``WITH count(*)`` (which always yields one
+row, so a unit with no input rows does not stop the next one).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from falkordb import FalkorDB
+from redis.exceptions import BusyLoadingError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
+from cmdb.store.cypher.transport import Row, TransientStoreError, Unit
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_RETRIES = 5
+
+
+def compose(units: Sequence[Unit]) -> tuple[str, dict[str, Any]]:
+    """One query and one parameter map running ``units`` in order, atomically."""
+    if len(units) == 1:
+        return units[0].statement, dict(units[0].params)
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for i, unit in enumerate(units):
+        prefix = f"u{i}_"
+        parts.append(_PARAM.sub(lambda m, p=prefix: f"${p}{m.group(1)}", unit.statement))  # type: ignore[misc]
+        params.update({prefix + k: v for k, v in unit.params.items()})
+        if i < len(units) - 1:
+            parts.append(f"WITH count(*) AS _w{i}")
+    return " ".join(parts), params
+
+
+class FalkorDBTransport:
+    """One graph in a FalkorDB server."""
+
+    engine = "falkordb"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6379,
+        graph: str = "cmdb",
+        username: str | None = None,
+        password: str | None = None,
+        ssl: bool = False,
+        socket_timeout: float | None = 300.0,
+    ) -> None:
+        self._db = FalkorDB(host=host, port=port, username=username, password=password, ssl=ssl,
+                            socket_timeout=socket_timeout)
+        self._graph = self._db.select_graph(graph)
+        self.graph_name = graph
+
+    # -- statements ----------------------------------------------------------------
+    def read(self, statement: str, params: Mapping[str, Any]) -> list[Row]:
+        # Reads are safe to repeat after a dropped connection.
+        for attempt in range(_RETRIES):
+            try:
+                result = self._graph.ro_query(statement, dict(params))
+                return [tuple(row) for row in result.result_set]
+            except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
+                if attempt == _RETRIES - 1:
+                    raise TransientStoreError(str(exc)) from exc
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def write(self, units: Sequence[Unit]) -> list[Row]:
+        if not units:
+            return []
+        statement, params = compose(units)
+        for attempt in range(_RETRIES):
+            try:
+                result = self._graph.query(statement, params)
+                return [tuple(row) for row in result.result_set]
+            except BusyLoadingError as exc:
+                # The server is loading its snapshot: nothing ran; try again.
+                if attempt == _RETRIES - 1:
+                    raise TransientStoreError(str(exc)) from exc
+                time.sleep(0.2 * 2**attempt)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # Not retried: the query may have run. The caller re-runs the batch.
+                raise TransientStoreError(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def execute(self, *args: Any) -> Any:
+        """A raw server command (for tools and tests)."""
+        return self._db.connection.execute_command(*args)
+
+    # -- schema --------------------------------------------------------------------
+    def _existing(self) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+        indexes: set[tuple[str, str, str]] = set()
+        constraints: set[tuple[str, str, str]] = set()
+        try:
+            index_rows = self.read("CALL db.indexes()", {})
+        except ResponseError as exc:
+            if "empty key" in str(exc):  # the graph does not exist yet
+                return indexes, constraints
+            raise
+        for row in index_rows:
+            label, props, entity = row[0], row[1], row[6]
+            for prop in props:
+                indexes.add((str(entity), str(label), str(prop)))
+        for row in self.read("CALL db.constraints()", {}):
+            kind, label, props, entity = row[0], row[1], row[2], row[3]
+            if kind == "UNIQUE" and len(props) == 1:
+                constraints.add((str(entity), str(label), str(props[0])))
+        return indexes, constraints
+
+    def ensure_schema(self, specs: Sequence[IndexSpec]) -> list[str]:
+        indexes, constraints = self._existing()
+        created: list[str] = []
+        for spec in specs:
+            entity = "RELATIONSHIP" if spec.relationship else "NODE"
+            if (entity, spec.label, spec.prop) not in indexes:
+                statement = falkordb_index(spec)
+                self._graph.query(statement)
+                created.append(statement)
+            if spec.unique and (entity, spec.label, spec.prop) not in constraints:
+                self.execute("GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", entity, spec.label,
+                             "PROPERTIES", 1, spec.prop)
+                created.append(f"GRAPH.CONSTRAINT CREATE {self.graph_name} UNIQUE {entity} {spec.label} {spec.prop}")
+        return created
+
+    # -- durability ------------------------------------------------------------------
+    def checkpoint(self, timeout: float = 600.0) -> None:
+        """BGSAVE and wait until that snapshot is on disk (see TESTBEDS durability)."""
+        deadline = time.monotonic() + timeout
+        before = self._persistence()
+        saves = int(before.get("rdb_saves", 0))
+        while True:
+            try:
+                self.execute("BGSAVE")
+                break
+            except ResponseError as exc:  # another save (or AOF rewrite) in progress
+                if "in progress" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                # If a save that started before our writes finishes, ours still has to run.
+                saves = int(self._persistence().get("rdb_saves", saves))
+        while time.monotonic() < deadline:
+            info = self._persistence()
+            if int(info.get("rdb_bgsave_in_progress", 0)) == 0 and int(info.get("rdb_saves", 0)) > saves:
+                if info.get("rdb_last_bgsave_status") != "ok":
+                    raise RuntimeError("FalkorDB snapshot failed (rdb_last_bgsave_status is not ok)")
+                return
+            time.sleep(0.02)
+        raise TimeoutError("FalkorDB snapshot did not finish in time")
+
+    def _persistence(self) -> dict[str, Any]:
+        info: dict[str, Any] = self.execute("INFO", "persistence")
+        return info
+
+    def drop(self) -> None:
+        """Delete the whole graph (tests and ``cmdb import --replace``)."""
+        try:
+            self._graph.delete()
+        except ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise
+
+    def close(self) -> None:
+        self._db.connection.close()

@@ -1,0 +1,273 @@
+"""The one set of parameterised Cypher statements both graph engines run.
+
+Everything per class or relationship type is generated from ``schema/``. The
+statements stay in the subset Neo4j and FalkorDB share: no ``EXISTS {}`` or
+``COUNT {}`` subqueries, no temporal types (times are epoch milliseconds), no
+map-valued properties (nested values are JSON strings). Index and constraint
+DDL is the one part that differs per engine (:mod:`cmdb.store.cypher.ddl`).
+
+Graph model
+-----------
+- ``(:CI:<Class>:<Ancestor>... {uid, ci_class, lifecycle, created_at, updated_at,
+  parent_uid, duplicate_of, attrs, prov, <attribute>...})``: ``attrs`` and
+  ``prov`` are the exact JSON of the attributes and provenance; primitive
+  attributes are also plain properties for Cypher users and indexes.
+- ``(a:CI)-[:<TYPE> {uid, lifecycle, last_run, attrs, sources, first_seen,
+  last_seen, times_seen, method, confidence, <attribute>...}]->(b:CI)``.
+- Bookkeeping nodes, never connected: ``CmdbKey {key, uid}`` (identification
+  keys), ``CmdbHistory {seq, ...}``, ``CmdbSighting {sid, skey, ...}``,
+  ``CmdbRun {run_id, ...}`` and ``CmdbCounter {name, value}`` (history seq).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+
+from schema import Schema
+
+CI_LABEL = "CI"
+KEY_LABEL = "CmdbKey"
+HISTORY_LABEL = "CmdbHistory"
+SIGHTING_LABEL = "CmdbSighting"
+RUN_LABEL = "CmdbRun"
+COUNTER_LABEL = "CmdbCounter"
+SYSTEM_LABELS = (CI_LABEL, KEY_LABEL, HISTORY_LABEL, SIGHTING_LABEL, RUN_LABEL, COUNTER_LABEL)
+
+FILTER_OPS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+_CI_RETURN = (
+    "n.uid, n.ci_class, n.lifecycle, n.created_at, n.updated_at, n.parent_uid, n.duplicate_of, n.attrs, n.prov"
+)
+_REL_RETURN = (
+    "r.uid, type(r), a.uid, b.uid, r.attrs, r.sources, r.first_seen, r.last_seen, r.times_seen, "
+    "r.method, r.confidence, r.lifecycle, r.last_run"
+)
+_HISTORY_RETURN = "h.seq, h.subject_uid, h.subject_kind, h.action, h.changes, h.source, h.run_id, h.at"
+_RUN_RETURN = "r.run_id, r.source, r.scope, r.job, r.started_at, r.finished_at, r.status, r.counts, r.errors"
+
+
+def class_label(ci_class: str) -> str:
+    """``business_service`` -> ``BusinessService``: the node label of a class."""
+    return "".join(part[:1].upper() + part[1:] for part in ci_class.split("_") if part)
+
+
+def quote(name: str) -> str:
+    """A property name for Cypher text; anything but a plain identifier is refused."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a storable property name: {name!r}")
+    return f"`{name}`"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchShape:
+    """Which optional parts a search statement has (its text depends on nothing else)."""
+
+    classes: bool = False
+    statuses: bool = False
+    text: bool = False
+    after: bool = False
+    filters: tuple[tuple[str, str], ...] = ()  # (attribute, op)
+
+
+class Statements:
+    """All statements for one schema. Attributes are statement texts; methods build
+    the few whose text depends on a class, a relationship type or a search shape."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.class_labels: dict[str, tuple[str, ...]] = {}
+        for name, cls in schema.classes.items():
+            labels = [class_label(c) for c in (name, *cls.ancestors)]
+            self.class_labels[name] = tuple(lb for lb in labels if lb.upper() != CI_LABEL)
+        clash = {lb for labels in self.class_labels.values() for lb in labels} & set(SYSTEM_LABELS)
+        if clash:
+            raise ValueError(f"class labels collide with system labels: {sorted(clash)}")
+        self.all_class_labels = tuple(sorted({lb for labels in self.class_labels.values() for lb in labels}))
+        self.rel_types = tuple(sorted(schema.relationships))
+        for rel in self.rel_types:
+            if not _IDENT.match(rel):
+                raise ValueError(f"relationship type {rel!r} is not a plain identifier")
+
+        # -- writes: each takes $rows (a batch) ------------------------------------
+        # Nodes whose class changes lose every class label; the class upsert re-adds them.
+        self.relabel_cis = (
+            f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.ci_class <> row.ci_class "
+            + ("REMOVE n:" + ":".join(self.all_class_labels) if self.all_class_labels else "SET n.ci_class = n.ci_class")
+        )
+        self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row.key, uid: row.uid}})"
+        self.append_history = (
+            f"MERGE (c:{COUNTER_LABEL} {{name: 'history'}}) ON CREATE SET c.value = 0 "
+            "WITH c, c.value AS base SET c.value = base + size($rows) "
+            "WITH base UNWIND range(0, size($rows) - 1) AS i "
+            "WITH base + i + 1 AS seq, $rows[i] AS row "
+            f"CREATE (:{HISTORY_LABEL} {{seq: seq, subject_uid: row.subject_uid, subject_kind: row.subject_kind, "
+            "action: row.action, changes: row.changes, source: row.source, run_id: row.run_id, at: row.at})"
+        )
+        self.upsert_sightings = (
+            f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
+            "ON CREATE SET s.subject_uid = row.subject_uid, s.subject_kind = row.subject_kind, "
+            "s.source = row.source, s.scope = row.scope, s.skey = row.skey "
+            "SET s.run_id = row.run_id, s.missed = 0, "
+            "s.seen_at = CASE WHEN s.seen_at IS NULL OR row.seen_at > s.seen_at THEN row.seen_at ELSE s.seen_at END"
+        )
+        self.upsert_runs = (
+            f"UNWIND $rows AS row MERGE (r:{RUN_LABEL} {{run_id: row.run_id}}) "
+            "ON CREATE SET r.source = row.source, r.scope = row.scope, r.started_at = row.started_at "
+            "SET r.job = row.job, r.finished_at = row.finished_at, r.status = row.status, "
+            "r.counts = row.counts, r.errors = row.errors"
+        )
+        # Bounded: one page (by subject uid) of a scope's sightings per call.
+        self.mark_missed_page = (
+            f"MATCH (s:{SIGHTING_LABEL} {{skey: $skey}}) WHERE s.subject_uid > $after AND s.run_id <> $run_id "
+            "WITH s ORDER BY s.subject_uid LIMIT $limit "
+            "SET s.missed = s.missed + 1 "
+            "RETURN count(s), max(s.subject_uid)"
+        )
+
+        # -- reads ------------------------------------------------------------------
+        self.find_keys = f"UNWIND $keys AS k MATCH (x:{KEY_LABEL} {{key: k}}) RETURN x.key, x.uid"
+        self.get_cis = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN {_CI_RETURN}"
+        self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
+        self.get_rels_by_ends = (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
+            f"WHERE r.uid = row.uid RETURN {_REL_RETURN}"
+        )
+        self.neighbours_out = (
+            f"UNWIND $uids AS u MATCH (a:{CI_LABEL} {{uid: u}})-[r]->(b:{CI_LABEL}) "
+            "WHERE ($types IS NULL OR type(r) IN $types) AND ($inactive OR r.lifecycle <> 'retired') "
+            f"RETURN {_REL_RETURN}"
+        )
+        self.neighbours_in = (
+            f"UNWIND $uids AS u MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL} {{uid: u}}) "
+            "WHERE ($types IS NULL OR type(r) IN $types) AND ($inactive OR r.lifecycle <> 'retired') "
+            f"RETURN {_REL_RETURN}"
+        )
+        self.history = (
+            f"MATCH (h:{HISTORY_LABEL} {{subject_uid: $uid}}) RETURN {_HISTORY_RETURN} ORDER BY h.seq LIMIT $limit"
+        )
+        self.page_nodes = (
+            f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after "
+            "RETURN n.uid, n.ci_class, n.lifecycle, n.name, n.min_up, n.owner ORDER BY n.uid LIMIT $limit"
+        )
+        self.page_edges = (
+            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.uid > $after "
+            "RETURN r.uid, a.uid, type(r), b.uid, r.method, r.confidence, r.lifecycle ORDER BY r.uid LIMIT $limit"
+        )
+        self.page_cis = f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after RETURN {_CI_RETURN} ORDER BY n.uid LIMIT $limit"
+        self.page_rels = (
+            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.uid > $after "
+            f"RETURN {_REL_RETURN} ORDER BY r.uid LIMIT $limit"
+        )
+        self.page_history = (
+            f"MATCH (h:{HISTORY_LABEL}) WHERE h.seq > $after RETURN {_HISTORY_RETURN} ORDER BY h.seq LIMIT $limit"
+        )
+        self.page_keys = (
+            f"MATCH (x:{KEY_LABEL}) WHERE x.key > $after_key OR (x.key = $after_key AND x.uid > $after_uid) "
+            "RETURN x.key, x.uid ORDER BY x.key, x.uid LIMIT $limit"
+        )
+        self.page_sightings = (
+            f"MATCH (s:{SIGHTING_LABEL}) WHERE s.sid > $after "
+            "RETURN s.sid, s.subject_uid, s.subject_kind, s.source, s.scope, s.run_id, s.seen_at, s.missed "
+            "ORDER BY s.sid LIMIT $limit"
+        )
+        self.count_cis = f"MATCH (n:{CI_LABEL}) RETURN count(n)"
+        self.count_rels = f"MATCH (:{CI_LABEL})-[r]->(:{CI_LABEL}) RETURN count(r)"
+        self.count_history = f"MATCH (h:{HISTORY_LABEL}) RETURN count(h)"
+        self.count_runs = f"MATCH (r:{RUN_LABEL}) RETURN count(r)"
+        self.get_run = f"MATCH (r:{RUN_LABEL} {{run_id: $run_id}}) RETURN {_RUN_RETURN}"
+        self.list_runs = (
+            f"MATCH (r:{RUN_LABEL}) WHERE ($source IS NULL OR r.source = $source) "
+            "AND ($scope IS NULL OR r.scope = $scope) "
+            f"RETURN {_RUN_RETURN} ORDER BY r.started_at DESC, r.run_id DESC LIMIT $limit"
+        )
+        self.aging_page = (
+            f"MATCH (s:{SIGHTING_LABEL} {{skey: $skey}}) WHERE s.subject_uid > $after AND s.run_id <> $run_id "
+            "RETURN s.subject_uid, s.subject_kind ORDER BY s.subject_uid LIMIT $limit"
+        )
+        self.sighting_summary = (
+            f"UNWIND $uids AS u MATCH (s:{SIGHTING_LABEL} {{subject_uid: u}}) "
+            "RETURN u, min(s.missed), max(s.seen_at)"
+        )
+        self.ci_status = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.lifecycle"
+
+    # -- per class and per relationship type -------------------------------------
+    def upsert_cis(self, ci_class: str) -> str:
+        """Create or replace CIs of one class: labels come from the class and its ancestors.
+
+        ``created_at`` survives an update; every other property is replaced.
+        """
+        labels = ":".join((CI_LABEL, *self.class_labels[ci_class]))
+        return (
+            f"UNWIND $rows AS row MERGE (n:{CI_LABEL} {{uid: row.uid}}) "
+            "WITH n, row, coalesce(n.created_at, row.created_at) AS created "
+            f"SET n = row.props, n.created_at = created, n:{labels}"
+        )
+
+    def upsert_rels(self, rel_type: str) -> str:
+        """Create or update relationships of one type between existing CIs."""
+        if rel_type not in self.schema.relationships:
+            raise ValueError(f"unknown relationship type {rel_type!r}")
+        return (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}}) MATCH (b:{CI_LABEL} {{uid: row.dst}}) "
+            f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r = row.props"
+        )
+
+    def rels_by_uid(self) -> str:
+        """Look relationships up by uid alone, one typed branch per relationship type."""
+        return " UNION ALL ".join(
+            f"UNWIND $uids AS u MATCH (a:{CI_LABEL})-[r:{t} {{uid: u}}]->(b:{CI_LABEL}) RETURN {_REL_RETURN}"
+            for t in self.rel_types
+        )
+
+    def search(self, shape: SearchShape) -> str:
+        """The search statement for one shape; values travel as parameters."""
+        where: list[str] = []
+        if shape.classes:
+            where.append("n.ci_class IN $classes")
+        if shape.statuses:
+            where.append("n.lifecycle IN $statuses")
+        if shape.text:
+            where.append(
+                "(toLower(n.name) CONTAINS $text_lower OR toLower(n.attrs) CONTAINS $text_lower OR n.uid = $text)"
+            )
+        for i, (attribute, op) in enumerate(shape.filters):
+            prop = f"n.{quote(attribute)}"
+            if op == "contains":
+                where.append(f"toLower(toString({prop})) CONTAINS toLower(toString($f{i}))")
+            elif op in FILTER_OPS:
+                where.append(f"{prop} {FILTER_OPS[op]} $f{i}")
+            else:
+                raise ValueError(f"unknown filter operator {op!r}")
+        if shape.after:
+            where.append("n.uid > $after")
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        return f"MATCH (n:{CI_LABEL}){clause} RETURN {_CI_RETURN} ORDER BY n.uid LIMIT $limit"
+
+    # -- the catalogue the linter checks ---------------------------------------
+    def catalogue(self) -> Iterator[tuple[str, str]]:
+        """Every statement text this module can produce for the schema, with a name."""
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                yield name, value
+        for ci_class in sorted(self.schema.classes):
+            yield f"upsert_cis[{ci_class}]", self.upsert_cis(ci_class)
+        for rel_type in self.rel_types:
+            yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
+        yield "rels_by_uid", self.rels_by_uid()
+        attributes = sorted({a for c in self.schema.classes.values() for a in c.attributes})
+        for classes, statuses, text, after in product((False, True), repeat=4):
+            shape = SearchShape(classes=classes, statuses=statuses, text=text, after=after)
+            yield f"search{(classes, statuses, text, after)}", self.search(shape)
+        ops = (*FILTER_OPS, "contains")
+        for i, attribute in enumerate(attributes):
+            op = ops[i % len(ops)]
+            yield f"search[{attribute} {op}]", self.search(
+                SearchShape(True, True, True, True, ((attribute, op), (attributes[0], "eq")))
+            )
+        for op in ops:
+            yield f"search[{op}]", self.search(SearchShape(filters=(("name", op),)))

@@ -1,0 +1,295 @@
+"""``CypherStore``: the GraphStore protocol on a Cypher graph database.
+
+The same statements (:mod:`cmdb.store.cypher.statements`) run on Neo4j and on
+FalkorDB; a transport (:mod:`cmdb.store.cypher.transport`) carries them. The
+semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from itertools import groupby
+from typing import Any
+
+from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
+from cmdb.store.cypher import codec
+from cmdb.store.cypher.ddl import index_specs
+from cmdb.store.cypher.statements import SearchShape, Statements
+from cmdb.store.cypher.transport import CypherTransport, Unit
+from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
+from schema import Schema, load_schema
+
+DEFAULT_BATCH_SIZE = 2000
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CypherStore:
+    """GraphStore over a :class:`CypherTransport`.
+
+    ``batch_size`` bounds the rows of one statement. ``apply`` keeps the
+    protocol's all-or-nothing promise, so a ChangeSet is written as one
+    transaction; the ingest pipeline sizes its ChangeSets (``ingest_batch_size``).
+    """
+
+    def __init__(self, transport: CypherTransport, schema: Schema | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.transport = transport
+        self.schema = schema or load_schema()
+        self.statements = Statements(self.schema)
+        self.batch_size = batch_size
+
+    # -- schema and durability ---------------------------------------------------
+    def init_schema(self) -> list[str]:
+        """Create the indexes and constraints derived from the schema (idempotent)."""
+        return self.transport.ensure_schema(index_specs(self.schema))
+
+    def checkpoint(self) -> None:
+        """Called by ingest at the end of each run: make the run survive a crash."""
+        self.transport.checkpoint()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # -- identification and writes ----------------------------------------------
+    def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(set(keys)), self.batch_size):
+            for key, uid in self.transport.read(self.statements.find_keys, {"keys": chunk}):
+                found.setdefault(key, []).append(uid)
+        return {k: sorted(v) for k, v in found.items()}
+
+    def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
+        result: dict[str, CI] = {}
+        for chunk in _chunks(sorted(set(uids)), self.batch_size):
+            for row in self.transport.read(self.statements.get_cis, {"uids": chunk}):
+                ci = codec.ci_from(row)
+                result[ci.uid] = ci
+        return result
+
+    def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
+        """By uid: ``src:TYPE:dst`` uids go through the endpoint index, others through the type indexes."""
+        result: dict[str, Relationship] = {}
+        by_ends: list[dict[str, str]] = []
+        others: list[str] = []
+        for uid in sorted(set(uids)):
+            parts = uid.split(":")
+            if len(parts) == 3 and parts[1] in self.schema.relationships:
+                by_ends.append({"uid": uid, "src": parts[0], "dst": parts[2]})
+            else:
+                others.append(uid)
+        for chunk in _chunks(by_ends, self.batch_size):
+            for row in self.transport.read(self.statements.get_rels_by_ends, {"rows": chunk}):
+                rel = codec.rel_from(row)
+                result[rel.uid] = rel
+        missing = others + [r["uid"] for r in by_ends if r["uid"] not in result]
+        for chunk in _chunks(missing, self.batch_size):
+            for row in self.transport.read(self.statements.rels_by_uid(), {"uids": chunk}):
+                rel = codec.rel_from(row)
+                result[rel.uid] = rel
+        return result
+
+    def apply(self, changes: ChangeSet) -> None:
+        if not changes:
+            return
+        self.transport.write(self._units(changes))
+
+    def _units(self, changes: ChangeSet) -> list[Unit]:
+        st = self.statements
+        units: list[Unit] = []
+        # Last state wins within a batch, as sequential upserts would have it.
+        cis = list({ci.uid: ci for ci in changes.cis}.values())
+        first_created: dict[str, int] = {}
+        for ci in changes.cis:
+            first_created.setdefault(ci.uid, ci.created_at)
+        ci_rows = []
+        for ci in cis:
+            row = codec.ci_row(ci)
+            row["created_at"] = first_created[ci.uid]
+            ci_rows.append(row)
+        for chunk in _chunks(ci_rows, self.batch_size):
+            units.append(Unit(st.relabel_cis, {"rows": [{"uid": r["uid"], "ci_class": r["ci_class"]} for r in chunk]}))
+        ci_rows.sort(key=lambda r: r["ci_class"])
+        for ci_class, group in groupby(ci_rows, key=lambda r: r["ci_class"]):
+            if ci_class not in self.schema.classes:
+                raise ValueError(f"unknown CI class {ci_class!r}")
+            for chunk in _chunks(list(group), self.batch_size):
+                units.append(Unit(st.upsert_cis(ci_class), {"rows": chunk}))
+        keys = sorted(set(changes.keys))
+        for chunk in _chunks([{"key": k, "uid": u} for k, u in keys], self.batch_size):
+            units.append(Unit(st.upsert_keys, {"rows": chunk}))
+        rels = list({rel.uid: rel for rel in changes.relationships}.values())
+        rels.sort(key=lambda r: r.type)
+        for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
+            rows = [codec.rel_row(r) for r in rel_group]
+            for chunk in _chunks(rows, self.batch_size):
+                units.append(Unit(st.upsert_rels(rel_type), {"rows": chunk}))
+        for chunk in _chunks([codec.history_row(h) for h in changes.history], self.batch_size):
+            units.append(Unit(st.append_history, {"rows": chunk}))
+        for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
+            units.append(Unit(st.upsert_sightings, {"rows": chunk}))
+        return units
+
+    # -- reads --------------------------------------------------------------------
+    def search(self, query: CIQuery) -> Page:
+        shape = SearchShape(
+            classes=bool(query.classes),
+            statuses=bool(query.statuses),
+            text=bool(query.text),
+            after=bool(query.after),
+            filters=tuple((f.attribute, f.op) for f in query.filters),
+        )
+        for f in query.filters:
+            if not f.attribute.replace("_", "").isalnum():
+                raise ValueError(f"invalid attribute name {f.attribute!r}")
+        params: dict[str, Any] = {"limit": query.limit + 1}
+        if query.classes:
+            params["classes"] = list(query.classes)
+        if query.statuses:
+            params["statuses"] = [s.value for s in query.statuses]
+        if query.text:
+            params["text"] = query.text
+            params["text_lower"] = query.text.lower()
+        if query.after:
+            params["after"] = query.after
+        for i, f in enumerate(query.filters):
+            params[f"f{i}"] = f.value
+        rows = self.transport.read(self.statements.search(shape), params)
+        items = [codec.ci_from(r) for r in rows[: query.limit]]
+        return Page(items=items, has_next=len(rows) > query.limit, end_cursor=items[-1].uid if items else None)
+
+    def neighbours(
+        self,
+        uids: Collection[str],
+        direction: Direction = Direction.BOTH,
+        types: Collection[str] | None = None,
+        include_inactive: bool = False,
+    ) -> list[Relationship]:
+        statements = {
+            Direction.OUT: (self.statements.neighbours_out,),
+            Direction.IN: (self.statements.neighbours_in,),
+            Direction.BOTH: (self.statements.neighbours_out, self.statements.neighbours_in),
+        }[direction]
+        seen: dict[str, Relationship] = {}
+        type_list = sorted(types) if types else None
+        for chunk in _chunks(sorted(set(uids)), self.batch_size):
+            for statement in statements:
+                params = {"uids": chunk, "types": type_list, "inactive": include_inactive}
+                for row in self.transport.read(statement, params):
+                    rel = codec.rel_from(row)
+                    seen.setdefault(rel.uid, rel)
+        return sorted(seen.values(), key=lambda r: r.uid)
+
+    def history(self, uid: str, limit: int = 1000) -> list[HistoryEntry]:
+        rows = self.transport.read(self.statements.history, {"uid": uid, "limit": limit})
+        return [codec.history_from(r) for r in rows]
+
+    def _pages(self, statement: str, start: Any, key: int, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        after = start
+        while True:
+            rows = self.transport.read(statement, {"after": after, "limit": batch_size})
+            if rows:
+                yield rows
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][key]
+
+    def iter_nodes(self, batch_size: int = 50_000) -> Iterator[list[NodeRow]]:
+        for rows in self._pages(self.statements.page_nodes, "", 0, batch_size):
+            yield [codec.node_from(r) for r in rows]
+
+    def iter_edges(self, batch_size: int = 50_000) -> Iterator[list[EdgeRow]]:
+        for rows in self._pages(self.statements.page_edges, "", 0, batch_size):
+            yield [codec.edge_from(r) for r in rows]
+
+    def iter_cis(self, batch_size: int = 5_000) -> Iterator[list[CI]]:
+        for rows in self._pages(self.statements.page_cis, "", 0, batch_size):
+            yield [codec.ci_from(r) for r in rows]
+
+    def iter_relationships(self, batch_size: int = 5_000) -> Iterator[list[Relationship]]:
+        for rows in self._pages(self.statements.page_rels, "", 0, batch_size):
+            yield [codec.rel_from(r) for r in rows]
+
+    def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
+        for rows in self._pages(self.statements.page_history, 0, 0, batch_size):
+            yield [codec.history_from(r) for r in rows]
+
+    def iter_keys(self, batch_size: int = 5_000) -> Iterator[list[tuple[str, str]]]:
+        """Identification keys as (key, uid), for export."""
+        after_key, after_uid = "", ""
+        while True:
+            rows = self.transport.read(
+                self.statements.page_keys, {"after_key": after_key, "after_uid": after_uid, "limit": batch_size}
+            )
+            if rows:
+                yield [(r[0], r[1]) for r in rows]
+            if len(rows) < batch_size:
+                return
+            after_key, after_uid = rows[-1][0], rows[-1][1]
+
+    def iter_sightings(self, batch_size: int = 5_000) -> Iterator[list[tuple[Sighting, int]]]:
+        """Sightings with their missed-run counts, for export."""
+        for rows in self._pages(self.statements.page_sightings, "", 0, batch_size):
+            yield [(Sighting(r[1], r[2], r[3], r[4], r[5], r[6]), int(r[7])) for r in rows]
+
+    def counts(self) -> StoreCounts:
+        st = self.statements
+
+        def count(statement: str) -> int:
+            rows = self.transport.read(statement, {})
+            return int(rows[0][0]) if rows else 0
+
+        return StoreCounts(count(st.count_cis), count(st.count_rels), count(st.count_history), count(st.count_runs))
+
+    # -- scan runs ----------------------------------------------------------------
+    def save_run(self, run: ScanRun) -> None:
+        self.transport.write([Unit(self.statements.upsert_runs, {"rows": [codec.run_row(run)]})])
+
+    def get_run(self, run_id: str) -> ScanRun | None:
+        rows = self.transport.read(self.statements.get_run, {"run_id": run_id})
+        return codec.run_from(rows[0]) if rows else None
+
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
+        params = {"source": source or None, "scope": scope or None, "limit": limit}
+        return [codec.run_from(r) for r in self.transport.read(self.statements.list_runs, params)]
+
+    # -- aging primitives -----------------------------------------------------------
+    def mark_missed(self, source: str, scope: str, run_id: str) -> int:
+        """In pages of ``batch_size`` sightings, each its own transaction."""
+        total = 0
+        after = ""
+        skey = codec.scope_key(source, scope)
+        while True:
+            params = {"skey": skey, "run_id": run_id, "after": after, "limit": self.batch_size}
+            rows = self.transport.write([Unit(self.statements.mark_missed_page, params)])
+            changed = int(rows[0][0]) if rows else 0
+            total += changed
+            if changed < self.batch_size:
+                return total
+            after = rows[0][1]
+
+    def aging_candidates(
+        self, source: str, scope: str, run_id: str, after_uid: str | None, limit: int
+    ) -> list[AgingCandidate]:
+        st = self.statements
+        params = {"skey": codec.scope_key(source, scope), "run_id": run_id, "after": after_uid or "", "limit": limit}
+        page = self.transport.read(st.aging_page, params)
+        if not page:
+            return []
+        uids = [r[0] for r in page]
+        summary = {r[0]: (int(r[1]), int(r[2])) for r in self.transport.read(st.sighting_summary, {"uids": uids})}
+        ci_info = {r[0]: (r[1], r[2]) for r in self.transport.read(st.ci_status, {"uids": uids})}
+        rel_uids = [u for u, kind in page if kind != "ci"]
+        rel_info = {u: r.status.value for u, r in self.get_relationships(rel_uids).items()} if rel_uids else {}
+        result: list[AgingCandidate] = []
+        for uid, kind in page:
+            missed, last_seen = summary[uid]
+            if kind == "ci":
+                if uid in ci_info:
+                    cls, status = ci_info[uid]
+                    result.append(AgingCandidate("ci", uid, cls, status, missed, last_seen))
+            elif uid in rel_info:
+                result.append(AgingCandidate("rel", uid, None, rel_info[uid], missed, last_seen))
+        return result
