@@ -1,0 +1,301 @@
+"""A lab of real Linux "hosts" on one machine: network namespaces, each with its own sshd.
+
+Used by the integration tests, the benchmark and the demo. Needs root, ``ip``,
+``unshare``, ``nsenter`` and OpenSSH's ``sshd``.
+
+Each host is a network namespace joined to a bridge in a hub namespace, with
+its own address (``<net>.<n>/24``, optionally extra addresses), and an ``sshd``
+running as PID 1 of its own PID, UTS and mount namespaces: its own hostname, its
+own ``/etc/machine-id`` and ``/etc/hosts`` (bind-mounted, so ``hostname -f``
+answers an FQDN), and a process table that shows only what runs on that host.
+The scanner reaches the hosts from a "scanner" namespace (``<net>.254``): the
+:meth:`Lab.connector` opens sockets inside it. Nothing is addressed outside the
+namespaces the lab creates; :meth:`Lab.stop` kills what it started by PID and
+deletes every namespace, even after a failure.
+
+Usage::
+
+    with Lab(Path(tmp), net="10.250.7") as lab:
+        db = lab.add_host("db1")
+        lab.start()
+        db.spawn(["/usr/bin/sleep", "60"])
+        inventory = lab.inventory([db])
+        scanner = SSHScanner(inventory, connector=lab.connector)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory, Target
+
+CLONE_NEWNET = 0x40000000
+SSHD = "/usr/sbin/sshd"
+
+SSHD_CONFIG = """\
+Port 22
+ListenAddress 0.0.0.0
+HostKey {dir}/ssh_host_ed25519_key
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+MaxStartups 500:30:1000
+MaxSessions 100
+LogLevel ERROR
+"""
+
+
+def _sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), check=check, capture_output=True, text=True, timeout=30)
+
+
+def _setns(path: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns({path}): {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class LabHost:
+    """One namespace host: its name, address(es), identity and sshd process."""
+
+    name: str
+    index: int
+    ns: str
+    address: str
+    fqdn: str
+    machine_id: str
+    dir: Path
+    extra_addresses: list[str] = field(default_factory=list)
+    host_key: asyncssh.SSHKey | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def init_pid(self) -> int:
+        """PID (in the root PID namespace) of the host's sshd, PID 1 of its own namespaces."""
+        assert self.proc is not None
+        for _ in range(200):
+            kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            if kids:
+                return int(kids[0])
+            time.sleep(0.01)
+        raise RuntimeError(f"{self.name}: sshd did not start")
+
+    @property
+    def fingerprint(self) -> str:
+        assert self.host_key is not None
+        return self.host_key.get_fingerprint("sha256")
+
+    def _enter(self, argv: list[str]) -> list[str]:
+        return ["nsenter", "-t", str(self.init_pid), "-n", "-u", "-m", "-p", "--", *argv]
+
+    def spawn(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start a long-lived process inside the host; it is stopped with the host."""
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        proc = subprocess.Popen(self._enter(argv), **kwargs)
+        self.children.append(proc)
+        return proc
+
+    def run(self, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a command inside the host and wait for it."""
+        return subprocess.run(self._enter(argv), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+class Lab:
+    """A set of namespace hosts sharing one bridge, reachable from a scanner namespace."""
+
+    def __init__(self, workdir: Path, net: str = "10.250.7", prefix: str | None = None, domain: str = "lab.test") -> None:
+        self.workdir = Path(workdir)
+        self.net = net
+        self.prefix = prefix or f"c5{secrets.token_hex(2)}"
+        self.domain = domain
+        self.hosts: list[LabHost] = []
+        self.namespaces: list[str] = []
+        self.client_key_path = self.workdir / "client_ed25519"
+        self._executor: ThreadPoolExecutor | None = None
+        self.scanner_address = f"{net}.254"
+
+    # -- building -------------------------------------------------------------------
+    def add_host(self, name: str, extra_addresses: int = 0) -> LabHost:
+        """Declare a host (call before :meth:`start`). Extra addresses come from ``<net+1>.x``."""
+        index = len(self.hosts) + 1
+        a, b, c = self.net.split(".")
+        extra_base = f"{a}.{b}.{int(c) + 1}"
+        first_extra = sum(len(h.extra_addresses) for h in self.hosts) + 1
+        extras = [f"{extra_base}.{first_extra + i}" for i in range(extra_addresses)]
+        if first_extra + extra_addresses > 254:
+            raise ValueError("at most 253 extra addresses per lab")
+        host = LabHost(
+            name=name, index=index, ns=f"{self.prefix}-{name}", address=f"{self.net}.{index}",
+            fqdn=f"{name}.{self.domain}", machine_id=secrets.token_hex(16), dir=self.workdir / name,
+            extra_addresses=extras,
+        )
+        self.hosts.append(host)
+        return host
+
+    def start(self) -> None:
+        """Create the namespaces, the bridge, the addresses and every host's sshd; wait until they answer."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        Path("/run/sshd").mkdir(exist_ok=True)
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        key.write_private_key(str(self.client_key_path))
+        os.chmod(self.client_key_path, 0o600)
+        pub = key.export_public_key("openssh").decode()
+        hub = self._netns(f"{self.prefix}-hub")
+        _sh("ip", "-n", hub, "link", "add", "br0", "type", "bridge")
+        _sh("ip", "-n", hub, "link", "set", "br0", "up")
+        a, b, c = self.net.split(".")
+        extra_net = f"{a}.{b}.{int(c) + 1}"
+        scan = self._netns(f"{self.prefix}-scan")
+        self._wire(hub, scan, "s", [f"{self.scanner_address}/24", f"{extra_net}.254/24"])
+        hosts_file = "127.0.0.1 localhost\n" + "".join(f"{h.address} {h.fqdn} {h.name}\n" for h in self.hosts)
+        for h in self.hosts:
+            h.dir.mkdir(parents=True, exist_ok=True)
+            ns = self._netns(h.ns)
+            self._wire(hub, ns, str(h.index), [f"{h.address}/24", *(f"{x}/24" for x in h.extra_addresses)])
+            h.host_key = asyncssh.generate_private_key("ssh-ed25519")
+            h.host_key.write_private_key(str(h.dir / "ssh_host_ed25519_key"))
+            os.chmod(h.dir / "ssh_host_ed25519_key", 0o600)
+            (h.dir / "authorized_keys").write_text(pub)
+            (h.dir / "machine-id").write_text(h.machine_id + "\n")
+            (h.dir / "hosts").write_text(hosts_file)
+            (h.dir / "sshd_config").write_text(SSHD_CONFIG.format(dir=h.dir))
+            boot = (
+                f"hostname {shlex.quote(h.name)} && mount --bind {h.dir}/machine-id /etc/machine-id"
+                f" && mount --bind {h.dir}/hosts /etc/hosts && exec {SSHD} -D -e -f {h.dir}/sshd_config"
+            )
+            h.proc = subprocess.Popen(
+                ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount", "--pid", "--fork", "--kill-child",
+                 "--mount-proc", "sh", "-c", boot],
+                stdout=subprocess.DEVNULL, stderr=open(h.dir / "sshd.log", "wb"),  # noqa: SIM115
+            )
+        for h in self.hosts:
+            self._wait_ssh(h)
+
+    def _netns(self, name: str) -> str:
+        _sh("ip", "netns", "del", name, check=False)  # a leftover of a crashed run of this same lab
+        _sh("ip", "netns", "add", name)
+        self.namespaces.append(name)
+        _sh("ip", "-n", name, "link", "set", "lo", "up")
+        return name
+
+    def _wire(self, hub: str, ns: str, tag: str, addresses: list[str]) -> None:
+        outer, inner = f"{self.prefix}{tag}o", f"{self.prefix}{tag}i"
+        _sh("ip", "-n", hub, "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", ns)
+        _sh("ip", "-n", hub, "link", "set", outer, "master", "br0", "up")
+        _sh("ip", "-n", ns, "link", "set", inner, "name", "eth0")
+        for addr in addresses:
+            _sh("ip", "-n", ns, "addr", "add", addr, "dev", "eth0")
+        _sh("ip", "-n", ns, "link", "set", "eth0", "up")
+
+    def _wait_ssh(self, host: LabHost, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if host.proc is not None and host.proc.poll() is not None:
+                raise RuntimeError(f"{host.name}: sshd exited: {(host.dir / 'sshd.log').read_text()[-500:]}")
+            with contextlib.suppress(OSError):
+                sock = self._socket()
+                sock.settimeout(0.5)
+                try:
+                    sock.connect((host.address, 22))
+                    if sock.recv(4).startswith(b"SSH-"):
+                        return
+                finally:
+                    sock.close()
+            time.sleep(0.05)
+        raise RuntimeError(f"{host.name}: sshd did not answer within {timeout}s")
+
+    # -- reaching the hosts --------------------------------------------------------------
+    def _socket(self) -> socket.socket:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                1, thread_name_prefix="labns", initializer=_setns, initargs=(f"/run/netns/{self.prefix}-scan",)
+            )
+        return self._executor.submit(socket.socket, socket.AF_INET, socket.SOCK_STREAM).result()
+
+    async def connector(self, target: Target) -> socket.socket:
+        """Open a TCP connection to ``target`` from inside the scanner namespace."""
+        loop = asyncio.get_running_loop()
+        sock = await loop.run_in_executor(None, self._socket)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (target.address, target.port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def inventory(self, hosts: list[LabHost] | None = None, scope: str = "lab", **overrides: Any) -> Inventory:
+        """An inventory of ``hosts`` (all by default) using the lab's key, trusting the hosts' real keys."""
+        hosts = self.hosts if hosts is None else hosts
+        store = self.workdir / f"fingerprints-{scope}.json"
+        import json
+
+        store.write_text(json.dumps({h.name: [h.fingerprint] for h in hosts}))
+        data: dict[str, Any] = {
+            "scope": scope,
+            "defaults": Credentials(user="root", port=22, key_file=str(self.client_key_path)),
+            "host_keys": HostKeysConfig(mode="fingerprints", file=str(store)),
+            "hosts": [HostEntry(name=h.name, address=h.address) for h in hosts],
+            "deadline_s": 20.0,
+            "connect_timeout_s": 3.0,
+        }
+        data.update(overrides)
+        return Inventory(**data)
+
+    # -- teardown ---------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every process this lab started (by PID) and delete every namespace it made."""
+        for h in self.hosts:
+            for child in h.children:
+                if child.poll() is None:
+                    child.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(5)
+            if h.proc is not None and h.proc.poll() is None:
+                # unshare --kill-child: killing it kills the host's PID 1 and so its whole PID namespace.
+                h.proc.terminate()
+                try:
+                    h.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    h.proc.kill()
+                    h.proc.wait(5)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        for ns in reversed(self.namespaces):
+            _sh("ip", "netns", "del", ns, check=False)
+        self.namespaces.clear()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,202 @@
+"""Host facts -> Observations and relations for one host (pure, no I/O)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
+from discovery.ssh.facts import HostFacts
+from discovery.ssh.products import product_for_port, product_for_process
+
+SOURCE = "ssh"
+
+
+@dataclass(frozen=True, slots=True)
+class HostContext:
+    """What the scanner knows about a host besides its output."""
+
+    name: str  # inventory name
+    scope: str
+    observed_at: int
+    address: str | None = None  # the address the scanner connected to
+    network_scope: str = "global"
+    host_key: str | None = None  # SHA256 fingerprint of the SSH host key
+    instance_id: str | None = None  # from the inventory (a cloud instance id known elsewhere)
+    source: str = SOURCE
+
+
+@dataclass(slots=True)
+class Instance:
+    """A listening service: one per (product, port)."""
+
+    product: str
+    port: int
+    pid: int | None
+    pid_name: str | None
+    listen_addresses: list[str] = field(default_factory=list)
+
+    def identifiers(self) -> dict[str, str | int]:
+        return {"product": self.product, "port": self.port}
+
+
+def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
+    """Identifying attributes of the host, strongest first (machine-id, instance id, FQDN, name)."""
+    ids: dict[str, Any] = {}
+    if facts.machine_id:
+        ids["machine_id"] = facts.machine_id
+    instance_id = ctx.instance_id or facts.instance_id
+    if instance_id:
+        ids["instance_id"] = instance_id
+    if facts.fqdn:
+        ids["fqdn"] = facts.fqdn
+    if facts.hostname:
+        ids["sys_name"] = facts.hostname
+    return ids
+
+
+def host_ref(facts: HostFacts, ctx: HostContext) -> CIRef | None:
+    """The parent reference dependent CIs carry (machine-id when known), or None when unidentifiable."""
+    ids = host_identifiers(facts, ctx)
+    if not ids:
+        return None
+    if "machine_id" in ids:
+        ids = {"machine_id": ids["machine_id"]}
+    return CIRef(ci_class="host", identifiers=ids)
+
+
+def listener_instances(facts: HostFacts) -> dict[tuple[str, int], Instance]:
+    """Listening TCP sockets grouped into software instances keyed by (product, port)."""
+    out: dict[tuple[str, int], Instance] = {}
+    for sock in facts.sockets:
+        if sock.state != "LISTEN":
+            continue
+        proc = sock.process
+        product = product_for_process(proc.name) if proc else product_for_port(sock.local_port)
+        key = (product, sock.local_port)
+        inst = out.get(key)
+        if inst is None:
+            inst = out[key] = Instance(product, sock.local_port, proc.pid if proc else None, proc.name if proc else None)
+        if sock.local_addr not in inst.listen_addresses:
+            inst.listen_addresses.append(sock.local_addr)
+    return out
+
+
+def instance_ref(host: CIRef, identifiers: dict[str, Any]) -> CIRef:
+    return CIRef(ci_class="software_instance", identifiers=identifiers, parent=host)
+
+
+def is_global_address(address: str) -> bool:
+    """Loopback and link-local addresses are not CIs: every host has the same ones."""
+    ip = ipaddress.ip_address(address)
+    return not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
+
+
+def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
+    """Every Observation and relation one host's facts yield (dependencies excluded)."""
+    ids = host_identifiers(facts, ctx)
+    parent = host_ref(facts, ctx)
+    if parent is None:
+        return []
+    src = {"source": ctx.source, "scope": ctx.scope, "observed_at": ctx.observed_at}
+    attrs: dict[str, Any] = {
+        "name": facts.hostname or ctx.name,
+        "hostname": facts.hostname,
+        "os_name": facts.os.name if facts.os else None,
+        "os_version": facts.os.version if facts.os else None,
+        "kernel": facts.kernel,
+        "architecture": facts.architecture,
+        "cpu_count": facts.cpu_count,
+        "memory_mb": facts.memory_mb,
+        "uptime_s": facts.uptime_s,
+        "dmi_uuid": facts.dmi_uuid,
+        "ssh_host_key": ctx.host_key,
+        "management_ip": ctx.address,
+        "status": "up",
+    }
+    items: list[Item] = [
+        Observation(ci_class="host", identifiers=ids, attributes=_compact(attrs), **src)
+    ]
+    procs = {p.pid: p for p in facts.processes}
+
+    for iface in facts.interfaces:
+        if iface.name == "lo":
+            continue
+        if_ref = CIRef(ci_class="interface", identifiers={"name": iface.name}, parent=parent)
+        items.append(
+            Observation(
+                ci_class="interface",
+                identifiers={"name": iface.name},
+                parent=parent,
+                attributes=_compact(
+                    {"name": iface.name, "mac": iface.mac, "mtu": iface.mtu,
+                     "oper_status": iface.oper_status, "if_index": iface.if_index}
+                ),
+                **src,
+            )
+        )
+        for addr in iface.addresses:
+            if not is_global_address(addr.address):
+                continue
+            ip_ids = {"address": addr.address, "network_scope": ctx.network_scope}
+            network = ipaddress.ip_interface(f"{addr.address}/{addr.prefix_length}").network
+            subnet_ids = {"cidr": str(network), "network_scope": ctx.network_scope}
+            items.append(
+                Observation(
+                    ci_class="ip_address",
+                    identifiers=ip_ids,
+                    attributes=_compact({"name": addr.address, "prefix_length": addr.prefix_length,
+                                         "version": addr.version, "mac": iface.mac}),
+                    **src,
+                )
+            )
+            items.append(Observation(ci_class="subnet", identifiers=subnet_ids, attributes={"name": str(network)}, **src))
+            ip_ref = CIRef(ci_class="ip_address", identifiers=ip_ids)
+            items.append(ObservedRelation(type="HAS_ADDRESS", from_ci=if_ref, to_ci=ip_ref,
+                                          evidence=Evidence(method=Method.CONFIG), **src))
+            items.append(ObservedRelation(type="IN_NETWORK", from_ci=ip_ref,
+                                          to_ci=CIRef(ci_class="subnet", identifiers=subnet_ids),
+                                          evidence=Evidence(method=Method.CONFIG), **src))
+
+    for fs in facts.filesystems:
+        items.append(
+            Observation(
+                ci_class="filesystem",
+                identifiers={"mount_point": fs.mount_point},
+                parent=parent,
+                attributes={"name": fs.mount_point, "fs_type": fs.fs_type, "size_mb": fs.size_mb,
+                            "used_mb": fs.used_mb, "device_name": fs.device_name},
+                **src,
+            )
+        )
+    for pkg in facts.packages:
+        items.append(
+            Observation(
+                ci_class="software_package",
+                identifiers={"package_name": pkg.name},
+                parent=parent,
+                attributes={"name": pkg.name, "version": pkg.version, "architecture": pkg.architecture},
+                **src,
+            )
+        )
+    for inst in listener_instances(facts).values():
+        proc = procs.get(inst.pid) if inst.pid is not None else None
+        items.append(
+            Observation(
+                ci_class="software_instance",
+                identifiers=inst.identifiers(),
+                parent=parent,
+                attributes=_compact(
+                    {"name": f"{inst.product}:{inst.port}", "pid_name": inst.pid_name,
+                     "listen_addresses": sorted(inst.listen_addresses),
+                     "user": proc.user if proc else None, "command": proc.args[:500] if proc else None}
+                ),
+                **src,
+            )
+        )
+    return items
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}

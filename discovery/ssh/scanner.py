@@ -1,0 +1,149 @@
+"""The SSH host scanner: bounded concurrency, a deadline per host, one scope per host.
+
+Scopes: ``<inventory scope>/<host name>`` for each host's own CIs (complete only
+when everything on that host was read), then ``<inventory scope>:traffic`` for the
+dependency edges inferred across all hosts (complete only when every host's
+socket table was read). The traffic scope comes last because its edges name
+CIs the host scopes create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncssh
+
+from cmdb.observation import now_ms
+from discovery.base import Progress, ProgressHook, ScopeResult
+from discovery.ssh.client import CollectError, Connector, collect
+from discovery.ssh.dependencies import DependencyConfig, infer_dependencies
+from discovery.ssh.facts import HostFacts
+from discovery.ssh.hostkeys import HostKeyPolicy
+from discovery.ssh.inventory import Credentials, Inventory, InventoryError, Target
+from discovery.ssh.observations import SOURCE, HostContext, host_items
+from discovery.ssh.parsers import parse_host
+from discovery.ssh.script import build_script
+
+
+@dataclass(slots=True)
+class HostOutcome:
+    """What happened on one host: its facts, or the reason it could not be read."""
+
+    target: Target
+    facts: HostFacts | None = None
+    context: HostContext | None = None
+    errors: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.facts is not None and not self.errors
+
+
+class SSHScanner:
+    """Scans an inventory of Linux hosts over SSH and yields Observations per host."""
+
+    source = SOURCE
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        connector: Connector | None = None,
+        host_key_policy: HostKeyPolicy | None = None,
+        dependency_config: DependencyConfig | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.connector = connector
+        self.policy = host_key_policy or inventory.host_keys.policy(inventory.base_dir)
+        self.dependency_config = dependency_config or DependencyConfig(noise=inventory.noise.filter())
+        self.outcomes: list[HostOutcome] = []
+
+    async def collect_all(self, progress: ProgressHook | None = None) -> list[HostOutcome]:
+        """Collect every target with at most ``concurrency`` at a time; never raises per host."""
+        inv = self.inventory
+        targets = inv.targets()
+        sem = asyncio.Semaphore(inv.concurrency)
+        keys_cache: dict[str, list[asyncssh.SSHKey] | InventoryError] = {}
+        done = 0
+
+        def keys_for(creds: Credentials) -> list[asyncssh.SSHKey]:
+            ref = f"{creds.key_file}|{creds.key_env}|{creds.passphrase_env}"
+            if ref not in keys_cache:
+                try:
+                    keys_cache[ref] = creds.load_keys()
+                except InventoryError as exc:
+                    keys_cache[ref] = exc
+            value = keys_cache[ref]
+            if isinstance(value, InventoryError):
+                raise value
+            return value
+
+        async def one(target: Target) -> HostOutcome:
+            nonlocal done
+            outcome = HostOutcome(target)
+            async with sem:
+                started = time.perf_counter()
+                try:
+                    keys = keys_for(target.credentials)
+                    script = build_script(sudo_ss=bool(target.credentials.sudo_ss))
+                    collected = await asyncio.wait_for(
+                        collect(target, keys, self.policy, script, inv.connect_timeout_s, self.connector),
+                        inv.deadline_s,
+                    )
+                except TimeoutError:
+                    outcome.errors.append(f"deadline of {inv.deadline_s:g}s exceeded")
+                except (CollectError, InventoryError) as exc:
+                    outcome.errors.append(str(exc))
+                else:
+                    facts = parse_host(collected.raw)
+                    if collected.exit_status not in (0, None) and not facts.hostname:
+                        facts.errors.append(f"collection script exited {collected.exit_status}")
+                    outcome.facts = facts
+                    outcome.errors.extend(facts.errors)
+                    outcome.context = HostContext(
+                        name=target.name, scope=f"{inv.scope}/{target.name}", observed_at=now_ms(),
+                        address=target.address, network_scope=target.network_scope,
+                        host_key=collected.host_key, instance_id=target.instance_id,
+                    )
+                outcome.elapsed_s = time.perf_counter() - started
+            done += 1
+            if progress is not None:
+                status = "ok" if outcome.ok else ("partial" if outcome.facts else "failed")
+                progress(Progress(inv.scope, done, len(targets), f"{target.name}: {status}"))
+            return outcome
+
+        self.outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
+        return self.outcomes
+
+    async def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
+        """Yield one ScopeResult per host, then the traffic scope with the inferred dependencies."""
+        outcomes = await self.collect_all(progress)
+        usable: list[tuple[HostContext, HostFacts]] = []
+        for out in outcomes:
+            items = []
+            if out.facts is not None and out.context is not None:
+                items = host_items(out.facts, out.context)
+                if not items:
+                    out.errors.append("host could not be identified (no machine-id, FQDN or hostname)")
+                else:
+                    usable.append((out.context, out.facts))
+            yield ScopeResult(
+                scope=f"{self.inventory.scope}/{out.target.name}",
+                items=list(items),
+                complete=out.ok,
+                errors=[f"{out.target.name}: {e}" for e in out.errors],
+                stats={"items": len(items), "elapsed_ms": int(out.elapsed_s * 1000)},
+            )
+        traffic_scope = f"{self.inventory.scope}:traffic"
+        deps = infer_dependencies(usable, traffic_scope, now_ms(), self.dependency_config, source=self.source)
+        missing = [o.target.name for o in outcomes if o.facts is None or not o.facts.sockets_ok]
+        yield ScopeResult(
+            scope=traffic_scope,
+            items=deps,
+            complete=not missing,
+            errors=[f"{name}: connections not read" for name in missing],
+            stats={"hosts": len(usable), "edges": sum(1 for i in deps if i.kind == "rel")},
+        )

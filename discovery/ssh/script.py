@@ -1,0 +1,107 @@
+"""The collection script run once per host as ``sh -s``, and its output splitter.
+
+Every command runs in its own section between markers, so a missing command, a
+failing one or one printing garbage spoils only its own section. The script
+only reads; it never changes the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BEGIN = "@@cmdb-begin "
+END = "@@cmdb-end "
+
+# (section name, shell command). Order is the order of the output.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("hostname", "hostname"),
+    ("fqdn", "hostname -f"),
+    ("os_release", "cat /etc/os-release"),
+    ("uname", "uname -s -r -m"),
+    ("nproc", "nproc"),
+    ("meminfo", "head -n 5 /proc/meminfo"),
+    ("uptime", "cat /proc/uptime"),
+    ("machine_id", "cat /etc/machine-id"),
+    ("dmi_uuid", "cat /sys/class/dmi/id/product_uuid"),
+    ("cloud_instance_id", "cat /var/lib/cloud/data/instance-id"),
+    ("init", "cat /proc/1/comm"),
+    ("ip_addr", "ip -j addr show"),
+    ("lsblk", "lsblk -J -b -o NAME,TYPE,SIZE,FSTYPE,MOUNTPOINT"),
+    ("df", "df -P -T -k"),
+    ("ss", 'if [ "$CMDB_SUDO_SS" = 1 ]; then sudo -n ss -tanpH || ss -tanpH; else ss -tanpH; fi'),
+    (
+        "packages",
+        "if command -v dpkg-query >/dev/null; then dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n';"
+        " else rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'; fi",
+    ),
+    ("ps", "ps -eo pid=,ppid=,user:32=,comm:32=,args="),
+    ("ssh_connection", 'echo "$SSH_CONNECTION"'),
+)
+
+
+def build_script(sudo_ss: bool = False, commands: tuple[tuple[str, str], ...] = COMMANDS) -> str:
+    """Return the POSIX sh script that prints every section between markers.
+
+    ``sudo_ss`` runs ``ss`` through ``sudo -n`` (a narrow sudoers rule) so that
+    process names of other users' sockets are visible; without the rule it
+    falls back to plain ``ss``.
+    """
+    lines = [
+        "export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
+        f"CMDB_SUDO_SS={1 if sudo_ss else 0}",
+    ]
+    for name, command in commands:
+        # The leading newline keeps the end marker at the start of a line even
+        # when a command's output lacks a final newline.
+        lines.append(f"printf '{BEGIN}{name}\\n'; ( {command} ) 2>/dev/null </dev/null; printf '\\n{END}{name} %s\\n' $?")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One section of the script's output: its text and its exit status."""
+
+    name: str
+    text: str
+    rc: int
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+def split_sections(raw: str) -> dict[str, Section]:
+    """Split the script's output into sections by name.
+
+    Sections whose end marker is missing (output cut by a deadline) get rc -1.
+    Text outside markers is ignored.
+    """
+    sections: dict[str, Section] = {}
+    current: str | None = None
+    buf: list[str] = []
+    for line in raw.split("\n"):
+        if line.startswith(BEGIN):
+            if current is not None:
+                sections[current] = Section(current, _join(buf), -1)
+            current, buf = line[len(BEGIN):].strip(), []
+        elif line.startswith(END) and current is not None:
+            rest = line[len(END):].split()
+            rc = -1
+            if len(rest) == 2 and rest[0] == current:
+                try:
+                    rc = int(rest[1])
+                except ValueError:
+                    rc = -1
+            sections[current] = Section(current, _join(buf), rc)
+            current, buf = None, []
+        elif current is not None:
+            buf.append(line)
+    if current is not None:
+        sections[current] = Section(current, _join(buf), -1)
+    return sections
+
+
+def _join(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    # Drop the newline the end marker's printf added.
+    return text[:-1] if text.endswith("\n") else text
