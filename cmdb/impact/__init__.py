@@ -1,0 +1,25 @@
+"""Impact and dependency analysis on the topology index: redundancy-aware and explained."""
+
+from cmdb.impact.errors import ImpactError, InvalidRequest, UnknownCI, UnknownRelationshipType
+from cmdb.impact.models import (
+    DependencyCI,
+    DependencyReport,
+    DependencyRequest,
+    Grade,
+    ImpactedCI,
+    ImpactReport,
+    ImpactRequest,
+    PathReport,
+    PathStep,
+    ServiceImpact,
+    SpofCI,
+    SpofReport,
+    Truncation,
+)
+from cmdb.impact.service import ImpactService
+
+__all__ = [
+    "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "ImpactError", "ImpactReport",
+    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "PathReport", "PathStep",
+    "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
+]

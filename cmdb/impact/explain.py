@@ -1,0 +1,128 @@
+"""Turn reach/grading arrays into explained, typed answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cmdb.impact.models import Grade, ImpactedCI, PathStep
+from cmdb.impact.propagation import Grading, Reach
+from cmdb.topology.snapshot import Topology
+from schema import MinUp
+
+
+def node_step(topo: Topology, nid: int) -> PathStep:
+    """The first step of a path: a CI, no relationship."""
+    return PathStep(topo.uid(nid), topo.name(nid), topo.class_name(nid))
+
+
+def edge_step(topo: Topology, prev: int, nid: int, etype: int, flip: bool, forward: bool = True) -> PathStep:
+    """The step from ``prev`` to ``nid`` over one propagation edge, naming the stored relationship.
+
+    ``forward``: the walk follows propagation (prev impacts nid); otherwise it walks
+    against it (nid impacts prev, as in a dependency path).
+    """
+    frm, to = (prev, nid) if forward else (nid, prev)
+    src, dst = (to, frm) if flip else (frm, to)
+    return PathStep(
+        topo.uid(nid), topo.name(nid), topo.class_name(nid),
+        rel_type=topo.vocab.types[etype], rel_source=topo.uid(src), rel_target=topo.uid(dst),
+    )
+
+
+def paths_by_parent(
+    r: Reach, step_of: Callable[[int], PathStep], parent_of: Callable[[int], int]
+) -> list[tuple[PathStep, ...]]:
+    """Memoised root-to-node paths for every reached position, given a parent function.
+
+    Parents must form a forest rooted at the roots (parent -1); paths share prefixes.
+    """
+    size = int(r.order.shape[0])
+    paths: list[tuple[PathStep, ...] | None] = [None] * size
+    for start in range(size):
+        if paths[start] is not None:
+            continue
+        chain = [start]
+        p = parent_of(start)
+        while p >= 0 and paths[p] is None:
+            chain.append(p)
+            p = parent_of(p)
+        prefix: tuple[PathStep, ...] = () if p < 0 else (paths[p] or ())
+        for q in reversed(chain):
+            prefix = (*prefix, step_of(q))
+            paths[q] = prefix
+    return [p or () for p in paths]
+
+
+def _min_up_text(min_up: MinUp | None, required: int) -> str:
+    if min_up is None:
+        return f"min_up {required}"
+    if min_up.percent:
+        return f"min_up {min_up} = {required}"
+    return f"min_up {required}"
+
+
+def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
+    """Every reached CI graded, with its depth, explanation path and explanation."""
+    order = r.order.tolist()
+    parent = r.parent.tolist()
+    depth = r.depth.tolist()
+    via_type = r.via_type.tolist()
+    via_flip = r.via_flip.tolist()
+    down = g.down.tolist()
+    down_edge = g.down_edge.tolist()
+    e_frm = r.pos[g.edges.frm].tolist() if len(g.edges) else []
+    e_type = g.edges.etype.tolist()
+    e_flip = g.edges.flip.tolist()
+    grouped = g.edge_grouped.tolist()
+    gsize = g.group_size.tolist()
+    gdown = g.group_down.tolist()
+    required = g.required.tolist()
+    n_roots = r.n_roots
+
+    def parent_of(p: int) -> int:
+        if p < n_roots:
+            return -1
+        if down[p]:
+            return int(e_frm[down_edge[p]])
+        return int(parent[p])
+
+    def step_of(p: int) -> PathStep:
+        nid = order[p]
+        if p < n_roots:
+            return node_step(topo, nid)
+        if down[p]:
+            e = down_edge[p]
+            return edge_step(topo, order[e_frm[e]], nid, e_type[e], e_flip[e])
+        return edge_step(topo, order[parent[p]], nid, via_type[p], via_flip[p])
+
+    paths = paths_by_parent(r, step_of, parent_of)
+    result: list[ImpactedCI] = []
+    for p, nid in enumerate(order):
+        if p < n_roots:
+            why = "assumed down"
+        elif down[p]:
+            e = down_edge[p]
+            if grouped[e]:
+                up = gsize[p] - gdown[p]
+                why = f"{up} of {gsize[p]} up, {_min_up_text(topo.min_up(nid), required[p])} -> down"
+            else:
+                u = order[e_frm[e]]
+                why = f"input {topo.name(u)} down ({topo.vocab.types[e_type[e]]}) -> down"
+        elif gdown[p] > 0:
+            up = gsize[p] - gdown[p]
+            why = f"{up} of {gsize[p]} up, {_min_up_text(topo.min_up(nid), required[p])} -> degraded"
+        else:
+            u = order[parent[p]]
+            why = f"input {topo.name(u)} degraded ({topo.vocab.types[via_type[p]]}) -> degraded"
+        result.append(
+            ImpactedCI(
+                uid=topo.uid(nid),
+                ci_class=topo.class_name(nid),
+                name=topo.name(nid),
+                grade=Grade.DOWN if down[p] else Grade.DEGRADED,
+                depth=depth[p],
+                path=list(paths[p]),
+                explanation=why,
+            )
+        )
+    return result

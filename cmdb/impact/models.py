@@ -1,0 +1,158 @@
+"""Typed requests and answers of the impact, dependency, path and SPOF queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Grade(str, Enum):
+    DOWN = "down"
+    DEGRADED = "degraded"
+
+
+class Truncation(str, Enum):
+    """Why an answer is partial."""
+
+    MAX_NODES = "max_nodes"  # the node budget was spent
+    MAX_DEPTH = "max_depth"  # propagation continues past the depth limit
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactRequest:
+    """CIs assumed down (or under change) and the bounds of the propagation.
+
+    ``exclude``: CIs known not to be impacted; propagation stops at them (they never
+    apply to the requested CIs themselves). ``rel_types``: relationship types to
+    follow (None: all that propagate). ``min_confidence``: traffic/inferred edges
+    count only at or above it.
+    """
+
+    uids: tuple[str, ...]
+    max_depth: int = 6
+    max_nodes: int = 10_000
+    exclude: tuple[str, ...] = ()
+    rel_types: tuple[str, ...] | None = None
+    min_confidence: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One CI on an explanation path and the stored relationship that led to it.
+
+    The first step of a path is where it starts (``rel_type`` None). Otherwise the
+    stored relationship is ``rel_source -[rel_type]-> rel_target`` (one of them is
+    the previous step's CI, the other this one).
+    """
+
+    uid: str
+    name: str
+    ci_class: str
+    rel_type: str | None = None
+    rel_source: str | None = None
+    rel_target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactedCI:
+    """An impacted CI: grade, shortest propagation depth, one explanation path, why."""
+
+    uid: str
+    ci_class: str
+    name: str
+    grade: Grade
+    depth: int
+    path: list[PathStep]
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceImpact:
+    """An impacted application or business service, with its owner to notify."""
+
+    uid: str
+    name: str
+    ci_class: str
+    grade: Grade
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactReport:
+    """Every impacted CI (the requested ones included, depth 0), rolled up to services."""
+
+    impacted: list[ImpactedCI]
+    truncated: bool
+    services: list[ServiceImpact]
+    owners: list[str]
+    truncated_by: tuple[Truncation, ...] = ()
+
+    def by_uid(self) -> dict[str, ImpactedCI]:
+        return {ci.uid: ci for ci in self.impacted}
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRequest:
+    """Everything ``uid`` needs, up to ``max_depth`` hops, with the impact filters."""
+
+    uid: str
+    max_depth: int = 6
+    max_nodes: int = 10_000
+    exclude: tuple[str, ...] = ()
+    rel_types: tuple[str, ...] | None = None
+    min_confidence: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyCI:
+    """A CI the root needs. ``path`` runs from the root to it.
+
+    ``redundant``: the path crosses a redundancy group, so losing this CI alone need
+    not take the root down.
+    """
+
+    uid: str
+    ci_class: str
+    name: str
+    depth: int
+    path: list[PathStep]
+    redundant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyReport:
+    uid: str
+    dependencies: list[DependencyCI]
+    truncated: bool
+    truncated_by: tuple[Truncation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PathReport:
+    """How a failure of ``source`` reaches ``target``: shortest first, up to a bound."""
+
+    source: str
+    target: str
+    shortest: list[PathStep]  # empty when no path within max_depth
+    paths: list[list[PathStep]]  # shortest first
+    truncated: bool  # more paths exist than max_paths
+
+
+@dataclass(frozen=True, slots=True)
+class SpofCI:
+    """A CI whose loss alone takes the service down; ``path`` shows how."""
+
+    uid: str
+    ci_class: str
+    name: str
+    depth: int
+    path: list[PathStep]
+
+
+@dataclass(frozen=True, slots=True)
+class SpofReport:
+    service_uid: str
+    spofs: list[SpofCI]
+    considered: int  # dependencies examined
+    truncated: bool
+    truncated_by: tuple[Truncation, ...] = field(default=())

@@ -1,0 +1,251 @@
+"""ImpactService: impact, dependencies, paths and single points of failure.
+
+Every query takes the index's current view once and runs on it alone; names,
+classes and owners come from the index, never from per-node store calls.
+"""
+
+from __future__ import annotations
+
+from itertools import islice, pairwise
+
+import networkx as nx
+import numpy as np
+
+from cmdb.impact.errors import InvalidRequest, UnknownCI, UnknownRelationshipType
+from cmdb.impact.explain import edge_step, impacted_cis, node_step, paths_by_parent
+from cmdb.impact.models import (
+    DependencyCI,
+    DependencyReport,
+    DependencyRequest,
+    ImpactReport,
+    ImpactRequest,
+    PathReport,
+    PathStep,
+    ServiceImpact,
+    SpofReport,
+)
+from cmdb.impact.propagation import Filters, Reach, grade, group_sizes, reach, required_up
+from cmdb.impact.spof import single_points_of_failure
+from cmdb.topology.arrays import Int32s
+from cmdb.topology.index import TopologyIndex
+from cmdb.topology.snapshot import Topology
+from schema import Schema
+
+
+class ImpactService:
+    """Read-side analyses over a :class:`TopologyIndex`."""
+
+    def __init__(self, index: TopologyIndex, schema: Schema) -> None:
+        self._index = index
+        self._schema = schema
+
+    # -- helpers -----------------------------------------------------------------------
+    @staticmethod
+    def _ids(topo: Topology, uids: tuple[str, ...] | list[str], strict: bool = True) -> Int32s:
+        ids: list[int] = []
+        missing: list[str] = []
+        for uid in uids:
+            nid = topo.id_of(uid)
+            if nid is None:
+                missing.append(uid)
+            else:
+                ids.append(nid)
+        if missing and strict:
+            raise UnknownCI(missing)
+        return np.array(ids, dtype=np.int32)
+
+    def _filters(self, topo: Topology, rel_types: tuple[str, ...] | None, min_confidence: float) -> Filters:
+        if rel_types is not None:
+            unknown = [t for t in rel_types if t not in self._schema.relationships]
+            if unknown:
+                raise UnknownRelationshipType(unknown)
+        return Filters(None if rel_types is None else topo.vocab.type_mask(rel_types), float(min_confidence))
+
+    @staticmethod
+    def _bounds(max_depth: int, max_nodes: int) -> None:
+        if max_depth < 0:
+            raise InvalidRequest("max_depth must be >= 0")
+        if max_nodes < 1:
+            raise InvalidRequest("max_nodes must be >= 1")
+
+    # -- impact --------------------------------------------------------------------------
+    def impact(self, request: ImpactRequest) -> ImpactReport:
+        """Every CI impacted if ``request.uids`` go down: graded, explained, rolled up to services.
+
+        The requested CIs are listed first (depth 0, down). Exclusions never apply
+        to them; unknown uids (requested or excluded) raise :class:`UnknownCI`.
+        """
+        if not request.uids:
+            raise InvalidRequest("an impact request needs at least one CI")
+        self._bounds(request.max_depth, request.max_nodes)
+        topo = self._index.view()
+        roots = self._ids(topo, request.uids)
+        blocked = self._ids(topo, request.exclude)
+        blocked = blocked[~np.isin(blocked, roots)]
+        filters = self._filters(topo, request.rel_types, request.min_confidence)
+        r = reach(
+            topo, roots, forward=True, max_depth=request.max_depth,
+            max_nodes=max(request.max_nodes, int(np.unique(roots).shape[0])), blocked=blocked, filters=filters,
+        )
+        graded = grade(topo, r, filters)
+        impacted = impacted_cis(topo, r, graded)
+        services: list[ServiceImpact] = []
+        owners: set[str] = set()
+        for p, nid in enumerate(r.order.tolist()):
+            if not topo.is_service(nid):
+                continue
+            ci = impacted[p]
+            owner = topo.owner(nid)
+            services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
+            if owner:
+                owners.add(owner)
+        return ImpactReport(
+            impacted=impacted,
+            truncated=bool(r.truncated_by),
+            services=services,
+            owners=sorted(owners),
+            truncated_by=r.truncated_by,
+        )
+
+    # -- dependencies --------------------------------------------------------------------
+    def dependencies(self, request: DependencyRequest) -> DependencyReport:
+        """Everything ``request.uid`` needs (its inputs, transitively), nearest first."""
+        self._bounds(request.max_depth, request.max_nodes)
+        topo = self._index.view()
+        root = self._ids(topo, [request.uid])
+        blocked = self._ids(topo, request.exclude)
+        blocked = blocked[blocked != root[0]]
+        filters = self._filters(topo, request.rel_types, request.min_confidence)
+        r = reach(
+            topo, root, forward=False, max_depth=request.max_depth, max_nodes=request.max_nodes + 1,
+            blocked=blocked, filters=filters,
+        )
+        order = r.order.tolist()
+        parent = r.parent.tolist()
+        via_type = r.via_type.tolist()
+        via_flip = r.via_flip.tolist()
+        depth = r.depth.tolist()
+        # An edge into a group of the CI it feeds: losing the input alone may not hurt.
+        class_ids = topo.nodes.class_id
+        edge_grouped = topo.vocab.group_table[
+            class_ids[r.order[np.maximum(r.parent, 0)]], r.via_type
+        ].tolist()
+        # Only a group that tolerates a loss (min_up below its size) makes a path redundant.
+        consumers = sorted({parent[p] for p in range(1, len(order)) if edge_grouped[p]})
+        tolerant: set[int] = set()
+        if consumers:
+            ids = r.order[np.array(consumers, dtype=np.intp)]
+            for p, nid, size in zip(consumers, ids.tolist(), group_sizes(topo, ids, filters).tolist(), strict=True):
+                if size - required_up(topo, nid, size) > 0:
+                    tolerant.add(p)
+        redundant = [False] * len(order)
+        for p in range(1, len(order)):
+            redundant[p] = redundant[parent[p]] or (bool(edge_grouped[p]) and parent[p] in tolerant)
+
+        def step_of(p: int) -> PathStep:
+            if p == 0:
+                return node_step(topo, order[0])
+            return edge_step(topo, order[parent[p]], order[p], via_type[p], via_flip[p], forward=False)
+
+        paths = paths_by_parent(r, step_of, lambda p: parent[p] if p else -1)
+        deps = [
+            DependencyCI(topo.uid(nid), topo.class_name(nid), topo.name(nid), depth[p], list(paths[p]), redundant[p])
+            for p, nid in enumerate(order)
+            if p > 0
+        ]
+        return DependencyReport(request.uid, deps, bool(r.truncated_by), r.truncated_by)
+
+    # -- paths -----------------------------------------------------------------------------
+    def paths(
+        self,
+        a: str,
+        b: str,
+        max_paths: int = 10,
+        max_depth: int = 6,
+        rel_types: tuple[str, ...] | None = None,
+        min_confidence: float = 0.0,
+        max_nodes: int = 50_000,
+    ) -> PathReport:
+        """How a failure of ``a`` reaches ``b``: the shortest path and all simple paths
+        up to ``max_paths`` and ``max_depth`` hops, shortest first (networkx on the
+        subgraph of CIs lying on some a->b walk within the depth)."""
+        self._bounds(max_depth, max_nodes)
+        topo = self._index.view()
+        ids = self._ids(topo, [a, b])
+        src, dst = int(ids[0]), int(ids[1])
+        if src == dst:
+            only = [node_step(topo, src)]
+            return PathReport(a, b, only, [only], False)
+        filters = self._filters(topo, rel_types, min_confidence)
+        none = np.empty(0, np.int32)
+        from_a = reach(topo, ids[:1], forward=True, max_depth=max_depth, max_nodes=max_nodes, blocked=none, filters=filters)
+        to_b = reach(topo, ids[1:], forward=False, max_depth=max_depth, max_nodes=max_nodes, blocked=none, filters=filters)
+        graph = _between(topo, from_a, to_b, max_depth, filters)
+        if dst not in graph or src not in graph:
+            return PathReport(a, b, [], [], False)
+        found: list[list[PathStep]] = []
+        truncated = False
+        try:
+            for nodes in islice(nx.shortest_simple_paths(graph, src, dst), max_paths + 1):
+                if len(nodes) - 1 > max_depth:
+                    break
+                if len(found) == max_paths:
+                    truncated = True
+                    break
+                steps = [node_step(topo, nodes[0])]
+                for u, v in pairwise(nodes):
+                    data = graph.edges[u, v]
+                    steps.append(edge_step(topo, u, v, data["etype"], data["flip"]))
+                found.append(steps)
+        except nx.NetworkXNoPath:
+            pass
+        return PathReport(a, b, found[0] if found else [], found, truncated)
+
+    # -- single points of failure --------------------------------------------------------
+    def single_points_of_failure(
+        self,
+        service_uid: str,
+        max_depth: int = 10,
+        max_nodes: int = 2_000,
+        rel_types: tuple[str, ...] | None = None,
+        min_confidence: float = 0.0,
+    ) -> SpofReport:
+        """The dependencies of ``service_uid`` whose loss alone takes it down.
+
+        Each candidate's loss is simulated on the bounded dependency subgraph with the
+        redundancy arithmetic of :meth:`impact`; nearest first.
+        """
+        self._bounds(max_depth, max_nodes)
+        topo = self._index.view()
+        root = self._ids(topo, [service_uid])
+        filters = self._filters(topo, rel_types, min_confidence)
+        r = reach(
+            topo, root, forward=False, max_depth=max_depth, max_nodes=max_nodes + 1,
+            blocked=np.empty(0, np.int32), filters=filters,
+        )
+        spofs = single_points_of_failure(topo, r, filters)
+        return SpofReport(service_uid, spofs, int(r.order.shape[0]) - 1, bool(r.truncated_by), r.truncated_by)
+
+
+def _between(topo: Topology, from_a: Reach, to_b: Reach, max_depth: int, filters: Filters) -> nx.DiGraph:
+    """The propagation subgraph of CIs on some a->b walk of at most ``max_depth`` hops."""
+    da = np.full(topo.n, -1, np.int64)
+    db = np.full(topo.n, -1, np.int64)
+    da[from_a.order] = from_a.depth
+    db[to_b.order] = to_b.depth
+    keep = (da >= 0) & (db >= 0) & (da + db <= max_depth)
+    nodes = np.nonzero(keep)[0].astype(np.int32)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes.tolist())
+    if not nodes.shape[0]:
+        return graph
+    edges = topo.expand(nodes, True, filters.type_ok, filters.min_confidence)
+    ok = keep[edges.to] & (da[edges.frm] + 1 + db[edges.to] <= max_depth)
+    edges = edges.take(ok)
+    for u, v, t, f in zip(edges.frm.tolist(), edges.to.tolist(), edges.etype.tolist(), edges.flip.tolist(), strict=True):
+        if u != v and not graph.has_edge(u, v):
+            graph.add_edge(u, v, etype=t, flip=f)
+    return graph
+
+
+

@@ -1,0 +1,375 @@
+"""TopologyIndex: the in-memory projection of the graph every traversal runs on.
+
+Loaded once from the store (``iter_nodes`` / ``iter_edges``), then kept current by
+the ingest path through :meth:`TopologyIndex.apply` (register it as an ingest
+listener). Changes land in a small overlay of added propagation edges and masked
+base relationships; past a threshold the overlay is compacted into fresh CSR
+arrays. Each apply publishes a new immutable :class:`Topology` view with one
+reference swap, so readers never lock and never see half a change set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cmdb.model import CI, ChangeSet, Lifecycle, Relationship
+from cmdb.store.protocol import EdgeRow, GraphStore, NodeRow
+from cmdb.topology.arrays import (
+    EdgeBatch,
+    Int64s,
+    Overlay,
+    build_adjacency,
+    edge_key,
+    edge_keys,
+)
+from cmdb.topology.snapshot import NodeTable, Topology
+from cmdb.topology.vocabulary import (
+    DIR_BOTH,
+    DIR_NONE,
+    DIR_SOURCE_TO_TARGET,
+    DIR_TARGET_TO_SOURCE,
+    UNCERTAIN_METHODS,
+    Vocabulary,
+)
+from schema import MinUp, Schema
+
+log = logging.getLogger(__name__)
+
+ACTIVE = Lifecycle.ACTIVE.value
+
+# (source id, target id, type id, effective confidence, method id): one stored relationship.
+_Stored = tuple[int, int, int, float, int]
+
+
+def parse_min_up(raw: Any) -> MinUp | None:
+    """A CI's ``min_up`` attribute as a MinUp; absent or malformed values give None."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return MinUp.parse(raw)
+    except ValueError:
+        log.warning("ignoring malformed min_up %r", raw)
+        return None
+
+
+def _status_text(status: Any) -> str:
+    return str(status.value if isinstance(status, Lifecycle) else status)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildStats:
+    nodes: int
+    relationships_read: int
+    relationships_indexed: int  # active, propagating, both ends known
+    skipped_unknown_end: int
+
+
+def propagation_edges(
+    src: np.ndarray, dst: np.ndarray, etype: np.ndarray, conf: np.ndarray, method: np.ndarray, vocab: Vocabulary
+) -> EdgeBatch:
+    """Turn stored relationships into propagation edges by their type's impact direction."""
+    direction = vocab.directions[etype] if etype.shape[0] else np.empty(0, np.int8)
+    t2s = (direction == DIR_TARGET_TO_SOURCE) | (direction == DIR_BOTH)
+    s2t = (direction == DIR_SOURCE_TO_TARGET) | (direction == DIR_BOTH)
+    return EdgeBatch.concat([
+        EdgeBatch(dst[t2s], src[t2s], etype[t2s], conf[t2s], method[t2s], np.ones(int(t2s.sum()), np.bool_)),
+        EdgeBatch(src[s2t], dst[s2t], etype[s2t], conf[s2t], method[s2t], np.zeros(int(s2t.sum()), np.bool_)),
+    ])
+
+
+def _topology(vocab: Vocabulary, nodes: NodeTable, n: int, edges: EdgeBatch) -> Topology:
+    fwd = build_adjacency(n, edges.frm, edges, edges.to)
+    rev = build_adjacency(n, edges.to, edges, edges.frm)
+    keys = np.unique(edges.stored_keys()) if len(edges) else np.empty(0, np.int64)
+    return Topology(vocab, n, nodes, fwd, rev, keys, Overlay.empty())
+
+
+class TopologyIndex:
+    """Thread-safe holder of the current :class:`Topology` view, kept current by ``apply``."""
+
+    def __init__(self, topology: Topology, compact_threshold: int | None = None) -> None:
+        self._topo = topology
+        self._lock = threading.Lock()
+        self._threshold = compact_threshold
+        self._ov_edges: dict[int, _Stored] = {}  # key -> stored relationship added since compaction
+        self._masked: set[int] = set()
+        self.stats: BuildStats | None = None
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def load(cls, store: GraphStore, schema: Schema, compact_threshold: int | None = None) -> TopologyIndex:
+        """Build the index from a store's slim node and edge rows."""
+        return cls.from_rows(_flatten(store.iter_nodes()), _flatten(store.iter_edges()), schema, compact_threshold)
+
+    @classmethod
+    def from_rows(
+        cls,
+        nodes: Iterable[NodeRow],
+        edges: Iterable[EdgeRow],
+        schema: Schema,
+        compact_threshold: int | None = None,
+    ) -> TopologyIndex:
+        """Build the index from node and edge rows (tests, benchmarks, ``load``)."""
+        vocab = Vocabulary.from_schema(schema)
+        uids: list[str] = []
+        uid_to_id: dict[str, int] = {}
+        names: list[str | None] = []
+        owners: list[str | None] = []
+        statuses: list[str] = []
+        min_ups: list[MinUp | None] = []
+        class_codes: list[int] = []
+        class_of = vocab.class_id
+        for row in nodes:
+            if row.uid in uid_to_id:
+                nid = uid_to_id[row.uid]
+                names[nid], owners[nid], statuses[nid] = row.name, row.owner, row.status
+                min_ups[nid], class_codes[nid] = parse_min_up(row.min_up), class_of(row.ci_class)
+                continue
+            uid_to_id[row.uid] = len(uids)
+            uids.append(row.uid)
+            names.append(row.name)
+            owners.append(row.owner)
+            statuses.append(row.status)
+            min_ups.append(parse_min_up(row.min_up) if row.min_up else None)
+            class_codes.append(class_of(row.ci_class))
+        n = len(uids)
+        class_id = np.array(class_codes, dtype=np.int16)
+        table = NodeTable(uids, uid_to_id, names, owners, statuses, min_ups, class_id)
+
+        src: list[int] = []
+        dst: list[int] = []
+        etype: list[int] = []
+        conf: list[float] = []
+        meth: list[int] = []
+        type_ids = vocab.type_ids
+        method_ids = vocab.method_ids
+        other_method = method_ids["other"]
+        directions = vocab.directions
+        read = skipped = 0
+        lookup = uid_to_id.get
+        for e in edges:
+            read += 1
+            if e.status != ACTIVE:
+                continue
+            tid = type_ids.get(e.type)
+            if tid is None or directions[tid] == DIR_NONE:
+                continue
+            s = lookup(e.source_uid)
+            d = lookup(e.target_uid)
+            if s is None or d is None:
+                skipped += 1
+                continue
+            src.append(s)
+            dst.append(d)
+            etype.append(tid)
+            conf.append(e.confidence if e.method in UNCERTAIN_METHODS else 2.0)
+            meth.append(method_ids.get(e.method, other_method))
+        src_a = np.array(src, dtype=np.int32)
+        dst_a = np.array(dst, dtype=np.int32)
+        type_a = np.array(etype, dtype=np.int16)
+        del src, dst, etype
+        conf_a = np.array(conf, dtype=np.float32)
+        meth_a = np.array(meth, dtype=np.int8)
+        del conf, meth
+        # One relationship per (source, type, target): a later row wins.
+        keys = edge_keys(src_a, dst_a, type_a)
+        _, last_rev = np.unique(keys[::-1], return_index=True)
+        if last_rev.shape[0] != keys.shape[0]:
+            keep = np.sort(keys.shape[0] - 1 - last_rev)
+            src_a, dst_a, type_a, conf_a, meth_a = src_a[keep], dst_a[keep], type_a[keep], conf_a[keep], meth_a[keep]
+        del keys
+        prop = propagation_edges(src_a, dst_a, type_a, conf_a, meth_a, vocab)
+        index = cls(_topology(vocab, table, n, prop), compact_threshold)
+        index.stats = BuildStats(n, read, int(src_a.shape[0]), skipped)
+        return index
+
+    # -- reading -------------------------------------------------------------------------
+    def view(self) -> Topology:
+        """The current consistent view; hold it for the duration of one query."""
+        return self._topo
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self._topo.vocab
+
+    def __len__(self) -> int:
+        return self._topo.n
+
+    # -- keeping current -------------------------------------------------------------------
+    def apply(self, changes: ChangeSet) -> None:
+        """Fold one applied ChangeSet (new/changed CIs and relationships) into the index.
+
+        Meant as an ingest listener: ``Ingestor(..., listeners=[index.apply])``.
+        """
+        if not changes.cis and not changes.relationships:
+            return
+        with self._lock:
+            topo = self._topo
+            self._drop_orphans(topo)
+            nodes, n = self._apply_nodes(topo, changes.cis)
+            changed = False
+            for rel in changes.relationships:
+                changed |= self._apply_relationship(topo, nodes, n, rel)
+            if not changed and n == topo.n and nodes is topo.nodes:
+                return
+            overlay = self._overlay(topo) if changed else topo.overlay
+            new = Topology(topo.vocab, n, nodes, topo.fwd, topo.rev, topo.base_keys, overlay)
+            if overlay.size() > self._compact_limit(new):
+                new = self._compacted(new)
+            self._topo = new
+
+    def compact(self) -> None:
+        """Fold the overlay into fresh CSR arrays now."""
+        with self._lock:
+            self._topo = self._compacted(self._topo)
+
+    def _compact_limit(self, topo: Topology) -> int:
+        if self._threshold is not None:
+            return self._threshold
+        return max(20_000, int(topo.fwd.nbr.shape[0]) // 50)
+
+    @staticmethod
+    def _drop_orphans(topo: Topology) -> None:
+        # Entries past the published n are left over from an apply that raised midway.
+        t = topo.nodes
+        for uid in t.uids[topo.n :]:
+            t.uid_to_id.pop(uid, None)
+        for values in (t.uids, t.names, t.owners, t.statuses, t.min_up):
+            del values[topo.n :]
+
+    def _apply_nodes(self, topo: Topology, cis: list[CI]) -> tuple[NodeTable, int]:
+        if not cis:
+            return topo.nodes, topo.n
+        vocab = topo.vocab
+        t = topo.nodes
+        class_id, min_up = t.class_id, t.min_up
+        class_copied = min_up_copied = False
+        n = topo.n
+        for ci in cis:
+            cid = vocab.class_id(ci.ci_class)
+            mu = parse_min_up(ci.attributes.get("min_up"))
+            raw_name = ci.attributes.get("name")
+            name = str(raw_name) if raw_name is not None else None
+            raw_owner = ci.attributes.get("owner")
+            owner = str(raw_owner) if raw_owner is not None else None
+            status = _status_text(ci.status)
+            nid = t.uid_to_id.get(ci.uid)
+            if nid is None:
+                nid = n
+                n += 1
+                if nid >= class_id.shape[0]:
+                    grown = np.zeros(max(16, 2 * class_id.shape[0]), dtype=np.int16)
+                    grown[: class_id.shape[0]] = class_id
+                    class_id, class_copied = grown, True
+                # Slots at or past the published n are invisible to readers: write in place.
+                class_id[nid] = cid
+                t.uids.append(ci.uid)
+                t.names.append(name)
+                t.owners.append(owner)
+                t.statuses.append(status)
+                min_up.append(mu)
+                t.uid_to_id[ci.uid] = nid
+                continue
+            if int(class_id[nid]) != cid:
+                if not class_copied:
+                    class_id, class_copied = class_id.copy(), True
+                class_id[nid] = cid
+            if min_up[nid] != mu:
+                if not min_up_copied:
+                    min_up, min_up_copied = list(min_up), True
+                min_up[nid] = mu
+            # Display values: replaced in place (a reader may see the newer one).
+            t.names[nid], t.owners[nid], t.statuses[nid] = name, owner, status
+        return NodeTable(t.uids, t.uid_to_id, t.names, t.owners, t.statuses, min_up, class_id), n
+
+    def _apply_relationship(self, topo: Topology, nodes: NodeTable, n: int, rel: Relationship) -> bool:
+        vocab = topo.vocab
+        tid = vocab.type_ids.get(rel.type)
+        if tid is None or vocab.directions[tid] == DIR_NONE:
+            return False
+        s = nodes.uid_to_id.get(rel.source_uid)
+        d = nodes.uid_to_id.get(rel.target_uid)
+        if s is None or d is None or s >= n or d >= n:
+            log.warning("topology: relationship %s names a CI the index does not hold", rel.uid)
+            return False
+        key = edge_key(s, d, tid)
+        active = _status_text(rel.status) == ACTIVE
+        stored: _Stored = (
+            s, d, tid,
+            vocab.effective_confidence(rel.evidence.method, rel.evidence.confidence),
+            vocab.method_id(rel.evidence.method),
+        )
+        current = self._current(topo, key, stored)
+        if active and current is not None and _same(current, stored):
+            return False
+        if not active and current is None:
+            return False
+        if self._in_base(topo.base_keys, key):
+            self._masked.add(key)
+        self._ov_edges.pop(key, None)
+        if active:
+            self._ov_edges[key] = stored
+        return True
+
+    def _current(self, topo: Topology, key: int, stored: _Stored) -> _Stored | None:
+        """The live version of a stored relationship (overlay first, then base)."""
+        if key in self._ov_edges:
+            return self._ov_edges[key]
+        if key in self._masked or not self._in_base(topo.base_keys, key):
+            return None
+        s, d, tid = stored[0], stored[1], stored[2]
+        direction = int(topo.vocab.directions[tid])
+        frm, to, flip = (d, s, True) if direction in (DIR_TARGET_TO_SOURCE, DIR_BOTH) else (s, d, False)
+        adj = topo.fwd
+        if frm >= adj.n_nodes:
+            return None
+        lo, hi = int(adj.indptr[frm]), int(adj.indptr[frm + 1])
+        hit = np.nonzero((adj.nbr[lo:hi] == to) & (adj.etype[lo:hi] == tid) & (adj.flip[lo:hi] == flip))[0]
+        if not hit.shape[0]:
+            return None
+        row = lo + int(hit[0])
+        return (s, d, tid, float(adj.conf[row]), int(adj.method[row]))
+
+    @staticmethod
+    def _in_base(base_keys: Int64s, key: int) -> bool:
+        i = int(np.searchsorted(base_keys, key))
+        return i < base_keys.shape[0] and int(base_keys[i]) == key
+
+    def _overlay(self, topo: Topology) -> Overlay:
+        masked = np.array(sorted(self._masked), dtype=np.int64)
+        if not self._ov_edges:
+            return Overlay(EdgeBatch.empty(), masked)
+        rows = np.array(list(self._ov_edges.values()), dtype=np.float64)
+        edges = propagation_edges(
+            rows[:, 0].astype(np.int32), rows[:, 1].astype(np.int32), rows[:, 2].astype(np.int16),
+            rows[:, 3].astype(np.float32), rows[:, 4].astype(np.int8), topo.vocab,
+        )
+        return Overlay(edges, masked)
+
+    def _compacted(self, topo: Topology) -> Topology:
+        fwd = topo.fwd
+        counts = np.diff(fwd.indptr)
+        base = EdgeBatch(
+            np.repeat(np.arange(fwd.n_nodes, dtype=np.int32), counts), fwd.nbr, fwd.etype, fwd.conf, fwd.method, fwd.flip
+        )
+        if topo.overlay.masked.shape[0]:
+            base = base.take(~np.isin(base.stored_keys(), topo.overlay.masked))
+        merged = EdgeBatch.concat([base, topo.overlay.edges])
+        self._ov_edges.clear()
+        self._masked.clear()
+        return _topology(topo.vocab, topo.nodes, topo.n, merged)
+
+
+def _same(a: _Stored, b: _Stored) -> bool:
+    return a[4] == b[4] and abs(a[3] - b[3]) < 1e-6
+
+
+def _flatten(batches: Iterable[list[Any]]) -> Iterator[Any]:
+    for batch in batches:
+        yield from batch
