@@ -1,0 +1,49 @@
+"""Pure transforms from recorded AWS payloads to Observations and ObservedRelations.
+
+No I/O here: every function takes the raw response pages a scope collected
+(``discovery.aws.client``) and returns items, so they are tested against the
+recordings in ``tests/data/aws/``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from cmdb.observation import Item
+from discovery.aws.transform.account_wide import TargetIndex, transform_account
+from discovery.aws.transform.balancing import transform_balancing
+from discovery.aws.transform.compute import transform_compute
+from discovery.aws.transform.emit import Emitter, account_ref, region_ref
+from discovery.aws.transform.network import transform_network
+from discovery.aws.transform.payload import Payload
+from discovery.aws.transform.services import transform_services
+
+__all__ = ["Payload", "TargetIndex", "global_scope", "region_scope", "transform_global", "transform_region"]
+
+
+def region_scope(account_id: str, region: str) -> str:
+    return f"{account_id}/{region}"
+
+
+def global_scope(account_id: str) -> str:
+    return f"{account_id}/global"
+
+
+def transform_region(payload: Payload, account_id: str, region: str, observed_at: int) -> tuple[list[Item], Counter[str]]:
+    """Everything one account+region payload shows, and per-class/per-type counts."""
+    out = Emitter(scope=region_scope(account_id, region), observed_at=observed_at)
+    # The account is observed by every scope, so the region's parent exists whatever is ingested first.
+    out.ci(account_ref(account_id), provider="aws")
+    region_ci = out.ci(region_ref(account_id, region), name=region)
+    transform_network(out, payload, region_ci)
+    live = transform_compute(out, payload, region_ci)
+    transform_balancing(out, payload, account_id, region, live)
+    transform_services(out, payload, region_ci)
+    return out.items, out.stats
+
+
+def transform_global(payload: Payload, account_id: str, index: TargetIndex, observed_at: int) -> tuple[list[Item], Counter[str]]:
+    """The account's global services; DNS records resolve through ``index``."""
+    out = Emitter(scope=global_scope(account_id), observed_at=observed_at)
+    transform_account(out, payload, account_id, index)
+    return out.items, out.stats

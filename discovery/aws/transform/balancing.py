@@ -1,0 +1,100 @@
+"""Classic ELBs, ALBs/NLBs with listeners, target groups and their registered targets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from cmdb.observation import CIRef
+from discovery.aws.transform.compute import instance_ref, placement
+from discovery.aws.transform.emit import Emitter, ref
+from discovery.aws.transform.payload import Payload, items, with_request
+
+
+def classic_elb_arn(account_id: str, region: str, name: str) -> str:
+    """Classic ELBs have no ARN in their describe output; this is the one IAM uses."""
+    return f"arn:aws:elasticloadbalancing:{region}:{account_id}:loadbalancer/{name}"
+
+
+def lb_ref(arn: str) -> CIRef:
+    return ref("load_balancer", arn=arn)
+
+
+def target_group_ref(arn: str) -> CIRef:
+    return ref("cluster", cluster_id=arn)
+
+
+def normalize_dns(name: str) -> str:
+    """``dualstack.My-LB.elb.amazonaws.com.`` -> ``my-lb.elb.amazonaws.com``."""
+    name = name.strip().rstrip(".").lower()
+    return name.removeprefix("dualstack.")
+
+
+def _forwarded_groups(action: dict[str, Any]) -> list[str]:
+    arns = [action["TargetGroupArn"]] if action.get("TargetGroupArn") else []
+    for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+        if group.get("TargetGroupArn"):
+            arns.append(group["TargetGroupArn"])
+    return arns
+
+
+def transform_balancing(out: Emitter, payload: Payload, account_id: str, region: str, live: set[str]) -> None:
+    """Load balancers ROUTES_TO target groups ROUTES_TO instances; classic ELBs HAS_MEMBER instances."""
+    for lb in items(payload, "elb.describe_load_balancers", "LoadBalancerDescriptions"):
+        listeners = [
+            {"protocol": d["Listener"].get("Protocol"), "port": d["Listener"].get("LoadBalancerPort"),
+             "instance_port": d["Listener"].get("InstancePort")}
+            for d in lb.get("ListenerDescriptions") or [] if d.get("Listener")
+        ]
+        lb_ci = out.ci(
+            lb_ref(classic_elb_arn(account_id, region, lb["LoadBalancerName"])), name=lb["LoadBalancerName"],
+            dns_name=normalize_dns(lb["DNSName"]) if lb.get("DNSName") else None, scheme=lb.get("Scheme"),
+            lb_type="classic", listeners=listeners, min_up="1",
+        )
+        placement(out, lb_ci, list(lb.get("Subnets") or []), list(lb.get("SecurityGroups") or []))
+        for member in lb.get("Instances") or []:
+            if member.get("InstanceId") in live:
+                out.rel("HAS_MEMBER", lb_ci, instance_ref(member["InstanceId"]))
+
+    listeners_by_lb: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for request, listener in with_request(payload, "elbv2.describe_listeners", "Listeners"):
+        listeners_by_lb[listener.get("LoadBalancerArn") or request.get("LoadBalancerArn", "")].append(listener)
+    groups = items(payload, "elbv2.describe_target_groups", "TargetGroups")
+    known_groups = {group["TargetGroupArn"] for group in groups}
+
+    balancers = items(payload, "elbv2.describe_load_balancers", "LoadBalancers")
+    known_lbs = {lb["LoadBalancerArn"] for lb in balancers}
+    for lb in balancers:
+        arn = lb["LoadBalancerArn"]
+        listeners = listeners_by_lb.get(arn, [])
+        lb_ci = out.ci(
+            lb_ref(arn), name=lb.get("LoadBalancerName"),
+            dns_name=normalize_dns(lb["DNSName"]) if lb.get("DNSName") else None, scheme=lb.get("Scheme"),
+            lb_type=lb.get("Type"),
+            listeners=[{"protocol": x.get("Protocol"), "port": x.get("Port"),
+                        "target_groups": sorted(a for d in x.get("DefaultActions") or [] for a in _forwarded_groups(d))}
+                       for x in sorted(listeners, key=lambda x: (x.get("Port") or 0, x.get("ListenerArn", "")))],
+        )
+        placement(out, lb_ci, [z.get("SubnetId", "") for z in lb.get("AvailabilityZones") or []],
+                  list(lb.get("SecurityGroups") or []))
+        for listener in listeners:
+            for action in listener.get("DefaultActions") or []:
+                for group_arn in _forwarded_groups(action):
+                    if group_arn in known_groups:
+                        out.rel("ROUTES_TO", lb_ci, target_group_ref(group_arn))
+
+    for group in groups:
+        group_ci = out.ci(target_group_ref(group["TargetGroupArn"]), name=group.get("TargetGroupName"),
+                          kind="target_group", min_up="1")
+        for lb_arn in group.get("LoadBalancerArns") or []:
+            if lb_arn in known_lbs:
+                    out.rel("ROUTES_TO", lb_ref(lb_arn), group_ci)
+
+    for request, health in with_request(payload, "elbv2.describe_target_health", "TargetHealthDescriptions"):
+        group_arn = request.get("TargetGroupArn")
+        target_id = (health.get("Target") or {}).get("Id", "")
+        if group_arn in known_groups and target_id in live:
+            out.rel("ROUTES_TO", target_group_ref(group_arn), instance_ref(target_id),
+                    port=(health.get("Target") or {}).get("Port"))
+        elif group_arn in known_groups and target_id.startswith("arn:aws:lambda:"):
+            out.rel("ROUTES_TO", target_group_ref(group_arn), ref("function", function_arn=target_id))
