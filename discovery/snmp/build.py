@@ -1,0 +1,332 @@
+"""One walked device -> Observations and ObservedRelations (pure).
+
+What identifies what:
+- the device by ``serial_number`` (ENTITY-MIB chassis), ``chassis_id`` (LLDP local
+  chassis id) and ``sys_name`` (lower case, CDP serial suffix dropped), whichever
+  are present: the ingest pipeline tries them in the schema's order;
+- an LLDP/CDP neighbour by the ``chassis_id`` and/or ``sys_name`` its peer
+  advertises, as a ``network_device`` (refined when scanned itself): the same
+  identifiers the device reports about itself, so both end as one CI;
+- interfaces by canonical name inside their device; addresses by
+  (address, network_scope).
+Links are emitted from the end with the smaller name, so the two ends of a link
+describe one edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
+from discovery.snmp.parsers.cdp import CdpNeighbor, parse_cdp
+from discovery.snmp.parsers.entity import parse_chassis
+from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
+from discovery.snmp.parsers.host_resources import parse_processes, parse_storage
+from discovery.snmp.parsers.interfaces import InterfaceInfo, parse_interfaces
+from discovery.snmp.parsers.ip import AddressInfo, parse_addresses
+from discovery.snmp.parsers.lldp import CAP_BRIDGE, CAP_ROUTER, LldpNeighbor, parse_local_ports, parse_neighbors
+from discovery.snmp.parsers.system import SystemInfo, classify, parse_system, software_version, vendor
+from discovery.snmp.values import Oid, Value, interface_name, sys_name_key
+
+NETWORK_CLASSES = frozenset({"network_device", "switch", "router", "firewall", "load_balancer"})
+
+
+@dataclass
+class DeviceWalk:
+    """Everything read from one device: GET scalars and walked table varbinds."""
+
+    address: str
+    scalars: dict[Oid, Value] = field(default_factory=dict)
+    values: dict[Oid, Value] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    scope: str
+    observed_at: int
+    source: str = "snmp"
+    network_scope: str = "global"
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    """A device seen on the far end of a link, and the link itself."""
+
+    key: str  # sys_name key or chassis id
+    ref: CIRef
+    local_interface: str
+    remote_interface: str | None
+    protocol: str
+    management_addresses: tuple[str, ...]
+    attributes: dict[str, Any]
+
+
+@dataclass
+class DeviceResult:
+    """The items of one device plus what the run summary and the crawler need."""
+
+    address: str
+    ci_class: str | None = None
+    name: str | None = None
+    identity: tuple[tuple[str, str], ...] = ()
+    items: list[Item] = field(default_factory=list)
+    neighbors: list[Neighbor] = field(default_factory=list)
+    links: set[tuple[str, str, str, str]] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the device could not be described at all
+
+
+def device_identifiers(system: SystemInfo, serial: str | None) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    if serial:
+        ids["serial_number"] = serial
+    if system.chassis_id:
+        ids["chassis_id"] = system.chassis_id
+    name = sys_name_key(system.sys_name or system.lldp_sys_name)
+    if name:
+        ids["sys_name"] = name
+    return ids
+
+
+def _neighbor_ref(chassis: str | None, name: str | None) -> CIRef | None:
+    ids: dict[str, str] = {}
+    if chassis:
+        ids["chassis_id"] = chassis
+    key = sys_name_key(name)
+    if key:
+        ids["sys_name"] = key
+    return CIRef(ci_class="network_device", identifiers=ids) if ids else None
+
+
+def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if v is not None}
+
+
+class _Builder:
+    def __init__(self, walk: DeviceWalk, ctx: BuildContext) -> None:
+        self.walk = walk
+        self.ctx = ctx
+        self.result = DeviceResult(address=walk.address, problems=list(walk.problems))
+
+    # -- small constructors --------------------------------------------------
+    def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None) -> None:
+        self.result.items.append(Observation(
+            source=self.ctx.source, scope=self.ctx.scope, ci_class=cls, identifiers=dict(ids),
+            attributes=_clean(attrs), parent=parent, observed_at=self.ctx.observed_at,
+        ))
+
+    def rel(self, kind: str, a: CIRef, b: CIRef, attrs: dict[str, Any], method: Method, confidence: float) -> None:
+        self.result.items.append(ObservedRelation(
+            source=self.ctx.source, scope=self.ctx.scope, type=kind, from_ci=a, to_ci=b,
+            attributes=_clean(attrs), evidence=Evidence(method=method, confidence=confidence),
+            observed_at=self.ctx.observed_at,
+        ))
+
+    def iface_ref(self, device: CIRef, name: str) -> CIRef:
+        return CIRef(ci_class="interface", identifiers={"name": name}, parent=device)
+
+    # -- the device ------------------------------------------------------------
+    def build(self) -> DeviceResult:
+        walk, values = self.walk, self.walk.values
+        system = parse_system(walk.scalars)
+        chassis = parse_chassis(values)
+        ids = device_identifiers(system, chassis.serial_number if chassis else None)
+        if not ids:
+            self.result.error = "device has no sysName, LLDP chassis id or serial number to identify it"
+            return self.result
+        ports = bridge_ports(values)
+        cls = classify(system, has_bridge_table=system.services is None and bool(ports))
+        self.result.ci_class = cls
+        self.result.name = system.sys_name or system.lldp_sys_name
+        self.result.identity = tuple(sorted(ids.items()))
+        device = CIRef(ci_class=cls, identifiers=ids)
+        self.device = device
+        host = walk.address.rsplit(":", 1)[0] if walk.address.count(":") == 1 else walk.address
+        attrs: dict[str, Any] = {
+            "name": self.result.name,
+            "hostname": (system.sys_name or "").split(".")[0] or None,
+            "vendor": vendor(system) or (chassis.vendor if chassis else None),
+            "model": chassis.model if chassis else None,
+            "management_ip": host,
+        }
+        if cls in NETWORK_CLASSES:
+            attrs.update({
+                "sys_object_id": system.sys_object_id, "sys_descr": system.sys_descr,
+                "sys_contact": system.contact, "sys_location": system.location,
+                "software_version": (chassis.software_version if chassis else None) or software_version(system),
+                "uptime_s": system.uptime_s,
+            })
+        elif cls == "host":
+            parts = (system.sys_descr or "").split()
+            attrs.update({
+                "os_name": parts[0] if parts else None,
+                "kernel": parts[2] if len(parts) > 2 and parts[0] == "Linux" else None,
+                "uptime_s": system.uptime_s,
+            })
+        self.obs(cls, ids, attrs)
+
+        interfaces = parse_interfaces(values)
+        for info in interfaces.values():
+            self.interface(info)
+        self.addresses(parse_addresses(values), interfaces)
+        linked = self.lldp(values, interfaces, ports, system) | self.cdp(parse_cdp(values), interfaces, system)
+        self.forwarding(values, interfaces, linked)
+        if cls == "host":
+            self.host_resources(values)
+        return self.result
+
+    def interface(self, info: InterfaceInfo) -> None:
+        self.obs("interface", {"name": info.name}, {
+            "name": info.name, "if_index": info.if_index, "alias": info.alias, "if_type": info.if_type,
+            "speed_mbps": info.speed_mbps, "mac": info.mac, "admin_status": info.admin_status,
+            "oper_status": info.oper_status, "mtu": info.mtu, "description": info.descr,
+        }, parent=self.device)
+
+    def address_ref(self, address: str) -> CIRef:
+        return CIRef(ci_class="ip_address", identifiers={"address": address, "network_scope": self.ctx.network_scope})
+
+    def addresses(self, addresses: list[AddressInfo], interfaces: dict[int, InterfaceInfo]) -> None:
+        for info in addresses:
+            if not info.interesting:
+                continue
+            ref = self.address_ref(info.address)
+            self.obs("ip_address", ref.identifiers, {
+                "name": info.address, "prefix_length": info.prefix_length, "version": info.version,
+            })
+            owner = interfaces.get(info.if_index) if info.if_index is not None else None
+            holder = self.iface_ref(self.device, owner.name) if owner else self.device
+            self.rel("HAS_ADDRESS", holder, ref, {}, Method.CONFIG, 1.0)
+            network = info.network
+            if network and info.prefix_length not in (32, 128):
+                subnet = {"cidr": network, "network_scope": self.ctx.network_scope}
+                self.obs("subnet", subnet, {"name": network})
+                self.rel("IN_NETWORK", ref, CIRef(ci_class="subnet", identifiers=subnet), {}, Method.CONFIG, 1.0)
+
+    # -- neighbours --------------------------------------------------------------
+    def _local_interface(
+        self, port_num: int, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any], ports: dict[int, int]
+    ) -> str | None:
+        by_name = {i.name for i in interfaces.values()}
+        local = local_ports.get(port_num)
+        if local is not None:
+            for candidate in (local.port_id, local.descr):
+                name = interface_name(candidate)
+                if name in by_name:
+                    return name
+        if port_num in interfaces:
+            return interfaces[port_num].name
+        if port_num in ports and ports[port_num] in interfaces:
+            return interfaces[ports[port_num]].name
+        if local is not None:
+            return interface_name(local.port_id) or interface_name(local.descr)
+        return None
+
+    def _link(self, neighbor: Neighbor, system: SystemInfo) -> None:
+        self.result.neighbors.append(neighbor)
+        self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes)
+        if neighbor.remote_interface is None:
+            self.rel("CONNECTS_TO", self.device, neighbor.ref, {"protocol": neighbor.protocol}, Method.CONFIG, 0.9)
+            return
+        remote_if = self.iface_ref(neighbor.ref, neighbor.remote_interface)
+        self.obs("interface", remote_if.identifiers, {"name": neighbor.remote_interface}, parent=neighbor.ref)
+        local_if = self.iface_ref(self.device, neighbor.local_interface)
+        mine = (sys_name_key(system.sys_name) or system.chassis_id or "", neighbor.local_interface)
+        theirs = (neighbor.key, neighbor.remote_interface)
+        self.result.links.add((*min(mine, theirs), *max(mine, theirs)))
+        attrs = {"protocol": neighbor.protocol}
+        # One edge per physical link whichever end reports it: from the smaller end.
+        if mine <= theirs:
+            self.rel("CONNECTS_TO", local_if, remote_if, attrs, Method.CONFIG, 1.0)
+            self.rel("CONNECTS_TO", self.device, neighbor.ref, attrs, Method.CONFIG, 1.0)
+        else:
+            self.rel("CONNECTS_TO", remote_if, local_if, attrs, Method.CONFIG, 1.0)
+            self.rel("CONNECTS_TO", neighbor.ref, self.device, attrs, Method.CONFIG, 1.0)
+
+    def lldp(
+        self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], ports: dict[int, int], system: SystemInfo
+    ) -> set[str]:
+        linked: set[str] = set()
+        local_ports = parse_local_ports(values)
+        for entry in parse_neighbors(values):
+            self._lldp_one(entry, interfaces, local_ports, ports, system, linked)
+        return linked
+
+    def _lldp_one(
+        self, entry: LldpNeighbor, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any],
+        ports: dict[int, int], system: SystemInfo, linked: set[str],
+    ) -> None:
+        ref = _neighbor_ref(entry.chassis_id, entry.sys_name)
+        local = self._local_interface(entry.local_port_num, interfaces, local_ports, ports)
+        if ref is None or local is None:
+            self.result.problems.append(f"LLDP neighbour on local port {entry.local_port_num} has no usable identity")
+            return
+        caps = entry.capabilities or 0
+        role = "router" if caps & CAP_ROUTER and not caps & CAP_BRIDGE else "switch" if caps & CAP_BRIDGE else None
+        key = str(ref.identifiers.get("sys_name") or ref.identifiers["chassis_id"])
+        linked.add(local)
+        self._link(Neighbor(
+            key=key, ref=ref, local_interface=local, remote_interface=entry.port, protocol="lldp",
+            management_addresses=entry.management_addresses,
+            attributes={
+                "name": entry.sys_name, "sys_descr": entry.sys_descr,
+                "management_ip": entry.management_addresses[0] if entry.management_addresses else None,
+                "description": f"seen by LLDP as a {role}" if role else None,
+            },
+        ), system)
+
+    def cdp(self, entries: list[CdpNeighbor], interfaces: dict[int, InterfaceInfo], system: SystemInfo) -> set[str]:
+        linked: set[str] = set()
+        for entry in entries:
+            ref = _neighbor_ref(entry.chassis_id, entry.device_id)
+            local = interfaces.get(entry.if_index)
+            if ref is None or local is None:
+                self.result.problems.append(f"CDP neighbour on ifIndex {entry.if_index} has no usable identity")
+                continue
+            linked.add(local.name)
+            self._link(Neighbor(
+                key=str(ref.identifiers.get("sys_name") or ref.identifiers["chassis_id"]), ref=ref,
+                local_interface=local.name,
+                remote_interface=entry.port, protocol="cdp",
+                management_addresses=(entry.address,) if entry.address else (),
+                attributes={"name": entry.device_id, "model": entry.platform, "management_ip": entry.address},
+            ), system)
+        return linked
+
+    # -- forwarding evidence -------------------------------------------------------
+    def forwarding(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], linked: set[str]) -> None:
+        arp = parse_arp(values)
+        ip_by_mac: dict[str, str] = {}
+        for entry in arp:
+            ip_by_mac.setdefault(entry.mac, entry.ip)
+            owner = interfaces.get(entry.if_index)
+            if owner is None or not AddressInfo(entry.ip, None, None, 4).interesting:
+                continue
+            ref = self.address_ref(entry.ip)
+            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": 4})
+            self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), ref,
+                     {"via": "arp", "mac": entry.mac}, Method.TRAFFIC, 0.7)
+        for fdb in parse_fdb(values):
+            owner = interfaces.get(fdb.if_index)
+            ip = ip_by_mac.get(fdb.mac)
+            # Uplinks (ports with an LLDP/CDP neighbour) see every MAC behind the neighbour: skip.
+            if owner is None or owner.name in linked or ip is None:
+                continue
+            self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), self.address_ref(ip),
+                     {"via": "fdb", "mac": fdb.mac, "vlan": fdb.vlan}, Method.TRAFFIC, 0.9)
+
+    def host_resources(self, values: Mapping[Oid, Value]) -> None:
+        for proc in parse_processes(values):
+            self.obs("software_instance", {"product": proc.name, "pid_name": proc.name},
+                     {"name": proc.name, "command": proc.path}, parent=self.device)
+        for disk in parse_storage(values):
+            self.obs("filesystem", {"mount_point": disk.mount_point},
+                     {"name": disk.mount_point, "size_mb": disk.size_mb, "used_mb": disk.used_mb,
+                      "fs_type": "network" if disk.network else None}, parent=self.device)
+
+
+def build_device(walk: DeviceWalk, ctx: BuildContext) -> DeviceResult:
+    """Describe one walked device; never raises on odd data (problems are listed)."""
+    return _Builder(walk, ctx).build()
