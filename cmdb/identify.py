@@ -2,8 +2,10 @@
 
 A key names one value of one identifier rule, scoped to the rule's owner class
 (its subtree is searched) and, for dependent classes, to the parent CI:
-``device#2|<parent uid>|["<machine id>"]``. Strings are compared trimmed and
-case-folded, so ``Web-01.Example.com`` and ``web-01.example.com`` are one FQDN.
+``device#2|<parent uid>|<machine id>`` (values of a multi-attribute rule are
+joined by the unit separator, which identifiers do not contain). Strings are
+compared trimmed and case-folded, so ``Web-01.Example.com`` and
+``web-01.example.com`` are one FQDN.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from cmdb.errors import InvalidItem
 from schema import AttrType, CIClass, IdentifierRule, Schema
 
 
+_SEP = "\x1f"
+
+
 def _normalise(value: Any) -> str:
+    if type(value) is str:
+        return value.strip().casefold()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -33,7 +40,7 @@ def rule_key(rule: IdentifierRule, values: Mapping[str, Any], parent_uid: str | 
         if value is None or value == "":
             return None
         parts.append(_normalise(value))
-    return f"{rule.owner}#{rule.index}|{parent_uid or ''}|{json.dumps(parts, ensure_ascii=False)}"
+    return f"{rule.owner}#{rule.index}|{parent_uid or ''}|{_SEP.join(parts)}"
 
 
 def keys_for(cls: CIClass, values: Mapping[str, Any], parent_uid: str | None) -> list[str]:

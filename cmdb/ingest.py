@@ -94,9 +94,9 @@ def _ref_depth(ref: CIRef | None) -> int:
 
 
 def _ref_token(ref: CIRef) -> tuple[Any, ...]:
-    """A hashable, order-independent token for a reference (for per-batch caching)."""
+    """A hashable token for a reference, for per-batch caching (equal refs, equal tokens)."""
     parent = _ref_token(ref.parent) if ref.parent is not None else None
-    return (ref.ci_class, tuple(sorted((k, str(v)) for k, v in ref.identifiers.items())), parent)
+    return (ref.ci_class, tuple(ref.identifiers.items()), parent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,10 +482,15 @@ class Ingestor:
     @staticmethod
     def _prefetch_refs(batch: _Batch, refs: list[CIRef]) -> None:
         """Look up relationship endpoints level by level (parents first), one store call per level."""
-        level = [r for r in refs if r.parent is None]
-        nested = [r for r in refs if r.parent is not None]
+        unique: dict[tuple[Any, ...], CIRef] = {}
+        for ref in refs:
+            token = _ref_token(ref)
+            if token not in unique and token not in batch.ref_cache:
+                unique[token] = ref
+        top = [r for r in unique.values() if r.parent is None]
+        nested = [r for r in unique.values() if r.parent is not None]
         keys: list[str] = []
-        for ref in level:
+        for ref in top:
             cls = batch.schema.classes.get(ref.ci_class)
             if cls is not None:
                 keys.extend(keys_for(cls, ref.identifiers, None))

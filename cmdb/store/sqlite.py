@@ -7,12 +7,13 @@ One connection per thread (WAL lets readers run beside the single writer); every
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from cmdb.model import (
     CI,
@@ -106,7 +107,10 @@ _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
+_loads = orjson.loads
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -119,11 +123,11 @@ def _marks(n: int) -> str:
 
 
 def _ci_from_row(row: sqlite3.Row) -> CI:
-    prov = {k: Provenance(v[0], v[1]) for k, v in json.loads(row["prov"]).items()}
+    prov = {k: Provenance(v[0], v[1]) for k, v in _loads(row["prov"]).items()}
     return CI(
         uid=row["uid"],
         ci_class=row["class"],
-        attributes=json.loads(row["attrs"]),
+        attributes=_loads(row["attrs"]),
         provenance=prov,
         status=Lifecycle(row["status"]),
         created_at=row["created_at"],
@@ -143,13 +147,13 @@ def _ci_row(ci: CI) -> tuple[Any, ...]:
 
 
 def _rel_from_row(row: sqlite3.Row) -> Relationship:
-    ev = json.loads(row["evidence"])
+    ev = _loads(row["evidence"])
     return Relationship(
         uid=row["uid"],
         type=row["type"],
         source_uid=row["src"],
         target_uid=row["dst"],
-        attributes=json.loads(row["attrs"]),
+        attributes=_loads(row["attrs"]),
         evidence=RelEvidence(**ev),
         status=Lifecycle(row["status"]),
         last_run=row["last_run"],
@@ -173,7 +177,7 @@ def _history_from_row(row: sqlite3.Row) -> HistoryEntry:
         subject_uid=row["subject_uid"],
         subject_kind=row["subject_kind"],
         action=Action(row["action"]),
-        changes=json.loads(row["changes"]),
+        changes=_loads(row["changes"]),
         source=row["source"],
         run_id=row["run_id"],
         at=row["at"],
@@ -190,8 +194,8 @@ def _run_from_row(row: sqlite3.Row) -> ScanRun:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         status=RunStatus(row["status"]),
-        counts=json.loads(row["counts"]),
-        errors=json.loads(row["errors"]),
+        counts=_loads(row["counts"]),
+        errors=_loads(row["errors"]),
     )
 
 

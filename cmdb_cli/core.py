@@ -1,0 +1,241 @@
+"""Core commands: ingest observations, look up CIs, search, history, scan runs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cmdb.errors import NotFound
+from cmdb.model import CI, AttrFilter, CIQuery, HistoryEntry, Lifecycle, ScanRun
+from cmdb.store.protocol import Direction
+from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json, schema
+
+StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ci_to_dict(ci: CI) -> dict[str, Any]:
+    return {
+        "uid": ci.uid, "class": ci.ci_class, "status": ci.status.value, "name": ci.name,
+        "attributes": ci.attributes, "created_at": ci.created_at, "updated_at": ci.updated_at,
+        "parent_uid": ci.parent_uid, "duplicate_of": ci.duplicate_of,
+        "provenance": {k: {"source": p.source, "observed_at": p.observed_at} for k, p in ci.provenance.items()},
+    }
+
+
+def run_to_dict(run: ScanRun) -> dict[str, Any]:
+    data = asdict(run)
+    data["status"] = run.status.value
+    return data
+
+
+def _read_lines(path: str) -> Iterator[dict[str, Any] | str]:
+    """Decoded JSON objects; a line that is not a JSON object yields its error text."""
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"line {number}: invalid JSON: {exc.msg}"
+                continue
+            yield value if isinstance(value, dict) else f"line {number}: expected a JSON object"
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def ingest(
+    file: str = typer.Argument(..., help="JSON lines of observations and relations ('-' for stdin)."),
+    source: str = typer.Option(..., "--source", help="Source name of the items (e.g. sample, aws, manual)."),
+    scope: str = typer.Option(..., "--scope", help="Scope of this run (what a complete run ages within)."),
+    complete: bool = typer.Option(True, "--complete/--incomplete",
+                                  help="Whether this file is everything the source sees in the scope."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Ingest a JSON-lines file of observations as one scan run."""
+    store = open_store(store_url)
+    ingestor = open_ingestor(store)
+    run = ingestor.start_run(source, scope)
+    decode_errors: list[str] = []
+
+    def items() -> Iterator[dict[str, Any]]:
+        for entry in _read_lines(file):
+            if isinstance(entry, str):
+                decode_errors.append(entry)
+            else:
+                yield entry
+
+    report = ingestor.ingest(run, items())
+    finished = ingestor.finish_run(run, complete=complete and not decode_errors, errors=decode_errors)
+    store.close()
+    if as_json:
+        print_json({"run": run_to_dict(finished), "rejected": [asdict(e) for e in report.rejected]})
+    else:
+        counts = report.as_counts()
+        console.print(f"run {finished.run_id} {finished.status.value}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        for error in [*decode_errors, *(str(e) for e in report.rejected)][:50]:
+            err_console.print(f"[red]rejected[/red] {error}")
+    if report.rejected or decode_errors:
+        raise typer.Exit(code=2)
+
+
+def ci(
+    uid: str = typer.Argument(..., help="The CI's uid."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show one CI with its attributes, provenance and relationships."""
+    store = open_store(store_url)
+    found = store.get_cis([uid]).get(uid)
+    if found is None:
+        err_console.print(str(NotFound("CI", uid)))
+        raise typer.Exit(code=1)
+    rels = store.neighbours([uid], Direction.BOTH, include_inactive=True)
+    others = store.get_cis({r.target_uid if r.source_uid == uid else r.source_uid for r in rels})
+    store.close()
+    if as_json:
+        data = ci_to_dict(found)
+        data["relationships"] = [
+            {"uid": r.uid, "type": r.type, "from": r.source_uid, "to": r.target_uid, "status": r.status.value,
+             "evidence": asdict(r.evidence)} for r in rels
+        ]
+        print_json(data)
+        return
+    console.print(f"[bold]{found.name}[/bold]  {found.ci_class}  {found.status.value}  uid={found.uid}")
+    table = Table("attribute", "value", "source", "observed")
+    for key in sorted(found.attributes):
+        prov = found.provenance.get(key)
+        table.add_row(key, json.dumps(found.attributes[key], default=str)[:80],
+                      prov.source if prov else "-", _when(prov.observed_at if prov else None))
+    console.print(table)
+    rel_table = Table("relationship", "other CI", "class", "status", "method", "seen")
+    for r in rels:
+        other_uid = r.target_uid if r.source_uid == uid else r.source_uid
+        other = others.get(other_uid)
+        arrow = f"-[{r.type}]->" if r.source_uid == uid else f"<-[{r.type}]-"
+        rel_table.add_row(arrow, other.name if other else other_uid, other.ci_class if other else "?",
+                          r.status.value, r.evidence.method, str(r.evidence.times_seen))
+    console.print(rel_table)
+
+
+def _parse_filter(raw: str) -> AttrFilter:
+    for token, op in ((">=", "ge"), ("<=", "le"), ("!=", "ne"), ("=", "eq"), (">", "gt"), ("<", "lt"), ("~", "contains")):
+        if token in raw:
+            name, value = raw.split(token, 1)
+            parsed: Any = value
+            with contextlib.suppress(json.JSONDecodeError):
+                parsed = json.loads(value)
+            return AttrFilter(name.strip(), op, parsed)
+    raise typer.BadParameter(f"filter {raw!r} must look like attr=value, attr>=n, attr~text")
+
+
+def search(
+    text: str | None = typer.Argument(None, help="Text to look for in names and attribute values."),
+    ci_class: list[str] = typer.Option([], "--class", "-c", help="CI class (subclasses included); repeatable."),
+    where: list[str] = typer.Option([], "--where", "-w", help="Attribute filter: attr=value, attr>=n, attr~text."),
+    status: list[str] = typer.Option([], "--status", help="Lifecycle status: active, stale, retired."),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    after: str | None = typer.Option(None, "--after", help="Cursor: the last uid of the previous page."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Search CIs by class, attributes, text and status."""
+    sch = schema()
+    classes: set[str] = set()
+    for name in ci_class:
+        if name not in sch.classes:
+            raise typer.BadParameter(f"unknown class {name!r}; known: {', '.join(sch.concrete())}")
+        classes |= sch.subtree(name)
+    statuses = tuple(Lifecycle(s) for s in status)
+    query = CIQuery(classes=tuple(sorted(classes)), text=text, filters=tuple(_parse_filter(w) for w in where),
+                    statuses=statuses, after=after, limit=limit)
+    store = open_store(store_url)
+    page = store.search(query)
+    store.close()
+    if as_json:
+        print_json({"items": [ci_to_dict(c) for c in page.items], "has_next": page.has_next,
+                    "end_cursor": page.end_cursor})
+        return
+    table = Table("uid", "class", "name", "status")
+    for item in page.items:
+        table.add_row(item.uid, item.ci_class, item.name, item.status.value)
+    console.print(table)
+    if page.has_next:
+        console.print(f"more: --after {page.end_cursor}")
+
+
+def history(
+    uid: str = typer.Argument(..., help="A CI or relationship uid."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """What changed on a CI (or relationship), when, by which source and run."""
+    store = open_store(store_url)
+    entries: list[HistoryEntry] = store.history(uid)
+    store.close()
+    if as_json:
+        print_json([{**asdict(e), "action": e.action.value} for e in entries])
+        return
+    table = Table("when", "action", "source", "run", "changes")
+    for e in entries:
+        changes = "; ".join(f"{k}: {json.dumps(v[0], default=str)} -> {json.dumps(v[1], default=str)}"
+                            for k, v in e.changes.items())
+        table.add_row(_when(e.at), e.action.value, e.source, (e.run_id or "-")[:8], changes[:200])
+    console.print(table)
+
+
+def runs(
+    source: str | None = typer.Option(None, "--source"),
+    scope: str | None = typer.Option(None, "--scope"),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Recent scan runs: source, scope, status, counts and errors."""
+    store = open_store(store_url)
+    found = store.list_runs(source, scope, limit)
+    store.close()
+    if as_json:
+        print_json([run_to_dict(r) for r in found])
+        return
+    table = Table("run", "job", "source", "scope", "started", "status", "created", "updated", "unchanged",
+                  "stale", "retired", "errors")
+    for r in found:
+        c = r.counts
+        table.add_row(r.run_id[:8], r.job or "-", r.source, r.scope, _when(r.started_at), r.status.value,
+                      str(c.get("created", 0)), str(c.get("updated", 0)), str(c.get("unchanged", 0)),
+                      str(c.get("stale", 0)), str(c.get("retired", 0)), str(len(r.errors)))
+    console.print(table)
+
+
+def register(app: typer.Typer, discover_app: typer.Typer) -> None:
+    @app.callback()
+    def _root(
+        log_level: str = typer.Option("WARNING", "--log-level", envvar="CMDB_LOG_LEVEL", help="Log level."),
+        json_logs: bool = typer.Option(False, "--json-logs", envvar="CMDB_JSON_LOGS", help="Logs as JSON lines."),
+    ) -> None:
+        configure_logging(log_level, json_logs)
+
+    app.command("ingest")(ingest)
+    app.command("ci")(ci)
+    app.command("search")(search)
+    app.command("history")(history)
+    app.command("runs")(runs)
