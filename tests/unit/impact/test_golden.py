@@ -1,0 +1,293 @@
+"""Golden impact scenarios; every expected answer below was worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+from impact_graphs import Graph, grades
+
+from cmdb.impact import (
+    DependencyRequest,
+    Grade,
+    ImpactRequest,
+    InvalidRequest,
+    Truncation,
+    UnknownCI,
+    UnknownRelationshipType,
+)
+
+
+def impact(g: Graph, *uids: str, **kw: object):  # type: ignore[no-untyped-def]
+    return g.service().impact(ImpactRequest(uids, **kw))  # type: ignore[arg-type]
+
+
+def steps(ci) -> list[tuple[str, str | None, str | None, str | None]]:  # type: ignore[no-untyped-def]
+    return [(s.uid, s.rel_type, s.rel_source, s.rel_target) for s in ci.path]
+
+
+# -- three-tier app behind a load balancer, 3 instances, min_up 2 -----------------------
+
+def test_one_instance_down_degrades_the_whole_stack(three_tier: Graph) -> None:
+    report = impact(three_tier, "web1")
+    assert grades(report) == {
+        "web1": "down", "pool": "degraded", "lb": "degraded", "app": "degraded", "shop": "degraded",
+    }
+    by = report.by_uid()
+    assert by["pool"].explanation == "2 of 3 up, min_up 2 -> degraded"
+    assert by["lb"].explanation == "input pool degraded (ROUTES_TO) -> degraded"
+    assert {(ci.uid, ci.depth) for ci in report.impacted} == {
+        ("web1", 0), ("pool", 1), ("lb", 2), ("app", 3), ("shop", 4),
+    }
+    assert steps(by["shop"]) == [
+        ("web1", None, None, None),
+        ("pool", "HAS_MEMBER", "pool", "web1"),
+        ("lb", "ROUTES_TO", "lb", "pool"),
+        ("app", "DEPENDS_ON", "app", "lb"),
+        ("shop", "DEPENDS_ON", "shop", "app"),
+    ]
+    assert not report.truncated
+    assert {(s.uid, s.grade, s.owner) for s in report.services} == {
+        ("app", Grade.DEGRADED, "team-app"), ("shop", Grade.DEGRADED, "team-shop"),
+    }
+    assert report.owners == ["team-app", "team-shop"]
+
+
+def test_two_instances_down_take_the_stack_down(three_tier: Graph) -> None:
+    report = impact(three_tier, "web1", "web2")
+    assert grades(report) == {
+        "web1": "down", "web2": "down", "pool": "down", "lb": "down", "app": "down", "shop": "down",
+    }
+    by = report.by_uid()
+    assert by["pool"].explanation == "1 of 3 up, min_up 2 -> down"
+    assert by["lb"].explanation == "input pool down (ROUTES_TO) -> down"
+    assert by["shop"].explanation == "0 of 1 up, min_up 100% = 1 -> down"  # business services: 100% of DEPENDS_ON
+
+
+def test_all_three_down_says_zero_up(three_tier: Graph) -> None:
+    report = impact(three_tier, "web1", "web2", "web3")
+    assert report.by_uid()["pool"].explanation == "0 of 3 up, min_up 2 -> down"
+
+
+def test_database_host_down_is_a_plain_chain(three_tier: Graph) -> None:
+    report = impact(three_tier, "dbhost")
+    assert grades(report) == {"dbhost": "down", "db": "down", "app": "down", "shop": "down"}
+    assert report.by_uid()["db"].explanation == "input dbhost down (RUNS_ON) -> down"
+
+
+def test_percentage_min_up(three_tier: Graph) -> None:
+    three_tier.ci("pool", "cluster", min_up="66%")  # ceil(0.66 * 3) = 2
+    assert grades(impact(three_tier, "web1"))["pool"] == "degraded"
+    assert impact(three_tier, "web1", "web2").by_uid()["pool"].explanation == "1 of 3 up, min_up 66% = 2 -> down"
+
+
+def test_class_default_min_up_applies_without_override(three_tier: Graph) -> None:
+    three_tier.ci("pool", "cluster")  # cluster default min_up 1
+    assert grades(impact(three_tier, "web1", "web2"))["pool"] == "degraded"
+    assert grades(impact(three_tier, "web1", "web2", "web3"))["pool"] == "down"
+
+
+# -- redundancy nested at two levels ---------------------------------------------------
+
+@pytest.fixture
+def nested() -> Graph:
+    """app RUNS_ON region{pool_a{a1,a2}, pool_b{b1,b2}}; every group min_up 1."""
+    g = Graph()
+    g.ci("app", "application").ci("region", "cluster", min_up="1")
+    g.rel("app", "RUNS_ON", "region")
+    for pool in ("a", "b"):
+        g.ci(f"pool_{pool}", "cluster", min_up="1").rel("region", "HAS_MEMBER", f"pool_{pool}")
+        for i in (1, 2):
+            g.ci(f"{pool}{i}", "virtual_machine").rel(f"pool_{pool}", "HAS_MEMBER", f"{pool}{i}")
+    return g
+
+
+@pytest.mark.parametrize(
+    ("failed", "expected"),
+    [
+        (("a1",), {"a1": "down", "pool_a": "degraded", "region": "degraded", "app": "degraded"}),
+        (("a1", "a2"), {"a1": "down", "a2": "down", "pool_a": "down", "region": "degraded", "app": "degraded"}),
+        (("a1", "b1"), {"a1": "down", "b1": "down", "pool_a": "degraded", "pool_b": "degraded",
+                        "region": "degraded", "app": "degraded"}),
+        (("a1", "a2", "b1"), {"a1": "down", "a2": "down", "b1": "down", "pool_a": "down",
+                              "pool_b": "degraded", "region": "degraded", "app": "degraded"}),
+        (("a1", "a2", "b1", "b2"), {"a1": "down", "a2": "down", "b1": "down", "b2": "down", "pool_a": "down",
+                                    "pool_b": "down", "region": "down", "app": "down"}),
+    ],
+)
+def test_nested_redundancy(nested: Graph, failed: tuple[str, ...], expected: dict[str, str]) -> None:
+    assert grades(impact(nested, *failed)) == expected
+
+
+def test_nested_redundancy_explanations(nested: Graph) -> None:
+    by = impact(nested, "a1", "a2").by_uid()
+    assert by["pool_a"].explanation == "0 of 2 up, min_up 1 -> down"
+    assert by["region"].explanation == "1 of 2 up, min_up 1 -> degraded"
+    assert by["app"].explanation == "input region degraded (RUNS_ON) -> degraded"
+    by = impact(nested, "a1", "b1").by_uid()
+    # A degraded group member degrades, it does not count as down.
+    assert by["region"].explanation == "input pool_a degraded (HAS_MEMBER) -> degraded"
+
+
+# -- diamond ---------------------------------------------------------------------------
+
+def test_diamond_reaches_the_top_once_at_shortest_depth() -> None:
+    g = Graph().ci("h", "physical_server").ci("x", "software_instance").ci("y", "software_instance")
+    g.ci("app", "application")
+    g.rel("x", "RUNS_ON", "h").rel("y", "RUNS_ON", "h").rel("app", "DEPENDS_ON", "x").rel("app", "DEPENDS_ON", "y")
+    report = impact(g, "h")
+    assert {(c.uid, c.grade.value, c.depth) for c in report.impacted} == {
+        ("h", "down", 0), ("x", "down", 1), ("y", "down", 1), ("app", "down", 2),
+    }
+    assert [s.uid for s in report.by_uid()["app"].path] in (["h", "x", "app"], ["h", "y", "app"])
+
+
+def test_diamond_under_a_redundant_pair_correlated_failure_defeats_redundancy() -> None:
+    g = Graph().ci("h", "physical_server").ci("x", "virtual_machine").ci("y", "virtual_machine")
+    g.ci("pair", "cluster", min_up="1")
+    g.rel("x", "HOSTED_ON", "h").rel("y", "HOSTED_ON", "h").rel("pair", "HAS_MEMBER", "x").rel("pair", "HAS_MEMBER", "y")
+    report = impact(g, "h")
+    assert grades(report) == {"h": "down", "x": "down", "y": "down", "pair": "down"}
+    assert report.by_uid()["pair"].explanation == "0 of 2 up, min_up 1 -> down"
+    assert grades(impact(g, "x")) == {"x": "down", "pair": "degraded"}
+
+
+# -- cycle -----------------------------------------------------------------------------
+
+def test_cycle_terminates_and_grades_everything_down() -> None:
+    g = Graph().ci("a", "software_instance").ci("b", "software_instance").ci("c", "software_instance")
+    g.rel("a", "DEPENDS_ON", "b").rel("b", "DEPENDS_ON", "c").rel("c", "DEPENDS_ON", "a")
+    report = impact(g, "a")
+    # c needs a, b needs c: a -> c -> b
+    assert {(c.uid, c.grade.value, c.depth) for c in report.impacted} == {("a", "down", 0), ("c", "down", 1), ("b", "down", 2)}
+    assert [s.uid for s in report.by_uid()["b"].path] == ["a", "c", "b"]
+
+
+def test_redundant_cycle_stays_degraded() -> None:
+    # pool{m1, m2} min_up 1, and m2 needs the pool back (a loop through a group).
+    g = Graph().ci("pool", "cluster", min_up="1").ci("m1", "virtual_machine").ci("m2", "software_instance")
+    g.rel("pool", "HAS_MEMBER", "m1").rel("pool", "HAS_MEMBER", "m2").rel("m2", "DEPENDS_ON", "pool")
+    assert grades(impact(g, "m1")) == {"m1": "down", "pool": "degraded", "m2": "degraded"}
+
+
+# -- containment chain -----------------------------------------------------------------
+
+def test_containment_chain_rack_to_business_service(chain: Graph) -> None:
+    report = impact(chain, "rack")
+    assert {(c.uid, c.ci_class, c.grade.value, c.depth) for c in report.impacted} == {
+        ("rack", "rack", "down", 0), ("srv", "physical_server", "down", 1), ("vm", "virtual_machine", "down", 2),
+        ("proc", "software_instance", "down", 3), ("app", "application", "down", 4),
+        ("bs", "business_service", "down", 5),
+    }
+    by = report.by_uid()
+    assert by["srv"].explanation == "input rack down (CONTAINS) -> down"
+    assert steps(by["bs"]) == [
+        ("rack", None, None, None),
+        ("srv", "CONTAINS", "rack", "srv"),
+        ("vm", "HOSTED_ON", "vm", "srv"),
+        ("proc", "RUNS_ON", "proc", "vm"),
+        ("app", "RUNS_ON", "app", "proc"),
+        ("bs", "DEPENDS_ON", "bs", "app"),
+    ]
+    assert {(s.uid, s.owner) for s in report.services} == {("app", "team-app"), ("bs", "team-bs")}
+
+
+def test_containment_does_not_flow_upward(chain: Graph) -> None:
+    # A server down takes down what it hosts, not its rack.
+    assert set(grades(impact(chain, "srv"))) == {"srv", "vm", "proc", "app", "bs"}
+
+
+def test_dependencies_of_the_business_service(chain: Graph) -> None:
+    report = chain.service().dependencies(DependencyRequest("bs"))
+    assert {(d.uid, d.depth, d.redundant) for d in report.dependencies} == {
+        ("app", 1, False), ("proc", 2, False), ("vm", 3, False), ("srv", 4, False), ("rack", 5, False),
+    }
+    rack = next(d for d in report.dependencies if d.uid == "rack")
+    assert [(s.uid, s.rel_type, s.rel_source, s.rel_target) for s in rack.path][-1] == ("rack", "CONTAINS", "rack", "srv")
+    assert [s.uid for s in rack.path] == ["bs", "app", "proc", "vm", "srv", "rack"]
+    assert not report.truncated
+    short = chain.service().dependencies(DependencyRequest("bs", max_depth=2))
+    assert {d.uid for d in short.dependencies} == {"app", "proc"}
+    assert short.truncated_by == (Truncation.MAX_DEPTH,)
+
+
+def test_dependencies_flag_paths_through_tolerant_groups(three_tier: Graph) -> None:
+    deps = three_tier.service().dependencies(DependencyRequest("shop")).dependencies
+    assert {(d.uid, d.redundant) for d in deps} == {
+        ("app", False), ("lb", False), ("db", False), ("pool", False), ("dbhost", False),
+        ("web1", True), ("web2", True), ("web3", True),
+    }
+
+
+# -- exclusion, truncation, filters ------------------------------------------------------
+
+def test_exclusion_stops_propagation(chain: Graph) -> None:
+    report = impact(chain, "rack", exclude=("vm",))
+    assert grades(report) == {"rack": "down", "srv": "down"}
+    assert report.services == [] and report.owners == []
+
+
+def test_exclusion_does_not_hide_an_independent_path(three_tier: Graph) -> None:
+    # Excluding the lb side leaves the database side to reach the app.
+    report = impact(three_tier, "dbhost", "web1", "web2", exclude=("lb",))
+    assert grades(report) == {
+        "dbhost": "down", "web1": "down", "web2": "down", "pool": "down", "db": "down", "app": "down", "shop": "down",
+    }
+
+
+def test_truncated_by_node_budget() -> None:
+    g = Graph().ci("rack", "rack")
+    for i in range(5):
+        g.ci(f"s{i}", "physical_server").rel("rack", "CONTAINS", f"s{i}")
+    report = impact(g, "rack", max_nodes=3)
+    assert report.truncated and report.truncated_by == (Truncation.MAX_NODES,)
+    assert grades(report) == {"rack": "down", "s0": "down", "s1": "down"}
+
+
+def test_truncated_by_depth(chain: Graph) -> None:
+    report = impact(chain, "rack", max_depth=2)
+    assert grades(report) == {"rack": "down", "srv": "down", "vm": "down"}
+    assert report.truncated and report.truncated_by == (Truncation.MAX_DEPTH,)
+    full = impact(chain, "rack", max_depth=5)
+    assert not full.truncated and len(full.impacted) == 6
+
+
+def test_min_confidence_for_traffic_edges() -> None:
+    g = Graph().ci("app", "application").ci("db", "database").ci("cache", "software_instance")
+    g.rel("app", "DEPENDS_ON", "db", method="traffic", confidence=0.4)
+    g.rel("app", "DEPENDS_ON", "cache", method="declared", confidence=0.1)
+    assert grades(impact(g, "db")) == {"db": "down", "app": "down"}
+    assert grades(impact(g, "db", min_confidence=0.4)) == {"db": "down", "app": "down"}
+    assert grades(impact(g, "db", min_confidence=0.5)) == {"db": "down"}
+    # Only traffic/inferred edges are filtered by confidence.
+    assert grades(impact(g, "cache", min_confidence=0.9)) == {"cache": "down", "app": "down"}
+
+
+def test_only_active_relationships_count() -> None:
+    g = Graph().ci("app", "application").ci("a", "software_instance").ci("b", "software_instance")
+    g.rel("app", "DEPENDS_ON", "a", status="stale").rel("app", "DEPENDS_ON", "b", status="retired")
+    assert grades(impact(g, "a")) == {"a": "down"}
+    assert grades(impact(g, "b")) == {"b": "down"}
+
+
+def test_directions_none_and_both() -> None:
+    g = Graph().ci("i1", "interface").ci("i2", "interface").ci("ip", "ip_address")
+    g.rel("i1", "CONNECTS_TO", "i2").rel("i1", "HAS_ADDRESS", "ip")
+    assert grades(impact(g, "i1")) == {"i1": "down", "i2": "down"}
+    assert grades(impact(g, "i2")) == {"i2": "down", "i1": "down"}
+    assert grades(impact(g, "ip")) == {"ip": "down"}
+
+
+def test_rel_types_filter(three_tier: Graph) -> None:
+    report = impact(three_tier, "dbhost", rel_types=("RUNS_ON",))
+    assert grades(report) == {"dbhost": "down", "db": "down"}
+    with pytest.raises(UnknownRelationshipType):
+        impact(three_tier, "dbhost", rel_types=("NOPE",))
+
+
+def test_unknown_and_invalid_requests(three_tier: Graph) -> None:
+    with pytest.raises(UnknownCI) as err:
+        impact(three_tier, "ghost", "web1")
+    assert err.value.uids == ["ghost"]
+    with pytest.raises(InvalidRequest):
+        impact(three_tier)
+    with pytest.raises(InvalidRequest):
+        impact(three_tier, "web1", max_depth=-1)

@@ -1,0 +1,191 @@
+"""Property tests on random graphs, against oracles written independently of the index."""
+
+from __future__ import annotations
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from impact_graphs import Graph
+
+from cmdb.impact import DependencyRequest, ImpactRequest
+from schema import ImpactDirection, MinUp, load_schema
+
+SCHEMA = load_schema()
+PLAIN_CLASSES = ["virtual_machine", "software_instance", "application", "database", "physical_server"]
+GROUP_CLASSES = ["cluster", "business_service"]  # redundancy over HAS_MEMBER/ROUTES_TO and DEPENDS_ON
+TYPES = ["DEPENDS_ON", "RUNS_ON", "HOSTED_ON", "CONTAINS", "HAS_MEMBER", "ROUTES_TO", "CONNECTS_TO", "HAS_ADDRESS"]
+UNBOUNDED = {"max_depth": 100, "max_nodes": 10_000}
+
+
+@st.composite
+def graphs(draw: st.DrawFn, redundancy: bool = True) -> Graph:
+    n = draw(st.integers(2, 12))
+    classes = PLAIN_CLASSES + (GROUP_CLASSES if redundancy else [])
+    g = Graph(schema=SCHEMA)
+    for i in range(n):
+        cls = draw(st.sampled_from(classes))
+        min_up = draw(st.sampled_from([None, "1", "2", "3", "50%", "100%"])) if cls in GROUP_CLASSES else None
+        g.ci(f"n{i}", cls, min_up=min_up)
+    for _ in range(draw(st.integers(0, 3 * n))):
+        a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        rel_type = draw(st.sampled_from(TYPES))
+        if not redundancy and rel_type in ("HAS_MEMBER", "ROUTES_TO"):
+            rel_type = "DEPENDS_ON"
+        status = draw(st.sampled_from(["active", "active", "active", "stale"]))
+        g.rel(f"n{a}", rel_type, f"n{b}", status=status)
+    return g
+
+
+def propagation_graph(g: Graph) -> nx.MultiDiGraph:
+    """u -> v when a failure of u impacts v, from the schema's directions (independent of the index)."""
+    pg = nx.MultiDiGraph()
+    pg.add_nodes_from(g.nodes)
+    for (s, t, d), e in g.edges.items():
+        if e.status != "active":
+            continue
+        direction = SCHEMA.rel(t).impact
+        if direction in (ImpactDirection.TARGET_TO_SOURCE, ImpactDirection.BOTH):
+            pg.add_edge(d, s, type=t, src=s, dst=d)
+        if direction in (ImpactDirection.SOURCE_TO_TARGET, ImpactDirection.BOTH):
+            pg.add_edge(s, d, type=t, src=s, dst=d)
+    return pg
+
+
+def closure(pg: nx.MultiDiGraph, failed: set[str]) -> set[str]:
+    seen = set(failed)
+    for f in failed:
+        seen |= nx.descendants(pg, f)
+    return seen
+
+
+def oracle_grades(g: Graph, failed: set[str]) -> dict[str, str]:
+    """Naive whole-graph fixpoint of the spec's grading."""
+    pg = propagation_graph(g)
+    impacted = closure(pg, failed)
+    down = set(failed)
+    changed = True
+    while changed:
+        changed = False
+        for v in impacted - down:
+            cls = SCHEMA.cls(g.nodes[v].ci_class)
+            group_types = set(cls.redundancy.relationships) if cls.redundancy else set()
+            group_inputs = {u for u, _, t in pg.in_edges(v, data="type") if t in group_types}
+            plain_inputs = {u for u, _, t in pg.in_edges(v, data="type") if t not in group_types}
+            if plain_inputs & down:
+                down.add(v)
+                changed = True
+                continue
+            if group_inputs:
+                own = g.nodes[v].min_up
+                min_up = MinUp.parse(own) if own else cls.redundancy.default_min_up  # type: ignore[union-attr]
+                if len(group_inputs - down) < min_up.required(len(group_inputs)):
+                    down.add(v)
+                    changed = True
+    return {v: ("down" if v in down else "degraded") for v in impacted}
+
+
+failed_sets = st.sets(st.integers(0, 11), min_size=1, max_size=3)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def pick(g: Graph, idx: set[int]) -> tuple[str, ...]:
+    names = sorted(g.nodes)
+    return tuple(sorted({names[i % len(names)] for i in idx}))
+
+
+@SETTINGS
+@given(graphs(), failed_sets)
+def test_grades_match_the_naive_fixpoint(g: Graph, idx: set[int]) -> None:
+    failed = pick(g, idx)
+    report = g.service().impact(ImpactRequest(failed, **UNBOUNDED))
+    assert {c.uid: c.grade.value for c in report.impacted} == oracle_grades(g, set(failed))
+
+
+@SETTINGS
+@given(graphs(), failed_sets)
+def test_impacted_within_closure_with_valid_paths_and_depths(g: Graph, idx: set[int]) -> None:
+    failed = pick(g, idx)
+    pg = propagation_graph(g)
+    for depth in (1, 2, 100):
+        report = g.service().impact(ImpactRequest(failed, max_depth=depth))
+        grades = {c.uid: c.grade.value for c in report.impacted}
+        assert set(grades) <= closure(pg, set(failed))
+        dist = nx.multi_source_dijkstra_path_length(pg, set(failed))
+        for ci in report.impacted:
+            assert ci.depth == dist[ci.uid] <= depth
+            path = ci.path
+            assert path[0].uid in failed and path[0].rel_type is None and path[-1].uid == ci.uid
+            for prev, step in zip(path, path[1:], strict=False):
+                # The named relationship exists, is active, and propagates prev -> step.
+                assert any(
+                    d["type"] == step.rel_type and d["src"] == step.rel_source and d["dst"] == step.rel_target
+                    for d in pg.get_edge_data(prev.uid, step.uid, default={}).values()
+                )
+                assert step.uid in grades
+            if ci.grade.value == "down":
+                assert all(grades[s.uid] == "down" for s in path)
+            assert ci.explanation.endswith(f"-> {ci.grade.value}") or ci.explanation == "assumed down"
+
+
+@SETTINGS
+@given(graphs(), failed_sets, st.integers(0, 11))
+def test_adding_a_failed_ci_never_removes_or_improves(g: Graph, idx: set[int], extra: int) -> None:
+    service = g.service()
+    failed = pick(g, idx)
+    more = pick(g, idx | {extra})
+    before = {c.uid: c.grade.value for c in service.impact(ImpactRequest(failed, **UNBOUNDED)).impacted}
+    after = {c.uid: c.grade.value for c in service.impact(ImpactRequest(more, **UNBOUNDED)).impacted}
+    assert set(before) <= set(after)
+    assert {u for u, gr in before.items() if gr == "down"} <= {u for u, gr in after.items() if gr == "down"}
+
+
+@SETTINGS
+@given(graphs(redundancy=False), failed_sets)
+def test_without_redundancy_impact_is_plain_reachability_all_down(g: Graph, idx: set[int]) -> None:
+    failed = pick(g, idx)
+    report = g.service().impact(ImpactRequest(failed, **UNBOUNDED))
+    assert {c.uid: c.grade.value for c in report.impacted} == {
+        u: "down" for u in closure(propagation_graph(g), set(failed))
+    }
+
+
+@SETTINGS
+@given(graphs(), st.integers(0, 11), st.integers(1, 4))
+def test_dependencies_are_the_reverse_reach(g: Graph, i: int, depth: int) -> None:
+    (root,) = pick(g, {i})
+    pg = propagation_graph(g)
+    dist = nx.single_source_shortest_path_length(pg.reverse(copy=False), root, cutoff=depth)
+    report = g.service().dependencies(DependencyRequest(root, max_depth=depth))
+    assert {(d.uid, d.depth) for d in report.dependencies} == {(u, k) for u, k in dist.items() if u != root}
+
+
+@SETTINGS
+@given(graphs(), st.integers(0, 11))
+def test_spofs_are_exactly_the_single_losses_that_take_the_service_down(g: Graph, i: int) -> None:
+    (service,) = pick(g, {i})
+    pg = propagation_graph(g)
+    expected = {c for c in nx.ancestors(pg, service) if oracle_grades(g, {c}).get(service) == "down"}
+    report = g.service().single_points_of_failure(service, max_depth=100)
+    assert {s.uid for s in report.spofs} == expected
+
+
+@SETTINGS
+@given(graphs(), st.integers(0, 11), st.integers(0, 11))
+def test_paths_are_valid_and_shortest_first(g: Graph, i: int, j: int) -> None:
+    (a,), (b,) = pick(g, {i}), pick(g, {j})
+    pg = nx.DiGraph(propagation_graph(g))
+    report = g.service().paths(a, b, max_paths=5, max_depth=6)
+    try:
+        best = nx.shortest_path_length(pg, a, b)
+    except nx.NetworkXNoPath:
+        best = None
+    if best is None or best > 6:
+        assert report.paths == []
+        return
+    assert len(report.shortest) - 1 == best
+    lengths = [len(p) for p in report.paths]
+    assert lengths == sorted(lengths) and len({tuple(s.uid for s in p) for p in report.paths}) == len(report.paths)
+    for p in report.paths:
+        nodes = [s.uid for s in p]
+        assert nodes[0] == a and nodes[-1] == b and len(set(nodes)) == len(nodes)
+        assert all(pg.has_edge(u, v) for u, v in zip(nodes, nodes[1:], strict=False))
