@@ -1,0 +1,279 @@
+"""Planning a change: graded impact, services and owners, conflicts, windows, risk.
+
+The planner asks the impact engine what the change's CIs take down, then reads the
+store for what the index does not hold (criticality, evidence of the relationships
+on the explanation paths) and the change repository for other changes, windows and
+past failures. Scoring is delegated to :mod:`cmdb.changes.risk`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cmdb.changes.errors import InvalidChange
+from cmdb.changes.model import (
+    OPEN_STATES,
+    Change,
+    ChangeFilter,
+    ChangeOutcome,
+    ChangeState,
+    WindowKind,
+)
+from cmdb.changes.plan import (
+    ChangePlan,
+    CIFact,
+    Conflict,
+    EdgeFact,
+    FindingKind,
+    Hop,
+    PlannedImpact,
+    ServiceNotice,
+    TopologyFacts,
+    WindowFinding,
+)
+from cmdb.changes.repository import ChangeRepository
+from cmdb.changes.risk import MarginRisk, RiskInputs, RiskRules, ServiceRisk, score
+from cmdb.impact.errors import ImpactError
+from cmdb.impact.models import ImpactedCI, ImpactReport, ImpactRequest, PathStep
+from cmdb.model import CI, rel_uid
+from cmdb.observation import now_ms
+from cmdb.store.protocol import Direction, GraphStore
+from schema import ImpactDirection, Schema
+
+_DAY_MS = 86_400_000
+_UNCERTAIN = frozenset({"traffic", "inferred"})
+# The impact engine's redundancy arithmetic: "2 of 3 up, min_up 2 -> degraded" (or "min_up 66% = 2").
+_ARITHMETIC = re.compile(r"(\d+) of (\d+) up, min_up (?:[\d.]+% = )?(\d+)")
+
+
+class ImpactEngine(Protocol):
+    """What planning needs of the impact engine (``cmdb.impact.ImpactService``)."""
+
+    def impact(self, request: ImpactRequest) -> ImpactReport:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Bounds of the impact computation and which changes compete for a window."""
+
+    max_depth: int = 8
+    max_nodes: int = 10_000
+    min_confidence: float = 0.0
+    rel_types: tuple[str, ...] | None = None
+    conflict_states: tuple[ChangeState, ...] = OPEN_STATES
+
+
+def redundancy_margin(explanation: str) -> int | None:
+    """``up - required`` from the engine's redundancy arithmetic, or None when a CI was not graded by a group."""
+    match = _ARITHMETIC.search(explanation)
+    if match is None:
+        return None
+    up, _, required = (int(g) for g in match.groups())
+    return up - required
+
+
+def _hop(step: PathStep) -> Hop:
+    return Hop(uid=step.uid, name=step.name, ci_class=step.ci_class, rel_type=step.rel_type,
+               rel_source=step.rel_source, rel_target=step.rel_target)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+class ChangePlanner:
+    """Computes a :class:`ChangePlan` for a change (pure read: it saves nothing)."""
+
+    def __init__(
+        self,
+        impact: ImpactEngine,
+        store: GraphStore,
+        repository: ChangeRepository,
+        schema: Schema,
+        rules: RiskRules | None = None,
+        options: PlanOptions | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.impact_engine = impact
+        self.store = store
+        self.repository = repository
+        self.schema = schema
+        self.rules = rules or RiskRules()
+        self.options = options or PlanOptions()
+        self.clock = clock
+        self._propagating = frozenset(
+            name for name, rel in schema.relationships.items() if rel.impact is not ImpactDirection.NONE
+        )
+
+    # -- impact ------------------------------------------------------------------------------
+    def impact_of(self, change: Change) -> ImpactReport:
+        """The impact engine's report for the change's CIs, with the planner's bounds."""
+        opts = self.options
+        try:
+            return self.impact_engine.impact(ImpactRequest(
+                uids=change.cis, max_depth=opts.max_depth, max_nodes=opts.max_nodes,
+                rel_types=opts.rel_types, min_confidence=opts.min_confidence,
+            ))
+        except ImpactError as exc:
+            raise InvalidChange("cis", str(exc)) from exc
+
+    # -- the plan --------------------------------------------------------------------------
+    def plan(self, change: Change) -> ChangePlan:
+        """Impact, services and owners, conflicts, window findings and the scored risk of ``change``."""
+        now = self.clock()
+        report = self.impact_of(change)
+        impacted_uids = [ci.uid for ci in report.impacted]
+        cis = self.store.get_cis(impacted_uids)
+        impacted = tuple(self._planned(ci) for ci in report.impacted)
+        services = tuple(
+            ServiceNotice(uid=s.uid, name=s.name, ci_class=s.ci_class, grade=s.grade.value, owner=s.owner,
+                          criticality=_text(cis[s.uid].attributes.get("criticality")) if s.uid in cis else None)
+            for s in report.services
+        )
+        owners = tuple(sorted(set(report.owners) | {s.owner for s in services if s.owner}))
+        conflicts = tuple(self._conflicts(change, set(impacted_uids), {s.uid for s in services}))
+        findings = tuple(self._window_findings(change, impacted_uids))
+        stale, weak = self._weak_data(report.impacted, cis, now)
+        failed = self._recent_failures(change)
+        changed = set(change.cis)
+        risk = score(RiskInputs(
+            action=change.action,
+            impacted_beyond_change=sum(1 for uid in impacted_uids if uid not in changed),
+            services=tuple(ServiceRisk(s.name, s.grade, s.criticality) for s in services),
+            margins=tuple(MarginRisk(p.name, p.margin) for p in impacted
+                          if p.margin is not None and p.margin >= 0 and p.uid not in changed),
+            failed_changes=tuple(c.title for c in failed),
+            stale=tuple(stale),
+            low_confidence=tuple(weak),
+            conflicts=tuple(c.title for c in conflicts),
+            blackouts=tuple(f.label for f in findings if f.kind is FindingKind.BLACKOUT),
+        ), self.rules)
+        return ChangePlan(
+            change_uid=change.uid, title=change.title, action=change.action, window=change.window,
+            requester=change.requester, cis=change.cis, computed_at=now, impacted=impacted,
+            truncated=report.truncated, services=services, owners=owners, conflicts=conflicts,
+            findings=findings, risk=risk, topology=self.topology_facts(impacted_uids),
+        )
+
+    @staticmethod
+    def _planned(ci: ImpactedCI) -> PlannedImpact:
+        return PlannedImpact(
+            uid=ci.uid, name=ci.name, ci_class=ci.ci_class, grade=ci.grade.value, depth=ci.depth,
+            explanation=ci.explanation, path=tuple(_hop(s) for s in ci.path),
+            margin=redundancy_margin(ci.explanation),
+        )
+
+    # -- conflicts ---------------------------------------------------------------------------
+    def _conflicts(self, change: Change, impacted: set[str], services: set[str]) -> Iterable[Conflict]:
+        """Open changes overlapping the window whose impact shares a CI or service with this one's."""
+        others = self.repository.list_changes(ChangeFilter(
+            states=self.options.conflict_states, overlapping=change.window, limit=1000))
+        for other in others:
+            if other.uid == change.uid:
+                continue
+            try:
+                theirs = self.impact_of(other)
+            except InvalidChange:
+                continue  # its CIs are gone from the graph: nothing left to share
+            shared = impacted & {ci.uid for ci in theirs.impacted}
+            if not shared:
+                continue
+            their_services = {s.uid for s in theirs.services}
+            yield Conflict(
+                change_uid=other.uid, title=other.title, state=other.state, window=other.window,
+                shared_cis=tuple(sorted(shared)),
+                shared_services=tuple(sorted(shared & services & their_services)),
+            )
+
+    # -- windows -----------------------------------------------------------------------------
+    def _window_findings(self, change: Change, impacted: list[str]) -> Iterable[WindowFinding]:
+        impacted_set = set(impacted)
+        for window in self.repository.windows_for(impacted, overlapping=change.window):
+            if window.kind is WindowKind.BLACKOUT:
+                yield WindowFinding(kind=FindingKind.BLACKOUT, window_uid=window.uid, label=window.label,
+                                    window=window.window,
+                                    subjects=tuple(s for s in window.subjects if s in impacted_set))
+        # A changed CI that declares maintenance windows expects its changes inside one of them.
+        maintenance = [w for w in self.repository.windows_for(list(change.cis)) if w.kind is WindowKind.MAINTENANCE]
+        outside: dict[str, list[str]] = {}
+        for ci in change.cis:
+            own = [w for w in maintenance if ci in w.subjects]
+            if own and not any(w.window.contains(change.window) for w in own):
+                for w in own:
+                    outside.setdefault(w.uid, []).append(ci)
+        for window in maintenance:
+            if window.uid in outside:
+                yield WindowFinding(kind=FindingKind.OUTSIDE_MAINTENANCE, window_uid=window.uid, label=window.label,
+                                    window=window.window, subjects=tuple(outside[window.uid]))
+
+    # -- risk inputs ---------------------------------------------------------------------------
+    def _recent_failures(self, change: Change) -> list[Change]:
+        """Failed changes on any of the same CIs that ended within the lookback before this one starts."""
+        lookback = int(self.rules.failed_changes.lookback_days * _DAY_MS)
+        found: dict[str, Change] = {}
+        for ci in change.cis:
+            for other in self.repository.list_changes(ChangeFilter(states=(ChangeState.DONE,), ci=ci, limit=1000)):
+                if other.uid == change.uid or other.outcome is not ChangeOutcome.FAILED:
+                    continue
+                if change.window.start - lookback <= other.window.end <= change.window.start:
+                    found[other.uid] = other
+        return sorted(found.values(), key=lambda c: (c.window.end, c.uid))
+
+    def _weak_data(self, impacted: list[ImpactedCI], cis: dict[str, CI], now: int) -> tuple[list[str], list[str]]:
+        """Stale CIs and old or low-confidence relationships on the explanation paths."""
+        dq = self.rules.data_quality
+        stale: list[str] = []
+        weak: list[str] = []
+        for ci in impacted:
+            stored = cis.get(ci.uid)
+            if stored is not None and stored.status.value != "active":
+                stale.append(f"{ci.name} is {stored.status.value}")
+        hops: dict[str, tuple[str, str, str]] = {}
+        names = {ci.uid: ci.name for ci in impacted}
+        for ci in impacted:
+            for step in ci.path:
+                if step.rel_type and step.rel_source and step.rel_target:
+                    hops[rel_uid(step.rel_source, step.rel_type, step.rel_target)] = (
+                        step.rel_source, step.rel_type, step.rel_target)
+        rels = self.store.get_relationships(list(hops))
+        for uid in sorted(hops):
+            src, rtype, dst = hops[uid]
+            label = f"{names.get(src, src)} -[{rtype}]-> {names.get(dst, dst)}"
+            rel = rels.get(uid)
+            if rel is None:
+                continue
+            age_days = (now - rel.evidence.last_seen) / _DAY_MS
+            if rel.status.value != "active" or age_days > dq.stale_after_days:
+                stale.append(f"{label} last seen {age_days:.0f} day(s) ago")
+            if rel.evidence.method in _UNCERTAIN and rel.evidence.confidence < dq.low_confidence_below:
+                weak.append(f"{label} ({rel.evidence.method}, confidence {rel.evidence.confidence:.2f})")
+        return stale, weak
+
+    # -- topology facts ----------------------------------------------------------------------------
+    def topology_facts(self, uids: Collection[str]) -> TopologyFacts:
+        """Every propagating relationship touching ``uids`` (stale ones included) and the CIs at their ends."""
+        rels = [r for r in self.store.neighbours(list(uids), Direction.BOTH) if r.type in self._propagating]
+        ends = set(uids) | {r.source_uid for r in rels} | {r.target_uid for r in rels}
+        cis = self.store.get_cis(ends)
+
+        def name(uid: str) -> str:
+            ci = cis.get(uid)
+            return ci.name if ci is not None else uid
+
+        edges = tuple(
+            EdgeFact(uid=r.uid, type=r.type, source=r.source_uid, target=r.target_uid,
+                     source_name=name(r.source_uid), target_name=name(r.target_uid), status=r.status.value,
+                     method=r.evidence.method, confidence=r.evidence.confidence, first_seen=r.evidence.first_seen)
+            for r in sorted(rels, key=lambda r: r.uid)
+        )
+        facts = tuple(
+            CIFact(uid=ci.uid, name=ci.name, ci_class=ci.ci_class, status=ci.status.value,
+                   criticality=_text(ci.attributes.get("criticality")), min_up=_text(ci.attributes.get("min_up")),
+                   owner=_text(ci.attributes.get("owner")))
+            for ci in sorted(cis.values(), key=lambda c: c.uid)
+        )
+        return TopologyFacts(relationships=edges, cis=facts)
