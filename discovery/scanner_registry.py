@@ -80,6 +80,7 @@ class ScannerEntry:
     """One scanner a job may name: its module (imported lazily), options and credential keys."""
 
     name: str
+    source: str  # the CMDB source its observations carry
     module: str
     options: type[BaseModel]
     credentials: frozenset[str]
@@ -170,15 +171,15 @@ def _build_sample(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> S
 REGISTRY: dict[str, ScannerEntry] = {
     e.name: e
     for e in (
-        ScannerEntry("aws", "discovery.aws", AwsOptions,
+        ScannerEntry("aws", "aws", "discovery.aws", AwsOptions,
                      frozenset({"access_key_id", "secret_access_key", "session_token", "external_id"}),
                      _build_aws, "AWS accounts and regions through boto3"),
-        ScannerEntry("snmp", "discovery.snmp.scanner", SnmpOptions,
+        ScannerEntry("snmp", "snmp", "discovery.snmp.scanner", SnmpOptions,
                      frozenset({"community", "auth_key", "priv_key"}),
                      _build_snmp, "network devices over SNMP"),
-        ScannerEntry("hosts", "discovery.ssh.scanner", HostsOptions, frozenset({"ssh_key", "key_passphrase"}),
+        ScannerEntry("hosts", "ssh", "discovery.ssh.scanner", HostsOptions, frozenset({"ssh_key", "key_passphrase"}),
                      _build_hosts, "Linux hosts over SSH"),
-        ScannerEntry("sample", "discovery.synthetic", SampleOptions, frozenset(),
+        ScannerEntry("sample", "sample", "discovery.synthetic", SampleOptions, frozenset(),
                      _build_sample, "the bundled synthetic sample estate"),
     )
 }

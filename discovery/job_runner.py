@@ -1,0 +1,235 @@
+"""One execution of a discovery job: lock, build the scanner, scan and ingest, bounded by a timeout.
+
+Records it leaves (all ScanRuns carry ``job=<name>``):
+
+- one run per scope the scanner finished, ``complete`` or ``incomplete`` as the
+  scanner said;
+- when the execution is interrupted (timeout, shutdown) or fails (the scanner
+  raised, a credential did not resolve), the scope being ingested ends
+  ``incomplete`` with the reason, and one more run in scope ``job:<name>``
+  records the interruption even if no scope was reached;
+- when the job is already running (here or in another process: a file lock),
+  a run in scope ``job:<name>``, ``incomplete``, error
+  ``skipped: previous run still running``.
+
+Only complete runs age anything, so none of these records ages a CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from cmdb.ingest import Ingestor, IngestReport
+from cmdb.model import RunStatus, ScanRun
+from discovery.base import ProgressHook, ScopeResult
+from discovery.jobs import Job
+from discovery.runner import RunHook
+from discovery.scanner_registry import REGISTRY, build_scanner
+
+log = logging.getLogger(__name__)
+
+SKIPPED = "skipped: previous run still running"
+SHUTDOWN = "interrupted: scheduler shutdown"
+
+
+def job_scope(name: str) -> str:
+    """The scope of a job's own records (skips and interruptions)."""
+    return f"job:{name}"
+
+
+def job_source(job: Job) -> str:
+    """The CMDB source a job's scanner reports as (``hosts`` -> ``ssh``)."""
+    entry = REGISTRY.get(job.scanner)
+    return entry.source if entry is not None else job.scanner
+
+
+@dataclass(slots=True)
+class JobOutcome:
+    """What one execution did: ``status`` is complete, incomplete, skipped or failed."""
+
+    job: str
+    status: str
+    runs: list[ScanRun] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for run in self.runs:
+            for key, value in run.counts.items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+
+class _Interrupt:
+    """Why an execution is being stopped; read by the ingest thread before it closes a run."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.event.set()
+
+
+class Execution:
+    """A running job: its task and how to interrupt it."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.interrupt = _Interrupt()
+        self.task: asyncio.Task[Any] | None = None
+
+    def stop(self, reason: str) -> None:
+        """Interrupt the execution: the scope in progress ends incomplete with ``reason``."""
+        self.interrupt.set(reason)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+
+class FileLock:
+    """A non-blocking exclusive lock on ``<dir>/<job>.lock``, across processes (flock)."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.path = directory / f"{name}.lock"
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115 - held for the whole execution
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def _until(interrupt: _Interrupt, items: Iterable[Any]) -> Iterator[Any]:
+    """Stop feeding the ingest at the next batch boundary once interrupted."""
+    for item in items:
+        if interrupt.event.is_set():
+            return
+        yield item
+
+
+def _ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str,
+                  interrupt: _Interrupt) -> tuple[ScanRun, IngestReport]:
+    """Like ``discovery.runner.ingest_scope``, but an interrupted scope never closes complete."""
+    run = ingestor.start_run(source, result.scope, job=job)
+    report = IngestReport()
+    try:
+        report = ingestor.ingest(run, _until(interrupt, result.items))
+    except Exception as exc:
+        log.exception("ingest of %s/%s failed", source, result.scope)
+        ingestor.finish_run(run, complete=False, errors=[*result.errors, f"ingest failed: {exc}"])
+        return run, report
+    for key, value in result.stats.items():
+        run.counts[f"scan_{key}"] = value
+    if interrupt.event.is_set():
+        ingestor.finish_run(run, complete=False, errors=[*result.errors, interrupt.reason or "interrupted"])
+    else:
+        ingestor.finish_run(run, complete=result.complete, errors=result.errors)
+    return run, report
+
+
+class JobRunner:
+    """Runs executions of jobs into one ingestor; at most one execution per job at a time."""
+
+    def __init__(self, ingestor: Ingestor, lock_dir: Path | None = None) -> None:
+        self.ingestor = ingestor
+        self.lock_dir = lock_dir
+        self.running: dict[str, Execution] = {}
+        self.skipped: dict[str, int] = {}
+
+    def _record(self, job: Job, error: str) -> ScanRun:
+        run = self.ingestor.start_run(job_source(job), job_scope(job.name), job=job.name)
+        return self.ingestor.finish_run(run, complete=False, errors=[error])
+
+    async def record_skip(self, job: Job) -> ScanRun:
+        """Record that a due execution of ``job`` was skipped because one is still running."""
+        self.skipped[job.name] = self.skipped.get(job.name, 0) + 1
+        log.warning("job %s: %s", job.name, SKIPPED)
+        return await asyncio.to_thread(self._record, job, SKIPPED)
+
+    async def run(self, job: Job, progress: ProgressHook | None = None, on_run: RunHook | None = None) -> JobOutcome:
+        """Run ``job`` once (or record a skip if it is running); never raises for the job's own failures."""
+        if job.name in self.running:
+            return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED)
+        lock = FileLock(self.lock_dir, job.name) if self.lock_dir is not None else None
+        if lock is not None and not lock.acquire():
+            return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED + " (another process)")
+        execution = Execution(job)
+        execution.task = asyncio.current_task()
+        self.running[job.name] = execution
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(job.timeout, execution.stop, f"interrupted: timeout after {job.timeout:g}s")
+        try:
+            return await self._execute(execution, progress, on_run)
+        finally:
+            timer.cancel()
+            self.running.pop(job.name, None)
+            if lock is not None:
+                lock.release()
+
+    async def _execute(self, execution: Execution, progress: ProgressHook | None,
+                       on_run: RunHook | None) -> JobOutcome:
+        job, interrupt = execution.job, execution.interrupt
+        outcome = JobOutcome(job.name, "complete")
+        loop = asyncio.get_running_loop()
+        try:
+            scanner = await asyncio.to_thread(build_scanner, job)
+            async with contextlib.aclosing(scanner.scan(progress)) as results:  # type: ignore[type-var]
+                async for result in results:
+                    fut = loop.run_in_executor(None, _ingest_scope, self.ingestor, scanner.source, result,
+                                               job.name, interrupt)
+                    try:
+                        run, report = await asyncio.shield(fut)
+                    except asyncio.CancelledError:
+                        # The ingest thread cannot be cancelled: it stops at the next batch and
+                        # closes its run incomplete; wait for it so the record is final.
+                        interrupt.set(interrupt.reason or SHUTDOWN)
+                        run, report = await fut
+                        outcome.runs.append(run)
+                        raise
+                    outcome.runs.append(run)
+                    if on_run is not None:
+                        on_run(run, report)
+        except asyncio.CancelledError:
+            if interrupt.reason is None:  # cancelled by someone else: record it, let it propagate
+                await asyncio.to_thread(self._record, job, "interrupted: cancelled")
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            outcome.status, outcome.reason = "incomplete", interrupt.reason
+        except Exception as exc:  # the scanner or its set-up failed: the job's run says why
+            log.warning("job %s failed: %s", job.name, exc)
+            outcome.status, outcome.reason = "failed", f"failed: {type(exc).__name__}: {exc}"
+        if outcome.reason is not None:
+            outcome.runs.append(await asyncio.to_thread(self._record, job, outcome.reason))
+        elif any(r.status is not RunStatus.COMPLETE for r in outcome.runs):
+            outcome.status = "incomplete"
+        return outcome
