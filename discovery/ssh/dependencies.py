@@ -31,7 +31,7 @@ class NoiseFilter:
 
     ``ports``: server ports to ignore (DNS, NTP, SNMP, monitoring agents);
     ``processes``: process names to ignore at either end; ``cidrs``: peer
-    networks to ignore. The scanner's own SSH sessions are always dropped
+    networks to ignore (at either end of the connection). The scanner's own SSH sessions are always dropped
     (matched exactly through ``$SSH_CONNECTION``).
     """
 
@@ -46,8 +46,8 @@ class NoiseFilter:
         if any(p.name in self.processes for p in sock.processes):
             return True
         if self.cidrs:
-            peer = ipaddress.ip_address(sock.peer_addr)
-            return any(peer in ipaddress.ip_network(c, strict=False) for c in self.cidrs)
+            ends = (ipaddress.ip_address(sock.local_addr), ipaddress.ip_address(sock.peer_addr))
+            return any(end in ipaddress.ip_network(c, strict=False) for c in self.cidrs for end in ends)
         return False
 
 
@@ -141,6 +141,8 @@ def infer_dependencies(
             b_ref = refs[b] if b >= 0 else None
             if inst is None or b_ref is None or cfg.noise.drops(sock, inst.port):
                 continue
+            if b == a and sock.process is None:
+                continue  # a host "depending" on a service it contains says nothing (health checks, TIME-WAIT)
             from_ref = _client_ref(a_ref, sock, pid_instance, client_items, ctx, facts, scope, observed_at, source)
             add(from_ref, instance_ref(b_ref, inst.identifiers()), inst.port, sock.state)
             seen_pairs.add((a, b, inst.port))

@@ -31,6 +31,7 @@ import ctypes
 import os
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import time
@@ -280,13 +281,10 @@ class Lab:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(5)
             if h.proc is not None and h.proc.poll() is None:
-                # unshare --kill-child: killing it kills the host's PID 1 and so its whole PID namespace.
-                h.proc.terminate()
-                try:
-                    h.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    h.proc.kill()
-                    h.proc.wait(5)
+                # unshare --kill-child ignores SIGTERM while it waits; SIGKILL makes the kernel kill its child,
+                # the host's PID 1, and with it the host's whole PID namespace (workloads included).
+                h.proc.kill()
+                h.proc.wait(10)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -299,3 +297,114 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- workloads: real servers and long-lived clients inside lab hosts --------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+# A tiny TCP program: optionally listens on a port and accepts forever, and holds one
+# connection per target (``host:port`` or ``host:port:pg`` to send a PostgreSQL startup
+# message with trust auth, so the server keeps the session open). On SIGTERM it closes
+# its client sockets with an RST (SO_LINGER 0) so no TIME-WAIT is left behind.
+LABAPP = r'''
+import signal, socket, struct, sys, time
+listen_port = int(sys.argv[1])
+conns = []
+def stop(*_):
+    for s in conns:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        except OSError:
+            pass
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+for spec in sys.argv[2:]:
+    host, port, *kind = spec.split(":")
+    for _ in range(100):
+        try:
+            s = socket.create_connection((host, int(port)), timeout=5)
+            break
+        except OSError:
+            time.sleep(0.1)
+    if kind == ["pg"]:
+        params = b"user\0postgres\0database\0postgres\0\0"
+        s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        s.recv(4096)
+    conns.append(s)
+print("ready", flush=True)
+if listen_port:
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", listen_port))
+    srv.listen(64)
+    while True:
+        c, _ = srv.accept()
+        conns.append(c)
+else:
+    while True:
+        time.sleep(3600)
+'''
+
+
+def start_postgres(host: LabHost, port: int = 5432) -> subprocess.Popen[bytes]:
+    """Initialise and start a real PostgreSQL (Debian's) in ``host``, listening on all its addresses."""
+    data = host.dir / "pg"
+    for p in (host.dir.parent, host.dir):
+        os.chmod(p, 0o755)
+    data.mkdir(mode=0o700, exist_ok=True)
+    shutil.chown(data, "postgres", "postgres")
+    _sh("runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+        "--no-sync", "-E", "UTF8")
+    with (data / "pg_hba.conf").open("a") as fh:
+        fh.write("host all all 0.0.0.0/0 trust\n")
+    proc = host.spawn([
+        "runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port),
+        "-c", "listen_addresses=*", "-c", f"unix_socket_directories={data}", "-c", "shared_buffers=16MB",
+        "-c", "max_connections=40", "-c", "fsync=off", "-c", "logging_collector=off",
+    ])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if host.run([str(PG_BIN / "pg_isready"), "-q", "-h", host.address, "-p", str(port)]).returncode == 0:
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("postgres exited at start")
+        time.sleep(0.1)
+    raise RuntimeError("postgres did not become ready")
+
+
+def start_app(host: LabHost, listen_port: int = 0, connect: tuple[str, ...] = (), python: str = "/usr/bin/python3") -> subprocess.Popen[bytes]:
+    """Start a Python TCP program in ``host`` (see LABAPP); returns once its connections are open."""
+    script = host.dir / "labapp.py"
+    script.write_text(LABAPP)
+    proc = host.spawn([python, str(script), str(listen_port), *connect], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != b"ready":
+        raise RuntimeError(f"lab app in {host.name} did not start")
+    if listen_port:
+        _wait_listening(host, listen_port)
+    return proc
+
+
+def _wait_listening(host: LabHost, port: int) -> None:
+    for _ in range(100):
+        if f":{port} " in host.run(["ss", "-tlnH"]).stdout:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host.name}:{port}")
+
+
+def stop_process(host: LabHost, proc: subprocess.Popen[bytes]) -> None:
+    """Stop one workload started with :meth:`LabHost.spawn` (by its PID) and wait for it."""
+    # nsenter forwards nothing: signal its child (the workload) through the host.
+    kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    for pid in kids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), 15)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

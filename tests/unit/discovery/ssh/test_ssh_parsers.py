@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from discovery.ssh.facts import Address, SocketProcess
+from discovery.ssh.parsers import parse_host, parse_ss, split_endpoint
+from tests.unit.discovery.ssh.ssh_recordings import MACHINE_IDS, lab_facts, raw, replace_section
+
+
+def test_lab_host_identity_os_and_sizes() -> None:
+    facts = lab_facts("db1")
+    assert facts.errors == []
+    assert (facts.hostname, facts.fqdn, facts.machine_id) == ("db1", "db1.lab.test", MACHINE_IDS["db1"])
+    assert facts.os is not None and (facts.os.id, facts.os.version) == ("debian", "12")
+    assert facts.architecture == "x86_64" and facts.kernel
+    assert facts.cpu_count == 2 and facts.memory_mb and facts.memory_mb > 1000
+    assert facts.init == "sshd"  # no systemd: PID 1 of the namespace host is sshd
+    assert facts.dmi_uuid is None and facts.instance_id is None
+
+
+def test_interfaces_and_addresses() -> None:
+    facts = lab_facts("app1")
+    by_name = {i.name: i for i in facts.interfaces}
+    assert set(by_name) == {"lo", "eth0"}
+    assert [a for a in by_name["eth0"].addresses if a.version == 4] == [Address("10.250.9.2", 24, 4)]
+    assert by_name["eth0"].mac and by_name["eth0"].oper_status == "up"
+
+
+def test_listeners_and_connections_with_processes() -> None:
+    facts = lab_facts("db1")
+    listen = {(s.local_addr, s.local_port, s.process.name if s.process else None)
+              for s in facts.sockets if s.state == "LISTEN"}
+    assert listen == {("0.0.0.0", 22, "sshd"), ("0.0.0.0", 5432, "postgres"), ("::", 5432, "postgres")}
+    estab = {(s.peer_addr, s.local_port) for s in facts.sockets if s.state == "ESTAB"}
+    assert estab == {("10.250.9.254", 22), ("10.250.9.2", 5432)}
+    assert facts.ssh_connection == ("10.250.9.254", 60772, "10.250.9.1", 22)
+
+
+def test_packages_and_processes() -> None:
+    facts = lab_facts("app1")
+    pkgs = {p.name: p for p in facts.packages}
+    assert pkgs["openssh-server"].version and pkgs["postgresql-15"].architecture == "amd64"
+    assert {p.name for p in facts.processes} >= {"sshd", "python3", "psql", "sh", "ps"}
+
+
+def test_real_vm_recording() -> None:
+    facts = parse_host(raw("debian12-vm"))
+    assert facts.errors == []
+    assert facts.fqdn is None  # `hostname -f` gave a bare name
+    assert [(f.mount_point, f.fs_type) for f in facts.filesystems] == [("/", "ext4")]  # pseudo filesystems dropped
+    assert {b.name for b in facts.block_devices} == {"zram0", "vda"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10.0.0.1:80", ("10.0.0.1", 80)),
+        ("[::1]:5432", ("::1", 5432)),
+        ("*:22", ("0.0.0.0", 22)),
+        ("127.0.0.53%lo:53", ("127.0.0.53", 53)),
+        ("[::ffff:10.0.0.2]:443", ("10.0.0.2", 443)),
+        ("0.0.0.0:*", ("0.0.0.0", 0)),
+    ],
+)
+def test_endpoints(text: str, expected: tuple[str, int]) -> None:
+    assert split_endpoint(text) == expected
+
+
+def test_ss_with_several_processes_on_one_socket() -> None:
+    line = 'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=12,fd=6),("nginx",pid=11,fd=6))'
+    (sock,) = parse_ss(line)
+    assert sock.processes == (SocketProcess("nginx", 12), SocketProcess("nginx", 11))
+
+
+def test_garbage_and_failures_are_reported_per_section_and_the_rest_is_kept() -> None:
+    text = raw("lab-db1")
+    text = replace_section(text, "ss", "Segmentation fault\x00\x01 garbage here")
+    text = replace_section(text, "ip_addr", "", rc=2)
+    text = replace_section(text, "packages", "", rc=127)  # neither dpkg nor rpm: not an error
+    text = replace_section(text, "machine_id", "not-a-machine-id")
+    facts = parse_host(text)
+    assert {e.split(":")[0] for e in facts.errors} == {"ss", "ip_addr", "machine_id"}
+    assert "unparseable output" in next(e for e in facts.errors if e.startswith("ss"))
+    assert "command failed (exit 2)" in next(e for e in facts.errors if e.startswith("ip_addr"))
+    assert facts.hostname == "db1" and facts.machine_id is None and facts.packages == []
+    assert facts.sockets == [] and not facts.sockets_ok
+
+
+def test_output_that_is_not_the_script_at_all() -> None:
+    facts = parse_host("Welcome to a restricted shell\n$ ")
+    assert facts.errors == ["no recognisable output from the collection script"]
