@@ -77,6 +77,8 @@ class DeviceResult:
     links: set[tuple[str, str, str, str]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     error: str | None = None  # set when the device could not be described at all
+    arp: dict[str, str] = field(default_factory=dict)  # mac -> ip, from this device's ARP table
+    fdb: list[tuple[CIRef, str, int | None]] = field(default_factory=list)  # (access port, mac, vlan)
 
 
 def device_identifiers(system: SystemInfo, serial: str | None) -> dict[str, str]:
@@ -297,10 +299,8 @@ class _Builder:
 
     # -- forwarding evidence -------------------------------------------------------
     def forwarding(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], linked: set[str]) -> None:
-        arp = parse_arp(values)
-        ip_by_mac: dict[str, str] = {}
-        for entry in arp:
-            ip_by_mac.setdefault(entry.mac, entry.ip)
+        for entry in parse_arp(values):
+            self.result.arp.setdefault(entry.mac, entry.ip)
             owner = interfaces.get(entry.if_index)
             if owner is None or not AddressInfo(entry.ip, None, None, 4).interesting:
                 continue
@@ -310,12 +310,9 @@ class _Builder:
                      {"via": "arp", "mac": entry.mac}, Method.TRAFFIC, 0.7)
         for fdb in parse_fdb(values):
             owner = interfaces.get(fdb.if_index)
-            ip = ip_by_mac.get(fdb.mac)
             # Uplinks (ports with an LLDP/CDP neighbour) see every MAC behind the neighbour: skip.
-            if owner is None or owner.name in linked or ip is None:
-                continue
-            self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), self.address_ref(ip),
-                     {"via": "fdb", "mac": fdb.mac, "vlan": fdb.vlan}, Method.TRAFFIC, 0.9)
+            if owner is not None and owner.name not in linked:
+                self.result.fdb.append((self.iface_ref(self.device, owner.name), fdb.mac, fdb.vlan))
 
     def host_resources(self, values: Mapping[Oid, Value]) -> None:
         for proc in parse_processes(values):
@@ -330,3 +327,25 @@ class _Builder:
 def build_device(walk: DeviceWalk, ctx: BuildContext) -> DeviceResult:
     """Describe one walked device; never raises on odd data (problems are listed)."""
     return _Builder(walk, ctx).build()
+
+
+def forwarding_relations(results: list[DeviceResult], ctx: BuildContext) -> list[Item]:
+    """SEEN_BEHIND access port -> address, for MACs learned on a port whose address some
+    device of the scope (a router, an L3 switch) has in its ARP table."""
+    ip_by_mac: dict[str, str] = {}
+    for result in results:
+        for hw, ip in result.arp.items():
+            ip_by_mac.setdefault(hw, ip)
+    out: list[Item] = []
+    for result in results:
+        for port, hw, vlan in result.fdb:
+            ip = ip_by_mac.get(hw)
+            if ip is None:
+                continue
+            out.append(ObservedRelation(
+                source=ctx.source, scope=ctx.scope, type="SEEN_BEHIND", from_ci=port,
+                to_ci=CIRef(ci_class="ip_address", identifiers={"address": ip, "network_scope": ctx.network_scope}),
+                attributes=_clean({"via": "fdb", "mac": hw, "vlan": vlan}),
+                evidence=Evidence(method=Method.TRAFFIC, confidence=0.9), observed_at=ctx.observed_at,
+            ))
+    return out

@@ -84,7 +84,8 @@ class WalkResult:
 class ClientOptions:
     timeout: float = 1.0  # seconds per request
     retries: int = 1
-    max_repetitions: int = 25
+    max_repetitions: int = 50
+    max_varbinds: int = 60  # per response: agents cap it (snmpsim at 64), beyond that they truncate
     max_rows: int = 20000  # per column
 
 
@@ -227,7 +228,7 @@ class Session:
         active: list[Oid] = list(columns)
         while active:
             width = len(active)
-            repetitions = max(1, options.max_repetitions // width) if width > 1 else options.max_repetitions
+            repetitions = max(1, min(options.max_repetitions, options.max_varbinds // width))
             request = [ObjectType(ObjectIdentity(".".join(map(str, cursor[c])))) for c in active]
             result.requests += 1
             self.requests += 1

@@ -41,10 +41,30 @@ class SecretRef:
         return f"SecretRef(env={self.env!r})" if self.env else f"SecretRef(file={self.file!r})"
 
 
+class ResolvedSecret:
+    """A secret already read by someone else (the jobs file loader); never shows itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def resolve(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "ResolvedSecret(***)"
+
+    __str__ = __repr__
+
+
+Secret = SecretRef | ResolvedSecret
+
+
 @dataclass(frozen=True)
 class V2cCredential:
     name: str
-    community: SecretRef = field(repr=False)
+    community: Secret = field(repr=False)
     version: str = "2c"
 
 
@@ -53,9 +73,9 @@ class V3Credential:
     name: str
     user: str
     auth_protocol: str | None = None  # md5, sha, sha224, sha256, sha384, sha512
-    auth_key: SecretRef | None = field(default=None, repr=False)
+    auth_key: Secret | None = field(default=None, repr=False)
     priv_protocol: str | None = None  # des, 3des, aes, aes192, aes256
-    priv_key: SecretRef | None = field(default=None, repr=False)
+    priv_key: Secret | None = field(default=None, repr=False)
     context: str = ""
     version: str = "3"
 
