@@ -1,0 +1,1 @@
+"""Graph analyses: topology for drawing, impact, dependencies, paths, single points of failure."""

@@ -1,0 +1,111 @@
+"""Queries ``topology``, ``impact``, ``dependencies``, ``paths`` and ``singlePointsOfFailure``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
+from cmdb.services.errors import NotConfigured
+from cmdb.services.topology import TopologyRequest
+from graph_api.analysis.types import DependencyReport, ImpactReport, PathReport, SpofReport, TopologyView
+from graph_api.auth import CanView
+from graph_api.context import ApiContext
+from graph_api.enums import Direction, RelationshipTypeName
+from graph_api.errors import DomainError, as_domain_error
+
+MAX_DEPTH = 10
+MAX_NODES = 50_000
+
+
+def _engine(info: Info[ApiContext, None]) -> ImpactService:
+    engine = info.context.services.impact
+    if engine is None:
+        raise DomainError("NOT_CONFIGURED", str(NotConfigured("the impact engine (topology index)")))
+    return engine
+
+
+def _bounds(max_depth: int, max_nodes: int) -> None:
+    if not 0 <= max_depth <= MAX_DEPTH:
+        raise DomainError("INVALID_ARGUMENT", f"maxDepth must be between 0 and {MAX_DEPTH}", field="maxDepth")
+    if not 1 <= max_nodes <= MAX_NODES:
+        raise DomainError("INVALID_ARGUMENT", f"maxNodes must be between 1 and {MAX_NODES}", field="maxNodes")
+
+
+def _types(types: list[RelationshipTypeName] | None) -> tuple[str, ...] | None:
+    return None if types is None else tuple(t.value for t in types)
+
+
+async def _run(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return await run_in_threadpool(fn, *args)
+    except Exception as exc:
+        typed = as_domain_error(exc)
+        if typed is not None:
+            raise typed from exc
+        raise
+
+
+@strawberry.type
+class AnalysisQueries:
+    @strawberry.field(description="Nodes and edges within `depth` hops of `root` (null if the root is unknown).",
+                      permission_classes=[CanView])
+    async def topology(self, info: Info[ApiContext, None], root: strawberry.ID, depth: int = 2,
+                       direction: Direction = Direction.BOTH,  # type: ignore[assignment]
+                       types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
+                       max_nodes: int = 500) -> Optional[TopologyView]:  # noqa: UP045
+        request = TopologyRequest(root=str(root), depth=depth, direction=direction, types=_types(types) or (),
+                                  max_nodes=max_nodes)
+        view = await _run(info.context.services.topology.topology, request)
+        return TopologyView.of(view) if view else None
+
+    @strawberry.field(description="Everything impacted if `uids` go down: graded, explained, rolled up to services.",
+                      permission_classes=[CanView])
+    async def impact(self, info: Info[ApiContext, None], uids: list[strawberry.ID], max_depth: int = 6,
+                     max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
+                     types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
+                     min_confidence: float = 0.0) -> ImpactReport:
+        _bounds(max_depth, max_nodes)
+        if not uids or len(uids) > 1000:
+            raise DomainError("INVALID_ARGUMENT", "give between 1 and 1000 uids", field="uids")
+        request = ImpactRequest(uids=tuple(str(u) for u in uids), max_depth=max_depth, max_nodes=max_nodes,
+                                exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
+                                min_confidence=min_confidence)
+        return ImpactReport.of(await _run(_engine(info).impact, request))
+
+    @strawberry.field(description="Everything `uid` needs, to a depth.", permission_classes=[CanView])
+    async def dependencies(self, info: Info[ApiContext, None], uid: strawberry.ID, max_depth: int = 6,
+                           max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
+                           types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
+                           min_confidence: float = 0.0) -> DependencyReport:
+        _bounds(max_depth, max_nodes)
+        request = DependencyRequest(uid=str(uid), max_depth=max_depth, max_nodes=max_nodes,
+                                    exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
+                                    min_confidence=min_confidence)
+        return DependencyReport.of(await _run(_engine(info).dependencies, request))
+
+    @strawberry.field(description="How a failure of `source` reaches `target`.", permission_classes=[CanView])
+    async def paths(self, info: Info[ApiContext, None], source: strawberry.ID, target: strawberry.ID,
+                    max_paths: int = 10, max_depth: int = 6,
+                    types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
+                    min_confidence: float = 0.0) -> PathReport:
+        _bounds(max_depth, 1)
+        if not 1 <= max_paths <= 100:
+            raise DomainError("INVALID_ARGUMENT", "maxPaths must be between 1 and 100", field="maxPaths")
+        engine = _engine(info)
+        report = await _run(lambda: engine.paths(str(source), str(target), max_paths=max_paths, max_depth=max_depth,
+                                                 rel_types=_types(types), min_confidence=min_confidence))
+        return PathReport.of(report)
+
+    @strawberry.field(description="Dependencies of a service whose loss alone takes it down.",
+                      permission_classes=[CanView])
+    async def single_points_of_failure(self, info: Info[ApiContext, None], service: strawberry.ID,
+                                       max_depth: int = 10, max_nodes: int = 2_000) -> SpofReport:
+        _bounds(max_depth, max_nodes)
+        engine = _engine(info)
+        report = await _run(lambda: engine.single_points_of_failure(str(service), max_depth=max_depth,
+                                                                    max_nodes=max_nodes))
+        return SpofReport.of(report)

@@ -1,0 +1,175 @@
+"""Thin projections of ``cmdb.impact`` reports and ``cmdb.services.topology`` views."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import strawberry
+
+from cmdb.impact import (
+    DependencyReport as DependencyReportModel,
+)
+from cmdb.impact import (
+    ImpactReport as ImpactReportModel,
+)
+from cmdb.impact import (
+    PathReport as PathReportModel,
+)
+from cmdb.impact import (
+    PathStep as PathStepModel,
+)
+from cmdb.impact import (
+    SpofReport as SpofReportModel,
+)
+from cmdb.services.topology import TopologyView as TopologyViewModel
+from graph_api.cis.types import CI, Relationship, ci_type
+from graph_api.enums import CIClassName
+
+
+@strawberry.enum
+class Grade(Enum):
+    DOWN = "down"
+    DEGRADED = "degraded"
+
+
+@strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
+class PathStep:
+    uid: strawberry.ID
+    name: str
+    ci_class: CIClassName
+    rel_type: Optional[str]  # noqa: UP045
+    rel_source: Optional[strawberry.ID]  # noqa: UP045
+    rel_target: Optional[strawberry.ID]  # noqa: UP045
+
+    @classmethod
+    def of(cls, s: PathStepModel) -> PathStep:
+        return cls(uid=strawberry.ID(s.uid), name=s.name, ci_class=CIClassName(s.ci_class), rel_type=s.rel_type,
+                   rel_source=strawberry.ID(s.rel_source) if s.rel_source else None,
+                   rel_target=strawberry.ID(s.rel_target) if s.rel_target else None)
+
+
+def _steps(steps: list[PathStepModel]) -> list[PathStep]:
+    return [PathStep.of(s) for s in steps]
+
+
+@strawberry.type(description="An impacted CI: grade, depth, one explanation path and the arithmetic behind it.")
+class ImpactedCI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    grade: Grade
+    depth: int
+    path: list[PathStep]
+    explanation: str
+
+
+@strawberry.type(description="An impacted application or business service and its owner.")
+class ServiceImpact:
+    uid: strawberry.ID
+    name: str
+    ci_class: CIClassName
+    grade: Grade
+    owner: Optional[str]  # noqa: UP045
+
+
+@strawberry.type
+class ImpactReport:
+    impacted: list[ImpactedCI]
+    services: list[ServiceImpact]
+    owners: list[str]
+    truncated: bool
+    truncated_by: list[str]
+
+    @classmethod
+    def of(cls, r: ImpactReportModel) -> ImpactReport:
+        return cls(
+            impacted=[ImpactedCI(uid=strawberry.ID(i.uid), ci_class=CIClassName(i.ci_class), name=i.name,
+                                 grade=Grade(i.grade.value), depth=i.depth, path=_steps(i.path),
+                                 explanation=i.explanation) for i in r.impacted],
+            services=[ServiceImpact(uid=strawberry.ID(s.uid), name=s.name, ci_class=CIClassName(s.ci_class),
+                                    grade=Grade(s.grade.value), owner=s.owner) for s in r.services],
+            owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
+        )
+
+
+@strawberry.type(description="A CI the root needs; `redundant` when the path crosses a redundancy group.")
+class DependencyCI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    depth: int
+    path: list[PathStep]
+    redundant: bool
+
+
+@strawberry.type
+class DependencyReport:
+    uid: strawberry.ID
+    dependencies: list[DependencyCI]
+    truncated: bool
+    truncated_by: list[str]
+
+    @classmethod
+    def of(cls, r: DependencyReportModel) -> DependencyReport:
+        return cls(uid=strawberry.ID(r.uid), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
+                   dependencies=[DependencyCI(uid=strawberry.ID(d.uid), ci_class=CIClassName(d.ci_class), name=d.name,
+                                              depth=d.depth, path=_steps(d.path), redundant=d.redundant)
+                                 for d in r.dependencies])
+
+
+@strawberry.type(description="How a failure of `source` reaches `target`, shortest first.")
+class PathReport:
+    source: strawberry.ID
+    target: strawberry.ID
+    shortest: list[PathStep]
+    paths: list[list[PathStep]]
+    truncated: bool
+
+    @classmethod
+    def of(cls, r: PathReportModel) -> PathReport:
+        return cls(source=strawberry.ID(r.source), target=strawberry.ID(r.target), shortest=_steps(r.shortest),
+                   paths=[_steps(p) for p in r.paths], truncated=r.truncated)
+
+
+@strawberry.type(description="A CI whose loss alone takes the service down.")
+class SpofCI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    depth: int
+    path: list[PathStep]
+
+
+@strawberry.type
+class SpofReport:
+    service_uid: strawberry.ID
+    spofs: list[SpofCI]
+    considered: int
+    truncated: bool
+
+    @classmethod
+    def of(cls, r: SpofReportModel) -> SpofReport:
+        return cls(service_uid=strawberry.ID(r.service_uid), considered=r.considered, truncated=r.truncated,
+                   spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CIClassName(s.ci_class), name=s.name,
+                                 depth=s.depth, path=_steps(s.path)) for s in r.spofs])
+
+
+@strawberry.type(description="A CI in a topology view and its distance from the root.")
+class TopologyNode:
+    ci: CI
+    depth: int
+
+
+@strawberry.type(description="Nodes and edges around a root, ready for drawing.")
+class TopologyView:
+    root: strawberry.ID
+    nodes: list[TopologyNode]
+    edges: list[Relationship]
+    truncated: bool
+
+    @classmethod
+    def of(cls, v: TopologyViewModel) -> TopologyView:
+        return cls(root=strawberry.ID(v.root), truncated=v.truncated,
+                   nodes=[TopologyNode(ci=ci_type(n.ci), depth=n.depth) for n in v.nodes],
+                   edges=[Relationship.of(e) for e in v.edges])

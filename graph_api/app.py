@@ -1,0 +1,95 @@
+"""The FastAPI application factory: GraphQL (with GraphiQL), /healthz, /metrics and the collector endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from strawberry.fastapi import GraphQLRouter
+
+from cmdb.impact import ImpactService
+from cmdb.ingest import Ingestor
+from cmdb.store.protocol import GraphStore
+from cmdb.tokens import Role, TokenService, TokenStore
+from cmdb.topology.index import TopologyIndex
+from graph_api.auth import authenticate, require
+from graph_api.collect import collect_router
+from graph_api.context import context_dependency
+from graph_api.enums import check_catalog
+from graph_api.limits import BodyLimit
+from graph_api.metrics import ApiMetrics
+from graph_api.schema import build_schema
+from graph_api.services import AppServices, DiscoveryTrigger
+from graph_api.settings import ApiSettings, get_api_settings
+from schema import Schema
+
+
+def create_app(
+    store: GraphStore,
+    schema: Schema,
+    token_store: TokenStore,
+    index: TopologyIndex | None = None,
+    settings: ApiSettings | None = None,
+    ingestor: Ingestor | None = None,
+    trigger_discovery: DiscoveryTrigger | None = None,
+) -> Any:
+    """Build the ASGI app over a store.
+
+    ``index``: the topology index for impact queries (kept current by the ingestor's
+    listeners; if ``ingestor`` is not given one is built with ``index.apply`` as its
+    listener). Without an index the analysis queries answer NOT_CONFIGURED.
+    ``trigger_discovery``: runs a named discovery job (the scheduler's); without it
+    ``triggerDiscovery`` returns NotConfiguredError.
+    Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
+    """
+    settings = settings or get_api_settings()
+    check_catalog(schema)
+    if ingestor is None:
+        ingestor = Ingestor(store, schema, listeners=[index.apply] if index is not None else [])
+    services = AppServices.build(
+        store=store, schema=schema, tokens=TokenService(token_store), ingestor=ingestor,
+        impact=ImpactService(index, schema) if index is not None else None,
+        trigger_discovery=trigger_discovery, page_cap=settings.page_cap,
+    )
+    metrics = ApiMetrics()
+    app = FastAPI(title="cmdb-graph", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    app.state.metrics = metrics
+    app.middleware("http")(metrics.middleware)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        body = exc.detail if isinstance(exc.detail, dict) else {"errors": [{"message": str(exc.detail)}]}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"errors": [{"message": f"{where}: {first.get('msg')}",
+                                         "extensions": {"code": "INVALID_ARGUMENT"}}]}, status_code=422)
+
+    graphql = GraphQLRouter(
+        build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        context_getter=context_dependency(services, settings),
+        subscription_protocols=(),
+        allow_queries_via_get=True,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(collect_router(services, settings, metrics))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "impact": services.impact is not None}
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        if not settings.metrics_public:
+            require(authenticate(request, services.tokens), Role.VIEWER)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})

@@ -1,0 +1,230 @@
+"""The ``CI`` interface, one concrete type per class family (derived from the catalog),
+``Relationship`` with its evidence, neighbours and history entries.
+
+GraphQL types are thin projections of ``cmdb.model`` objects: the domain object
+rides along as a private field and related objects load through the request's
+DataLoaders.
+"""
+
+from __future__ import annotations
+
+import keyword
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import strawberry
+from strawberry.types import Info
+
+from cmdb.model import CI as CIModel
+from cmdb.model import HistoryEntry as HistoryModel
+from cmdb.model import Relationship as RelationshipModel
+from cmdb.services.reads import Neighbour as NeighbourModel
+from graph_api.auth import CanView
+from graph_api.context import ApiContext
+from graph_api.enums import CATALOG, CIClassName, Direction, Lifecycle, RelationshipTypeName
+from graph_api.loaders import NeighbourKey
+from graph_api.scalars import JSON, Long
+from schema import AttrType
+
+MAX_NEIGHBOURS = 500
+
+
+@strawberry.enum(description="Which way a relationship points, seen from the CI it was listed for.")
+class EdgeDirection(Enum):
+    OUT = "out"
+    IN = "in"
+
+
+@strawberry.type(description="Where a relationship came from and how much to trust it.")
+class Evidence:
+    sources: list[str]
+    first_seen: Long
+    last_seen: Long
+    times_seen: int
+    method: str
+    confidence: float
+
+
+@strawberry.type(description="A typed, directed relationship `source -[type]-> target`.")
+class Relationship:
+    uid: strawberry.ID
+    type: RelationshipTypeName
+    source_uid: strawberry.ID
+    target_uid: strawberry.ID
+    lifecycle: Lifecycle
+    attributes: JSON
+    evidence: Evidence
+
+    @strawberry.field(description="The source CI (batched).")
+    async def source(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
+        ci = await info.context.loaders.ci.load(str(self.source_uid))
+        return ci_type(ci) if ci else None
+
+    @strawberry.field(description="The target CI (batched).")
+    async def target(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
+        ci = await info.context.loaders.ci.load(str(self.target_uid))
+        return ci_type(ci) if ci else None
+
+    @classmethod
+    def of(cls, rel: RelationshipModel) -> Relationship:
+        ev = rel.evidence
+        return cls(
+            uid=strawberry.ID(rel.uid), type=RelationshipTypeName(rel.type),
+            source_uid=strawberry.ID(rel.source_uid), target_uid=strawberry.ID(rel.target_uid),
+            lifecycle=Lifecycle(rel.status), attributes=rel.attributes,
+            evidence=Evidence(sources=list(ev.sources), first_seen=Long(ev.first_seen), last_seen=Long(ev.last_seen),
+                              times_seen=ev.times_seen, method=ev.method, confidence=ev.confidence),
+        )
+
+
+@strawberry.type(description="A relationship seen from one CI, with the CI at its other end.")
+class Neighbour:
+    relationship: Relationship
+    direction: EdgeDirection
+    other_uid: strawberry.ID
+
+    @strawberry.field(description="The CI at the other end (batched).")
+    async def ci(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
+        ci = await info.context.loaders.ci.load(str(self.other_uid))
+        return ci_type(ci) if ci else None
+
+    @classmethod
+    def of(cls, n: NeighbourModel) -> Neighbour:
+        return cls(relationship=Relationship.of(n.relationship),
+                   direction=EdgeDirection.OUT if n.outgoing else EdgeDirection.IN,
+                   other_uid=strawberry.ID(n.other_uid))
+
+
+@strawberry.type(description="One recorded change of a CI or relationship.")
+class HistoryEntry:
+    seq: Long
+    subject_uid: strawberry.ID
+    subject_kind: str
+    action: str
+    changes: JSON = strawberry.field(description="attribute -> [before, after]")
+    source: str
+    run_id: Optional[str]  # noqa: UP045
+    at: Long
+
+    @classmethod
+    def of(cls, h: HistoryModel) -> HistoryEntry:
+        return cls(seq=Long(h.seq), subject_uid=strawberry.ID(h.subject_uid), subject_kind=h.subject_kind,
+                   action=h.action.value, changes=h.changes, source=h.source, run_id=h.run_id, at=Long(h.at))
+
+
+@strawberry.interface(description="A configuration item. Concrete types per class family add typed attributes.")
+class CI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    lifecycle: Lifecycle
+    created_at: Long
+    updated_at: Long
+    parent_uid: Optional[strawberry.ID]  # noqa: UP045
+    duplicate_of: Optional[strawberry.ID]  # noqa: UP045
+    attributes: JSON = strawberry.field(description="Every attribute, as stored.")
+    description: Optional[str]  # noqa: UP045
+    owner: Optional[str]  # noqa: UP045
+    environment: Optional[str]  # noqa: UP045
+    criticality: Optional[str]  # noqa: UP045
+    min_up: Optional[str]  # noqa: UP045
+    tags: Optional[JSON]  # noqa: UP045
+
+    @strawberry.field(description="Relationships touching this CI, with the CI at the other end (batched).",
+                      permission_classes=[CanView])
+    async def neighbours(
+        self,
+        info: Info[ApiContext, None],
+        direction: Direction = Direction.BOTH,  # type: ignore[assignment]
+        types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
+        first: int = 100,
+    ) -> list[Neighbour]:
+        key = NeighbourKey(str(self.uid), direction, tuple(sorted(t.value for t in types or ())))
+        found = await info.context.loaders.neighbours.load(key)
+        return [Neighbour.of(n) for n in found[: max(0, min(first, MAX_NEIGHBOURS))]]
+
+    @strawberry.field(description="The parent a dependent CI is identified within (batched).")
+    async def parent(self, info: Info[ApiContext, None]) -> Optional[Annotated[CI, strawberry.lazy("graph_api.cis.types")]]:  # noqa: UP045
+        if self.parent_uid is None:
+            return None
+        ci = await info.context.loaders.ci.load(str(self.parent_uid))
+        return ci_type(ci) if ci else None
+
+
+_BASE_FIELDS = {"name", "description", "owner", "environment", "criticality", "min_up", "tags", "uid", "attributes",
+                "lifecycle", "neighbours", "parent"}
+_PY_TYPES: dict[AttrType, Any] = {
+    AttrType.STRING: Optional[str],  # noqa: UP045
+    AttrType.INT: Optional[Long],  # noqa: UP045
+    AttrType.FLOAT: Optional[float],  # noqa: UP045
+    AttrType.BOOL: Optional[bool],  # noqa: UP045
+    AttrType.TIMESTAMP: Optional[Long],  # noqa: UP045
+    AttrType.STRING_LIST: Optional[list[str]],  # noqa: UP045
+    AttrType.JSON: Optional[JSON],  # noqa: UP045
+}
+
+
+def _family_attributes(family: str) -> dict[str, AttrType]:
+    """Attributes of a family's classes with one type across the family (base CI attributes excluded)."""
+    seen: dict[str, set[AttrType]] = {}
+    for cls in CATALOG.classes.values():
+        if cls.family != family:
+            continue
+        for attr in cls.attributes.values():
+            seen.setdefault(attr.name, set()).add(attr.type)
+    return {name: next(iter(types)) for name, types in sorted(seen.items())
+            if len(types) == 1 and name not in _BASE_FIELDS and name.isidentifier() and not keyword.iskeyword(name)
+            and not name.startswith("_")}
+
+
+def _type_name(family: str) -> str:
+    if family == "ci":
+        return "GenericCI"
+    return "".join(part.capitalize() for part in family.split("_")) + "CI"
+
+
+def _build_family_types() -> tuple[dict[str, type], dict[str, tuple[str, ...]]]:
+    types: dict[str, type] = {}
+    fields: dict[str, tuple[str, ...]] = {}
+    for family in sorted({c.family for c in CATALOG.classes.values()}):
+        attrs = _family_attributes(family)
+        namespace: dict[str, Any] = {
+            "__annotations__": {name: _PY_TYPES[t] for name, t in attrs.items()},
+            "__module__": __name__,
+            "__doc__": f"A CI of the {family!r} family (classes: "
+                       f"{', '.join(sorted(c.name for c in CATALOG.classes.values() if c.family == family))}).",
+        }
+        for name in attrs:
+            namespace[name] = None
+        cls = type(_type_name(family), (CI,), namespace)
+        types[family] = strawberry.type(cls, description=namespace["__doc__"])
+        fields[family] = tuple(attrs)
+    return types, fields
+
+
+FAMILY_TYPES, FAMILY_FIELDS = _build_family_types()
+_FAMILY_OF = {name: cls.family for name, cls in CATALOG.classes.items()}
+
+
+def ci_type(ci: CIModel) -> CI:
+    """Project a domain CI onto its family's GraphQL type."""
+    family = _FAMILY_OF.get(ci.ci_class, "ci")
+    attrs = ci.attributes
+    min_up = attrs.get("min_up")
+    kwargs: dict[str, Any] = {
+        "uid": strawberry.ID(ci.uid), "ci_class": CIClassName(ci.ci_class), "name": ci.name,
+        "lifecycle": Lifecycle(ci.status), "created_at": Long(ci.created_at), "updated_at": Long(ci.updated_at),
+        "parent_uid": strawberry.ID(ci.parent_uid) if ci.parent_uid else None,
+        "duplicate_of": strawberry.ID(ci.duplicate_of) if ci.duplicate_of else None,
+        "attributes": attrs, "description": _text(attrs.get("description")), "owner": _text(attrs.get("owner")),
+        "environment": _text(attrs.get("environment")), "criticality": _text(attrs.get("criticality")),
+        "min_up": None if min_up is None else str(min_up), "tags": attrs.get("tags"),
+    }
+    for name in FAMILY_FIELDS[family]:
+        kwargs[name] = attrs.get(name)
+    instance: CI = FAMILY_TYPES[family](**kwargs)
+    return instance
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,80 @@
+"""Typed errors of the API.
+
+Queries report expected failures as GraphQL errors carrying ``extensions.code``
+(``NOT_FOUND``, ``INVALID_ARGUMENT``, ``NOT_CONFIGURED``, ``FORBIDDEN``);
+mutations return them as members of their result unions (``*Error`` types).
+Anything else is masked as "Unexpected error." and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.exceptions import StrawberryGraphQLError
+
+from cmdb.errors import CmdbError, NotFound
+from cmdb.impact.errors import ImpactError, UnknownCI
+from cmdb.services.errors import EditRejected, InvalidQuery, NotConfigured
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(StrawberryGraphQLError):
+    """An expected failure, reported with a stable ``extensions.code``."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extra})
+
+
+def as_domain_error(exc: Exception) -> DomainError | None:
+    """The typed form of a domain exception, or None for an unexpected one."""
+    if isinstance(exc, NotFound | UnknownCI):
+        return DomainError("NOT_FOUND", str(exc))
+    if isinstance(exc, InvalidQuery | EditRejected):
+        return DomainError("INVALID_ARGUMENT", str(exc), field=exc.field)
+    if isinstance(exc, NotConfigured):
+        return DomainError("NOT_CONFIGURED", str(exc))
+    if isinstance(exc, ImpactError | CmdbError):
+        return DomainError("INVALID_ARGUMENT", str(exc))
+    return None
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask everything except validation errors and our typed errors; log what is masked."""
+    original = error.original_error
+    if original is None or isinstance(original, StrawberryGraphQLError | GraphQLError):
+        return False
+    log.error("unexpected error in resolver", exc_info=original)
+    return True
+
+
+# -- mutation result members --------------------------------------------------------------
+@strawberry.type(description="The named CI or relationship does not exist.")
+class NotFoundError:
+    message: str
+    key: str
+
+
+@strawberry.type(description="An input the schema or the reconciliation rules refuse; `field` names it.")
+class ValidationError:
+    message: str
+    field: str
+
+
+@strawberry.type(description="This server was started without the capability (e.g. the discovery scheduler).")
+class NotConfiguredError:
+    message: str
+    capability: str
+
+
+def mutation_error(exc: Exception) -> NotFoundError | ValidationError | NotConfiguredError | None:
+    if isinstance(exc, NotFound):
+        return NotFoundError(message=str(exc), key=exc.key)
+    if isinstance(exc, InvalidQuery | EditRejected):
+        return ValidationError(message=exc.message, field=exc.field)
+    if isinstance(exc, NotConfigured):
+        return NotConfiguredError(message=str(exc), capability=exc.what)
+    return None

@@ -1,0 +1,1 @@
+"""Scan runs and triggering discovery jobs."""

@@ -1,0 +1,58 @@
+"""The GraphQL schema: per-area Query and Mutation mixins composed into one schema.
+
+Adding an area is a one-line edit of ``QUERY_MIXINS`` and/or ``MUTATION_MIXINS``
+below: write ``graph_api/<area>/{types,filters,schema}.py`` with a
+``@strawberry.type class <Area>Queries`` (and ``<Area>Mutations``) whose fields
+use the permission classes of ``graph_api.auth`` (``CanView``/``CanEdit``/
+``CanAdmin``), take ``info: Info[ApiContext, None]`` and call ``cmdb`` services
+(never a store query), then list the mixin here. Change planning
+(``graph_api.changes.schema.ChangeQueries``/``ChangeMutations``) is expected to
+join this way.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import strawberry
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from graph_api.analysis.schema import AnalysisQueries
+from graph_api.cis.schema import CIMutations, CIQueries
+from graph_api.cis.types import FAMILY_TYPES
+from graph_api.errors import should_mask
+from graph_api.limits import create_limits_rule
+from graph_api.scalars import SCALAR_MAP
+from graph_api.runs.schema import RunMutations, RunQueries
+from graph_api.settings import ApiSettings
+
+QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries)
+MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations)
+
+
+def build_schema(settings: ApiSettings) -> strawberry.Schema:
+    """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors."""
+    limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
+                                     settings.page_cap)
+    query = merge_types("Query", QUERY_MIXINS)
+    mutation = merge_types("Mutation", MUTATION_MIXINS)
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        types=list(FAMILY_TYPES.values()),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules([limits_rule]),
+            lambda: MaskErrors(should_mask_error=should_mask),
+        ],
+    )
+
+
+@lru_cache(maxsize=1)
+def sdl() -> str:
+    """The SDL exported to docs/schema.graphql (limits do not change the SDL)."""
+    return build_schema(ApiSettings()).as_str() + "\n"

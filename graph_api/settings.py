@@ -1,0 +1,31 @@
+"""Settings of the API (pydantic-settings, ``CMDB_API_`` prefix), obtained through a function."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    """Limits are on by default; raising them is a deliberate act of configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="CMDB_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    graphiql: bool = True
+    max_depth: int = Field(default=10, ge=1, le=50)  # nesting of ordinary fields
+    max_introspection_depth: int = Field(default=15, ge=1, le=50)  # GraphiQL's own query needs ~13
+    max_aliases: int = Field(default=50, ge=1, le=10_000)
+    max_tokens: int = Field(default=20_000, ge=100, le=1_000_000)
+    max_cost: int = Field(default=100_000, ge=100)
+    max_query_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    max_collect_bytes: int = Field(default=50_000_000, ge=1_000)
+    max_collect_items: int = Field(default=100_000, ge=1)
+    page_cap: int = Field(default=500, ge=1, le=10_000)
+    metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
+
+
+def get_api_settings() -> ApiSettings:
+    """Read the API settings from the environment now (not at import time)."""
+    return ApiSettings()

@@ -1,0 +1,133 @@
+"""The real app under uvicorn on 127.0.0.1, over a temp SQLite store seeded through the Ingestor."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from cmdb.ingest import Ingestor
+from cmdb.store.sqlite import SQLiteStore
+from cmdb.store.tokens_sqlite import SQLiteTokenStore
+from cmdb.tokens import Role, TokenService
+from cmdb.topology.index import TopologyIndex
+from graph_api.app import create_app
+from graph_api.settings import ApiSettings
+from schema import load_schema
+from tests.api.estate import seed
+
+JOBS = {"aws-prod"}
+
+
+class CountingStore:
+    """A GraphStore proxy counting calls per method (for the no-N+1 assertions)."""
+
+    def __init__(self, inner: SQLiteStore) -> None:
+        self._inner = inner
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+@dataclass
+class Api:
+    url: str
+    store: CountingStore
+    tokens: dict[str, str]
+    triggered: list[str] = field(default_factory=list)
+
+    def headers(self, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None, role: str | None = "viewer",
+            timeout: float = 30) -> httpx.Response:
+        return httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+                          headers=self.headers(role), timeout=timeout)
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, role: str = "viewer") -> dict[str, Any]:
+        response = self.gql(query, variables, role)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]  # type: ignore[no-any-return]
+
+    def uid(self, text: str) -> str:
+        """The uid of the one CI named ``text``."""
+        found = self.data("query($t: String!) { cis(filter: {text: $t}, first: 5) { edges { node { uid name } } } }",
+                          {"t": text})["cis"]["edges"]
+        matches = [e["node"]["uid"] for e in found if e["node"]["name"] == text]
+        assert len(matches) == 1, found
+        return matches[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp: Path = tmp_path_factory.mktemp("api")
+    catalog = load_schema()
+    inner = SQLiteStore(tmp / "cmdb.sqlite", catalog)
+    seed(Ingestor(inner, catalog))
+    store = CountingStore(inner)
+    index = TopologyIndex.load(inner, catalog)
+    ingestor = Ingestor(store, catalog, listeners=[index.apply])  # type: ignore[arg-type]
+    token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
+    tokens = TokenService(token_store)
+    plain = {role.value: tokens.create(f"test-{role.value}", role)[1] for role in Role}
+    revoked_info, plain["revoked"] = tokens.create("revoked", Role.ADMIN)
+    tokens.revoke(revoked_info.token_id)
+    triggered: list[str] = []
+
+    def trigger(job: str) -> str:
+        if job not in JOBS:
+            raise KeyError(job)
+        triggered.append(job)
+        return f"run-{job}-{len(triggered)}"
+
+    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(), ingestor=ingestor,  # type: ignore[arg-type]
+                     trigger_discovery=trigger)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, name="uvicorn-api-tests", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited"
+        time.sleep(0.02)
+    try:
+        yield Api(url=f"http://127.0.0.1:{port}", store=store, tokens=plain, triggered=triggered)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        inner.close()
+        token_store.close()
