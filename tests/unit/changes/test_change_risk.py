@@ -1,0 +1,160 @@
+"""Risk: each factor moves the score in the documented direction; rules are configurable."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, RiskRules, load_risk_rules
+from cmdb.changes.risk import (
+    BLACKOUT,
+    BREADTH,
+    CONFLICTS,
+    CRITICALITY,
+    DATA_QUALITY,
+    FACTOR_NAMES,
+    FAILED_CHANGES,
+    REDUNDANCY,
+    MarginRisk,
+    RiskInputs,
+    ServiceRisk,
+    score,
+)
+from cmdb.observation import Method
+from tests.builders import obs, rel
+from tests.unit.changes.change_scenario import DAY, HOUR, REPORTING, T0, WEB_APP, Scenario
+
+START = T0 + DAY
+BASE = RiskInputs(action=ChangeAction.OUTAGE, impacted_beyond_change=2,
+                  services=(ServiceRisk("shop", "degraded", "medium"),))
+
+# One step "more risky" per factor, as docs/change-planning.md describes.
+MORE = {
+    CRITICALITY: replace(BASE, services=(ServiceRisk("shop", "down", "critical"),)),
+    BREADTH: replace(BASE, impacted_beyond_change=12),
+    REDUNDANCY: replace(BASE, margins=(MarginRisk("pool", 0),)),
+    FAILED_CHANGES: replace(BASE, failed_changes=("last week's patch",)),
+    DATA_QUALITY: replace(BASE, low_confidence=("a -[DEPENDS_ON]-> b (traffic, 0.40)",)),
+    CONFLICTS: replace(BASE, conflicts=("db upgrade",)),
+    BLACKOUT: replace(BASE, blackouts=("freeze",)),
+}
+
+
+def test_every_factor_is_shown() -> None:
+    assessed = score(BASE, RiskRules())
+    assert tuple(f.name for f in assessed.factors) == FACTOR_NAMES
+    # Hand-checked: medium degraded service 10 * 0.5 = 5; breadth 2 * 0.5 + 1 * 3 = 4.
+    assert [f.points for f in assessed.factors] == [5.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert (assessed.score, assessed.level) == (9.0, "low")
+
+
+@pytest.mark.parametrize("factor", FACTOR_NAMES)
+def test_each_factor_raises_the_score(factor: str) -> None:
+    rules = RiskRules()
+    before, after = score(BASE, rules), score(MORE[factor], rules)
+    assert after.factor(factor).points > before.factor(factor).points
+    assert after.score > before.score
+    others = [f for f in FACTOR_NAMES if f not in (factor, BREADTH)]  # breadth counts services too
+    assert [after.factor(f).points for f in others] == [before.factor(f).points for f in others]
+
+
+def test_thin_margin_counts_less_than_no_margin_and_ample_margin_nothing() -> None:
+    rules = RiskRules()
+    points = [score(replace(BASE, margins=(MarginRisk("pool", m),)), rules).factor(REDUNDANCY).points
+              for m in (0, 1, 2)]
+    assert points == [10.0, 4.0, 0.0]
+
+
+def test_action_multiplier_and_caps() -> None:
+    rules = RiskRules()
+    restart = score(replace(MORE[CONFLICTS], action=ChangeAction.RESTART), rules)
+    outage = score(MORE[CONFLICTS], rules)
+    assert restart.score == pytest.approx(outage.score * 0.75)
+    many = score(replace(BASE, conflicts=tuple(f"c{i}" for i in range(10))), rules)
+    assert many.factor(CONFLICTS).points == rules.conflicts.cap
+
+
+def test_rules_load_from_yaml_and_a_zero_weight_silences_a_factor(tmp_path: Path) -> None:
+    path = tmp_path / "risk.yaml"
+    path.write_text("conflicts: {per_conflict: 0}\nlevels: {medium: 5}\n", encoding="utf-8")
+    rules = load_risk_rules(path)
+    assert rules.conflicts.per_conflict == 0 and rules.breadth == RiskRules().breadth
+    assert score(MORE[CONFLICTS], rules).score == score(BASE, rules).score
+    assert score(BASE, rules).level == "medium"
+    path.write_text("conflicts: {per_conflit: 3}\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_risk_rules(path)
+    with pytest.raises(InvalidChange):
+        load_risk_rules(tmp_path / "missing.yaml")
+
+
+# -- the planner measures each factor on the real graph ------------------------------------------
+
+def test_a_recent_failed_change_on_the_same_ci_raises_risk(scenario: Scenario) -> None:
+    svc = scenario.service
+    first = scenario.change("patch i-web1", ["i-web1"], START)
+    before = svc.plan(first).risk
+    old = scenario.change("earlier patch", ["i-web1"], START - 10 * DAY)
+    svc.plan(old)
+    svc.approve(old, "cab")
+    svc.start(old)
+    svc.complete(old, ChangeOutcome.FAILED)
+    after = svc.plan(first).risk
+    assert after.factor(FAILED_CHANGES).value == 1 and "earlier patch" in after.factor(FAILED_CHANGES).detail
+    assert after.score > before.score
+    # A failure older than the lookback (90 days) or a success does not count.
+    ancient = scenario.change("ancient patch", ["i-web1"], START - 200 * DAY)
+    svc.plan(ancient)
+    svc.approve(ancient, "cab")
+    svc.start(ancient)
+    svc.complete(ancient, ChangeOutcome.FAILED)
+    assert svc.plan(first).risk.factor(FAILED_CHANGES).value == 1
+
+
+def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
+    svc = scenario.service
+    uid = scenario.change("patch i-web1", ["i-web1"], START)
+    before = svc.plan(uid).risk
+    s = {"source": "sample", "scope": "base"}
+    scenario.h.run([obs("application", {"app_id": "app-reporting"}, {"name": "reporting"}, **s),
+                    rel("DEPENDS_ON", REPORTING, WEB_APP, method=Method.TRAFFIC, confidence=0.5, **s)],
+                   complete=False, **s)
+    after = svc.plan(uid).risk
+    assert after.factor(DATA_QUALITY).detail == (
+        "low confidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)")
+    assert after.score > before.score
+
+
+def test_stale_evidence_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
+    svc = scenario.service
+    uid = scenario.change("patch i-web1", ["i-web1"], START)
+    fresh = svc.plan(uid).risk
+    assert fresh.factor(DATA_QUALITY).points == 0
+    scenario.h.clock.advance(20 * DAY)  # nothing re-observed for 20 days (> 14)
+    stale = svc.plan(uid).risk
+    assert stale.factor(DATA_QUALITY).value == 3  # the three hops i-web1 -> pool -> web-app -> checkout
+    assert stale.score > fresh.score
+
+
+def test_criticality_of_impacted_services_raises_risk(scenario: Scenario) -> None:
+    svc = scenario.service
+    payroll = scenario.change("reboot hr-host", ["hr-host"], START, hours=1)
+    low = svc.plan(payroll).risk
+    assert low.factor(CRITICALITY).detail == "hr-app (unknown, down): 5; payroll (low, down): 2"
+    s = {"source": "sample", "scope": "base"}
+    scenario.h.run([obs("business_service", {"service_id": "svc-payroll"}, {"criticality": "high"}, **s)],
+                   complete=False, **s)
+    high = svc.plan(payroll).risk
+    assert high.factor(CRITICALITY).points == 5 + 25
+    assert high.score > low.score
+
+
+def test_breadth_and_redundancy_are_measured_from_the_impact(scenario: Scenario) -> None:
+    svc = scenario.service
+    one = svc.plan(scenario.change("patch i-web1", ["i-web1"], START)).risk
+    assert one.factor(REDUNDANCY).detail == "no margin left: web-pool"
+    two = svc.plan(scenario.change("patch i-web1 and orders-host", ["i-web1", "orders-host"], START + 5 * HOUR)).risk
+    assert two.factor(BREADTH).value > one.factor(BREADTH).value
+    assert two.score > one.score
