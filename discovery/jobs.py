@@ -231,6 +231,7 @@ class Job:
     misfire_grace: float
     base_dir: Path | None = None
     line: int | None = None
+    credential_lines: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -239,6 +240,16 @@ class Job:
     @property
     def scanner(self) -> str:
         return self.spec.scanner
+
+    def credential_problems(self) -> list[JobsProblem]:
+        """Why this job's credential references do not resolve now (empty: they all do)."""
+        out = []
+        for key, ref in self.spec.credentials.items():
+            reason = ref.problem(self.base_dir)
+            if reason is not None:
+                out.append(JobsProblem(self.credential_lines.get(key, self.line), f"{self.name}.credentials.{key}",
+                                       f"credential {ref}: {reason}"))
+        return out
 
     def resolve_credentials(self) -> dict[str, Secret]:
         """Read every referenced secret now (each run re-reads them, so rotation needs no restart)."""
@@ -333,7 +344,8 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
 
     Checks, beyond the shape: cron expressions, unique names, known scanners and
     their options (``discovery.scanner_registry``), and, with
-    ``check_credentials``, that every credential reference resolves now.
+    ``check_credentials``, that every credential reference of an enabled job
+    resolves now.
     """
     from discovery.scanner_registry import REGISTRY, options_problems
 
@@ -366,7 +378,7 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
             for sub_loc, reason in options_problems(spec, base_dir):
                 full = (*loc, *sub_loc)
                 problems.append(JobsProblem(line_of(lines, full), _where(full), reason))
-        if check_credentials:
+        if check_credentials and spec.enabled:  # a disabled job's secrets may live elsewhere
             for key, ref in spec.credentials.items():
                 reason = ref.problem(base_dir)
                 if reason is not None:
@@ -375,7 +387,8 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
         d = model.defaults
         jobs.append(Job(spec=spec, timeout=spec.timeout or d.timeout, concurrency=spec.concurrency or d.concurrency,
                         misfire_grace=spec.misfire_grace or d.misfire_grace, base_dir=base_dir,
-                        line=line_of(lines, loc)))
+                        line=line_of(lines, loc),
+                        credential_lines={k: line_of(lines, (*loc, "credentials", k)) for k in spec.credentials}))
     if problems:
         raise JobsFileError(path, sorted(problems, key=lambda p: (p.line or 0, p.where)))
     return Jobs(path=path, jobs=jobs)
