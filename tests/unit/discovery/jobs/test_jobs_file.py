@@ -137,8 +137,13 @@ def test_credential_reference_parsing() -> None:
         CredentialRef.parse("vault:kv/x")
 
 
+def test_snmp_target_problems_come_from_the_snmp_scanner() -> None:
+    problems = _problems("jobs:\n  - name: s\n    scanner: snmp\n    options: {targets: []}\n")
+    assert problems == [(4, "jobs[0].options", "snmp targets: no targets")]
+
+
 def test_registry_builds_lazily_and_names_a_missing_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    jobs = parse_jobs("jobs:\n  - {name: s, scanner: snmp}\n")
+    jobs = parse_jobs("jobs:\n  - {name: s, scanner: snmp, options: {targets: [127.0.0.1]}}\n")
     monkeypatch.setitem(REGISTRY, "snmp", REGISTRY["snmp"])
     import sys
 
