@@ -107,8 +107,11 @@ class DependencyRequest:
 class DependencyCI:
     """A CI the root needs. ``path`` runs from the root to it.
 
-    ``redundant``: the path crosses a redundancy group, so losing this CI alone need
-    not take the root down.
+    ``redundant``: every way from the root to it (within the reach) crosses a
+    redundancy group that tolerates a loss, so losing it alone need not take the
+    root down. Not redundant does not make it a single point of failure on its own
+    (two hard paths may meet at a group higher up); ``single_points_of_failure``
+    answers that exactly.
     """
 
     uid: str

@@ -125,22 +125,7 @@ class ImpactService:
         via_type = r.via_type.tolist()
         via_flip = r.via_flip.tolist()
         depth = r.depth.tolist()
-        # An edge into a group of the CI it feeds: losing the input alone may not hurt.
-        class_ids = topo.nodes.class_id
-        edge_grouped = topo.vocab.group_table[
-            class_ids[r.order[np.maximum(r.parent, 0)]], r.via_type
-        ].tolist()
-        # Only a group that tolerates a loss (min_up below its size) makes a path redundant.
-        consumers = sorted({parent[p] for p in range(1, len(order)) if edge_grouped[p]})
-        tolerant: set[int] = set()
-        if consumers:
-            ids = r.order[np.array(consumers, dtype=np.intp)]
-            for p, nid, size in zip(consumers, ids.tolist(), group_sizes(topo, ids, filters).tolist(), strict=True):
-                if size - required_up(topo, nid, size) > 0:
-                    tolerant.add(p)
-        redundant = [False] * len(order)
-        for p in range(1, len(order)):
-            redundant[p] = redundant[parent[p]] or (bool(edge_grouped[p]) and parent[p] in tolerant)
+        redundant = _behind_redundancy(topo, r, filters)
 
         def step_of(p: int) -> PathStep:
             if p == 0:
@@ -225,6 +210,35 @@ class ImpactService:
         )
         spofs = single_points_of_failure(topo, r, filters)
         return SpofReport(service_uid, spofs, int(r.order.shape[0]) - 1, bool(r.truncated_by), r.truncated_by)
+
+
+def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]:
+    """Per reached position of a dependency reach: is every way to it, within the reach,
+    through a redundancy group that tolerates a loss (min_up below its size)?"""
+    size = int(r.order.shape[0])
+    edges = topo.expand(r.order, False, filters.type_ok, filters.min_confidence)
+    edges = edges.take(r.pos[edges.frm] >= 0)
+    grouped = topo.grouped(edges)
+    consumers = np.unique(edges.to[grouped])
+    tolerant = np.zeros(topo.n, np.bool_)
+    if consumers.shape[0]:
+        sizes = group_sizes(topo, consumers, filters).tolist()
+        for nid, n_inputs in zip(consumers.tolist(), sizes, strict=True):
+            tolerant[nid] = n_inputs - required_up(topo, nid, n_inputs) > 0
+    hard = edges.take(~(grouped & tolerant[edges.to]))
+    # Walk from the root over "hard" edges only (consumer -> input).
+    graph: dict[int, list[int]] = {}
+    for consumer, needed in zip(r.pos[hard.to].tolist(), r.pos[hard.frm].tolist(), strict=True):
+        graph.setdefault(consumer, []).append(needed)
+    seen = [False] * size
+    seen[0] = True
+    stack = [0]
+    while stack:
+        for q in graph.get(stack.pop(), ()):
+            if not seen[q]:
+                seen[q] = True
+                stack.append(q)
+    return [not s for s in seen]
 
 
 def _between(topo: Topology, from_a: Reach, to_b: Reach, max_depth: int, filters: Filters) -> nx.DiGraph:
