@@ -34,6 +34,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ class LabHost:
     host_key: asyncssh.SSHKey | None = None
     proc: subprocess.Popen[bytes] | None = None
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    cleanup: list[Path] = field(default_factory=list)  # directories outside the lab's workdir to remove
 
     @property
     def init_pid(self) -> int:
@@ -285,6 +287,9 @@ class Lab:
                 # the host's PID 1, and with it the host's whole PID namespace (workloads included).
                 h.proc.kill()
                 h.proc.wait(10)
+        for h in self.hosts:
+            for path in h.cleanup:
+                shutil.rmtree(path, ignore_errors=True)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -350,10 +355,12 @@ else:
 
 def start_postgres(host: LabHost, port: int = 5432) -> subprocess.Popen[bytes]:
     """Initialise and start a real PostgreSQL (Debian's) in ``host``, listening on all its addresses."""
-    data = host.dir / "pg"
-    for p in (host.dir.parent, host.dir):
-        os.chmod(p, 0o755)
-    data.mkdir(mode=0o700, exist_ok=True)
+    # The postgres user must reach the data directory: keep it out of private temp trees.
+    base = Path(tempfile.mkdtemp(prefix=f"cmdb-lab-pg-{host.name}-"))
+    os.chmod(base, 0o755)
+    host.cleanup.append(base)
+    data = base / "data"
+    data.mkdir(mode=0o700)
     shutil.chown(data, "postgres", "postgres")
     _sh("runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
         "--no-sync", "-E", "UTF8")

@@ -188,7 +188,9 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
                 identifiers=inst.identifiers(),
                 parent=parent,
                 attributes=_compact(
-                    {"name": f"{inst.product}:{inst.port}", "pid_name": inst.pid_name,
+                    # No pid_name here: it is an identifying attribute of client instances, and two
+                    # listeners of one program (python on 8080 and on 9100) must stay two CIs.
+                    {"name": f"{inst.product}:{inst.port}", "process_name": inst.pid_name,
                      "listen_addresses": sorted(inst.listen_addresses),
                      "user": proc.user if proc else None, "command": proc.args[:500] if proc else None}
                 ),

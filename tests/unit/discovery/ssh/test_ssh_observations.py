@@ -45,7 +45,7 @@ def test_host_and_instance_attributes() -> None:
     }
     pg = next(i for i in items if isinstance(i, Observation) and i.identifiers.get("product") == "postgresql")
     assert pg.attributes["listen_addresses"] == ["0.0.0.0", "::"]
-    assert pg.attributes["user"] == "postgres" and pg.attributes["pid_name"] == "postgres"
+    assert pg.attributes["user"] == "postgres" and pg.attributes["process_name"] == "postgres" and "pid_name" not in pg.attributes
     assert "/usr/lib/postgresql/15/bin/postgres" in pg.attributes["command"]
 
 
