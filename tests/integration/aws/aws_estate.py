@@ -8,6 +8,7 @@ the store.
 from __future__ import annotations
 
 import io
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,28 @@ class Expected:
 
     def rel(self, rel_type: str, source: str, target: str) -> None:
         self.rels.add((rel_type, source, target))
+
+    def merge(self, other: Expected) -> Expected:
+        self.cis |= other.cis
+        self.rels |= other.rels
+        return self
+
+    def without(self, keys: set[str]) -> Expected:
+        """A copy without the CIs keyed ``keys`` and every edge touching them."""
+        return Expected({c for c in self.cis if c[1] not in keys},
+                        {r for r in self.rels if r[1] not in keys and r[2] not in keys}, self.handles)
+
+
+def _post(url: str, body: bytes = b"") -> None:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def reset_moto(endpoint: str) -> None:
+    """Clear every account's state; Lambda must not try docker (set before any function exists)."""
+    _post(f"{endpoint}/moto-api/reset")
+    _post(f"{endpoint}/moto-api/config", b'{"lambda": {"use_docker": false}}')
 
 
 def account_session(endpoint: str, account_id: str) -> boto3.Session:
@@ -93,6 +116,7 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
     exp.rel("CONTAINS", account_id, region_key)
     h: dict[str, Any] = {}
     exp.handles[region] = h
+    h["region_key"] = region_key
 
     # Distinct address space per region: DNS records resolve addresses to instances.
     net = REGIONS.index(region) if region in REGIONS else len(REGIONS)
@@ -167,27 +191,13 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
         exp.rel("HAS_MEMBER", asg["AutoScalingGroupARN"], worker)
     h["asg"] = asg["AutoScalingGroupARN"]
 
-    # Every live instance: in its subnet, in its groups, with its primary ENI attached.
-    for reservation_page in ec2.describe_instances(InstanceIds=instances + workers)["Reservations"]:
-        for inst in reservation_page["Instances"]:
-            exp.ci("cloud_instance", inst["InstanceId"])
-            exp.rel("IN_NETWORK", inst["InstanceId"], inst["SubnetId"])
-            for group in inst.get("SecurityGroups") or []:
-                exp.rel("MEMBER_OF", inst["InstanceId"], group["GroupId"])
-            for mapping in inst.get("BlockDeviceMappings") or []:  # the root volume
-                root = mapping["Ebs"]["VolumeId"]
-                exp.rel("CONTAINS", region_key, exp.ci("volume", root))
-                exp.rel("ATTACHED_TO", root, inst["InstanceId"])
-            for eni in inst["NetworkInterfaces"]:
-                exp.ci("cloud_interface", eni["NetworkInterfaceId"])
-                exp.rel("ATTACHED_TO", eni["NetworkInterfaceId"], inst["InstanceId"])
-                exp.rel("IN_NETWORK", eni["NetworkInterfaceId"], eni["SubnetId"])
-                for group in eni.get("Groups") or []:
-                    exp.rel("MEMBER_OF", eni["NetworkInterfaceId"], group["GroupId"])
+    expect_instances(exp, ec2, instances + workers, region_key)
 
     elb = client("elb")
-    # moto names every classic ELB <name>.us-east-1.elb.amazonaws.com: one name per region keeps them apart.
-    legacy_name = f"legacy-{net}"
+    # moto's DNS names (classic ELB: <name>.us-east-1.elb.amazonaws.com whatever the region; ALB and RDS:
+    # the same in every account) would identify different resources as one: one name per account+region.
+    unique = f"{account_id[:1]}{net}"
+    legacy_name = f"legacy-{unique}"
     elb.create_load_balancer(LoadBalancerName=legacy_name, Subnets=[subnets[0]], SecurityGroups=[web],
                              Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 8080}])
     elb.register_instances_with_load_balancer(LoadBalancerName=legacy_name,
@@ -200,12 +210,15 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
     exp.rel("HAS_MEMBER", legacy, instances[2])
 
     elbv2 = client("elbv2")
-    alb = elbv2.create_load_balancer(Name="front", Subnets=subnets, SecurityGroups=[web],
+    alb = elbv2.create_load_balancer(Name=f"front-{unique}", Subnets=subnets, SecurityGroups=[web],
                                      Type="application")["LoadBalancers"][0]
     web_tg = elbv2.create_target_group(Name="web", Protocol="HTTP", Port=8080, VpcId=vpc,
                                        TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
     api_tg = elbv2.create_target_group(Name="api", Protocol="HTTP", Port=80, VpcId=vpc,
                                        TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    spare_tg = elbv2.create_target_group(Name="spare", Protocol="HTTP", Port=80, VpcId=vpc,
+                                         TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    exp.ci("cluster", spare_tg)
     elbv2.register_targets(TargetGroupArn=web_tg, Targets=[{"Id": instances[0]}, {"Id": instances[1]}])
     elbv2.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": web_tg}])
@@ -220,11 +233,11 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
         exp.rel("ROUTES_TO", alb["LoadBalancerArn"], tg)
     for instance in instances[:2]:
         exp.rel("ROUTES_TO", web_tg, instance)
-    h.update(alb=alb["LoadBalancerArn"], web_tg=web_tg, api_tg=api_tg, alb_dns=alb["DNSName"], legacy_dns=legacy_dns)
+    h.update(alb=alb["LoadBalancerArn"], web_tg=web_tg, spare_tg=spare_tg, subnets=subnets, web_sg=web, image=image, api_tg=api_tg, alb_dns=alb["DNSName"], legacy_dns=legacy_dns)
 
     rds = client("rds")
     rds.create_db_subnet_group(DBSubnetGroupName="db", DBSubnetGroupDescription="db", SubnetIds=subnets)
-    db = rds.create_db_instance(DBInstanceIdentifier="orders", DBInstanceClass="db.t3.micro", Engine="postgres",
+    db = rds.create_db_instance(DBInstanceIdentifier=f"orders-{unique}", DBInstanceClass="db.t3.micro", Engine="postgres",
                                 DBSubnetGroupName="db", VpcSecurityGroupIds=[app], MasterUsername="admin",
                                 MasterUserPassword="password1234", AllocatedStorage=20)["DBInstance"]
     exp.ci("database", db["DBInstanceArn"])
@@ -293,6 +306,26 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
         (f"front.{short}.", "A", h["alb_dns"], alb["LoadBalancerArn"]),
         (f"legacy.{short}.", "CNAME", legacy_dns, legacy),
     ]
+
+
+def expect_instances(exp: Expected, ec2: Any, instance_ids: list[str], region_key: str) -> None:
+    """Each live instance: in its subnet and groups, with its root volume and primary ENI attached."""
+    for reservation in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]:
+        for inst in reservation["Instances"]:
+            exp.ci("cloud_instance", inst["InstanceId"])
+            exp.rel("IN_NETWORK", inst["InstanceId"], inst["SubnetId"])
+            for group in inst.get("SecurityGroups") or []:
+                exp.rel("MEMBER_OF", inst["InstanceId"], group["GroupId"])
+            for mapping in inst.get("BlockDeviceMappings") or []:
+                root = mapping["Ebs"]["VolumeId"]
+                exp.rel("CONTAINS", region_key, exp.ci("volume", root))
+                exp.rel("ATTACHED_TO", root, inst["InstanceId"])
+            for eni in inst["NetworkInterfaces"]:
+                exp.ci("cloud_interface", eni["NetworkInterfaceId"])
+                exp.rel("ATTACHED_TO", eni["NetworkInterfaceId"], inst["InstanceId"])
+                exp.rel("IN_NETWORK", eni["NetworkInterfaceId"], eni["SubnetId"])
+                for group in eni.get("Groups") or []:
+                    exp.rel("MEMBER_OF", eni["NetworkInterfaceId"], group["GroupId"])
 
 
 def _build_global(session: boto3.Session, endpoint: str, account_id: str, exp: Expected,

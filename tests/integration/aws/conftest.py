@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +26,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _post(url: str, body: bytes = b"") -> None:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
 
 
 @pytest.fixture(scope="session")
@@ -60,17 +59,97 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-def reset_moto(endpoint: str) -> None:
-    """Clear every account's state; Lambda must not try docker (set before any function exists)."""
-    _post(f"{endpoint}/moto-api/reset")
-    _post(f"{endpoint}/moto-api/config", b'{"lambda": {"use_docker": false}}')
-
-
-@pytest.fixture(autouse=True)
-def _test_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _test_keys() -> Iterator[None]:
     # Dummy keys only: boto3 must never find real credentials in these tests.
-    for key, value in TEST_KEYS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in TEST_KEYS.items():
+            patch.setenv(key, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.setenv("AWS_CONFIG_FILE", "/dev/null")
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        yield
+
+
+class FlakyProxy:
+    """An HTTP proxy in front of moto that makes one region's endpoint fail mid-scan.
+
+    Requests are routed by the region in their SigV4 credential scope; once the
+    failing region has had ``after`` requests, every further one gets a 503.
+    """
+
+    _REGION = re.compile(r"Credential=[^/]+/\d+/([a-z0-9-]+)/")
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.failing: str | None = None
+        self.after = 0
+        self.seen: dict[str, int] = {}
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                match = proxy._REGION.search(self.headers.get("Authorization", ""))
+                region = match.group(1) if match else ""
+                with proxy.lock:
+                    proxy.seen[region] = proxy.seen.get(region, 0) + 1
+                    fail = region == proxy.failing and proxy.seen[region] > proxy.after
+                if fail:
+                    payload = b"Service Unavailable"
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                finally:
+                    conn.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="flaky-proxy", daemon=True)
+        self.thread.start()
+
+    def fail_region(self, region: str, after: int) -> None:
+        with self.lock:
+            self.failing, self.after, self.seen = region, after, {}
+
+    def heal(self) -> None:
+        with self.lock:
+            self.failing = None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def flaky_proxy(moto_endpoint: str) -> Iterator[FlakyProxy]:
+    proxy = FlakyProxy(moto_endpoint)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
