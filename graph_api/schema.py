@@ -24,8 +24,8 @@ from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
 from graph_api.errors import should_mask
 from graph_api.limits import create_limits_rule
-from graph_api.scalars import SCALAR_MAP
 from graph_api.runs.schema import RunMutations, RunQueries
+from graph_api.scalars import SCALAR_MAP
 from graph_api.settings import ApiSettings
 
 QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries)

@@ -58,7 +58,7 @@ class ManualEdits:
                 parent = None
                 if cls.dependency is not None and ci.parent_uid:
                     parent = self.ref_for(self._get(ci.parent_uid))
-                return CIRef(ci_class=ci.ci_class, identifiers=values, parent=parent)
+                return CIRef.model_validate({"class": ci.ci_class, "identifiers": values, "parent": parent})
         raise EditRejected("uid", f"CI {ci.uid} has no complete identifier; it cannot be edited by reference")
 
     def _get(self, uid: str) -> CI:
@@ -83,8 +83,9 @@ class ManualEdits:
     def _observation(self, ci_class: str, identifiers: Mapping[str, Any], attributes: Mapping[str, Any],
                      parent: CIRef | None) -> Observation:
         try:
-            return Observation(source=MANUAL_SOURCE, scope=MANUAL_SCOPE, ci_class=ci_class,
-                               identifiers=dict(identifiers), attributes=dict(attributes), parent=parent)
+            return Observation.model_validate({
+                "source": MANUAL_SOURCE, "scope": MANUAL_SCOPE, "class": ci_class, "identifiers": dict(identifiers),
+                "attributes": dict(attributes), "parent": parent})
         except ValidationError as exc:
             first = exc.errors()[0]
             raise EditRejected(".".join(str(p) for p in first["loc"]) or "input", first["msg"]) from None
@@ -126,10 +127,10 @@ class ManualEdits:
         if rel_type not in self.schema.relationships:
             raise EditRejected("type", f"unknown relationship type {rel_type!r}")
         try:
-            item = ObservedRelation(source=MANUAL_SOURCE, scope=MANUAL_SCOPE, type=rel_type,
-                                    from_ci=self.ref_for(source), to_ci=self.ref_for(target),
-                                    attributes=dict(attributes),
-                                    evidence=Evidence(method=Method.DECLARED, confidence=confidence))
+            item = ObservedRelation.model_validate({
+                "source": MANUAL_SOURCE, "scope": MANUAL_SCOPE, "type": rel_type, "from": self.ref_for(source),
+                "to": self.ref_for(target), "attributes": dict(attributes),
+                "evidence": Evidence(method=Method.DECLARED, confidence=confidence)})
         except ValidationError as exc:
             first = exc.errors()[0]
             raise EditRejected(".".join(str(p) for p in first["loc"]) or "input", first["msg"]) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -53,11 +53,12 @@ async def _run(fn, *args):  # type: ignore[no-untyped-def]
 class AnalysisQueries:
     @strawberry.field(description="Nodes and edges within `depth` hops of `root` (null if the root is unknown).",
                       permission_classes=[CanView])
-    async def topology(self, info: Info[ApiContext, None], root: strawberry.ID, depth: int = 2,
+    async def topology(self, info: Info[ApiContext, None],
+                       root_uid: Annotated[strawberry.ID, strawberry.argument(name="root")], depth: int = 2,
                        direction: Direction = Direction.BOTH,  # type: ignore[assignment]
                        types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
                        max_nodes: int = 500) -> Optional[TopologyView]:  # noqa: UP045
-        request = TopologyRequest(root=str(root), depth=depth, direction=direction, types=_types(types) or (),
+        request = TopologyRequest(root=str(root_uid), depth=depth, direction=direction, types=_types(types) or (),
                                   max_nodes=max_nodes)
         view = await _run(info.context.services.topology.topology, request)
         return TopologyView.of(view) if view else None
@@ -88,7 +89,9 @@ class AnalysisQueries:
         return DependencyReport.of(await _run(_engine(info).dependencies, request))
 
     @strawberry.field(description="How a failure of `source` reaches `target`.", permission_classes=[CanView])
-    async def paths(self, info: Info[ApiContext, None], source: strawberry.ID, target: strawberry.ID,
+    async def paths(self, info: Info[ApiContext, None],
+                    from_uid: Annotated[strawberry.ID, strawberry.argument(name="source")],
+                    to_uid: Annotated[strawberry.ID, strawberry.argument(name="target")],
                     max_paths: int = 10, max_depth: int = 6,
                     types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
                     min_confidence: float = 0.0) -> PathReport:
@@ -96,7 +99,7 @@ class AnalysisQueries:
         if not 1 <= max_paths <= 100:
             raise DomainError("INVALID_ARGUMENT", "maxPaths must be between 1 and 100", field="maxPaths")
         engine = _engine(info)
-        report = await _run(lambda: engine.paths(str(source), str(target), max_paths=max_paths, max_depth=max_depth,
+        report = await _run(lambda: engine.paths(str(from_uid), str(to_uid), max_paths=max_paths, max_depth=max_depth,
                                                  rel_types=_types(types), min_confidence=min_confidence))
         return PathReport.of(report)
 

@@ -7,7 +7,8 @@ from typing import Optional
 
 import strawberry
 
-from cmdb.model import AttrFilter, Lifecycle as LifecycleModel
+from cmdb.model import AttrFilter
+from cmdb.model import Lifecycle as LifecycleModel
 from cmdb.services.reads import CISearch
 from graph_api.enums import CIClassName, Lifecycle
 from graph_api.scalars import JSON

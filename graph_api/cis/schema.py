@@ -64,7 +64,7 @@ class CIQueries:
 
     @strawberry.field(description="CIs matching a filter, as a Relay connection (page size capped).",
                       permission_classes=[CanView])
-    async def cis(self, info: Info[ApiContext, None], filter: Optional[CIFilter] = None,  # noqa: A002, UP045
+    async def cis(self, info: Info[ApiContext, None], filter: Optional[CIFilter] = None,  # noqa: UP045
                   first: int = 50, after: Optional[str] = None) -> CIConnection:  # noqa: UP045
         cap = info.context.settings.page_cap
         if first > cap or first < 0:
@@ -151,7 +151,7 @@ class CIMutations:
 
     @strawberry.mutation(description="Declare `source -[type]-> target` as the source `manual`.",
                          permission_classes=[CanEdit])
-    async def relate(self, info: Info[ApiContext, None], source_uid: strawberry.ID, type: RelationshipTypeName,  # noqa: A002
+    async def relate(self, info: Info[ApiContext, None], source_uid: strawberry.ID, type: RelationshipTypeName,
                      target_uid: strawberry.ID, attributes: Optional[JSON] = None,  # noqa: UP045
                      confidence: float = 1.0) -> RelateResult:
         result, error = await _edit(info.context.services.edits.relate, str(source_uid), type.value,

@@ -22,9 +22,10 @@ TriggerResult = Annotated[DiscoveryStarted | NotConfiguredError | NotFoundError 
 @strawberry.type
 class RunQueries:
     @strawberry.field(description="Recent scan runs, most recent first.", permission_classes=[CanView])
-    async def scan_runs(self, info: Info[ApiContext, None], source: Optional[str] = None,  # noqa: UP045
+    async def scan_runs(self, info: Info[ApiContext, None],
+                        source_name: Annotated[Optional[str], strawberry.argument(name="source")] = None,  # noqa: UP045
                         scope: Optional[str] = None, limit: int = 50) -> list[ScanRun]:  # noqa: UP045
-        runs = await run_in_threadpool(info.context.services.reads.runs, source, scope, limit)
+        runs = await run_in_threadpool(info.context.services.reads.runs, source_name, scope, limit)
         return [ScanRun.of(r) for r in runs]
 
 

@@ -1,0 +1,1 @@
+"""Change planning in GraphQL: changes, plans, approvals and drift."""

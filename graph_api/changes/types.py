@@ -1,0 +1,316 @@
+"""Thin projections of ``cmdb.changes`` records, plans and drift reports."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import strawberry
+
+from cmdb.changes import Change as ChangeModel
+from cmdb.changes import ChangeAction as ChangeActionModel
+from cmdb.changes import ChangeOutcome as ChangeOutcomeModel
+from cmdb.changes import ChangePlan as ChangePlanModel
+from cmdb.changes import ChangeState as ChangeStateModel
+from cmdb.changes import ChangeWindow as ChangeWindowModel
+from cmdb.changes import DriftReport as DriftReportModel
+from cmdb.changes import Snapshot as SnapshotModel
+from cmdb.changes import TimeWindow as TimeWindowModel
+from cmdb.changes import WindowKind as WindowKindModel
+from cmdb.changes.drift import AttributeChange as AttributeChangeModel
+from cmdb.changes.drift import EdgeChange as EdgeChangeModel
+from cmdb.changes.drift import GradeChange as GradeChangeModel
+from cmdb.changes.export import to_csv, to_json, to_markdown
+from cmdb.changes.plan import FindingKind as FindingKindModel
+from cmdb.changes.plan import Hop as HopModel
+from graph_api.analysis.types import Grade
+from graph_api.scalars import Long
+
+ChangeAction = strawberry.enum(ChangeActionModel, name="ChangeAction")
+ChangeState = strawberry.enum(ChangeStateModel, name="ChangeState")
+ChangeOutcome = strawberry.enum(ChangeOutcomeModel, name="ChangeOutcome")
+WindowKind = strawberry.enum(WindowKindModel, name="WindowKind")
+FindingKind = strawberry.enum(FindingKindModel, name="FindingKind")
+
+
+@strawberry.enum(description="Export formats of a change plan.")
+class PlanFormat(Enum):
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    JSON = "json"
+
+
+@strawberry.type(description="A half-open window [start, end) in epoch milliseconds.")
+class TimeWindow:
+    start: Long
+    end: Long
+
+    @classmethod
+    def of(cls, w: TimeWindowModel) -> TimeWindow:
+        return cls(start=Long(w.start), end=Long(w.end))
+
+
+@strawberry.type(description="A change request: CIs touched, action, window, requester, lifecycle state.")
+class Change:
+    uid: strawberry.ID
+    title: str
+    cis: list[strawberry.ID]
+    action: ChangeAction
+    window: TimeWindow
+    requester: str
+    state: ChangeState
+    outcome: Optional[ChangeOutcome]  # noqa: UP045
+    description: str
+    created_at: Long
+    updated_at: Long
+
+    @classmethod
+    def of(cls, c: ChangeModel) -> Change:
+        return cls(uid=strawberry.ID(c.uid), title=c.title, cis=[strawberry.ID(u) for u in c.cis], action=c.action,
+                   window=TimeWindow.of(c.window), requester=c.requester, state=c.state, outcome=c.outcome,
+                   description=c.description, created_at=Long(c.created_at), updated_at=Long(c.updated_at))
+
+
+@strawberry.type(description="A maintenance or blackout window declared on CIs or services.")
+class ChangeWindow:
+    uid: strawberry.ID
+    kind: WindowKind
+    label: str
+    subjects: list[strawberry.ID]
+    window: TimeWindow
+
+    @classmethod
+    def of(cls, w: ChangeWindowModel) -> ChangeWindow:
+        return cls(uid=strawberry.ID(w.uid), kind=w.kind, label=w.label,
+                   subjects=[strawberry.ID(s) for s in w.subjects], window=TimeWindow.of(w.window))
+
+
+@strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
+class PlanHop:
+    uid: strawberry.ID
+    name: str
+    ci_class: str
+    rel_type: Optional[str]  # noqa: UP045
+    rel_source: Optional[strawberry.ID]  # noqa: UP045
+    rel_target: Optional[strawberry.ID]  # noqa: UP045
+
+    @classmethod
+    def of(cls, h: HopModel) -> PlanHop:
+        return cls(uid=strawberry.ID(h.uid), name=h.name, ci_class=h.ci_class, rel_type=h.rel_type,
+                   rel_source=strawberry.ID(h.rel_source) if h.rel_source else None,
+                   rel_target=strawberry.ID(h.rel_target) if h.rel_target else None)
+
+
+@strawberry.type(description="An impacted CI: grade, depth, explanation path, and the redundancy margin left.")
+class PlannedImpact:
+    uid: strawberry.ID
+    name: str
+    ci_class: str
+    grade: Grade
+    depth: int
+    explanation: str
+    path: list[PlanHop]
+    margin: Optional[int]  # noqa: UP045
+
+
+@strawberry.type(description="An impacted application or business service, its owner to notify and criticality.")
+class ServiceNotice:
+    uid: strawberry.ID
+    name: str
+    ci_class: str
+    grade: Grade
+    owner: Optional[str]  # noqa: UP045
+    criticality: Optional[str]  # noqa: UP045
+
+
+@strawberry.type(description="Another open change whose window overlaps and whose impact shares CIs or services.")
+class Conflict:
+    change_uid: strawberry.ID
+    title: str
+    state: ChangeState
+    window: TimeWindow
+    shared_cis: list[strawberry.ID]
+    shared_services: list[strawberry.ID]
+
+
+@strawberry.type(description="A blackout the change violates, or a maintenance window it falls outside of.")
+class WindowFinding:
+    kind: FindingKind
+    window_uid: strawberry.ID
+    label: str
+    window: TimeWindow
+    subjects: list[strawberry.ID]
+
+
+@strawberry.type(description="One documented risk factor: what it measured and the points it added.")
+class RiskFactor:
+    name: str
+    value: float
+    points: float
+    detail: str
+
+
+@strawberry.type(description="The risk score (sum of capped factor points x the action's multiplier) and its level.")
+class RiskAssessment:
+    score: float
+    level: str
+    multiplier: float
+    factors: list[RiskFactor]
+
+
+@strawberry.type(description="A change's plan: impact, services and owners, conflicts, windows, risk.")
+class ChangePlan:
+    change_uid: strawberry.ID
+    title: str
+    action: ChangeAction
+    window: TimeWindow
+    requester: str
+    cis: list[strawberry.ID]
+    computed_at: Long
+    impacted: list[PlannedImpact]
+    truncated: bool
+    services: list[ServiceNotice]
+    owners: list[str]
+    conflicts: list[Conflict]
+    findings: list[WindowFinding]
+    risk: RiskAssessment
+    _model: strawberry.Private[ChangePlanModel]
+
+    @strawberry.field(description="The plan as a document: Markdown for a CAB meeting, CSV, or JSON.")
+    def export(self, format: PlanFormat = PlanFormat.MARKDOWN) -> str:  # type: ignore[assignment]
+        exporter = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[format.value]
+        return exporter(self._model)
+
+    @classmethod
+    def of(cls, p: ChangePlanModel) -> ChangePlan:
+        def window(w: TimeWindowModel) -> TimeWindow:
+            return TimeWindow.of(w)
+
+        return cls(
+            change_uid=strawberry.ID(p.change_uid), title=p.title, action=p.action, window=window(p.window),
+            requester=p.requester, cis=[strawberry.ID(u) for u in p.cis], computed_at=Long(p.computed_at),
+            impacted=[PlannedImpact(uid=strawberry.ID(i.uid), name=i.name, ci_class=i.ci_class, grade=Grade(i.grade),
+                                    depth=i.depth, explanation=i.explanation, path=[PlanHop.of(h) for h in i.path],
+                                    margin=i.margin) for i in p.impacted],
+            truncated=p.truncated,
+            services=[ServiceNotice(uid=strawberry.ID(s.uid), name=s.name, ci_class=s.ci_class, grade=Grade(s.grade),
+                                    owner=s.owner, criticality=s.criticality) for s in p.services],
+            owners=list(p.owners),
+            conflicts=[Conflict(change_uid=strawberry.ID(c.change_uid), title=c.title, state=c.state,
+                                window=window(c.window), shared_cis=[strawberry.ID(u) for u in c.shared_cis],
+                                shared_services=[strawberry.ID(u) for u in c.shared_services]) for c in p.conflicts],
+            findings=[WindowFinding(kind=f.kind, window_uid=strawberry.ID(f.window_uid), label=f.label,
+                                    window=window(f.window), subjects=[strawberry.ID(s) for s in f.subjects])
+                      for f in p.findings],
+            risk=RiskAssessment(score=p.risk.score, level=p.risk.level, multiplier=p.risk.multiplier,
+                                factors=[RiskFactor(name=f.name, value=f.value, points=f.points, detail=f.detail)
+                                         for f in p.risk.factors]),
+            _model=p,
+        )
+
+
+@strawberry.type(description="The plan kept when the change was approved.")
+class ChangeSnapshot:
+    change_uid: strawberry.ID
+    approved_at: Long
+    approved_by: str
+    plan: ChangePlan
+
+    @classmethod
+    def of(cls, s: SnapshotModel) -> ChangeSnapshot:
+        return cls(change_uid=strawberry.ID(s.change_uid), approved_at=Long(s.approved_at),
+                   approved_by=s.approved_by, plan=ChangePlan.of(s.plan))
+
+
+@strawberry.type(description="A relationship that appeared, disappeared or changed its evidence since approval.")
+class EdgeChange:
+    uid: strawberry.ID
+    type: str
+    source: strawberry.ID
+    target: strawberry.ID
+    source_name: str
+    target_name: str
+    before: Optional[str]  # noqa: UP045
+    after: Optional[str]  # noqa: UP045
+
+    @classmethod
+    def of(cls, e: EdgeChangeModel) -> EdgeChange:
+        return cls(uid=strawberry.ID(e.uid), type=e.type, source=strawberry.ID(e.source),
+                   target=strawberry.ID(e.target), source_name=e.source_name, target_name=e.target_name,
+                   before=e.before, after=e.after)
+
+
+@strawberry.type(description="A decisive attribute of a CI (status, criticality, min_up, owner) that changed.")
+class AttributeChange:
+    uid: strawberry.ID
+    name: str
+    attribute: str
+    before: Optional[str]  # noqa: UP045
+    after: Optional[str]  # noqa: UP045
+
+    @classmethod
+    def of(cls, a: AttributeChangeModel) -> AttributeChange:
+        return cls(uid=strawberry.ID(a.uid), name=a.name, attribute=a.attribute, before=a.before, after=a.after)
+
+
+@strawberry.type(description="A CI or service whose grade differs (null: not impacted then / now).")
+class GradeChange:
+    uid: strawberry.ID
+    name: str
+    before: Optional[Grade]  # noqa: UP045
+    after: Optional[Grade]  # noqa: UP045
+    before_explanation: Optional[str]  # noqa: UP045
+    after_explanation: Optional[str]  # noqa: UP045
+
+    @classmethod
+    def of(cls, g: GradeChangeModel) -> GradeChange:
+        return cls(uid=strawberry.ID(g.uid), name=g.name, before=Grade(g.before) if g.before else None,
+                   after=Grade(g.after) if g.after else None, before_explanation=g.before_explanation,
+                   after_explanation=g.after_explanation)
+
+
+@strawberry.type(description="What changed in the topology and the impact since the change was approved.")
+class DriftReport:
+    change_uid: strawberry.ID
+    approved_at: Long
+    computed_at: Long
+    drifted: bool
+    relationships_added: list[EdgeChange]
+    relationships_removed: list[EdgeChange]
+    relationships_changed: list[EdgeChange]
+    ci_changes: list[AttributeChange]
+    impacted_added: list[GradeChange]
+    impacted_removed: list[GradeChange]
+    grade_changes: list[GradeChange]
+    services_added: list[GradeChange]
+    services_removed: list[GradeChange]
+    service_grade_changes: list[GradeChange]
+    owners_added: list[str]
+    owners_removed: list[str]
+    conflicts_added: list[strawberry.ID]
+    conflicts_removed: list[strawberry.ID]
+    risk_before: float
+    risk_after: float
+    level_before: str
+    level_after: str
+
+    @classmethod
+    def of(cls, d: DriftReportModel) -> DriftReport:
+        def grades(items: tuple[GradeChangeModel, ...]) -> list[GradeChange]:
+            return [GradeChange.of(g) for g in items]
+
+        def edges(items: tuple[EdgeChangeModel, ...]) -> list[EdgeChange]:
+            return [EdgeChange.of(e) for e in items]
+
+        return cls(
+            change_uid=strawberry.ID(d.change_uid), approved_at=Long(d.approved_at), computed_at=Long(d.computed_at),
+            drifted=d.drifted, relationships_added=edges(d.relationships_added),
+            relationships_removed=edges(d.relationships_removed), relationships_changed=edges(d.relationships_changed),
+            ci_changes=[AttributeChange.of(a) for a in d.ci_changes], impacted_added=grades(d.impacted_added),
+            impacted_removed=grades(d.impacted_removed), grade_changes=grades(d.grade_changes),
+            services_added=grades(d.services_added), services_removed=grades(d.services_removed),
+            service_grade_changes=grades(d.service_grade_changes), owners_added=list(d.owners_added),
+            owners_removed=list(d.owners_removed), conflicts_added=[strawberry.ID(c) for c in d.conflicts_added],
+            conflicts_removed=[strawberry.ID(c) for c in d.conflicts_removed], risk_before=d.risk_before,
+            risk_after=d.risk_after, level_before=d.level_before, level_after=d.level_after,
+        )
