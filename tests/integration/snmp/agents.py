@@ -1,0 +1,101 @@
+"""Starting and stopping real SNMP agents (snmpsim, net-snmp snmpd) for the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from discovery.snmp import oids
+from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient, SnmpError
+from discovery.snmp.credentials import Credential, SecretRef, V2cCredential
+
+COMMUNITY_ENV = "CMDB_TEST_SNMP_COMMUNITY"
+
+
+def free_udp_port(hosts: Sequence[str]) -> int:
+    """A UDP port free on every one of ``hosts``."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((hosts[0], 0))
+            port = int(sock.getsockname()[1])
+        try:
+            for host in hosts[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no common free UDP port")
+
+
+def community(name: str = "public") -> V2cCredential:
+    os.environ.setdefault(COMMUNITY_ENV, "public")
+    if name == "public":
+        return V2cCredential(name="lab", community=SecretRef(env=COMMUNITY_ENV))
+    env = "CMDB_TEST_SNMP_COMMUNITY_" + re.sub(r"\W", "_", name).upper()
+    os.environ[env] = name
+    return V2cCredential(name=name, community=SecretRef(env=env))
+
+
+def wait_answers(endpoint: Endpoint, credential: Credential, proc: subprocess.Popen[bytes], log: Path,
+                 timeout: float = 60) -> None:
+    """Block until a GET of sysName answers (snmpsim binds before it has indexed its data)."""
+    async def probe() -> bool:
+        client = SnmpClient(ClientOptions(timeout=0.5, retries=0))
+        try:
+            session = await client.session(endpoint, credential)
+            return bool(await session.get([oids.SYS_NAME, oids.SYS_DESCR]))
+        except SnmpError:
+            return False
+        finally:
+            client.close()
+
+    deadline = time.monotonic() + timeout
+    while not asyncio.run(probe()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"agent at {endpoint} did not answer: {log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+def start_snmpsim(data_dir: Path, endpoints: Sequence[Endpoint], work: Path, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """snmpsim-command-responder serving ``data_dir`` on ``endpoints`` (v3 options in ``extra``)."""
+    binary = Path(sys.executable).with_name("snmpsim-command-responder")
+    args = [str(binary), "--v3-engine-id=auto", *extra, f"--data-dir={data_dir}", f"--cache-dir={work / 'cache'}"]
+    args += [f"--agent-udpv4-endpoint={e.host}:{e.port}" for e in endpoints]
+    log = work / "snmpsim.log"
+    with open(log, "wb") as out:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"})
+
+
+def start_snmpd(conf: Path, work: Path) -> subprocess.Popen[bytes]:
+    """net-snmp snmpd in the foreground, no MIBs loaded, no SMUX/TCP 199, state in ``work``."""
+    binary = shutil.which("snmpd") or "/usr/sbin/snmpd"
+    log = work / "snmpd.log"
+    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(work / "persist"), "MIBS": ""}
+    (work / "persist").mkdir(exist_ok=True)
+    with open(work / "snmpd.out", "wb") as out:
+        return subprocess.Popen([binary, "-f", "-C", "-c", str(conf), "-Lf", str(log), "-m", "", "-I", "-smux"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM by PID, then SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

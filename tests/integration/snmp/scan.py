@@ -1,0 +1,103 @@
+"""Running the SNMP scanner into a real SQLite store for the tests, and reading the graph back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cmdb.model import ScanRun
+from discovery.base import ScopeResult
+from discovery.runner import run_scan
+from discovery.snmp.client import ClientOptions
+from discovery.snmp.credentials import Credential
+from discovery.snmp.scanner import ScanOptions, ScanSummary, SnmpScanner
+from discovery.snmp.targets import parse_targets
+from tests.builders import Harness
+
+FAST = ScanOptions(concurrency=16, device_deadline=20.0, client=ClientOptions(timeout=0.5, retries=0))
+
+
+@dataclass
+class Scan:
+    run: ScanRun
+    summary: ScanSummary
+    result_errors: list[str]
+
+
+def scan(harness: Harness, targets: Mapping[str, Any], credentials: Mapping[str, Credential],
+         options: ScanOptions = FAST) -> Scan:
+    """Discover ``targets`` and ingest the scope as one run."""
+    scanner = SnmpScanner(parse_targets(dict(targets)), credentials, options)
+    runs = asyncio.run(run_scan(scanner, harness.ingestor))
+    assert len(runs) == 1
+    return Scan(runs[0], scanner.summary, list(runs[0].errors))
+
+
+def collect(targets: Mapping[str, Any], credentials: Mapping[str, Credential], options: ScanOptions = FAST) -> tuple[ScopeResult, ScanSummary]:
+    """Discover without ingesting."""
+    scanner = SnmpScanner(parse_targets(dict(targets)), credentials, options)
+
+    async def go() -> ScopeResult:
+        return await scanner.scan_scope()
+
+    return asyncio.run(go()), scanner.summary
+
+
+class Graph:
+    """The store's CIs and relationships as sets the tests compare exactly."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.cis = {c.uid: c for c in harness.all_cis()}
+        self.rels = harness.all_rels()
+        self.schema = harness.schema
+
+    def devices(self) -> set[tuple[str, str]]:
+        return {(c.ci_class, str(c.attributes.get("sys_name"))) for c in self.cis.values()
+                if self.schema.is_a(c.ci_class, "device")}
+
+    def device_uid(self, sys_name: str) -> str:
+        uids = [u for u, c in self.cis.items() if c.attributes.get("sys_name") == sys_name
+                and self.schema.is_a(c.ci_class, "device")]
+        assert len(uids) == 1, f"{sys_name}: {len(uids)} device CIs"
+        return uids[0]
+
+    def _owner(self, uid: str) -> str:
+        parent = self.cis[uid].parent_uid
+        assert parent is not None
+        return str(self.cis[parent].attributes.get("sys_name"))
+
+    def interfaces(self) -> set[tuple[str, str]]:
+        return {(self._owner(u), str(c.attributes["name"])) for u, c in self.cis.items() if c.ci_class == "interface"}
+
+    def links(self) -> set[frozenset[tuple[str, str]]]:
+        """Interface-to-interface CONNECTS_TO edges as unordered pairs of (device, interface)."""
+        out = set()
+        for r in self.rels:
+            a, b = self.cis[r.source_uid], self.cis[r.target_uid]
+            if r.type == "CONNECTS_TO" and a.ci_class == "interface" and b.ci_class == "interface":
+                out.add(frozenset({(self._owner(r.source_uid), a.attributes["name"]),
+                                   (self._owner(r.target_uid), b.attributes["name"])}))
+        return out
+
+    def device_links(self) -> set[frozenset[str]]:
+        out = set()
+        for r in self.rels:
+            a, b = self.cis[r.source_uid], self.cis[r.target_uid]
+            if r.type == "CONNECTS_TO" and a.ci_class != "interface":
+                out.add(frozenset({str(a.attributes["sys_name"]), str(b.attributes["sys_name"])}))
+        return out
+
+    def rel_pairs(self, rel_type: str) -> set[tuple[str, str]]:
+        out = set()
+        for r in self.rels:
+            if r.type != rel_type:
+                continue
+            a, b = self.cis[r.source_uid], self.cis[r.target_uid]
+            out.add((str(a.attributes.get("name")), str(b.attributes.get("name"))))
+        return out
+
+
+def seeds(addresses: Sequence[str], port: int, credential: str = "lab", **extra: Any) -> dict[str, Any]:
+    return {"scope": "lab", "port": port, "targets": [{"seeds": list(addresses), "credentials": [credential]}], **extra}
