@@ -1,4 +1,4 @@
-"""Namespace hosts with real sshds and a real PostgreSQL, built once per module, torn down by PID."""
+"""Namespace hosts with real sshds and a real PostgreSQL, built once per session, torn down by PID."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.integration.ssh.netns import AppLab, Lab, build_app_lab
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppLab]:
     for tool in ("ip", "unshare", "nsenter", "/usr/sbin/sshd"):
         assert shutil.which(tool), f"{tool} is required (apt-get install -y openssh-server iproute2)"
