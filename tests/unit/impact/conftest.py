@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from impact_graphs import Graph, chain_graph, three_tier_graph
+
+from tests.unit.impact.impact_graphs import Graph, chain_graph, three_tier_graph
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from impact_graphs import Graph, grades
 
 from cmdb.impact import (
     DependencyRequest,
@@ -14,6 +13,7 @@ from cmdb.impact import (
     UnknownCI,
     UnknownRelationshipType,
 )
+from tests.unit.impact.impact_graphs import Graph, grades
 
 
 def impact(g: Graph, *uids: str, **kw: object):  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from impact_graphs import Graph
+from tests.unit.impact.impact_graphs import Graph
 
 
 def uids(path) -> list[str]:  # type: ignore[no-untyped-def]

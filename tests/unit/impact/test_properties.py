@@ -7,10 +7,10 @@ import itertools
 import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from impact_graphs import Graph
 
 from cmdb.impact import DependencyRequest, ImpactRequest
 from schema import ImpactDirection, MinUp, load_schema
+from tests.unit.impact.impact_graphs import Graph
 
 SCHEMA = load_schema()
 PLAIN_CLASSES = ["virtual_machine", "software_instance", "application", "database", "physical_server"]

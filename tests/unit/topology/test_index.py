@@ -8,12 +8,12 @@ import threading
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from impact_graphs import Graph, as_changeset
 
 from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
 from cmdb.store.protocol import EdgeRow, NodeRow
 from cmdb.topology import TopologyIndex
 from schema import load_schema
+from tests.unit.impact.impact_graphs import Graph, as_changeset
 
 SCHEMA = load_schema()
 
