@@ -210,7 +210,7 @@ class SyntheticEstate:
             ip = f"10.{app // 250 % 250}.{app % 250}.{10 + i}"
             yield s.ci("cloud_instance", iid, {"instance_id": iid},
                        {"name": f"{app_name}-{i}", "instance_type": rng.choice(["t3.medium", "m6i.large"]),
-                        "private_ip": ip, "state": "running", "environment": "prod"}, truth_class="host")
+                        "private_ip": ip, "state": "running", "environment": "prod"})
             yield s.rel("ROUTES_TO", tg, inst, tg_id, iid)
             yield s.rel("IN_NETWORK", inst, _ref("subnet", subnet_id=subnet), iid, subnet)
             yield s.rel("MEMBER_OF", inst, sg, iid, sg_id)
@@ -244,7 +244,8 @@ class SyntheticEstate:
                 # Same real thing as the cloud_instance: linked by instance_id.
                 yield s.ci("host", iid, {"machine_id": machine_id},
                            {"instance_id": iid, "fqdn": fqdn, "hostname": f"{app_name}-{i}", "os_name": "Debian",
-                            "os_version": "12", "kernel": "6.1.0-18-amd64", "cpu_count": 2, "memory_mb": 4096})
+                            "os_version": "12", "kernel": "6.1.0-18-amd64", "cpu_count": 2, "memory_mb": 4096},
+                           truth_class="cloud_instance")
                 yield s.ci("interface", f"{iid}/eth0", {"name": "eth0"}, {"mtu": 9001}, parent=host)
                 s.truth_rel(iid, "CONTAINS", f"{iid}/eth0")
                 yield s.rel("HAS_ADDRESS", _ref("interface", parent=host, name="eth0"),
@@ -273,7 +274,7 @@ class SyntheticEstate:
         site = _ref("location", site_code="dc1")
         core = _ref("switch", chassis_id="00:00:5e:00:00:01")
         yield s.ci("switch", "core-1", {"chassis_id": "00:00:5e:00:00:01"},
-                   {"sys_name": "core-1.dc1", "vendor": "Arista", "model": "7150S"}, truth_class="switch")
+                   {"sys_name": "core-1.dc1", "vendor": "Arista", "model": "7150S"})
         yield s.rel("LOCATED_IN", core, site, "core-1", "dc1")
         for r in range(spec.racks):
             rack_code = f"dc1-r{r:03d}"

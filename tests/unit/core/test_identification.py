@@ -1,0 +1,110 @@
+"""Identification: ordered rules, dependent classes, cross-source merges, duplicates, create rights."""
+
+from __future__ import annotations
+
+from cmdb.ingest import ItemError
+from cmdb.model import Action
+from tests.builders import DAY, Harness, obs, ref, rel
+
+
+def test_one_real_host_seen_by_three_sources_with_different_identifiers_is_one_ci(harness: Harness) -> None:
+    _, report = harness.run([obs("cloud_instance", {"instance_id": "i-0abc"}, {"private_ip": "10.0.0.5", "name": "web-1"},
+                                 scope="111/eu-west-1")], source="aws", scope="111/eu-west-1")
+    assert report.created == 1 and report.rejected == []
+    harness.run([obs("host", {"machine_id": "5f2c"}, {"instance_id": "i-0abc", "fqdn": "web-1.prod.example.com",
+                                                        "kernel": "6.1.0"}, source="ssh", scope="lab")],
+                source="ssh", scope="lab")
+    # SNMP knows only the name, in another case: identifiers compare case-folded.
+    harness.run([obs("host", {"fqdn": "WEB-1.prod.example.com"}, {"uptime_s": 3600}, source="snmp", scope="net")],
+                source="snmp", scope="net")
+
+    cis = harness.all_cis()
+    assert [(c.ci_class, c.attributes["instance_id"], c.attributes["machine_id"]) for c in cis] == [
+        ("cloud_instance", "i-0abc", "5f2c")]
+    ci = cis[0]
+    assert ci.attributes["kernel"] == "6.1.0" and ci.attributes["uptime_s"] == 3600
+    assert {k: p.source for k, p in ci.provenance.items()} == {
+        "instance_id": "aws", "private_ip": "aws", "name": "aws", "machine_id": "ssh", "fqdn": "ssh",
+        "kernel": "ssh", "uptime_s": "snmp"}
+
+
+def test_a_generic_observation_never_downgrades_a_specific_class_and_a_specific_one_upgrades(harness: Harness) -> None:
+    harness.run([obs("host", {"machine_id": "m1"}, source="ssh", scope="lab")], source="ssh", scope="lab")
+    assert harness.all_cis()[0].ci_class == "host"
+    harness.run([obs("cloud_instance", {"instance_id": "i-1"}, {"machine_id": "m1"})])
+    ci = harness.all_cis()[0]
+    assert ci.ci_class == "cloud_instance"
+    assert harness.store.history(ci.uid)[-1].changes["class"] == ["host", "cloud_instance"]
+    harness.run([obs("host", {"machine_id": "m1"}, source="ssh", scope="lab")], source="ssh", scope="lab")
+    assert harness.all_cis()[0].ci_class == "cloud_instance"
+
+
+def test_dependent_classes_are_identified_inside_their_parent(harness: Harness) -> None:
+    a, b = ref("host", machine_id="a"), ref("host", machine_id="b")
+    items = [
+        obs("host", {"machine_id": "a"}, source="ssh"), obs("host", {"machine_id": "b"}, source="ssh"),
+        obs("interface", {"name": "eth0"}, {"mtu": 1500}, parent=a, source="ssh"),
+        obs("interface", {"name": "eth0"}, {"mtu": 9000}, parent=b, source="ssh"),
+        obs("interface", {"name": "eth0"}, {"speed_mbps": 1000}, parent=a, source="ssh"),
+    ]
+    harness.run(items, source="ssh")
+    hosts = {c.attributes["machine_id"]: c.uid for c in harness.all_cis() if c.ci_class == "host"}
+    interfaces = {(c.parent_uid, c.attributes["name"], c.attributes["mtu"], c.attributes.get("speed_mbps"))
+                  for c in harness.all_cis() if c.ci_class == "interface"}
+    assert interfaces == {(hosts["a"], "eth0", 1500, 1000), (hosts["b"], "eth0", 9000, None)}
+    contains = {(r.source_uid, r.type) for r in harness.all_rels()}
+    assert contains == {(hosts["a"], "CONTAINS"), (hosts["b"], "CONTAINS")}
+
+
+def test_several_matches_the_oldest_wins_and_the_others_are_flagged_never_merged(harness: Harness) -> None:
+    harness.run([obs("host", {"fqdn": "db-1.example.com"}, source="manual", scope="hand")], source="manual", scope="hand")
+    harness.clock.advance(DAY)
+    harness.run([obs("host", {"machine_id": "m-db"}, source="ssh")], source="ssh")
+    harness.clock.advance(DAY)
+    # ssh learns the FQDN of its host: now two CIs carry the same FQDN.
+    harness.run([obs("host", {"machine_id": "m-db"}, {"fqdn": "db-1.example.com"}, source="ssh")], source="ssh")
+    harness.clock.advance(DAY)
+    _, report = harness.run([obs("host", {"fqdn": "db-1.example.com"}, {"os_name": "Debian"}, source="snmp",
+                                 scope="net")], source="snmp", scope="net")
+    older = harness.find("host", fqdn="db-1.example.com", os_name="Debian")
+    newer = harness.find("host", machine_id="m-db")
+    assert older.uid != newer.uid and older.created_at < newer.created_at
+    assert newer.duplicate_of == older.uid and older.duplicate_of is None
+    assert report.duplicates == 1
+    flagged = [h for h in harness.store.history(newer.uid) if h.action is Action.DUPLICATE]
+    assert [h.changes for h in flagged] == [{"duplicate_of": [None, older.uid]}]
+    assert len(harness.all_cis()) == 2
+
+
+def test_create_rights_per_source_and_class(harness: Harness) -> None:
+    _, report = harness.run([obs("business_service", {"name": "Payroll"}, source="ssh")], source="ssh")
+    assert report.rejected == [ItemError(0, "class", "source 'ssh' may not create 'business_service' CIs")]
+    assert harness.all_cis() == []
+    # ...but ssh may update one that exists.
+    harness.run([obs("business_service", {"name": "Payroll"}, source="manual", scope="hand")], source="manual", scope="hand")
+    _, report = harness.run([obs("business_service", {"name": "Payroll"}, {"owner": "hr"}, source="ssh")], source="ssh")
+    assert report.rejected == [] and harness.find("business_service", name="Payroll").attributes["owner"] == "hr"
+
+
+def test_invalid_items_are_rejected_with_the_field_named(harness: Harness) -> None:
+    items = [
+        obs("host", {"machine_id": "m1"}, {"colour": "red"}),
+        obs("host", {"machine_id": "m2"}, {"cpu_count": "many"}),
+        obs("interface", {"name": "eth0"}),
+        obs("device", {"serial_number": "X"}),
+        obs("gizmo", {"id": "1"}),
+        rel("RUNS_ON", ref("application", name="nope"), ref("host", machine_id="m3")),
+        obs("host", {"machine_id": "m3"}),
+        rel("ALLOWS_FROM", ref("host", machine_id="m3"), ref("host", machine_id="m3")),
+        {"kind": "ci", "source": "aws", "scope": "s1", "class": "host"},
+        {"kind": "rel", "source": "aws", "scope": "s1", "type": "RUNS_ON", "from": {"class": "host", "identifiers": {"machine_id": "m3"}}},
+        obs("host", {"machine_id": "m4"}, source="ssh"),
+    ]
+    _, report = harness.run(items)
+    assert [(e.index, e.field) for e in report.rejected] == [
+        (0, "attributes.colour"), (1, "attributes.cpu_count"), (2, "parent"), (3, "class"), (4, "class"),
+        (5, "from"), (7, "to"), (8, "identifiers"), (9, "to"), (10, "source"),
+    ]
+    assert "has no attribute 'colour'" in report.rejected[0].message
+    assert "no application CI with name=nope" in report.rejected[5].message
+    assert [c.attributes["machine_id"] for c in harness.all_cis()] == ["m3"]
