@@ -107,7 +107,9 @@ _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
+    # No lenient fallback: a value that is not plain JSON is a bug upstream, and
+    # failing here rolls the whole batch back.
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 _loads = orjson.loads
@@ -331,9 +333,11 @@ class SQLiteStore:
             where.append(f"status IN ({_marks(len(query.statuses))})")
             params.extend(s.value for s in query.statuses)
         if query.text:
-            where.append("(name LIKE ? ESCAPE '\\' OR attrs LIKE ? ESCAPE '\\' OR uid = ?)")
+            # Values only: matching the JSON text would also match attribute names.
+            where.append("(uid = ? OR name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM json_tree(cis.attrs) AS t"
+                         " WHERE t.atom IS NOT NULL AND t.atom LIKE ? ESCAPE '\\'))")
             escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.extend([f"%{escaped}%", f"%{escaped}%", query.text])
+            params.extend([query.text, f"%{escaped}%", f"%{escaped}%"])
         for flt in query.filters:
             path = "$." + flt.attribute
             if not flt.attribute.replace("_", "").isalnum():

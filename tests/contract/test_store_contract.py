@@ -1,0 +1,227 @@
+"""Behaviour every GraphStore must have (see tests/contract/conftest.py to add a store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmdb.ingest import Ingestor
+from cmdb.model import (
+    CI,
+    Action,
+    AttrFilter,
+    ChangeSet,
+    CIQuery,
+    HistoryEntry,
+    Lifecycle,
+    Provenance,
+    RelEvidence,
+    Relationship,
+    RunStatus,
+    ScanRun,
+    Sighting,
+    rel_uid,
+)
+from cmdb.store.protocol import Direction, EdgeRow, GraphStore, NodeRow
+from schema import load_schema
+from tests.builders import T0, Clock, obs, ref, rel
+
+
+def make_ci(uid: str, cls: str = "host", status: Lifecycle = Lifecycle.ACTIVE, **attrs: object) -> CI:
+    return CI(uid=uid, ci_class=cls, attributes=dict(attrs), provenance={k: Provenance("aws", T0) for k in attrs},
+              status=status, created_at=T0, updated_at=T0)
+
+
+def make_rel(a: str, t: str, b: str, status: Lifecycle = Lifecycle.ACTIVE, method: str = "declared",
+             confidence: float = 1.0) -> Relationship:
+    return Relationship(uid=rel_uid(a, t, b), type=t, source_uid=a, target_uid=b, attributes={"port": 5432},
+                        evidence=RelEvidence(["aws"], T0, T0 + 5, 2, method, confidence), status=status, last_run="r1")
+
+
+@pytest.fixture
+def graph(store: GraphStore) -> GraphStore:
+    """a -RUNS_ON-> b -HOSTED_ON-> c ; d -DEPENDS_ON-> b (retired) ; a -DEPENDS_ON-> d (traffic 0.4)"""
+    store.apply(ChangeSet(
+        cis=[make_ci("a", "application", name="shop", owner="team-a", min_up="2"),
+             make_ci("b", "host", name="web-1", fqdn="web-1.example.com", cpu_count=4),
+             make_ci("c", "physical_server", name="rack-srv", cpu_count=32),
+             make_ci("d", "database", status=Lifecycle.STALE, name="orders-db", port=5432)],
+        keys=[("app#0||shop", "a"), ("device#4||web-1.example.com", "b")],
+        relationships=[make_rel("a", "RUNS_ON", "b"), make_rel("b", "HOSTED_ON", "c"),
+                       make_rel("d", "DEPENDS_ON", "b", status=Lifecycle.RETIRED),
+                       make_rel("a", "DEPENDS_ON", "d", method="traffic", confidence=0.4)],
+    ))
+    return store
+
+
+def test_round_trip_of_cis_and_relationships(graph: GraphStore) -> None:
+    cis = graph.get_cis(["a", "b", "zzz"])
+    assert set(cis) == {"a", "b"}
+    assert cis["b"] == make_ci("b", "host", name="web-1", fqdn="web-1.example.com", cpu_count=4)
+    rels = graph.get_relationships([rel_uid("a", "RUNS_ON", "b"), "nope"])
+    assert list(rels.values()) == [make_rel("a", "RUNS_ON", "b")]
+
+
+def test_identification_keys_allow_several_holders_and_removal(store: GraphStore) -> None:
+    store.apply(ChangeSet(keys=[("k1", "x"), ("k1", "y"), ("k2", "x")]))
+    store.apply(ChangeSet(keys=[("k1", "x")]))  # idempotent
+    found = store.find_keys(["k1", "k2", "k3"])
+    assert {k: sorted(v) for k, v in found.items()} == {"k1": ["x", "y"], "k2": ["x"]}
+    store.apply(ChangeSet(removed_keys=[("k1", "x")]))
+    assert {k: sorted(v) for k, v in store.find_keys(["k1", "k2"]).items()} == {"k1": ["y"], "k2": ["x"]}
+
+
+def test_upsert_replaces_the_whole_ci_state(graph: GraphStore) -> None:
+    updated = make_ci("b", "cloud_instance", name="web-1", fqdn="web-1.example.com", cpu_count=8)
+    updated.duplicate_of = "c"
+    updated.updated_at = T0 + 1
+    graph.apply(ChangeSet(cis=[updated]))
+    assert graph.get_cis(["b"])["b"] == updated
+
+
+def test_search_by_class_status_text_and_attribute_filters_with_keyset_pages(graph: GraphStore) -> None:
+    def uids(query: CIQuery) -> list[str]:
+        return [c.uid for c in graph.search(query).items]
+
+    assert uids(CIQuery()) == ["a", "b", "c", "d"]
+    assert uids(CIQuery(classes=("host", "physical_server"))) == ["b", "c"]
+    assert uids(CIQuery(statuses=(Lifecycle.STALE,))) == ["d"]
+    assert uids(CIQuery(text="WEB-1")) == ["b"]
+    assert uids(CIQuery(filters=(AttrFilter("cpu_count", "ge", 8),))) == ["c"]
+    assert uids(CIQuery(filters=(AttrFilter("cpu_count", "lt", 8),))) == ["b"]
+    assert uids(CIQuery(filters=(AttrFilter("name", "eq", "shop"),))) == ["a"]
+    assert uids(CIQuery(filters=(AttrFilter("name", "contains", "db"),))) == ["d"]
+    first = graph.search(CIQuery(limit=3))
+    assert ([c.uid for c in first.items], first.has_next, first.end_cursor) == (["a", "b", "c"], True, "c")
+    second = graph.search(CIQuery(limit=3, after=first.end_cursor))
+    assert ([c.uid for c in second.items], second.has_next) == (["d"], False)
+
+
+def test_text_search_treats_wildcards_literally(graph: GraphStore) -> None:
+    assert graph.search(CIQuery(text="%")).items == []
+    assert graph.search(CIQuery(text="_")).items == []
+
+
+def test_neighbours_by_direction_type_and_status(graph: GraphStore) -> None:
+    def ends(rels: list[Relationship]) -> set[tuple[str, str, str]]:
+        return {(r.source_uid, r.type, r.target_uid) for r in rels}
+
+    assert ends(graph.neighbours(["b"], Direction.IN)) == {("a", "RUNS_ON", "b")}
+    assert ends(graph.neighbours(["b"], Direction.IN, include_inactive=True)) == {
+        ("a", "RUNS_ON", "b"), ("d", "DEPENDS_ON", "b")}
+    assert ends(graph.neighbours(["b"], Direction.OUT)) == {("b", "HOSTED_ON", "c")}
+    assert ends(graph.neighbours(["a", "c"], Direction.BOTH)) == {
+        ("a", "RUNS_ON", "b"), ("a", "DEPENDS_ON", "d"), ("b", "HOSTED_ON", "c")}
+    assert ends(graph.neighbours(["a"], Direction.OUT, types=["DEPENDS_ON"])) == {("a", "DEPENDS_ON", "d")}
+    assert graph.neighbours(["nobody"]) == []
+
+
+def test_history_is_kept_in_order_per_subject(store: GraphStore) -> None:
+    entries = [
+        HistoryEntry("x", "ci", Action.CREATE, {"name": [None, "a"]}, "aws", "r1", T0),
+        HistoryEntry("y", "ci", Action.CREATE, {"name": [None, "b"]}, "aws", "r1", T0),
+        HistoryEntry("x", "ci", Action.UPDATE, {"name": ["a", "b"], "tags": [None, {"k": [1, 2]}]}, "ssh", "r2", T0 + 1),
+    ]
+    store.apply(ChangeSet(history=entries[:2]))
+    store.apply(ChangeSet(history=entries[2:]))
+    got = store.history("x")
+    assert [(h.action, h.changes, h.source, h.run_id, h.at) for h in got] == [
+        (e.action, e.changes, e.source, e.run_id, e.at) for e in (entries[0], entries[2])]
+    assert got[0].seq < got[1].seq
+    all_entries = [h for batch in store.iter_history(batch_size=2) for h in batch]
+    assert [h.subject_uid for h in all_entries] == ["x", "y", "x"]
+
+
+def test_iterators_cover_everything_in_pages(graph: GraphStore) -> None:
+    nodes = [n for batch in graph.iter_nodes(batch_size=3) for n in batch]
+    assert sorted(nodes) == [
+        NodeRow("a", "application", "active", "shop", "2", "team-a"),
+        NodeRow("b", "host", "active", "web-1", None, None),
+        NodeRow("c", "physical_server", "active", "rack-srv", None, None),
+        NodeRow("d", "database", "stale", "orders-db", None, None),
+    ]
+    edges = [e for batch in graph.iter_edges(batch_size=3) for e in batch]
+    assert sorted(edges) == sorted([
+        EdgeRow("a", "RUNS_ON", "b", "declared", 1.0, "active"),
+        EdgeRow("b", "HOSTED_ON", "c", "declared", 1.0, "active"),
+        EdgeRow("d", "DEPENDS_ON", "b", "declared", 1.0, "retired"),
+        EdgeRow("a", "DEPENDS_ON", "d", "traffic", 0.4, "active"),
+    ])
+    assert sorted(c.uid for batch in graph.iter_cis(batch_size=1) for c in batch) == ["a", "b", "c", "d"]
+    assert len([r for batch in graph.iter_relationships(batch_size=3) for r in batch]) == 4
+    counts = graph.counts()
+    assert (counts.cis, counts.relationships) == (4, 4)
+
+
+def test_scan_runs_are_saved_updated_and_listed_newest_first(store: GraphStore) -> None:
+    r1 = ScanRun("r1", "aws", "acct/eu", T0, job="nightly")
+    r2 = ScanRun("r2", "aws", "acct/us", T0 + 10)
+    r3 = ScanRun("r3", "ssh", "lab", T0 + 20)
+    for run in (r1, r2, r3):
+        store.save_run(run)
+    r1.status, r1.finished_at, r1.counts, r1.errors = RunStatus.INCOMPLETE, T0 + 5, {"created": 3}, ["x: timeout"]
+    store.save_run(r1)
+    assert store.get_run("r1") == r1
+    assert store.get_run("nope") is None
+    assert [r.run_id for r in store.list_runs()] == ["r3", "r2", "r1"]
+    assert [r.run_id for r in store.list_runs(source="aws")] == ["r2", "r1"]
+    assert [r.run_id for r in store.list_runs(source="aws", scope="acct/eu")] == ["r1"]
+    assert [r.run_id for r in store.list_runs(limit=1)] == ["r3"]
+
+
+def test_missed_runs_are_counted_per_source_and_scope_and_reset_by_a_sighting(store: GraphStore) -> None:
+    store.apply(ChangeSet(
+        cis=[make_ci("x"), make_ci("y")],
+        relationships=[make_rel("x", "DEPENDS_ON", "y")],
+        sightings=[Sighting("x", "ci", "aws", "s1", "r1", T0), Sighting("y", "ci", "aws", "s1", "r1", T0),
+                   Sighting("y", "ci", "ssh", "lab", "q1", T0 + 7), Sighting(rel_uid("x", "DEPENDS_ON", "y"), "rel", "aws", "s1", "r1", T0)],
+    ))
+    # Run r2 of aws/s1 saw only x.
+    store.apply(ChangeSet(sightings=[Sighting("x", "ci", "aws", "s1", "r2", T0 + 9)]))
+    store.mark_missed("aws", "s1", "r2")
+    store.mark_missed("aws", "s1", "r3")  # r3 saw nothing: x missed once, y twice
+    page = store.aging_candidates("aws", "s1", "r3", None, 10)
+    got = {(c.subject_kind, c.subject_uid, c.ci_class, c.status, c.min_missed, c.last_seen) for c in page}
+    rid = rel_uid("x", "DEPENDS_ON", "y")
+    assert got == {("ci", "x", "host", "active", 1, T0 + 9), ("ci", "y", "host", "active", 0, T0 + 7),
+                   ("rel", rid, None, "active", 2, T0)}
+    # Paging by subject uid.
+    first = store.aging_candidates("aws", "s1", "r3", None, 2)
+    rest = store.aging_candidates("aws", "s1", "r3", first[-1].subject_uid, 2)
+    assert sorted(c.subject_uid for c in first + rest) == sorted(["x", "y", rid])
+    store.apply(ChangeSet(sightings=[Sighting("y", "ci", "aws", "s1", "r4", T0 + 11)]))
+    assert "y" not in {c.subject_uid for c in store.aging_candidates("aws", "s1", "r4", None, 10)}
+
+
+def test_a_failing_batch_writes_nothing(store: GraphStore) -> None:
+    bad = make_ci("bad")
+    bad.attributes["weird"] = object()  # cannot be serialised by any store
+    with pytest.raises(Exception):  # noqa: B017 - any store error is acceptable; the point is atomicity
+        store.apply(ChangeSet(cis=[make_ci("good"), bad], history=[
+            HistoryEntry("good", "ci", Action.CREATE, {}, "aws", "r1", T0)]))
+    assert store.get_cis(["good", "bad"]) == {}
+    assert store.history("good") == []
+
+
+def test_the_ingest_pipeline_runs_on_the_store(store: GraphStore) -> None:
+    schema = load_schema()
+    ingestor = Ingestor(store, schema, clock=Clock())
+    items = [obs("cloud_instance", {"instance_id": "i-1"}, {"name": "web"}), obs("subnet", {"subnet_id": "s-1"}),
+             rel("IN_NETWORK", ref("cloud_instance", instance_id="i-1"), ref("subnet", subnet_id="s-1"))]
+    for _ in range(2):
+        run = ingestor.start_run("aws", "s1")
+        ingestor.ingest(run, items)
+        ingestor.finish_run(run, complete=True)
+    run = ingestor.start_run("ssh", "lab")
+    ingestor.ingest(run, [obs("host", {"machine_id": "m"}, {"instance_id": "i-1"}, source="ssh", scope="lab")])
+    ingestor.finish_run(run, complete=True)
+    cis = sorted((c.ci_class, c.attributes.get("machine_id")) for batch in store.iter_cis() for c in batch)
+    assert cis == [("cloud_instance", "m"), ("subnet", None)]
+    assert store.counts().history == 4  # 2 creates + 1 relationship create + 1 update (machine_id)
+    for _ in range(4):
+        run = ingestor.start_run("aws", "s1")
+        ingestor.ingest(run, items[1:2])
+        ingestor.finish_run(run, complete=True)
+    statuses = {c.ci_class: c.status for batch in store.iter_cis() for c in batch}
+    # Still seen by ssh: the instance stays active although aws no longer sees it.
+    assert statuses == {"cloud_instance": Lifecycle.ACTIVE, "subnet": Lifecycle.ACTIVE}
+    assert [r.status for batch in store.iter_relationships() for r in batch] == [Lifecycle.RETIRED]
