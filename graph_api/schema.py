@@ -15,25 +15,28 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter
+from strawberry.extensions.max_aliases import create_validator as create_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from graph_api.analysis.schema import AnalysisQueries
+from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
 from graph_api.errors import should_mask
-from graph_api.limits import create_limits_rule
+from graph_api.limits import LimitsFirst, create_limits_rule
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
 from graph_api.settings import ApiSettings
 
-QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries)
-MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations)
+QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries)
+MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations)
 
 
 def build_schema(settings: ApiSettings) -> strawberry.Schema:
     """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors."""
+    aliases_rule = create_aliases_rule(settings.max_aliases)
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
                                      settings.page_cap)
     query = merge_types("Query", QUERY_MIXINS)
@@ -45,8 +48,7 @@ def build_schema(settings: ApiSettings) -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-            lambda: AddValidationRules([limits_rule]),
+            lambda: LimitsFirst([aliases_rule, limits_rule]),
             lambda: MaskErrors(should_mask_error=should_mask),
         ],
     )

@@ -133,4 +133,5 @@ class ChangeFilter(BaseModel):
     ci: str | None = None  # changes touching this CI
     overlapping: TimeWindow | None = None  # changes whose window overlaps this one
     requester: str | None = None
-    limit: int = Field(default=100, ge=1, le=1000)
+    after: tuple[int, str] | None = None  # keyset cursor: (window start, uid) to start after
+    limit: int = Field(default=100, ge=1, le=1001)

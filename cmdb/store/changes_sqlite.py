@@ -134,6 +134,9 @@ class SQLiteChangeRepository:
         if query.requester:
             where.append("requester = ?")
             params.append(query.requester)
+        if query.after is not None:
+            where.append("(start_ms > ? OR (start_ms = ? AND uid > ?))")
+            params.extend([query.after[0], query.after[0], query.after[1]])
         sql = "SELECT body FROM chg_changes" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY start_ms, uid LIMIT ?"
         params.append(query.limit)
