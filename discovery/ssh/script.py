@@ -53,7 +53,8 @@ def build_script(sudo_ss: bool = False, commands: tuple[tuple[str, str], ...] = 
     for name, command in commands:
         # The leading newline keeps the end marker at the start of a line even
         # when a command's output lacks a final newline.
-        lines.append(f"printf '{BEGIN}{name}\\n'; ( {command} ) 2>/dev/null </dev/null; printf '\\n{END}{name} %s\\n' $?")
+        # A brace group, not a subshell: one fork less per section (commands never change shell state).
+        lines.append(f"printf '{BEGIN}{name}\\n'; {{ {command}; }} 2>/dev/null </dev/null; printf '\\n{END}{name} %s\\n' $?")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,124 @@
+"""Benchmark: SSH host discovery of >=100 hosts at once, against a bare asyncssh run of the same script.
+
+Builds a namespace lab (a few sshds, each answering on many addresses: every
+address is one inventory host), then, in the same process and against the same
+hosts, alternates:
+
+- **bare**: asyncssh connect + ``sh -s`` with the collection script, nothing else
+  (the rate the local sshds allow);
+- **scanner**: ``SSHScanner.scan()`` end to end without a store: host-key check,
+  collection, parsing, Observations and dependency inference.
+
+Prints hosts/s, client CPU per host (this process's CPU time / hosts), and the
+scanner/bare ratio. Needs root, iproute2 and openssh-server.
+
+    .venv/bin/python bench/host_discovery.py --hosts 120 --sshds 4 --concurrency 32 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import asyncssh
+
+from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory
+from discovery.ssh.labhosts import Lab
+from discovery.ssh.scanner import SSHScanner
+from discovery.ssh.script import build_script
+
+
+def build_inventory(lab: Lab, per_host: dict[str, list[str]], concurrency: int, workdir: Path) -> Inventory:
+    entries, fps = [], {}
+    for host in lab.hosts:
+        for addr in per_host[host.name]:
+            name = f"h-{addr}"
+            entries.append(HostEntry(name=name, address=addr))
+            fps[name] = [host.fingerprint]
+    store = workdir / "bench-fingerprints.json"
+    store.write_text(json.dumps(fps))
+    return Inventory(
+        scope="bench", hosts=entries, concurrency=concurrency, deadline_s=120, connect_timeout_s=30,
+        defaults=Credentials(user="root", port=22, key_file=str(lab.client_key_path)),
+        host_keys=HostKeysConfig(mode="fingerprints", file=str(store)),
+    )
+
+
+async def bare(lab: Lab, inv: Inventory) -> tuple[float, float, int]:
+    """Same hosts, same script, same concurrency: connect, run, read stdout. No verification, no parsing."""
+    keys = inv.defaults.load_keys()
+    script = build_script()
+    sem = asyncio.Semaphore(inv.concurrency)
+    ok = 0
+
+    async def one(target) -> None:  # type: ignore[no-untyped-def]
+        nonlocal ok
+        async with sem:
+            sock = await lab.connector(target)
+            async with asyncssh.connect(target.address, 22, sock=sock, username="root", client_keys=keys,
+                                        agent_path=None, known_hosts=None, config=None) as conn:
+                result = await conn.run("sh -s", input=script, check=False)
+                ok += bool(result.stdout)
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one(t) for t in inv.targets()))
+    return time.perf_counter() - t0, time.process_time() - c0, ok
+
+
+async def scanner(lab: Lab, inv: Inventory) -> tuple[float, float, int, int]:
+    scan = SSHScanner(inv, connector=lab.connector)
+    items = complete = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    async for result in scan.scan():
+        items += len(result.items)
+        complete += result.complete and not result.scope.endswith(":traffic")
+    return time.perf_counter() - t0, time.process_time() - c0, complete, items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=120)
+    parser.add_argument("--sshds", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--net", default="10.250.40")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="cmdb-bench-hosts-"))
+    with Lab(workdir, net=args.net) as lab:
+        per = -(-args.hosts // args.sshds)
+        for i in range(args.sshds):
+            lab.add_host(f"sshd{i}", extra_addresses=min(per, args.hosts - i * per))
+        t0 = time.perf_counter()
+        lab.start()
+        per_host = {h.name: h.extra_addresses for h in lab.hosts}
+        inv = build_inventory(lab, per_host, args.concurrency, workdir)
+        n = len(inv.targets())
+        print(f"lab: {args.sshds} sshds, {n} hosts (addresses), concurrency {args.concurrency}, "
+              f"built in {time.perf_counter() - t0:.1f}s")
+        asyncio.run(bare(lab, inv.model_copy(update={"hosts": inv.hosts[:8]})))  # warm up
+        bare_rates, scan_rates, bare_cpu, scan_cpu = [], [], [], []
+        for r in range(args.rounds):
+            wall, cpu, ok = asyncio.run(bare(lab, inv))
+            bare_rates.append(n / wall)
+            bare_cpu.append(cpu / n)
+            print(f"round {r + 1} bare:    {ok}/{n} hosts in {wall:.2f}s = {n / wall:.1f} hosts/s, "
+                  f"client CPU {1000 * cpu / n:.1f} ms/host")
+            wall, cpu, complete, items = asyncio.run(scanner(lab, inv))
+            scan_rates.append(n / wall)
+            scan_cpu.append(cpu / n)
+            print(f"round {r + 1} scanner: {complete}/{n} hosts complete, {items} items in {wall:.2f}s = "
+                  f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host")
+        b, s = statistics.median(bare_rates), statistics.median(scan_rates)
+        print(f"median bare {b:.1f} hosts/s, scanner {s:.1f} hosts/s, ratio {s / b:.2f} (target >= 0.8); "
+              f"client CPU/host bare {1000 * statistics.median(bare_cpu):.1f} ms, "
+              f"scanner {1000 * statistics.median(scan_cpu):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
