@@ -41,12 +41,13 @@ def lock_dir(store_url: str | None) -> Path:
 
 
 def outcome_table(outcome: JobOutcome) -> Table:
-    table = Table("scope", "status", "created", "updated", "unchanged", "stale", "retired", "errors",
+    table = Table("scope", "status", "created", "updated", "unchanged", "stale", "retired", "rels +/~", "errors",
                   title=f"job {outcome.job}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else ""))
     for r in outcome.runs:
         c = r.counts
         table.add_row(r.scope, r.status.value, *(str(c.get(k, 0)) for k in
                       ("created", "updated", "unchanged", "stale", "retired")),
+                      f"{c.get('relationships_created', 0)}/{c.get('relationships_updated', 0)}",
                       "; ".join(r.errors)[:120] or "-")
     return table
 

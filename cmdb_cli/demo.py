@@ -1,0 +1,221 @@
+"""``cmdb demo``: start a local estate, discover it for real, serve the API over it.
+
+``cmdb demo`` starts a moto server seeded with Acme's AWS accounts, snmpsim
+agents serving the lab network, and (with root and network namespaces) four
+SSH hosts running services that talk to each other; runs the discovery jobs;
+then serves GraphQL on 127.0.0.1 and prints how to query it. ``--no-serve``
+leaves the estate running and exits; ``cmdb demo --stop`` cleans up everything
+the demo started (processes by PID, namespaces, state file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cmdb.ingest import Ingestor
+from cmdb.model import CIQuery
+from cmdb.store.protocol import GraphStore
+from cmdb_cli.context import console, open_store, schema
+from cmdb_cli.jobs import outcome_table
+from discovery.base import Progress as ScanProgress
+from discovery.demo.estate import DemoEstate, discover_estate, start_estate, stop_estate
+from discovery.job_runner import JobOutcome, JobRunner
+
+DEFAULT_DIR = Path(".cmdb-demo")
+TOKEN_FILE = "viewer-token"
+
+
+def _fresh_store(data_dir: Path) -> GraphStore:
+    """The demo's own SQLite store, emptied: each demo discovers from scratch."""
+    db = data_dir / "cmdb.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return open_store(f"sqlite:///{db}")
+
+
+def _by_name(store: GraphStore, name: str) -> Any:
+    """The active CI named exactly ``name`` (by name or hostname), if any."""
+    page = store.search(CIQuery(text=name, limit=100))
+    exact = [c for c in page.items if name in (c.name, c.attributes.get("hostname"))]
+    return exact[0] if exact else None
+
+
+def summarize(store: GraphStore) -> dict[str, Any]:
+    """CIs by class, and the CIs more than one real source describes (the cross-source merges)."""
+    by_class: Counter[str] = Counter()
+    merged: list[tuple[str, str, list[str]]] = []
+    for batch in store.iter_cis():
+        for ci in batch:
+            by_class[ci.ci_class] += 1
+            sources = sorted({p.source for p in ci.provenance.values()} - {"sample"})
+            if len(sources) > 1:
+                merged.append((ci.ci_class, ci.name, sources))
+    counts = store.counts()
+    return {"by_class": by_class, "merged": merged, "cis": counts.cis, "relationships": counts.relationships}
+
+
+def _print_parts(estate: DemoEstate) -> None:
+    table = Table("part", "status", "detail", title="demo estate")
+    colour = {"real": "green", "skipped": "yellow", "failed": "red"}
+    for part in estate.parts:
+        table.add_row(part.name, f"[{colour.get(part.status, 'white')}]{part.status}[/]", part.detail)
+    if estate.sample_job:
+        table.add_row("sample", "[cyan]synthetic[/]", "the bundled sample estate stands in for what is missing")
+    console.print(table)
+
+
+def _print_summary(store: GraphStore, estate: DemoEstate, outcomes: list[JobOutcome]) -> None:
+    for outcome in outcomes:
+        console.print(outcome_table(outcome))
+    facts = summarize(store)
+    console.print(f"[bold]{facts['cis']} CIs, {facts['relationships']} relationships[/bold]; by class: "
+                  + ", ".join(f"{k} {v}" for k, v in facts["by_class"].most_common(12)))
+    real = [p.name for p in estate.parts if p.status == "real"]
+    console.print("discovered for real: " + (", ".join(real) or "nothing")
+                  + ("; synthetic sample for: " + ", ".join(p.name for p in estate.parts if p.status != "real")
+                     if estate.sample_job else ""))
+    if facts["merged"]:
+        console.print("one CI, several sources: " + "; ".join(
+            f"{name} ({cls}: {' + '.join(src)})" for cls, name, src in facts["merged"][:8]))
+
+
+def _examples(store: GraphStore) -> list[tuple[str, str]]:
+    """Three impact questions on CIs this demo really discovered (or the sample's, as a fallback)."""
+    db = _by_name(store, "db1")
+    switch = _by_name(store, "core1.lab.example")
+    web = _by_name(store, "web1")
+    out = []
+    if db is not None:
+        out.append((f"What breaks if {db.name} goes down?",
+                    f'{{ impact(uids: ["{db.uid}"], maxDepth: 6) {{ impacted {{ name ciClass grade depth explanation }}'
+                    " services { name grade owner } truncated } }"))
+    if switch is not None:
+        out.append((f"What breaks if the switch {switch.name} goes down?",
+                    f'{{ impact(uids: ["{switch.uid}"], maxDepth: 4) {{ impacted {{ name ciClass grade depth }}'
+                    " truncated } }"))
+    if web is not None:
+        out.append((f"What does {web.name} need to work?",
+                    f'{{ dependencies(uid: "{web.uid}", maxDepth: 6) {{ dependencies {{ name ciClass depth redundant }}'
+                    " truncated } }"))
+    if len(out) < 3:
+        out.append(("Find CIs by name", '{ cis(filter: {text: "web"}, first: 10) { edges { node { uid name } } } }'))
+    return out
+
+
+def _serve(store: GraphStore, estate: DemoEstate, port: int, with_scheduler: bool) -> None:
+    import uvicorn
+
+    from cmdb.store.tokens_sqlite import SQLiteTokenStore
+    from cmdb.tokens import Role, TokenService
+    from cmdb.topology.index import TopologyIndex
+    from discovery.scheduler import start_scheduler_in_background
+    from graph_api.app import create_app
+
+    catalog = schema()
+    index = TopologyIndex.load(store, catalog)
+    ingestor = Ingestor(store, catalog, listeners=[index.apply])
+    token_store = SQLiteTokenStore(estate.data_dir / "tokens.sqlite")
+    _, token = TokenService(token_store).create("demo-viewer", Role.VIEWER)
+    token_path = estate.data_dir / TOKEN_FILE
+    token_path.write_text(token + "\n")
+    os.chmod(token_path, 0o600)
+    jobs = estate.load_jobs()
+    runner = JobRunner(ingestor, lock_dir=estate.data_dir / "locks")
+    started: set[asyncio.Task[Any]] = set()
+
+    async def trigger(name: str) -> str:
+        job = jobs.get(name)  # KeyError: the API answers NotFound
+        task = asyncio.create_task(runner.run(job))
+        started.add(task)
+        task.add_done_callback(started.discard)
+        return f"job {name} started"
+
+    app = create_app(store, catalog, token_store, index=index, ingestor=ingestor, trigger_discovery=trigger)
+    background = start_scheduler_in_background(jobs, ingestor, estate.data_dir / "locks") if with_scheduler else None
+    url = f"http://127.0.0.1:{port}"
+    console.print(f"\n[bold green]GraphQL API: {url}/graphql[/bold green]  (GraphiQL in a browser)")
+    console.print(f"In GraphiQL's Headers tab: {{\"Authorization\": \"Bearer {token}\"}}   "
+                  f"(the token is also in {token_path})")
+    for title, query in _examples(store):
+        console.print(f"\n[bold]{title}[/bold]")
+        console.print(query, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"\ncurl: curl -s {url}/graphql -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json'"
+                  " -d '{\"query\": \"{ cis(first: 5) { edges { node { name } } } }\"}'", markup=False, soft_wrap=True)
+    console.print("\nCtrl-C stops the API and the demo estate.")
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        if background is not None:
+            background.stop()
+        token_store.close()
+
+
+def demo(
+    stop: bool = typer.Option(False, "--stop", help="Stop everything a previous demo started, and exit."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Discover, print the summary, leave the estate running."),
+    port: int = typer.Option(8000, "--port", help="Port of the API on 127.0.0.1."),
+    data_dir: Path = typer.Option(DEFAULT_DIR, "--dir", help="The demo's data dir (its store, jobs file, state)."),
+    hosts: bool = typer.Option(True, "--hosts/--no-hosts", help="Start the SSH hosts (needs root and ip netns)."),
+    with_scheduler: bool = typer.Option(False, "--with-scheduler", help="Also run the demo jobs on their schedules."),
+) -> None:
+    """Start a local estate (AWS in moto, a lab network in snmpsim, SSH hosts), discover it for real, serve the API."""
+    data_dir = data_dir.resolve()
+    if stop:
+        lines = stop_estate(data_dir)
+        for line in lines:
+            console.print(f"  {line}")
+        console.print("demo stopped" if lines else f"no demo running under {data_dir}")
+        return
+    estate = start_estate(data_dir, with_hosts=hosts, say=console.print)
+    serving = False
+    try:
+        _print_parts(estate)
+        store = _fresh_store(data_dir)
+        ingestor = Ingestor(store, schema())
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("discovering ...", total=None)
+            lock = threading.Lock()
+
+            def tick(p: ScanProgress) -> None:
+                with lock:
+                    bar.update(task, description=f"discovering: {p.scope} {p.message}"[:90])
+
+            outcomes = discover_estate(estate, ingestor, tick)
+        _print_summary(store, estate, outcomes)
+        if no_serve:
+            for title, query in _examples(store):
+                console.print(f"\n[bold]{title}[/bold]")
+                console.print(query, markup=False, highlight=False, soft_wrap=True)
+            console.print(f"\nThe estate keeps running (state in {data_dir}). `cmdb demo --stop` cleans up; "
+                          f"`cmdb runs --store sqlite:///{data_dir}/cmdb.sqlite` shows the scan runs.")
+            store.close()
+            return
+        if importlib.util.find_spec("graph_api.app") is None:
+            console.print("graph_api is not installed here: summary only. `cmdb demo --stop` cleans up.")
+            return
+        serving = True
+        _serve(store, estate, port, with_scheduler)
+        store.close()
+    except BaseException:
+        serving = True  # a failed or interrupted demo leaves nothing behind
+        raise
+    finally:
+        if serving:
+            console.print("stopping the demo estate ...")
+            for line in stop_estate(data_dir):
+                console.print(f"  {line}")
+
+
+def register(app: typer.Typer, discover_app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,177 @@
+"""Start the demo estate, write its jobs file, and discover it with the real scanners.
+
+Each part says whether it runs for real, was skipped (and why), or failed; the
+bundled synthetic sample estate stands in when a part is missing, and the
+summary says so. Every process and namespace is in the state file before
+anything else can fail, so ``stop_estate`` always cleans up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cmdb.ingest import Ingestor
+from discovery.base import ProgressHook
+from discovery.demo.state import DemoState, stop_everything
+from discovery.job_runner import JobOutcome, JobRunner
+from discovery.jobs import Jobs, load_jobs
+
+Say = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class Part:
+    """One piece of the estate: ``real`` (started and scanned for real), ``skipped`` or ``failed``."""
+
+    name: str
+    status: str
+    detail: str
+    job: str | None = None
+
+
+@dataclass(slots=True)
+class DemoEstate:
+    data_dir: Path
+    jobs_path: Path
+    parts: list[Part] = field(default_factory=list)
+    sample_job: str | None = None
+
+    def load_jobs(self) -> Jobs:
+        return load_jobs(self.jobs_path)
+
+    @property
+    def job_names(self) -> list[str]:
+        names = [p.job for p in self.parts if p.status == "real" and p.job]
+        return names + ([self.sample_job] if self.sample_job else [])
+
+
+def stop_estate(data_dir: Path) -> list[str]:
+    """Stop whatever a previous ``start_estate`` in ``data_dir`` left running."""
+    state = DemoState.load(data_dir)
+    return stop_everything(state) if state is not None else []
+
+
+def _secret(directory: Path, name: str, value: str) -> str:
+    """Write a demo credential to a 0600 file and return its ``file:`` reference."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(value + "\n")
+    os.chmod(path, 0o600)
+    return f"file:{path}"
+
+
+def _start_aws(work: Path, state: DemoState) -> Any:
+    from discovery.demo.aws_company import start_moto
+
+    proc, endpoint = start_moto(work)
+    state.add_process("moto_server", proc.pid, "moto_server")
+    from discovery.demo.aws_company import seed_company
+
+    return seed_company(endpoint)
+
+
+def _start_network(work: Path, state: DemoState) -> Any:
+    from discovery.demo.network_lab import start_network_lab
+
+    return start_network_lab(work, state.add_process)
+
+
+def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> DemoEstate:
+    """Start every part this machine allows (stopping a previous demo first) and write ``jobs.yaml``."""
+    data_dir = data_dir.resolve()
+    for line in stop_estate(data_dir):
+        say(f"  previous demo: {line}")
+    state = DemoState(str(data_dir))
+    state.save()
+    secrets = data_dir / "secrets"
+    estate = DemoEstate(data_dir, data_dir / "jobs.yaml")
+    jobs: list[dict[str, Any]] = []
+
+    say("starting a moto server with Acme's AWS accounts and the lab network's SNMP agents ...")
+    with ThreadPoolExecutor(2, thread_name_prefix="demo-start") as pool:
+        aws_future = pool.submit(_start_aws, data_dir / "aws", state)
+        net_future = pool.submit(_start_network, data_dir / "network", state)
+        company = None
+        try:
+            company = aws_future.result()
+            from discovery.demo.aws_company import DUMMY_KEY, DUMMY_SECRET, REGION
+
+            jobs.append({
+                "name": "acme-aws", "scanner": "aws", "schedule": {"interval": 600, "jitter": 30}, "timeout": 300,
+                "credentials": {"access_key_id": _secret(secrets, "aws_access_key_id", DUMMY_KEY),
+                                "secret_access_key": _secret(secrets, "aws_secret_access_key", DUMMY_SECRET)},
+                "options": {"endpoint_url": company.endpoint, "role_arns": company.role_arns, "regions": [REGION],
+                            "max_attempts": 2},
+            })
+            estate.parts.append(Part("aws", "real", f"moto server at {company.endpoint}: accounts "
+                                     "111111111111 (prod) and 222222222222 (shared), eu-west-1", "acme-aws"))
+        except Exception as exc:
+            estate.parts.append(Part("aws", "failed", f"{type(exc).__name__}: {exc}"))
+        try:
+            lab = net_future.result()
+            seeds = [lab.addresses["core1"]] if "core1" in lab.addresses else sorted(lab.addresses.values())
+            jobs.append({
+                "name": "acme-network", "scanner": "snmp", "schedule": {"interval": 600, "jitter": 30},
+                "timeout": 300, "credentials": {"community": _secret(secrets, "snmp_community", "public")},
+                "options": {"scope": "acme-campus", "port": lab.port, "targets": [{"seeds": seeds}],
+                            "crawl": {"enabled": True, "ranges": ["127.0.0.0/24"], "max_depth": 4},
+                            "timeout": 2.0, "retries": 1},
+            })
+            estate.parts.append(Part("network", "real", f"{len(lab.addresses)} snmpsim agents (lab recordings) "
+                                     f"on 127.0.0.x:{lab.port}, crawled from core1 by LLDP/CDP", "acme-network"))
+        except Exception as exc:
+            estate.parts.append(Part("network", "failed", f"{type(exc).__name__}: {exc}"))
+
+    from discovery.demo.hosts_lab import hosts_lab_problem, start_hosts_lab
+
+    problem = None if with_hosts else "disabled (--no-hosts)"
+    problem = problem or hosts_lab_problem()
+    if problem is not None:
+        estate.parts.append(Part("hosts", "skipped", problem))
+    else:
+        say("starting SSH hosts web1, app1, db1, cache1 in network namespaces ...")
+        try:
+            hosts = start_hosts_lab(data_dir / "hosts", company.instances if company else {}, state.add_process,
+                                    state.add_namespaces)
+            jobs.append({"name": "acme-hosts", "scanner": "hosts", "schedule": {"interval": 600, "jitter": 30},
+                         "timeout": 300, "options": {"inventory": hosts.inventory, "netns": hosts.netns}})
+            estate.parts.append(Part("hosts", "real", "4 hosts with sshd; nginx -> java -> postgres, redis "
+                                     "(real TCP connections); each claims its EC2 instance id", "acme-hosts"))
+        except Exception as exc:
+            estate.parts.append(Part("hosts", "failed", f"{type(exc).__name__}: {exc}"))
+
+    missing = [p.name for p in estate.parts if p.status != "real"]
+    if missing:
+        estate.sample_job = "acme-sample"
+        jobs.append({"name": "acme-sample", "scanner": "sample", "options": {"apps": 6},
+                     "description": "synthetic stand-in for: " + ", ".join(missing)})
+    estate.jobs_path.write_text(
+        "# Written by `cmdb demo`: the demo estate's discovery jobs (try `cmdb scheduler -j` on it).\n"
+        + yaml.safe_dump({"defaults": {"timeout": 300, "concurrency": 8}, "jobs": jobs}, sort_keys=False))
+    state.notes = {p.name: f"{p.status}: {p.detail}" for p in estate.parts}
+    state.save()
+    return estate
+
+
+async def _discover(estate: DemoEstate, ingestor: Ingestor, progress: ProgressHook | None) -> list[JobOutcome]:
+    jobs = estate.load_jobs()
+    runner = JobRunner(ingestor, lock_dir=estate.data_dir / "locks")
+    # AWS first: the hosts claim its instance ids, so its CIs carry the cloud view when SSH arrives.
+    first = [n for n in estate.job_names if n == "acme-aws"]
+    rest = [n for n in estate.job_names if n != "acme-aws"]
+    outcomes = [await runner.run(jobs.get(n), progress=progress) for n in first]
+    outcomes += await asyncio.gather(*(runner.run(jobs.get(n), progress=progress) for n in rest))
+    return outcomes
+
+
+def discover_estate(estate: DemoEstate, ingestor: Ingestor, progress: ProgressHook | None = None) -> list[JobOutcome]:
+    """Run every job of the estate once, for real, into ``ingestor``'s store."""
+    return asyncio.run(_discover(estate, ingestor, progress))
