@@ -15,6 +15,7 @@ import pytest
 from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
+from tests.integration.stores.falkordb_fixture import falkordb_store
 
 
 @contextmanager
@@ -28,6 +29,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[GraphStore]:
 
 STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[GraphStore]]] = {
     "sqlite": sqlite_store,
+    "falkordb": falkordb_store,
 }
 
 

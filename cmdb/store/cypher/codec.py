@@ -8,9 +8,10 @@ properties, nested values as JSON strings.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import orjson
 
 from cmdb.model import (
     CI,
@@ -27,7 +28,8 @@ from cmdb.model import (
 from cmdb.store.protocol import EdgeRow, NodeRow
 
 CI_RESERVED = frozenset(
-    {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov"}
+    {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov",
+     "search_text"}
 )
 REL_RESERVED = frozenset(
     {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run"}
@@ -36,8 +38,40 @@ _PRIMITIVES = (str, int, float, bool)
 
 
 def dumps(value: Any) -> str:
-    """The JSON encoding every store uses for nested values."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    """The JSON encoding every store uses for nested values.
+
+    Strict: a value that is not plain JSON raises, before anything is written.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+loads = orjson.loads
+
+SEARCH_SEPARATOR = "\x1f"
+
+
+def _atoms(value: Any) -> Iterator[str]:
+    """Scalar values inside an attribute value, as SQLite's ``json_tree`` atoms read as text."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        yield "1" if value else "0"
+    elif isinstance(value, (int, float, str)):
+        yield str(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _atoms(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _atoms(item)
+
+
+def search_text(attributes: dict[str, Any]) -> str:
+    """Lower-cased attribute values joined by a separator: what a text search matches.
+
+    Values only, never attribute names.
+    """
+    return SEARCH_SEPARATOR.join(a.lower() for a in _atoms(attributes))
 
 
 def _plain(value: Any) -> Any:
@@ -70,6 +104,7 @@ def ci_row(ci: CI) -> dict[str, Any]:
         lifecycle=ci.status.value,
         updated_at=ci.updated_at,
         attrs=dumps(ci.attributes),
+        search_text=search_text(ci.attributes),
         prov=dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}),
     )
     if ci.parent_uid is not None:
@@ -84,8 +119,8 @@ def ci_from(row: Sequence[Any]) -> CI:
     return CI(
         uid=uid,
         ci_class=ci_class,
-        attributes=json.loads(attrs),
-        provenance={k: Provenance(v[0], v[1]) for k, v in json.loads(prov).items()},
+        attributes=loads(attrs),
+        provenance={k: Provenance(v[0], v[1]) for k, v in loads(prov).items()},
         status=Lifecycle(lifecycle),
         created_at=created_at,
         updated_at=updated_at,
@@ -120,7 +155,7 @@ def rel_from(row: Sequence[Any]) -> Relationship:
         type=rtype,
         source_uid=src,
         target_uid=dst,
-        attributes=json.loads(attrs),
+        attributes=loads(attrs),
         evidence=RelEvidence(list(sources or []), first, last, times, method, confidence),
         status=Lifecycle(lifecycle),
         last_run=last_run,
@@ -141,7 +176,7 @@ def history_row(entry: HistoryEntry) -> dict[str, Any]:
 
 def history_from(row: Sequence[Any]) -> HistoryEntry:
     seq, subject_uid, subject_kind, action, changes, source, run_id, at = row
-    return HistoryEntry(subject_uid, subject_kind, Action(action), json.loads(changes), source, run_id, at, seq)
+    return HistoryEntry(subject_uid, subject_kind, Action(action), loads(changes), source, run_id, at, seq)
 
 
 def sighting_rows(sightings: Sequence[Sighting]) -> list[dict[str, Any]]:
@@ -178,7 +213,7 @@ def run_from(row: Sequence[Any]) -> ScanRun:
     run_id, source, scope, job, started_at, finished_at, status, counts, errors = row
     return ScanRun(
         run_id=run_id, source=source, scope=scope, started_at=started_at, job=job, finished_at=finished_at,
-        status=RunStatus(status), counts=json.loads(counts), errors=json.loads(errors),
+        status=RunStatus(status), counts=loads(counts), errors=loads(errors),
     )
 
 

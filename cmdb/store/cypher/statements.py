@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 
+from cmdb.store.cypher.codec import CI_RESERVED, REL_RESERVED
 from schema import Schema
 
 CI_LABEL = "CI"
@@ -100,6 +101,7 @@ class Statements:
             + ("REMOVE n:" + ":".join(self.all_class_labels) if self.all_class_labels else "SET n.ci_class = n.ci_class")
         )
         self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row.key, uid: row.uid}})"
+        self.remove_keys = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{key: row.key, uid: row.uid}}) DELETE x"
         self.append_history = (
             f"MERGE (c:{COUNTER_LABEL} {{name: 'history'}}) ON CREATE SET c.value = 0 "
             "WITH c, c.value AS base SET c.value = base + size($rows) "
@@ -217,12 +219,14 @@ class Statements:
             f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r = row.props"
         )
 
-    def rels_by_uid(self) -> str:
-        """Look relationships up by uid alone, one typed branch per relationship type."""
-        return " UNION ALL ".join(
-            f"UNWIND $uids AS u MATCH (a:{CI_LABEL})-[r:{t} {{uid: u}}]->(b:{CI_LABEL}) RETURN {_REL_RETURN}"
-            for t in self.rel_types
-        )
+    def rel_by_uid(self, rel_type: str) -> str:
+        """Look relationships of one type up by uid alone, through the type's uid index.
+
+        Only for uids not of the ``src:TYPE:dst`` form, which go through the CI index.
+        """
+        if rel_type not in self.schema.relationships:
+            raise ValueError(f"unknown relationship type {rel_type!r}")
+        return f"UNWIND $uids AS u MATCH (a:{CI_LABEL})-[r:{rel_type} {{uid: u}}]->(b:{CI_LABEL}) RETURN {_REL_RETURN}"
 
     def search(self, shape: SearchShape) -> str:
         """The search statement for one shape; values travel as parameters."""
@@ -233,7 +237,7 @@ class Statements:
             where.append("n.lifecycle IN $statuses")
         if shape.text:
             where.append(
-                "(toLower(n.name) CONTAINS $text_lower OR toLower(n.attrs) CONTAINS $text_lower OR n.uid = $text)"
+                "(n.uid = $text OR toLower(n.name) CONTAINS $text_lower OR n.search_text CONTAINS $text_lower)"
             )
         for i, (attribute, op) in enumerate(shape.filters):
             prop = f"n.{quote(attribute)}"
@@ -258,16 +262,26 @@ class Statements:
             yield f"upsert_cis[{ci_class}]", self.upsert_cis(ci_class)
         for rel_type in self.rel_types:
             yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
-        yield "rels_by_uid", self.rels_by_uid()
-        attributes = sorted({a for c in self.schema.classes.values() for a in c.attributes})
+        for rel_type in self.rel_types:
+            yield f"rel_by_uid[{rel_type}]", self.rel_by_uid(rel_type)
         for classes, statuses, text, after in product((False, True), repeat=4):
             shape = SearchShape(classes=classes, statuses=statuses, text=text, after=after)
             yield f"search{(classes, statuses, text, after)}", self.search(shape)
-        ops = (*FILTER_OPS, "contains")
-        for i, attribute in enumerate(attributes):
-            op = ops[i % len(ops)]
-            yield f"search[{attribute} {op}]", self.search(
-                SearchShape(True, True, True, True, ((attribute, op), (attributes[0], "eq")))
-            )
-        for op in ops:
-            yield f"search[{op}]", self.search(SearchShape(filters=(("name", op),)))
+        # Filters differ only in the operator and in the attribute name, which
+        # quote() admits only as a backticked plain identifier.
+        for op in (*FILTER_OPS, "contains"):
+            shape = SearchShape(True, True, True, True, (("fqdn", op), ("name", "eq")))
+            yield f"search[{op}]", self.search(shape)
+
+    def labels(self) -> list[str]:
+        """Every node label the statements may name."""
+        return sorted({*SYSTEM_LABELS, *self.all_class_labels})
+
+    def property_keys(self) -> list[str]:
+        """Every property name the statements may touch (for the linter's schema check)."""
+        names = set(CI_RESERVED) | set(REL_RESERVED)
+        names |= {a for c in self.schema.classes.values() for a in c.attributes}
+        names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
+                  "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
+                  "counts", "errors", "name", "value"}
+        return sorted(names)

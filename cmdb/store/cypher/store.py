@@ -84,11 +84,11 @@ class CypherStore:
             for row in self.transport.read(self.statements.get_rels_by_ends, {"rows": chunk}):
                 rel = codec.rel_from(row)
                 result[rel.uid] = rel
-        missing = others + [r["uid"] for r in by_ends if r["uid"] not in result]
-        for chunk in _chunks(missing, self.batch_size):
-            for row in self.transport.read(self.statements.rels_by_uid(), {"uids": chunk}):
-                rel = codec.rel_from(row)
-                result[rel.uid] = rel
+        for rel_type in self.statements.rel_types if others else ():
+            for chunk in _chunks(others, self.batch_size):
+                for row in self.transport.read(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
+                    rel = codec.rel_from(row)
+                    result[rel.uid] = rel
         return result
 
     def apply(self, changes: ChangeSet) -> None:
@@ -117,6 +117,9 @@ class CypherStore:
                 raise ValueError(f"unknown CI class {ci_class!r}")
             for chunk in _chunks(list(group), self.batch_size):
                 units.append(Unit(st.upsert_cis(ci_class), {"rows": chunk}))
+        removed = sorted(set(changes.removed_keys))
+        for chunk in _chunks([{"key": k, "uid": u} for k, u in removed], self.batch_size):
+            units.append(Unit(st.remove_keys, {"rows": chunk}))
         keys = sorted(set(changes.keys))
         for chunk in _chunks([{"key": k, "uid": u} for k, u in keys], self.batch_size):
             units.append(Unit(st.upsert_keys, {"rows": chunk}))
