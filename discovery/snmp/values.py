@@ -20,14 +20,22 @@ _MAC_TEXT = re.compile(r"^[0-9a-fA-F]{2}([:\-. ]?[0-9a-fA-F]{2}){5}$|^[0-9a-fA-F
 
 
 def text(value: Value | None) -> str | None:
-    """An OCTET STRING as text: UTF-8, undecodable bytes as ``\\xNN``; None if empty."""
+    """An OCTET STRING as text; None if empty.
+
+    Valid UTF-8 is decoded; anything else (GBK, Latin-1, binary) keeps ASCII as is and
+    every other byte as ``\\xNN``, so the result is stable and never half-decoded.
+    """
     if value is None:
         return None
     if isinstance(value, int):
         return str(value)
     if isinstance(value, tuple):
         return ".".join(str(p) for p in value)
-    decoded = value.decode("utf-8", errors="backslashreplace").replace("\x00", "").strip()
+    try:
+        decoded = value.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = value.decode("ascii", errors="backslashreplace")
+    decoded = decoded.replace("\x00", "").strip()
     return decoded or None
 
 

@@ -121,3 +121,15 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         yield endpoint
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def misbehaving_agent() -> Iterator[Endpoint]:
+    """The in-test agent whose GETBULK answers go backwards (stopped at session end)."""
+    from tests.integration.snmp.misbehaving_agent import MisbehavingAgent
+
+    agent = MisbehavingAgent().start()
+    try:
+        yield Endpoint("127.0.0.1", agent.port)
+    finally:
+        agent.stop()

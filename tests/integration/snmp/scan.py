@@ -16,7 +16,7 @@ from discovery.snmp.scanner import ScanOptions, ScanSummary, SnmpScanner
 from discovery.snmp.targets import parse_targets
 from tests.builders import Harness
 
-FAST = ScanOptions(concurrency=16, device_deadline=20.0, client=ClientOptions(timeout=0.5, retries=0))
+FAST = ScanOptions(concurrency=16, device_deadline=30.0, client=ClientOptions(timeout=2.0, retries=1))
 
 
 @dataclass
