@@ -177,7 +177,7 @@ class ChangePlan:
     _model: strawberry.Private[ChangePlanModel]
 
     @strawberry.field(description="The plan as a document: Markdown for a CAB meeting, CSV, or JSON.")
-    def export(self, format: PlanFormat = PlanFormat.MARKDOWN) -> str:  # type: ignore[assignment]
+    async def export(self, format: PlanFormat = PlanFormat.MARKDOWN) -> str:
         exporter = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[format.value]
         return exporter(self._model)
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, RiskRules, load_risk_rules
 from cmdb.changes.risk import (
@@ -158,3 +160,27 @@ def test_breadth_and_redundancy_are_measured_from_the_impact(scenario: Scenario)
     two = svc.plan(scenario.change("patch i-web1 and orders-host", ["i-web1", "orders-host"], START + 5 * HOUR)).risk
     assert two.factor(BREADTH).value > one.factor(BREADTH).value
     assert two.score > one.score
+
+
+# -- property: adding any risky fact never lowers the score ----------------------------------------
+_names = st.lists(st.text(min_size=1, max_size=5), max_size=6).map(tuple)
+_inputs = st.builds(
+    RiskInputs,
+    action=st.sampled_from(list(ChangeAction)),
+    impacted_beyond_change=st.integers(0, 200),
+    services=st.lists(st.builds(ServiceRisk, name=st.just("s"), grade=st.sampled_from(["down", "degraded"]),
+                                criticality=st.sampled_from([None, "low", "medium", "high", "critical", "odd"])),
+                      max_size=5).map(tuple),
+    margins=st.lists(st.builds(MarginRisk, name=st.just("m"), margin=st.integers(0, 3)), max_size=5).map(tuple),
+    failed_changes=_names, stale=_names, low_confidence=_names, conflicts=_names, blackouts=_names,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_inputs, st.sampled_from(["failed_changes", "stale", "low_confidence", "conflicts", "blackouts"]))
+def test_one_more_risky_fact_never_lowers_the_score(inputs: RiskInputs, field: str) -> None:
+    rules = RiskRules()
+    more = replace(inputs, **{field: (*getattr(inputs, field), "one more")})
+    before, after = score(inputs, rules), score(more, rules)
+    assert after.score >= before.score
+    assert 0 <= before.score <= rules.max_score
