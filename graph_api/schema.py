@@ -38,7 +38,7 @@ def build_schema(settings: ApiSettings) -> strawberry.Schema:
     """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors."""
     aliases_rule = create_aliases_rule(settings.max_aliases)
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
-                                     settings.page_cap)
+                                     settings.page_cap, settings.max_fields)
     query = merge_types("Query", QUERY_MIXINS)
     mutation = merge_types("Mutation", MUTATION_MIXINS)
     return strawberry.Schema(

@@ -1,0 +1,117 @@
+"""Hostile queries are refused fast with a clear error, and the server stays healthy."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.api.conftest import Api
+
+FAST = 2.0  # seconds: refusals happen before execution
+
+
+def _refused(api: Api, query: str, expect: str, role: str = "viewer") -> dict:  # type: ignore[type-arg]
+    start = time.perf_counter()
+    r = api.gql(query, role=role)
+    elapsed = time.perf_counter() - start
+    assert elapsed < FAST, f"took {elapsed:.2f}s"
+    body = r.json()
+    assert body.get("data") is None, body
+    messages = " ".join(e["message"] for e in body["errors"])
+    assert expect in messages, messages
+    _healthy(api)
+    return body  # type: ignore[no-any-return]
+
+
+def _healthy(api: Api) -> None:
+    assert httpx.get(f"{api.url}/healthz", timeout=5).json()["status"] == "ok"
+
+
+def test_depth_50(api: Api) -> None:
+    inner = "uid"
+    for _ in range(25):
+        inner = f"neighbours {{ ci {{ {inner} }} }}"
+    _refused(api, f'{{ ci(uid: "x") {{ {inner} }} }}', "exceeds maximum operation depth of 10")
+
+
+def test_depth_through_fragments(api: Api) -> None:
+    frags = "\n".join(f"fragment F{i} on CI {{ neighbours {{ ci {{ ...F{i + 1} }} }} }}" for i in range(20))
+    _refused(api, f'{{ ci(uid: "x") {{ ...F0 }} }}\n{frags}\nfragment F20 on CI {{ uid }}',
+             "exceeds maximum operation depth")
+
+
+def test_1000_aliases(api: Api) -> None:
+    fields = " ".join(f'a{i}: ci(uid: "x") {{ uid }}' for i in range(1000))
+    _refused(api, f"{{ {fields} }}", "more than 5000 tokens")  # the cheapest limit fires first
+    fields = " ".join(f"a{i}: __typename" for i in range(1000))
+    _refused(api, f"{{ {fields} }}", "1000 aliases found. Allowed: 50")
+    fields = " ".join(f'a{i}: ci(uid: "x") {{ uid }}' for i in range(51))
+    _refused(api, f"{{ {fields} }}", "51 aliases found. Allowed: 50")
+
+
+def test_huge_page_size(api: Api) -> None:
+    body = _refused(api, "{ cis(first: 1000000) { edges { node { uid } } } }", "first must be between 0 and 500")
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "field": "first"}
+
+
+def test_cost_of_nested_lists(api: Api) -> None:
+    _refused(api, "{ cis(first: 500) { edges { node { neighbours(first: 500) { ci { neighbours(first: 500) { ci { uid } } } } } } } }",
+             "too expensive")
+
+
+def test_one_megabyte_query(api: Api) -> None:
+    query = "{ ci(uid: \"" + "x" * 1_000_000 + "\") { uid } }"
+    start = time.perf_counter()
+    r = api.gql(query)
+    assert time.perf_counter() - start < FAST
+    assert r.status_code == 413
+    assert r.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    _healthy(api)
+
+
+def test_many_tokens(api: Api) -> None:
+    fields = " ".join("a" for _ in range(22_000))
+    _refused(api, f'{{ ci(uid: "x") {{ {fields} }} }}', "more than 5000 tokens")
+
+
+def test_many_sibling_fields(api: Api) -> None:
+    """The spec's overlapping-fields rule is quadratic: thousands of siblings are refused before it runs."""
+    fields = " ".join("uid" for _ in range(2_400))
+    _refused(api, f'{{ ci(uid: "x") {{ {fields} }} }}', "field selections; the limit is 1000")
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"", b"[1,2", b'{"query": 5}', b"\xff\xfe"])
+def test_malformed_json(api: Api, payload: bytes) -> None:
+    r = httpx.post(f"{api.url}/graphql", content=payload,
+                   headers={**api.headers("viewer"), "content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    _healthy(api)
+
+
+def test_introspection_abuse(api: Api) -> None:
+    deep = "name"
+    for _ in range(30):
+        deep = f"ofType {{ {deep} }}"
+    _refused(api, f"{{ __schema {{ types {{ fields {{ type {{ {deep} }} }} }} }} }}",
+             "exceeds maximum introspection depth")
+    _refused(api, "{ a: __schema { types { name } } b: __schema { types { name } } }", "one __schema")
+    many = " ".join(f"t{i}: __type(name: \"CI\") {{ name }}" for i in range(100))
+    _refused(api, f"{{ {many} }}", "aliases found")
+
+
+def test_standard_introspection_still_works(api: Api) -> None:
+    """GraphiQL's own introspection query (depth ~13 inside __schema) stays allowed."""
+    from graphql import get_introspection_query
+
+    data = api.data(get_introspection_query())
+    names = {t["name"] for t in data["__schema"]["types"]}
+    assert {"CI", "DeviceCI", "CIClassName", "Relationship", "ImpactReport"} <= names
+
+
+def test_unexpected_errors_are_masked(api: Api) -> None:
+    """An attribute value the filter cannot compare is a typed error, never a traceback."""
+    r = api.gql('{ cis(filter: {attributes: [{attribute: "cpu_count", op: GT, value: {"a": 1}}]}) { edges { cursor } } }')
+    for err in r.json().get("errors") or []:
+        assert "Traceback" not in err["message"] and "sqlite" not in err["message"].lower()
