@@ -67,7 +67,7 @@ def to_markdown(plan: ChangePlan) -> str:
         f"- **Action:** {plan.action.value} of {', '.join(changed)}",
         f"- **Window:** {_span(plan.window)}",
         f"- **Requester:** {plan.requester}",
-        f"- **Risk:** {plan.risk.level.upper()} ({plan.risk.score:g} / 100)",
+        f"- **Risk:** {plan.risk.level.upper()} (score {plan.risk.score:g})",
         f"- **Computed:** {_when(plan.computed_at)}",
         "",
         "## Impact summary",
@@ -111,7 +111,7 @@ def to_markdown(plan: ChangePlan) -> str:
     lines += [
         "", "## Risk", "",
         f"Score **{plan.risk.score:g}** ({plan.risk.level}); the sum of the factors' points"
-        f" x {plan.risk.multiplier:g} for a {plan.action.value}.",
+        f" x {plan.risk.multiplier:g} (the weight of action {plan.action.value}).",
         "",
         "| Factor | Value | Points | Detail |",
         "|---|---|---|---|",

@@ -166,11 +166,10 @@ class ChangeService:
     # -- drift --------------------------------------------------------------------------------
     def drift(self, uid: str) -> DriftReport:
         """Recompute the plan of an approved change and report what changed since its approval."""
-        self.get(uid)
+        change = self.get(uid)
         snapshot = self.repository.get_snapshot(uid)
         if snapshot is None:
             raise NoSnapshot(uid)
-        change = self.get(uid)
         current = self.planner.plan(change)
         around = {i.uid for i in snapshot.plan.impacted} | {i.uid for i in current.impacted}
         return diff(snapshot, current, self.planner.topology_facts(sorted(around)))

@@ -38,7 +38,8 @@ def test_markdown_has_every_section_with_its_values(scenario: Scenario) -> None:
     assert (f"| replace orders disk (`{other.change_uid}`) | planned | 2026-01-02 00:00 UTC - 2026-01-02 02:00 UTC"
             " | checkout | checkout |") in md
     assert "- **BLACKOUT violated:** year-end freeze (2026-01-02 00:00 UTC - 2026-01-03 00:00 UTC) on checkout" in md
-    assert f"- **Risk:** {plan.risk.level.upper()} ({plan.risk.score:g} / 100)" in md
+    assert f"- **Risk:** {plan.risk.level.upper()} (score {plan.risk.score:g})" in md
+    assert plan.risk.score == 75  # 22.5 criticality + 7.5 breadth + 10 margin + 10 conflict + 25 blackout
     for factor in plan.risk.factors:
         assert f"| {factor.name} | {factor.value:g} | {factor.points:g} |" in md
     assert "| conflicts | 1 | 10 | overlapping changes sharing impact: replace orders disk |" in md
