@@ -53,7 +53,7 @@ Port 22
 ListenAddress 0.0.0.0
 HostKey {dir}/ssh_host_ed25519_key
 PidFile {dir}/sshd.pid
-AuthorizedKeysFile {dir}/authorized_keys
+AuthorizedKeysFile {keys}/authorized_keys
 AuthenticationMethods publickey
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -134,8 +134,15 @@ class LabHost:
 class Lab:
     """A set of namespace hosts sharing one bridge, reachable from a scanner namespace."""
 
-    def __init__(self, workdir: Path, net: str = "10.250.7", prefix: str | None = None, domain: str = "lab.test") -> None:
+    def __init__(self, workdir: Path, net: str = "10.250.7", prefix: str | None = None, domain: str = "lab.test",
+                 login_users: tuple[str, ...] = ()) -> None:
+        """``login_users``: existing system accounts (e.g. ``postgres``) that may log in with the lab key.
+
+        Their locked password field is unlocked in a copy of /etc/shadow bind-mounted inside each
+        host only; the machine's own /etc/shadow is not touched.
+        """
         self.workdir = Path(workdir)
+        self.login_users = login_users
         self.net = net
         self.prefix = prefix or f"c5{secrets.token_hex(2)}"
         self.domain = domain
@@ -144,6 +151,7 @@ class Lab:
         self.client_key_path = self.workdir / "client_ed25519"
         self._executor: ThreadPoolExecutor | None = None
         self.scanner_address = f"{net}.254"
+        self._keys_dir: Path | None = None
 
     # -- building -------------------------------------------------------------------
     def add_host(self, name: str, extra_addresses: int = 0) -> LabHost:
@@ -171,6 +179,11 @@ class Lab:
         key.write_private_key(str(self.client_key_path))
         os.chmod(self.client_key_path, 0o600)
         pub = key.export_public_key("openssh").decode()
+        # sshd reads authorized_keys as the logging-in user: keep it where any account can read it.
+        self._keys_dir = Path(tempfile.mkdtemp(prefix="cmdb-lab-keys-"))
+        os.chmod(self._keys_dir, 0o755)
+        (self._keys_dir / "authorized_keys").write_text(pub)
+        os.chmod(self._keys_dir / "authorized_keys", 0o644)
         hub = self._netns(f"{self.prefix}-hub")
         _sh("ip", "-n", hub, "link", "add", "br0", "type", "bridge")
         _sh("ip", "-n", hub, "link", "set", "br0", "up")
@@ -186,13 +199,16 @@ class Lab:
             h.host_key = asyncssh.generate_private_key("ssh-ed25519")
             h.host_key.write_private_key(str(h.dir / "ssh_host_ed25519_key"))
             os.chmod(h.dir / "ssh_host_ed25519_key", 0o600)
-            (h.dir / "authorized_keys").write_text(pub)
             (h.dir / "machine-id").write_text(h.machine_id + "\n")
             (h.dir / "hosts").write_text(hosts_file)
-            (h.dir / "sshd_config").write_text(SSHD_CONFIG.format(dir=h.dir))
+            (h.dir / "sshd_config").write_text(SSHD_CONFIG.format(dir=h.dir, keys=self._keys_dir))
+            shadow = ""
+            if self.login_users:
+                self._write_shadow(h.dir / "shadow")
+                shadow = f" && mount --bind {h.dir}/shadow /etc/shadow"
             boot = (
                 f"hostname {shlex.quote(h.name)} && mount --bind {h.dir}/machine-id /etc/machine-id"
-                f" && mount --bind {h.dir}/hosts /etc/hosts && exec {SSHD} -D -e -f {h.dir}/sshd_config"
+                f" && mount --bind {h.dir}/hosts /etc/hosts{shadow} && exec {SSHD} -D -e -f {h.dir}/sshd_config"
             )
             h.proc = subprocess.Popen(
                 ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount", "--pid", "--fork", "--kill-child",
@@ -201,6 +217,18 @@ class Lab:
             )
         for h in self.hosts:
             self._wait_ssh(h)
+
+    def _write_shadow(self, path: Path) -> None:
+        lines = []
+        for line in Path("/etc/shadow").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] in self.login_users and fields[1].startswith("!"):
+                fields[1] = "*"  # no password, but not locked: public-key login works
+            lines.append(":".join(fields))
+        path.write_text("\n".join(lines) + "\n")
+        shutil.copystat("/etc/shadow", path)
+        st = os.stat("/etc/shadow")
+        os.chown(path, st.st_uid, st.st_gid)
 
     def _netns(self, name: str) -> str:
         _sh("ip", "netns", "del", name, check=False)  # a leftover of a crashed run of this same lab
@@ -287,9 +315,8 @@ class Lab:
                 # the host's PID 1, and with it the host's whole PID namespace (workloads included).
                 h.proc.kill()
                 h.proc.wait(10)
-        for h in self.hosts:
-            for path in h.cleanup:
-                shutil.rmtree(path, ignore_errors=True)
+        for path in [*(p for h in self.hosts for p in h.cleanup), *([self._keys_dir] if self._keys_dir else [])]:
+            shutil.rmtree(path, ignore_errors=True)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

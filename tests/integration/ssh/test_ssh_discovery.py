@@ -191,3 +191,21 @@ def test_a_lab_deletes_its_namespaces_and_stops_its_processes(tmp_path: Path) ->
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not any(n in listed.split() for n in names)
     assert all(not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text() for pid in pids)
+
+
+def test_without_root_or_sudo_the_host_still_yields_what_it_can(app_lab: AppLab, harness: Harness) -> None:
+    # Log in as an unprivileged account; sudo_ss asks for `sudo -n ss`, which is absent here: plain ss it is.
+    creds = Credentials(user="postgres", port=22, key_file=str(app_lab.lab.client_key_path), sudo_ss=True)
+    runs = scan(harness, app_lab, defaults=creds, scope="nonroot")
+    assert all(r.status is RunStatus.COMPLETE for r in runs)
+    cis, names = describe(harness)
+    instances = {names[c.uid] for c in cis.values() if c.ci_class == "software_instance"}
+    assert instances == {
+        ("db1", "openssh", 22), PG,  # postgres' own sockets keep their process name
+        ("app1", "openssh", 22), ("app1", "http", 8080), ("app1", "tcp-9100", 9100),  # root's: named by port
+        ("mon1", "openssh", 22),
+    }
+    pg = next(c for c in cis.values() if names.get(c.uid) == PG)
+    assert pg.attributes["process_name"] == "postgres"
+    # Client processes are root's: the edges start from the hosts.
+    assert set(traffic_edges(harness)) == {("app1", PG), ("mon1", ("app1", "http", 8080))}
