@@ -82,3 +82,19 @@ def test_typed_errors_and_roles(api: Api) -> None:
     forbidden = api.gql(CREATE, {"i": {"title": "x", "cis": [web2], "action": "OUTAGE", "start": T,
                                        "end": T + HOUR}}, role="viewer").json()
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_blackout_window_flags_a_change_and_can_be_withdrawn(api: Api) -> None:
+    checkout, web3 = api.uid("checkout"), api.uid("web-3")
+    declared = api.data("""mutation($s: [ID!]!, $a: Long!, $b: Long!) { declareChangeWindow(kind: BLACKOUT,
+        label: "freeze", subjects: $s, start: $a, end: $b) { __typename ... on ChangeWindow { uid kind } } }""",
+                        {"s": [checkout], "a": T + 500 * HOUR, "b": T + 600 * HOUR}, role="editor")
+    window = declared["declareChangeWindow"]
+    assert (window["__typename"], window["kind"]) == ("ChangeWindow", "BLACKOUT")
+    change = _create(api, "patch web-3 in the freeze", [web3], T + 510 * HOUR)
+    plan = api.data(PLAN, {"u": change["uid"]}, role="editor")["planChange"]
+    assert plan["findings"] == [{"kind": "BLACKOUT", "label": "freeze"}]
+    removed = api.data('mutation($u: ID!) { removeChangeWindow(uid: $u) { __typename } }', {"u": window["uid"]},
+                       role="editor")["removeChangeWindow"]
+    assert removed["__typename"] == "WindowRemoved"
+    assert api.data(PLAN, {"u": change["uid"]}, role="editor")["planChange"]["findings"] == []
