@@ -265,6 +265,13 @@ def window_add(
     console.print(f"window {window.uid} ({kind.value}) recorded")
 
 
+def window_remove(uid: str = typer.Argument(..., help="The window's uid."), store_url: str | None = StoreOpt) -> None:
+    """Withdraw a maintenance or blackout window."""
+    with _service(store_url) as (service, _):
+        service.remove_window(uid)
+    console.print(f"window {uid} removed")
+
+
 def window_list(store_url: str | None = StoreOpt, as_json: bool = JsonOpt) -> None:
     """List declared windows."""
     with _service(store_url) as (service, _):
@@ -290,5 +297,6 @@ def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     window_app = typer.Typer(help="Maintenance and blackout windows on CIs and services.", no_args_is_help=True)
     window_app.command("add")(window_add)
     window_app.command("list")(window_list)
+    window_app.command("remove")(window_remove)
     change_app.add_typer(window_app, name="window")
     app.add_typer(change_app, name="change")

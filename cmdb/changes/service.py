@@ -115,7 +115,13 @@ class ChangeService:
         return window
 
     def windows(self) -> list[ChangeWindow]:
+        """Every declared window, by start."""
         return self.repository.list_windows()
+
+    def remove_window(self, uid: str) -> None:
+        """Withdraw a window; ChangeNotFound when there is none with that uid."""
+        if not self.repository.delete_window(uid):
+            raise ChangeNotFound("window", uid)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _move(self, change: Change, state: ChangeState, outcome: ChangeOutcome | None = None) -> Change:

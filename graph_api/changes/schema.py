@@ -60,6 +60,13 @@ PlanResult = Annotated[ChangePlan | NotFoundError | ValidationError | InvalidTra
                        strawberry.union("PlanChangeResult")]
 ApproveResult = Annotated[ChangeSnapshot | NotFoundError | ValidationError | InvalidTransitionError
                           | NotConfiguredError, strawberry.union("ApproveChangeResult")]
+@strawberry.type(description="The window was withdrawn.")
+class WindowRemoved:
+    uid: strawberry.ID
+
+
+RemoveWindowResult = Annotated[WindowRemoved | NotFoundError | NotConfiguredError,
+                               strawberry.union("RemoveChangeWindowResult")]
 WindowResult = Annotated[ChangeWindow | NotFoundError | ValidationError | NotConfiguredError,
                          strawberry.union("ChangeWindowResult")]
 
@@ -293,3 +300,8 @@ class ChangeMutations:
         result, error = await _mutate(info, lambda s: s.add_window(kind, label, tuple(str(u) for u in subjects),
                                                                    int(start), int(end)))
         return error or ChangeWindow.of(result)
+
+    @strawberry.mutation(description="Withdraw a maintenance or blackout window.", permission_classes=[CanEdit])
+    async def remove_change_window(self, info: Info[ApiContext, None], uid: strawberry.ID) -> RemoveWindowResult:
+        _, error = await _mutate(info, lambda s: s.remove_window(str(uid)))
+        return error or WindowRemoved(uid=uid)

@@ -102,6 +102,11 @@ def test_a_change_inside_a_blackout_on_an_impacted_service_is_flagged(scenario: 
     # Same change, after the blackout: not flagged.
     later = scenario.change("patch i-web1 later", ["i-web1"], START + 3 * HOUR)
     assert scenario.service.plan(later).findings == ()
+    # The blackout withdrawn: the change inside it is no longer flagged.
+    scenario.service.remove_window(blackout.uid)
+    assert scenario.service.plan(inside).findings == ()
+    with pytest.raises(ChangeNotFound):
+        scenario.service.remove_window(blackout.uid)
 
 
 def test_a_change_outside_its_cis_maintenance_window_is_flagged(scenario: Scenario) -> None:
