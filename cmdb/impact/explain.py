@@ -64,6 +64,10 @@ def _min_up_text(min_up: MinUp | None, required: int) -> str:
 def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
     """Every reached CI graded, with its depth, explanation path and explanation."""
     order = r.order.tolist()
+    uids = [topo.nodes.uids[n] for n in order]
+    names = [topo.name(n) for n in order]
+    classes = [topo.vocab.classes[c] for c in topo.nodes.class_id[r.order].tolist()]
+    types = topo.vocab.types
     parent = r.parent.tolist()
     depth = r.depth.tolist()
     via_type = r.via_type.tolist()
@@ -87,42 +91,33 @@ def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
         return int(parent[p])
 
     def step_of(p: int) -> PathStep:
-        nid = order[p]
         if p < n_roots:
-            return node_step(topo, nid)
+            return PathStep(uids[p], names[p], classes[p])
         if down[p]:
             e = down_edge[p]
-            return edge_step(topo, order[e_frm[e]], nid, e_type[e], e_flip[e])
-        return edge_step(topo, order[parent[p]], nid, via_type[p], via_flip[p])
+            prev, etype, flip = e_frm[e], e_type[e], e_flip[e]
+        else:
+            prev, etype, flip = parent[p], via_type[p], via_flip[p]
+        src, dst = (p, prev) if flip else (prev, p)
+        return PathStep(uids[p], names[p], classes[p], types[etype], uids[src], uids[dst])
 
     paths = paths_by_parent(r, step_of, parent_of)
     result: list[ImpactedCI] = []
-    for p, nid in enumerate(order):
+    for p in range(len(order)):
         if p < n_roots:
             why = "assumed down"
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:
-                up = gsize[p] - gdown[p]
-                why = f"{up} of {gsize[p]} up, {_min_up_text(topo.min_up(nid), required[p])} -> down"
+                why = f"{gsize[p] - gdown[p]} of {gsize[p]} up, {_min_up_text(topo.min_up(order[p]), required[p])} -> down"
             else:
-                u = order[e_frm[e]]
-                why = f"input {topo.name(u)} down ({topo.vocab.types[e_type[e]]}) -> down"
+                why = f"input {names[e_frm[e]]} down ({types[e_type[e]]}) -> down"
         elif gdown[p] > 0:
-            up = gsize[p] - gdown[p]
-            why = f"{up} of {gsize[p]} up, {_min_up_text(topo.min_up(nid), required[p])} -> degraded"
+            why = f"{gsize[p] - gdown[p]} of {gsize[p]} up, {_min_up_text(topo.min_up(order[p]), required[p])} -> degraded"
         else:
-            u = order[parent[p]]
-            why = f"input {topo.name(u)} degraded ({topo.vocab.types[via_type[p]]}) -> degraded"
+            why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
         result.append(
-            ImpactedCI(
-                uid=topo.uid(nid),
-                ci_class=topo.class_name(nid),
-                name=topo.name(nid),
-                grade=Grade.DOWN if down[p] else Grade.DEGRADED,
-                depth=depth[p],
-                path=list(paths[p]),
-                explanation=why,
-            )
+            ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, depth[p],
+                       list(paths[p]), why)
         )
     return result

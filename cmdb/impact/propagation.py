@@ -208,4 +208,40 @@ def grade(topo: Topology, r: Reach, filters: Filters) -> Grading:
             down[uniq] = True
             down_edge[uniq] = cand[first]
             newly[uniq] = True
+    down_edge = _shortest_causes(down, group_down > tolerance, fp, tp, grouped, r.n_roots)
     return Grading(down, down_edge, edges, grouped, group_size, group_down, required)
+
+
+def _shortest_causes(
+    down: NDArray[np.bool_],
+    tipped: NDArray[np.bool_],
+    fp: NDArray[np.int64],
+    tp: NDArray[np.int64],
+    grouped: NDArray[np.bool_],
+    n_roots: int,
+) -> NDArray[np.int64]:
+    """Per down CI, the edge ending its shortest *causal* chain from a failed CI.
+
+    A causal edge joins two down CIs and alone explains the second: a plain input,
+    or a group input of a CI whose group tipped. The fixpoint's own parents are
+    causal but can wind far; explanations read best along the shortest chain.
+    """
+    size = int(down.shape[0])
+    causal = np.nonzero(down[fp] & down[tp] & (~grouped | tipped[tp]))[0]
+    # Plain inputs first: "input X down" explains more simply than group arithmetic.
+    causal = causal[np.argsort(grouped[causal], kind="stable")]
+    cfp, ctp = fp[causal], tp[causal]
+    cause = np.full(size, -1, np.int64)
+    reached = np.zeros(size, np.bool_)
+    reached[:n_roots] = True
+    frontier = reached.copy()
+    while True:
+        sel = np.nonzero(frontier[cfp] & ~reached[ctp])[0]
+        if not sel.shape[0]:
+            break
+        uniq, first = np.unique(ctp[sel], return_index=True)
+        reached[uniq] = True
+        cause[uniq] = causal[sel[first]]
+        frontier = np.zeros(size, np.bool_)
+        frontier[uniq] = True
+    return cause

@@ -91,11 +91,10 @@ class ImpactService:
         impacted = impacted_cis(topo, r, graded)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
-        for p, nid in enumerate(r.order.tolist()):
-            if not topo.is_service(nid):
-                continue
+        is_service = topo.vocab.service_classes[topo.nodes.class_id[r.order]]
+        for p in np.nonzero(is_service)[0].tolist():
             ci = impacted[p]
-            owner = topo.owner(nid)
+            owner = topo.owner(int(r.order[p]))
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
             if owner:
                 owners.add(owner)
