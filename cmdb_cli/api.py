@@ -1,0 +1,142 @@
+"""API commands: ``cmdb serve`` (the GraphQL API under uvicorn) and ``cmdb token create|list|revoke``.
+
+The composition root for the API: it opens the store, loads the topology index,
+wires the ingestor (index kept current as its listener), the token store, and
+the discovery jobs (``triggerDiscovery``) into ``graph_api.app.create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cmdb.store.tokens_sqlite import SQLiteTokenStore
+from cmdb.tokens import Role, TokenService
+from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, schema, settings
+
+TokensOpt = typer.Option(None, "--tokens", envvar="CMDB_TOKENS_PATH",
+                         help="Token database (default: <data dir>/tokens.sqlite).")
+StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
+
+token_app = typer.Typer(help="API tokens (stored hashed; the secret is shown once).", no_args_is_help=True)
+
+
+def _tokens_path(path: Path | None) -> Path:
+    return path or settings().data_dir / "tokens.sqlite"
+
+
+def _token_service(path: Path | None) -> TokenService:
+    return TokenService(SQLiteTokenStore(_tokens_path(path)))
+
+
+@token_app.command("create")
+def token_create(
+    name: str = typer.Argument(..., help="Who or what uses the token (e.g. 'grafana', 'collector-dc2')."),
+    role: Role = typer.Option(Role.VIEWER, "--role", "-r", help="viewer < editor < admin; collector only feeds observations."),
+    tokens: Path | None = TokensOpt,
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create a token and print it once (only its SHA-256 digest is stored)."""
+    info, plain = _token_service(tokens).create(name, role)
+    if json_out:
+        print_json({"token_id": info.token_id, "name": info.name, "role": info.role.value, "token": plain})
+        return
+    console.print(f"token {info.token_id} ({info.role.value}) for {info.name!r}; copy it now, it is not shown again:")
+    console.print(plain, markup=False, highlight=False, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list(tokens: Path | None = TokensOpt, json_out: bool = typer.Option(False, "--json")) -> None:
+    """List tokens (never their secrets)."""
+    rows = _token_service(tokens).list()
+    if json_out:
+        print_json([{"token_id": t.token_id, "name": t.name, "role": t.role.value, "created_at": t.created_at,
+                     "revoked_at": t.revoked_at} for t in rows])
+        return
+    table = Table("id", "name", "role", "created", "state")
+    for t in rows:
+        created = datetime.fromtimestamp(t.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        table.add_row(t.token_id, t.name, t.role.value, created, "active" if t.active else "revoked")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str = typer.Argument(..., help="The token id shown by 'cmdb token list'."),
+                 tokens: Path | None = TokensOpt) -> None:
+    """Revoke a token; requests carrying it get HTTP 401 from then on."""
+    if not _token_service(tokens).revoke(token_id):
+        err_console.print(f"no active token {token_id!r}")
+        raise typer.Exit(code=1)
+    console.print(f"revoked {token_id}")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8000, "--port", "-p"),
+    store_url: str | None = StoreOpt,
+    tokens: Path | None = TokensOpt,
+    jobs_file: str = typer.Option("jobs.yaml", "--jobs", "-j", envvar="CMDB_JOBS_FILE",
+                                  help="Discovery jobs file for triggerDiscovery (skipped if absent)."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
+    import uvicorn
+
+    from cmdb.topology import TopologyIndex
+    from graph_api.app import create_app
+    from graph_api.settings import ApiSettings
+
+    store = open_store(store_url)
+    catalog = schema()
+    started = time.perf_counter()
+    index = TopologyIndex.load(store, catalog)
+    err_console.print(f"topology index: {len(index)} CIs loaded in {time.perf_counter() - started:.1f} s")
+    ingestor = open_ingestor(store, listeners=[index.apply])
+    token_store = SQLiteTokenStore(_tokens_path(tokens))
+    if not TokenService(token_store).list():
+        err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
+    trigger = _job_trigger(jobs_file, store_url) if os.path.exists(jobs_file) else None
+    api_settings = ApiSettings(host=host, port=port)
+    app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
+                     trigger_discovery=trigger)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+
+
+def _job_trigger(jobs_file: str, store_url: str | None):  # type: ignore[no-untyped-def]
+    """``triggerDiscovery``: start the named job in a background thread (its own store handle and ingestor)."""
+    from cmdb_cli.jobs import lock_dir, read_jobs
+    from discovery.job_runner import JobRunner
+
+    jobs = read_jobs(jobs_file, check_credentials=False)
+
+    def trigger(name: str) -> str:
+        job = jobs.get(name)  # KeyError -> NotFoundError in the API
+
+        def run() -> None:
+            store = open_store(store_url)
+            try:
+                asyncio.run(JobRunner(open_ingestor(store), lock_dir=lock_dir(store_url)).run(job))
+            finally:
+                store.close()
+
+        handle = f"{job.name}@{int(time.time() * 1000)}"
+        threading.Thread(target=run, name=f"job-{job.name}", daemon=True).start()
+        return handle
+
+    return trigger
+
+
+def register(app: typer.Typer, discover_app: typer.Typer) -> None:
+    """Add ``cmdb serve`` and ``cmdb token ...`` to the ``cmdb`` app."""
+    app.command("serve")(serve)
+    app.add_typer(token_app, name="token")
+
+
+__all__ = ["register"]
