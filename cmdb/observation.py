@@ -71,7 +71,7 @@ class Observation(BaseModel):
     @field_validator("identifiers")
     @classmethod
     def _no_empty_identifiers(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
-        return CIRef._no_empty_identifiers(value)  # type: ignore[operator]
+        return CIRef._no_empty_identifiers(value)
 
     def ref(self) -> CIRef:
         return CIRef(ci_class=self.ci_class, identifiers=self.identifiers, parent=self.parent)

@@ -66,7 +66,7 @@ def _aging(where: str, raw: Any, base: Aging) -> Aging:
         return base
     if not isinstance(raw, dict):
         raise SchemaError(where, "aging must be a mapping")
-    merged = {
+    merged: dict[str, object] = {
         "stale_after_runs": base.stale_after_runs,
         "retire_after_runs": base.retire_after_runs,
         "ttl_days": base.ttl_days,
@@ -75,8 +75,9 @@ def _aging(where: str, raw: Any, base: Aging) -> Aging:
         if key not in merged:
             raise SchemaError(where, f"unknown aging key {key!r}")
         merged[key] = value
-    aging = Aging(int(merged["stale_after_runs"]), int(merged["retire_after_runs"]),  # type: ignore[arg-type]
-                  None if merged["ttl_days"] is None else float(merged["ttl_days"]))  # type: ignore[arg-type]
+    ttl = merged["ttl_days"]
+    aging = Aging(int(str(merged["stale_after_runs"])), int(str(merged["retire_after_runs"])),
+                  None if ttl is None else float(str(ttl)))
     if not 1 <= aging.stale_after_runs <= aging.retire_after_runs:
         raise SchemaError(where, "aging needs 1 <= stale_after_runs <= retire_after_runs")
     return aging
