@@ -9,6 +9,7 @@ recorded payloads from ``tests/data/aws/``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,26 @@ def make_session(credentials: Credentials | None, profile: str | None = None) ->
     return boto3.Session(profile_name=profile) if profile else boto3.Session()
 
 
+class WorkerSessions:
+    """One boto3 session per worker thread and account, with its clients.
+
+    Sessions and clients are not thread-safe and are costly to build (each loads
+    the service models), so a worker keeps its own and reuses them across scopes.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def caller(self, key: str, credentials: Credentials | None, profile: str | None, region: str,
+               settings: ClientSettings) -> AwsCaller:
+        """A fresh caller (empty payload) on this thread's session for the account ``key``."""
+        cache: dict[str, tuple[boto3.Session, dict[tuple[str, str], Any]]] = self._local.__dict__.setdefault("c", {})
+        if key not in cache:
+            cache[key] = (make_session(credentials, profile), {})
+        session, clients = cache[key]
+        return AwsCaller(session, region, settings, clients=clients)
+
+
 @dataclass
 class AwsCaller:
     """Makes declared calls for one scope and keeps their raw pages in a payload."""
@@ -85,15 +106,16 @@ class AwsCaller:
     payload: Payload = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     calls: int = 0
-    _clients: dict[str, Any] = field(default_factory=dict)
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict)  # (service, region) -> client
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
+        key = (service, self.region)
+        if key not in self.clients:
+            self.clients[key] = self.session.client(
                 service, region_name=self.region, endpoint_url=self.settings.endpoint_url,
                 config=self.settings.config(),
             )
-        return self._clients[service]
+        return self.clients[key]
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Yield every response page of a declared call, recording each in the payload."""

@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 
 from cmdb.observation import now_ms
 from discovery.aws.accounts import Account, AccountSources, enabled_regions, resolve_accounts
-from discovery.aws.client import GLOBAL_REGION, AwsCaller, ClientSettings, collect_global, collect_region, make_session
+from discovery.aws.client import (
+    GLOBAL_REGION,
+    AwsCaller,
+    ClientSettings,
+    WorkerSessions,
+    collect_global,
+    collect_region,
+)
 from discovery.aws.transform import (
-    Payload,
-    TargetIndex,
+    DnsPointer,
+    dns_pointers,
     global_scope,
     region_scope,
     transform_global,
@@ -40,8 +47,13 @@ class AwsScanConfig:
 
 @dataclass(slots=True)
 class _Collected:
-    result: ScopeResult
-    payload: Payload
+    """One scope's raw pages, or why it could not be collected."""
+
+    scope: str
+    caller: AwsCaller | None
+    started: float
+    observed_at: int
+    failure: str | None = None
 
 
 def _stats(counts: Counter[str], caller: AwsCaller, started: float, items: int) -> dict[str, int]:
@@ -52,30 +64,55 @@ def _stats(counts: Counter[str], caller: AwsCaller, started: float, items: int) 
     return stats
 
 
-def scan_region(account: Account, region: str, settings: ClientSettings) -> _Collected:
-    """Collect and transform one account+region (runs in a worker thread)."""
-    started = time.perf_counter()
-    observed_at = now_ms()
-    scope = region_scope(account.account_id, region)
+def collect_scope(account: Account, region: str | None, settings: ClientSettings,
+                  sessions: WorkerSessions) -> _Collected:
+    """Collect one account+region, or the account's global services when ``region`` is None (worker thread)."""
+    started, observed_at = time.perf_counter(), now_ms()
+    scope = global_scope(account.account_id) if region is None else region_scope(account.account_id, region)
     try:
-        caller = AwsCaller(make_session(account.credentials, account.profile), region, settings)
-        collect_region(caller)
-        items, counts = transform_region(caller.payload, account.account_id, region, observed_at)
-    except Exception as exc:  # an unexpected payload or a session failure: this scope only
-        return _Collected(ScopeResult(scope=scope, items=[], complete=False,
-                                      errors=[f"scan failed: {type(exc).__name__}: {exc}"]), {})
-    result = ScopeResult(scope=scope, items=items, complete=not caller.errors,
-                         errors=list(caller.errors), stats=_stats(counts, caller, started, len(items)))
-    return _Collected(result, caller.payload)
+        caller = sessions.caller(account.account_id, account.credentials, account.profile,
+                                 region or GLOBAL_REGION, settings)
+        (collect_global if region is None else collect_region)(caller)
+    except Exception as exc:  # a session that cannot even be built: this scope only
+        return _Collected(scope, None, started, observed_at, f"scan failed: {type(exc).__name__}: {exc}")
+    return _Collected(scope, caller, started, observed_at)
 
 
-def collect_account_global(account: Account, settings: ClientSettings) -> tuple[AwsCaller, float, int]:
-    """Collect the account's global services (runs in a worker thread)."""
-    started = time.perf_counter()
-    observed_at = now_ms()
-    caller = AwsCaller(make_session(account.credentials, account.profile), GLOBAL_REGION, settings)
-    collect_global(caller)
-    return caller, started, observed_at
+def region_result(collected: _Collected, account_id: str, region: str,
+                  pointers: list[DnsPointer], dns_error: str | None) -> ScopeResult:
+    """Transform a collected region into its ScopeResult (worker thread)."""
+    caller = collected.caller
+    if caller is None:
+        return ScopeResult(collected.scope, [], complete=False, errors=[str(collected.failure)])
+    try:
+        items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers)
+    except Exception as exc:  # an unexpected payload: the scope is not trustworthy, so not complete
+        return ScopeResult(collected.scope, [], complete=False, errors=[f"transform failed: {type(exc).__name__}: {exc}"])
+    errors = list(caller.errors)
+    if dns_error:
+        # This scope owns the RESOLVES_TO edges into it: unchecked, they must not age.
+        errors.append(dns_error)
+    return ScopeResult(collected.scope, items, complete=not errors, errors=errors,
+                       stats=_stats(counts, caller, collected.started, len(items)))
+
+
+def global_result(collected: _Collected, account_id: str) -> tuple[ScopeResult, list[DnsPointer], str | None]:
+    """The global scope's result, the DNS targets for the regions, and why those may be partial."""
+    caller = collected.caller
+    if caller is None:
+        failure = str(collected.failure)
+        return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+    try:
+        items, counts = transform_global(caller.payload, account_id, collected.observed_at)
+        pointers = dns_pointers(caller.payload)
+    except Exception as exc:
+        failure = f"transform failed: {type(exc).__name__}: {exc}"
+        return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+    errors = list(caller.errors)
+    dns_errors = [e for e in errors if e.startswith("route53.")]
+    dns_error = f"DNS edges not checked, route53 failed: {dns_errors[0]}" if dns_errors else None
+    return (ScopeResult(collected.scope, items, complete=not errors, errors=errors,
+                        stats=_stats(counts, caller, collected.started, len(items))), pointers, dns_error)
 
 
 class AwsScanner:
@@ -87,12 +124,15 @@ class AwsScanner:
         self.config = config
         self._done = 0
         self._total: int | None = None
+        self._sessions = WorkerSessions()
 
     async def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
-        """Yield each account's region scopes as they finish, then its global scope."""
+        """Yield each account's global scope, then its region scopes as they finish."""
         loop = asyncio.get_running_loop()
         executor = ThreadPoolExecutor(max_workers=max(1, self.config.max_workers), thread_name_prefix="aws-scan")
         queue: asyncio.Queue[ScopeResult | None] = asyncio.Queue()
+        self._done, self._total = 0, None
+        tasks: list[asyncio.Task[None]] = []
         try:
             accounts, failures = await loop.run_in_executor(
                 executor, resolve_accounts, self.config.accounts, self.config.client)
@@ -116,6 +156,8 @@ class AwsScanner:
             for task in tasks:
                 task.result()  # surface a bug in the orchestration itself
         finally:
+            for task in tasks:  # a consumer that stopped early leaves nothing running
+                task.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
 
     async def _account(self, account: Account, executor: ThreadPoolExecutor,
@@ -131,26 +173,18 @@ class AwsScanner:
                     await queue.put(ScopeResult(scope=global_scope(account.account_id), items=[], complete=False,
                                                 errors=[f"listing regions failed: {type(exc).__name__}: {exc}"]))
                     return
-            global_job = loop.run_in_executor(executor, collect_account_global, account, settings)
-            index = TargetIndex()
-            incomplete_regions: list[str] = []
-            jobs = [loop.run_in_executor(executor, scan_region, account, region, settings) for region in regions]
-            for job in asyncio.as_completed(jobs):
+            # Collect everything at once; the global scope is yielded first, because the
+            # regions' DNS edges start at its records and ingest resolves them in the store.
+            global_job = loop.run_in_executor(executor, collect_scope, account, None, settings, self._sessions)
+            region_jobs = [loop.run_in_executor(executor, collect_scope, account, region, settings, self._sessions)
+                           for region in regions]
+            result, pointers, dns_error = await loop.run_in_executor(
+                executor, global_result, await global_job, account.account_id)
+            await queue.put(result)
+            for job in asyncio.as_completed(region_jobs):
                 collected = await job
-                region = collected.result.scope.rsplit("/", 1)[-1]
-                index.add_region(collected.payload, account.account_id, region)
-                if not collected.result.complete:
-                    incomplete_regions.append(region)
-                await queue.put(collected.result)
-            caller, started, observed_at = await global_job
-            items, counts = await loop.run_in_executor(
-                executor, transform_global, caller.payload, account.account_id, index, observed_at)
-            errors = list(caller.errors)
-            if incomplete_regions and counts.get("unresolved_dns_target"):
-                # A record may point into a region we could not read: its edge must not age.
-                errors.append("DNS targets not resolved while regions were incomplete: "
-                              + ", ".join(sorted(incomplete_regions)))
-            await queue.put(ScopeResult(scope=global_scope(account.account_id), items=items, complete=not errors,
-                                        errors=errors, stats=_stats(counts, caller, started, len(items))))
+                region = collected.scope.rsplit("/", 1)[-1]
+                await queue.put(await loop.run_in_executor(
+                    executor, region_result, collected, account.account_id, region, pointers, dns_error))
         finally:
             await queue.put(None)

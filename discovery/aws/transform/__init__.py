@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections import Counter
 
 from cmdb.observation import Item
-from discovery.aws.transform.account_wide import TargetIndex, transform_account
+from discovery.aws.transform.account_wide import transform_account
 from discovery.aws.transform.balancing import transform_balancing
 from discovery.aws.transform.compute import transform_compute
+from discovery.aws.transform.dns import DnsPointer, dns_pointers, transform_dns_edges
 from discovery.aws.transform.emit import Emitter, account_ref, region_ref
 from discovery.aws.transform.network import transform_network
 from discovery.aws.transform.payload import Payload
 from discovery.aws.transform.services import transform_services
 
-__all__ = ["Payload", "TargetIndex", "global_scope", "region_scope", "transform_global", "transform_region"]
+__all__ = [
+    "DnsPointer", "Payload", "dns_pointers", "global_scope", "region_scope", "transform_global", "transform_region",
+]
 
 
 def region_scope(account_id: str, region: str) -> str:
@@ -29,8 +32,13 @@ def global_scope(account_id: str) -> str:
     return f"{account_id}/global"
 
 
-def transform_region(payload: Payload, account_id: str, region: str, observed_at: int) -> tuple[list[Item], Counter[str]]:
-    """Everything one account+region payload shows, and per-class/per-type counts."""
+def transform_region(payload: Payload, account_id: str, region: str, observed_at: int,
+                     pointers: list[DnsPointer] | None = None) -> tuple[list[Item], Counter[str]]:
+    """Everything one account+region payload shows, and per-class/per-type counts.
+
+    ``pointers`` are the account's DNS record targets; those naming this region's
+    instances and load balancers become RESOLVES_TO edges of this scope.
+    """
     out = Emitter(scope=region_scope(account_id, region), observed_at=observed_at)
     # The account is observed by every scope, so the region's parent exists whatever is ingested first.
     out.ci(account_ref(account_id), provider="aws")
@@ -39,11 +47,12 @@ def transform_region(payload: Payload, account_id: str, region: str, observed_at
     live = transform_compute(out, payload, region_ci)
     transform_balancing(out, payload, account_id, region, live)
     transform_services(out, payload, region_ci)
+    transform_dns_edges(out, payload, account_id, region, pointers or [])
     return out.items, out.stats
 
 
-def transform_global(payload: Payload, account_id: str, index: TargetIndex, observed_at: int) -> tuple[list[Item], Counter[str]]:
-    """The account's global services; DNS records resolve through ``index``."""
+def transform_global(payload: Payload, account_id: str, observed_at: int) -> tuple[list[Item], Counter[str]]:
+    """The account's global services: the account, IAM roles, buckets, zones and records."""
     out = Emitter(scope=global_scope(account_id), observed_at=observed_at)
-    transform_account(out, payload, account_id, index)
+    transform_account(out, payload, account_id)
     return out.items, out.stats

@@ -3,54 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
-from cmdb.observation import CIRef
-from discovery.aws.transform.balancing import classic_elb_arn, normalize_dns
-from discovery.aws.transform.compute import instance_ref, live_instances
+from discovery.aws.transform.dns import APEX_TYPES, record_ref, zone_id
 from discovery.aws.transform.emit import Emitter, account_ref, ref
 from discovery.aws.transform.payload import Payload, items
 
-# Records every zone has; they name no dependency.
-_APEX_TYPES = frozenset({"SOA", "NS"})
 
-
-@dataclass
-class TargetIndex:
-    """What DNS records may point at, learned from the account's regional payloads."""
-
-    instance_by_ip: dict[str, str] = field(default_factory=dict)
-    lb_by_dns: dict[str, str] = field(default_factory=dict)
-
-    def add_region(self, payload: Payload, account_id: str, region: str) -> None:
-        """Index the live instances' addresses and the load balancers' DNS names of one region."""
-        for instance in live_instances(payload):
-            for key in ("PrivateIpAddress", "PublicIpAddress"):
-                if instance.get(key):
-                    self.instance_by_ip[instance[key]] = instance["InstanceId"]
-        for lb in items(payload, "elbv2.describe_load_balancers", "LoadBalancers"):
-            if lb.get("DNSName"):
-                self.lb_by_dns[normalize_dns(lb["DNSName"])] = lb["LoadBalancerArn"]
-        for lb in items(payload, "elb.describe_load_balancers", "LoadBalancerDescriptions"):
-            if lb.get("DNSName"):
-                self.lb_by_dns[normalize_dns(lb["DNSName"])] = classic_elb_arn(account_id, region,
-                                                                               lb["LoadBalancerName"])
-
-    def resolve(self, value: str) -> CIRef | None:
-        """The CI a record value (address, alias or CNAME target) points at, if known."""
-        if value in self.instance_by_ip:
-            return instance_ref(self.instance_by_ip[value])
-        arn = self.lb_by_dns.get(normalize_dns(value))
-        return ref("load_balancer", arn=arn) if arn else None
-
-
-def zone_id(raw: str) -> str:
-    return raw.rsplit("/", 1)[-1]
-
-
-def transform_account(out: Emitter, payload: Payload, account_id: str, index: TargetIndex) -> None:
-    """Account, roles, buckets, zones and records (RESOLVES_TO what ``index`` knows)."""
+def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
+    """Account, roles, buckets, zones and records (their RESOLVES_TO edges come from the regions)."""
     aliases = items(payload, "iam.list_account_aliases", "AccountAliases")
     account = out.ci(account_ref(account_id), name=aliases[0] if aliases else account_id, provider="aws",
                      alias=aliases[0] if aliases else None)
@@ -82,33 +43,20 @@ def transform_account(out: Emitter, payload: Payload, account_id: str, index: Ta
         if zid not in zones:
             continue
         for record in page.get("ResourceRecordSets") or []:
-            if record["Type"] in _APEX_TYPES and record["Name"] == zones[zid]["Name"]:
+            if record["Type"] in APEX_TYPES and record["Name"] == zones[zid]["Name"]:
                 continue
             records[(zid, record["Name"], record["Type"])].append(record)
     for (zid, name, rtype), sets in records.items():
-        _record(out, zones[zid], zid, name, rtype, sets, index)
+        _record(out, zid, name, rtype, sets)
 
 
-def _record(out: Emitter, zone: dict[str, Any], zid: str, name: str, rtype: str,
-            sets: list[dict[str, Any]], index: TargetIndex) -> None:
+def _record(out: Emitter, zid: str, name: str, rtype: str, sets: list[dict[str, Any]]) -> None:
     # Weighted/latency sets share a name and type: one record CI holds all their values.
     values: list[str] = []
-    targets: list[str] = []
     for record in sets:
-        for rr in record.get("ResourceRecords") or []:
-            values.append(rr["Value"])
-            targets.append(rr["Value"])
+        values.extend(rr["Value"] for rr in record.get("ResourceRecords") or [])
         alias = record.get("AliasTarget")
         if alias and alias.get("DNSName"):
             values.append(f"ALIAS {alias['DNSName']}")
-            targets.append(alias["DNSName"])
     ttl = next((r["TTL"] for r in sets if r.get("TTL") is not None), None)
-    parent = ref("dns_zone", zone_id=zid)
-    record_ci = out.ci(ref("dns_record", parent=parent, record_name=name, record_type=rtype), name=name,
-                       values=sorted(set(values)), ttl=ttl)
-    for target in targets:
-        resolved = index.resolve(target)
-        if resolved is not None:
-            out.rel("RESOLVES_TO", record_ci, resolved)
-        elif rtype in ("A", "AAAA", "CNAME"):
-            out.stats["unresolved_dns_target"] += 1
+    out.ci(record_ref(zid, name, rtype), name=name, values=sorted(set(values)), ttl=ttl)

@@ -339,6 +339,11 @@ def _build_global(session: boto3.Session, endpoint: str, account_id: str, exp: E
         exp.rel("CONTAINS", account_id, exp.ci("bucket", name))
     s3.put_bucket_versioning(Bucket=f"assets-{account_id}", VersioningConfiguration={"Status": "Enabled"})
 
+    _build_zone(session, endpoint, account_id, exp, targets)
+
+
+def _build_zone(session: boto3.Session, endpoint: str, account_id: str, exp: Expected,
+                targets: list[tuple[str, str, str, str]]) -> None:
     route53 = session.client("route53", endpoint_url=endpoint, region_name="us-east-1")
     zone_name = f"corp{account_id[:1]}.example."
     zone = route53.create_hosted_zone(Name=zone_name, CallerReference=f"zone-{account_id}")["HostedZone"]
@@ -393,3 +398,40 @@ def store_view(store: Any, statuses: tuple[str, ...] = ("active",)) -> Expected:
             if rel.status.value in statuses:
                 view.rel(rel.type, ci_key(by_uid[rel.source_uid], by_uid), ci_key(by_uid[rel.target_uid], by_uid))
     return view
+
+
+def build_small_account(endpoint: str, account_id: str, regions: tuple[str, ...] = REGIONS) -> Expected:
+    """A lean estate (VPC, subnet, 2 instances per region; a zone pointing at each region's first one)."""
+    session = account_session(endpoint, account_id)
+    exp = Expected()
+    exp.ci("cloud_account", account_id)
+    builder = f"arn:aws:iam::{account_id}:role/builder"
+    iam = session.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+    if any(r["Arn"] == builder for r in iam.list_roles()["Roles"]):
+        exp.rel("CONTAINS", account_id, exp.ci("iam_role", builder))
+    targets = []
+    for region in regions:
+        ec2 = session.client("ec2", endpoint_url=endpoint, region_name=region)
+        _drop_default_vpc(ec2)
+        region_key = exp.ci("cloud_region", f"{account_id}/{region}")
+        exp.rel("CONTAINS", account_id, region_key)
+        net = REGIONS.index(region) if region in REGIONS else len(REGIONS)
+        vpc = ec2.create_vpc(CidrBlock=f"10.{net}.0.0/16")["Vpc"]["VpcId"]
+        exp.rel("CONTAINS", region_key, exp.ci("vpc", vpc))
+        for table in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]:
+            exp.rel("IN_NETWORK", exp.ci("route_table", table["RouteTableId"]), vpc)
+        for group in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]:
+            exp.rel("IN_NETWORK", exp.ci("security_group", group["GroupId"]), vpc)
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{net}.0.0/24")["Subnet"]["SubnetId"]
+        exp.rel("IN_NETWORK", exp.ci("subnet", subnet), vpc)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        reservation = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=2, MaxCount=2,
+                                        SubnetId=subnet)
+        instances = [i["InstanceId"] for i in reservation["Instances"]]
+        expect_instances(exp, ec2, instances, region_key)
+        exp.handles[region] = {"instances": instances, "region_key": region_key, "image": image,
+                               "subnets": [subnet]}
+        first = reservation["Instances"][0]
+        targets.append((f"web.{region.replace('-', '')}.", "A", first["PrivateIpAddress"], first["InstanceId"]))
+    _build_zone(session, endpoint, account_id, exp, targets)
+    return exp
