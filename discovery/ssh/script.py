@@ -13,29 +13,43 @@ BEGIN = "@@cmdb-begin "
 END = "@@cmdb-end "
 
 # (section name, shell command). Order is the order of the output.
+# Installed Debian packages straight from dpkg's status file: one awk instead of dpkg-query (half the time).
+_DPKG_AWK = (
+    "awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^Status: /{s=$0}"
+    " /^$/{if (s ~ / installed$/ && p != \"\") printf \"%s\\t%s\\t%s\\n\", p, v, a; p=v=a=s=\"\"}"
+    " END{if (s ~ / installed$/ && p != \"\") printf \"%s\\t%s\\t%s\\n\", p, v, a}' /var/lib/dpkg/status"
+)
+
+# Shell functions (no fork): read small files with builtins only.
+PRELUDE = """\
+catf() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < "$1"; }
+"""
+
+# (section name, shell command). Order is the order of the output.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("hostname", "hostname"),
+    ("hostname", "catf /proc/sys/kernel/hostname"),
     ("fqdn", "hostname -f"),
-    ("os_release", "cat /etc/os-release"),
+    ("os_release", "catf /etc/os-release"),
     ("uname", "uname -s -r -m"),
     ("nproc", "nproc"),
-    ("meminfo", "head -n 5 /proc/meminfo"),
-    ("uptime", "cat /proc/uptime"),
-    ("machine_id", "cat /etc/machine-id"),
-    ("dmi_uuid", "cat /sys/class/dmi/id/product_uuid"),
-    ("cloud_instance_id", "cat /var/lib/cloud/data/instance-id"),
-    ("init", "cat /proc/1/comm"),
+    ("meminfo", "catf /proc/meminfo"),
+    ("uptime", "catf /proc/uptime"),
+    ("machine_id", "catf /etc/machine-id"),
+    ("dmi_uuid", "catf /sys/class/dmi/id/product_uuid"),
+    ("cloud_instance_id", "catf /var/lib/cloud/data/instance-id"),
+    ("init", "catf /proc/1/comm"),
     ("ip_addr", "ip -j addr show"),
     ("lsblk", "lsblk -J -b -o NAME,TYPE,SIZE,FSTYPE,MOUNTPOINT"),
     ("df", "df -P -T -k"),
     ("ss", 'if [ "$CMDB_SUDO_SS" = 1 ]; then sudo -n ss -tanpH || ss -tanpH; else ss -tanpH; fi'),
     (
         "packages",
-        "if command -v dpkg-query >/dev/null; then dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n';"
+        f"if [ -r /var/lib/dpkg/status ] && command -v awk >/dev/null; then {_DPKG_AWK};"
+        " elif command -v dpkg-query >/dev/null; then dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n';"
         " else rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'; fi",
     ),
     ("ps", "ps -eo pid=,ppid=,user:32=,comm:32=,args="),
-    ("ssh_connection", 'echo "$SSH_CONNECTION"'),
+    ("ssh_connection", 'printf "%s\\n" "$SSH_CONNECTION"'),
 )
 
 
@@ -49,6 +63,7 @@ def build_script(sudo_ss: bool = False, commands: tuple[tuple[str, str], ...] = 
     lines = [
         "export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
         f"CMDB_SUDO_SS={1 if sudo_ss else 0}",
+        PRELUDE,
     ]
     for name, command in commands:
         # The leading newline keeps the end marker at the start of a line even
