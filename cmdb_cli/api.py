@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -20,6 +20,10 @@ from rich.table import Table
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
 from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, schema, settings
+
+if TYPE_CHECKING:
+    from cmdb.ingest import Ingestor
+    from graph_api.services import DiscoveryTrigger
 
 TokensOpt = typer.Option(None, "--tokens", envvar="CMDB_TOKENS_PATH",
                          help="Token database (default: <data dir>/tokens.sqlite).")
@@ -102,33 +106,29 @@ def serve(
     token_store = SQLiteTokenStore(_tokens_path(tokens))
     if not TokenService(token_store).list():
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
-    trigger = _job_trigger(jobs_file, store_url) if os.path.exists(jobs_file) else None
+    trigger = _job_trigger(jobs_file, store_url, ingestor) if os.path.exists(jobs_file) else None
     api_settings = ApiSettings(host=host, port=port)
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
                      trigger_discovery=trigger)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
 
 
-def _job_trigger(jobs_file: str, store_url: str | None):  # type: ignore[no-untyped-def]
-    """``triggerDiscovery``: start the named job in a background thread (its own store handle and ingestor)."""
+def _job_trigger(jobs_file: str, store_url: str | None, ingestor: Ingestor) -> DiscoveryTrigger:
+    """``triggerDiscovery``: start the named job as a task on the server's loop, through the server's
+    ingestor, so the topology index follows what the job finds."""
     from cmdb_cli.jobs import lock_dir, read_jobs
     from discovery.job_runner import JobRunner
 
     jobs = read_jobs(jobs_file, check_credentials=False)
+    runner = JobRunner(ingestor, lock_dir=lock_dir(store_url))
+    running: set[asyncio.Task[Any]] = set()
 
-    def trigger(name: str) -> str:
+    async def trigger(name: str) -> str:
         job = jobs.get(name)  # KeyError -> NotFoundError in the API
-
-        def run() -> None:
-            store = open_store(store_url)
-            try:
-                asyncio.run(JobRunner(open_ingestor(store), lock_dir=lock_dir(store_url)).run(job))
-            finally:
-                store.close()
-
-        handle = f"{job.name}@{int(time.time() * 1000)}"
-        threading.Thread(target=run, name=f"job-{job.name}", daemon=True).start()
-        return handle
+        task = asyncio.create_task(runner.run(job))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return f"{job.name}@{int(time.time() * 1000)}"
 
     return trigger
 

@@ -1,0 +1,68 @@
+"""``cmdb serve`` as a real process, with tokens managed by ``cmdb token create/list/revoke``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.api.conftest import free_port
+
+CMDB = [sys.executable, "-m", "cmdb_cli.main"]
+
+
+def _cmdb(env: dict[str, str], *args: str) -> str:
+    """Token commands in-process (the CLI's import cost is paid once); serve runs as a real process."""
+    from typer.testing import CliRunner
+
+    from cmdb_cli.main import app
+
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_serve_and_token_lifecycle(tmp_path: Path) -> None:
+    env = {**os.environ, "CMDB_DATA_DIR": str(tmp_path), "CMDB_JOBS_FILE": str(tmp_path / "absent.yaml")}
+    env.pop("CMDB_STORE_URL", None)
+    created = json.loads(_cmdb(env, "token", "create", "tester", "--role", "viewer", "--json"))
+    token = created["token"]
+    assert created["role"] == "viewer" and token.startswith("cmdb_")
+    stored = (tmp_path / "tokens.sqlite").read_bytes()
+    assert token.encode() not in stored and token.split("_")[-1].encode() not in stored  # hashed only
+    listed = json.loads(_cmdb(env, "token", "list", "--json"))
+    assert [(t["name"], t["role"], t["revoked_at"]) for t in listed] == [("tester", "viewer", None)]
+
+    port = free_port()
+    proc = subprocess.Popen([*CMDB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "cmdb serve did not come up"
+            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.post(f"{url}/graphql", json={"query": "{ cis(first: 1) { edges { cursor } } }"}, headers=auth)
+        assert r.status_code == 200 and r.json() == {"data": {"cis": {"edges": []}}}
+        trig = httpx.post(f"{url}/graphql", headers=auth,
+                          json={"query": 'mutation { triggerDiscovery(job: "x") { __typename } }'})
+        assert trig.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        _cmdb(env, "token", "revoke", created["token_id"])
+        r = httpx.post(f"{url}/graphql", json={"query": "{ cis(first: 1) { edges { cursor } } }"}, headers=auth)
+        assert r.status_code == 401
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
