@@ -1,0 +1,200 @@
+"""HTTP load against ``cmdb serve`` on the 100k estate: req/s and p50/p95/p99 latency.
+
+    .venv/bin/python bench/api.py                       # seed (once) 100k CIs, serve, measure 1/10/50 clients
+    .venv/bin/python bench/api.py --seed-only           # just build the store
+    .venv/bin/python bench/api.py --duration 20 --concurrency 1 10 50
+
+The estate comes from ``bench/estate.py`` (synthetic observations, ~4 relationships
+per CI), ingested through the Ingestor into an SQLite file kept under ``--dir`` so
+later runs reuse it. The server is the real ``cmdb serve`` in its own process; the
+load generator is asyncio + httpx with one keep-alive connection per client. Two
+scenarios: a CI lookup with its neighbours (and their names and classes), and an
+impact query (``maxDepth: 6``) from a random infrastructure CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+LOOKUP = """query($u: ID!) { ci(uid: $u) { uid name ciClass lifecycle attributes
+  neighbours(first: 50) { direction relationship { type evidence { method confidence } } ci { uid name ciClass } } } }"""
+IMPACT = """query($u: [ID!]!) { impact(uids: $u, maxDepth: 6) { truncated
+  impacted { uid grade depth } services { uid name grade owner } owners } }"""
+IMPACT_ROOT_CLASSES = ("physical_server", "virtual_machine", "host", "switch", "database", "cluster", "software_instance")
+
+
+def seed(db: Path, cis: int) -> None:
+    """Ingest the synthetic estate through the Ingestor (one scan run per scope)."""
+    from estate import estate_streams
+
+    from cmdb.ingest import Ingestor
+    from cmdb.store.sqlite import SQLiteStore
+    from schema import load_schema
+
+    catalog = load_schema()
+    tmp = db.with_suffix(".partial")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
+    store = SQLiteStore(tmp, catalog)
+    ingestor = Ingestor(store, catalog)
+    started = time.perf_counter()
+    items = 0
+    _, streams = estate_streams(cis)
+    for source, scope, stream in streams:
+        run = ingestor.start_run(source, scope)
+        report = ingestor.ingest(run, stream)
+        ingestor.finish_run(run, complete=True)
+        items += sum(report.as_counts().values())
+        print(f"  {source}/{scope}: {report.as_counts()}  ({time.perf_counter() - started:.0f} s)", flush=True)
+    counts = store.counts()
+    store.close()
+    tmp.rename(db)
+    print(f"seeded {counts.cis} CIs, {counts.relationships} relationships in {time.perf_counter() - started:.0f} s")
+
+
+def sample_uids(db: Path, n: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Random CI uids for lookups, and random infrastructure CIs for impact roots."""
+    from cmdb.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(db)
+    everything: list[str] = []
+    roots: list[str] = []
+    for batch in store.iter_nodes():
+        for row in batch:
+            everything.append(row.uid)
+            if row.ci_class in IMPACT_ROOT_CLASSES:
+                roots.append(row.uid)
+    store.close()
+    return rng.sample(everything, min(n, len(everything))), rng.sample(roots, min(n, len(roots)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(workdir: Path, db: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
+           "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
+    proc = subprocess.Popen([sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"cmdb serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("cmdb serve did not come up")
+        time.sleep(0.5)
+
+
+async def load(url: str, token: str, query: str, variables: list[dict[str, object]], clients: int,
+               duration: float) -> tuple[int, float, list[float], int]:
+    """``clients`` concurrent clients sending ``query`` for ``duration`` seconds: (ok, seconds, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + duration
+
+    async def client(k: int) -> None:
+        nonlocal errors
+        rng = random.Random(k)
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60,
+                                     limits=httpx.Limits(max_connections=1)) as http:
+            while time.perf_counter() < stop_at:
+                body = {"query": query, "variables": rng.choice(variables)}
+                start = time.perf_counter()
+                r = await http.post("/graphql", json=body)
+                elapsed = time.perf_counter() - start
+                if r.status_code == 200 and not r.json().get("errors"):
+                    latencies.append(elapsed)
+                else:
+                    errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return len(latencies), time.perf_counter() - started, latencies, errors
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cis", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/cmdb-bench-api"))
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario and concurrency")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    db = args.dir / f"estate-{args.cis}.sqlite"
+    if not db.exists():
+        print(f"seeding {args.cis} CIs into {db} ...", flush=True)
+        seed(db, args.cis)
+    if args.seed_only:
+        return
+    rng = random.Random(7)
+    lookups, roots = sample_uids(db, 2000, rng)
+
+    from cmdb.store.tokens_sqlite import SQLiteTokenStore
+    from cmdb.tokens import Role, TokenService
+
+    _, token = TokenService(SQLiteTokenStore(args.dir / "tokens.sqlite")).create("bench", Role.VIEWER)
+    port = free_port()
+    started = time.perf_counter()
+    proc = start_server(args.dir, db, port)
+    print(f"cmdb serve up in {time.perf_counter() - started:.1f} s (pid {proc.pid}); "
+          f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+    url = f"http://127.0.0.1:{port}"
+    scenarios = {
+        "ci lookup + neighbours": (LOOKUP, [{"u": u} for u in lookups]),
+        "impact (maxDepth 6)": (IMPACT, [{"u": [u]} for u in roots]),
+    }
+    results = []
+    try:
+        for name, (query, variables) in scenarios.items():
+            asyncio.run(load(url, token, query, variables, 2, 2.0))  # warm up
+            for clients in args.concurrency:
+                ok, seconds, lat, errors = asyncio.run(load(url, token, query, variables, clients, args.duration))
+                row = {"scenario": name, "clients": clients, "requests": ok, "errors": errors,
+                       "req_per_s": round(ok / seconds, 1), "p50_ms": round(pct(lat, 50), 1),
+                       "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
+                       "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None}
+                results.append(row)
+                print(f"{name:24s} clients={clients:3d}  {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
+                      f"p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {errors}", flush=True)
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
