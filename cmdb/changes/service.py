@@ -138,9 +138,9 @@ class ChangeService:
         change = self.get(uid)
         if change.state in (ChangeState.DONE, ChangeState.CANCELLED):
             raise InvalidTransition(uid, change.state.value, ChangeState.PLANNED.value)
+        plan = self.planner.plan(change)  # first: a change whose CIs left the graph stays a draft
         if change.state is ChangeState.DRAFT:
-            change = self._move(change, ChangeState.PLANNED)
-        plan = self.planner.plan(change)
+            self._move(change, ChangeState.PLANNED)
         self.repository.save_plan(plan)
         return plan
 
