@@ -27,6 +27,7 @@ test: setup system-deps lint
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache >/dev/null
+	$(BIN)/mypy cmdb schema
 
 bench: setup
 	$(BIN)/python bench/ingest.py
