@@ -10,7 +10,7 @@ history entry, and announced to the same listeners (the topology index).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,7 @@ class EditResult:
 class ManualEdits:
     """Manual edits; one writer at a time (``lock``) so edits and collector runs never interleave."""
 
-    def __init__(self, ingestor: Ingestor, schema: Schema, lock: threading.Lock | None = None,
-                 actor: Callable[[], str] | None = None) -> None:
+    def __init__(self, ingestor: Ingestor, schema: Schema, lock: threading.Lock | None = None) -> None:
         self.ingestor = ingestor
         self.store = ingestor.store
         self.schema = schema

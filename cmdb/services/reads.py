@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from cmdb.model import CI, AttrFilter, CIQuery, HistoryEntry, Lifecycle, Page, Relationship, ScanRun
 from cmdb.services.errors import InvalidQuery
@@ -35,12 +34,6 @@ class Neighbour:
     relationship: Relationship
     other_uid: str
     outgoing: bool
-
-
-@dataclass(slots=True)
-class NeighbourRequest:
-    direction: Direction = Direction.BOTH
-    types: tuple[str, ...] = field(default_factory=tuple)
 
 
 class ReadService:
@@ -114,7 +107,3 @@ class ReadService:
 
     def attribute_names(self) -> frozenset[str]:
         return self._attributes
-
-
-def attribute_value(ci: CI, name: str) -> Any:
-    return ci.attributes.get(name)
