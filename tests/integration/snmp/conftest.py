@@ -86,7 +86,7 @@ def faulty_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]
     for path in sorted(FAULTY.glob("*.snmprec")):
         shutil.copy(path, work / "data" / path.name)
     endpoint = Endpoint("127.0.0.1", free_udp_port(["127.0.0.1"]))
-    proc = start_snmpsim(work / "data", [endpoint], work)
+    proc = start_snmpsim(work / "data", [endpoint], work, variations=["delay"])
     try:
         wait_answers(endpoint, community("garbage"), proc, work / "snmpsim.log")
         yield endpoint
