@@ -12,6 +12,7 @@ edge runs from host A.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,10 +68,12 @@ class _Edge:
     states: set[str] = field(default_factory=set)
 
 
+@functools.lru_cache(maxsize=4096)
 def _unspecified(addr: str) -> bool:
     return ipaddress.ip_address(addr).is_unspecified
 
 
+@functools.lru_cache(maxsize=4096)
 def _loopback(addr: str) -> bool:
     return ipaddress.ip_address(addr).is_loopback
 

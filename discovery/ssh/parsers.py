@@ -6,6 +6,7 @@ Each parser raises ``ValueError`` on output it cannot make sense of;
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -190,8 +191,14 @@ def split_endpoint(text: str) -> tuple[str, int]:
         host = "0.0.0.0"
     if host.startswith("::ffff:") and "." in host:
         host = host[len("::ffff:"):]
-    ipaddress.ip_address(host)  # validates
+    _check_ip(host)
     return host, port_num
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_ip(host: str) -> None:
+    """Raise ValueError unless ``host`` is an IP address (cached: a socket table repeats a few addresses)."""
+    ipaddress.ip_address(host)
 
 
 def parse_ss(text: str) -> list[SocketFact]:
