@@ -176,7 +176,8 @@ def demo(
             console.print(f"  {line}")
         console.print("demo stopped" if lines else f"no demo running under {data_dir}")
         return
-    estate = start_estate(data_dir, with_hosts=hosts, say=console.print)
+    estate = start_estate(data_dir, with_hosts=hosts, say=console.print,
+                          netns_prefix=os.environ.get("CMDB_DEMO_NETNS_PREFIX") or None)
     serving = False
     try:
         _print_parts(estate)

@@ -84,8 +84,12 @@ def _start_network(work: Path, state: DemoState) -> Any:
     return start_network_lab(work, state.add_process)
 
 
-def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> DemoEstate:
-    """Start every part this machine allows (stopping a previous demo first) and write ``jobs.yaml``."""
+def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netns_prefix: str | None = None) -> DemoEstate:
+    """Start every part this machine allows (stopping a previous demo first) and write ``jobs.yaml``.
+
+    ``netns_prefix`` names the hosts' network namespaces (``<prefix>-web1``...);
+    two demos (or a demo and its test) running at once need different ones.
+    """
     data_dir = data_dir.resolve()
     for line in stop_estate(data_dir):
         say(f"  previous demo: {line}")
@@ -109,7 +113,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> D
                 "credentials": {"access_key_id": _secret(secrets, "aws_access_key_id", DUMMY_KEY),
                                 "secret_access_key": _secret(secrets, "aws_secret_access_key", DUMMY_SECRET)},
                 "options": {"endpoint_url": company.endpoint, "role_arns": company.role_arns, "regions": [REGION],
-                            "max_attempts": 2},
+                            "max_attempts": 4, "read_timeout": 60},
             })
             estate.parts.append(Part("aws", "real", f"moto server at {company.endpoint}: accounts "
                                      "111111111111 (prod) and 222222222222 (shared), eu-west-1", "acme-aws"))
@@ -130,7 +134,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> D
         except Exception as exc:
             estate.parts.append(Part("network", "failed", f"{type(exc).__name__}: {exc}"))
 
-    from discovery.demo.hosts_lab import hosts_lab_problem, start_hosts_lab
+    from discovery.demo.hosts_lab import PREFIX, hosts_lab_problem, start_hosts_lab
 
     problem = None if with_hosts else "disabled (--no-hosts)"
     problem = problem or hosts_lab_problem()
@@ -140,7 +144,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> D
         say("starting SSH hosts web1, app1, db1, cache1 in network namespaces ...")
         try:
             hosts = start_hosts_lab(data_dir / "hosts", company.instances if company else {}, state.add_process,
-                                    state.add_namespaces)
+                                    state.add_namespaces, prefix=netns_prefix or PREFIX)
             jobs.append({"name": "acme-hosts", "scanner": "hosts", "schedule": {"interval": 600, "jitter": 30},
                          "timeout": 300, "options": {"inventory": hosts.inventory, "netns": hosts.netns}})
             estate.parts.append(Part("hosts", "real", "4 hosts with sshd; nginx -> java -> postgres, redis "
@@ -164,11 +168,10 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print) -> D
 async def _discover(estate: DemoEstate, ingestor: Ingestor, progress: ProgressHook | None) -> list[JobOutcome]:
     jobs = estate.load_jobs()
     runner = JobRunner(ingestor, lock_dir=estate.data_dir / "locks")
-    # AWS first: the hosts claim its instance ids, so its CIs carry the cloud view when SSH arrives.
-    first = [n for n in estate.job_names if n == "acme-aws"]
-    rest = [n for n in estate.job_names if n != "acme-aws"]
-    outcomes = [await runner.run(jobs.get(n), progress=progress) for n in first]
-    outcomes += await asyncio.gather(*(runner.run(jobs.get(n), progress=progress) for n in rest))
+    # One at a time, AWS first (the hosts claim its instance ids). Scanners share this
+    # event loop, and the SNMP crawl's CPU work would starve the SSH handshakes.
+    order = sorted(estate.job_names, key=lambda n: n != "acme-aws")
+    outcomes = [await runner.run(jobs.get(name), progress=progress) for name in order]
     return outcomes
 
 

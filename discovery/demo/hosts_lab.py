@@ -81,6 +81,23 @@ class HostsLab:
     addresses: dict[str, str] = field(default_factory=dict)
 
 
+def switched_addresses() -> dict[str, tuple[str, str]]:
+    """Host -> (address, MAC) that the lab network's switches know about.
+
+    In the SNMP lab, access switch acc1 has learned two MACs on its access ports
+    (FDB) and core1 maps them to addresses (ARP). Giving web1 and app1 exactly
+    those makes the SNMP view (switch port -> address) meet the SSH view (host
+    -> interface -> address) on one ip_address CI.
+    """
+    try:
+        from discovery.snmp.lab.generate import DEVICES
+    except ImportError:
+        return {}
+    learned = {mac for device in DEVICES.values() for mac, _, _ in device.fdb}
+    pairs = [(ip, mac) for device in DEVICES.values() for _, ip, mac in device.arp if mac in learned]
+    return dict(zip(("web1", "app1"), pairs, strict=False))
+
+
 def hosts_lab_problem() -> str | None:
     """Why the SSH hosts cannot run here, or None when they can."""
     if os.geteuid() != 0:
@@ -101,7 +118,8 @@ def _established(lab: Any, name: str, peer: str, port: int) -> bool:
 
 
 def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Callable[[str, int, str], None],
-                    record_namespaces: Callable[[list[str]], None], timeout_s: float = 20) -> HostsLab:
+                    record_namespaces: Callable[[list[str]], None], prefix: str = PREFIX,
+                    timeout_s: float = 20) -> HostsLab:
     """Start the hosts and their services; every PID and namespace is recorded as soon as it exists."""
     from discovery.ssh.labhosts import Lab
 
@@ -112,7 +130,9 @@ def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Calla
     bin_dir.mkdir(exist_ok=True)
     # The real interpreter, not a wrapper script (a pyenv shim dispatches on its own name).
     python = os.path.realpath(sys.executable)
-    lab = Lab(work / "hosts", net=NET, prefix=PREFIX, domain="acme.example")
+    if not prefix.isalnum() or len(prefix) > 10:
+        raise ValueError(f"namespace prefix {prefix!r} must be at most 10 letters or digits (interface names)")
+    lab = Lab(work / "hosts", net=NET, prefix=prefix, domain="acme.example")
     hosts = {name: lab.add_host(name) for name in SERVICES}
     try:
         lab.start()
@@ -122,6 +142,11 @@ def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Calla
             if h.proc is not None:
                 record_process(f"host {h.name} (sshd)", h.proc.pid, f"{h.dir}/sshd_config")
     addresses = {name: h.address for name, h in hosts.items()}
+    for name, (ip, mac) in switched_addresses().items():
+        for argv in (["link", "set", "eth0", "address", mac], ["addr", "add", f"{ip}/24", "dev", "eth0"]):
+            subprocess.run(["ip", "-n", hosts[name].ns, *argv], check=True, capture_output=True, timeout=30)
+    for ns in lab.namespaces:  # forget the old MACs, or the first connections time out on stale ARP entries
+        subprocess.run(["ip", "-n", ns, "neigh", "flush", "all"], check=False, capture_output=True, timeout=30)
     for name in ("db1", "cache1", "app1", "web1"):  # servers before their clients
         process_name, port, upstreams = SERVICES[name]
         link = bin_dir / process_name
@@ -137,10 +162,11 @@ def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Calla
         if time.monotonic() > deadline:
             raise RuntimeError("the lab services did not connect to each other in time")
         time.sleep(0.3)
-    inventory = lab.inventory([hosts[name] for name in SERVICES], scope="acme-dc")
+    inventory = lab.inventory([hosts[name] for name in SERVICES], scope="acme-dc", connect_timeout_s=10.0,
+                              deadline_s=60.0)
     data: dict[str, Any] = inventory.model_dump(mode="json", exclude_none=True, exclude={"base_dir"})
     for raw in data["hosts"]:
         if instances.get(raw["name"]):
             raw["instance_id"] = instances[raw["name"]]
-    return HostsLab(inventory=data, netns=f"{PREFIX}-scan", addresses=addresses)
+    return HostsLab(inventory=data, netns=f"{prefix}-scan", addresses=addresses)
 
