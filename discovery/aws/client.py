@@ -164,10 +164,15 @@ def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
 def collect_region(caller: AwsCaller) -> None:
     """Collect every regional resource type into ``caller.payload`` (errors in ``caller.errors``)."""
     try:
-        for op in ("describe_vpcs", "describe_subnets", "describe_route_tables", "describe_internet_gateways",
-                   "describe_nat_gateways", "describe_security_groups", "describe_instances",
-                   "describe_network_interfaces", "describe_volumes"):
-            caller.collect("ec2", op)
+        caller.collect("ec2", "describe_vpcs")
+        caller.collect("ec2", "describe_subnets")
+        caller.collect("ec2", "describe_route_tables")
+        caller.collect("ec2", "describe_internet_gateways")
+        caller.collect("ec2", "describe_nat_gateways")
+        caller.collect("ec2", "describe_security_groups")
+        caller.collect("ec2", "describe_instances")
+        caller.collect("ec2", "describe_network_interfaces")
+        caller.collect("ec2", "describe_volumes")
         caller.collect("autoscaling", "describe_auto_scaling_groups")
         caller.collect("elb", "describe_load_balancers")
         lbs = _items(caller.collect("elbv2", "describe_load_balancers"), "LoadBalancers")
