@@ -76,6 +76,8 @@ class ReadService:
                 raise InvalidQuery("filter.attributes", f"no CI class has an attribute {flt.attribute!r}")
             if flt.op not in FILTER_OPS:
                 raise InvalidQuery("filter.attributes", f"unknown operator {flt.op!r}")
+            if not isinstance(flt.value, str | int | float | bool):
+                raise InvalidQuery("filter.attributes", f"the value for {flt.attribute!r} must be a string, number or boolean")
         text = request.text.strip() if request.text else None
         query = CIQuery(
             classes=classes, text=text or None, filters=request.filters, statuses=request.statuses,

@@ -26,6 +26,7 @@ from schema import load_schema
 from tests.api.estate import seed
 
 JOBS = {"aws-prod"}
+EXPLODE = "explode-uid"  # a lookup of this uid makes the store fail (to see unexpected errors masked)
 
 
 class CountingStore:
@@ -44,6 +45,8 @@ class CountingStore:
         def counted(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
                 self.calls[name] += 1
+            if name == "get_cis" and args and EXPLODE in args[0]:
+                raise RuntimeError("database disk image is malformed (secret internal detail)")
             return attr(*args, **kwargs)
 
         return counted

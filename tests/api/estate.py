@@ -61,3 +61,7 @@ def seed(ingestor: Ingestor) -> None:
     report = ingestor.ingest(run, estate_items())
     assert not report.rejected, report.rejected
     ingestor.finish_run(run, complete=True)
+
+
+def seeded_names() -> set[str]:
+    return {str(item.attributes["name"]) for item in estate_items() if item.kind == "ci" and "name" in item.attributes}
