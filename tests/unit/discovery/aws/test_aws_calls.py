@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import botocore.session
@@ -13,6 +14,12 @@ from discovery.aws.calls import API_CALLS, DECLARED
 from discovery.aws.client import AwsCaller, ClientSettings, UndeclaredCall, make_session
 from discovery.aws.client import Credentials as Keys
 from discovery.aws.policy import minimum_policy, minimum_policy_json
+
+
+@functools.cache
+def _models() -> botocore.session.Session:
+    return botocore.session.get_session()
+
 
 ROOT = Path(__file__).resolve().parents[4]
 PACKAGE = ROOT / "discovery" / "aws"
@@ -54,7 +61,7 @@ def test_declared_calls_exist_and_name_their_iam_action(call: object) -> None:
     from discovery.aws.calls import ApiCall
 
     assert isinstance(call, ApiCall)
-    model = botocore.session.get_session().get_service_model(call.service)
+    model = _models().get_service_model(call.service)
     pascal = "".join(part.title() for part in call.operation.split("_"))
     names = {name.lower(): name for name in model.operation_names}
     assert pascal.lower() in names, call
