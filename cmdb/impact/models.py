@@ -1,4 +1,10 @@
-"""Typed requests and answers of the impact, dependency, path and SPOF queries."""
+"""Typed requests and answers of the impact, dependency, path and SPOF queries.
+
+Requests and reports are frozen. The per-CI items (PathStep, ImpactedCI, ...) are
+plain slotted dataclasses because an answer holds up to ``max_nodes`` of them and
+frozen construction costs about four times as much; treat them as read-only
+(explanation paths share their PathStep objects).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ class ImpactRequest:
     min_confidence: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PathStep:
     """One CI on an explanation path and the stored relationship that led to it.
 
@@ -53,7 +59,7 @@ class PathStep:
     rel_target: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImpactedCI:
     """An impacted CI: grade, shortest propagation depth, one explanation path, why."""
 
@@ -66,7 +72,7 @@ class ImpactedCI:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServiceImpact:
     """An impacted application or business service, with its owner to notify."""
 
@@ -103,7 +109,7 @@ class DependencyRequest:
     min_confidence: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DependencyCI:
     """A CI the root needs. ``path`` runs from the root to it.
 
@@ -141,7 +147,7 @@ class PathReport:
     truncated: bool  # more paths exist than max_paths
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SpofCI:
     """A CI whose loss alone takes the service down; ``path`` shows how."""
 
