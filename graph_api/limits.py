@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -26,6 +27,7 @@ from graphql import (
 )
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -152,8 +154,14 @@ def _count_fields(sel: SelectionSetNode | None) -> int:
     return total
 
 
+# Full validation of a document already seen (documents come from the parser cache,
+# so equal query texts are the same object); bounded like the parser cache.
+_validate_cached = lru_cache(maxsize=256)(validate_document)
+
+
 class LimitsFirst(SchemaExtension):
-    """Run the cheap limit rules before the spec's validation rules, and stop there if they fail.
+    """Run the cheap limit rules before the spec's validation rules, and stop there if they fail;
+    otherwise run (and cache) the full validation.
 
     The spec's OverlappingFieldsCanBeMerged rule is quadratic in the number of
     sibling fields: 1000 aliases would cost seconds before any limit rule reported.
@@ -166,8 +174,8 @@ class LimitsFirst(SchemaExtension):
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
             errors = validate(ctx.schema._schema, ctx.graphql_document, self.rules)
-            if errors:
-                ctx.pre_execution_errors = errors
+            ctx.pre_execution_errors = errors or _validate_cached(
+                ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
         yield
 
 

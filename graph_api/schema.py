@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxTokensLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.extensions.max_aliases import create_validator as create_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -48,6 +48,7 @@ def build_schema(settings: ApiSettings) -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: ParserCache(maxsize=256),
             lambda: LimitsFirst([aliases_rule, limits_rule]),
             lambda: MaskErrors(should_mask_error=should_mask),
         ],

@@ -17,7 +17,7 @@ class ApiSettings(BaseSettings):
     max_depth: int = Field(default=10, ge=1, le=50)  # nesting of ordinary fields
     max_introspection_depth: int = Field(default=15, ge=1, le=50)  # GraphiQL's own query needs ~13
     max_aliases: int = Field(default=50, ge=1, le=10_000)
-    max_tokens: int = Field(default=5_000, ge=100, le=1_000_000)  # parsing costs ~0.1 ms/token here
+    max_tokens: int = Field(default=3_000, ge=100, le=1_000_000)  # parsing costs ~0.1 ms/token here
     max_fields: int = Field(default=1_000, ge=10, le=100_000)  # field selections per document
     max_cost: int = Field(default=100_000, ge=100)
     max_query_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.conftest import Api
 
-FAST = 2.0  # seconds: refusals happen before execution
+FAST = 3.0  # seconds of wall clock (shared, loaded 2-core machine): refusals happen before execution
 
 
 def _refused(api: Api, query: str, expect: str, role: str = "viewer") -> dict:  # type: ignore[type-arg]
@@ -44,9 +44,9 @@ def test_depth_through_fragments(api: Api) -> None:
 
 def test_1000_aliases(api: Api) -> None:
     fields = " ".join(f'a{i}: ci(uid: "x") {{ uid }}' for i in range(1000))
-    _refused(api, f"{{ {fields} }}", "more than 5000 tokens")  # the cheapest limit fires first
-    fields = " ".join(f"a{i}: __typename" for i in range(1000))
-    _refused(api, f"{{ {fields} }}", "1000 aliases found. Allowed: 50")
+    _refused(api, f"{{ {fields} }}", "more than 3000 tokens")  # the cheapest limit fires first
+    fields = " ".join(f"a{i}: __typename" for i in range(900))
+    _refused(api, f"{{ {fields} }}", "900 aliases found. Allowed: 50")
     fields = " ".join(f'a{i}: ci(uid: "x") {{ uid }}' for i in range(51))
     _refused(api, f"{{ {fields} }}", "51 aliases found. Allowed: 50")
 
@@ -73,7 +73,7 @@ def test_one_megabyte_query(api: Api) -> None:
 
 def test_many_tokens(api: Api) -> None:
     fields = " ".join("a" for _ in range(22_000))
-    _refused(api, f'{{ ci(uid: "x") {{ {fields} }} }}', "more than 5000 tokens")
+    _refused(api, f'{{ ci(uid: "x") {{ {fields} }} }}', "more than 3000 tokens")
 
 
 def test_many_sibling_fields(api: Api) -> None:
