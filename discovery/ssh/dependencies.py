@@ -96,8 +96,8 @@ def infer_dependencies(
     owner: dict[str, int] = {}
     for idx, (_, facts) in enumerate(hosts):
         addrs = {a for a in facts.addresses() if not _loopback(a)}
-        for a in addrs:
-            owner.setdefault(a, idx)
+        for address in addrs:
+            owner.setdefault(address, idx)
         local: dict[tuple[str, int], Instance] = {}
         for inst in tables[idx].values():
             for la in inst.listen_addresses:
@@ -137,18 +137,19 @@ def infer_dependencies(
         for sock in facts.sockets:
             if sock.state not in ACTIVE_STATES or sock.local_port in listen_ports[a] or own_session(sock):
                 continue
+            target: Instance | None
             if _loopback(sock.peer_addr):
-                b, inst = a, local_endpoint[a].get((sock.peer_addr, sock.peer_port))
+                b, target = a, local_endpoint[a].get((sock.peer_addr, sock.peer_port))
             else:
-                b, inst = by_endpoint.get((sock.peer_addr, sock.peer_port), (-1, None))
+                b, target = by_endpoint.get((sock.peer_addr, sock.peer_port), (-1, None))
             b_ref = refs[b] if b >= 0 else None
-            if inst is None or b_ref is None or cfg.noise.drops(sock, inst.port):
+            if target is None or b_ref is None or cfg.noise.drops(sock, target.port):
                 continue
             if b == a and sock.process is None:
                 continue  # a host "depending" on a service it contains says nothing (health checks, TIME-WAIT)
             from_ref = _client_ref(a_ref, sock, pid_instance, client_items, ctx, facts, scope, observed_at, source)
-            add(from_ref, instance_ref(b_ref, inst.identifiers()), inst.port, sock.state)
-            seen_pairs.add((a, b, inst.port))
+            add(from_ref, instance_ref(b_ref, target.identifiers()), target.port, sock.state)
+            seen_pairs.add((a, b, target.port))
 
     # Server side: B's accepted socket from a scanned host A that A did not report.
     for b, (_, facts) in enumerate(hosts):
@@ -158,14 +159,14 @@ def infer_dependencies(
         for sock in facts.sockets:
             if sock.state not in ACTIVE_STATES or sock.local_port not in listen_ports[b] or own_session(sock):
                 continue
-            a = owner.get(sock.peer_addr, -1)
-            a_ref = refs[a] if a >= 0 else None
-            inst = local_endpoint[b].get((sock.local_addr, sock.local_port))
-            if a_ref is None or a == b or inst is None or (a, b, inst.port) in seen_pairs:
+            client = owner.get(sock.peer_addr, -1)
+            client_ref = refs[client] if client >= 0 else None
+            served = local_endpoint[b].get((sock.local_addr, sock.local_port))
+            if client_ref is None or client == b or served is None or (client, b, served.port) in seen_pairs:
                 continue
-            if sock.peer_port in listen_ports[a] or cfg.noise.drops(sock, inst.port):
+            if sock.peer_port in listen_ports[client] or cfg.noise.drops(sock, served.port):
                 continue
-            add(a_ref, instance_ref(b_ref, inst.identifiers()), inst.port, sock.state)
+            add(client_ref, instance_ref(b_ref, served.identifiers()), served.port, sock.state)
 
     items: list[Item] = list(client_items.values())
     for edge in edges.values():

@@ -43,6 +43,7 @@ from typing import Any
 
 import asyncssh
 
+from discovery.ssh.hostkeys import HostKeyMode
 from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory, Target
 
 CLONE_NEWNET = 0x40000000
@@ -293,7 +294,7 @@ class Lab:
         data: dict[str, Any] = {
             "scope": scope,
             "defaults": Credentials(user="root", port=22, key_file=str(self.client_key_path)),
-            "host_keys": HostKeysConfig(mode="fingerprints", file=str(store)),
+            "host_keys": HostKeysConfig(mode=HostKeyMode.FINGERPRINTS, file=str(store)),
             "hosts": [HostEntry(name=h.name, address=h.address) for h in hosts],
             "deadline_s": 20.0,
             "connect_timeout_s": 3.0,
