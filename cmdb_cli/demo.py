@@ -28,7 +28,7 @@ from cmdb.store.protocol import GraphStore
 from cmdb_cli.context import console, open_store, schema
 from cmdb_cli.jobs import outcome_table
 from discovery.base import Progress as ScanProgress
-from discovery.demo.estate import DemoEstate, discover_estate, start_estate, stop_estate
+from discovery.demo.estate import DemoEstate, declare_services, discover_estate, start_estate, stop_estate
 from discovery.job_runner import JobOutcome, JobRunner
 
 DEFAULT_DIR = Path(".cmdb-demo")
@@ -94,11 +94,15 @@ def _examples(store: GraphStore) -> list[tuple[str, str]]:
     db = _by_name(store, "db1")
     switch = _by_name(store, "core1.lab.example")
     web = _by_name(store, "web1")
-    out = []
+    postgres = None
     if db is not None:
-        out.append((f"What breaks if {db.name} goes down?",
-                    f'{{ impact(uids: ["{db.uid}"], maxDepth: 6) {{ impacted {{ name ciClass grade depth explanation }}'
-                    " services { name grade owner } truncated } }"))
+        found = store.search(CIQuery(classes=("software_instance",), text="postgresql", limit=20)).items
+        postgres = next((c for c in found if c.parent_uid == db.uid), None)
+    out = []
+    if postgres is not None and db is not None:
+        out.append((f"What breaks if {postgres.name} on {db.name} goes down?",
+                    f'{{ impact(uids: ["{postgres.uid}"], maxDepth: 8) {{ impacted {{ name ciClass grade depth '
+                    "explanation } services { name grade owner } owners truncated } }"))
     if switch is not None:
         out.append((f"What breaks if the switch {switch.name} goes down?",
                     f'{{ impact(uids: ["{switch.uid}"], maxDepth: 4) {{ impacted {{ name ciClass grade depth }}'
@@ -193,6 +197,10 @@ def demo(
                     bar.update(task, description=f"discovering: {p.scope} {p.message}"[:90])
 
             outcomes = discover_estate(estate, ingestor, tick)
+        if estate.instances:
+            declared = declare_services(estate, ingestor)
+            console.print(f"declared Acme's service map (source manual): {declared.status.value}"
+                          + (f", {len(declared.errors)} rejected" if declared.errors else ""))
         _print_summary(store, estate, outcomes)
         if no_serve:
             for title, query in _examples(store):

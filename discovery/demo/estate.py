@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from cmdb.ingest import Ingestor
+from cmdb.model import ScanRun
 from discovery.base import ProgressHook
 from discovery.demo.state import DemoState, stop_everything
 from discovery.job_runner import JobOutcome, JobRunner
@@ -43,6 +44,7 @@ class DemoEstate:
     jobs_path: Path
     parts: list[Part] = field(default_factory=list)
     sample_job: str | None = None
+    instances: dict[str, str] = field(default_factory=dict)  # EC2 instance id by Name tag
 
     def load_jobs(self) -> Jobs:
         return load_jobs(self.jobs_path)
@@ -106,6 +108,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
         company = None
         try:
             company = aws_future.result()
+            estate.instances = dict(company.instances)
             from discovery.demo.aws_company import DUMMY_KEY, DUMMY_SECRET, REGION
 
             jobs.append({
@@ -163,6 +166,15 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
     state.notes = {p.name: f"{p.status}: {p.detail}" for p in estate.parts}
     state.save()
     return estate
+
+
+def declare_services(estate: DemoEstate, ingestor: Ingestor) -> ScanRun:
+    """Ingest Acme's declared service map (source ``manual``) as one complete run."""
+    from discovery.demo.services import SCOPE, SOURCE, service_map
+
+    run = ingestor.start_run(SOURCE, SCOPE, job="acme-services")
+    ingestor.ingest(run, service_map(estate.instances))
+    return ingestor.finish_run(run, complete=True)
 
 
 async def _discover(estate: DemoEstate, ingestor: Ingestor, progress: ProgressHook | None) -> list[JobOutcome]:
