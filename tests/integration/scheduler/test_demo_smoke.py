@@ -55,7 +55,7 @@ def test_demo_discovers_the_estate_for_real_and_stop_cleans_up(tmp_path: Path) -
         store = SQLiteStore(data_dir / "cmdb.sqlite", load_schema())
         try:
             runs = store.list_runs(limit=100)
-            assert {r.job for r in runs} == {"acme-aws", "acme-network"} | (
+            assert {r.job for r in runs} == {"acme-aws", "acme-network", "acme-services"} | (
                 {"acme-hosts"} if hosts_possible else {"acme-sample"})
             assert [(r.scope, r.errors[:3]) for r in runs if r.status.value != "complete"] == []
             core = _named(store, "core1.lab.example")
@@ -88,6 +88,11 @@ def test_demo_discovers_the_estate_for_real_and_stop_cleans_up(tmp_path: Path) -
             routes = {(r.type, _cis(store, {r.source_uid})[r.source_uid].name)
                       for r in store.neighbours([servers["web1"].uid], types=["ROUTES_TO"])}
             assert routes == {("ROUTES_TO", "shop-web")}
+            # The declared service map reaches the discovered processes.
+            shop = _named(store, "shop")
+            declared = {_cis(store, {r.target_uid})[r.target_uid].name
+                        for r in store.neighbours([shop.uid], types=["DEPENDS_ON"]) if r.source_uid == shop.uid}
+            assert declared == {"nginx:80", "java:8080"}
         finally:
             store.close()
     finally:
