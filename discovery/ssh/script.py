@@ -21,14 +21,17 @@ _DPKG_AWK = (
 )
 
 # Shell functions (no fork): read small files with builtins only.
+# $T bounds commands that can hang on a sick host (a resolver timeout in `hostname -f`, a stale
+# NFS mount in `df`), when coreutils' timeout is there.
 PRELUDE = """\
 catf() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < "$1"; }
+if command -v timeout >/dev/null 2>&1; then T="timeout 5"; else T=; fi
 """
 
 # (section name, shell command). Order is the order of the output.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("hostname", "catf /proc/sys/kernel/hostname"),
-    ("fqdn", "hostname -f"),
+    ("fqdn", "$T hostname -f"),
     ("os_release", "catf /etc/os-release"),
     ("uname", "uname -s -r -m"),
     ("nproc", "nproc"),
@@ -40,7 +43,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("init", "catf /proc/1/comm"),
     ("ip_addr", "ip -j addr show"),
     ("lsblk", "lsblk -J -b -o NAME,TYPE,SIZE,FSTYPE,MOUNTPOINT"),
-    ("df", "df -P -T -k"),
+    ("df", "$T df -P -T -k"),
     ("ss", 'if [ "$CMDB_SUDO_SS" = 1 ]; then sudo -n ss -tanpH || ss -tanpH; else ss -tanpH; fi'),
     (
         "packages",
