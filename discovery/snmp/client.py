@@ -40,6 +40,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     bulk_cmd,
     get_cmd,
 )
+from pysnmp.smi import builder, view
 
 from discovery.snmp.credentials import Credential, V2cCredential
 from discovery.snmp.values import Oid, Value
@@ -138,12 +139,28 @@ def _describe(error_indication: Any) -> str:
     return text
 
 
+class _NoMibCompiler:
+    """Stands in for pysmi: numeric OIDs need no MIB, and building pysmi's parser costs
+    seconds of CPU per engine (and its default sources are on the internet)."""
+
+    def compile(self, *names: str, **_: Any) -> dict[str, str]:
+        return dict.fromkeys(names, "missing")
+
+
+def _without_mib_compiler(engine: SnmpEngine) -> None:
+    mib_builder = builder.MibBuilder()
+    first_source = mib_builder.get_mib_sources()[0].full_path()
+    mib_builder.set_mib_compiler(_NoMibCompiler(), first_source)
+    engine.cache["mibViewController"] = view.MibViewController(mib_builder)
+
+
 class SnmpClient:
     """One shared engine; ``session()`` binds it to one device and one credential."""
 
     def __init__(self, options: ClientOptions | None = None, engine: SnmpEngine | None = None) -> None:
         self.options = options or ClientOptions()
         self.engine = engine or SnmpEngine()
+        _without_mib_compiler(self.engine)
 
     async def session(self, endpoint: Endpoint, credential: Credential, deadline: float | None = None) -> Session:
         """Open a session (resolves the address; no packet is sent yet)."""

@@ -108,10 +108,11 @@ class SnmpScanner:
 
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
-        for endpoint, names, is_seed in self.targets.initial():
+        initial = self.targets.initial()
+        for endpoint, names, is_seed in initial:
             queued.add((endpoint.host, endpoint.port))
             queue.put_nowait((endpoint, names, is_seed, 0))
-        total = len(queued)
+        total = len(initial)
         done = 0
         items: list[Item] = []
         results: list[DeviceResult] = []

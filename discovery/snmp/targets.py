@@ -93,12 +93,16 @@ class Targets:
     crawl: Crawl = field(default_factory=Crawl)
 
     def initial(self) -> list[tuple[Endpoint, tuple[str, ...], bool]]:
-        """(endpoint, credential names, is_seed) for every starting address, de-duplicated."""
-        seen: set[tuple[str, int]] = set()
+        """(endpoint, credential names, is_seed) for every starting address, de-duplicated.
+
+        One address under different credentials stays two targets: an SNMPv3 context
+        (or a community) may select a different virtual device on the same agent.
+        """
+        seen: set[tuple[str, int, tuple[str, ...]]] = set()
         out: list[tuple[Endpoint, tuple[str, ...], bool]] = []
         for entry in self.entries:
             for endpoint, is_seed in entry.endpoints(self.port):
-                key = (endpoint.host, endpoint.port)
+                key = (endpoint.host, endpoint.port, entry.credentials)
                 if key not in seen:
                     seen.add(key)
                     out.append((endpoint, entry.credentials, is_seed))
