@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -315,6 +316,11 @@ class TopologyIndex:
 _CHUNK = 65_536
 
 
+def _columns(rows: list[Any], width: int) -> list[list[Any]]:
+    # itemgetter maps run in C; zip(*rows) with 65k arguments is ten times slower.
+    return [list(map(itemgetter(i), rows)) for i in range(width)]
+
+
 def _node_table(nodes: Iterable[NodeRow], vocab: Vocabulary) -> NodeTable:
     """Per-node columns, read a chunk at a time with C-level maps (1M rows in about a second)."""
     uids: list[str] = []
@@ -326,7 +332,7 @@ def _node_table(nodes: Iterable[NodeRow], vocab: Vocabulary) -> NodeTable:
     unknown = vocab.class_ids[UNKNOWN_CLASS]
     it = iter(nodes)
     while chunk := list(islice(it, _CHUNK)):
-        u, c, st, nm, mu, ow = zip(*chunk, strict=True)
+        u, c, st, nm, mu, ow = _columns(chunk, 6)
         uids.extend(u)
         codes.extend(map(vocab.class_ids.get, c, repeat(unknown)))
         statuses.extend(st)
@@ -356,7 +362,7 @@ def _edge_arrays(
     while chunk := list(islice(it, _CHUNK)):
         size = len(chunk)
         read += size
-        s_uid, r_type, t_uid, method, confidence, status = zip(*chunk, strict=True)
+        s_uid, r_type, t_uid, method, confidence, status = _columns(chunk, 6)
         tids = np.fromiter(map(vocab.type_ids.get, r_type, repeat(-1)), np.int64, size)
         ok = np.fromiter(map(ACTIVE.__eq__, status), np.bool_, size) & (tids >= 0)
         ok[ok] = vocab.directions[tids[ok]] != DIR_NONE
