@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Container
 
 import networkx as nx
 import numpy as np
@@ -49,8 +50,10 @@ def tolerances(topo: Topology, r: Reach, graph: nx.DiGraph, filters: Filters) ->
     }
 
 
-def takes_down(graph: nx.DiGraph, tolerance: dict[int, int], failed: int, target: int) -> dict[int, int] | None:
-    """Simulate the loss of ``failed`` alone; the down-parent map if ``target`` goes down."""
+def takes_down(
+    graph: nx.DiGraph, tolerance: dict[int, int], failed: int, targets: Container[int]
+) -> tuple[int, dict[int, int]] | None:
+    """Simulate the loss of ``failed`` alone; (the target reached, down-parents) if one goes down."""
     parent = {failed: -1}
     group_down: dict[int, int] = {}
     queue = deque([failed])
@@ -64,31 +67,40 @@ def takes_down(graph: nx.DiGraph, tolerance: dict[int, int], failed: int, target
                 if group_down[v] <= tolerance.get(v, 0):
                     continue
             parent[v] = u
-            if v == target:
-                return parent
+            if v in targets:
+                return v, parent
             queue.append(v)
     return None
 
 
 def single_points_of_failure(topo: Topology, r: Reach, filters: Filters) -> list[SpofCI]:
-    """CIs of the dependency reach ``r`` (rooted at one service) whose loss alone takes it down."""
+    """CIs of the dependency reach ``r`` (rooted at one service) whose loss alone takes it down.
+
+    Candidates are examined nearest first. Down-ness is monotone, so a candidate whose
+    loss takes down a known single point of failure is one too: its simulation stops
+    there and its path continues along that one's.
+    """
     graph = dependency_graph(topo, r, filters)
     tolerance = tolerances(topo, r, graph, filters)
     order = r.order.tolist()
     depth = r.depth.tolist()
+    known: dict[int, list[PathStep]] = {0: []}  # position -> path from it to the service (service: none)
     found: list[SpofCI] = []
     for p in range(r.n_roots, len(order)):
-        parent = takes_down(graph, tolerance, p, 0)
-        if parent is None:
+        hit = takes_down(graph, tolerance, p, known.keys())
+        if hit is None:
             continue
-        chain = [0]
+        reached, parent = hit
+        chain = [reached]
         while parent[chain[-1]] != -1:
             chain.append(parent[chain[-1]])
-        chain.reverse()  # from the failed CI to the service
-        path: list[PathStep] = [PathStep(topo.uid(order[p]), topo.name(order[p]), topo.class_name(order[p]))]
+        chain.reverse()  # from the failed CI to the reached one
+        nid = order[p]
+        path: list[PathStep] = [PathStep(topo.uid(nid), topo.name(nid), topo.class_name(nid))]
         for a, b in itertools.pairwise(chain):
             data = graph.edges[a, b]
             path.append(edge_step(topo, order[a], order[b], data["etype"], data["flip"]))
-        nid = order[p]
+        path.extend(known[reached][1:])
+        known[p] = path
         found.append(SpofCI(topo.uid(nid), topo.class_name(nid), topo.name(nid), depth[p], path))
     return found
