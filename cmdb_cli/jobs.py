@@ -80,7 +80,7 @@ def list_jobs(
 ) -> None:
     """List the jobs: scanner, schedule, timeout, concurrency, credential references, availability."""
     jobs = read_jobs(jobs_file, check_credentials=False)
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "name": j.name, "scanner": j.scanner, "enabled": j.spec.enabled,
         "schedule": j.spec.schedule.describe() if j.spec.schedule else "on demand",
         "timeout_s": j.timeout, "concurrency": j.concurrency, "misfire_grace_s": j.misfire_grace,
@@ -91,10 +91,10 @@ def list_jobs(
         print_json(rows)
         return
     table = Table("job", "scanner", "schedule", "timeout", "concurrency", "credentials", "status")
-    for r in rows:
-        status = "disabled" if not r["enabled"] else ("ready" if r["unavailable"] is None else r["unavailable"])
-        table.add_row(r["name"], r["scanner"], r["schedule"], f"{r['timeout_s']:g}s", str(r["concurrency"]),
-                      ", ".join(f"{k}={v}" for k, v in r["credentials"].items()) or "-", status)
+    for j, r in zip(jobs, rows, strict=True):
+        status = "disabled" if not j.spec.enabled else (r["unavailable"] or "ready")
+        table.add_row(j.name, j.scanner, str(r["schedule"]), f"{j.timeout:g}s", str(j.concurrency),
+                      ", ".join(f"{k}={v}" for k, v in j.spec.credentials.items()) or "-", str(status))
     console.print(table)
 
 

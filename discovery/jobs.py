@@ -380,10 +380,10 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
                 problems.append(JobsProblem(line_of(lines, full), _where(full), reason))
         if check_credentials and spec.enabled:  # a disabled job's secrets may live elsewhere
             for key, ref in spec.credentials.items():
-                reason = ref.problem(base_dir)
-                if reason is not None:
+                unresolved = ref.problem(base_dir)
+                if unresolved is not None:
                     full = (*loc, "credentials", key)
-                    problems.append(JobsProblem(line_of(lines, full), _where(full), f"credential {ref}: {reason}"))
+                    problems.append(JobsProblem(line_of(lines, full), _where(full), f"credential {ref}: {unresolved}"))
         d = model.defaults
         jobs.append(Job(spec=spec, timeout=spec.timeout or d.timeout, concurrency=spec.concurrency or d.concurrency,
                         misfire_grace=spec.misfire_grace or d.misfire_grace, base_dir=base_dir,

@@ -153,7 +153,7 @@ class DiscoveryScheduler:
         """Run until SIGTERM/SIGINT (or :meth:`request_stop`), then shut down gracefully."""
         self.start()
         loop = asyncio.get_running_loop()
-        installed: list[int] = []
+        installed: list[signal.Signals] = []
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
