@@ -225,19 +225,20 @@ def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]
         for nid, n_inputs in zip(consumers.tolist(), sizes, strict=True):
             tolerant[nid] = n_inputs - required_up(topo, nid, n_inputs) > 0
     hard = edges.take(~(grouped & tolerant[edges.to]))
-    # Walk from the root over "hard" edges only (consumer -> input).
-    graph: dict[int, list[int]] = {}
-    for consumer, needed in zip(r.pos[hard.to].tolist(), r.pos[hard.frm].tolist(), strict=True):
-        graph.setdefault(consumer, []).append(needed)
-    seen = [False] * size
+    # Walk from the root over "hard" edges only (consumer -> input), level by level.
+    consumer, needed = r.pos[hard.to], r.pos[hard.frm]
+    seen = np.zeros(size, np.bool_)
     seen[0] = True
-    stack = [0]
-    while stack:
-        for q in graph.get(stack.pop(), ()):
-            if not seen[q]:
-                seen[q] = True
-                stack.append(q)
-    return [not s for s in seen]
+    frontier = seen.copy()
+    while True:
+        nxt = needed[frontier[consumer]]
+        nxt = np.unique(nxt[~seen[nxt]])
+        if not nxt.shape[0]:
+            break
+        seen[nxt] = True
+        frontier = np.zeros(size, np.bool_)
+        frontier[nxt] = True
+    return (~seen).tolist()
 
 
 def _between(topo: Topology, from_a: Reach, to_b: Reach, max_depth: int, filters: Filters) -> nx.DiGraph:
