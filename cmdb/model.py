@@ -140,9 +140,13 @@ class ChangeSet:
     relationships: list[Relationship] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     sightings: list[Sighting] = field(default_factory=list)
+    # (kind, uid) of CIs and relationships to delete with their keys and sightings
+    # (history is kept). Deletes are applied before the upserts of the same batch.
+    deleted: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.cis or self.keys or self.removed_keys or self.relationships or self.history or self.sightings)
+        return bool(self.cis or self.keys or self.removed_keys or self.relationships or self.history
+                    or self.sightings or self.deleted)
 
 
 @dataclass(frozen=True, slots=True)

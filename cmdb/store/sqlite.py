@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS id_keys (
     uid TEXT NOT NULL,
     PRIMARY KEY (key, uid)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS id_keys_uid ON id_keys(uid);
 CREATE TABLE IF NOT EXISTS rels (
     uid TEXT PRIMARY KEY,
     type TEXT NOT NULL,
@@ -281,6 +282,8 @@ class SQLiteStore:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if changes.deleted:
+                    self._delete(conn, changes.deleted)
                 if changes.cis:
                     conn.executemany(
                         "INSERT INTO cis(uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov)"
@@ -321,6 +324,15 @@ class SQLiteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, deleted: Sequence[tuple[str, str]]) -> None:
+        ci_uids = [(uid,) for kind, uid in deleted if kind == "ci"]
+        rel_uids = [(uid,) for kind, uid in deleted if kind == "rel"]
+        conn.executemany("DELETE FROM cis WHERE uid = ?", ci_uids)
+        conn.executemany("DELETE FROM id_keys WHERE uid = ?", ci_uids)
+        conn.executemany("DELETE FROM rels WHERE uid = ?", rel_uids)
+        conn.executemany("DELETE FROM sightings WHERE subject_uid = ?", ci_uids + rel_uids)
 
     # -- reads --------------------------------------------------------------------------
     def search(self, query: CIQuery) -> Page:

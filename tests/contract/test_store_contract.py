@@ -225,3 +225,16 @@ def test_the_ingest_pipeline_runs_on_the_store(store: GraphStore) -> None:
     # Still seen by ssh: the instance stays active although aws no longer sees it.
     assert statuses == {"cloud_instance": Lifecycle.ACTIVE, "subnet": Lifecycle.ACTIVE}
     assert [r.status for batch in store.iter_relationships() for r in batch] == [Lifecycle.RETIRED]
+
+
+def test_deletes_remove_items_keys_and_sightings_but_keep_history(graph: GraphStore) -> None:
+    graph.apply(ChangeSet(sightings=[Sighting("d", "ci", "aws", "s1", "r1", T0)],
+                          history=[HistoryEntry("d", "ci", Action.CREATE, {}, "aws", "r1", T0)]))
+    rid = rel_uid("d", "DEPENDS_ON", "b")
+    graph.apply(ChangeSet(deleted=[("rel", rid), ("rel", rel_uid("a", "DEPENDS_ON", "d")), ("ci", "d"), ("ci", "b")],
+                          keys=[("k-new", "a")]))
+    assert set(graph.get_cis(["a", "b", "c", "d"])) == {"a", "c"}
+    assert graph.get_relationships([rid]) == {}
+    assert graph.find_keys(["device#4||web-1.example.com", "k-new"]) == {"k-new": ["a"]}
+    assert graph.aging_candidates("aws", "s1", "r9", None, 10) == []
+    assert [h.action for h in graph.history("d")] == [Action.CREATE]
