@@ -226,6 +226,26 @@ def runs(
     console.print(table)
 
 
+def purge(
+    retired_for: float = typer.Option(..., "--retired-for", min=0, help="Days a CI must have been retired."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Delete CIs retired for longer than --retired-for days (their history is kept)."""
+    from cmdb.observation import now_ms
+    from cmdb.purge import purge_retired
+
+    store = open_store(store_url)
+    report = purge_retired(store, now_ms(), retired_for, dry_run=dry_run)
+    store.close()
+    if as_json:
+        print_json({"cis": report.cis, "relationships": report.relationships, "dry_run": dry_run})
+        return
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{verb} {len(report.cis)} CIs and {report.relationships} relationships")
+
+
 def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     @app.callback()
     def _root(
@@ -239,3 +259,4 @@ def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     app.command("search")(search)
     app.command("history")(history)
     app.command("runs")(runs)
+    app.command("purge")(purge)
