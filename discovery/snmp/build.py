@@ -339,12 +339,12 @@ def forwarding_relations(results: list[DeviceResult], ctx: BuildContext) -> list
     out: list[Item] = []
     for result in results:
         for port, hw, vlan in result.fdb:
-            ip = ip_by_mac.get(hw)
-            if ip is None:
+            seen_ip = ip_by_mac.get(hw)
+            if seen_ip is None:
                 continue
             out.append(ObservedRelation(
                 source=ctx.source, scope=ctx.scope, type="SEEN_BEHIND", from_ci=port,
-                to_ci=CIRef(ci_class="ip_address", identifiers={"address": ip, "network_scope": ctx.network_scope}),
+                to_ci=CIRef(ci_class="ip_address", identifiers={"address": seen_ip, "network_scope": ctx.network_scope}),
                 attributes=_clean({"via": "fdb", "mac": hw, "vlan": vlan}),
                 evidence=Evidence(method=Method.TRAFFIC, confidence=0.9), observed_at=ctx.observed_at,
             ))

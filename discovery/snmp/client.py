@@ -113,7 +113,7 @@ def to_value(value: Any) -> Value | None:
     if isinstance(value, univ.Integer):
         return int(value)
     if isinstance(value, univ.OctetString):
-        return value.asOctets()
+        return bytes(value.asOctets())
     if isinstance(value, univ.ObjectIdentifier):
         return tuple(value)
     return None

@@ -196,11 +196,12 @@ def records(key: str) -> list[tuple[Oid, object]]:
             if me != key:
                 continue
             rem += 1
-            p = DEVICES[peer]
-            port = next(x for x in p.ports if x.if_index == pi)
-            r += _lldp_remote(mi, rem, p.chassis_mac, port.name, port.descr, p.name, p.descr, p.services, p.address)
-            if p.cdp_id:
-                r += _cdp(mi, rem, p.cdp_id, port.descr, p.model, p.descr, p.address)
+            other = DEVICES[peer]
+            peer_port = next(x for x in other.ports if x.if_index == pi)
+            r += _lldp_remote(mi, rem, other.chassis_mac, peer_port.name, peer_port.descr, other.name, other.descr,
+                              other.services, other.address)
+            if other.cdp_id:
+                r += _cdp(mi, rem, other.cdp_id, peer_port.descr, other.model, other.descr, other.address)
     for me, mi, name, chassis, port_name in LLDP_ONLY:
         if me == key:
             rem += 1

@@ -102,3 +102,20 @@ def test_value_decoding() -> None:
     assert interface_name("Eth1/19") == "Ethernet1/19"
     assert interface_name("ge-0/0/0") == "ge-0/0/0"
     assert str(Endpoint("10.0.0.1", 161)) == "10.0.0.1:161"
+
+
+def test_scanner_from_jobs_file_options() -> None:
+    from discovery.snmp.scanner import from_job_options
+
+    scanner = from_job_options({"scope": "site-a", "targets": ["10.1.0.1", {"cidr": "10.1.1.0/30"}], "port": 1161,
+                                "timeout": 2, "network_scope": "site-a"}, {"community": "job-secret"}, 8)
+    assert scanner.targets.scope == "site-a" and scanner.targets.network_scope == "site-a"
+    assert [(str(e), names) for e, names, _ in scanner.targets.initial()] == [
+        ("10.1.0.1:1161", ("job",)), ("10.1.1.1:1161", ("job",)), ("10.1.1.2:1161", ("job",))]
+    credential = scanner.credentials["job"]
+    assert isinstance(credential, V2cCredential) and credential.community.resolve() == "job-secret"
+    assert "job-secret" not in repr(scanner.credentials)
+    assert scanner.options.concurrency == 8 and scanner.options.client.timeout == 2
+    v3 = from_job_options({"targets": ["10.1.0.1"], "user": "u", "auth_protocol": "sha", "priv_protocol": "aes"},
+                          {"auth_key": "a-key-123", "priv_key": "p-key-123"}, 4).credentials["job"]
+    assert isinstance(v3, V3Credential) and (v3.user, v3.auth_protocol, v3.priv_protocol) == ("u", "sha", "aes")
