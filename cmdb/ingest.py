@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 
 from cmdb.aging import AgingReport, age_scope
@@ -40,6 +41,7 @@ from cmdb.store.protocol import GraphStore
 from schema import CIClass, Schema
 
 log = logging.getLogger(__name__)
+events = structlog.get_logger("cmdb.ingest")
 
 Listener = Callable[[ChangeSet], None]
 
@@ -400,6 +402,9 @@ class Ingestor:
             run.counts[key] = run.counts.get(key, 0) + value
         run.errors.extend(str(e) for e in report.rejected[:1000])
         self.store.save_run(run)
+        if report.rejected:
+            events.warning("items_rejected", run_id=run.run_id, source=run.source, scope=run.scope,
+                           rejected=len(report.rejected), first=str(report.rejected[0]))
         return report
 
     def _ingest_batch(self, run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int) -> IngestReport:
@@ -523,6 +528,8 @@ class Ingestor:
         run.finished_at = self.clock()
         self.store.save_run(run)
         self._sighted_in_run.pop(run.run_id, None)
+        events.info("scan_run_finished", run_id=run.run_id, source=run.source, scope=run.scope, job=run.job,
+                    status=run.status.value, errors=len(run.errors), **run.counts)
         checkpoint = getattr(self.store, "checkpoint", None)
         if callable(checkpoint):
             checkpoint()
