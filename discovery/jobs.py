@@ -358,14 +358,26 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
         raise JobsFileError(path, [JobsProblem(mark.line + 1 if mark else None, "", f"not valid YAML: {exc.problem}")]) from None
     if not isinstance(data, dict):
         raise JobsFileError(path, [JobsProblem(1, "", "the jobs file must be a mapping with a 'jobs' list")])
+    # Each job is validated on its own, so one job's mistake does not hide another's.
+    specs: list[tuple[int, JobSpec]] = []
     try:
-        model = JobsFile.model_validate(data)
+        model = JobsFile.model_validate({**data, "jobs": []})
     except ValidationError as exc:
-        raise JobsFileError(path, problems + _pydantic_problems(exc, lines)) from None
+        problems += _pydantic_problems(exc, lines)
+        model = JobsFile()
+    raw_jobs = data.get("jobs") or []
+    if not isinstance(raw_jobs, list):
+        problems.append(JobsProblem(line_of(lines, ("jobs",)), "jobs", "must be a list of jobs"))
+        raw_jobs = []
+    for i, raw in enumerate(raw_jobs):
+        try:
+            specs.append((i, JobSpec.model_validate(raw)))
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, lines, ("jobs", i))
 
     seen: dict[str, int] = {}
     jobs: list[Job] = []
-    for i, spec in enumerate(model.jobs):
+    for i, spec in specs:
         loc: Loc = ("jobs", i)
         if spec.name in seen:
             problems.append(JobsProblem(line_of(lines, (*loc, "name")), _where((*loc, "name")),
