@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import asyncssh
 
-from cmdb.observation import now_ms
+from cmdb.observation import Item, now_ms
 from discovery.base import Progress, ProgressHook, ScopeResult
 from discovery.ssh.client import CollectError, Connector, collect
 from discovery.ssh.dependencies import DependencyConfig, infer_dependencies
@@ -36,6 +36,7 @@ class HostOutcome:
     facts: HostFacts | None = None
     context: HostContext | None = None
     errors: list[str] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     @property
@@ -61,8 +62,12 @@ class SSHScanner:
         self.dependency_config = dependency_config or DependencyConfig(noise=inventory.noise.filter())
         self.outcomes: list[HostOutcome] = []
 
-    async def collect_all(self, progress: ProgressHook | None = None) -> list[HostOutcome]:
-        """Collect every target with at most ``concurrency`` at a time; never raises per host."""
+    async def stream(self, progress: ProgressHook | None = None) -> AsyncIterator[HostOutcome]:
+        """Collect every target, at most ``concurrency`` at a time, yielding each outcome as it finishes.
+
+        Parsing and building a host's Observations happen as soon as its output arrives, while the
+        other hosts' sessions are still waiting on the network. Never raises per host.
+        """
         inv = self.inventory
         targets = inv.targets()
         sem = asyncio.Semaphore(inv.concurrency)
@@ -98,16 +103,7 @@ class SSHScanner:
                 except (CollectError, InventoryError) as exc:
                     outcome.errors.append(str(exc))
                 else:
-                    facts = parse_host(collected.raw)
-                    if collected.exit_status not in (0, None) and not facts.hostname:
-                        facts.errors.append(f"collection script exited {collected.exit_status}")
-                    outcome.facts = facts
-                    outcome.errors.extend(facts.errors)
-                    outcome.context = HostContext(
-                        name=target.name, scope=f"{inv.scope}/{target.name}", observed_at=now_ms(),
-                        address=target.address, network_scope=target.network_scope,
-                        host_key=collected.host_key, instance_id=target.instance_id,
-                    )
+                    self._digest(outcome, collected.raw, collected.exit_status, collected.host_key)
                 outcome.elapsed_s = time.perf_counter() - started
             done += 1
             if progress is not None:
@@ -115,28 +111,54 @@ class SSHScanner:
                 progress(Progress(inv.scope, done, len(targets), f"{target.name}: {status}"))
             return outcome
 
-        self.outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
+        tasks = [asyncio.ensure_future(one(t)) for t in targets]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _digest(self, outcome: HostOutcome, raw: str, exit_status: int | None, host_key: str | None) -> None:
+        """Parse one host's output and build its Observations (pure CPU work)."""
+        target, inv = outcome.target, self.inventory
+        facts = parse_host(raw)
+        if exit_status not in (0, None) and not facts.hostname:
+            facts.errors.append(f"collection script exited {exit_status}")
+        outcome.facts = facts
+        outcome.errors.extend(facts.errors)
+        outcome.context = HostContext(
+            name=target.name, scope=f"{inv.scope}/{target.name}", observed_at=now_ms(),
+            address=target.address, network_scope=target.network_scope,
+            host_key=host_key, instance_id=target.instance_id,
+        )
+        outcome.items = host_items(facts, outcome.context)
+        if not outcome.items:
+            outcome.errors.append("host could not be identified (no machine-id, FQDN or hostname)")
+
+    async def collect_all(self, progress: ProgressHook | None = None) -> list[HostOutcome]:
+        """Every host's outcome, in inventory order."""
+        order = {t.name: i for i, t in enumerate(self.inventory.targets())}
+        outcomes = [o async for o in self.stream(progress)]
+        self.outcomes = sorted(outcomes, key=lambda o: order[o.target.name])
         return self.outcomes
 
     async def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
-        """Yield one ScopeResult per host, then the traffic scope with the inferred dependencies."""
-        outcomes = await self.collect_all(progress)
-        usable: list[tuple[HostContext, HostFacts]] = []
-        for out in outcomes:
-            items = []
-            if out.facts is not None and out.context is not None:
-                items = host_items(out.facts, out.context)
-                if not items:
-                    out.errors.append("host could not be identified (no machine-id, FQDN or hostname)")
-                else:
-                    usable.append((out.context, out.facts))
+        """Yield one ScopeResult per host as it finishes, then the traffic scope with the dependencies."""
+        order = {t.name: i for i, t in enumerate(self.inventory.targets())}
+        outcomes: list[HostOutcome] = []
+        async for out in self.stream(progress):
+            outcomes.append(out)
             yield ScopeResult(
                 scope=f"{self.inventory.scope}/{out.target.name}",
-                items=list(items),
+                items=out.items,
                 complete=out.ok,
                 errors=[f"{out.target.name}: {e}" for e in out.errors],
-                stats={"items": len(items), "elapsed_ms": int(out.elapsed_s * 1000)},
+                stats={"items": len(out.items), "elapsed_ms": int(out.elapsed_s * 1000)},
             )
+        outcomes.sort(key=lambda o: order[o.target.name])
+        self.outcomes = outcomes
+        usable = [(o.context, o.facts) for o in outcomes if o.items and o.context is not None and o.facts is not None]
         traffic_scope = f"{self.inventory.scope}:traffic"
         deps = infer_dependencies(usable, traffic_scope, now_ms(), self.dependency_config, source=self.source)
         missing = [o.target.name for o in outcomes if o.facts is None or not o.facts.sockets_ok]
