@@ -41,7 +41,9 @@ from cmdb.store.protocol import GraphStore
 from schema import CIClass, Schema
 
 log = logging.getLogger(__name__)
-events = structlog.get_logger("cmdb.ingest")
+# Key-value events through the stdlib logger, so levels and handlers apply even
+# when nobody configured structlog (library use, benchmarks).
+events = structlog.wrap_logger(logging.getLogger("cmdb.ingest.events"))
 
 Listener = Callable[[ChangeSet], None]
 
