@@ -101,3 +101,24 @@ def test_evidence_accumulates_per_run_and_traffic_confidence_grows(harness: Harn
     edge = next(r for r in harness.all_rels() if r.type == "DEPENDS_ON")
     assert (edge.evidence.times_seen, edge.evidence.method, edge.evidence.sources) == (4, "declared", ["aws", "ssh"])
     assert edge.evidence.confidence == 0.9
+
+
+def test_a_class_ttl_makes_an_unseen_ci_stale_before_the_run_count_does(tmp_path: object) -> None:
+    from importlib import resources
+    from pathlib import Path
+
+    import yaml
+
+    from schema import build_schema
+
+    document = yaml.safe_load(resources.files("schema").joinpath("catalog.yaml").read_text())
+    # Counting runs alone, b would go stale only at its third missed run.
+    document["classes"]["host"]["aging"] = {"ttl_days": 1, "stale_after_runs": 3, "retire_after_runs": 5}
+    h = Harness(Path(str(tmp_path)) / "ttl.sqlite", schema=build_schema(document))
+    h.run([A, B])
+    h.run([A])  # first missed run, within the TTL: still active
+    assert statuses(h) == {"i-a": Lifecycle.ACTIVE, "i-b": Lifecycle.ACTIVE}
+    h.clock.advance(2 * 86_400_000)
+    h.run([A])  # second missed run, two days since b was last seen: past the TTL
+    assert statuses(h) == {"i-a": Lifecycle.ACTIVE, "i-b": Lifecycle.STALE}
+    h.store.close()
