@@ -55,7 +55,10 @@ def hold(conn):
 def upstream(host, port):
     while True:
         try:
-            hold(socket.create_connection((host, port), timeout=5))
+            conn = socket.create_connection((host, port), timeout=5)
+            conn.settimeout(None)  # hold it open: an idle timeout would drop and redial it every few seconds
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            hold(conn)
         except OSError:
             pass
         time.sleep(1)
