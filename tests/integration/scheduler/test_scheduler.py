@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -197,3 +198,25 @@ def test_a_run_killed_mid_way_by_sigterm_ends_incomplete_and_ages_nothing(store:
     assert asyncio.run(runner.run(once.get("less"))).status == "complete"
     assert _status(store, "B") is Lifecycle.STALE
 
+
+
+def test_missed_run_policy_and_triggers_are_configured_per_job(store: SQLiteStore) -> None:
+    jobs = _jobs("  - {name: hourly, scanner: fake, misfire_grace: 120, schedule: {cron: '7 * * * *', jitter: 30}}\n"
+                 "  - {name: often, scanner: fake, schedule: {interval: 45}}\n"
+                 "  - {name: manual, scanner: fake}\n"
+                 "  - {name: paused, scanner: fake, enabled: false, schedule: {interval: 5}}\n")
+    scheduler = DiscoveryScheduler(jobs, Ingestor(store, load_schema()))
+
+    async def main() -> dict[str, tuple[Any, ...]]:
+        scheduler.start()
+        try:
+            assert scheduler._scheduler is not None
+            return {j.id: (j.max_instances, j.coalesce, j.misfire_grace_time, str(j.trigger), j.trigger.jitter)
+                    for j in scheduler._scheduler.get_jobs()}
+        finally:
+            await scheduler.stop()
+
+    assert asyncio.run(main()) == {
+        "hourly": (1, True, 120, "cron[month='*', day='*', day_of_week='*', hour='*', minute='7']", 30),
+        "often": (1, True, 300, "interval[0:00:45]", None),
+    }
