@@ -90,9 +90,12 @@ class Execution:
         self.job = job
         self.interrupt = _Interrupt()
         self.task: asyncio.Task[Any] | None = None
+        self.closing = False  # writing its final record: too late to interrupt
 
     def stop(self, reason: str) -> None:
         """Interrupt the execution: the scope in progress ends incomplete with ``reason``."""
+        if self.closing:
+            return
         self.interrupt.set(reason)
         if self.task is not None and not self.task.done():
             self.task.cancel()
@@ -228,6 +231,7 @@ class JobRunner:
         except Exception as exc:  # the scanner or its set-up failed: the job's run says why
             log.warning("job %s failed: %s", job.name, exc)
             outcome.status, outcome.reason = "failed", f"failed: {type(exc).__name__}: {exc}"
+        execution.closing = True
         if outcome.reason is not None:
             outcome.runs.append(await asyncio.to_thread(self._record, job, outcome.reason))
         elif any(r.status is not RunStatus.COMPLETE for r in outcome.runs):
