@@ -81,7 +81,7 @@ def discover_aws(
 
 def summarize(runs: list[ScanRun], seconds: float) -> dict[str, Any]:
     """Per-scope outcome and totals of one discovery."""
-    scopes = []
+    scopes: list[dict[str, Any]] = []
     for run in sorted(runs, key=lambda r: r.scope):
         c = run.counts
         scopes.append({

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from discovery.aws.client import GLOBAL_REGION, AwsCaller, ClientSettings, Credentials, make_session
 
@@ -63,28 +65,37 @@ class AccountSources:
     base_profile: str | None = None
 
 
+def _profile_account(profile: str, settings: ClientSettings) -> Account:
+    return Account(_identity(_caller(None, profile, settings)), profile=profile)
+
+
+def _role_account(base: AwsCaller, role_arn: str, sources: AccountSources) -> Account:
+    return Account(role_arn_account(role_arn), assume(base, role_arn, sources.session_name, sources.external_id))
+
+
+def _own_account(base: AwsCaller, sources: AccountSources) -> Account:
+    return Account(_identity(base), credentials=sources.base_credentials, profile=sources.base_profile)
+
+
 def resolve_accounts(sources: AccountSources, settings: ClientSettings) -> tuple[list[Account], list[AccountFailure]]:
     """Reach every account: profiles directly, role ARNs and organization members by assume_role."""
     accounts: dict[str, Account] = {}
     failures: list[AccountFailure] = []
 
-    def attempt(label: str, work: object) -> None:
+    def attempt(label: str, work: Callable[[], Account]) -> None:
         try:
-            account = work()  # type: ignore[operator]
+            account = work()
             accounts.setdefault(account.account_id, account)
         except Exception as exc:  # botocore's errors differ per failure; each is the account's reason
             failures.append(AccountFailure(label, f"{type(exc).__name__}: {exc}"))
 
     for profile in sources.profiles:
-        attempt(f"profile:{profile}", lambda p=profile: Account(_identity(_caller(None, p, settings)), profile=p))
+        attempt(f"profile:{profile}", partial(_profile_account, profile, settings))
 
-    base = None
     if sources.role_arns or sources.org_role or not sources.profiles:
         base = _caller(sources.base_credentials, sources.base_profile, settings)
-    if base is not None:
         for role_arn in sources.role_arns:
-            attempt(role_arn_account(role_arn), lambda r=role_arn: Account(
-                role_arn_account(r), assume(base, r, sources.session_name, sources.external_id)))
+            attempt(role_arn_account(role_arn), partial(_role_account, base, role_arn, sources))
         if sources.org_role:
             try:
                 members = [a for page in base.pages("organizations", "list_accounts") for a in page["Accounts"]
@@ -94,11 +105,9 @@ def resolve_accounts(sources: AccountSources, settings: ClientSettings) -> tuple
                 members = []
             for member in members:
                 arn = f"arn:aws:iam::{member['Id']}:role/{sources.org_role}"
-                attempt(member["Id"], lambda r=arn: Account(
-                    role_arn_account(r), assume(base, r, sources.session_name, sources.external_id)))
+                attempt(str(member["Id"]), partial(_role_account, base, arn, sources))
         if not sources.profiles and not sources.role_arns and not sources.org_role:
-            attempt("default", lambda: Account(_identity(base), credentials=sources.base_credentials,
-                                               profile=sources.base_profile))
+            attempt("default", partial(_own_account, base, sources))
     return list(accounts.values()), failures
 
 

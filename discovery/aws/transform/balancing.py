@@ -88,13 +88,13 @@ def transform_balancing(out: Emitter, payload: Payload, account_id: str, region:
                           kind="target_group", min_up="1")
         for lb_arn in group.get("LoadBalancerArns") or []:
             if lb_arn in known_lbs:
-                    out.rel("ROUTES_TO", lb_ref(lb_arn), group_ci)
+                out.rel("ROUTES_TO", lb_ref(lb_arn), group_ci)
 
     for request, health in with_request(payload, "elbv2.describe_target_health", "TargetHealthDescriptions"):
-        group_arn = request.get("TargetGroupArn")
-        target_id = (health.get("Target") or {}).get("Id", "")
-        if group_arn in known_groups and target_id in live:
-            out.rel("ROUTES_TO", target_group_ref(group_arn), instance_ref(target_id),
+        tg_arn = str(request.get("TargetGroupArn", ""))
+        target_id = str((health.get("Target") or {}).get("Id", ""))
+        if tg_arn in known_groups and target_id in live:
+            out.rel("ROUTES_TO", target_group_ref(tg_arn), instance_ref(target_id),
                     port=(health.get("Target") or {}).get("Port"))
-        elif group_arn in known_groups and target_id.startswith("arn:aws:lambda:"):
-            out.rel("ROUTES_TO", target_group_ref(group_arn), ref("function", function_arn=target_id))
+        elif tg_arn in known_groups and target_id.startswith("arn:aws:lambda:"):
+            out.rel("ROUTES_TO", target_group_ref(tg_arn), ref("function", function_arn=target_id))

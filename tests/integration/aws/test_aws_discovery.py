@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     reset_moto(moto_endpoint)
-    per_account = {account: build_account(moto_endpoint, account) for account in ACCOUNTS}
+    with ThreadPoolExecutor(len(ACCOUNTS)) as pool:  # the accounts are independent: build them side by side
+        per_account = dict(zip(ACCOUNTS, pool.map(partial(build_account, moto_endpoint), ACCOUNTS), strict=True))
     expected = Expected()
     for part in per_account.values():
         expected.merge(part)
