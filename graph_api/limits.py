@@ -13,10 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -159,6 +161,12 @@ def _count_fields(sel: SelectionSetNode | None) -> int:
 _validate_cached = lru_cache(maxsize=256)(validate_document)
 
 
+@lru_cache(maxsize=256)
+def _limits_cached(schema: GraphQLSchema, document: DocumentNode,
+                   rules: tuple[type[ASTValidationRule], ...]) -> list[GraphQLError]:
+    return validate(schema, document, list(rules))
+
+
 class LimitsFirst(SchemaExtension):
     """Run the cheap limit rules before the spec's validation rules, and stop there if they fail;
     otherwise run (and cache) the full validation.
@@ -168,12 +176,12 @@ class LimitsFirst(SchemaExtension):
     """
 
     def __init__(self, rules: list[type[ASTValidationRule]]) -> None:
-        self.rules = rules
+        self.rules = tuple(rules)
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
-            errors = validate(ctx.schema._schema, ctx.graphql_document, self.rules)
+            errors = _limits_cached(ctx.schema._schema, ctx.graphql_document, self.rules)
             ctx.pre_execution_errors = errors or _validate_cached(
                 ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
         yield

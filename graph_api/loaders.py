@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from cmdb.model import CI, Relationship
 from cmdb.services.reads import Neighbour, ReadService
 from cmdb.store.protocol import Direction
+from graph_api.blocking import run_blocking
 
 
 class NeighbourKey(NamedTuple):
@@ -37,11 +37,11 @@ def build_loaders(reads: ReadService) -> Loaders:
     """Fresh loaders for one request (their caches must never outlive it)."""
 
     async def load_cis(uids: Sequence[str]) -> list[CI | None]:
-        found = await run_in_threadpool(reads.get_cis, list(uids))
+        found = await run_blocking(reads.get_cis, list(uids))
         return [found.get(uid) for uid in uids]
 
     async def load_rels(uids: Sequence[str]) -> list[Relationship | None]:
-        found = await run_in_threadpool(reads.store.get_relationships, list(uids))
+        found = await run_blocking(reads.store.get_relationships, list(uids))
         return [found.get(uid) for uid in uids]
 
     async def load_neighbours(keys: Sequence[NeighbourKey]) -> list[list[Neighbour]]:
@@ -50,7 +50,7 @@ def build_loaders(reads: ReadService) -> Loaders:
             groups[(key.direction, key.types)].append(key.uid)
         results: dict[NeighbourKey, list[Neighbour]] = {}
         for (direction, types), uids in groups.items():
-            grouped = await run_in_threadpool(reads.neighbours_of, uids, direction, types)
+            grouped = await run_blocking(reads.neighbours_of, uids, direction, types)
             for uid in uids:
                 results[NeighbourKey(uid, direction, types)] = grouped.get(uid, [])
         return [results[key] for key in keys]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
@@ -13,6 +12,7 @@ from cmdb.services.errors import NotConfigured
 from cmdb.services.topology import TopologyRequest
 from graph_api.analysis.types import DependencyReport, ImpactReport, PathReport, SpofReport, TopologyView
 from graph_api.auth import CanView
+from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
 from graph_api.enums import Direction, RelationshipTypeName
 from graph_api.errors import DomainError, as_domain_error
@@ -41,7 +41,7 @@ def _types(types: list[RelationshipTypeName] | None) -> tuple[str, ...] | None:
 
 async def _run(fn, *args):  # type: ignore[no-untyped-def]
     try:
-        return await run_in_threadpool(fn, *args)
+        return await run_blocking(fn, *args)
     except Exception as exc:
         typed = as_domain_error(exc)
         if typed is not None:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Optional, TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from cmdb.changes import (
@@ -28,6 +27,7 @@ from cmdb.changes import (
 )
 from cmdb.changes.wiring import build_change_service
 from graph_api.auth import CanEdit, CanView
+from graph_api.blocking import run_blocking
 from graph_api.changes.types import (
     Change,
     ChangeAction,
@@ -165,7 +165,7 @@ def _query_error(exc: Exception) -> Exception:
 async def _query(info: Info[ApiContext, None], fn: Callable[[ChangeService], T]) -> T:
     try:
         service = _service(info)
-        return await run_in_threadpool(fn, service)
+        return await run_blocking(fn, service)
     except Exception as exc:
         typed = _query_error(exc)
         if typed is exc:
@@ -192,7 +192,7 @@ def _mutation_error(exc: Exception) -> Any:
 async def _mutate(info: Info[ApiContext, None], fn: Callable[[ChangeService], T]) -> tuple[T | None, Any]:
     try:
         service = _service(info)
-        return await run_in_threadpool(fn, service), None
+        return await run_blocking(fn, service), None
     except Exception as exc:
         typed = _mutation_error(exc)
         if typed is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from cmdb.services.edits import EditResult
 from cmdb.services.reads import CISearch
 from graph_api.auth import CanEdit, CanView
+from graph_api.blocking import run_blocking
 from graph_api.cis.filters import CIFilter
 from graph_api.cis.types import CI, HistoryEntry, Neighbour, Relationship, ci_type
 from graph_api.context import ApiContext
@@ -47,7 +47,7 @@ class CIConnection:
 async def _call(fn, *args):  # type: ignore[no-untyped-def]
     """Run a blocking use case off the event loop; domain failures become typed errors."""
     try:
-        return await run_in_threadpool(fn, *args)
+        return await run_blocking(fn, *args)
     except Exception as exc:
         typed = as_domain_error(exc)
         if typed is not None:
@@ -120,7 +120,7 @@ def _ci_payload(result: EditResult) -> CIPayload:
 
 async def _edit(fn, *args):  # type: ignore[no-untyped-def]
     try:
-        return await run_in_threadpool(fn, *args), None
+        return await run_blocking(fn, *args), None
     except Exception as exc:
         typed = mutation_error(exc)
         if typed is None:

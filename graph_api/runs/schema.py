@@ -6,11 +6,11 @@ import inspect
 from typing import Annotated, Optional
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from cmdb.errors import CmdbError
 from graph_api.auth import CanAdmin, CanView
+from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
 from graph_api.errors import NotConfiguredError, NotFoundError, ValidationError
 from graph_api.runs.types import DiscoveryStarted, ScanRun
@@ -25,7 +25,7 @@ class RunQueries:
     async def scan_runs(self, info: Info[ApiContext, None],
                         source_name: Annotated[Optional[str], strawberry.argument(name="source")] = None,  # noqa: UP045
                         scope: Optional[str] = None, limit: int = 50) -> list[ScanRun]:  # noqa: UP045
-        runs = await run_in_threadpool(info.context.services.reads.runs, source_name, scope, limit)
+        runs = await run_blocking(info.context.services.reads.runs, source_name, scope, limit)
         return [ScanRun.of(r) for r in runs]
 
 
