@@ -173,7 +173,8 @@ def declare_services(estate: DemoEstate, ingestor: Ingestor) -> ScanRun:
     from discovery.demo.services import SCOPE, SOURCE, service_map
 
     run = ingestor.start_run(SOURCE, SCOPE, job="acme-services")
-    ingestor.ingest(run, service_map(estate.instances))
+    hosts_real = any(p.name == "hosts" and p.status == "real" for p in estate.parts)
+    ingestor.ingest(run, service_map(estate.instances, with_processes=hosts_real))
     return ingestor.finish_run(run, complete=True)
 
 

@@ -12,8 +12,12 @@ from cmdb.observation import CIRef, Evidence, Item, Method, Observation, Observe
 SOURCE, SCOPE = "manual", "acme-services"
 
 
-def service_map(instances: dict[str, str]) -> list[Item]:
-    """Acme Shop (business service) -> shop (application) -> nginx on web1, java on app1."""
+def service_map(instances: dict[str, str], with_processes: bool = True) -> list[Item]:
+    """Acme Shop (business service) -> shop (application) -> nginx on web1 and java on app1.
+
+    Without the SSH hosts (``with_processes`` False) nobody has seen those
+    processes, so the application depends on the two servers themselves.
+    """
     shop = CIRef(ci_class="business_service", identifiers={"name": "Acme Shop"})
     app = CIRef(ci_class="application", identifiers={"name": "shop"})
     items: list[Item] = [
@@ -27,8 +31,9 @@ def service_map(instances: dict[str, str]) -> list[Item]:
     for host, product, port in (("web1", "nginx", 80), ("app1", "java", 8080)):
         if host not in instances:
             continue
-        process = CIRef(ci_class="software_instance", identifiers={"product": product, "port": port},
-                        parent=CIRef(ci_class="host", identifiers={"instance_id": instances[host]}))
-        items.append(ObservedRelation(source=SOURCE, scope=SCOPE, type="DEPENDS_ON", from_ci=app, to_ci=process,
+        server = CIRef(ci_class="host", identifiers={"instance_id": instances[host]})
+        target = CIRef(ci_class="software_instance", identifiers={"product": product, "port": port},
+                       parent=server) if with_processes else server
+        items.append(ObservedRelation(source=SOURCE, scope=SCOPE, type="DEPENDS_ON", from_ci=app, to_ci=target,
                                       evidence=Evidence(method=Method.DECLARED)))
     return items
