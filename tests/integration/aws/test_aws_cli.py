@@ -51,14 +51,16 @@ def test_discover_aws_sweeps_every_organization_account(moto_endpoint: str, tmp_
         expected_vpcs |= {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
     assert default_vpcs == expected_vpcs
 
-    # The table form: a second run changes nothing and says so.
-    done = subprocess.run(
-        [CMDB, "discover", "aws", "--org-role", "OrganizationAccountAccessRole", "--regions", "eu-west-1",
-         "--endpoint-url", moto_endpoint, "--max-attempts", "2"],
-        capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=300, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "AWS discovery: 4 scopes, 0 incomplete" in done.stdout
-    total = next(line for line in done.stdout.splitlines() if "total" in line)
-    cells = [cell.strip() for cell in total.split("│")]
-    assert (cells[1], cells[3], cells[4], cells[6]) == ("total", "0", "0", "0")  # created, updated, rels +
+    # A second run, in process this time: nothing changes, and the summary table says so.
+    from typer.testing import CliRunner
+
+    from cmdb_cli.main import app
+
+    result = CliRunner().invoke(app, [
+        "discover", "aws", "--org-role", "OrganizationAccountAccessRole", "--regions", "eu-west-1",
+        "--endpoint-url", moto_endpoint, "--max-attempts", "2", "--store", f"sqlite:///{db}", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout)
+    assert {(s["scope"], s["status"]) for s in again["scopes"]} == {(s["scope"], "complete") for s in summary["scopes"]}
+    assert {k: again["totals"][k] for k in ("created", "updated", "relationships_created", "stale", "retired")} == {
+        "created": 0, "updated": 0, "relationships_created": 0, "stale": 0, "retired": 0}
