@@ -29,7 +29,7 @@ from cmdb.store.protocol import EdgeRow, NodeRow
 
 CI_RESERVED = frozenset(
     {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov",
-     "search_text"}
+     "search_text", "prop_keys"}
 )
 REL_RESERVED = frozenset(
     {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run"}
@@ -71,7 +71,16 @@ def search_text(attributes: dict[str, Any]) -> str:
 
     Values only, never attribute names.
     """
-    return SEARCH_SEPARATOR.join(a.lower() for a in _atoms(attributes))
+    parts: list[str] = []
+    for value in attributes.values():
+        kind = type(value)
+        if kind is str:
+            parts.append(value)
+        elif kind is int or kind is float:
+            parts.append(str(value))
+        elif value is not None:
+            parts.extend(_atoms(value))
+    return SEARCH_SEPARATOR.join(parts).lower()
 
 
 def _plain(value: Any) -> Any:
@@ -107,10 +116,10 @@ def ci_row(ci: CI) -> dict[str, Any]:
         search_text=search_text(ci.attributes),
         prov=dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}),
     )
-    if ci.parent_uid is not None:
-        props["parent_uid"] = ci.parent_uid
-    if ci.duplicate_of is not None:
-        props["duplicate_of"] = ci.duplicate_of
+    props["parent_uid"] = ci.parent_uid  # None removes it (SET n += props)
+    props["duplicate_of"] = ci.duplicate_of
+    # The names of the optional properties: when they change, the store replaces them all.
+    props["prop_keys"] = sorted(k for k, v in props.items() if v is not None)
     return {"uid": ci.uid, "ci_class": ci.ci_class, "created_at": ci.created_at, "props": props}
 
 

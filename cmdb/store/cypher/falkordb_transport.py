@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from falkordb import FalkorDB
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -23,6 +24,65 @@ from cmdb.store.cypher.transport import Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _RETRIES = 5
+# In orjson output every quote inside a string is escaped, so `{"name":` or `,"name":`
+# can only be an object key.
+_JSON_KEY = re.compile(rb'(?<=[{,])"([A-Za-z_][A-Za-z0-9_]*)":')
+# Escapes FalkorDB reads literally; an escaped backslash is matched first so it is kept.
+_ESCAPE = re.compile(rb'\\\\|\\u00([0-9a-fA-F]{2})|\\([bfr])')
+_RAW = {b"b": b"\b", b"f": b"\f", b"r": b"\r"}
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _backtick(match: re.Match[bytes]) -> bytes:
+    return b"`" + match[1] + b"`:"
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    if match.group(1) is not None:
+        code = int(match.group(1), 16)
+        if code == 0:  # the server reads the query as a C string
+            raise ValueError("FalkorDB cannot store a NUL character in a string")
+        return bytes([code])
+    if match.group(2) is not None:
+        return _RAW[match.group(2)]
+    return match.group(0)
+
+
+def _literal(value: Any) -> bytes:
+    data = _JSON_KEY.sub(_backtick, orjson.dumps(value))
+    if b"\\u00" in data or b"\\b" in data or b"\\f" in data or b"\\r" in data:
+        data = _ESCAPE.sub(_unescape, data)
+    return data
+
+
+def _check_keys(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _KEY.match(key):
+                raise ValueError(f"parameter map key {key!r} is not a plain name")
+            _check_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item)
+
+
+def params_header(params: Mapping[str, Any]) -> str:
+    """``CYPHER name=value ...`` for a query, serialised with orjson.
+
+    JSON is Cypher's literal syntax but for map keys (quoted in JSON, plain or
+    backticked in Cypher) and ``\\u`` escapes; both are rewritten. Several
+    times faster than the client's pure-Python serialiser, which dominated
+    write CPU time. Map keys are names this package builds (checked cheaply on
+    the first row of each list).
+    """
+    parts = []
+    for name, value in params.items():
+        if not _KEY.match(name):
+            raise ValueError(f"parameter name {name!r} is not a plain name")
+        sample = value[0] if isinstance(value, list) and value else value
+        _check_keys(sample)
+        parts.append(f"{name}=" + _literal(value).decode())
+    return ("CYPHER " + " ".join(parts) + " ") if parts else ""
 
 
 def compose(units: Sequence[Unit]) -> tuple[str, dict[str, Any]]:
@@ -65,7 +125,7 @@ class FalkorDBTransport:
         # Reads are safe to repeat after a dropped connection.
         for attempt in range(_RETRIES):
             try:
-                result = self._graph.ro_query(statement, dict(params))
+                result = self._graph.ro_query(params_header(params) + statement)
                 return [tuple(row) for row in result.result_set]
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
                 if attempt == _RETRIES - 1:
@@ -77,9 +137,10 @@ class FalkorDBTransport:
         if not units:
             return []
         statement, params = compose(units)
+        text = params_header(params) + statement  # serialisation errors raise here, before any write
         for attempt in range(_RETRIES):
             try:
-                result = self._graph.query(statement, params)
+                result = self._graph.query(text)
                 return [tuple(row) for row in result.result_set]
             except BusyLoadingError as exc:
                 # The server is loading its snapshot: nothing ran; try again.

@@ -96,19 +96,33 @@ class Statements:
 
         # -- writes: each takes $rows (a batch) ------------------------------------
         # Nodes whose class changes lose every class label; the class upsert re-adds them.
+        # Rare cases first, so the common upsert can be the cheap MERGE ... SET n += row.props:
+        # a CI whose class changed loses its class labels (the class upsert adds the new ones),
+        # and one whose set of properties changed gets its properties replaced.
         self.relabel_cis = (
             f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.ci_class <> row.ci_class "
             + ("REMOVE n:" + ":".join(self.all_class_labels) if self.all_class_labels else "SET n.ci_class = n.ci_class")
         )
+        self.reset_cis = (
+            f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.prop_keys <> row.props.prop_keys "
+            "WITH n, row, n.created_at AS created SET n = row.props, n.created_at = created"
+        )
         self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row.key, uid: row.uid}})"
         self.remove_keys = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{key: row.key, uid: row.uid}}) DELETE x"
+        # Deletes (purge): CIs go with their keys and sightings; history stays.
+        self.delete_cis = f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) DETACH DELETE n"
+        self.delete_keys_of = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{uid: row.uid}}) DELETE x"
+        self.delete_sightings_of = (
+            f"UNWIND $rows AS row MATCH (s:{SIGHTING_LABEL} {{subject_uid: row.uid}}) DELETE s"
+        )
+        # Each row carries its position ``i`` (0-based): seq = counter before + i + 1.
         self.append_history = (
             f"MERGE (c:{COUNTER_LABEL} {{name: 'history'}}) ON CREATE SET c.value = 0 "
             "WITH c, c.value AS base SET c.value = base + size($rows) "
-            "WITH base UNWIND range(0, size($rows) - 1) AS i "
-            "WITH base + i + 1 AS seq, $rows[i] AS row "
-            f"CREATE (:{HISTORY_LABEL} {{seq: seq, subject_uid: row.subject_uid, subject_kind: row.subject_kind, "
-            "action: row.action, changes: row.changes, source: row.source, run_id: row.run_id, at: row.at})"
+            "WITH base UNWIND $rows AS row "
+            f"CREATE (:{HISTORY_LABEL} {{seq: base + row.i + 1, subject_uid: row.subject_uid, "
+            "subject_kind: row.subject_kind, action: row.action, changes: row.changes, source: row.source, "
+            "run_id: row.run_id, at: row.at})"
         )
         self.upsert_sightings = (
             f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
@@ -199,15 +213,21 @@ class Statements:
 
     # -- per class and per relationship type -------------------------------------
     def upsert_cis(self, ci_class: str) -> str:
-        """Create or replace CIs of one class: labels come from the class and its ancestors.
+        """Create or update CIs of one class: labels come from the class and its ancestors.
 
-        ``created_at`` survives an update; every other property is replaced.
+        ``created_at`` survives an update. Run after ``relabel_cis`` and ``reset_cis``:
+        a node whose class changed gets the new labels here before the MERGE finds it.
         """
-        labels = ":".join((CI_LABEL, *self.class_labels[ci_class]))
+        own = self.class_labels[ci_class]
+        labels = ":".join((CI_LABEL, *own))
+        # relabel_cis stripped every class label from a node whose class changed:
+        # lacking the class's own label means it needs this class's labels.
+        leaf, new_labels = (own[0], ":".join(own)) if own else (CI_LABEL, CI_LABEL)
         return (
-            f"UNWIND $rows AS row MERGE (n:{CI_LABEL} {{uid: row.uid}}) "
-            "WITH n, row, coalesce(n.created_at, row.created_at) AS created "
-            f"SET n = row.props, n.created_at = created, n:{labels}"
+            f"UNWIND $rows AS row OPTIONAL MATCH (o:{CI_LABEL} {{uid: row.uid}}) WHERE NOT o:{leaf} "
+            f"SET o:{new_labels} "
+            f"WITH row MERGE (n:{labels} {{uid: row.uid}}) ON CREATE SET n.created_at = row.created_at "
+            "SET n += row.props"
         )
 
     def upsert_rels(self, rel_type: str) -> str:
@@ -218,6 +238,13 @@ class Statements:
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}}) MATCH (b:{CI_LABEL} {{uid: row.dst}}) "
             f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r = row.props"
         )
+
+    def delete_rels(self, rel_type: str) -> str:
+        """Delete relationships of one type, found from their source CI (rows: src, uid)."""
+        if rel_type not in self.schema.relationships:
+            raise ValueError(f"unknown relationship type {rel_type!r}")
+        return (f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r:{rel_type}]->(b:{CI_LABEL}) "
+                "WHERE r.uid = row.uid DELETE r")
 
     def rel_by_uid(self, rel_type: str) -> str:
         """Look relationships of one type up by uid alone, through the type's uid index.
@@ -264,6 +291,8 @@ class Statements:
             yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
         for rel_type in self.rel_types:
             yield f"rel_by_uid[{rel_type}]", self.rel_by_uid(rel_type)
+        for rel_type in self.rel_types:
+            yield f"delete_rels[{rel_type}]", self.delete_rels(rel_type)
         for classes, statuses, text, after in product((False, True), repeat=4):
             shape = SearchShape(classes=classes, statuses=statuses, text=text, after=after)
             yield f"search{(classes, statuses, text, after)}", self.search(shape)
@@ -283,5 +312,6 @@ class Statements:
         names |= {a for c in self.schema.classes.values() for a in c.attributes}
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
-                  "counts", "errors", "name", "value"}
+                  "counts", "errors", "name", "value",
+                  "src", "dst", "props", "i", "prop_keys"}  # keys of the $rows maps, and prop_keys
         return sorted(names)

@@ -99,6 +99,7 @@ class CypherStore:
     def _units(self, changes: ChangeSet) -> list[Unit]:
         st = self.statements
         units: list[Unit] = []
+        units.extend(self._delete_units(changes.deleted))
         # Last state wins within a batch, as sequential upserts would have it.
         cis = list({ci.uid: ci for ci in changes.cis}.values())
         first_created: dict[str, int] = {}
@@ -111,6 +112,7 @@ class CypherStore:
             ci_rows.append(row)
         for chunk in _chunks(ci_rows, self.batch_size):
             units.append(Unit(st.relabel_cis, {"rows": [{"uid": r["uid"], "ci_class": r["ci_class"]} for r in chunk]}))
+            units.append(Unit(st.reset_cis, {"rows": chunk}))
         ci_rows.sort(key=lambda r: r["ci_class"])
         for ci_class, group in groupby(ci_rows, key=lambda r: r["ci_class"]):
             if ci_class not in self.schema.classes:
@@ -130,9 +132,29 @@ class CypherStore:
             for chunk in _chunks(rows, self.batch_size):
                 units.append(Unit(st.upsert_rels(rel_type), {"rows": chunk}))
         for chunk in _chunks([codec.history_row(h) for h in changes.history], self.batch_size):
+            for i, row in enumerate(chunk):
+                row["i"] = i
             units.append(Unit(st.append_history, {"rows": chunk}))
         for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
             units.append(Unit(st.upsert_sightings, {"rows": chunk}))
+        return units
+
+    def _delete_units(self, deleted: list[tuple[str, str]]) -> list[Unit]:
+        """Deletes run first in the batch; relationships are found from their source CI."""
+        st = self.statements
+        units: list[Unit] = []
+        rels = sorted((uid.split(":")[1], uid) for kind, uid in deleted if kind == "rel")
+        for rel_type, group in groupby(rels, key=lambda r: r[0]):
+            rows = [{"src": uid.split(":")[0], "uid": uid} for _, uid in group]
+            for chunk in _chunks(rows, self.batch_size):
+                units.append(Unit(st.delete_rels(rel_type), {"rows": chunk}))
+        subjects = [{"uid": uid} for _, uid in deleted]
+        ci_rows = [{"uid": uid} for kind, uid in deleted if kind == "ci"]
+        for chunk in _chunks(subjects, self.batch_size):
+            units.append(Unit(st.delete_sightings_of, {"rows": chunk}))
+        for chunk in _chunks(ci_rows, self.batch_size):
+            units.append(Unit(st.delete_keys_of, {"rows": chunk}))
+            units.append(Unit(st.delete_cis, {"rows": chunk}))
         return units
 
     # -- reads --------------------------------------------------------------------

