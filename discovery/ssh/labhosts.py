@@ -83,6 +83,27 @@ def _setns(path: str) -> None:
         os.close(fd)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _wait_gone(pids: list[int], timeout: float = 5.0) -> None:
+    """Wait until each PID has exited (gone, or a zombie awaiting its reaper)."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                break
+            if state in ("Z", "X"):
+                break
+            time.sleep(0.02)
+
+
 @dataclass
 class LabHost:
     """One namespace host: its name, address(es), identity and sshd process."""
@@ -180,11 +201,14 @@ class Lab:
         key.write_private_key(str(self.client_key_path))
         os.chmod(self.client_key_path, 0o600)
         pub = key.export_public_key("openssh").decode()
-        # sshd reads authorized_keys as the logging-in user: keep it where any account can read it.
-        self._keys_dir = Path(tempfile.mkdtemp(prefix="cmdb-lab-keys-"))
-        os.chmod(self._keys_dir, 0o755)
-        (self._keys_dir / "authorized_keys").write_text(pub)
-        os.chmod(self._keys_dir / "authorized_keys", 0o644)
+        # sshd reads authorized_keys as the logging-in user: for accounts other than root keep it
+        # where any account can read it (a private temp tree would refuse them).
+        if self.login_users:
+            self._keys_dir = Path(tempfile.mkdtemp(prefix="cmdb-lab-keys-"))
+            os.chmod(self._keys_dir, 0o755)
+        keys_dir = self._keys_dir or self.workdir
+        (keys_dir / "authorized_keys").write_text(pub)
+        os.chmod(keys_dir / "authorized_keys", 0o644)
         hub = self._netns(f"{self.prefix}-hub")
         _sh("ip", "-n", hub, "link", "add", "br0", "type", "bridge")
         _sh("ip", "-n", hub, "link", "set", "br0", "up")
@@ -202,7 +226,7 @@ class Lab:
             os.chmod(h.dir / "ssh_host_ed25519_key", 0o600)
             (h.dir / "machine-id").write_text(h.machine_id + "\n")
             (h.dir / "hosts").write_text(hosts_file)
-            (h.dir / "sshd_config").write_text(SSHD_CONFIG.format(dir=h.dir, keys=self._keys_dir))
+            (h.dir / "sshd_config").write_text(SSHD_CONFIG.format(dir=h.dir, keys=keys_dir))
             shadow = ""
             if self.login_users:
                 self._write_shadow(h.dir / "shadow")
@@ -302,6 +326,31 @@ class Lab:
         data.update(overrides)
         return Inventory(**data)
 
+    @property
+    def scanner_netns(self) -> str:
+        """The namespace the scanner connects from (``cmdb discover hosts --netns ...``)."""
+        return f"{self.prefix}-scan"
+
+    def write_inventory(self, path: Path, hosts: list[LabHost] | None = None, scope: str = "lab") -> Path:
+        """Write a YAML inventory of ``hosts`` (all by default) for ``cmdb discover hosts``, with pinned host keys."""
+        import json
+
+        import yaml
+
+        hosts = self.hosts if hosts is None else hosts
+        path = Path(path)
+        fps = path.with_suffix(".fingerprints.json")
+        fps.write_text(json.dumps({h.name: [h.fingerprint] for h in hosts}, indent=1))
+        path.write_text(yaml.safe_dump({
+            "scope": scope,
+            "defaults": {"user": "root", "key_file": str(self.client_key_path)},
+            "host_keys": {"mode": "fingerprints", "file": str(fps)},
+            "hosts": [{"name": h.name, "address": h.address} for h in hosts],
+            "connect_timeout_s": 3,
+            "deadline_s": 30,
+        }, sort_keys=False))
+        return path
+
     # -- teardown ---------------------------------------------------------------------
     def stop(self) -> None:
         """Stop every process this lab started (by PID) and delete every namespace it made."""
@@ -312,10 +361,12 @@ class Lab:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(5)
             if h.proc is not None and h.proc.poll() is None:
+                pid1 = _children(h.proc.pid)
                 # unshare --kill-child ignores SIGTERM while it waits; SIGKILL makes the kernel kill its child,
                 # the host's PID 1, and with it the host's whole PID namespace (workloads included).
                 h.proc.kill()
                 h.proc.wait(10)
+                _wait_gone(pid1)
         for path in [*(p for h in self.hosts for p in h.cleanup), *([self._keys_dir] if self._keys_dir else [])]:
             shutil.rmtree(path, ignore_errors=True)
         if self._executor is not None:
@@ -330,116 +381,3 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-# -- workloads: real servers and long-lived clients inside lab hosts --------------------------
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-# A tiny TCP program: optionally listens on a port and accepts forever, and holds one
-# connection per target (``host:port`` or ``host:port:pg`` to send a PostgreSQL startup
-# message with trust auth, so the server keeps the session open). On SIGTERM it closes
-# its client sockets with an RST (SO_LINGER 0) so no TIME-WAIT is left behind.
-LABAPP = r'''
-import signal, socket, struct, sys, time
-listen_port = int(sys.argv[1])
-conns = []
-def stop(*_):
-    for s in conns:
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
-        except OSError:
-            pass
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-for spec in sys.argv[2:]:
-    host, port, *kind = spec.split(":")
-    for _ in range(100):
-        try:
-            s = socket.create_connection((host, int(port)), timeout=5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    if kind == ["pg"]:
-        params = b"user\0postgres\0database\0postgres\0\0"
-        s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
-        s.recv(4096)
-    conns.append(s)
-print("ready", flush=True)
-if listen_port:
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", listen_port))
-    srv.listen(64)
-    while True:
-        c, _ = srv.accept()
-        conns.append(c)
-else:
-    while True:
-        time.sleep(3600)
-'''
-
-
-def start_postgres(host: LabHost, port: int = 5432) -> subprocess.Popen[bytes]:
-    """Initialise and start a real PostgreSQL (Debian's) in ``host``, listening on all its addresses."""
-    # The postgres user must reach the data directory: keep it out of private temp trees.
-    base = Path(tempfile.mkdtemp(prefix=f"cmdb-lab-pg-{host.name}-"))
-    os.chmod(base, 0o755)
-    host.cleanup.append(base)
-    data = base / "data"
-    data.mkdir(mode=0o700)
-    shutil.chown(data, "postgres", "postgres")
-    _sh("runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-        "--no-sync", "-E", "UTF8")
-    with (data / "pg_hba.conf").open("a") as fh:
-        fh.write("host all all 0.0.0.0/0 trust\n")
-    proc = host.spawn([
-        "runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port),
-        "-c", "listen_addresses=*", "-c", f"unix_socket_directories={data}", "-c", "shared_buffers=16MB",
-        "-c", "max_connections=40", "-c", "fsync=off", "-c", "logging_collector=off",
-    ])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if host.run([str(PG_BIN / "pg_isready"), "-q", "-h", host.address, "-p", str(port)]).returncode == 0:
-            return proc
-        if proc.poll() is not None:
-            raise RuntimeError("postgres exited at start")
-        time.sleep(0.1)
-    raise RuntimeError("postgres did not become ready")
-
-
-def start_app(host: LabHost, listen_port: int = 0, connect: tuple[str, ...] = (), python: str = "/usr/bin/python3") -> subprocess.Popen[bytes]:
-    """Start a Python TCP program in ``host`` (see LABAPP); returns once its connections are open."""
-    script = host.dir / "labapp.py"
-    script.write_text(LABAPP)
-    proc = host.spawn([python, str(script), str(listen_port), *connect], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != b"ready":
-        raise RuntimeError(f"lab app in {host.name} did not start")
-    if listen_port:
-        _wait_listening(host, listen_port)
-    return proc
-
-
-def _wait_listening(host: LabHost, port: int) -> None:
-    for _ in range(100):
-        if f":{port} " in host.run(["ss", "-tlnH"]).stdout:
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {host.name}:{port}")
-
-
-def stop_process(host: LabHost, proc: subprocess.Popen[bytes]) -> None:
-    """Stop one workload started with :meth:`LabHost.spawn` (by its PID) and wait for it."""
-    # nsenter forwards nothing: signal its child (the workload) through the host.
-    kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    for pid in kids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), 15)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
