@@ -84,20 +84,25 @@ class _Interrupt:
 
 
 class Execution:
-    """A running job: its task and how to interrupt it."""
+    """A running job: its task, the event loop it runs on, and how to interrupt it."""
 
     def __init__(self, job: Job) -> None:
         self.job = job
         self.interrupt = _Interrupt()
         self.task: asyncio.Task[Any] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False  # writing its final record: too late to interrupt
 
     def stop(self, reason: str) -> None:
-        """Interrupt the execution: the scope in progress ends incomplete with ``reason``."""
+        """Interrupt the execution (from any thread): the scope in progress ends incomplete with ``reason``."""
         if self.closing:
             return
         self.interrupt.set(reason)
-        if self.task is not None and not self.task.done():
+        if self.loop is not None and self.task is not None:
+            self.loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        if self.task is not None and not self.task.done() and not self.closing:
             self.task.cancel()
 
 
@@ -166,6 +171,17 @@ class JobRunner:
         self.lock_dir = lock_dir
         self.running: dict[str, Execution] = {}
         self.skipped: dict[str, int] = {}
+        self.stopping: str | None = None  # set by stop_all: executions that start now stop at once
+        self._guard = threading.Lock()  # executions may run on several threads' event loops
+
+    def stop_all(self, reason: str) -> list[Execution]:
+        """Interrupt every running execution (thread-safe) and refuse new ones; returns those interrupted."""
+        with self._guard:
+            self.stopping = reason
+            executions = list(self.running.values())
+        for execution in executions:
+            execution.stop(reason)
+        return executions
 
     def _record(self, job: Job, error: str) -> ScanRun:
         run = self.ingestor.start_run(job_source(job), job_scope(job.name), job=job.name)
@@ -179,21 +195,33 @@ class JobRunner:
 
     async def run(self, job: Job, progress: ProgressHook | None = None, on_run: RunHook | None = None) -> JobOutcome:
         """Run ``job`` once (or record a skip if it is running); never raises for the job's own failures."""
-        if job.name in self.running:
-            return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED)
-        lock = FileLock(self.lock_dir, job.name) if self.lock_dir is not None else None
-        if lock is not None and not lock.acquire():
-            return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED + " (another process)")
         execution = Execution(job)
         execution.task = asyncio.current_task()
-        self.running[job.name] = execution
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(job.timeout, execution.stop, f"interrupted: timeout after {job.timeout:g}s")
+        execution.loop = asyncio.get_running_loop()
+        with self._guard:
+            busy = job.name in self.running
+            if not busy:
+                self.running[job.name] = execution
+            stopping = self.stopping
+        if busy:
+            return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED)
+        lock = FileLock(self.lock_dir, job.name) if self.lock_dir is not None else None
         try:
-            return await self._execute(execution, progress, on_run)
+            if lock is not None and not lock.acquire():
+                lock = None
+                return JobOutcome(job.name, "skipped", [await self.record_skip(job)], SKIPPED + " (another process)")
+            if stopping is not None:  # shutting down: record that this due run did not happen
+                return JobOutcome(job.name, "incomplete", [await asyncio.to_thread(self._record, job, stopping)],
+                                  stopping)
+            timer = execution.loop.call_later(job.timeout, execution.stop,
+                                              f"interrupted: timeout after {job.timeout:g}s")
+            try:
+                return await self._execute(execution, progress, on_run)
+            finally:
+                timer.cancel()
         finally:
-            timer.cancel()
-            self.running.pop(job.name, None)
+            with self._guard:
+                self.running.pop(job.name, None)
             if lock is not None:
                 lock.release()
 

@@ -12,6 +12,8 @@ Policies:
   than that is dropped; the next one comes on schedule).
 - **Timeout**: a job running past its timeout is interrupted; its scope in
   progress ends incomplete, so nothing is aged.
+- **Isolation**: each execution runs on its own thread and event loop, so one
+  scanner's CPU-heavy stretch does not starve another job's network I/O.
 - **Shutdown**: SIGTERM/SIGINT stop taking new runs, interrupt running ones
   (their runs end incomplete, reason ``interrupted: scheduler shutdown``) and
   wait for their records to be written.
@@ -24,6 +26,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,11 @@ class DiscoveryScheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._pending: set[asyncio.Task[Any]] = set()
+        self._firing: set[asyncio.Task[Any]] = set()
+        # Each execution runs on its own thread and event loop: a scanner's CPU-heavy
+        # stretch (an SNMP crawl, a big transform) then cannot starve another job's
+        # network handshakes, as it would on one shared loop.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.scheduled)), thread_name_prefix="cmdb-job")
 
     @property
     def scheduled(self) -> list[Job]:
@@ -101,8 +109,26 @@ class DiscoveryScheduler:
         return {j.id: j.next_run_time for j in self._scheduler.get_jobs()}
 
     async def _fire(self, name: str) -> None:
-        outcome = await self.runner.run(self.jobs.get(name))
-        self._done(outcome)
+        job = self.jobs.get(name)
+        me = asyncio.current_task()
+        if me is not None:
+            self._firing.add(me)
+        try:
+            fut = asyncio.get_running_loop().run_in_executor(self._pool, self._run_isolated, job)
+            try:
+                outcome = await asyncio.shield(fut)
+            except asyncio.CancelledError:
+                # APScheduler cancels running jobs when it shuts down: interrupt the
+                # execution and wait until its runs are recorded incomplete.
+                self.runner.stop_all(SHUTDOWN)
+                outcome = await fut
+            self._done(outcome)
+        finally:
+            if me is not None:
+                self._firing.discard(me)
+
+    def _run_isolated(self, job: Job) -> JobOutcome:
+        return asyncio.run(self.runner.run(job))
 
     def _done(self, outcome: JobOutcome) -> None:
         self.outcomes.append(outcome)
@@ -140,14 +166,12 @@ class DiscoveryScheduler:
         """Stop scheduling, interrupt running jobs (their runs end incomplete) and wait for their records."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        executions = list(self.runner.running.values())
-        for execution in executions:
-            execution.stop(reason)
-        tasks = [e.task for e in executions if e.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=60)
+        self.runner.stop_all(reason)
+        if self._firing:
+            await asyncio.wait(list(self._firing), timeout=60)
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=10)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def serve(self, install_signal_handlers: bool = True) -> None:
         """Run until SIGTERM/SIGINT (or :meth:`request_stop`), then shut down gracefully."""
