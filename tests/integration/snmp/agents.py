@@ -37,13 +37,15 @@ def free_udp_port(hosts: Sequence[str]) -> int:
     raise RuntimeError("no common free UDP port")
 
 
-def community(name: str = "public") -> V2cCredential:
+def community(value: str = "public", name: str | None = None) -> V2cCredential:
+    """A v2c credential whose community sits in an environment variable (named ``name``,
+    by default "lab" for the lab's community and the community itself for recordings)."""
     os.environ.setdefault(COMMUNITY_ENV, "public")
-    if name == "public":
-        return V2cCredential(name="lab", community=SecretRef(env=COMMUNITY_ENV))
-    env = "CMDB_TEST_SNMP_COMMUNITY_" + re.sub(r"\W", "_", name).upper()
-    os.environ[env] = name
-    return V2cCredential(name=name, community=SecretRef(env=env))
+    if value == "public":
+        return V2cCredential(name=name or "lab", community=SecretRef(env=COMMUNITY_ENV))
+    env = "CMDB_TEST_SNMP_COMMUNITY_" + re.sub(r"\W", "_", value).upper()
+    os.environ[env] = value
+    return V2cCredential(name=name or value, community=SecretRef(env=env))
 
 
 def wait_answers(endpoint: Endpoint, credential: Credential, proc: subprocess.Popen[bytes], log: Path,
@@ -73,12 +75,12 @@ def start_snmpsim(data_dir: Path, endpoints: Sequence[Endpoint], work: Path, ext
 
     Only the named variation modules are loaded (loading all nine halves start-up speed).
     """
-    import snmpsim.variation
+    import snmpsim
 
     modules = work / "variation"
     modules.mkdir(exist_ok=True)
     for name in variations:
-        (modules / f"{name}.py").symlink_to(Path(snmpsim.variation.__file__).parent / f"{name}.py")
+        (modules / f"{name}.py").symlink_to(Path(snmpsim.__file__).parent / "variation" / f"{name}.py")
     binary = Path(sys.executable).with_name("snmpsim-command-responder")
     args = [str(binary), "--v3-engine-id=auto", *extra, f"--variation-modules-dir={modules}",
             f"--data-dir={data_dir}", f"--cache-dir={work / 'cache'}"]

@@ -33,7 +33,7 @@ def test_wrong_community_is_a_clear_per_device_error(lab: Lab, harness: Harness)
         {"seeds": [lab.addresses["dist1"]], "credentials": ["lab"]},
         {"seeds": [lab.addresses["dist2"]], "credentials": ["wrong"]},
     ]}
-    result = scan(harness, targets, {"lab": community(), "wrong": community("not-the-community")})
+    result = scan(harness, targets, {"lab": community(), "wrong": community("not-the-community", name="wrong")})
     outcomes = {o.address.split(":")[0]: (o.status, o.reason) for o in result.summary.outcomes}
     assert outcomes == {
         lab.addresses["dist1"]: ("ok", None),
