@@ -321,7 +321,7 @@ class Lab:
             "host_keys": HostKeysConfig(mode=HostKeyMode.FINGERPRINTS, file=str(store)),
             "hosts": [HostEntry(name=h.name, address=h.address) for h in hosts],
             "deadline_s": 20.0,
-            "connect_timeout_s": 3.0,
+            "connect_timeout_s": 10.0,
         }
         data.update(overrides)
         return Inventory(**data)
@@ -346,7 +346,7 @@ class Lab:
             "defaults": {"user": "root", "key_file": str(self.client_key_path)},
             "host_keys": {"mode": "fingerprints", "file": str(fps)},
             "hosts": [{"name": h.name, "address": h.address} for h in hosts],
-            "connect_timeout_s": 3,
+            "connect_timeout_s": 10,
             "deadline_s": 30,
         }, sort_keys=False))
         return path

@@ -25,7 +25,7 @@ def test_discover_hosts_command(app_lab: AppLab, tmp_path: Path) -> None:
         "host_keys": {"mode": "fingerprints", "file": "fp.json"},
         "hosts": [{"name": h.name, "address": h.address} for h in hosts],
         "ranges": [{"cidr": "10.250.31.200/31"}],  # nobody there: reported, the scan still finishes
-        "connect_timeout_s": 2,
+        "connect_timeout_s": 5,
     }
     (tmp_path / "inv.yaml").write_text(yaml.safe_dump(inventory))
     env = {**os.environ, "LAB_SSH_KEY": lab.client_key_path.read_text()}

@@ -156,7 +156,7 @@ def test_failures_finish_the_scan_and_are_reported_per_host(app_lab: AppLab, har
         ],
         host_keys=HostKeysConfig(mode=HostKeyMode.FINGERPRINTS, file=str(fingerprints)),
         defaults=Credentials(user="root", port=22, key_file=str(lab.client_key_path)),
-        connect_timeout_s=2.0, deadline_s=4.0,
+        connect_timeout_s=5.0, deadline_s=10.0,
     )
     runs = asyncio.run(run_scan(SSHScanner(inventory, connector=lab.connector), harness.ingestor))
     by_scope = {r.scope: r for r in runs}
@@ -170,7 +170,7 @@ def test_failures_finish_the_scan_and_are_reported_per_host(app_lab: AppLab, har
     assert "wrongkey: authentication failed for user 'root'" in errors["bad/wrongkey"]
     assert f"changed: host key CHANGED for changed: server offered {app_lab.mon.fingerprint}, recorded {other_fp}" in errors["bad/changed"]
     assert "ss: unparseable output" in errors["bad/odd1"] and "ip_addr: command failed (exit 2)" in errors["bad/odd1"]
-    assert errors["bad/slow1"] == "slow1: deadline of 4s exceeded"
+    assert errors["bad/slow1"] == "slow1: deadline of 10s exceeded"
     assert set(errors["bad:traffic"].split(" | ")) == {
         f"{n}: connections not read" for n in ("ghost", "wrongkey", "changed", "odd1", "slow1")
     }
