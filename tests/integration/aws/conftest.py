@@ -84,6 +84,8 @@ class FlakyProxy:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.failing: str | None = None
         self.after = 0
+        self.throttled: str | None = None
+        self.throttles = 0  # how many more requests of ``throttled`` get a throttling error
         self.seen: dict[str, int] = {}
         self.lock = threading.Lock()
         proxy = self
@@ -101,6 +103,17 @@ class FlakyProxy:
                 with proxy.lock:
                     proxy.seen[region] = proxy.seen.get(region, 0) + 1
                     fail = region == proxy.failing and proxy.seen[region] > proxy.after
+                    throttle = region == proxy.throttled and proxy.throttles > 0
+                    if throttle:
+                        proxy.throttles -= 1
+                if throttle:  # EC2's query-protocol throttling answer
+                    payload = (b"<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+                               b"<Message>Request limit exceeded.</Message></Error></Errors></Response>")
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 if fail:
                     payload = b"Service Unavailable"
                     self.send_response(503)
@@ -135,6 +148,10 @@ class FlakyProxy:
     def fail_region(self, region: str, after: int) -> None:
         with self.lock:
             self.failing, self.after, self.seen = region, after, {}
+
+    def throttle_region(self, region: str, requests: int) -> None:
+        with self.lock:
+            self.throttled, self.throttles = region, requests
 
     def heal(self) -> None:
         with self.lock:

@@ -22,6 +22,7 @@ from cmdb.model import Action, RunStatus, ScanRun
 from cmdb.observation import Observation
 from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
+from discovery.base import Progress, ProgressHook
 from discovery.runner import run_scan
 from schema import load_schema
 from tests.integration.aws.aws_estate import (
@@ -47,8 +48,8 @@ class World:
     scanner: AwsScanner
     narrow: AwsScanner  # only the first account's first region (and its global scope)
 
-    def scan(self, narrow: bool = False) -> list[ScanRun]:
-        return asyncio.run(run_scan(self.narrow if narrow else self.scanner, self.ingestor))
+    def scan(self, narrow: bool = False, progress: ProgressHook | None = None) -> list[ScanRun]:
+        return asyncio.run(run_scan(self.narrow if narrow else self.scanner, self.ingestor, progress=progress))
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,11 @@ def _history(world: World, runs: list[ScanRun]) -> set[tuple[str, Any, frozenset
 
 
 def test_first_run_discovers_every_resource_exactly(world: World) -> None:
-    runs = world.scan()
+    ticks: list[Progress] = []
+    runs = world.scan(progress=ticks.append)
     assert {run.scope for run in runs} == SCOPES
+    assert sorted((t.done, t.total) for t in ticks) == [(n, len(SCOPES)) for n in range(1, len(SCOPES) + 1)]
+    assert {t.scope for t in ticks} == SCOPES
     assert {(run.scope, run.status) for run in runs} == {(scope, RunStatus.COMPLETE) for scope in SCOPES}
     assert all(run.counts["rejected"] == 0 for run in runs), [run.errors for run in runs]
     found = store_view(world.store)

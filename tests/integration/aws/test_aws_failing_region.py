@@ -9,6 +9,7 @@ from cmdb.ingest import Ingestor
 from cmdb.model import Action, RunStatus
 from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
+from discovery.base import ScopeResult
 from discovery.runner import run_scan
 from schema import load_schema
 from tests.integration.aws.aws_estate import (
@@ -92,9 +93,28 @@ def test_unreachable_account_is_an_incomplete_global_scope(flaky_proxy: FlakyPro
         accounts=AccountSources(role_arns=(f"arn:aws:iam::{ACCOUNT}:role/cmdb-reader",)), regions=(FAILING,),
         client=ClientSettings(endpoint_url=flaky_proxy.url, max_attempts=1), max_workers=2))
 
-    async def collect() -> list:
+    async def collect() -> list[ScopeResult]:
         return [result async for result in scanner.scan()]
 
     results = asyncio.run(collect())
     assert [(r.scope, r.complete, r.items) for r in results] == [(f"{ACCOUNT}/global", False, [])]
     assert "account unreachable" in results[0].errors[0]
+
+
+def test_throttling_is_retried_with_backoff_and_the_scope_completes(moto_endpoint: str,
+                                                                    flaky_proxy: FlakyProxy) -> None:
+    reset_moto(moto_endpoint)
+    flaky_proxy.throttle_region(FAILING, requests=2)  # the region's first call is throttled twice
+    scanner = AwsScanner(AwsScanConfig(
+        accounts=AccountSources(role_arns=(f"arn:aws:iam::{ACCOUNT}:role/cmdb-reader",)), regions=(FAILING,),
+        client=ClientSettings(endpoint_url=flaky_proxy.url, max_attempts=3), max_workers=2))
+
+    async def collect() -> list[ScopeResult]:
+        return [result async for result in scanner.scan()]
+
+    results = {r.scope: r for r in asyncio.run(collect())}
+    assert flaky_proxy.throttles == 0
+    region = results[f"{ACCOUNT}/{FAILING}"]
+    assert (region.complete, region.errors) == (True, [])
+    assert ("vpc", True) in {(i.ci_class, i.attributes.get("is_default")) for i in region.items
+                             if getattr(i, "ci_class", None) == "vpc"}
