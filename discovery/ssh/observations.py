@@ -52,7 +52,8 @@ def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
     if facts.fqdn:
         ids["fqdn"] = facts.fqdn
     if facts.hostname:
-        ids["sys_name"] = facts.hostname
+        # The same form the SNMP scanner gives sysName (lower case, no trailing dot): one CI for both.
+        ids["sys_name"] = facts.hostname.lower().rstrip(".")
     return ids
 
 

@@ -30,3 +30,15 @@ def test_rescanning_the_same_host_changes_nothing(harness: Harness) -> None:
     _, second = harness.run(items, source="ssh", scope="lab/db1")
     assert first.rejected == [] and first.created == len({(i.ci_class, str(i.identifiers)) for i in items if i.kind == "ci"})
     assert (second.created, second.updated) == (0, 0)
+
+
+def test_server_seen_over_snmp_is_one_ci(harness: Harness) -> None:
+    # What the SNMP scanner reports for a Linux server: sysName (lower case) and sysDescr.
+    harness.run([obs("host", {"sys_name": "db1"}, {"name": "DB1", "os_name": "Linux", "uptime_s": 5})],
+                source="snmp", scope="seeds")
+    facts = dataclasses.replace(lab_facts("db1"), hostname="DB1")
+    _, report = harness.run(host_items(facts, context("db1")), source="ssh", scope="lab/db1")
+    assert report.rejected == []
+    hosts = [c for c in harness.all_cis() if harness.schema.is_a(c.ci_class, "host")]
+    assert [(h.attributes["sys_name"], h.attributes["machine_id"]) for h in hosts] == [("db1", MACHINE_IDS["db1"])]
+    assert hosts[0].attributes["os_name"] == "Debian GNU/Linux"  # ssh outranks snmp
