@@ -36,6 +36,7 @@ LOOKUP = """query($u: ID!) { ci(uid: $u) { uid name ciClass lifecycle attributes
   neighbours(first: 50) { direction relationship { type evidence { method confidence } } ci { uid name ciClass } } } }"""
 IMPACT = """query($u: [ID!]!) { impact(uids: $u, maxDepth: 6) { truncated
   impacted { uid grade depth } services { uid name grade owner } owners } }"""
+HEALTHZ = "GET /healthz"
 IMPACT_ROOT_CLASSES = ("physical_server", "virtual_machine", "host", "switch", "database", "cluster", "software_instance")
 
 
@@ -122,9 +123,11 @@ async def load(url: str, token: str, query: str, variables: list[dict[str, objec
         async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60,
                                      limits=httpx.Limits(max_connections=1)) as http:
             while time.perf_counter() < stop_at:
-                body = {"query": query, "variables": rng.choice(variables)}
                 start = time.perf_counter()
-                r = await http.post("/graphql", json=body)
+                if query == HEALTHZ:
+                    r = await http.get("/healthz")
+                else:
+                    r = await http.post("/graphql", json={"query": query, "variables": rng.choice(variables)})
                 elapsed = time.perf_counter() - start
                 if r.status_code == 200 and not r.json().get("errors"):
                     latencies.append(elapsed)
@@ -150,6 +153,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per scenario and concurrency")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument("--scenarios", nargs="+", choices=["healthz", "lookup", "impact"],
+                        default=["healthz", "lookup", "impact"])
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -173,9 +178,12 @@ def main() -> None:
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
     scenarios = {
+        "healthz (HTTP baseline)": (HEALTHZ, [{}]),
         "ci lookup + neighbours": (LOOKUP, [{"u": u} for u in lookups]),
         "impact (maxDepth 6)": (IMPACT, [{"u": [u]} for u in roots]),
     }
+    wanted = {"healthz": "healthz (HTTP baseline)", "lookup": "ci lookup + neighbours", "impact": "impact (maxDepth 6)"}
+    scenarios = {wanted[k]: scenarios[wanted[k]] for k in args.scenarios}
     results = []
     try:
         for name, (query, variables) in scenarios.items():
@@ -187,7 +195,7 @@ def main() -> None:
                        "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
                        "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None}
                 results.append(row)
-                print(f"{name:24s} clients={clients:3d}  {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
+                print(f"{name:25s} clients={clients:3d}  {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
                       f"p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {errors}", flush=True)
     finally:
         os.kill(proc.pid, signal.SIGTERM)

@@ -58,7 +58,6 @@ def create_app(
     app = FastAPI(title="cmdb-graph", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.metrics = metrics
-    app.middleware("http")(metrics.middleware)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -92,4 +91,5 @@ def create_app(
             require(authenticate(request, services.tokens), Role.VIEWER)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
+    limited = BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
+    return metrics.wrap(limited)

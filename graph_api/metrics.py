@@ -6,13 +6,11 @@ Each app gets its own registry (tests run several apps in one process).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
 
 from cmdb.ingest import IngestReport
+from graph_api.limits import ASGIApp, Message, Receive, Scope, Send
 
 _ROUTES = {"/graphql", "/healthz", "/metrics", "/api/v1/collect"}
 
@@ -36,14 +34,27 @@ class ApiMetrics:
             if count:
                 self.ingest_items.labels(source, outcome).inc(count)
 
-    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path if request.url.path in _ROUTES else "other"
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            self.latency.labels(request.method, path).observe(time.perf_counter() - start)
-            self.requests.labels(request.method, path, str(status)).inc()
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        """Pure ASGI middleware (no per-request task or body buffering) recording count and latency."""
+
+        async def metered(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            path = scope["path"] if scope["path"] in _ROUTES else "other"
+            status = 500
+            start = time.perf_counter()
+
+            async def send_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, send_status)
+            finally:
+                self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+                self.requests.labels(scope["method"], path, str(status)).inc()
+
+        return metered
