@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from discovery.aws.client import GLOBAL_REGION, AwsCaller, ClientSettings, Credentials, make_session
 
@@ -114,6 +115,10 @@ def resolve_accounts(sources: AccountSources, settings: ClientSettings) -> tuple
 def enabled_regions(account: Account, settings: ClientSettings) -> list[str]:
     """The regions the account has enabled, sorted."""
     caller = AwsCaller(make_session(account.credentials, account.profile), GLOBAL_REGION, settings)
-    regions = [r for page in caller.pages("ec2", "describe_regions") for r in page["Regions"]
-               if r.get("OptInStatus", "opt-in-not-required") in _ENABLED]
-    return sorted(r["RegionName"] for r in regions)
+    return enabled_region_names(list(caller.pages("ec2", "describe_regions")))
+
+
+def enabled_region_names(pages: list[dict[str, Any]]) -> list[str]:
+    """The regions of ``describe_regions`` pages that need no opt-in or were opted into, sorted."""
+    return sorted(r["RegionName"] for page in pages for r in page.get("Regions") or []
+                  if r.get("OptInStatus", "opt-in-not-required") in _ENABLED)
