@@ -74,18 +74,10 @@ async def collect(
             preferred_auth="publickey",
             config=None,
         )
-    except HostKeyRefused as exc:
-        raise CollectError(str(exc)) from None
-    except asyncssh.HostKeyNotVerifiable as exc:
-        raise CollectError(str(client.refused) if client.refused else f"host key not verifiable: {exc}") from None
-    except asyncssh.PermissionDenied:
-        raise CollectError(f"authentication failed for user {target.credentials.user!r} (key refused)") from None
-    except TimeoutError:
-        raise CollectError(f"connect timed out after {connect_timeout_s:g}s") from None
-    except (OSError, asyncssh.Error) as exc:
+    except BaseException as exc:
         if sock is not None:
-            sock.close()
-        raise CollectError(f"unreachable: {exc.__class__.__name__}: {exc}") from None
+            sock.close()  # asyncssh may not have taken it over yet; closing twice is harmless
+        raise _connect_error(exc, target, client, connect_timeout_s) from None
     async with conn:
         server_key = conn.get_server_host_key()
         try:
@@ -99,3 +91,18 @@ async def collect(
         exit_status=result.exit_status,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _connect_error(exc: BaseException, target: Target, client: _Client, timeout_s: float) -> BaseException:
+    """The per-host reason for a failed connection (other exceptions, e.g. cancellation, pass through)."""
+    if isinstance(exc, HostKeyRefused):
+        return CollectError(str(exc))
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+        return CollectError(str(client.refused) if client.refused else f"host key not verifiable: {exc}")
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return CollectError(f"authentication failed for user {target.credentials.user!r} (key refused)")
+    if isinstance(exc, TimeoutError):
+        return CollectError(f"connect timed out after {timeout_s:g}s")
+    if isinstance(exc, (OSError, asyncssh.Error)):
+        return CollectError(f"unreachable: {exc.__class__.__name__}: {exc}")
+    return exc
