@@ -16,7 +16,8 @@ from discovery.snmp.scanner import ScanOptions, ScanSummary, SnmpScanner
 from discovery.snmp.targets import parse_targets
 from tests.builders import Harness
 
-FAST = ScanOptions(concurrency=16, device_deadline=30.0, client=ClientOptions(timeout=2.0, retries=1))
+# Generous: the tests share two cores with other suites, and snmpsim is single-threaded Python.
+FAST = ScanOptions(concurrency=16, device_deadline=60.0, client=ClientOptions(timeout=3.0, retries=2))
 
 
 @dataclass

@@ -3,13 +3,16 @@ discovered end to end into a real SQLite store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from discovery.snmp.lab.generate import DEVICES
 from tests.builders import Harness
 from tests.integration.snmp.agents import community
 from tests.integration.snmp.conftest import CORE1_SECOND_ADDRESS, Lab
-from tests.integration.snmp.scan import Graph, scan, seeds
+from tests.integration.snmp.scan import Graph, Scan, scan, seeds
 
 ALL = ["core1", "dist1", "dist2", "acc1", "acc2", "rtr1", "fw1"]
 CREDS = {"lab": community()}
@@ -43,9 +46,19 @@ def _addresses(lab: Lab, keys: list[str]) -> list[str]:
     return [lab.addresses[k] for k in keys]
 
 
-def test_lab_discovers_exact_devices_interfaces_and_links(lab: Lab, harness: Harness) -> None:
-    result = scan(harness, seeds(_addresses(lab, ALL), lab.port), CREDS)
-    graph = Graph(harness)
+@pytest.fixture(scope="module")
+def full_lab(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scan, Graph]]:
+    """All seven devices scanned once into one store; read by the tests below."""
+    harness = Harness(tmp_path_factory.mktemp("full-lab") / "cmdb.sqlite")
+    try:
+        result = scan(harness, seeds(_addresses(lab, ALL), lab.port), CREDS)
+        yield result, Graph(harness)
+    finally:
+        harness.store.close()
+
+
+def test_lab_discovers_exact_devices_interfaces_and_links(full_lab: tuple[Scan, Graph]) -> None:
+    result, graph = full_lab
 
     assert result.run.status.value == "complete", result.result_errors
     assert graph.devices() == EXPECTED_DEVICES
@@ -60,9 +73,8 @@ def test_lab_discovers_exact_devices_interfaces_and_links(lab: Lab, harness: Har
     assert summary.stats()["neighbors"] == 8  # the 7 lab devices and the access point
 
 
-def test_lab_attributes_addresses_and_seen_behind(lab: Lab, harness: Harness) -> None:
-    scan(harness, seeds(_addresses(lab, ALL), lab.port), CREDS)
-    graph = Graph(harness)
+def test_lab_attributes_addresses_and_seen_behind(full_lab: tuple[Scan, Graph]) -> None:
+    _, graph = full_lab
     core = graph.cis[graph.device_uid("core1.lab.example")]
     assert {k: core.attributes.get(k) for k in ("serial_number", "chassis_id", "vendor", "model", "software_version",
                                                  "management_ip", "sys_location", "uptime_s")} == {
