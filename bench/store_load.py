@@ -108,9 +108,7 @@ class Result:
     checkpoint_seconds: float
 
     def line(self) -> str:
-        return (f"{self.store:9s} {self.cis.items:>7d} CIs  in {self.cis.wall:6.1f} s: {self.cis.rate()}\n"
-                f"{'':9s} {self.rels.items:>7d} rels in {self.rels.wall:6.1f} s: {self.rels.rate()}\n"
-                f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s")
+        return f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s"
 
 
 def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int | None) -> Phase:
@@ -125,7 +123,9 @@ def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int
     if callable(init):
         init()
     ci_phase = timed(ci_batches(cis, batch), store, cis, pid)
+    print(f"{name:9s} {cis:>7d} CIs  in {ci_phase.wall:6.1f} s: {ci_phase.rate()}", flush=True)
     rel_phase = timed(rel_batches(cis, rels, batch), store, rels, pid)
+    print(f"{'':9s} {rels:>7d} rels in {rel_phase.wall:6.1f} s: {rel_phase.rate()}", flush=True)
     started = time.perf_counter()
     checkpoint = getattr(store, "checkpoint", None)
     if callable(checkpoint):

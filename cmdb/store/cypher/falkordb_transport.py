@@ -201,8 +201,9 @@ class FalkorDBTransport:
             try:
                 self.execute("BGSAVE")
                 break
-            except ResponseError as exc:  # another save (or AOF rewrite) in progress
-                if "in progress" not in str(exc) or time.monotonic() > deadline:
+            except ResponseError as exc:  # another save, an AOF rewrite or a module's child process
+                busy = "in progress" in str(exc) or "child process" in str(exc)
+                if not busy or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
                 # If a save that started before our writes finishes, ours still has to run.
