@@ -1,7 +1,8 @@
 """The AWS scanner: every account+region (and each account's global services) as one scope.
 
-Reads run in a bounded thread pool (boto3 is synchronous), one boto3 session per
-scope job, standard retries with backoff. The scanner only yields ScopeResults;
+Reads run in a bounded thread pool (boto3 is synchronous); each worker thread
+keeps one boto3 session per account (sessions are not thread-safe); clients use
+standard retries with backoff. The scanner only yields ScopeResults;
 ``discovery.runner.run_scan`` sends them through the ingest pipeline.
 """
 
@@ -123,7 +124,10 @@ class AwsScanner:
     def __init__(self, config: AwsScanConfig) -> None:
         self.config = config
         self._done = 0
-        self._total: int | None = None
+        self._total: int | None = None  # known once every account's regions are
+        self._scopes_known = 0
+        self._pending_accounts = 0
+        self._failed_accounts = 0
         self._sessions = WorkerSessions()
 
     async def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
@@ -131,16 +135,21 @@ class AwsScanner:
         loop = asyncio.get_running_loop()
         executor = ThreadPoolExecutor(max_workers=max(1, self.config.max_workers), thread_name_prefix="aws-scan")
         queue: asyncio.Queue[ScopeResult | None] = asyncio.Queue()
-        self._done, self._total = 0, None
+        self._done, self._total, self._scopes_known = 0, None, 0
         tasks: list[asyncio.Task[None]] = []
         try:
             accounts, failures = await loop.run_in_executor(
                 executor, resolve_accounts, self.config.accounts, self.config.client)
+            self._pending_accounts, self._failed_accounts = len(accounts), len(failures)
+            if not accounts:
+                self._total = len(failures)
             for failure in failures:
-                yield ScopeResult(scope=global_scope(failure.account), items=[], complete=False,
-                                  errors=[f"account unreachable: {failure.error}"])
-            if self.config.regions:
-                self._total = len(accounts) * (len(self.config.regions) + 1)
+                self._done += 1
+                unreachable = ScopeResult(scope=global_scope(failure.account), items=[], complete=False,
+                                          errors=[f"account unreachable: {failure.error}"])
+                if progress is not None:
+                    progress(Progress(unreachable.scope, self._done, self._total, "incomplete"))
+                yield unreachable
             tasks = [asyncio.create_task(self._account(account, executor, queue)) for account in accounts]
             pending = len(tasks)
             while pending:
@@ -160,6 +169,12 @@ class AwsScanner:
                 task.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
 
+    def _count_scopes(self, scopes: int) -> None:
+        self._scopes_known += scopes
+        self._pending_accounts -= 1
+        if self._pending_accounts == 0:
+            self._total = self._scopes_known + self._failed_accounts
+
     async def _account(self, account: Account, executor: ThreadPoolExecutor,
                        queue: asyncio.Queue[ScopeResult | None]) -> None:
         loop = asyncio.get_running_loop()
@@ -170,9 +185,11 @@ class AwsScanner:
                 try:
                     regions = await loop.run_in_executor(executor, enabled_regions, account, settings)
                 except Exception as exc:  # the account answers nothing: its global scope says why
+                    self._count_scopes(1)
                     await queue.put(ScopeResult(scope=global_scope(account.account_id), items=[], complete=False,
                                                 errors=[f"listing regions failed: {type(exc).__name__}: {exc}"]))
                     return
+            self._count_scopes(len(regions) + 1)
             # Collect everything at once; the global scope is yielded first, because the
             # regions' DNS edges start at its records and ingest resolves them in the store.
             global_job = loop.run_in_executor(executor, collect_scope, account, None, settings, self._sessions)
