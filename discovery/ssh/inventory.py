@@ -35,6 +35,7 @@ from discovery.ssh.dependencies import NoiseFilter
 from discovery.ssh.hostkeys import HostKeyMode, HostKeyPolicy
 
 MAX_RANGE_ADDRESSES = 4096
+INSECURE_ENV = "CMDB_SSH_INSECURE_HOST_KEYS"
 
 
 class InventoryError(ValueError):
@@ -108,6 +109,13 @@ class HostKeysConfig(BaseModel):
     mode: HostKeyMode = HostKeyMode.KNOWN_HOSTS
     file: str | None = "~/.ssh/known_hosts"
     record_new: bool = False
+
+    @model_validator(mode="after")
+    def _insecure_only_when_asked(self) -> HostKeysConfig:
+        # Skipping host key checks hands credentials' use to whoever answers: tests only.
+        if self.mode is HostKeyMode.INSECURE and os.environ.get(INSECURE_ENV) != "1":
+            raise ValueError(f"host_keys mode 'insecure' is for tests only (set {INSECURE_ENV}=1 to allow it)")
+        return self
 
     def policy(self, base: Path | None = None) -> HostKeyPolicy:
         path = _resolve(self.file, base) if self.file else None

@@ -73,3 +73,12 @@ def test_keys_load_by_reference_and_errors_never_show_the_secret(tmp_path: Path,
     assert "secretstuff" not in str(info.value) and "LAB_BAD" in str(info.value)
     with pytest.raises(InventoryError, match="cannot load SSH key from"):
         Credentials(key_file=str(tmp_path / "nope")).load_keys()
+
+
+def test_insecure_host_keys_need_an_explicit_test_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "inv.yaml").write_text("host_keys: {mode: insecure}\nhosts: [a]\n")
+    monkeypatch.delenv("CMDB_SSH_INSECURE_HOST_KEYS", raising=False)
+    with pytest.raises(InventoryError, match="for tests only"):
+        load_inventory(tmp_path / "inv.yaml")
+    monkeypatch.setenv("CMDB_SSH_INSECURE_HOST_KEYS", "1")
+    assert load_inventory(tmp_path / "inv.yaml").host_keys.mode is HostKeyMode.INSECURE
