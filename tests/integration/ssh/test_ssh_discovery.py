@@ -81,6 +81,12 @@ def test_first_scan_hosts_instances_and_dependencies(app_lab: AppLab, harness: H
     addresses = {(c.attributes["address"], c.attributes["network_scope"]) for c in cis.values() if c.ci_class == "ip_address"}
     assert addresses == {(h.address, "global") for h in (app_lab.db, app_lab.app, app_lab.mon)}
     assert {c.attributes["cidr"] for c in cis.values() if c.ci_class == "subnet"} == {"10.250.31.0/24"}
+    has_address = {(names[cis[cis[r.source_uid].parent_uid or ""].uid], cis[r.source_uid].attributes["name"],
+                    cis[r.target_uid].attributes["address"]) for r in harness.all_rels() if r.type == "HAS_ADDRESS"}
+    assert has_address == {(h.name, "eth0", h.address) for h in (app_lab.db, app_lab.app, app_lab.mon)}
+    in_network = {(cis[r.source_uid].attributes["address"], cis[r.target_uid].attributes["cidr"])
+                  for r in harness.all_rels() if r.type == "IN_NETWORK"}
+    assert in_network == {(h.address, "10.250.31.0/24") for h in (app_lab.db, app_lab.app, app_lab.mon)}
     edges = traffic_edges(harness)
     assert set(edges) == EXPECTED_EDGES | {("mon1", PG)}  # mon1's closed connection: from the host
     assert edges[("mon1", PG)].evidence.confidence == 0.3
