@@ -147,7 +147,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
         say("starting SSH hosts web1, app1, db1, cache1 in network namespaces ...")
         try:
             hosts = start_hosts_lab(data_dir / "hosts", company.instances if company else {}, state.add_process,
-                                    state.add_namespaces, prefix=netns_prefix or PREFIX)
+                                    state.add_namespaces, prefix=netns_prefix or PREFIX, record_path=state.add_path)
             jobs.append({"name": "acme-hosts", "scanner": "hosts", "schedule": {"interval": 600, "jitter": 30},
                          "timeout": 300, "options": {"inventory": hosts.inventory, "netns": hosts.netns}})
             estate.parts.append(Part("hosts", "real", "4 hosts with sshd; nginx -> java -> postgres, redis "

@@ -1,10 +1,11 @@
 """The company's Linux servers: network-namespace hosts with sshd and services that talk to each other.
 
 ``web1`` (nginx :80) -> ``app1`` (java :8080) -> ``db1`` (postgres :5432) and
-``cache1`` (redis-server :6379). The services are one small Python program run
-under those process names (a symlink named like the product), so the SSH
-scanner sees real listening sockets and real established connections between
-hosts, and infers the dependencies from them. Each host claims the EC2
+``cache1`` (redis-server :6379). db1 runs a real PostgreSQL when Debian's is
+installed (``discovery.ssh.labworkloads``); the others are one small Python
+program run under those process names (a symlink named like the product). The
+SSH scanner sees real listening sockets and real established connections
+between hosts, and infers the dependencies from them. Each host claims the EC2
 instance id of its namesake in the AWS estate, so AWS and SSH describe one
 server. Needs root, ``ip netns``, ``unshare``, ``nsenter`` and OpenSSH's sshd.
 """
@@ -34,7 +35,7 @@ SERVICES: dict[str, tuple[str, int | None, list[tuple[str, int]]]] = {
 
 SERVICE_PROGRAM = '''\
 """A stand-in service: listens on a port, holds its clients, holds connections to its upstreams."""
-import socket, sys, threading, time
+import socket, struct, sys, threading, time
 
 def serve(port):
     srv = socket.socket()
@@ -52,12 +53,17 @@ def hold(conn):
     finally:
         conn.close()
 
+# A PostgreSQL startup message (user postgres, trust auth): the server keeps the session open.
+PG_STARTUP = (lambda p: struct.pack("!ii", 8 + len(p), 196608) + p)(b"user\\0postgres\\0database\\0postgres\\0\\0")
+
 def upstream(host, port):
     while True:
         try:
             conn = socket.create_connection((host, port), timeout=5)
             conn.settimeout(None)  # hold it open: an idle timeout would drop and redial it every few seconds
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if port == 5432:
+                conn.sendall(PG_STARTUP)
             hold(conn)
         except OSError:
             pass
@@ -101,6 +107,27 @@ def switched_addresses() -> dict[str, tuple[str, str]]:
     return dict(zip(("web1", "app1"), pairs, strict=False))
 
 
+def _start_real_postgres(host: Any, record_process: Callable[[str, int, str], None],
+                         record_path: Callable[[str], None]) -> bool:
+    """A real PostgreSQL on db1 when Debian's is installed (else the stand-in runs); True if it runs."""
+    try:
+        from discovery.ssh.labworkloads import PG_BIN, start_postgres
+    except ImportError:
+        return False
+    if not (PG_BIN / "postgres").exists():
+        return False
+    before = list(host.cleanup)
+    try:
+        proc = start_postgres(host)
+    except (RuntimeError, OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        for path in host.cleanup[len(before):]:
+            record_path(str(path))
+    record_process("db1 postgres (PostgreSQL)", proc.pid, str(host.cleanup[-1]))
+    return True
+
+
 def hosts_lab_problem() -> str | None:
     """Why the SSH hosts cannot run here, or None when they can."""
     if os.geteuid() != 0:
@@ -122,7 +149,7 @@ def _established(lab: Any, name: str, peer: str, port: int) -> bool:
 
 def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Callable[[str, int, str], None],
                     record_namespaces: Callable[[list[str]], None], prefix: str = PREFIX,
-                    timeout_s: float = 20) -> HostsLab:
+                    record_path: Callable[[str], None] = lambda path: None, timeout_s: float = 30) -> HostsLab:
     """Start the hosts and their services; every PID and namespace is recorded as soon as it exists."""
     from discovery.ssh.labhosts import Lab
 
@@ -150,8 +177,11 @@ def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Calla
             subprocess.run(["ip", "-n", hosts[name].ns, *argv], check=True, capture_output=True, timeout=30)
     for ns in lab.namespaces:  # forget the old MACs, or the first connections time out on stale ARP entries
         subprocess.run(["ip", "-n", ns, "neigh", "flush", "all"], check=False, capture_output=True, timeout=30)
+    real_postgres = _start_real_postgres(hosts["db1"], record_process, record_path)
     for name in ("db1", "cache1", "app1", "web1"):  # servers before their clients
         process_name, port, upstreams = SERVICES[name]
+        if name == "db1" and real_postgres:
+            continue
         link = bin_dir / process_name
         if not link.exists():
             link.symlink_to(python)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -35,6 +36,7 @@ class DemoState:
     data_dir: str
     processes: list[ProcessRecord] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # directories outside the data dir to remove
     notes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -51,6 +53,10 @@ class DemoState:
         self.processes.append(ProcessRecord(name, pid, marker))
         self.save()
 
+    def add_path(self, path: str) -> None:
+        self.paths.append(path)
+        self.save()
+
     def add_namespaces(self, names: list[str]) -> None:
         self.namespaces.extend(n for n in names if n not in self.namespaces)
         self.save()
@@ -62,7 +68,8 @@ class DemoState:
             return None
         raw = json.loads(path.read_text())
         return cls(data_dir=raw["data_dir"], processes=[ProcessRecord(**p) for p in raw.get("processes", [])],
-                   namespaces=list(raw.get("namespaces", [])), notes=dict(raw.get("notes", {})))
+                   namespaces=list(raw.get("namespaces", [])), paths=list(raw.get("paths", [])),
+                   notes=dict(raw.get("notes", {})))
 
 
 def _cmdline(pid: int) -> str | None:
@@ -115,6 +122,9 @@ def stop_everything(state: DemoState, grace_s: float = 5.0) -> list[str]:
     for ns in reversed(state.namespaces):
         result = subprocess.run(["ip", "netns", "del", ns], capture_output=True, text=True, timeout=30, check=False)
         done.append(f"namespace {ns} deleted" if result.returncode == 0 else f"namespace {ns}: already gone")
+    for path in state.paths:
+        shutil.rmtree(path, ignore_errors=True)
+        done.append(f"removed {path}")
     with contextlib.suppress(FileNotFoundError):
         state.path.unlink()
     return done
