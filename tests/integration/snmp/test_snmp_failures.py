@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
+from discovery.snmp.scanner import ScanOptions
 from tests.builders import Harness
 from tests.integration.snmp.agents import community
 from tests.integration.snmp.conftest import Lab
@@ -97,3 +99,17 @@ def test_scan_of_a_misbehaving_device_finishes(misbehaving_agent: Endpoint, harn
     assert outcome.status == "partial"
     assert outcome.reason is not None and "non-increasing OID" in outcome.reason
     assert ("switch", "loop.lab.example") in Graph(harness).devices()
+
+
+def test_per_device_deadline_bounds_a_slow_device(faulty_agent: Endpoint, harness: Harness) -> None:
+    targets = {"scope": "faulty", "port": faulty_agent.port,
+               "targets": [{"seeds": [faulty_agent.host], "credentials": ["slow"]}]}
+    options = ScanOptions(concurrency=4, device_deadline=2.5, client=ClientOptions(timeout=10.0, retries=0))
+    started = time.monotonic()
+    result = scan(harness, targets, {"slow": SLOW}, options)
+    assert time.monotonic() - started < 15
+    outcome = result.summary.outcomes[0]
+    # which table the deadline lands in depends on the machine's speed; that it ends the walk does not
+    assert outcome.status == "partial"
+    assert outcome.reason is not None and outcome.reason.endswith(": per-device deadline exceeded")
+    assert ("switch", "slow.lab.example") in Graph(harness).devices()
