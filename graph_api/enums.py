@@ -41,3 +41,9 @@ def check_catalog(schema: Schema) -> None:
             "the store's schema differs from the packaged catalog the GraphQL schema was built from: "
             f"classes {sorted(missing_classes)}, relationship types {sorted(missing_rels)}"
         )
+
+
+# Value -> member lookups without Enum.__call__ (hot when projecting thousands of objects).
+CLASS_MEMBER = {m.value: m for m in CIClassName}  # type: ignore[attr-defined]
+REL_MEMBER = {m.value: m for m in RelationshipTypeName}  # type: ignore[attr-defined]
+LIFECYCLE_MEMBER = {m.value: m for m in Lifecycle} | {m: m for m in Lifecycle}  # type: ignore[attr-defined]

@@ -24,13 +24,16 @@ from cmdb.impact import (
 )
 from cmdb.services.topology import TopologyView as TopologyViewModel
 from graph_api.cis.types import CI, Relationship, ci_type
-from graph_api.enums import CIClassName
+from graph_api.enums import CLASS_MEMBER, CIClassName
 
 
 @strawberry.enum
 class Grade(Enum):
     DOWN = "down"
     DEGRADED = "degraded"
+
+
+_GRADE = {g.value: g for g in Grade}
 
 
 @strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
@@ -44,7 +47,7 @@ class PathStep:
 
     @classmethod
     def of(cls, s: PathStepModel) -> PathStep:
-        return cls(uid=strawberry.ID(s.uid), name=s.name, ci_class=CIClassName(s.ci_class), rel_type=s.rel_type,
+        return cls(uid=strawberry.ID(s.uid), name=s.name, ci_class=CLASS_MEMBER[s.ci_class], rel_type=s.rel_type,
                    rel_source=strawberry.ID(s.rel_source) if s.rel_source else None,
                    rel_target=strawberry.ID(s.rel_target) if s.rel_target else None)
 
@@ -60,8 +63,12 @@ class ImpactedCI:
     name: str
     grade: Grade
     depth: int
-    path: list[PathStep]
     explanation: str
+    steps: strawberry.Private[list[PathStepModel]]
+
+    @strawberry.field(description="From a CI assumed down to this one.")
+    def path(self) -> list[PathStep]:
+        return _steps(self.steps)
 
 
 @strawberry.type(description="An impacted application or business service and its owner.")
@@ -84,11 +91,11 @@ class ImpactReport:
     @classmethod
     def of(cls, r: ImpactReportModel) -> ImpactReport:
         return cls(
-            impacted=[ImpactedCI(uid=strawberry.ID(i.uid), ci_class=CIClassName(i.ci_class), name=i.name,
-                                 grade=Grade(i.grade.value), depth=i.depth, path=_steps(i.path),
+            impacted=[ImpactedCI(uid=strawberry.ID(i.uid), ci_class=CLASS_MEMBER[i.ci_class], name=i.name,
+                                 grade=_GRADE[i.grade.value], depth=i.depth, steps=i.path,
                                  explanation=i.explanation) for i in r.impacted],
-            services=[ServiceImpact(uid=strawberry.ID(s.uid), name=s.name, ci_class=CIClassName(s.ci_class),
-                                    grade=Grade(s.grade.value), owner=s.owner) for s in r.services],
+            services=[ServiceImpact(uid=strawberry.ID(s.uid), name=s.name, ci_class=CLASS_MEMBER[s.ci_class],
+                                    grade=_GRADE[s.grade.value], owner=s.owner) for s in r.services],
             owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
         )
 
@@ -99,8 +106,12 @@ class DependencyCI:
     ci_class: CIClassName
     name: str
     depth: int
-    path: list[PathStep]
     redundant: bool
+    steps: strawberry.Private[list[PathStepModel]]
+
+    @strawberry.field(description="From the root to this CI.")
+    def path(self) -> list[PathStep]:
+        return _steps(self.steps)
 
 
 @strawberry.type
@@ -113,8 +124,8 @@ class DependencyReport:
     @classmethod
     def of(cls, r: DependencyReportModel) -> DependencyReport:
         return cls(uid=strawberry.ID(r.uid), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
-                   dependencies=[DependencyCI(uid=strawberry.ID(d.uid), ci_class=CIClassName(d.ci_class), name=d.name,
-                                              depth=d.depth, path=_steps(d.path), redundant=d.redundant)
+                   dependencies=[DependencyCI(uid=strawberry.ID(d.uid), ci_class=CLASS_MEMBER[d.ci_class], name=d.name,
+                                              depth=d.depth, steps=d.path, redundant=d.redundant)
                                  for d in r.dependencies])
 
 
@@ -151,7 +162,7 @@ class SpofReport:
     @classmethod
     def of(cls, r: SpofReportModel) -> SpofReport:
         return cls(service_uid=strawberry.ID(r.service_uid), considered=r.considered, truncated=r.truncated,
-                   spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CIClassName(s.ci_class), name=s.name,
+                   spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CLASS_MEMBER[s.ci_class], name=s.name,
                                  depth=s.depth, path=_steps(s.path)) for s in r.spofs])
 
 

@@ -21,7 +21,16 @@ from cmdb.model import Relationship as RelationshipModel
 from cmdb.services.reads import Neighbour as NeighbourModel
 from graph_api.auth import CanView
 from graph_api.context import ApiContext
-from graph_api.enums import CATALOG, CIClassName, Direction, Lifecycle, RelationshipTypeName
+from graph_api.enums import (
+    CATALOG,
+    CLASS_MEMBER,
+    LIFECYCLE_MEMBER,
+    REL_MEMBER,
+    CIClassName,
+    Direction,
+    Lifecycle,
+    RelationshipTypeName,
+)
 from graph_api.loaders import NeighbourKey
 from graph_api.scalars import JSON, Long
 from schema import AttrType
@@ -69,9 +78,9 @@ class Relationship:
     def of(cls, rel: RelationshipModel) -> Relationship:
         ev = rel.evidence
         return cls(
-            uid=strawberry.ID(rel.uid), type=RelationshipTypeName(rel.type),
+            uid=strawberry.ID(rel.uid), type=REL_MEMBER[rel.type],
             source_uid=strawberry.ID(rel.source_uid), target_uid=strawberry.ID(rel.target_uid),
-            lifecycle=Lifecycle(rel.status), attributes=rel.attributes,
+            lifecycle=LIFECYCLE_MEMBER[rel.status], attributes=rel.attributes,
             evidence=Evidence(sources=list(ev.sources), first_seen=Long(ev.first_seen), last_seen=Long(ev.last_seen),
                               times_seen=ev.times_seen, method=ev.method, confidence=ev.confidence),
         )
@@ -212,8 +221,8 @@ def ci_type(ci: CIModel) -> CI:
     attrs = ci.attributes
     min_up = attrs.get("min_up")
     kwargs: dict[str, Any] = {
-        "uid": strawberry.ID(ci.uid), "ci_class": CIClassName(ci.ci_class), "name": ci.name,
-        "lifecycle": Lifecycle(ci.status), "created_at": Long(ci.created_at), "updated_at": Long(ci.updated_at),
+        "uid": strawberry.ID(ci.uid), "ci_class": CLASS_MEMBER[ci.ci_class], "name": ci.name,
+        "lifecycle": LIFECYCLE_MEMBER[ci.status], "created_at": Long(ci.created_at), "updated_at": Long(ci.updated_at),
         "parent_uid": strawberry.ID(ci.parent_uid) if ci.parent_uid else None,
         "duplicate_of": strawberry.ID(ci.duplicate_of) if ci.duplicate_of else None,
         "attributes": attrs, "description": _text(attrs.get("description")), "owner": _text(attrs.get("owner")),
