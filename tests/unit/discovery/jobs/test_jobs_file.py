@@ -150,3 +150,35 @@ def test_registry_builds_lazily_and_names_a_missing_module(monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "discovery.snmp.scanner", None)  # as if the module were absent
     with pytest.raises(ScannerUnavailable, match=r"scanner 'snmp' is not available: cannot import discovery.snmp"):
         build_scanner(jobs.get("s"))
+
+
+def test_builders_map_options_and_credential_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("not read at build time\n")
+    monkeypatch.setenv("JOBS_TEST_AWS_KEY", "AKIDEXAMPLE")
+    monkeypatch.setenv("JOBS_TEST_AWS_SECRET", "s3cret")
+    jobs = parse_jobs(textwrap.dedent("""\
+        defaults: {concurrency: 3}
+        jobs:
+          - name: dc
+            scanner: hosts
+            credentials: {ssh_key: file:id_ed25519}
+            options:
+              inventory: {scope: dc, hosts: [db1], host_keys: {mode: known_hosts, file: known}}
+          - name: cloud
+            scanner: aws
+            concurrency: 5
+            credentials: {access_key_id: env:JOBS_TEST_AWS_KEY, secret_access_key: env:JOBS_TEST_AWS_SECRET}
+            options: {regions: [eu-west-1], role_arns: ["arn:aws:iam::111111111111:role/r"], endpoint_url: "http://127.0.0.1:1"}
+        """), "jobs.yaml", base_dir=tmp_path)
+    hosts = build_scanner(jobs.get("dc"))
+    inventory = hosts.inventory  # type: ignore[attr-defined]
+    assert (inventory.scope, inventory.concurrency, inventory.defaults.key_file) == ("dc", 3, str(key))
+    assert [t.name for t in inventory.targets()] == ["db1"]
+    cloud = build_scanner(jobs.get("cloud"))
+    config = cloud.config  # type: ignore[attr-defined]
+    assert (config.regions, config.max_workers, config.client.endpoint_url) == (("eu-west-1",), 5, "http://127.0.0.1:1")
+    assert config.accounts.role_arns == ("arn:aws:iam::111111111111:role/r",)
+    assert config.accounts.session_name == "cmdb-cloud"
+    assert config.accounts.base_credentials.secret_access_key == "s3cret"
+    assert "s3cret" not in repr(config)
