@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import shlex
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+import yaml
 
 from discovery.ssh.hostkeys import HostKeyMode
 from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory, Target
@@ -312,8 +314,6 @@ class Lab:
         """An inventory of ``hosts`` (all by default) using the lab's key, trusting the hosts' real keys."""
         hosts = self.hosts if hosts is None else hosts
         store = self.workdir / f"fingerprints-{scope}.json"
-        import json
-
         store.write_text(json.dumps({h.name: [h.fingerprint] for h in hosts}))
         data: dict[str, Any] = {
             "scope": scope,
@@ -333,10 +333,6 @@ class Lab:
 
     def write_inventory(self, path: Path, hosts: list[LabHost] | None = None, scope: str = "lab") -> Path:
         """Write a YAML inventory of ``hosts`` (all by default) for ``cmdb discover hosts``, with pinned host keys."""
-        import json
-
-        import yaml
-
         hosts = self.hosts if hosts is None else hosts
         path = Path(path)
         fps = path.with_suffix(".fingerprints.json")

@@ -13,7 +13,7 @@ import asyncssh
 from cmdb.model import CI, Lifecycle, Relationship, RunStatus, ScanRun
 from discovery.runner import run_scan
 from discovery.ssh.hostkeys import HostKeyMode
-from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory
+from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory, load_inventory
 from discovery.ssh.scanner import SSHScanner
 from tests.builders import Harness
 from tests.integration.ssh.netns import PG_BIN, AppLab, Lab, start_app, stop_process
@@ -187,11 +187,18 @@ def test_failures_finish_the_scan_and_are_reported_per_host(app_lab: AppLab, har
         host.run(["umount", real])
 
 
-def test_a_lab_deletes_its_namespaces_and_stops_its_processes(tmp_path: Path) -> None:
+def test_a_lab_writes_a_usable_inventory_then_deletes_its_namespaces_and_stops_its_processes(tmp_path: Path) -> None:
     with Lab(tmp_path, net="10.250.32") as lab:
         host = lab.add_host("solo")
         lab.start()
         pids = [host.proc.pid, host.init_pid] if host.proc else []
+        inventory = load_inventory(lab.write_inventory(tmp_path / "inv.yaml"))
+        harness = Harness(tmp_path / "db.sqlite")
+        try:
+            runs = asyncio.run(run_scan(SSHScanner(inventory, connector=lab.connector), harness.ingestor))
+        finally:
+            harness.store.close()
+        assert {(r.scope, r.status) for r in runs} == {("lab/solo", RunStatus.COMPLETE), ("lab:traffic", RunStatus.COMPLETE)}
         names = list(lab.namespaces)
         assert set(names) <= set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
