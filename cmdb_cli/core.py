@@ -205,24 +205,25 @@ def history(
 def runs(
     source: str | None = typer.Option(None, "--source"),
     scope: str | None = typer.Option(None, "--scope"),
+    job: str | None = typer.Option(None, "--job", help="Only the runs of this discovery job."),
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Recent scan runs: source, scope, status, counts and errors."""
     store = open_store(store_url)
-    found = store.list_runs(source, scope, limit)
+    found = store.list_runs(source, scope, limit, job=job)
     store.close()
     if as_json:
         print_json([run_to_dict(r) for r in found])
         return
-    table = Table("run", "job", "source", "scope", "started", "status", "created", "updated", "unchanged",
-                  "stale", "retired", "errors")
+    table = Table("run", "job", "source", "scope", "started", "status", "changes", "errors")
     for r in found:
         c = r.counts
+        changes = (f"+{c.get('created', 0)} ~{c.get('updated', 0)} ={c.get('unchanged', 0)}"
+                   f" stale {c.get('stale', 0)} retired {c.get('retired', 0)}")
         table.add_row(r.run_id[:8], r.job or "-", r.source, r.scope, _when(r.started_at), r.status.value,
-                      str(c.get("created", 0)), str(c.get("updated", 0)), str(c.get("unchanged", 0)),
-                      str(c.get("stale", 0)), str(c.get("retired", 0)), str(len(r.errors)))
+                      changes, str(len(r.errors)))
     console.print(table)
 
 

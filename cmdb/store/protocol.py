@@ -124,8 +124,9 @@ class GraphStore(Protocol):
     def get_run(self, run_id: str) -> ScanRun | None:
         ...
 
-    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
-        """Most recent first."""
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
+                  job: str | None = None) -> list[ScanRun]:
+        """Most recent first, optionally only one source, scope or job."""
         ...
 
     # -- aging primitives (the policy lives in cmdb.aging) ---------------------------

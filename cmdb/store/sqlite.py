@@ -476,8 +476,12 @@ class SQLiteStore:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return _run_from_row(row) if row else None
 
-    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
+                  job: str | None = None) -> list[ScanRun]:
         where, params = [], []  # type: list[str], list[Any]
+        if job:
+            where.append("job = ?")
+            params.append(job)
         if source:
             where.append("source = ?")
             params.append(source)

@@ -166,6 +166,7 @@ def test_scan_runs_are_saved_updated_and_listed_newest_first(store: GraphStore) 
     assert [r.run_id for r in store.list_runs(source="aws")] == ["r2", "r1"]
     assert [r.run_id for r in store.list_runs(source="aws", scope="acct/eu")] == ["r1"]
     assert [r.run_id for r in store.list_runs(limit=1)] == ["r3"]
+    assert [r.run_id for r in store.list_runs(job="nightly")] == ["r1"]
 
 
 def test_missed_runs_are_counted_per_source_and_scope_and_reset_by_a_sighting(store: GraphStore) -> None:

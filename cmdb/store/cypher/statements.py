@@ -198,7 +198,7 @@ class Statements:
         self.get_run = f"MATCH (r:{RUN_LABEL} {{run_id: $run_id}}) RETURN {_RUN_RETURN}"
         self.list_runs = (
             f"MATCH (r:{RUN_LABEL}) WHERE ($source IS NULL OR r.source = $source) "
-            "AND ($scope IS NULL OR r.scope = $scope) "
+            "AND ($scope IS NULL OR r.scope = $scope) AND ($job IS NULL OR r.job = $job) "
             f"RETURN {_RUN_RETURN} ORDER BY r.started_at DESC, r.run_id DESC LIMIT $limit"
         )
         self.aging_page = (

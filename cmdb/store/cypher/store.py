@@ -276,8 +276,9 @@ class CypherStore:
         rows = self.transport.read(self.statements.get_run, {"run_id": run_id})
         return codec.run_from(rows[0]) if rows else None
 
-    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
-        params = {"source": source or None, "scope": scope or None, "limit": limit}
+    def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
+                  job: str | None = None) -> list[ScanRun]:
+        params = {"source": source or None, "scope": scope or None, "job": job or None, "limit": limit}
         return [codec.run_from(r) for r in self.transport.read(self.statements.list_runs, params)]
 
     # -- aging primitives -----------------------------------------------------------
