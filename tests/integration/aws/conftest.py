@@ -59,9 +59,9 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _test_keys() -> Iterator[None]:
-    # Dummy keys only: boto3 must never find real credentials in these tests.
+    # Dummy keys only: boto3 must never find real credentials in these tests (restored after each module).
     with pytest.MonkeyPatch.context() as patch:
         for key, value in TEST_KEYS.items():
             patch.setenv(key, value)

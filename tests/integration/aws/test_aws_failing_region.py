@@ -57,7 +57,7 @@ def test_failing_region_is_incomplete_and_ages_nothing(moto_endpoint: str, flaky
 
         # The failing region answers its first few calls, then only 503s (past the retries).
         runs = []
-        for _ in range(3):  # enough complete runs to stale what the healthy region lost
+        for _ in range(2):  # stale_after_runs complete runs: the healthy region's losses go stale
             flaky_proxy.fail_region(FAILING, after=3)
             runs.append({run.scope: run for run in asyncio.run(run_scan(scanner, ingestor))})
         for by_scope in runs:
