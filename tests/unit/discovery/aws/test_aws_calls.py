@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import socket
 from pathlib import Path
 
 import botocore.session
@@ -104,3 +105,17 @@ def test_a_refused_call_is_a_scope_error_not_an_exception() -> None:
         stub.add_client_error("describe_db_instances", "AccessDenied", "not authorized", 403)
         assert caller.collect("rds", "describe_db_instances") == []
     assert caller.errors == ["rds.describe_db_instances: AccessDenied: not authorized"]
+
+
+def test_an_unreachable_endpoint_stops_the_scope_after_one_call() -> None:
+    from discovery.aws.client import collect_region
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    caller = AwsCaller(make_session(Keys("AKIDEXAMPLE", "secret")), "eu-west-1",
+                       ClientSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, connect_timeout=1))
+    collect_region(caller)
+    assert len(caller.errors) == 1
+    assert caller.errors[0].startswith("ec2.describe_vpcs: endpoint unreachable")
+    assert caller.payload == {}
