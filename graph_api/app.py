@@ -16,6 +16,7 @@ from cmdb.store.protocol import GraphStore
 from cmdb.tokens import Role, TokenService, TokenStore
 from cmdb.topology.index import TopologyIndex
 from graph_api.auth import authenticate, require
+from graph_api.blocking import configure as configure_blocking
 from graph_api.collect import collect_router
 from graph_api.context import context_dependency
 from graph_api.enums import check_catalog
@@ -46,6 +47,7 @@ def create_app(
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
+    configure_blocking(settings.store_threads)
     check_catalog(schema)
     if ingestor is None:
         ingestor = Ingestor(store, schema, listeners=[index.apply] if index is not None else [])

@@ -2,7 +2,9 @@
 
 A few threads are enough for SQLite point reads and the in-memory impact engine;
 the default pool (40 threads) only adds GIL contention and a connection (with its
-page cache) per thread under load.
+page cache) per thread under load. ``store_threads = 0`` runs them inline on the
+event loop (fastest for an embedded store whose calls take well under a millisecond,
+at the price of head-of-line blocking on a slow call).
 """
 
 from __future__ import annotations
@@ -16,14 +18,21 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 
 T = TypeVar("T")
-STORE_THREADS = 4
+_threads = 4  # 0: run inline on the event loop (set by create_app from ApiSettings.store_threads)
+
+
+def configure(threads: int) -> None:
+    global _threads
+    _threads = threads
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    if _threads <= 0:
+        return fn(*args)
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
-        limiter = _limiters[loop] = CapacityLimiter(STORE_THREADS)
+        limiter = _limiters[loop] = CapacityLimiter(_threads)
     return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)

@@ -24,6 +24,7 @@ class ApiSettings(BaseSettings):
     max_collect_bytes: int = Field(default=50_000_000, ge=1_000)
     max_collect_items: int = Field(default=100_000, ge=1)
     page_cap: int = Field(default=500, ge=1, le=10_000)
+    store_threads: int = Field(default=4, ge=0, le=64)  # 0: store calls inline on the event loop
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
 
 
