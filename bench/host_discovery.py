@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -80,6 +81,15 @@ async def scanner(lab: Lab, inv: Inventory) -> tuple[float, float, int, int]:
     return time.perf_counter() - t0, time.process_time() - c0, complete, items
 
 
+def server_cpu(lab: Lab) -> float:
+    """CPU seconds used so far by the lab's sshds and everything they ran (reaped children included)."""
+    total = 0
+    for host in lab.hosts:
+        fields = Path(f"/proc/{host.init_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=120)
@@ -102,22 +112,30 @@ def main() -> None:
         print(f"lab: {args.sshds} sshds, {n} hosts (addresses), concurrency {args.concurrency}, "
               f"built in {time.perf_counter() - t0:.1f}s")
         asyncio.run(bare(lab, inv.model_copy(update={"hosts": inv.hosts[:8]})))  # warm up
-        bare_rates, scan_rates, bare_cpu, scan_cpu = [], [], [], []
+        bare_rates, scan_rates, bare_cpu, scan_cpu, sshd_cpu = [], [], [], [], []
         for r in range(args.rounds):
+            s0 = server_cpu(lab)
             wall, cpu, ok = asyncio.run(bare(lab, inv))
             bare_rates.append(n / wall)
             bare_cpu.append(cpu / n)
+            sshd_cpu.append((server_cpu(lab) - s0) / n)
             print(f"round {r + 1} bare:    {ok}/{n} hosts in {wall:.2f}s = {n / wall:.1f} hosts/s, "
-                  f"client CPU {1000 * cpu / n:.1f} ms/host")
+                  f"client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host")
+            s0 = server_cpu(lab)
             wall, cpu, complete, items = asyncio.run(scanner(lab, inv))
             scan_rates.append(n / wall)
             scan_cpu.append(cpu / n)
+            sshd_cpu.append((server_cpu(lab) - s0) / n)
             print(f"round {r + 1} scanner: {complete}/{n} hosts complete, {items} items in {wall:.2f}s = "
-                  f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host")
+                  f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host")
         b, s = statistics.median(bare_rates), statistics.median(scan_rates)
+        server, client = statistics.median(sshd_cpu), statistics.median(scan_cpu)
         print(f"median bare {b:.1f} hosts/s, scanner {s:.1f} hosts/s, ratio {s / b:.2f} (target >= 0.8); "
-              f"client CPU/host bare {1000 * statistics.median(bare_cpu):.1f} ms, "
-              f"scanner {1000 * statistics.median(scan_cpu):.1f} ms")
+              f"client CPU/host bare {1000 * statistics.median(bare_cpu):.1f} ms, scanner {1000 * client:.1f} ms; "
+              f"sshd-side CPU/host {1000 * server:.0f} ms")
+        print(f"CPU-bound ceiling on {os.cpu_count()} idle cores: {os.cpu_count() or 1} / ({1000 * server:.0f} + "
+              f"{1000 * client:.0f} ms) = {(os.cpu_count() or 1) / (server + client):.1f} hosts/s; "
+              f"load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -233,9 +233,15 @@ class Lab:
             if self.login_users:
                 self._write_shadow(h.dir / "shadow")
                 shadow = f" && mount --bind {h.dir}/shadow /etc/shadow"
+            # bash started by sshd sources ~/.bashrc even for `bash -c`: the build machine's root rc
+            # (here a pyenv init spawning ~100 processes per session) is not part of a lab host.
+            rc = ""
+            if Path("/root/.bashrc").is_file():
+                (h.dir / "bashrc").write_text("")
+                rc = f" && mount --bind {h.dir}/bashrc /root/.bashrc"
             boot = (
                 f"hostname {shlex.quote(h.name)} && mount --bind {h.dir}/machine-id /etc/machine-id"
-                f" && mount --bind {h.dir}/hosts /etc/hosts{shadow} && exec {SSHD} -D -e -f {h.dir}/sshd_config"
+                f" && mount --bind {h.dir}/hosts /etc/hosts{shadow}{rc} && exec {SSHD} -D -e -f {h.dir}/sshd_config"
             )
             h.proc = subprocess.Popen(
                 ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount", "--pid", "--fork", "--kill-child",
