@@ -147,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--scanner-first", action="store_true", help="run the scanner before the bare walk")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop snmpsim on the way out
 
@@ -160,7 +161,8 @@ def main() -> None:
         asyncio.run(wait_ready(endpoint, names[-1]))
         print(f"snmpsim: {args.devices} devices on {endpoint}, ready in {time.perf_counter() - started:.1f} s")
 
-        bare_s, bare_oids, bare_cpu = asyncio.run(bare_walk(endpoint, names, args.concurrency))
+        if not args.scanner_first:
+            bare_s, bare_oids, bare_cpu = asyncio.run(bare_walk(endpoint, names, args.concurrency))
 
         for name in names:
             os.environ[f"BENCH_COMMUNITY_{name}"] = name
@@ -172,6 +174,8 @@ def main() -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         result = asyncio.run(scanner.scan_scope())
         scan_s, scan_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if args.scanner_first:
+            bare_s, bare_oids, bare_cpu = asyncio.run(bare_walk(endpoint, names, args.concurrency))
 
         store = SQLiteStore(work / "bench.sqlite")
         ingestor = Ingestor(store, load_schema())
