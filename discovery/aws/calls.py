@@ -72,6 +72,7 @@ API_CALLS: tuple[ApiCall, ...] = (
     _c("s3", "get_bucket_versioning", "s3:GetBucketVersioning", "global"),
     _c("route53", "list_hosted_zones", "route53:ListHostedZones", "global"),
     _c("route53", "list_resource_record_sets", "route53:ListResourceRecordSets", "global"),
+    _c("route53", "get_hosted_zone", "route53:GetHostedZone", "global"),
 )
 
 DECLARED: frozenset[tuple[str, str]] = frozenset((c.service, c.operation) for c in API_CALLS)

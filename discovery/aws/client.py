@@ -211,5 +211,7 @@ def collect_global(caller: AwsCaller) -> None:
             caller.collect("s3", "get_bucket_versioning", Bucket=bucket["Name"])
         for zone in _items(caller.collect("route53", "list_hosted_zones"), "HostedZones"):
             caller.collect("route53", "list_resource_record_sets", HostedZoneId=zone["Id"])
+            if (zone.get("Config") or {}).get("PrivateZone"):  # which VPCs its addresses live in
+                caller.collect("route53", "get_hosted_zone", Id=zone["Id"])
     except EndpointDown:
         pass

@@ -28,6 +28,7 @@ class DnsPointer:
     record_name: str
     record_type: str
     target: str
+    vpcs: frozenset[str] = frozenset()  # a private zone's VPCs: its addresses resolve only there
 
     def record_ref(self) -> CIRef:
         return record_ref(self.zone_id, self.record_name, self.record_type)
@@ -45,6 +46,8 @@ def record_ref(zone: str, name: str, record_type: str) -> CIRef:
 def dns_pointers(payload: Payload) -> list[DnsPointer]:
     """Every target named by the records of an account's global payload (zone apex SOA/NS left out)."""
     zones = {zone_id(z["Id"]): z["Name"] for z in items(payload, "route53.list_hosted_zones", "HostedZones")}
+    vpcs = {zone_id(page["_request"]["Id"]): frozenset(v["VPCId"] for v in page.get("VPCs") or [])
+            for page in payload.get("route53.get_hosted_zone", []) if "_request" in page}
     pointers: list[DnsPointer] = []
     for page in payload.get("route53.list_resource_record_sets", []):
         zid = zone_id(page.get("_request", {}).get("HostedZoneId", ""))
@@ -54,7 +57,7 @@ def dns_pointers(payload: Payload) -> list[DnsPointer]:
             if record["Type"] in APEX_TYPES and record["Name"] == zones[zid]:
                 continue
             for rr in record.get("ResourceRecords") or []:
-                pointers.append(DnsPointer(zid, record["Name"], record["Type"], rr["Value"]))
+                pointers.append(DnsPointer(zid, record["Name"], record["Type"], rr["Value"], vpcs.get(zid, frozenset())))
             alias = record.get("AliasTarget")
             if alias and alias.get("DNSName"):
                 pointers.append(DnsPointer(zid, record["Name"], record["Type"], alias["DNSName"]))
@@ -66,11 +69,11 @@ def transform_dns_edges(out: Emitter, payload: Payload, account_id: str, region:
     """``record RESOLVES_TO`` each instance (by address) or load balancer (by DNS name) of this region."""
     if not pointers:
         return
-    by_ip: dict[str, str] = {}
+    by_ip: dict[str, list[tuple[str, str]]] = {}  # address -> [(instance id, vpc id)]
     for instance in live_instances(payload):
         for key in ("PrivateIpAddress", "PublicIpAddress"):
             if instance.get(key):
-                by_ip[instance[key]] = instance["InstanceId"]
+                by_ip.setdefault(instance[key], []).append((instance["InstanceId"], instance.get("VpcId", "")))
     lbs: dict[str, str] = {}
     for lb in items(payload, "elbv2.describe_load_balancers", "LoadBalancers"):
         if lb.get("DNSName"):
@@ -79,7 +82,8 @@ def transform_dns_edges(out: Emitter, payload: Payload, account_id: str, region:
         if lb.get("DNSName"):
             lbs[normalize_dns(lb["DNSName"])] = classic_elb_arn(account_id, region, lb["LoadBalancerName"])
     for pointer in pointers:
-        if pointer.target in by_ip:
-            out.rel("RESOLVES_TO", pointer.record_ref(), instance_ref(by_ip[pointer.target]))
-        elif normalize_dns(pointer.target) in lbs:
+        holders = [i for i, vpc in by_ip.get(pointer.target, []) if not pointer.vpcs or vpc in pointer.vpcs]
+        for instance_id in holders:
+            out.rel("RESOLVES_TO", pointer.record_ref(), instance_ref(instance_id))
+        if not holders and normalize_dns(pointer.target) in lbs:
             out.rel("RESOLVES_TO", pointer.record_ref(), ref("load_balancer", arn=lbs[normalize_dns(pointer.target)]))

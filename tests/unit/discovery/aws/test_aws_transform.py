@@ -148,3 +148,20 @@ def test_emitter_keeps_one_of_each_and_drops_null_attributes() -> None:
         ("Observation", {"subnet_id": "subnet-1"}),
         ("ObservedRelation", {}),
     ]
+
+
+def test_private_zone_addresses_resolve_only_inside_its_vpcs() -> None:
+    zone = {"Id": "/hostedzone/Z2", "Name": "int.example.", "Config": {"PrivateZone": True}}
+    payload = {
+        "route53.list_hosted_zones": [{"HostedZones": [zone]}],
+        "route53.get_hosted_zone": [{"_request": {"Id": "/hostedzone/Z2"}, "HostedZone": zone,
+                                     "VPCs": [{"VPCRegion": "r", "VPCId": "vpc-b"}]}],
+        "route53.list_resource_record_sets": [{"_request": {"HostedZoneId": "/hostedzone/Z2"}, "ResourceRecordSets": [
+            {"Name": "db.int.example.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "10.0.0.5"}]}]}],
+    }
+    # The same private address in two VPCs of one region.
+    region = {"ec2.describe_instances": [{"Reservations": [{"Instances": [
+        {**_instance("i-in-a", "running"), "VpcId": "vpc-a"}, {**_instance("i-in-b", "running"), "VpcId": "vpc-b"}]}]}]}
+    items, _ = transform_region(region, "1", "r", T0, dns_pointers(payload))
+    assert [i.to_ci.identifiers for i in items if isinstance(i, ObservedRelation) and i.type == "RESOLVES_TO"] == [
+        {"instance_id": "i-in-b"}]
