@@ -7,6 +7,7 @@ only reads; it never changes the host.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 BEGIN = "@@cmdb-begin "
@@ -89,38 +90,40 @@ class Section:
         return self.rc == 0
 
 
+_MARKER = re.compile(r"^@@cmdb-(begin|end) (\S+)(?: (\S+))?[ \t]*$", re.MULTILINE)
+
+
 def split_sections(raw: str) -> dict[str, Section]:
     """Split the script's output into sections by name.
 
     Sections whose end marker is missing (output cut by a deadline) get rc -1.
-    Text outside markers is ignored.
+    Text outside markers is ignored. Only the marker lines are scanned, not every line.
     """
     sections: dict[str, Section] = {}
     current: str | None = None
-    buf: list[str] = []
-    for line in raw.split("\n"):
-        if line.startswith(BEGIN):
+    body_start = 0
+    for match in _MARKER.finditer(raw):
+        kind, name, status = match.groups()
+        if kind == "begin":
             if current is not None:
-                sections[current] = Section(current, _join(buf), -1)
-            current, buf = line[len(BEGIN):].strip(), []
-        elif line.startswith(END) and current is not None:
-            rest = line[len(END):].split()
+                sections[current] = Section(current, _join(raw[body_start:match.start()]), -1)
+            current, body_start = name, match.end() + 1
+        elif current is not None:
             rc = -1
-            if len(rest) == 2 and rest[0] == current:
+            if name == current and status is not None:
                 try:
-                    rc = int(rest[1])
+                    rc = int(status)
                 except ValueError:
                     rc = -1
-            sections[current] = Section(current, _join(buf), rc)
-            current, buf = None, []
-        elif current is not None:
-            buf.append(line)
+            sections[current] = Section(current, _join(raw[body_start:match.start()]), rc)
+            current = None
     if current is not None:
-        sections[current] = Section(current, _join(buf), -1)
+        sections[current] = Section(current, _join(raw[body_start:]), -1)
     return sections
 
 
-def _join(lines: list[str]) -> str:
-    text = "\n".join(lines)
-    # Drop the newline the end marker's printf added.
+def _join(text: str) -> str:
+    # Drop the newline the end marker's printf added (and the line break before the marker).
+    if text.endswith("\n"):
+        text = text[:-1]
     return text[:-1] if text.endswith("\n") else text
