@@ -8,7 +8,8 @@ properties, nested values as JSON strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -102,6 +103,20 @@ def _flatten(attributes: dict[str, Any], reserved: frozenset[str]) -> dict[str, 
     }
 
 
+_KEY_SETS: dict[frozenset[str], str] = {}
+
+
+def _key_set_id(keys: Iterable[str]) -> str:
+    """A short stable name for a set of property names (memoised: there are few)."""
+    key_set = frozenset(keys)
+    found = _KEY_SETS.get(key_set)
+    if found is None:
+        found = hashlib.blake2b("\x1f".join(sorted(key_set)).encode(), digest_size=8).hexdigest()
+        if len(_KEY_SETS) < 10_000:
+            _KEY_SETS[key_set] = found
+    return found
+
+
 def ci_row(ci: CI) -> dict[str, Any]:
     props = _flatten(ci.attributes, CI_RESERVED)
     name = ci.attributes.get("name")
@@ -119,7 +134,7 @@ def ci_row(ci: CI) -> dict[str, Any]:
     props["parent_uid"] = ci.parent_uid  # None removes it (SET n += props)
     props["duplicate_of"] = ci.duplicate_of
     # The names of the optional properties: when they change, the store replaces them all.
-    props["prop_keys"] = sorted(k for k, v in props.items() if v is not None)
+    props["prop_keys"] = _key_set_id(k for k, v in props.items() if v is not None)
     return {"uid": ci.uid, "ci_class": ci.ci_class, "created_at": ci.created_at, "props": props}
 
 

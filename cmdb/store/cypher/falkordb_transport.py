@@ -24,17 +24,10 @@ from cmdb.store.cypher.transport import Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _RETRIES = 5
-# In orjson output every quote inside a string is escaped, so `{"name":` or `,"name":`
-# can only be an object key.
-_JSON_KEY = re.compile(rb'(?<=[{,])"([A-Za-z_][A-Za-z0-9_]*)":')
 # Escapes FalkorDB reads literally; an escaped backslash is matched first so it is kept.
 _ESCAPE = re.compile(rb'\\\\|\\u00([0-9a-fA-F]{2})|\\([bfr])')
 _RAW = {b"b": b"\b", b"f": b"\f", b"r": b"\r"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _backtick(match: re.Match[bytes]) -> bytes:
-    return b"`" + match[1] + b"`:"
 
 
 def _unescape(match: re.Match[bytes]) -> bytes:
@@ -48,22 +41,35 @@ def _unescape(match: re.Match[bytes]) -> bytes:
     return match.group(0)
 
 
+def _map_keys(value: Any, keys: set[str]) -> None:
+    """Every map key inside ``value`` (maps, lists of maps, maps in maps)."""
+    if type(value) is dict:
+        keys.update(value)
+        for item in value.values():
+            if type(item) is dict or (type(item) is list and item and type(item[0]) in (dict, list)):
+                _map_keys(item, keys)
+    elif type(value) is list and value and type(value[0]) in (dict, list):
+        for item in value:
+            _map_keys(item, keys)
+
+
 def _literal(value: Any) -> bytes:
-    data = _JSON_KEY.sub(_backtick, orjson.dumps(value))
+    """A Cypher literal: orjson's JSON with map keys unquoted.
+
+    In JSON every quote inside a string is escaped, so ``"name":`` (unescaped
+    quotes, then a colon) can only be a map key: a plain replace per key name
+    is exact, and fast.
+    """
+    data = orjson.dumps(value)
+    keys: set[str] = set()
+    _map_keys(value, keys)
+    for key in keys:
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise ValueError(f"parameter map key {key!r} is not a plain name")
+        data = data.replace(b'"' + key.encode() + b'":', b"`" + key.encode() + b"`:")
     if b"\\u00" in data or b"\\b" in data or b"\\f" in data or b"\\r" in data:
         data = _ESCAPE.sub(_unescape, data)
     return data
-
-
-def _check_keys(value: Any) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not _KEY.match(key):
-                raise ValueError(f"parameter map key {key!r} is not a plain name")
-            _check_keys(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_keys(item)
 
 
 def params_header(params: Mapping[str, Any]) -> str:
@@ -79,8 +85,6 @@ def params_header(params: Mapping[str, Any]) -> str:
     for name, value in params.items():
         if not _KEY.match(name):
             raise ValueError(f"parameter name {name!r} is not a plain name")
-        sample = value[0] if isinstance(value, list) and value else value
-        _check_keys(sample)
         parts.append(f"{name}=" + _literal(value).decode())
     return ("CYPHER " + " ".join(parts) + " ") if parts else ""
 

@@ -104,8 +104,8 @@ class Statements:
             + ("REMOVE n:" + ":".join(self.all_class_labels) if self.all_class_labels else "SET n.ci_class = n.ci_class")
         )
         self.reset_cis = (
-            f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.prop_keys <> row.props.prop_keys "
-            "WITH n, row, n.created_at AS created SET n = row.props, n.created_at = created"
+            f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.prop_keys <> row.prop_keys "
+            "WITH n, row, n.created_at AS created SET n = {uid: row.uid, created_at: created}"
         )
         self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row.key, uid: row.uid}})"
         self.remove_keys = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{key: row.key, uid: row.uid}}) DELETE x"

@@ -112,7 +112,8 @@ class CypherStore:
             ci_rows.append(row)
         for chunk in _chunks(ci_rows, self.batch_size):
             units.append(Unit(st.relabel_cis, {"rows": [{"uid": r["uid"], "ci_class": r["ci_class"]} for r in chunk]}))
-            units.append(Unit(st.reset_cis, {"rows": chunk}))
+            units.append(Unit(st.reset_cis, {"rows": [{"uid": r["uid"], "prop_keys": r["props"]["prop_keys"]}
+                                                      for r in chunk]}))
         ci_rows.sort(key=lambda r: r["ci_class"])
         for ci_class, group in groupby(ci_rows, key=lambda r: r["ci_class"]):
             if ci_class not in self.schema.classes:
