@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,10 +92,17 @@ def instance_ref(host: CIRef, identifiers: dict[str, Any]) -> CIRef:
     return CIRef(ci_class="software_instance", identifiers=identifiers, parent=host)
 
 
+@functools.lru_cache(maxsize=8192)
 def is_global_address(address: str) -> bool:
     """Loopback and link-local addresses are not CIs: every host has the same ones."""
     ip = ipaddress.ip_address(address)
     return not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
+
+
+@functools.lru_cache(maxsize=8192)
+def network_of(address: str, prefix_length: int) -> str:
+    """``10.0.0.5``, 24 -> ``10.0.0.0/24``."""
+    return str(ipaddress.ip_interface(f"{address}/{prefix_length}").network)
 
 
 def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
@@ -123,6 +131,7 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
         Observation(ci_class="host", identifiers=ids, attributes=_compact(attrs), **src)
     ]
     procs = {p.pid: p for p in facts.processes}
+    subnets: set[str] = set()
 
     for iface in facts.interfaces:
         if iface.name == "lo":
@@ -144,8 +153,8 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
             if not is_global_address(addr.address):
                 continue
             ip_ids = {"address": addr.address, "network_scope": ctx.network_scope}
-            network = ipaddress.ip_interface(f"{addr.address}/{addr.prefix_length}").network
-            subnet_ids = {"cidr": str(network), "network_scope": ctx.network_scope}
+            cidr = network_of(addr.address, addr.prefix_length)
+            subnet_ids = {"cidr": cidr, "network_scope": ctx.network_scope}
             items.append(
                 Observation(
                     ci_class="ip_address",
@@ -155,7 +164,9 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
                     **src,
                 )
             )
-            items.append(Observation(ci_class="subnet", identifiers=subnet_ids, attributes={"name": str(network)}, **src))
+            if cidr not in subnets:  # several addresses of one subnet: one observation
+                subnets.add(cidr)
+                items.append(Observation(ci_class="subnet", identifiers=subnet_ids, attributes={"name": cidr}, **src))
             ip_ref = CIRef(ci_class="ip_address", identifiers=ip_ids)
             items.append(ObservedRelation(type="HAS_ADDRESS", from_ci=if_ref, to_ci=ip_ref,
                                           evidence=Evidence(method=Method.CONFIG), **src))

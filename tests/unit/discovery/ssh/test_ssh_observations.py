@@ -67,3 +67,22 @@ def test_cloud_instance_id_from_the_inventory_joins_the_identifiers() -> None:
     ctx = type(ctx)(**{**{f: getattr(ctx, f) for f in ctx.__dataclass_fields__}, "instance_id": "i-0123456789abcdef0"})
     host = host_items(facts, ctx)[0]
     assert isinstance(host, Observation) and host.identifiers["instance_id"] == "i-0123456789abcdef0"
+
+
+def test_several_addresses_of_one_subnet_give_one_subnet() -> None:
+    import dataclasses
+
+    from discovery.ssh.facts import Address
+
+    facts = lab_facts("db1")
+    eth0 = next(i for i in facts.interfaces if i.name == "eth0")
+    more = dataclasses.replace(eth0, addresses=(*eth0.addresses, Address("10.250.9.77", 24, 4)))
+    facts = dataclasses.replace(facts, interfaces=[i if i.name != "eth0" else more for i in facts.interfaces])
+    items = host_items(facts, context("db1"))
+    subnets = [i for i in items if isinstance(i, Observation) and i.ci_class == "subnet"]
+    addresses = {i.identifiers["address"] for i in items if isinstance(i, Observation) and i.ci_class == "ip_address"}
+    assert [s.identifiers["cidr"] for s in subnets] == ["10.250.9.0/24"]
+    assert addresses == {"10.250.9.1", "10.250.9.77"}
+    in_network = {(r.from_ci.identifiers["address"], r.to_ci.identifiers["cidr"])
+                  for r in items if isinstance(r, ObservedRelation) and r.type == "IN_NETWORK"}
+    assert in_network == {("10.250.9.1", "10.250.9.0/24"), ("10.250.9.77", "10.250.9.0/24")}
