@@ -5,7 +5,8 @@ address is one inventory host), then, in the same process and against the same
 hosts, alternates:
 
 - **bare**: asyncssh connect + ``sh -s`` with the collection script, nothing else
-  (the rate the local sshds allow);
+  (the rate the local sshds allow), with the scanner's cipher preference so that
+  the ratio measures only what the scanner adds;
 - **scanner**: ``SSHScanner.scan()`` end to end without a store: host-key check,
   collection, parsing, Observations and dependency inference.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import asyncssh
 
+from discovery.ssh.client import ENCRYPTION_ALGS
 from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory
 from discovery.ssh.labhosts import Lab
 from discovery.ssh.scanner import SSHScanner
@@ -62,7 +64,8 @@ async def bare(lab: Lab, inv: Inventory) -> tuple[float, float, int]:
         async with sem:
             sock = await lab.connector(target)
             async with asyncssh.connect(target.address, 22, sock=sock, username="root", client_keys=keys,
-                                        agent_path=None, known_hosts=None, config=None) as conn:
+                                        agent_path=None, known_hosts=None, config=None,
+                                        encryption_algs=list(ENCRYPTION_ALGS)) as conn:
                 result = await conn.run("sh -s", input=script, check=False)
                 ok += bool(result.stdout)
 
