@@ -69,6 +69,24 @@ def wait_answers(endpoint: Endpoint, credential: Credential, proc: subprocess.Po
         time.sleep(0.2)
 
 
+def wait_idle(endpoint: Endpoint, credential: Credential, timeout: float = 60) -> None:
+    """Block until the agent answers again (snmpsim's ``delay`` holds the whole process)."""
+    async def probe() -> bool:
+        client = SnmpClient(ClientOptions(timeout=1.0, retries=0))
+        try:
+            session = await client.session(endpoint, credential)
+            return bool(await session.get([oids.SYS_NAME]))
+        except SnmpError:
+            return False
+        finally:
+            client.close()
+
+    deadline = time.monotonic() + timeout
+    while not asyncio.run(probe()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"agent at {endpoint} stays busy")
+
+
 def start_snmpsim(data_dir: Path, endpoints: Sequence[Endpoint], work: Path, extra: Sequence[str] = (),
                   variations: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """snmpsim-command-responder serving ``data_dir`` on ``endpoints`` (v3 options in ``extra``).

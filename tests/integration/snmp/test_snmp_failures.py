@@ -9,7 +9,7 @@ from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.scanner import ScanOptions
 from tests.builders import Harness
-from tests.integration.snmp.agents import community
+from tests.integration.snmp.agents import community, wait_idle
 from tests.integration.snmp.conftest import Lab
 from tests.integration.snmp.scan import Graph, scan
 
@@ -105,6 +105,7 @@ def test_per_device_deadline_bounds_a_slow_device(faulty_agent: Endpoint, harnes
     targets = {"scope": "faulty", "port": faulty_agent.port,
                "targets": [{"seeds": [faulty_agent.host], "credentials": ["slow"]}]}
     options = ScanOptions(concurrency=4, device_deadline=2.5, client=ClientOptions(timeout=10.0, retries=0))
+    wait_idle(faulty_agent, SLOW)  # an earlier test may have left snmpsim inside a delay
     started = time.monotonic()
     result = scan(harness, targets, {"slow": SLOW}, options)
     assert time.monotonic() - started < 15
