@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cmdb.model import CI, ChangeSet, Lifecycle, Relationship
+from cmdb.model import CI, ChangeSet, Lifecycle, Relationship, RelEvidence
 from cmdb.store.protocol import EdgeRow, GraphStore, NodeRow
 from cmdb.topology.arrays import (
     EdgeBatch,
@@ -163,14 +163,16 @@ class TopologyIndex:
 
         Meant as an ingest listener: ``Ingestor(..., listeners=[index.apply])``.
         """
-        if not changes.cis and not changes.relationships:
+        if not changes.cis and not changes.relationships and not changes.deleted:
             return
+        # A deleted relationship leaves propagation like a retired one.
+        gone = [_deleted_relationship(uid) for kind, uid in changes.deleted if kind == "rel"]
         with self._lock:
             topo = self._topo
             self._drop_orphans(topo)
             nodes, n = self._apply_nodes(topo, changes.cis)
             changed = False
-            for rel in changes.relationships:
+            for rel in [*changes.relationships, *gone]:
                 changed |= self._apply_relationship(topo, nodes, n, rel)
             if not changed and n == topo.n and nodes is topo.nodes:
                 return
@@ -398,3 +400,10 @@ def _same(a: _Stored, b: _Stored) -> bool:
 def _flatten(batches: Iterable[list[Any]]) -> Iterator[Any]:
     for batch in batches:
         yield from batch
+
+
+def _deleted_relationship(uid: str) -> Relationship:
+    """A retired stand-in for a deleted relationship, from its ``source:TYPE:target`` uid."""
+    source_uid, rel_type, target_uid = uid.split(":", 2)
+    return Relationship(uid=uid, type=rel_type, source_uid=source_uid, target_uid=target_uid, attributes={},
+                        evidence=RelEvidence([], 0, 0, 0, "declared", 0.0), status=Lifecycle.RETIRED)
