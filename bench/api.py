@@ -92,7 +92,7 @@ def free_port() -> int:
 
 
 def start_server(workdir: Path, db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {"CMDB_API_STORE_THREADS": "4", **os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
+    env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
            "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
     proc = subprocess.Popen([sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

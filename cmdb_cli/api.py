@@ -107,7 +107,11 @@ def serve(
     if not TokenService(token_store).list():
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
     trigger = _job_trigger(jobs_file, store_url, ingestor) if os.path.exists(jobs_file) else None
-    api_settings = ApiSettings(host=host, port=port)
+    # Embedded SQLite reads take well under a millisecond: run them inline on the event loop
+    # (measured faster than a thread pool, docs/benchmarks/api.md); network stores get threads.
+    url = store_url or settings().resolved_store_url()
+    threads = {} if "CMDB_API_STORE_THREADS" in os.environ else {"store_threads": 0 if url.startswith("sqlite") else 4}
+    api_settings = ApiSettings(host=host, port=port, **threads)
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
                      trigger_discovery=trigger)
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)

@@ -2,9 +2,10 @@
 
 A few threads are enough for SQLite point reads and the in-memory impact engine;
 the default pool (40 threads) only adds GIL contention and a connection (with its
-page cache) per thread under load. ``store_threads = 0`` runs them inline on the
+page cache) per thread under load. ``store_threads = 0`` runs reads inline on the
 event loop (fastest for an embedded store whose calls take well under a millisecond,
-at the price of head-of-line blocking on a slow call).
+at the price of head-of-line blocking on a slow call; ``cmdb serve`` picks it for
+SQLite). Writes always go to a worker thread (``run_write``).
 """
 
 from __future__ import annotations
@@ -36,3 +37,8 @@ async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
     if limiter is None:
         limiter = _limiters[loop] = CapacityLimiter(_threads)
     return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+
+
+async def run_write(fn: Callable[..., T], *args: Any) -> T:
+    """Writes (ingest runs, manual edits) always run in a worker thread: they take seconds, never inline."""
+    return await anyio.to_thread.run_sync(fn, *args)

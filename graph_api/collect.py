@@ -16,7 +16,7 @@ from cmdb.services.collect import CollectBatch
 from cmdb.services.errors import InvalidQuery
 from cmdb.tokens import Role
 from graph_api.auth import Principal, authenticate, require
-from graph_api.blocking import run_blocking
+from graph_api.blocking import run_write
 from graph_api.metrics import ApiMetrics
 from graph_api.services import AppServices
 from graph_api.settings import ApiSettings
@@ -42,7 +42,7 @@ def collect_router(services: AppServices, settings: ApiSettings, metrics: ApiMet
             return _error(413, "REQUEST_TOO_LARGE", f"at most {settings.max_collect_items} items per batch")
         batch = CollectBatch(source=body.source, scope=body.scope, complete=body.complete, items=body.items)
         try:
-            result = await run_blocking(services.collect.collect, batch)
+            result = await run_write(services.collect.collect, batch)
         except InvalidQuery as exc:
             return _error(422, "INVALID_ARGUMENT", str(exc))
         run = result.run

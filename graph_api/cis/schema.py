@@ -10,7 +10,7 @@ from strawberry.types import Info
 from cmdb.services.edits import EditResult
 from cmdb.services.reads import CISearch
 from graph_api.auth import CanEdit, CanView
-from graph_api.blocking import run_blocking
+from graph_api.blocking import run_blocking, run_write
 from graph_api.cis.filters import CIFilter
 from graph_api.cis.types import CI, HistoryEntry, Neighbour, Relationship, ci_type
 from graph_api.context import ApiContext
@@ -120,7 +120,7 @@ def _ci_payload(result: EditResult) -> CIPayload:
 
 async def _edit(fn, *args):  # type: ignore[no-untyped-def]
     try:
-        return await run_blocking(fn, *args), None
+        return await run_write(fn, *args), None
     except Exception as exc:
         typed = mutation_error(exc)
         if typed is None:

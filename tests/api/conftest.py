@@ -115,7 +115,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         triggered.append(job)
         return f"run-{job}-{len(triggered)}"
 
-    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(), ingestor=ingestor,  # type: ignore[arg-type]
+    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(store_threads=0), ingestor=ingestor,  # type: ignore[arg-type]
                      trigger_discovery=trigger)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
