@@ -172,9 +172,7 @@ class SnmpClient:
 
     def close(self) -> None:
         """Release the engine's sockets."""
-        dispatcher = getattr(self.engine, "transport_dispatcher", None)
-        if dispatcher is not None:
-            dispatcher.close_dispatcher()
+        self.engine.close_dispatcher()
 
 
 class Session:
