@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
+from cmdb.impact.models import Grade, ImpactRequest
+from cmdb.impact.service import ImpactService
 from cmdb.ingest import Ingestor
 from cmdb.model import Action, RunStatus, ScanRun
 from cmdb.observation import Observation
 from cmdb.store.sqlite import SQLiteStore
+from cmdb.topology.index import TopologyIndex
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
 from discovery.base import Progress, ProgressHook
 from discovery.runner import run_scan
@@ -135,6 +138,24 @@ def test_second_identical_run_changes_nothing(world: World) -> None:
                                               "relationships_updated", "stale", "retired")}
         assert changed == dict.fromkeys(changed, 0), run.scope
     assert _history(world, runs) == set()
+
+
+def test_target_groups_and_asgs_are_redundancy_groups_for_impact(world: World) -> None:
+    account, region = ACCOUNTS[0], REGIONS[0]
+    handles = world.per_account[account].handles[region]
+    cis = {ci.uid: ci for batch in world.store.iter_cis() for ci in batch}
+    by_key = {ci_key(ci, cis): uid for uid, ci in cis.items()}
+    service = ImpactService(TopologyIndex.load(world.store, load_schema()), load_schema())
+    web = [by_key[i] for i in handles["instances"][:2]]
+    tg, alb = by_key[handles["web_tg"]], by_key[handles["alb"]]
+
+    one = service.impact(ImpactRequest(uids=(web[0],))).by_uid()
+    assert one[tg].grade is Grade.DEGRADED
+    assert "1 of 2" in one[tg].explanation
+    both = service.impact(ImpactRequest(uids=tuple(web))).by_uid()
+    assert both[tg].grade is Grade.DOWN
+    assert both[alb].grade is Grade.DOWN
+    assert [step.uid for step in both[alb].path][-2:] == [tg, alb]
 
 
 def test_changes_are_recorded_then_gone_items_age(world: World) -> None:
