@@ -19,7 +19,6 @@ from cmdb.model import CI as CIModel
 from cmdb.model import HistoryEntry as HistoryModel
 from cmdb.model import Relationship as RelationshipModel
 from cmdb.services.reads import Neighbour as NeighbourModel
-from graph_api.auth import CanView
 from graph_api.context import ApiContext
 from graph_api.enums import (
     CATALOG,
@@ -139,8 +138,8 @@ class CI:
     min_up: Optional[str]  # noqa: UP045
     tags: Optional[JSON]  # noqa: UP045
 
-    @strawberry.field(description="Relationships touching this CI, with the CI at the other end (batched).",
-                      permission_classes=[CanView])
+    # No permission class here: a CI is only reachable through root fields that check the role.
+    @strawberry.field(description="Relationships touching this CI, with the CI at the other end (batched).")
     async def neighbours(
         self,
         info: Info[ApiContext, None],
