@@ -2,8 +2,9 @@
 
 Precedence is a total order on candidate values, so the result does not depend
 on the order sources report in: a value ranks by (fresh, source priority,
-observed_at, source name), where *fresh* means observed within its source's
-staleness window of now. So a lower-priority source overwrites a higher one's
+observed_at, source name, value), where *fresh* means observed within its
+source's staleness window of now, and the value itself (canonical JSON) breaks
+the last tie: one source reporting two values at the same instant. So a lower-priority source overwrites a higher one's
 value only once that value has gone stale, and stale data never overwrites fresh
 data. A null never overwrites anything (nulls are dropped before this point).
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from cmdb.model import CI, Provenance, RelEvidence
 from schema import Schema
@@ -46,15 +49,21 @@ def merge_attributes(
     candidate = precedence.rank(source, observed_at)
     for name, value in incoming.items():
         current = ci.provenance.get(name)
-        if current is not None and precedence.rank(current.source, current.observed_at) > candidate:
-            continue
         before = ci.attributes.get(name)
+        if current is not None:
+            held = precedence.rank(current.source, current.observed_at)
+            if held > candidate or (held == candidate and before != value and _canon(before) > _canon(value)):
+                continue
         if before != value:
             changes[name] = [before, value]
             ci.attributes[name] = value
         if current is None or current.source != source or current.observed_at != observed_at:
             ci.provenance[name] = Provenance(source, observed_at)
     return changes
+
+
+def _canon(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def merge_evidence(

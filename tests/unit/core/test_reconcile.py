@@ -113,3 +113,15 @@ def test_ingesting_any_batch_twice_changes_nothing_the_second_time(specs: list[t
         assert (h.store.counts().cis, h.store.counts().history) == (counts.cis, counts.history)
         assert {c.uid: (dict(c.attributes), c.updated_at) for c in h.all_cis()} == state
         h.store.close()
+
+
+def test_one_source_reporting_two_values_at_the_same_instant_settles_on_one(harness: Harness) -> None:
+    """The value breaks the last tie, so the batch is idempotent and its order does not matter."""
+    x = obs("host", {"machine_id": "m0"}, {"owner": "x"})
+    y = obs("host", {"machine_id": "m0"}, {"owner": "y"})
+    harness.run([x, y])
+    history = harness.store.counts().history
+    harness.run([x, y])
+    harness.run([y, x])
+    assert harness.find("host", machine_id="m0").attributes["owner"] == "y"
+    assert harness.store.counts().history == history
