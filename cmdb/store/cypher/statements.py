@@ -170,15 +170,14 @@ class Statements:
             f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after "
             "RETURN n.uid, n.ci_class, n.lifecycle, n.name, n.min_up, n.owner ORDER BY n.uid LIMIT $limit"
         )
-        self.page_edges = (
-            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.uid > $after "
-            "RETURN r.uid, a.uid, type(r), b.uid, r.method, r.confidence, r.lifecycle ORDER BY r.uid LIMIT $limit"
+        # Relationships are paged by their source CI (a scan of all edges per page
+        # would make iterating quadratic): a page of CI uids, then their out-edges.
+        self.page_uids = f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after RETURN n.uid ORDER BY n.uid LIMIT $limit"
+        self.edges_out = (
+            f"UNWIND $uids AS u MATCH (a:{CI_LABEL} {{uid: u}})-[r]->(b:{CI_LABEL}) "
+            "RETURN r.uid, a.uid, type(r), b.uid, r.method, r.confidence, r.lifecycle"
         )
         self.page_cis = f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after RETURN {_CI_RETURN} ORDER BY n.uid LIMIT $limit"
-        self.page_rels = (
-            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.uid > $after "
-            f"RETURN {_REL_RETURN} ORDER BY r.uid LIMIT $limit"
-        )
         self.page_history = (
             f"MATCH (h:{HISTORY_LABEL}) WHERE h.seq > $after RETURN {_HISTORY_RETURN} ORDER BY h.seq LIMIT $limit"
         )

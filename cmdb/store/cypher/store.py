@@ -226,8 +226,26 @@ class CypherStore:
         for rows in self._pages(self.statements.page_nodes, "", 0, batch_size):
             yield [codec.node_from(r) for r in rows]
 
+    def _out_edges(self, statement: str, params: dict[str, Any], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of the out-edges of every CI, a page of source CIs at a time, each page by uid.
+
+        The order is by source uid, then relationship uid: the relationship-uid order
+        whenever CI uids have one length (``src:TYPE:dst``), as generated uids do.
+        """
+        after = ""
+        while True:
+            uids = [r[0] for r in self.transport.read(self.statements.page_uids, {"after": after, "limit": batch_size})]
+            if not uids:
+                return
+            rows = sorted(self.transport.read(statement, {**params, "uids": uids}), key=lambda r: r[0])
+            for start in range(0, len(rows), batch_size):
+                yield rows[start : start + batch_size]
+            if len(uids) < batch_size:
+                return
+            after = uids[-1]
+
     def iter_edges(self, batch_size: int = 50_000) -> Iterator[list[EdgeRow]]:
-        for rows in self._pages(self.statements.page_edges, "", 0, batch_size):
+        for rows in self._out_edges(self.statements.edges_out, {}, batch_size):
             yield [codec.edge_from(r) for r in rows]
 
     def iter_cis(self, batch_size: int = 5_000) -> Iterator[list[CI]]:
@@ -235,7 +253,8 @@ class CypherStore:
             yield [codec.ci_from(r) for r in rows]
 
     def iter_relationships(self, batch_size: int = 5_000) -> Iterator[list[Relationship]]:
-        for rows in self._pages(self.statements.page_rels, "", 0, batch_size):
+        params = {"types": None, "inactive": True}
+        for rows in self._out_edges(self.statements.neighbours_out, params, batch_size):
             yield [codec.rel_from(r) for r in rows]
 
     def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
