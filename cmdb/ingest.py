@@ -132,6 +132,7 @@ class _Batch:
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
+        self.ref_keys: dict[tuple[Any, ...], list[str]] = {}  # keys computed while prefetching
         self.sighted: set[str] = set()
         self.pending: list[_PendingRel] = []
 
@@ -151,10 +152,15 @@ class _Batch:
         return [self.cis[u] for u in self.key_cache.get(key, ()) if u in self.cis]
 
     # -- identification -----------------------------------------------------------------
-    def match(self, cls: CIClass, values: dict[str, Any], parent_uid: str | None) -> tuple[CI | None, list[CI]]:
-        """The CI these values identify (first rule matching any CI), plus duplicates to flag."""
-        for key in keys_for(cls, values, parent_uid):
-            found = [ci for ci in self.candidates(key) if self.schema.is_a(ci.ci_class, key.split("#", 1)[0])]
+    def match(self, keys: list[str]) -> tuple[CI | None, list[CI]]:
+        """The CI the keys (in rule order) identify: the first rule matching any CI, plus duplicates to flag."""
+        for key in keys:
+            found = self.candidates(key)
+            if not found:
+                continue
+            if len(found) > 1:  # a CI whose class moved out of the rule's subtree no longer answers it
+                owner = key.split("#", 1)[0]
+                found = [ci for ci in found if self.schema.is_a(ci.ci_class, owner)]
             if not found:
                 continue
             if len(found) == 1:
@@ -180,11 +186,13 @@ class _Batch:
         if cls is None:
             raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
         parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
-        keys = keys_for(cls, ref.identifiers, parent_uid)
+        keys = self.ref_keys.pop(_ref_token(ref), None) if parent_uid is None else None
+        if keys is None:
+            keys = keys_for(cls, ref.identifiers, parent_uid)
         if not keys:
             raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
         self.prefetch_keys(keys)
-        found, _ = self.match(cls, dict(ref.identifiers), parent_uid)
+        found, _ = self.match(keys)
         return found.uid if found is not None else None
 
     # -- CI observations --------------------------------------------------------------
@@ -206,8 +214,7 @@ class _Batch:
         if not keys:
             raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
         self.prefetch_keys(keys)
-        scope_parent = parent_uid if cls.dependency else None
-        ci, duplicates = self.match(cls, values, scope_parent)
+        ci, duplicates = self.match(keys)
         if ci is None:
             if not schema.may_create(obs.source, cls.name):
                 raise InvalidItem("class", f"source {obs.source!r} may not create {cls.name!r} CIs")
@@ -224,7 +231,7 @@ class _Batch:
     def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
         ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
                 parent_uid=parent_uid)
-        changes = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        changes, _ = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
         changes["class"] = [None, cls.name]
         self.cis[ci.uid] = ci
         self.dirty[ci.uid] = ci
@@ -235,9 +242,9 @@ class _Batch:
 
     def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> None:
         old_class = self.schema.cls(ci.ci_class)
-        old_keys = set(keys_for(old_class, ci.attributes, ci.parent_uid if old_class.dependency else None))
-        before = (dict(ci.attributes), {k: (p.source, p.observed_at) for k, p in ci.provenance.items()})
-        changes = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        old_parent = ci.parent_uid if old_class.dependency else None
+        before = dict(ci.attributes)
+        changes, provenance_moved = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
         new_class = self.schema.more_specific(ci.ci_class, cls.name)
         if new_class != ci.ci_class:
             changes["class"] = [ci.ci_class, new_class]
@@ -248,10 +255,10 @@ class _Batch:
             self._history(ci.uid, "ci", Action.REACTIVATE, {"status": [ci.status.value, Lifecycle.ACTIVE.value]})
             ci.status = Lifecycle.ACTIVE
             self.dirty[ci.uid] = ci
-        provenance_moved = before[1] != {k: (p.source, p.observed_at) for k, p in ci.provenance.items()}
         if changes:
             ci.updated_at = self.now
             self._history(ci.uid, "ci", Action.UPDATE, changes)
+            old_keys = set(keys_for(old_class, before, old_parent))
             self._register_keys(ci, self.schema.cls(ci.ci_class), old_keys)
             self.dirty[ci.uid] = ci
             self.report.updated += 1
@@ -494,13 +501,14 @@ class Ingestor:
             token = _ref_token(ref)
             if token not in unique and token not in batch.ref_cache:
                 unique[token] = ref
-        top = [r for r in unique.values() if r.parent is None]
         nested = [r for r in unique.values() if r.parent is not None]
         keys: list[str] = []
-        for ref in top:
+        for token, ref in unique.items():
             cls = batch.schema.classes.get(ref.ci_class)
-            if cls is not None:
-                keys.extend(keys_for(cls, ref.identifiers, None))
+            if cls is not None and ref.parent is None:
+                ref_keys = keys_for(cls, ref.identifiers, None)
+                batch.ref_keys[token] = ref_keys
+                keys.extend(ref_keys)
         batch.prefetch_keys(keys)
         if nested:
             Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])

@@ -39,13 +39,15 @@ class Precedence:
 
 def merge_attributes(
     ci: CI, incoming: Mapping[str, Any], source: str, observed_at: int, precedence: Precedence
-) -> dict[str, list[Any]]:
-    """Apply ``incoming`` onto ``ci`` in place; return the value changes as {attr: [before, after]}.
+) -> tuple[dict[str, list[Any]], bool]:
+    """Apply ``incoming`` onto ``ci`` in place.
 
-    Provenance moves forward even when the value is unchanged (the source saw it
-    again), which keeps the value fresh without recording a change.
+    Returns the value changes as {attr: [before, after]}, and whether any
+    provenance moved: it moves forward even when the value is unchanged (the
+    source saw it again), which keeps the value fresh without recording a change.
     """
     changes: dict[str, list[Any]] = {}
+    moved = False
     candidate = precedence.rank(source, observed_at)
     for name, value in incoming.items():
         current = ci.provenance.get(name)
@@ -59,7 +61,8 @@ def merge_attributes(
             ci.attributes[name] = value
         if current is None or current.source != source or current.observed_at != observed_at:
             ci.provenance[name] = Provenance(source, observed_at)
-    return changes
+            moved = True
+    return changes, moved
 
 
 def _canon(value: Any) -> bytes:

@@ -79,7 +79,7 @@ def test_evidence_accumulates_per_run_and_traffic_confidence_grows(harness: Harn
               ref("software_instance", parent=ref("host", instance_id="i-b"), product="postgres", port=5432),
               method=Method.TRAFFIC, confidence=0.5)
     items = [A, B, a, b, dep]
-    run1, _ = harness.run(items)
+    harness.run(items)
     edge = next(r for r in harness.all_rels() if r.type == "DEPENDS_ON")
     assert (edge.evidence.times_seen, edge.evidence.confidence, edge.evidence.method) == (1, 0.5, "traffic")
     # The same batch again in the same run changes nothing.

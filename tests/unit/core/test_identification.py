@@ -108,3 +108,16 @@ def test_invalid_items_are_rejected_with_the_field_named(harness: Harness) -> No
     assert "has no attribute 'colour'" in report.rejected[0].message
     assert "no application CI with name=nope" in report.rejected[5].message
     assert [c.attributes["machine_id"] for c in harness.all_cis()] == ["m3"]
+
+
+def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:
+    from cmdb.identify import keys_for, rule_key
+    from schema import load_schema
+
+    schema = load_schema()
+    values = {"serial_number": "SN1", "fqdn": " Web-1.Example.COM ", "machine_id": "", "name": "eth0",
+              "product": "postgres", "port": 5432, "cidr": "10.0.0.0/24", "network_scope": "vpc-1", "if_index": 3}
+    for cls in schema.classes.values():
+        for parent in (None, "p-uid"):
+            expected = [k for r in cls.identifiers if (k := rule_key(r, values, parent)) is not None]
+            assert keys_for(cls, values, parent) == expected, cls.name
