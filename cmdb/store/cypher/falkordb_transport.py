@@ -140,8 +140,15 @@ class FalkorDBTransport:
     def write(self, units: Sequence[Unit]) -> list[Row]:
         if not units:
             return []
+        return self.send(self.prepare(units))
+
+    def prepare(self, units: Sequence[Unit]) -> str:
+        """The one query text for an atomic write (serialisation errors raise here, before any write)."""
         statement, params = compose(units)
-        text = params_header(params) + statement  # serialisation errors raise here, before any write
+        return params_header(params) + statement
+
+    def send(self, text: str) -> list[Row]:
+        """Run a prepared write."""
         for attempt in range(_RETRIES):
             try:
                 result = self._graph.query(text)

@@ -7,7 +7,8 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
@@ -95,6 +96,36 @@ class CypherStore:
         if not changes:
             return
         self.transport.write(self._units(changes))
+
+    def apply_many(self, batches: Iterable[ChangeSet]) -> int:
+        """Apply ChangeSets in order, each atomically, for bulk loads (import, benchmark).
+
+        Where the transport can prepare a write apart from sending it (FalkorDB), the
+        next batch is serialised while the server runs the current one; a batch is sent
+        only after the previous one succeeded. Returns the number of batches applied.
+        """
+        prepare = getattr(self.transport, "prepare", None)
+        send = getattr(self.transport, "send", None)
+        applied = 0
+        if not (callable(prepare) and callable(send)):
+            for changes in batches:
+                self.apply(changes)
+                applied += 1
+            return applied
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmdb-write") as pool:
+            pending: Future[Any] | None = None
+            for changes in batches:
+                if not changes:
+                    continue
+                text = prepare(self._units(changes))
+                if pending is not None:
+                    pending.result()
+                    applied += 1
+                pending = pool.submit(send, text)
+            if pending is not None:
+                pending.result()
+                applied += 1
+        return applied
 
     def _units(self, changes: ChangeSet) -> list[Unit]:
         st = self.statements

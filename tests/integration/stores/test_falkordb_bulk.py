@@ -1,0 +1,46 @@
+"""apply_many: batches applied in order, each atomically, the next serialised while one runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cmdb.model import CI, ChangeSet
+from cmdb.store.cypher.store import CypherStore
+from tests.integration.stores.falkordb_fixture import falkordb_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+from store_load import ci_batches, rel_batches  # noqa: E402
+
+
+def test_apply_many_matches_one_apply_after_another(tmp_path: Path) -> None:
+    with falkordb_store(tmp_path / "a", batch_size=300) as bulk, falkordb_store(tmp_path / "b", batch_size=300) as one:
+        assert isinstance(bulk, CypherStore)
+        batches = [*ci_batches(1200, 250), *rel_batches(1200, 2400, 500)]
+        assert bulk.apply_many(iter(batches)) == len(batches)
+        for changes in batches:
+            one.apply(changes)
+        assert bulk.counts() == one.counts()
+        assert [c for b in bulk.iter_cis() for c in b] == [c for b in one.iter_cis() for c in b]
+        assert [r for b in bulk.iter_relationships() for r in b] == [r for b in one.iter_relationships() for r in b]
+        assert [h.seq for b in bulk.iter_history() for h in b] == list(range(1, 1201))
+
+
+def test_apply_many_stops_at_the_first_failing_batch(tmp_path: Path) -> None:
+    with falkordb_store(tmp_path) as store:
+        assert isinstance(store, CypherStore)
+        good = list(ci_batches(30, 10))
+        bad = CI("bad", "host", {"weird": object()})
+
+        def batches() -> Iterator[ChangeSet]:
+            yield good[0]
+            yield good[1]
+            yield ChangeSet(cis=[bad])
+            yield good[2]
+
+        with pytest.raises(TypeError):
+            store.apply_many(batches())
+        assert store.counts().cis == 20  # the two batches before the failing one, nothing after
