@@ -13,7 +13,7 @@ from cmdb.store.cypher.store import CypherStore
 from tests.integration.stores.falkordb_fixture import falkordb_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-from store_load import ci_batches, rel_batches  # noqa: E402
+from store_load import ci_batches, rel_batches
 
 
 def test_apply_many_matches_one_apply_after_another(tmp_path: Path) -> None:
