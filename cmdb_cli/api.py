@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,8 @@ def serve(
     jobs_file: str = typer.Option("jobs.yaml", "--jobs", "-j", envvar="CMDB_JOBS_FILE",
                                   help="Discovery jobs file for triggerDiscovery (skipped if absent)."),
     log_level: str = typer.Option("warning", "--log-level"),
+    with_scheduler: bool = typer.Option(False, "--with-scheduler",
+                                        help="Also run the jobs file's discovery schedules in this process."),
 ) -> None:
     """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
     import uvicorn
@@ -114,7 +117,32 @@ def serve(
     api_settings = ApiSettings(host=host, port=port, **threads)
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
                      trigger_discovery=trigger)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+    background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
+    # that was installed before it: make that an orderly exit, so `finally` below runs.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+    finally:
+        if background is not None:
+            background.stop()  # interrupted runs end incomplete: nothing aged
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _start_scheduler(jobs_file: str, store_url: str | None, ingestor: Ingestor) -> Any:
+    """The scheduler on its own thread, feeding the server's ingestor (so the index follows discoveries)."""
+    from cmdb_cli.jobs import lock_dir, read_jobs
+    from discovery.scheduler import start_scheduler_in_background
+
+    if not os.path.exists(jobs_file):
+        err_console.print(f"--with-scheduler: no jobs file {jobs_file!r} (set --jobs or CMDB_JOBS_FILE)")
+        raise typer.Exit(code=2)
+    jobs = read_jobs(jobs_file)
+    err_console.print(f"scheduler: {len(list(jobs))} jobs from {jobs_file}")
+    return start_scheduler_in_background(jobs, ingestor, lock_dir(store_url))
 
 
 def _job_trigger(jobs_file: str, store_url: str | None, ingestor: Ingestor) -> DiscoveryTrigger:

@@ -104,8 +104,9 @@ class ReadService:
     def history(self, uid: str, limit: int = 1000) -> list[HistoryEntry]:
         return self.store.history(uid, limit=max(1, min(limit, 10_000)))
 
-    def runs(self, source: str | None = None, scope: str | None = None, limit: int = 50) -> list[ScanRun]:
-        return self.store.list_runs(source=source, scope=scope, limit=max(1, min(limit, self.page_cap)))
+    def runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
+             job: str | None = None) -> list[ScanRun]:
+        return self.store.list_runs(source=source, scope=scope, limit=max(1, min(limit, self.page_cap)), job=job)
 
     def attribute_names(self) -> frozenset[str]:
         return self._attributes

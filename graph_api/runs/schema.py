@@ -24,8 +24,9 @@ class RunQueries:
     @strawberry.field(description="Recent scan runs, most recent first.", permission_classes=[CanView])
     async def scan_runs(self, info: Info[ApiContext, None],
                         source_name: Annotated[Optional[str], strawberry.argument(name="source")] = None,  # noqa: UP045
-                        scope: Optional[str] = None, limit: int = 50) -> list[ScanRun]:  # noqa: UP045
-        runs = await run_blocking(info.context.services.reads.runs, source_name, scope, limit)
+                        scope: Optional[str] = None, limit: int = 50,  # noqa: UP045
+                        job: Optional[str] = None) -> list[ScanRun]:  # noqa: UP045
+        runs = await run_blocking(info.context.services.reads.runs, source_name, scope, limit, job)
         return [ScanRun.of(r) for r in runs]
 
 
