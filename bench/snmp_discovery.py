@@ -103,11 +103,13 @@ async def bare_walk(endpoint: Endpoint, names: list[str], concurrency: int) -> t
     target = await UdpTransportTarget.create((endpoint.host, endpoint.port), timeout=5, retries=1)
     gate = asyncio.Semaphore(concurrency)
     count = 0
+    requests = 0
 
     async def one(name: str) -> None:
-        nonlocal count
+        nonlocal count, requests
         async with gate:
             auth = CommunityData(name, mpModel=1)
+            requests += 1
             _, _, _, vbs = await get_cmd(engine, auth, target, ContextData(),
                                          *[ObjectType(ObjectIdentity(oids.dotted(o))) for o in oids.SCALARS],
                                          lookupMib=False)
@@ -122,24 +124,30 @@ async def bare_walk(endpoint: Endpoint, names: list[str], concurrency: int) -> t
                                                     lookupMib=False)
                     if err or not vbs:
                         break
-                    width, live, nxt = len(columns), [], []
+                    requests += 1
+                    width = len(columns)
                     last: dict[int, tuple[int, ...]] = {}
+                    done: set[int] = set()
                     for i, (oid_, value) in enumerate(vbs):
                         col = i % width
                         key = tuple(oid_)
-                        if key[: len(columns[col])] == columns[col] and not isinstance(value, univ.Null):
-                            count += 1
-                            last[col] = key
-                    for col, base in enumerate(columns):
-                        if col in last and len(vbs) >= width * reps:
-                            live.append(base)
-                            nxt.append(last[col])
+                        if col in done:
+                            continue
+                        if key[: len(columns[col])] != columns[col] or isinstance(value, univ.Null):
+                            done.add(col)  # left its column: stop it, as the scanner does
+                            continue
+                        count += 1
+                        last[col] = key
+                    live = [c for c in range(width) if c not in done and c in last]
+                    nxt = [last[c] for c in live]
+                    live = [columns[c] for c in live]
                     columns, cursor = live, nxt
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(one(n) for n in names))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     engine.close_dispatcher()
+    print(f"bare walk: {requests} requests")
     return wall, count, cpu
 
 
