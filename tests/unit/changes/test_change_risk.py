@@ -147,8 +147,10 @@ def test_criticality_of_impacted_services_raises_risk(scenario: Scenario) -> Non
     low = svc.plan(payroll).risk
     assert low.factor(CRITICALITY).detail == "hr-app (unknown, down): 5; payroll (low, down): 2"
     s = {"source": "sample", "scope": "base"}
-    scenario.h.run([obs("business_service", {"service_id": "svc-payroll"}, {"criticality": "high"}, **s)],
-                   complete=False, **s)
+    # A later observation by the same source (at the same instant, the value itself would break the tie).
+    scenario.h.clock.advance(60_000)
+    scenario.h.run([obs("business_service", {"service_id": "svc-payroll"}, {"criticality": "high"},
+                        at=scenario.h.clock.now, **s)], complete=False, **s)
     high = svc.plan(payroll).risk
     assert high.factor(CRITICALITY).points == 5 + 25
     assert high.score > low.score
