@@ -39,22 +39,6 @@ def lab_devices() -> dict[str, tuple[Path, str]]:
     return {name: (path, DEVICES[name].address) for name, path in device_files().items() if name in DEVICES}
 
 
-def free_udp_port(hosts: list[str]) -> int:
-    """A UDP port free on every one of ``hosts``."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind((hosts[0], 0))
-            port = int(sock.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no UDP port free on every lab address")
-
-
 def _answers(host: str, port: int) -> bool:
     """A bare SNMPv2c GET of sysName.0 with the lab community gets a reply."""
     community = COMMUNITY.encode()
@@ -79,6 +63,8 @@ def start_network_lab(work: Path, record: Callable[[str, int, str], None], timeo
     devices = lab_devices()
     if not devices:
         raise RuntimeError("the SNMP lab recordings (discovery/snmp/lab) are not installed")
+    from discovery.snmp.lab import free_udp_port
+
     port = free_udp_port([address for _, address in devices.values()])
     binary = Path(sys.executable).with_name("snmpsim-command-responder")
     env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}

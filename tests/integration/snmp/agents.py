@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,6 @@ from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient, SnmpError
 from discovery.snmp.credentials import Credential, SecretRef, V2cCredential
 
 COMMUNITY_ENV = "CMDB_TEST_SNMP_COMMUNITY"
-
-
-def free_udp_port(hosts: Sequence[str]) -> int:
-    """A UDP port free on every one of ``hosts``."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind((hosts[0], 0))
-            port = int(sock.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no common free UDP port")
 
 
 def community(value: str = "public", name: str | None = None) -> V2cCredential:

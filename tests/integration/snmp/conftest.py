@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from discovery.snmp.client import Endpoint
-from discovery.snmp.lab import device_files
+from discovery.snmp.lab import device_files, free_udp_port
 from discovery.snmp.lab.generate import DEVICES
-from tests.integration.snmp.agents import community, free_udp_port, start_snmpd, start_snmpsim, stop, wait_answers
+from tests.integration.snmp.agents import community, start_snmpd, start_snmpsim, stop, wait_answers
 
 RECORDINGS = Path(__file__).parents[2] / "data" / "snmp" / "recordings"
 FAULTY = Path(__file__).parents[2] / "data" / "snmp" / "faulty"
