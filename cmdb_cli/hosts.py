@@ -14,8 +14,8 @@ from cmdb.model import RunStatus, ScanRun
 from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json
 from discovery.base import Progress as ScanProgress
 from discovery.runner import run_scan
-from discovery.scanner_registry import NamespaceConnector
 from discovery.ssh.inventory import InventoryError, load_inventory
+from discovery.ssh.netns import NamespaceConnector
 from discovery.ssh.scanner import SSHScanner
 
 

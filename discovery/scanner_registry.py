@@ -7,13 +7,10 @@ gives a clear :class:`ScannerUnavailable` naming the module.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import os
-import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from discovery.base import Scanner
+from discovery.ssh.netns import NamespaceConnector
 
 if TYPE_CHECKING:
     from discovery.jobs import Job, JobSpec, Loc, Secret
@@ -246,49 +244,3 @@ def build_scanner(job: Job) -> Scanner:
         raise ScannerUnavailable(f"unknown scanner {job.scanner!r}")
     options = entry.options.model_validate(job.spec.options)
     return entry.build(job, options, job.resolve_credentials())
-
-
-# -- connecting from inside a network namespace ----------------------------------------------------------------
-
-
-def _join_netns(path: str) -> None:
-    """Move the calling thread into the network namespace at ``path`` (needs CAP_SYS_ADMIN)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({path}): {os.strerror(err)}")
-    finally:
-        os.close(fd)
-
-
-class NamespaceConnector:
-    """Opens TCP connections from inside ``/run/netns/<name>`` (a lab's scanner namespace).
-
-    A dedicated thread joins the namespace once; sockets it creates belong to that
-    namespace and are then used from the event loop as usual.
-    """
-
-    def __init__(self, netns: str) -> None:
-        self.path = netns if netns.startswith("/") else f"/run/netns/{netns}"
-        self._executor: ThreadPoolExecutor | None = None
-
-    def _socket(self) -> socket.socket:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="netns", initializer=_join_netns,
-                                                initargs=(self.path,))
-        return self._executor.submit(socket.socket, socket.AF_INET, socket.SOCK_STREAM).result()
-
-    async def __call__(self, target: Any) -> socket.socket:
-        loop = asyncio.get_running_loop()
-        sock = await loop.run_in_executor(None, self._socket)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, (target.address, target.port))
-        except BaseException:
-            sock.close()
-            raise
-        return sock

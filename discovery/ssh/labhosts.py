@@ -25,9 +25,7 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -37,7 +35,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +44,8 @@ import yaml
 
 from discovery.ssh.hostkeys import HostKeyMode
 from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory, Target
+from discovery.ssh.netns import NamespaceConnector
 
-CLONE_NEWNET = 0x40000000
 SSHD = "/usr/sbin/sshd"
 
 SSHD_CONFIG = """\
@@ -73,16 +70,6 @@ LogLevel ERROR
 def _sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), check=check, capture_output=True, text=True, timeout=30)
 
-
-def _setns(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({path}): {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 def _children(pid: int) -> list[int]:
@@ -173,7 +160,7 @@ class Lab:
         self.hosts: list[LabHost] = []
         self.namespaces: list[str] = []
         self.client_key_path = self.workdir / "client_ed25519"
-        self._executor: ThreadPoolExecutor | None = None
+        self._connector = NamespaceConnector(f"{self.prefix}-scan")
         self.scanner_address = f"{net}.254"
         self._keys_dir: Path | None = None
 
@@ -285,7 +272,7 @@ class Lab:
             if host.proc is not None and host.proc.poll() is not None:
                 raise RuntimeError(f"{host.name}: sshd exited: {(host.dir / 'sshd.log').read_text()[-500:]}")
             with contextlib.suppress(OSError):
-                sock = self._socket()
+                sock = self._connector.open_socket()
                 sock.settimeout(0.5)
                 try:
                     sock.connect((host.address, 22))
@@ -297,24 +284,9 @@ class Lab:
         raise RuntimeError(f"{host.name}: sshd did not answer within {timeout}s")
 
     # -- reaching the hosts --------------------------------------------------------------
-    def _socket(self) -> socket.socket:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                1, thread_name_prefix="labns", initializer=_setns, initargs=(f"/run/netns/{self.prefix}-scan",)
-            )
-        return self._executor.submit(socket.socket, socket.AF_INET, socket.SOCK_STREAM).result()
-
     async def connector(self, target: Target) -> socket.socket:
         """Open a TCP connection to ``target`` from inside the scanner namespace."""
-        loop = asyncio.get_running_loop()
-        sock = await loop.run_in_executor(None, self._socket)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, (target.address, target.port))
-        except BaseException:
-            sock.close()
-            raise
-        return sock
+        return await self._connector(target)
 
     def inventory(self, hosts: list[LabHost] | None = None, scope: str = "lab", **overrides: Any) -> Inventory:
         """An inventory of ``hosts`` (all by default) using the lab's key, trusting the hosts' real keys."""
@@ -371,9 +343,7 @@ class Lab:
                 _wait_gone(pid1)
         for path in [*(p for h in self.hosts for p in h.cleanup), *([self._keys_dir] if self._keys_dir else [])]:
             shutil.rmtree(path, ignore_errors=True)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self._connector.close()
         for ns in reversed(self.namespaces):
             _sh("ip", "netns", "del", ns, check=False)
         self.namespaces.clear()
