@@ -15,12 +15,9 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,34 +28,11 @@ from cmdb.model import RunStatus
 from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings, Credentials
 from discovery.aws.client import AwsCaller, collect_global, collect_region, make_session
+from discovery.demo.aws_company import start_moto
 from discovery.runner import run_scan
 from schema import load_schema
 
 KEYS = Credentials("testing", "testing")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    binary = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
-            return proc, endpoint
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit("moto_server did not start") from None
-            time.sleep(0.1)
 
 
 def build(endpoint: str, regions: list[str], instances: int) -> None:
@@ -117,7 +91,7 @@ def main() -> None:
     regions = [r for r in args.regions.split(",") if r]
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
-    proc, endpoint = start_moto()
+    proc, endpoint = start_moto(Path(tempfile.mkdtemp(prefix="bench-moto-")))
     try:
         started = time.perf_counter()
         build(endpoint, regions, args.instances)

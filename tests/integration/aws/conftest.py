@@ -4,51 +4,26 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from discovery.demo.aws_company import start_moto
+
 TEST_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of a moto server child process, stopped by its PID at the end."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    binary = Path(sys.executable).with_name("moto_server")
-    env = {**os.environ, **TEST_KEYS, "AWS_DEFAULT_REGION": "us-east-1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
-    endpoint = f"http://127.0.0.1:{port}"
+    proc, endpoint = start_moto(tmp_path_factory.mktemp("moto"))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.1)
         yield endpoint
     finally:
         proc.send_signal(signal.SIGTERM)
