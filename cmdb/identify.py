@@ -31,17 +31,6 @@ def _normalise(value: Any) -> str:
     return str(value).strip().casefold()
 
 
-def rule_key(rule: IdentifierRule, values: Mapping[str, Any], parent_uid: str | None) -> str | None:
-    """The key of ``rule`` for these attribute values, or None if one is missing."""
-    parts = []
-    for attr in rule.attributes:
-        value = values.get(attr)
-        if value is None or value == "":
-            return None
-        parts.append(_normalise(value))
-    return f"{rule.owner}#{rule.index}|{parent_uid or ''}|{_SEP.join(parts)}"
-
-
 _COMPILED: dict[tuple[str, tuple[IdentifierRule, ...]], list[tuple[str, tuple[str, ...]]]] = {}
 
 
@@ -58,7 +47,7 @@ def _compiled(cls: CIClass) -> list[tuple[str, tuple[str, ...]]]:
 def keys_for(cls: CIClass, values: Mapping[str, Any], parent_uid: str | None) -> list[str]:
     """Keys of every rule of ``cls`` whose attributes are all present, in priority order.
 
-    Equal to ``rule_key`` applied to each rule, without its per-call overhead.
+    The rules are compiled once per class: this is on the ingest's hot path.
     """
     keys = []
     scope = f"{parent_uid or ''}|"

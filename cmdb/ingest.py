@@ -10,7 +10,7 @@ error naming its field and leaves nothing behind; the rest of the batch applies.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -551,9 +551,3 @@ class Ingestor:
                 listener(changes)
             except Exception:
                 log.exception("ingest listener failed")
-
-
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -29,6 +29,13 @@ class Method(str, Enum):
     INFERRED = "inferred"  # derived by a heuristic
 
 
+def _no_empty_identifiers(value: dict[str, Scalar]) -> dict[str, Scalar]:
+    for key, item in value.items():
+        if item is None or (isinstance(item, str) and not item.strip()):
+            raise ValueError(f"identifier {key!r} is empty")
+    return value
+
+
 class CIRef(BaseModel):
     """A CI named by class and identifying attributes (and its parent, if dependent)."""
 
@@ -38,13 +45,7 @@ class CIRef(BaseModel):
     identifiers: dict[str, Scalar] = Field(min_length=1)
     parent: CIRef | None = None
 
-    @field_validator("identifiers")
-    @classmethod
-    def _no_empty_identifiers(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
-        for key, item in value.items():
-            if item is None or (isinstance(item, str) and not item.strip()):
-                raise ValueError(f"identifier {key!r} is empty")
-        return value
+    _identifiers_set = field_validator("identifiers")(_no_empty_identifiers)
 
 
 class Evidence(BaseModel):
@@ -68,10 +69,7 @@ class Observation(BaseModel):
     parent: CIRef | None = None
     observed_at: int = Field(default_factory=now_ms, gt=0)
 
-    @field_validator("identifiers")
-    @classmethod
-    def _no_empty_identifiers(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
-        return CIRef._no_empty_identifiers(value)
+    _identifiers_set = field_validator("identifiers")(_no_empty_identifiers)
 
     def ref(self) -> CIRef:
         return CIRef(ci_class=self.ci_class, identifiers=self.identifiers, parent=self.parent)
