@@ -35,7 +35,8 @@ def test_serve_and_token_lifecycle(tmp_path: Path) -> None:
     token = created["token"]
     assert created["role"] == "viewer" and token.startswith("cmdb_")
     stored = (tmp_path / "tokens.sqlite").read_bytes()
-    assert token.encode() not in stored and token.split("_")[-1].encode() not in stored  # hashed only
+    secret = token.split("_", 2)[2]  # cmdb_<id>_<secret>; the secret itself may contain "_"
+    assert token.encode() not in stored and secret.encode() not in stored  # hashed only
     listed = json.loads(_cmdb(env, "token", "list", "--json"))
     assert [(t["name"], t["role"], t["revoked_at"]) for t in listed] == [("tester", "viewer", None)]
 
