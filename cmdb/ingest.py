@@ -13,13 +13,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from pydantic import ValidationError
 
 from cmdb.aging import AgingReport, age_scope
 from cmdb.errors import InvalidItem, RunStateError
+from cmdb.gc_pause import gc_paused
 from cmdb.identify import check_class, keys_for, validate_attributes
 from cmdb.model import (
     CI,
@@ -103,6 +104,13 @@ def _ref_token(ref: CIRef) -> tuple[Any, ...]:
     return (ref.ci_class, tuple(ref.identifiers.items()), parent)
 
 
+class _Prepared(NamedTuple):
+    cls: CIClass
+    values: dict[str, Any]  # validated identifiers and attributes
+    parent_uid: str | None
+    keys: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class _PendingRel:
     source_uid: str
@@ -135,6 +143,16 @@ class _Batch:
         self.ref_keys: dict[tuple[Any, ...], list[str]] = {}  # keys computed while prefetching
         self.sighted: set[str] = set()
         self.pending: list[_PendingRel] = []
+        # Per-object memos, valid while the batch holds its items (ids stay unique):
+        # a reference's token, and an observation's checked values and keys.
+        self.tokens: dict[int, tuple[Any, ...]] = {}
+        self.prepared: dict[int, _Prepared] = {}
+
+    def token(self, ref: CIRef) -> tuple[Any, ...]:
+        token = self.tokens.get(id(ref))
+        if token is None:
+            token = self.tokens[id(ref)] = _ref_token(ref)
+        return token
 
     # -- store access, batched --------------------------------------------------------
     def prefetch_keys(self, keys: Iterable[str]) -> None:
@@ -170,7 +188,7 @@ class _Batch:
         return None, []
 
     def resolve_ref(self, ref: CIRef, field_name: str) -> str:
-        token = _ref_token(ref)
+        token = self.token(ref)
         if token in self.ref_cache:
             uid = self.ref_cache[token]
         else:
@@ -186,7 +204,7 @@ class _Batch:
         if cls is None:
             raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
         parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
-        keys = self.ref_keys.pop(_ref_token(ref), None) if parent_uid is None else None
+        keys = self.ref_keys.pop(self.token(ref), None) if parent_uid is None else None
         if keys is None:
             keys = keys_for(cls, ref.identifiers, parent_uid)
         if not keys:
@@ -196,7 +214,11 @@ class _Batch:
         return found.uid if found is not None else None
 
     # -- CI observations --------------------------------------------------------------
-    def observe(self, obs: Observation) -> None:
+    def prepare(self, obs: Observation) -> _Prepared:
+        """Every check of an observation that does not depend on the rest of the batch, and its keys."""
+        prepared = self.prepared.pop(id(obs), None)
+        if prepared is not None:
+            return prepared
         schema = self.schema
         cls = check_class(schema, obs.ci_class, "class")
         if cls.dependency is not None and obs.parent is None:
@@ -213,6 +235,11 @@ class _Batch:
         keys = keys_for(cls, values, parent_uid if cls.dependency else None)
         if not keys:
             raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
+        return _Prepared(cls, values, parent_uid, keys)
+
+    def observe(self, obs: Observation) -> None:
+        cls, values, parent_uid, keys = self.prepare(obs)
+        schema = self.schema
         self.prefetch_keys(keys)
         ci, duplicates = self.match(keys)
         if ci is None:
@@ -405,7 +432,8 @@ class Ingestor:
             chunk = list(islice(iterator, self.batch_size))
             if not chunk:
                 break
-            report.add(self._ingest_batch(run, chunk, offset))
+            with gc_paused():
+                report.add(self._ingest_batch(run, chunk, offset))
             offset += len(chunk)
         for key, value in report.as_counts().items():
             run.counts[key] = run.counts.get(key, 0) + value
@@ -475,22 +503,18 @@ class Ingestor:
 
     @staticmethod
     def _prefetch_observations(batch: _Batch, observations: list[Observation]) -> None:
-        """Look up the identification keys of a whole level of observations at once."""
+        """Check a whole level of observations and look up their identification keys at once.
+
+        An observation that fails a check is left for ``observe`` to report.
+        """
         keys: list[str] = []
         for obs in observations:
-            cls = batch.schema.classes.get(obs.ci_class)
-            if cls is None:
+            try:
+                prepared = batch.prepare(obs)
+            except InvalidItem:
                 continue
-            parent_uid = None
-            if cls.dependency is not None:
-                if obs.parent is None:
-                    continue
-                try:
-                    parent_uid = batch.resolve_ref(obs.parent, "parent")
-                except InvalidItem:
-                    continue  # reported when the item itself is processed
-            values = {**{k: v for k, v in obs.attributes.items() if v is not None}, **obs.identifiers}
-            keys.extend(keys_for(cls, values, parent_uid))
+            batch.prepared[id(obs)] = prepared
+            keys.extend(prepared.keys)
         batch.prefetch_keys(keys)
 
     @staticmethod
@@ -498,7 +522,7 @@ class Ingestor:
         """Look up relationship endpoints level by level (parents first), one store call per level."""
         unique: dict[tuple[Any, ...], CIRef] = {}
         for ref in refs:
-            token = _ref_token(ref)
+            token = batch.token(ref)
             if token not in unique and token not in batch.ref_cache:
                 unique[token] = ref
         nested = [r for r in unique.values() if r.parent is not None]

@@ -20,6 +20,7 @@ class Schema:
     relationships: dict[str, RelationshipType]
     sources: dict[str, SourceDef]
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _allowed: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         subtrees: dict[str, set[str]] = {name: {name} for name in self.classes}
@@ -66,10 +67,16 @@ class Schema:
         return any(allowed == "*" or self.is_a(cls, allowed) for allowed in src.may_create)
 
     def allows(self, rel: str, source_cls: str, target_cls: str) -> bool:
-        rtype = self.rel(rel)
-        return any(self.is_a(source_cls, c) for c in rtype.sources) and any(
-            self.is_a(target_cls, c) for c in rtype.targets
-        )
+        """Whether ``rel`` may link these classes (answered once per triple: ingest asks per edge)."""
+        triple = (rel, source_cls, target_cls)
+        allowed = self._allowed.get(triple)
+        if allowed is None:
+            rtype = self.rel(rel)
+            allowed = any(self.is_a(source_cls, c) for c in rtype.sources) and any(
+                self.is_a(target_cls, c) for c in rtype.targets
+            )
+            self._allowed[triple] = allowed
+        return allowed
 
     def concrete(self) -> list[str]:
         return sorted(name for name, cls in self.classes.items() if not cls.abstract)

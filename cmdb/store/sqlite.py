@@ -136,18 +136,20 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _ci_from_row(row: sqlite3.Row) -> CI:
-    prov = {k: Provenance(v[0], v[1]) for k, v in _loads(row["prov"]).items()}
+_LIFECYCLE = {m.value: m for m in Lifecycle}
+_EMPTY = "{}"
+_CI_COLUMNS = "uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov"
+_REL_COLUMNS = "uid, type, src, dst, status, attrs, evidence, last_run"
+
+
+# The decoders index columns by position (the order of _CI_COLUMNS / _REL_COLUMNS,
+# which is also the tables' order for SELECT *): they run once per CI and per
+# relationship an ingest reads, so they take plain tuples as well as Rows.
+def _ci_from_row(row: sqlite3.Row | tuple[Any, ...]) -> CI:
     return CI(
-        uid=row["uid"],
-        ci_class=row["class"],
-        attributes=_loads(row["attrs"]),
-        provenance=prov,
-        status=Lifecycle(row["status"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        parent_uid=row["parent_uid"],
-        duplicate_of=row["duplicate_of"],
+        row[0], row[1], _loads(row[8]),
+        {k: Provenance(v[0], v[1]) for k, v in _loads(row[9]).items()},
+        _LIFECYCLE[row[2]], row[4], row[5], row[6], row[7],
     )
 
 
@@ -160,17 +162,13 @@ def _ci_row(ci: CI) -> tuple[Any, ...]:
     )
 
 
-def _rel_from_row(row: sqlite3.Row) -> Relationship:
-    ev = _loads(row["evidence"])
+def _rel_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Relationship:
+    ev = _loads(row[6])
+    attrs = row[5]
     return Relationship(
-        uid=row["uid"],
-        type=row["type"],
-        source_uid=row["src"],
-        target_uid=row["dst"],
-        attributes=_loads(row["attrs"]),
-        evidence=RelEvidence(**ev),
-        status=Lifecycle(row["status"]),
-        last_run=row["last_run"],
+        row[0], row[1], row[2], row[3], {} if attrs == _EMPTY else _loads(attrs),
+        RelEvidence(ev["sources"], ev["first_seen"], ev["last_seen"], ev["times_seen"], ev["method"], ev["confidence"]),
+        _LIFECYCLE[row[4]], row[7],
     )
 
 
@@ -182,7 +180,7 @@ def _rel_row(rel: Relationship) -> tuple[Any, ...]:
     }
     return (
         rel.uid, rel.type, rel.source_uid, rel.target_uid, rel.status.value,
-        _dumps(rel.attributes), _dumps(evidence), rel.last_run,
+        _dumps(rel.attributes) if rel.attributes else _EMPTY, _dumps(evidence), rel.last_run,
     )
 
 
@@ -271,26 +269,32 @@ class SQLiteStore:
     # -- identification and writes ---------------------------------------------------
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        conn = self._conn()
+        cursor = self._tuples()
         for chunk in _chunks(list(set(keys))):
-            for key, uid in conn.execute(f"SELECT key, uid FROM id_keys WHERE key IN ({_marks(len(chunk))})", chunk):
+            for key, uid in cursor.execute(f"SELECT key, uid FROM id_keys WHERE key IN ({_marks(len(chunk))})", chunk):
                 found.setdefault(key, []).append(uid)
         return found
 
+    def _tuples(self) -> sqlite3.Cursor:
+        """A cursor on this thread's connection returning plain tuples (cheaper than Rows)."""
+        cursor = self._conn().cursor()
+        cursor.row_factory = None
+        return cursor
+
     def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
         result: dict[str, CI] = {}
-        conn = self._conn()
+        cursor = self._tuples()
         for chunk in _chunks(list(set(uids))):
-            for row in conn.execute(f"SELECT * FROM cis WHERE uid IN ({_marks(len(chunk))})", chunk):
-                result[row["uid"]] = _ci_from_row(row)
+            for row in cursor.execute(f"SELECT {_CI_COLUMNS} FROM cis WHERE uid IN ({_marks(len(chunk))})", chunk):
+                result[row[0]] = _ci_from_row(row)
         return result
 
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
         result: dict[str, Relationship] = {}
-        conn = self._conn()
+        cursor = self._tuples()
         for chunk in _chunks(list(set(uids))):
-            for row in conn.execute(f"SELECT * FROM rels WHERE uid IN ({_marks(len(chunk))})", chunk):
-                result[row["uid"]] = _rel_from_row(row)
+            for row in cursor.execute(f"SELECT {_REL_COLUMNS} FROM rels WHERE uid IN ({_marks(len(chunk))})", chunk):
+                result[row[0]] = _rel_from_row(row)
         return result
 
     def apply(self, changes: ChangeSet) -> None:
