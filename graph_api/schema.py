@@ -25,7 +25,9 @@ from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
 from graph_api.errors import should_mask
+from graph_api.execution import LeafFastExecutionContext
 from graph_api.limits import LimitsFirst, create_limits_rule
+from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
 from graph_api.settings import ApiSettings
@@ -34,8 +36,12 @@ QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, Change
 MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations)
 
 
-def build_schema(settings: ApiSettings) -> strawberry.Schema:
-    """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors."""
+def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None) -> strawberry.Schema:
+    """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors.
+
+    ``result_cache``: serve repeated index-only queries from it (``graph_api.result_cache``).
+    """
+    cached = [lambda: CachedResults(result_cache)] if result_cache is not None else []
     aliases_rule = create_aliases_rule(settings.max_aliases)
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
                                      settings.page_cap, settings.max_fields)
@@ -46,11 +52,13 @@ def build_schema(settings: ApiSettings) -> strawberry.Schema:
         mutation=mutation,
         types=list(FAMILY_TYPES.values()),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=LeafFastExecutionContext,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: LimitsFirst([aliases_rule, limits_rule]),
             lambda: MaskErrors(should_mask_error=should_mask),
+            *cached,
         ],
     )
 

@@ -1,0 +1,147 @@
+"""The plain-leaf execution shortcut answers exactly what graphql-core's own execution answers."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from cmdb.impact import ImpactService
+from cmdb.ingest import Ingestor
+from cmdb.store.sqlite import SQLiteStore
+from cmdb.store.tokens_sqlite import SQLiteTokenStore
+from cmdb.tokens import Role, TokenService
+from cmdb.topology.index import TopologyIndex
+from graph_api.auth import Principal
+from graph_api.blocking import configure
+from graph_api.context import ApiContext
+from graph_api.execution import LeafFastExecutionContext
+from graph_api.schema import build_schema
+from graph_api.services import AppServices
+from graph_api.settings import ApiSettings
+from schema import load_schema
+from tests.api.estate import seed
+
+
+def _both(schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None,
+          context: Any = None) -> tuple[Any, Any]:
+    """(data, errors as (message, path)) with graphql-core's context, then with the shortcut."""
+    answers = []
+    for cls in (StrawberryGraphQLCoreExecutionContext, LeafFastExecutionContext):
+        schema.execution_context_class = cls
+        result = asyncio.run(schema.execute(query, variable_values=variables, context_value=context))
+        errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
+        answers.append((result.data, errors))
+    return answers[0], answers[1]
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    label: str | None
+    count: int
+    colour: Colour
+    must: str
+
+    @strawberry.field
+    def doubled(self) -> int:
+        return self.count * 2
+
+    @strawberry.field
+    async def later(self) -> str:
+        return f"later-{self.id}"
+
+
+def _items() -> list[Item]:
+    return [
+        Item(id=strawberry.ID("a"), label="first", count=1, colour=Colour.RED, must="x"),
+        Item(id=strawberry.ID("b"), label=None, count=2, colour=Colour.BLUE, must=None),  # type: ignore[arg-type]
+        Item(id=strawberry.ID("c"), label="third", count="not a number", colour=Colour.RED, must="z"),  # type: ignore[arg-type]
+        Item(id=strawberry.ID("d"), label="fourth", count=4, colour="purple", must="w"),  # type: ignore[arg-type]
+    ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return _items()  # type: ignore[return-value]
+
+    @strawberry.field
+    def strict(self) -> list[Item]:
+        return _items()
+
+
+SMALL = strawberry.Schema(query=Query)
+
+
+@pytest.mark.parametrize("query", [
+    "{ items { id label count colour doubled later __typename } }",
+    "{ items { b: id, a: label, ...F, ... on Item { count } } } fragment F on Item { colour id }",
+    "{ items { must } }",  # null in a non-null field: the item becomes null, with graphql-core's error
+    "{ strict { id must } }",  # ... and propagates up through a non-null list
+    "{ items { count } }",  # a value the Int type refuses
+    "{ items { colour } }",  # a value the enum does not hold
+    "{ items { id @skip(if: true) label @include(if: false) count } }",
+])
+def test_shortcut_matches_graphql_core_on_edge_cases(query: str) -> None:
+    stock, fast = _both(SMALL, query)
+    assert fast == stock
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp: Path = tmp_path_factory.mktemp("execution")
+    catalog = load_schema()
+    store = SQLiteStore(tmp / "cmdb.sqlite", catalog)
+    ingestor = Ingestor(store, catalog)
+    seed(ingestor)
+    index = TopologyIndex.load(store, catalog)
+    configure(0)
+    services = AppServices.build(store=store, schema=catalog,
+                                 tokens=TokenService(SQLiteTokenStore(tmp / "tokens.sqlite")),
+                                 ingestor=ingestor, impact=ImpactService(index, catalog), trigger_discovery=None,
+                                 page_cap=500)
+    settings = ApiSettings(store_threads=0)
+    schema = build_schema(settings)
+    uids = {ci.attributes["name"]: ci.uid for batch in store.iter_cis() for ci in batch}
+    yield schema, ApiContext(Principal("t", "test", Role.VIEWER), services, settings), uids
+    store.close()
+
+
+@pytest.mark.parametrize(("query", "names"), [
+    ("""query($u: [ID!]!) { impact(uids: $u, maxDepth: 6) { truncated truncatedBy
+        impacted { uid ciClass name grade depth explanation path { uid name ciClass relType relSource relTarget } }
+        services { uid name ciClass grade owner } owners } }""", ["db-host"]),
+    ("""query($u: [ID!]!) { impact(uids: $u) { impacted { g: grade, d: depth, __typename } } }""", ["web-1", "web-2"]),
+    ("""query($u: ID!) { dependencies(uid: $u, maxDepth: 3) { uid truncated dependencies { uid name depth redundant
+        path { uid relType } } } }""", ["checkout"]),
+    ("""query($u: ID!) { ci(uid: $u) { __typename uid name ciClass lifecycle environment attributes
+        ... on DeviceCI { fqdn cpuCount memoryMb } neighbours(first: 50) { direction relationship { type
+        evidence { method confidence sources } } ci { uid name ciClass } } } }""", ["web-2"]),
+    ("""{ cis(filter: {attributes: [{attribute: "environment", value: "bulk"}]}, first: 7) {
+        edges { cursor node { uid name ciClass } } pageInfo { hasNextPage endCursor } } }""", []),
+    ("""query($u: [ID!]!) { impact(uids: $u) { impacted { uid } } }""", ["no-such-ci"]),
+])
+def test_shortcut_matches_graphql_core_on_the_real_schema(real: Any, query: str, names: list[str]) -> None:
+    schema, context, uids = real
+    variables: dict[str, Any] = {}
+    if "[ID!]!" in query:
+        variables["u"] = [uids.get(n, n) for n in names]
+    elif names:
+        variables["u"] = uids[names[0]]
+    stock, fast = _both(schema, query, variables, context)
+    assert fast == stock
+    if names != ["no-such-ci"]:
+        assert stock[0] is not None and not stock[1]
