@@ -22,6 +22,7 @@ from graph_api.context import context_dependency
 from graph_api.enums import check_catalog
 from graph_api.limits import BodyLimit
 from graph_api.metrics import ApiMetrics
+from graph_api.result_cache import ResultCache
 from graph_api.schema import build_schema
 from graph_api.services import AppServices, DiscoveryTrigger
 from graph_api.settings import ApiSettings, get_api_settings
@@ -73,8 +74,12 @@ def create_app(
         return JSONResponse({"errors": [{"message": f"{where}: {first.get('msg')}",
                                          "extensions": {"code": "INVALID_ARGUMENT"}}]}, status_code=422)
 
+    cache = None
+    if index is not None and settings.result_cache_size > 0:
+        cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
+                            outcomes=metrics.result_cache)
     graphql = GraphQLRouter(
-        build_schema(settings),
+        build_schema(settings, cache),
         graphql_ide="graphiql" if settings.graphiql else None,
         context_getter=context_dependency(services, settings),
         subscription_protocols=(),

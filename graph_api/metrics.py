@@ -23,6 +23,9 @@ class ApiMetrics:
         self.latency = Histogram("cmdb_http_request_seconds", "HTTP request latency", ["method", "path"],
                                  buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
                                  registry=self.registry)
+        self.result_cache = Counter("cmdb_graphql_result_cache_total",
+                                    "Index-only GraphQL queries answered from the result cache (hit) or not (miss)",
+                                    ["outcome"], registry=self.registry)
         self.ingest_runs = Counter("cmdb_collect_runs_total", "Collector batches ingested", ["source", "status"],
                                    registry=self.registry)
         self.ingest_items = Counter("cmdb_collect_items_total", "Collector items by outcome", ["source", "outcome"],

@@ -25,6 +25,10 @@ class ApiSettings(BaseSettings):
     max_collect_items: int = Field(default=100_000, ge=1)
     page_cap: int = Field(default=500, ge=1, le=10_000)
     store_threads: int = Field(default=4, ge=0, le=64)  # 0: store calls inline on the event loop
+    # Results of index-only queries (impact, dependencies, paths, SPOF) kept until the graph
+    # changes (graph_api.result_cache); 0 entries turns the cache off.
+    result_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
+    result_cache_items: int = Field(default=200_000, ge=1_000, le=100_000_000)  # list items held, all entries
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
 
 

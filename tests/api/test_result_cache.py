@@ -1,0 +1,92 @@
+"""The result cache of index-only queries: repeated answers are served from it, never stale after a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from graph_api.result_cache import CACHE_HEADER
+from tests.api.conftest import Api
+
+SOURCE, SCOPE = "aws", "cache-test"
+IMPACT = "query($u: [ID!]!) { impact(uids: $u, maxDepth: 6) { truncated impacted { uid name grade depth } owners } }"
+HOST = {"class": "physical_server", "identifiers": {"serial_number": "SN-CACHE"}}
+
+
+def _collect(api: Api, *items: dict[str, Any]) -> None:
+    body = {"source": SOURCE, "scope": SCOPE, "complete": False,
+            "items": [{"source": SOURCE, "scope": SCOPE, **item} for item in items]}
+    r = httpx.post(f"{api.url}/api/v1/collect", json=body, headers=api.headers("collector"), timeout=30)
+    assert r.status_code == 200 and r.json()["errors"] == [], r.text
+
+
+def _vm(name: str) -> dict[str, Any]:
+    return {"class": "virtual_machine", "identifiers": {"fqdn": "cache-vm.example.com"},
+            "attributes": {"name": name, "owner": "team-cache"}}
+
+
+def _impact(api: Api, uid: str, role: str = "viewer") -> tuple[str | None, set[tuple[str, str, str, int]], list[str]]:
+    """(cache header, {(uid, name, grade, depth)}, owners) of the impact of ``uid``."""
+    r = api.gql(IMPACT, {"u": [uid]}, role=role)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert not body.get("errors"), body
+    report = body["data"]["impact"]
+    return (r.headers.get(CACHE_HEADER),
+            {(i["uid"], i["name"], i["grade"], i["depth"]) for i in report["impacted"]}, report["owners"])
+
+
+def test_repeated_impact_is_a_hit_until_an_ingest_changes_the_graph(api: Api) -> None:
+    _collect(api, {**HOST, "attributes": {"name": "cache-host"}})
+    host = api.uid("cache-host")
+    alone = {(host, "cache-host", "DOWN", 0)}
+    assert _impact(api, host) == ("miss", alone, [])
+    assert _impact(api, host) == ("hit", alone, [])
+    assert _impact(api, host, role="admin") == ("miss", alone, [])  # the role is part of the key
+
+    # A VM appears on the host: the next answer is computed afresh and includes it.
+    _collect(api, _vm("cache-vm"), {"kind": "rel", "type": "HOSTED_ON", "from": {
+        "class": "virtual_machine", "identifiers": {"fqdn": "cache-vm.example.com"}}, "to": HOST})
+    vm = api.uid("cache-vm")
+    with_vm = alone | {(vm, "cache-vm", "DOWN", 1)}
+    assert _impact(api, host) == ("miss", with_vm, [])
+    assert _impact(api, host) == ("hit", with_vm, [])
+
+    # A rename is a change too (names come from the index).
+    _collect(api, _vm("cache-vm-renamed"))
+    assert _impact(api, host) == ("miss", alone | {(vm, "cache-vm-renamed", "DOWN", 1)}, [])
+
+    # A manual edit (GraphQL mutations, the same Ingestor) puts a second VM on the host.
+    made = api.data('mutation { createCi(ciClass: VIRTUAL_MACHINE, identifiers: {fqdn: "cache-vm2.example.com"}, '
+                    'attributes: {name: "cache-vm2"}) { ... on CIPayload { ci { uid } } } }', role="editor")
+    vm2 = made["createCi"]["ci"]["uid"]
+    renamed = alone | {(vm, "cache-vm-renamed", "DOWN", 1)}
+    assert _impact(api, host) == ("miss", renamed, [])  # any change to the graph drops every entry
+    related = api.data('mutation($s: ID!, $d: ID!) { relate(sourceUid: $s, type: HOSTED_ON, targetUid: $d) '
+                       '{ __typename } }', {"s": vm2, "d": host}, role="editor")
+    assert related["relate"]["__typename"] == "RelationshipPayload"
+    assert _impact(api, host) == ("miss", renamed | {(vm2, "cache-vm2", "DOWN", 1)}, [])
+
+
+def test_only_successful_index_only_queries_are_cached(api: Api) -> None:
+    db = api.uid("db-main")
+    # Reads of the store are never cached (no header), nor mixed with an impact query.
+    r = api.gql("query($u: ID!) { ci(uid: $u) { name } }", {"u": db})
+    assert r.status_code == 200 and CACHE_HEADER not in r.headers
+    mixed = "query($u: ID!) { ci(uid: $u) { name } impact(uids: [$u]) { impacted { uid } } }"
+    for _ in range(2):
+        r = api.gql(mixed, {"u": db})
+        assert r.status_code == 200 and not r.json().get("errors") and CACHE_HEADER not in r.headers
+    # Errors are not kept: an unknown CI is looked up again every time.
+    for _ in range(2):
+        r = api.gql(IMPACT, {"u": ["no-such-ci-for-cache"]})
+        assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        assert r.headers.get(CACHE_HEADER) == "miss"
+    # Other index-only analyses are cached like impact.
+    deps = "query($u: ID!) { dependencies(uid: $u) { dependencies { uid depth } } }"
+    first, second = api.gql(deps, {"u": db}), api.gql(deps, {"u": db})
+    assert (first.headers.get(CACHE_HEADER), second.headers.get(CACHE_HEADER)) == ("miss", "hit")
+    assert first.json() == second.json()
+    metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("viewer")).text
+    assert 'cmdb_graphql_result_cache_total{outcome="hit"}' in metrics
