@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -26,7 +27,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -91,11 +94,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, db: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(workdir: Path, db: Path, port: int, workers: int, cache_size: int | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
            "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
-    proc = subprocess.Popen([sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if cache_size is not None:
+        env["CMDB_API_RESULT_CACHE_SIZE"] = str(cache_size)
+    command = [sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
     while True:
         if proc.poll() is not None:
@@ -124,7 +131,8 @@ class RawClient:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes, str]:
+        """(status, body, X-Cmdb-Cache header: "hit", "miss" or "" when the answer was not cacheable)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -135,21 +143,33 @@ class RawClient:
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
         length = 0
+        cache = ""
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        return status, await self.reader.readexactly(length)
+            elif name.lower() == "x-cmdb-cache":
+                cache = value.strip()
+        return status, await self.reader.readexactly(length), cache
 
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
 
 
+class Outcome(NamedTuple):
+    ok: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    cache: Counter[str]  # X-Cmdb-Cache values of the successful answers ("hit", "miss", "")
+
+
 async def load(url: str, token: str, query: str, variables: list[dict[str, object]], clients: int,
-               duration: float) -> tuple[int, float, list[float], int]:
-    """``clients`` concurrent clients sending ``query`` for ``duration`` seconds: (ok, seconds, latencies, errors)."""
+               duration: float) -> Outcome:
+    """``clients`` concurrent clients sending ``query`` for ``duration`` seconds."""
     latencies: list[float] = []
+    cache: Counter[str] = Counter()
     errors = 0
     stop_at = time.perf_counter() + duration
     host, port = url.removeprefix("http://").split(":")
@@ -162,13 +182,14 @@ async def load(url: str, token: str, query: str, variables: list[dict[str, objec
             while time.perf_counter() < stop_at:
                 start = time.perf_counter()
                 if query == HEALTHZ:
-                    status, body = await http.request("GET", "/healthz")
+                    status, body, hit = await http.request("GET", "/healthz")
                 else:
                     payload = json.dumps({"query": query, "variables": rng.choice(variables)}).encode()
-                    status, body = await http.request("POST", "/graphql", payload)
+                    status, body, hit = await http.request("POST", "/graphql", payload)
                 elapsed = time.perf_counter() - start
                 if status == 200 and b'"errors"' not in body:
                     latencies.append(elapsed)
+                    cache[hit] += 1
                 else:
                     errors += 1
         finally:
@@ -176,7 +197,23 @@ async def load(url: str, token: str, query: str, variables: list[dict[str, objec
 
     started = time.perf_counter()
     await asyncio.gather(*(client(k) for k in range(clients)))
-    return len(latencies), time.perf_counter() - started, latencies, errors
+    return Outcome(len(latencies), time.perf_counter() - started, latencies, errors, cache)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def pct(values: list[float], p: float) -> float:
@@ -195,6 +232,9 @@ def main() -> None:
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--scenarios", nargs="+", choices=["healthz", "lookup", "impact"],
                         default=["healthz", "lookup", "impact"])
+    parser.add_argument("--workers", type=int, default=1, help="cmdb serve --workers N")
+    parser.add_argument("--cache-size", type=int, default=None,
+                        help="CMDB_API_RESULT_CACHE_SIZE for the server (0: result cache off; default: the server's)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +253,7 @@ def main() -> None:
     _, token = TokenService(SQLiteTokenStore(args.dir / "tokens.sqlite")).create("bench", Role.VIEWER)
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(args.dir, db, port)
+    proc = start_server(args.dir, db, port, args.workers, args.cache_size)
     print(f"cmdb serve up in {time.perf_counter() - started:.1f} s (pid {proc.pid}); "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
@@ -229,14 +269,23 @@ def main() -> None:
         for name, (query, variables) in scenarios.items():
             asyncio.run(load(url, token, query, variables, 2, 2.0))  # warm up
             for clients in args.concurrency:
-                ok, seconds, lat, errors = asyncio.run(load(url, token, query, variables, clients, args.duration))
-                row = {"scenario": name, "clients": clients, "requests": ok, "errors": errors,
-                       "req_per_s": round(ok / seconds, 1), "p50_ms": round(pct(lat, 50), 1),
+                cpu_before = cpu_seconds(proc.pid)
+                out = asyncio.run(load(url, token, query, variables, clients, args.duration))
+                cpu = cpu_seconds(proc.pid) - cpu_before
+                lat = out.latencies
+                cacheable = out.cache["hit"] + out.cache["miss"]
+                row = {"scenario": name, "clients": clients, "requests": out.ok, "errors": out.errors,
+                       "req_per_s": round(out.ok / out.seconds, 1), "p50_ms": round(pct(lat, 50), 1),
                        "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
-                       "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None}
+                       "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
+                       "server_cpu_ms_per_req": round(cpu * 1000 / max(1, out.ok + out.errors), 2),
+                       "cache_hit_ratio": round(out.cache["hit"] / cacheable, 3) if cacheable else None,
+                       "load": round(os.getloadavg()[0], 1)}
                 results.append(row)
+                hits = f"  cache hits {row['cache_hit_ratio']:.1%}" if cacheable else ""
                 print(f"{name:25s} clients={clients:3d}  {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
-                      f"p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {errors}", flush=True)
+                      f"p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {out.errors}  "
+                      f"server CPU {row['server_cpu_ms_per_req']:.2f} ms/req{hits}  load {row['load']}", flush=True)
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
