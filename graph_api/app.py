@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,6 +29,16 @@ from graph_api.schema import build_schema
 from graph_api.services import AppServices, DiscoveryTrigger
 from graph_api.settings import ApiSettings, get_api_settings
 from schema import Schema
+
+
+class _Router(GraphQLRouter):  # type: ignore[type-arg]
+    """strawberry's FastAPI router answering with orjson (a 237-CI impact report: ~4x faster than json)."""
+
+    def encode_json(self, data: object) -> bytes | str:
+        try:
+            return orjson.dumps(data)
+        except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits in a JSON attribute
+            return json.dumps(data, separators=(",", ":"))
 
 
 def create_app(
@@ -78,7 +90,7 @@ def create_app(
     if index is not None and settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = GraphQLRouter(
+    graphql = _Router(
         build_schema(settings, cache),
         graphql_ide="graphiql" if settings.graphiql else None,
         context_getter=context_dependency(services, settings),

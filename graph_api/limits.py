@@ -8,8 +8,8 @@ nothing is executed when a limit is hit.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -156,15 +156,37 @@ def _count_fields(sel: SelectionSetNode | None) -> int:
     return total
 
 
-# Full validation of a document already seen (documents come from the parser cache,
-# so equal query texts are the same object); bounded like the parser cache.
-_validate_cached = lru_cache(maxsize=256)(validate_document)
+class _PerDocument:
+    """Validation errors per (schema, document, rules), keyed by the objects' identity, LRU-bounded.
+
+    The parser cache hands out one DocumentNode per query text, so identity is enough;
+    an lru_cache keyed by the document would hash the whole syntax tree on every request
+    (graphql-core's Node hash is recursive), which cost more than the validation it saved.
+    The objects are kept in the entry, so an id is never reused while its entry lives.
+    Used from the event loop only.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[int, int], tuple[Any, DocumentNode, tuple[Any, ...], list[GraphQLError]]] = (
+            OrderedDict())
+
+    def errors(self, schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...],
+               compute: Callable[[], list[GraphQLError]]) -> list[GraphQLError]:
+        key = (id(schema), id(document))
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is schema and entry[1] is document and entry[2] == rules:
+            self._entries.move_to_end(key)
+            return entry[3]
+        found = compute()
+        self._entries[key] = (schema, document, rules, found)
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return found
 
 
-@lru_cache(maxsize=256)
-def _limits_cached(schema: GraphQLSchema, document: DocumentNode,
-                   rules: tuple[type[ASTValidationRule], ...]) -> list[GraphQLError]:
-    return validate(schema, document, list(rules))
+_limits_cached = _PerDocument(256)
+_validate_cached = _PerDocument(256)
 
 
 class LimitsFirst(SchemaExtension):
@@ -180,10 +202,14 @@ class LimitsFirst(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
-            errors = _limits_cached(ctx.schema._schema, ctx.graphql_document, self.rules)
-            ctx.pre_execution_errors = errors or _validate_cached(
-                ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+        document = ctx.graphql_document
+        if document is not None and ctx.pre_execution_errors is None:
+            schema = ctx.schema._schema
+            errors = _limits_cached.errors(schema, document, self.rules,
+                                           lambda: validate(schema, document, list(self.rules)))
+            ctx.pre_execution_errors = errors or _validate_cached.errors(
+                schema, document, tuple(ctx.validation_rules),
+                lambda: validate_document(schema, document, ctx.validation_rules))
         yield
 
 
