@@ -235,6 +235,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="cmdb serve --workers N")
     parser.add_argument("--cache-size", type=int, default=None,
                         help="CMDB_API_RESULT_CACHE_SIZE for the server (0: result cache off; default: the server's)")
+    parser.add_argument("--roots", type=int, default=2000,
+                        help="distinct impact roots (and lookup CIs) the clients pick from at random")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -245,7 +247,7 @@ def main() -> None:
     if args.seed_only:
         return
     rng = random.Random(7)
-    lookups, roots = sample_uids(db, 2000, rng)
+    lookups, roots = sample_uids(db, args.roots, rng)
 
     from cmdb.store.tokens_sqlite import SQLiteTokenStore
     from cmdb.tokens import Role, TokenService
