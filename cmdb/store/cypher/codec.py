@@ -95,12 +95,27 @@ def _plain(value: Any) -> Any:
     return dumps(value)
 
 
+_STORABLE: dict[str, bool] = {}
+
+
+def _storable(name: str) -> bool:
+    """Whether an attribute name can also be a plain property (memoised: names are few)."""
+    ok = _STORABLE.get(name)
+    if ok is None:
+        ok = name.isascii() and name.isidentifier() and name[:1].isalpha()
+        if len(_STORABLE) < 10_000:
+            _STORABLE[name] = ok
+    return ok
+
+
 def _flatten(attributes: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
-    return {
-        k: _plain(v)
-        for k, v in attributes.items()
-        if v is not None and k not in reserved and k.isidentifier() and k[:1].isalpha()
-    }
+    flat: dict[str, Any] = {}
+    for k, v in attributes.items():
+        if v is None or k in reserved or not _storable(k):
+            continue
+        kind = type(v)
+        flat[k] = v if (kind is str or kind is int or kind is float or kind is bool) else _plain(v)
+    return flat
 
 
 _KEY_SETS: dict[frozenset[str], str] = {}
@@ -117,25 +132,34 @@ def _key_set_id(keys: Iterable[str]) -> str:
     return found
 
 
-def ci_row(ci: CI) -> dict[str, Any]:
+# Write rows are lists, not maps: FalkorDB takes parameters as Cypher text, where
+# every map key must be unquoted, and a CI row's keys would be most of the work
+# of sending it. The statements name these positions (statements.py).
+CI_COLUMNS = ("uid", "created_at", "ci_class", "lifecycle", "updated_at", "attrs", "prov", "search_text",
+              "parent_uid", "duplicate_of", "prop_keys", "name")
+CI_ATTRIBUTES = len(CI_COLUMNS)  # then the map of attribute properties
+_CI_FIXED = frozenset({"uid", "ci_class", "lifecycle", "updated_at", "attrs", "search_text", "prov"})
+
+
+def ci_row(ci: CI) -> list[Any]:
+    """``CI_COLUMNS`` then the attributes that are also plain properties (name aside).
+
+    ``created_at`` is the CI's; the store may replace it (first state of a batch).
+    """
     props = _flatten(ci.attributes, CI_RESERVED)
+    props.pop("name", None)
     name = ci.attributes.get("name")
-    if name is not None:
-        props["name"] = str(name)
-    props.update(
-        uid=ci.uid,
-        ci_class=ci.ci_class,
-        lifecycle=ci.status.value,
-        updated_at=ci.updated_at,
-        attrs=dumps(ci.attributes),
-        search_text=search_text(ci.attributes),
-        prov=dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}),
-    )
-    props["parent_uid"] = ci.parent_uid  # None removes it (SET n += props)
-    props["duplicate_of"] = ci.duplicate_of
-    # The names of the optional properties: when they change, the store replaces them all.
-    props["prop_keys"] = _key_set_id(k for k, v in props.items() if v is not None)
-    return {"uid": ci.uid, "ci_class": ci.ci_class, "created_at": ci.created_at, "props": props}
+    name = None if name is None else str(name)
+    # The names of the properties present: when they change, the store replaces them all.
+    names = _CI_FIXED.union(props)
+    if name is not None or ci.parent_uid is not None or ci.duplicate_of is not None:
+        names = names.union(k for k, v in (("name", name), ("parent_uid", ci.parent_uid),
+                                           ("duplicate_of", ci.duplicate_of)) if v is not None)
+    return [
+        ci.uid, ci.created_at, ci.ci_class, ci.status.value, ci.updated_at, dumps(ci.attributes),
+        dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}), search_text(ci.attributes),
+        ci.parent_uid, ci.duplicate_of, _key_set_id(names), name, props,
+    ]
 
 
 def ci_from(row: Sequence[Any]) -> CI:
@@ -153,23 +177,18 @@ def ci_from(row: Sequence[Any]) -> CI:
     )
 
 
-def rel_row(rel: Relationship) -> dict[str, Any]:
+REL_COLUMNS = ("uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence",
+               "lifecycle", "last_run")
+REL_FIRST = 3  # a relationship row: source uid, target uid, attribute properties, then REL_COLUMNS
+
+
+def rel_row(rel: Relationship) -> list[Any]:
     ev = rel.evidence
-    props = _flatten(rel.attributes, REL_RESERVED)
-    props.update(
-        uid=rel.uid,
-        attrs=dumps(rel.attributes),
-        sources=list(ev.sources),
-        first_seen=ev.first_seen,
-        last_seen=ev.last_seen,
-        times_seen=ev.times_seen,
-        method=ev.method,
-        confidence=ev.confidence,
-        lifecycle=rel.status.value,
-    )
-    if rel.last_run is not None:
-        props["last_run"] = rel.last_run
-    return {"uid": rel.uid, "src": rel.source_uid, "dst": rel.target_uid, "props": props}
+    return [
+        rel.source_uid, rel.target_uid, _flatten(rel.attributes, REL_RESERVED),
+        rel.uid, dumps(rel.attributes), list(ev.sources), ev.first_seen, ev.last_seen, ev.times_seen, ev.method,
+        ev.confidence, rel.status.value, rel.last_run,
+    ]
 
 
 def rel_from(row: Sequence[Any]) -> Relationship:
@@ -186,16 +205,13 @@ def rel_from(row: Sequence[Any]) -> Relationship:
     )
 
 
-def history_row(entry: HistoryEntry) -> dict[str, Any]:
-    return {
-        "subject_uid": entry.subject_uid,
-        "subject_kind": entry.subject_kind,
-        "action": entry.action.value,
-        "changes": dumps(entry.changes),
-        "source": entry.source,
-        "run_id": entry.run_id,
-        "at": entry.at,
-    }
+HISTORY_COLUMNS = ("subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at")
+
+
+def history_row(entry: HistoryEntry) -> list[Any]:
+    """``HISTORY_COLUMNS``; the store appends the row's position in its batch."""
+    return [entry.subject_uid, entry.subject_kind, entry.action.value, dumps(entry.changes), entry.source,
+            entry.run_id, entry.at]
 
 
 def history_from(row: Sequence[Any]) -> HistoryEntry:

@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
-from cmdb.store.cypher.transport import Row, TransientStoreError, Unit
+from cmdb.store.cypher.transport import ConstraintViolation, Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _RETRIES = 5
@@ -41,16 +41,41 @@ def _unescape(match: re.Match[bytes]) -> bytes:
     return match.group(0)
 
 
-def _map_keys(value: Any, keys: set[str]) -> None:
-    """Every map key inside ``value`` (maps, lists of maps, maps in maps)."""
-    if type(value) is dict:
+def _nested(value: Any) -> bool:
+    kind = type(value)
+    return kind is dict or (kind is list and bool(value) and type(value[0]) in (dict, list))
+
+
+def _map_keys(value: Any, keys: set[Any]) -> None:
+    """The map keys inside ``value``, a batch at a time where it can.
+
+    Lists are taken to be uniform: the first element says whether (and in which
+    positions) the elements hold maps. A key missed that way stays quoted in
+    the text and the server refuses the query whole (nothing is written); a
+    key collected needlessly costs one pass over the text, nothing more, since
+    only a map key can look like ``"name":`` in JSON.
+    """
+    kind = type(value)
+    if kind is dict:
         keys.update(value)
         for item in value.values():
-            if type(item) is dict or (type(item) is list and item and type(item[0]) in (dict, list)):
+            if _nested(item):
                 _map_keys(item, keys)
-    elif type(value) is list and value and type(value[0]) in (dict, list):
-        for item in value:
-            _map_keys(item, keys)
+    elif kind is list and value:
+        first = value[0]
+        if type(first) is dict:
+            keys.update(*value)
+            for key, item in first.items():
+                if _nested(item):
+                    for element in value:
+                        _map_keys(element.get(key), keys)
+        elif type(first) is list:
+            for i, item in enumerate(first):
+                if type(item) is dict:
+                    keys.update(*(row[i] for row in value))
+                elif _nested(item):
+                    for row in value:
+                        _map_keys(row[i], keys)
 
 
 def _literal(value: Any) -> bytes:
@@ -58,15 +83,21 @@ def _literal(value: Any) -> bytes:
 
     In JSON every quote inside a string is escaped, so ``"name":`` (unescaped
     quotes, then a colon) can only be a map key: a plain replace per key name
-    is exact, and fast.
+    is exact. Write rows are lists (codec.py), so only attribute names remain.
+    Escapes FalkorDB reads literally (``\\u00XX``, ``\\b``, ``\\f``, ``\\r``)
+    become raw bytes; the text search separator, in every CI row, directly when
+    no escaped backslash could make that ambiguous.
     """
     data = orjson.dumps(value)
-    keys: set[str] = set()
-    _map_keys(value, keys)
+    keys: set[Any] = set()
+    if _nested(value):
+        _map_keys(value, keys)
     for key in keys:
-        if not isinstance(key, str) or not _KEY.match(key):
+        if type(key) is not str or not _KEY.match(key):
             raise ValueError(f"parameter map key {key!r} is not a plain name")
         data = data.replace(b'"' + key.encode() + b'":', b"`" + key.encode() + b"`:")
+    if b"\\\\" not in data:
+        data = data.replace(b"\\u001f", b"\x1f")
     if b"\\u00" in data or b"\\b" in data or b"\\f" in data or b"\\r" in data:
         data = _ESCAPE.sub(_unescape, data)
     return data
@@ -78,8 +109,7 @@ def params_header(params: Mapping[str, Any]) -> str:
     JSON is Cypher's literal syntax but for map keys (quoted in JSON, plain or
     backticked in Cypher) and ``\\u`` escapes; both are rewritten. Several
     times faster than the client's pure-Python serialiser, which dominated
-    write CPU time. Map keys are names this package builds (checked cheaply on
-    the first row of each list).
+    write CPU time. Map keys must be plain names (a ``ValueError`` otherwise).
     """
     parts = []
     for name, value in params.items():
@@ -161,6 +191,10 @@ class FalkorDBTransport:
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 # Not retried: the query may have run. The caller re-runs the batch.
                 raise TransientStoreError(str(exc)) from exc
+            except ResponseError as exc:
+                if "unique constraint violation" in str(exc).lower():
+                    raise ConstraintViolation(str(exc)) from exc
+                raise
         raise AssertionError("unreachable")
 
     def execute(self, *args: Any) -> Any:

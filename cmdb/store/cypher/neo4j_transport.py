@@ -13,10 +13,10 @@ from typing import Any
 
 import neo4j
 from neo4j import GraphDatabase, ManagedTransaction, TrustCustomCAs, TrustSystemCAs
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
 from cmdb.store.cypher.ddl import IndexSpec, neo4j_ddl_for
-from cmdb.store.cypher.transport import Row, TransientStoreError, Unit
+from cmdb.store.cypher.transport import ConstraintViolation, Row, TransientStoreError, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,8 @@ class Neo4jTransport:
         try:
             with self._session(neo4j.WRITE_ACCESS) as session:
                 return session.execute_write(work)
+        except ConstraintError as exc:  # the transaction was rolled back
+            raise ConstraintViolation(str(exc)) from exc
         except (ServiceUnavailable, SessionExpired, TransientError) as exc:
             raise TransientStoreError(str(exc)) from exc
 

@@ -26,7 +26,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 
-from cmdb.store.cypher.codec import CI_RESERVED, REL_RESERVED
+from cmdb.store.cypher.codec import (
+    CI_ATTRIBUTES,
+    CI_COLUMNS,
+    CI_RESERVED,
+    HISTORY_COLUMNS,
+    REL_COLUMNS,
+    REL_FIRST,
+    REL_RESERVED,
+)
 from schema import Schema
 
 CI_LABEL = "CI"
@@ -75,6 +83,11 @@ class SearchShape:
     filters: tuple[tuple[str, str], ...] = ()  # (attribute, op)
 
 
+def _sets(var: str, columns: tuple[str, ...], first: int = 0, skip: tuple[str, ...] = ()) -> str:
+    """``n.a = row[0], n.b = row[1], ...``: properties from a positional row."""
+    return ", ".join(f"{var}.{name} = row[{first + i}]" for i, name in enumerate(columns) if name not in skip)
+
+
 class Statements:
     """All statements for one schema. Attributes are statement texts; methods build
     the few whose text depends on a class, a relationship type or a search shape."""
@@ -96,7 +109,7 @@ class Statements:
 
         # -- writes: each takes $rows (a batch) ------------------------------------
         # Nodes whose class changes lose every class label; the class upsert re-adds them.
-        # Rare cases first, so the common upsert can be the cheap MERGE ... SET n += row.props:
+        # Rare cases first, so the common upsert can be the cheap MERGE ... SET n += attributes:
         # a CI whose class changed loses its class labels (the class upsert adds the new ones),
         # and one whose set of properties changed gets its properties replaced.
         self.relabel_cis = (
@@ -107,22 +120,23 @@ class Statements:
             f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) WHERE n.prop_keys <> row.prop_keys "
             "WITH n, row, n.created_at AS created SET n = {uid: row.uid, created_at: created}"
         )
-        self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row.key, uid: row.uid}})"
-        self.remove_keys = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{key: row.key, uid: row.uid}}) DELETE x"
+        # Key rows are [key, uid]; keys of CIs created in the same batch are new (create_keys).
+        self.upsert_keys = f"UNWIND $rows AS row MERGE (:{KEY_LABEL} {{key: row[0], uid: row[1]}})"
+        self.create_keys = f"UNWIND $rows AS row CREATE (:{KEY_LABEL} {{key: row[0], uid: row[1]}})"
+        self.remove_keys = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{key: row[0], uid: row[1]}}) DELETE x"
         # Deletes (purge): CIs go with their keys and sightings; history stays.
         self.delete_cis = f"UNWIND $rows AS row MATCH (n:{CI_LABEL} {{uid: row.uid}}) DETACH DELETE n"
         self.delete_keys_of = f"UNWIND $rows AS row MATCH (x:{KEY_LABEL} {{uid: row.uid}}) DELETE x"
         self.delete_sightings_of = (
             f"UNWIND $rows AS row MATCH (s:{SIGHTING_LABEL} {{subject_uid: row.uid}}) DELETE s"
         )
-        # Each row carries its position ``i`` (0-based): seq = counter before + i + 1.
+        # Rows are HISTORY_COLUMNS then the row's position (0-based): seq = counter before + position + 1.
+        history_props = ", ".join(f"{name}: row[{i}]" for i, name in enumerate(HISTORY_COLUMNS))
         self.append_history = (
             f"MERGE (c:{COUNTER_LABEL} {{name: 'history'}}) ON CREATE SET c.value = 0 "
             "WITH c, c.value AS base SET c.value = base + size($rows) "
             "WITH base UNWIND $rows AS row "
-            f"CREATE (:{HISTORY_LABEL} {{seq: base + row.i + 1, subject_uid: row.subject_uid, "
-            "subject_kind: row.subject_kind, action: row.action, changes: row.changes, source: row.source, "
-            "run_id: row.run_id, at: row.at})"
+            f"CREATE (:{HISTORY_LABEL} {{seq: base + row[{len(HISTORY_COLUMNS)}] + 1, {history_props}}})"
         )
         self.upsert_sightings = (
             f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
@@ -130,6 +144,13 @@ class Statements:
             "s.source = row.source, s.scope = row.scope, s.skey = row.skey "
             "SET s.run_id = row.run_id, s.missed = 0, "
             "s.seen_at = CASE WHEN s.seen_at IS NULL OR row.seen_at > s.seen_at THEN row.seen_at ELSE s.seen_at END"
+        )
+        # Import: a sighting exactly as exported, its missed-run count included.
+        self.restore_sightings = (
+            f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
+            "SET s.subject_uid = row.subject_uid, s.subject_kind = row.subject_kind, s.source = row.source, "
+            "s.scope = row.scope, s.skey = row.skey, s.run_id = row.run_id, s.seen_at = row.seen_at, "
+            "s.missed = row.missed"
         )
         self.upsert_runs = (
             f"UNWIND $rows AS row MERGE (r:{RUN_LABEL} {{run_id: row.run_id}}) "
@@ -214,8 +235,9 @@ class Statements:
     def upsert_cis(self, ci_class: str) -> str:
         """Create or update CIs of one class: labels come from the class and its ancestors.
 
-        ``created_at`` survives an update. Run after ``relabel_cis`` and ``reset_cis``:
-        a node whose class changed gets the new labels here before the MERGE finds it.
+        Rows are :func:`codec.ci_row` lists. ``created_at`` survives an update. Run after
+        ``relabel_cis`` and ``reset_cis``: a node whose class changed gets the new labels
+        here before the MERGE finds it.
         """
         own = self.class_labels[ci_class]
         labels = ":".join((CI_LABEL, *own))
@@ -223,19 +245,30 @@ class Statements:
         # lacking the class's own label means it needs this class's labels.
         leaf, new_labels = (own[0], ":".join(own)) if own else (CI_LABEL, CI_LABEL)
         return (
-            f"UNWIND $rows AS row OPTIONAL MATCH (o:{CI_LABEL} {{uid: row.uid}}) WHERE NOT o:{leaf} "
+            f"UNWIND $rows AS row OPTIONAL MATCH (o:{CI_LABEL} {{uid: row[0]}}) WHERE NOT o:{leaf} "
             f"SET o:{new_labels} "
-            f"WITH row MERGE (n:{labels} {{uid: row.uid}}) ON CREATE SET n.created_at = row.created_at "
-            "SET n += row.props"
+            f"WITH row MERGE (n:{labels} {{uid: row[0]}}) ON CREATE SET n.created_at = row[1] "
+            f"SET n += row[{CI_ATTRIBUTES}], {_sets('n', CI_COLUMNS, skip=('uid', 'created_at'))}"
         )
 
+    def create_cis(self, ci_class: str) -> str:
+        """Create CIs of one class known to be new (their ``create`` entry is in the batch).
+
+        Half the server work of ``upsert_cis``: no lookups. Should a uid exist after all,
+        the uniqueness constraint on ``CI.uid`` fails the whole write, and the store
+        writes the batch again with ``upsert_cis``.
+        """
+        labels = ":".join((CI_LABEL, *self.class_labels[ci_class]))
+        return f"UNWIND $rows AS row CREATE (n:{labels}) SET n = row[{CI_ATTRIBUTES}], {_sets('n', CI_COLUMNS)}"
+
     def upsert_rels(self, rel_type: str) -> str:
-        """Create or update relationships of one type between existing CIs."""
+        """Create or update relationships of one type between existing CIs (rows: :func:`codec.rel_row`)."""
         if rel_type not in self.schema.relationships:
             raise ValueError(f"unknown relationship type {rel_type!r}")
+        uid = f"row[{REL_FIRST}]"
         return (
-            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}}) MATCH (b:{CI_LABEL} {{uid: row.dst}}) "
-            f"MERGE (a)-[r:{rel_type} {{uid: row.uid}}]->(b) SET r = row.props"
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
+            f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}"
         )
 
     def delete_rels(self, rel_type: str) -> str:
@@ -286,6 +319,8 @@ class Statements:
                 yield name, value
         for ci_class in sorted(self.schema.classes):
             yield f"upsert_cis[{ci_class}]", self.upsert_cis(ci_class)
+        for ci_class in sorted(self.schema.classes):
+            yield f"create_cis[{ci_class}]", self.create_cis(ci_class)
         for rel_type in self.rel_types:
             yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
         for rel_type in self.rel_types:
@@ -312,5 +347,5 @@ class Statements:
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
                   "counts", "errors", "name", "value",
-                  "src", "dst", "props", "i", "prop_keys"}  # keys of the $rows maps, and prop_keys
+                  "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

@@ -12,11 +12,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
-from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
+from cmdb.model import CI, Action, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import SearchShape, Statements
-from cmdb.store.cypher.transport import CypherTransport, Unit
+from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, Unit
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema, load_schema
 
@@ -60,7 +60,7 @@ class CypherStore:
         for chunk in _chunks(sorted(set(keys)), self.batch_size):
             for key, uid in self.transport.read(self.statements.find_keys, {"keys": chunk}):
                 found.setdefault(key, []).append(uid)
-        return {k: sorted(v) for k, v in found.items()}
+        return {k: sorted(set(v)) for k, v in found.items()}
 
     def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
         result: dict[str, CI] = {}
@@ -95,7 +95,11 @@ class CypherStore:
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
             return
-        self.transport.write(self._units(changes))
+        try:
+            self.transport.write(self._units(changes))
+        except ConstraintViolation:
+            # A CI the batch says it created exists already: nothing was written.
+            self.transport.write(self._units(changes, trust_creates=False))
 
     def apply_many(self, batches: Iterable[ChangeSet]) -> int:
         """Apply ChangeSets in order, each atomically, for bulk loads (import, benchmark).
@@ -112,22 +116,35 @@ class CypherStore:
                 self.apply(changes)
                 applied += 1
             return applied
+
+        def finish(future: Future[Any], changes: ChangeSet) -> None:
+            try:
+                future.result()
+            except ConstraintViolation:
+                send(prepare(self._units(changes, trust_creates=False)))
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmdb-write") as pool:
-            pending: Future[Any] | None = None
+            pending: tuple[Future[Any], ChangeSet] | None = None
             for changes in batches:
                 if not changes:
                     continue
                 text = prepare(self._units(changes))
                 if pending is not None:
-                    pending.result()
+                    finish(*pending)
                     applied += 1
-                pending = pool.submit(send, text)
+                pending = (pool.submit(send, text), changes)
             if pending is not None:
-                pending.result()
+                finish(*pending)
                 applied += 1
         return applied
 
-    def _units(self, changes: ChangeSet) -> list[Unit]:
+    def _units(self, changes: ChangeSet, trust_creates: bool = True) -> list[Unit]:
+        """The statements writing one ChangeSet, in order.
+
+        CIs with a ``create`` history entry in the batch are written with ``CREATE``
+        (no lookups, half the server work), unless ``trust_creates`` is off: the
+        retry after a uniqueness violation.
+        """
         st = self.statements
         units: list[Unit] = []
         units.extend(self._delete_units(changes.deleted))
@@ -136,36 +153,43 @@ class CypherStore:
         first_created: dict[str, int] = {}
         for ci in changes.cis:
             first_created.setdefault(ci.uid, ci.created_at)
-        ci_rows = []
+        new: set[str] = set()
+        if trust_creates:
+            new = {h.subject_uid for h in changes.history if h.action is Action.CREATE and h.subject_kind == "ci"}
+            new.intersection_update(ci.uid for ci in cis)
+        rows: list[list[Any]] = []
+        new_rows: list[list[Any]] = []
         for ci in cis:
             row = codec.ci_row(ci)
-            row["created_at"] = first_created[ci.uid]
-            ci_rows.append(row)
-        for chunk in _chunks(ci_rows, self.batch_size):
-            units.append(Unit(st.relabel_cis, {"rows": [{"uid": r["uid"], "ci_class": r["ci_class"]} for r in chunk]}))
-            units.append(Unit(st.reset_cis, {"rows": [{"uid": r["uid"], "prop_keys": r["props"]["prop_keys"]}
-                                                      for r in chunk]}))
-        ci_rows.sort(key=lambda r: r["ci_class"])
-        for ci_class, group in groupby(ci_rows, key=lambda r: r["ci_class"]):
-            if ci_class not in self.schema.classes:
-                raise ValueError(f"unknown CI class {ci_class!r}")
-            for chunk in _chunks(list(group), self.batch_size):
-                units.append(Unit(st.upsert_cis(ci_class), {"rows": chunk}))
+            row[1] = first_created[ci.uid]
+            (new_rows if ci.uid in new else rows).append(row)
+        for chunk in _chunks(rows, self.batch_size):
+            units.append(Unit(st.relabel_cis, {"rows": [{"uid": r[0], "ci_class": r[2]} for r in chunk]}))
+            units.append(Unit(st.reset_cis, {"rows": [{"uid": r[0], "prop_keys": r[10]} for r in chunk]}))
+        for class_statement, group_rows in ((st.upsert_cis, rows), (st.create_cis, new_rows)):
+            group_rows.sort(key=lambda r: r[2])
+            for ci_class, group in groupby(group_rows, key=lambda r: r[2]):
+                if ci_class not in self.schema.classes:
+                    raise ValueError(f"unknown CI class {ci_class!r}")
+                for chunk in _chunks(list(group), self.batch_size):
+                    units.append(Unit(class_statement(ci_class), {"rows": chunk}))
         removed = sorted(set(changes.removed_keys))
-        for chunk in _chunks([{"key": k, "uid": u} for k, u in removed], self.batch_size):
+        for chunk in _chunks([[k, u] for k, u in removed], self.batch_size):
             units.append(Unit(st.remove_keys, {"rows": chunk}))
         keys = sorted(set(changes.keys))
-        for chunk in _chunks([{"key": k, "uid": u} for k, u in keys], self.batch_size):
-            units.append(Unit(st.upsert_keys, {"rows": chunk}))
+        for key_statement, pairs in ((st.upsert_keys, [[k, u] for k, u in keys if u not in new]),
+                                 (st.create_keys, [[k, u] for k, u in keys if u in new])):
+            for chunk in _chunks(pairs, self.batch_size):
+                units.append(Unit(key_statement, {"rows": chunk}))
         rels = list({rel.uid: rel for rel in changes.relationships}.values())
         rels.sort(key=lambda r: r.type)
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
-            rows = [codec.rel_row(r) for r in rel_group]
-            for chunk in _chunks(rows, self.batch_size):
+            rel_rows = [codec.rel_row(r) for r in rel_group]
+            for chunk in _chunks(rel_rows, self.batch_size):
                 units.append(Unit(st.upsert_rels(rel_type), {"rows": chunk}))
         for chunk in _chunks([codec.history_row(h) for h in changes.history], self.batch_size):
-            for i, row in enumerate(chunk):
-                row["i"] = i
+            for i, history in enumerate(chunk):
+                history.append(i)
             units.append(Unit(st.append_history, {"rows": chunk}))
         for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
             units.append(Unit(st.upsert_sightings, {"rows": chunk}))
@@ -309,6 +333,15 @@ class CypherStore:
         """Sightings with their missed-run counts, for export."""
         for rows in self._pages(self.statements.page_sightings, "", 0, batch_size):
             yield [(Sighting(r[1], r[2], r[3], r[4], r[5], r[6]), int(r[7])) for r in rows]
+
+    def restore_sightings(self, sightings: list[tuple[Sighting, int]]) -> None:
+        """Write sightings exactly as exported, missed-run counts included (``cmdb import``)."""
+        rows = codec.sighting_rows([s for s, _ in sightings])
+        missed = {codec.dumps([s.subject_uid, s.source, s.scope]): m for s, m in sightings}
+        for row in rows:
+            row["missed"] = missed[row["sid"]]
+        for chunk in _chunks(rows, self.batch_size):
+            self.transport.write([Unit(self.statements.restore_sightings, {"rows": chunk})])
 
     def counts(self) -> StoreCounts:
         st = self.statements

@@ -21,6 +21,10 @@ class TransientStoreError(RuntimeError):
     """The database could not answer now; the caller may retry the whole write."""
 
 
+class ConstraintViolation(RuntimeError):
+    """A write broke a uniqueness constraint; it was undone whole."""
+
+
 class CypherTransport(Protocol):
     """A connection to one graph: reads, atomic writes, DDL and a durability hook."""
 
