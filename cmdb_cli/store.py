@@ -58,7 +58,7 @@ def export_cmd(
     store_url: str | None = StoreOpt,
     batch_size: int = typer.Option(5000, "--batch-size", min=1, help="Items read per query."),
 ) -> None:
-    """Export the whole store (runs, CIs, relationships, history) as JSON lines."""
+    """Export the whole store (runs, CIs, relationships, history, identification keys, sightings) as JSON lines."""
     url = _url(store_url)
     store = context.open_store(url)
     with ExitStack() as stack:
@@ -73,7 +73,10 @@ def import_cmd(
     store_url: str | None = StoreOpt,
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Items written per transaction."),
 ) -> None:
-    """Import an export into the store (upserts CIs and relationships, appends history)."""
+    """Import an export into the store (upserts CIs, relationships, keys and sightings, appends history).
+
+    Batches go through the store's bulk write path where it has one (FalkorDB).
+    """
     url = _url(store_url)
     store = context.open_store(url)
     with ExitStack() as stack:

@@ -2,17 +2,31 @@
 
 One object per line, keys sorted, in a fixed order: a header, the scan runs
 (oldest first), the CIs and the relationships (by uid), the history (in the
-order it was recorded), and a trailer with the counts, so a truncated file is
-refused. Identification keys are not written: they are a function of each CI's
-class, attributes and parent (:func:`cmdb.identify.keys_for`) and are derived
-again on import. Works with any GraphStore, so SQLite -> FalkorDB -> SQLite (or
-Neo4j) keeps everything the protocol exposes.
+order it was recorded), the identification keys (by key, then uid), the
+sightings with their missed-run counts (by subject, source, scope), and a
+trailer with the counts, so a truncated file is refused.
+
+Version 2 added keys and sightings. A version 1 file (without them) is still
+read: its keys are derived from each CI's class, attributes and parent
+(:func:`cmdb.identify.keys_for`), as before; it has no sightings, so aging
+starts afresh for what it holds.
+
+Keys and sightings are not in the GraphStore protocol. The exporter reads them
+through ``iter_keys`` / ``iter_sightings`` where a store has them (the Cypher
+store), else from the SQLite store's file; the importer restores missed-run
+counts through ``restore_sightings`` where a store has it, else through the
+protocol (``apply`` then ``mark_missed``), which is exact into a store holding
+no other sightings of the same source and scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -29,12 +43,14 @@ from cmdb.model import (
     RelEvidence,
     RunStatus,
     ScanRun,
+    Sighting,
 )
 from cmdb.store.protocol import GraphStore
 from schema import Schema
 
 FORMAT = "cmdb-export"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _ALL_RUNS = 1_000_000_000
 
 
@@ -48,9 +64,16 @@ class TransferCounts:
     cis: int = 0
     relationships: int = 0
     history: int = 0
+    keys: int | None = None  # None: a version 1 file, which has neither keys nor sightings
+    sightings: int | None = None
 
     def as_dict(self) -> dict[str, int]:
-        return {"runs": self.runs, "cis": self.cis, "relationships": self.relationships, "history": self.history}
+        counts = {"runs": self.runs, "cis": self.cis, "relationships": self.relationships, "history": self.history}
+        if self.keys is not None:
+            counts["keys"] = self.keys
+        if self.sightings is not None:
+            counts["sightings"] = self.sightings
+        return counts
 
 
 def _line(obj: dict[str, Any]) -> bytes:
@@ -96,6 +119,26 @@ def history_record(entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
+def key_record(key: str, uid: str) -> dict[str, Any]:
+    return {"kind": "key", "key": key, "uid": uid}
+
+
+def sighting_record(sighting: Sighting, missed: int) -> dict[str, Any]:
+    return {
+        "kind": "sighting", "subject_uid": sighting.subject_uid, "subject_kind": sighting.subject_kind,
+        "source": sighting.source, "scope": sighting.scope, "run_id": sighting.run_id,
+        "seen_at": sighting.seen_at, "missed": missed,
+    }
+
+
+def _sighting(rec: dict[str, Any]) -> tuple[Sighting, int]:
+    missed = rec["missed"]
+    if type(missed) is not int or missed < 0:
+        raise ValueError(f"missed must be a count, not {missed!r}")
+    return Sighting(rec["subject_uid"], rec["subject_kind"], rec["source"], rec["scope"], rec["run_id"],
+                    rec["seen_at"]), missed
+
+
 def _run(rec: dict[str, Any]) -> ScanRun:
     return ScanRun(rec["run_id"], rec["source"], rec["scope"], rec["started_at"], rec["job"], rec["finished_at"],
                    RunStatus(rec["status"]), rec["counts"], rec["errors"])
@@ -120,10 +163,58 @@ def _history(rec: dict[str, Any]) -> HistoryEntry:
                         rec["source"], rec["run_id"], rec["at"])
 
 
+# -- keys and sightings: outside the protocol ------------------------------------
+KeyPages = Iterator[list[tuple[str, str]]]
+SightingPages = Iterator[list[tuple[Sighting, int]]]
+
+
+def _sqlite_pages(path: str, sql: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    if path == ":memory:":
+        raise TransferError("an in-memory SQLite store cannot be exported")
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        cursor = conn.execute(sql)
+        while rows := cursor.fetchmany(batch_size):
+            yield rows
+    finally:
+        conn.close()
+
+
+def _keys_and_sightings(store: GraphStore, batch_size: int) -> tuple[Callable[[], KeyPages], Callable[[], SightingPages]]:
+    """How to page through a store's identification keys and sightings.
+
+    The Cypher store has ``iter_keys`` / ``iter_sightings``. The SQLite store has
+    not (yet): its file is read directly, read-only, in the same order.
+    """
+    iter_keys = getattr(store, "iter_keys", None)
+    iter_sightings = getattr(store, "iter_sightings", None)
+    if callable(iter_keys) and callable(iter_sightings):
+        return (lambda: iter_keys(batch_size)), (lambda: iter_sightings(batch_size))
+    from cmdb.store.sqlite import SQLiteStore
+
+    if not isinstance(store, SQLiteStore):
+        raise TransferError(f"{type(store).__name__} cannot list its identification keys and sightings")
+    path = store.path
+
+    def keys() -> KeyPages:
+        for rows in _sqlite_pages(path, "SELECT key, uid FROM id_keys ORDER BY key, uid", batch_size):
+            yield [(r[0], r[1]) for r in rows]
+
+    def sightings() -> SightingPages:
+        # The Cypher store's order: by the JSON of (subject, source, scope), its sighting id.
+        sql = ("SELECT subject_uid, subject_kind, source, scope, run_id, seen_at, missed FROM sightings "
+               "ORDER BY json_array(subject_uid, source, scope)")
+        for rows in _sqlite_pages(path, sql, batch_size):
+            yield [(Sighting(r[0], r[1], r[2], r[3], r[4], r[5]), int(r[6])) for r in rows]
+
+    return keys, sightings
+
+
 # -- export ---------------------------------------------------------------------
 def export_store(store: GraphStore, out: IO[bytes], batch_size: int = 5000) -> TransferCounts:
     """Write the whole store to ``out`` as JSON lines; memory stays at one batch."""
-    counts = TransferCounts()
+    counts = TransferCounts(keys=0, sightings=0)
+    keys, sightings = _keys_and_sightings(store, batch_size)
     out.write(_line({"kind": "header", "format": FORMAT, "version": VERSION}))
     runs = sorted(store.list_runs(limit=_ALL_RUNS), key=lambda r: (r.started_at, r.run_id))
     for run in runs:
@@ -138,6 +229,12 @@ def export_store(store: GraphStore, out: IO[bytes], batch_size: int = 5000) -> T
     for history_batch in store.iter_history(batch_size):
         out.write(b"".join(_line(history_record(h)) for h in history_batch))
         counts.history += len(history_batch)
+    for key_batch in keys():
+        out.write(b"".join(_line(key_record(k, u)) for k, u in key_batch))
+        counts.keys = (counts.keys or 0) + len(key_batch)
+    for sighting_batch in sightings():
+        out.write(b"".join(_line(sighting_record(s, m)) for s, m in sighting_batch))
+        counts.sightings = (counts.sightings or 0) + len(sighting_batch)
     out.write(_line({"kind": "end", "counts": counts.as_dict()}))
     return counts
 
@@ -145,41 +242,94 @@ def export_store(store: GraphStore, out: IO[bytes], batch_size: int = 5000) -> T
 # -- import ---------------------------------------------------------------------
 @dataclass(slots=True)
 class _Importer:
+    """Turns records into ChangeSets of at most ``batch_size`` items, in file order."""
+
     store: GraphStore
     schema: Schema
     batch_size: int
+    derive_keys: bool  # a version 1 file: keys come from the CIs
     counts: TransferCounts = field(default_factory=TransferCounts)
     pending: ChangeSet = field(default_factory=ChangeSet)
     pending_rows: int = 0
+    sightings: list[tuple[Sighting, int]] = field(default_factory=list)
 
-    def add_ci(self, ci: CI) -> None:
-        cls = self.schema.cls(ci.ci_class)
+    def add_ci(self, ci: CI) -> Iterator[ChangeSet]:
         self.pending.cis.append(ci)
-        parent = ci.parent_uid if cls.dependency else None
-        self.pending.keys.extend((key, ci.uid) for key in keys_for(cls, ci.attributes, parent))
+        if self.derive_keys:
+            cls = self.schema.cls(ci.ci_class)
+            parent = ci.parent_uid if cls.dependency else None
+            self.pending.keys.extend((key, ci.uid) for key in keys_for(cls, ci.attributes, parent))
         self.counts.cis += 1
-        self._grow()
+        return self._grow()
 
-    def add_rel(self, rel: Relationship) -> None:
+    def add_rel(self, rel: Relationship) -> Iterator[ChangeSet]:
+        if self.pending.cis:
+            yield self.flush()  # the ends must exist first
         self.pending.relationships.append(rel)
         self.counts.relationships += 1
-        self._grow()
+        yield from self._grow()
 
-    def add_history(self, entry: HistoryEntry) -> None:
+    def add_history(self, entry: HistoryEntry) -> Iterator[ChangeSet]:
         self.pending.history.append(entry)
         self.counts.history += 1
-        self._grow()
+        return self._grow()
 
-    def _grow(self) -> None:
+    def add_key(self, key: str, uid: str) -> Iterator[ChangeSet]:
+        self.pending.keys.append((key, uid))
+        self.counts.keys = (self.counts.keys or 0) + 1
+        return self._grow()
+
+    def add_sighting(self, sighting: Sighting, missed: int) -> None:
+        # Written after everything else: restoring missed counts may count runs over a scope.
+        self.sightings.append((sighting, missed))
+        self.counts.sightings = (self.counts.sightings or 0) + 1
+
+    def _grow(self) -> Iterator[ChangeSet]:
         self.pending_rows += 1
         if self.pending_rows >= self.batch_size:
-            self.flush()
+            yield self.flush()
 
-    def flush(self) -> None:
-        if self.pending:
-            self.store.apply(self.pending)
-        self.pending = ChangeSet()
-        self.pending_rows = 0
+    def flush(self) -> ChangeSet:
+        batch, self.pending, self.pending_rows = self.pending, ChangeSet(), 0
+        return batch
+
+
+def restore_sightings(store: GraphStore, sightings: list[tuple[Sighting, int]], batch_size: int) -> None:
+    """Write sightings with their missed-run counts.
+
+    Through the store's ``restore_sightings`` where it has one. Otherwise with the
+    protocol alone, per source and scope: the counted sightings go in under a run id
+    no scan has, then, from the most missed down, each count's sightings get their
+    own run id back and the scope counts as many missed runs as separate that count
+    from the next (``mark_missed`` passes over every sighting of the scope not of that
+    run id). Sightings of the same source and scope already in the store and not in
+    the file are counted too: import into a store without them.
+    """
+    direct = getattr(store, "restore_sightings", None)
+    if callable(direct):
+        for start in range(0, len(sightings), batch_size):
+            direct(sightings[start : start + batch_size])
+        return
+
+    def apply(items: list[Sighting]) -> None:
+        for start in range(0, len(items), batch_size):
+            store.apply(ChangeSet(sightings=items[start : start + batch_size]))
+
+    def scope_of(item: tuple[Sighting, int]) -> tuple[str, str]:
+        return item[0].source, item[0].scope
+
+    for (source, scope), group in groupby(sorted(sightings, key=scope_of), key=scope_of):
+        items = list(group)
+        counted = [(s, m) for s, m in items if m > 0]
+        if counted:
+            parked = f"cmdb-import-{uuid.uuid4().hex}"
+            apply([replace(s, run_id=parked) for s, _ in counted])
+            levels = sorted({m for _, m in counted}, reverse=True)
+            for level, below in zip(levels, [*levels[1:], 0], strict=True):
+                apply([s for s, m in counted if m == level])
+                for _ in range(level - below):
+                    store.mark_missed(source, scope, parked)
+        apply([s for s, m in items if m == 0])
 
 
 def _records(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -198,41 +348,60 @@ def _records(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
 def import_store(store: GraphStore, schema: Schema, lines: Iterable[bytes], batch_size: int = 2000) -> TransferCounts:
     """Load an export into ``store`` in batches (upserts: importing twice changes nothing
     but the history, which is appended again). CIs go before the relationships that
-    need them, as the export is ordered."""
-    importer = _Importer(store, schema, batch_size)
+    need them, as the export is ordered. Batches go through the store's bulk path
+    (``apply_many``) where it has one: each is still atomic and applied in order.
+    A bad record stops the import at that line; the batches before it are written."""
     records = _records(lines)
     first = next(records, None)
     if first is None or first[1].get("kind") != "header" or first[1].get("format") != FORMAT:
         raise TransferError("not a cmdb export (no header line)")
-    if first[1].get("version") != VERSION:
-        raise TransferError(f"export version {first[1].get('version')} is not supported (expected {VERSION})")
-    trailer: dict[str, Any] | None = None
-    for number, rec in records:
-        if trailer is not None:
-            raise TransferError(f"line {number}: data after the end line")
-        kind = rec["kind"]
-        try:
-            if kind == "run":
-                store.save_run(_run(rec))
-                importer.counts.runs += 1
-            elif kind == "ci":
-                importer.add_ci(_ci(rec))
-            elif kind == "rel":
-                if importer.pending.cis:
-                    importer.flush()  # the ends must exist first
-                importer.add_rel(_rel(rec))
-            elif kind == "history":
-                importer.add_history(_history(rec))
-            elif kind == "end":
-                trailer = rec
-            else:
-                raise TransferError(f"line {number}: unknown kind {kind!r}")
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, TransferError):
-                raise
-            raise TransferError(f"line {number}: bad {kind} record ({exc!r})") from None
-    importer.flush()
-    if trailer is None:
+    version = first[1].get("version")
+    if version not in READABLE_VERSIONS:
+        raise TransferError(f"export version {version} is not supported (expected one of {READABLE_VERSIONS})")
+    importer = _Importer(store, schema, batch_size, derive_keys=version == 1)
+    if version != 1:
+        importer.counts.keys, importer.counts.sightings = 0, 0
+    trailer: dict[str, Any] = {}
+
+    def batches() -> Iterator[ChangeSet]:
+        for number, rec in records:
+            if trailer:
+                raise TransferError(f"line {number}: data after the end line")
+            kind = rec["kind"]
+            try:
+                if kind == "run":
+                    store.save_run(_run(rec))
+                    importer.counts.runs += 1
+                elif kind == "ci":
+                    yield from importer.add_ci(_ci(rec))
+                elif kind == "rel":
+                    yield from importer.add_rel(_rel(rec))
+                elif kind == "history":
+                    yield from importer.add_history(_history(rec))
+                elif kind == "key" and version != 1:
+                    yield from importer.add_key(rec["key"], rec["uid"])
+                elif kind == "sighting" and version != 1:
+                    importer.add_sighting(*_sighting(rec))
+                elif kind == "end":
+                    trailer.update(rec)
+                else:
+                    raise TransferError(f"line {number}: unknown kind {kind!r}")
+            except (KeyError, TypeError, ValueError) as exc:
+                if isinstance(exc, TransferError):
+                    raise
+                raise TransferError(f"line {number}: bad {kind} record ({exc!r})") from None
+        if importer.pending:
+            yield importer.flush()
+
+    apply_many = getattr(store, "apply_many", None)
+    if callable(apply_many):
+        apply_many(batches())
+    else:
+        for changes in batches():
+            store.apply(changes)
+    if importer.sightings:
+        restore_sightings(store, importer.sightings, batch_size)
+    if not trailer:
         raise TransferError("the export is truncated (no end line); what was read has been imported")
     if trailer.get("counts") != importer.counts.as_dict():
         raise TransferError(f"counts differ from the end line: read {importer.counts.as_dict()}, "

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cmdb.identify import keys_for
 from cmdb.ingest import Ingestor
+from cmdb.model import ChangeSet, Sighting
 from cmdb.store.cypher.falkordb_server import FalkorDBServer
 from cmdb.store.factory import open_store
 from cmdb.store.sqlite import SQLiteStore
@@ -48,33 +50,73 @@ def falkordb(tmp_path: Path) -> FalkorDBServer:
     server.stop()
 
 
+def records(data: bytes, kind: str) -> list[dict[str, object]]:
+    return [rec for rec in map(json.loads, data.splitlines()) if rec["kind"] == kind]
+
+
+def miss_some_runs(store: SQLiteStore) -> None:
+    """Missed-run counts 0, 1 and 4 in one scope: what aging has left after a few runs."""
+    run = store.list_runs(limit=1)[0]
+    sightings = [s for s in records(dump(store), "sighting") if (s["source"], s["scope"]) == (run.source, run.scope)]
+    assert len(sightings) > 20
+    for _ in range(3):
+        store.mark_missed(run.source, run.scope, "no-such-run")
+    seen_again = [Sighting(str(s["subject_uid"]), str(s["subject_kind"]), run.source, run.scope, "later", DAY * 30)
+                  for s in sightings[:10]]
+    store.apply(ChangeSet(sightings=seen_again))
+    store.mark_missed(run.source, run.scope, "no-such-run")
+    store.apply(ChangeSet(sightings=seen_again[:5]))
+
+
 def test_sqlite_to_falkordb_and_back_is_lossless(tmp_path: Path, falkordb: FalkorDBServer) -> None:
     source = build_estate(tmp_path / "src.sqlite")
+    miss_some_runs(source)
     first = dump(source)
     counts = source.counts()
     assert counts.cis > 200 and counts.relationships > 200 and counts.history > counts.cis
+    keys = {(k["key"], k["uid"]) for k in records(first, "key")}
+    sightings = records(first, "sighting")
+    assert len(keys) >= counts.cis and len(sightings) >= counts.cis + counts.relationships
+    assert {s["missed"] for s in sightings} == {0, 1, 4}
 
     target = open_store(falkordb.url + "/moved", load_schema())
     target.init_schema()  # type: ignore[attr-defined]
     imported = import_store(target, load_schema(), io.BytesIO(first).readlines(), batch_size=150)
-    assert imported.as_dict() == {"runs": counts.runs, "cis": counts.cis,
-                                  "relationships": counts.relationships, "history": counts.history}
+    assert imported.as_dict() == {"runs": counts.runs, "cis": counts.cis, "relationships": counts.relationships,
+                                  "history": counts.history, "keys": len(keys), "sightings": len(sightings)}
     second = dump(target)
-    assert second == first
-    # Identification keys were derived again: the same keys find the same CIs.
-    sample = [ci for ci in next(source.iter_cis(50))]
-    from cmdb.identify import keys_for
+    assert second == first  # keys and sightings (missed counts too) included
+    by_key: dict[str, list[str]] = {}
+    for key, uid in keys:
+        by_key.setdefault(key, []).append(uid)
+    assert target.find_keys(by_key) == {k: sorted(v) for k, v in by_key.items()}
 
-    schema = load_schema()
-    keys = {k for ci in sample for k in keys_for(schema.cls(ci.ci_class), ci.attributes,
-                                                  ci.parent_uid if schema.cls(ci.ci_class).dependency else None)}
-    assert target.find_keys(keys) == source.find_keys(keys)
-
-    # And back into a fresh SQLite file: the same again.
+    # And back into a fresh SQLite file (missed counts through the protocol): the same again.
     back = SQLiteStore(tmp_path / "back.sqlite", load_schema())
     import_store(back, load_schema(), io.BytesIO(second).readlines())
     assert dump(back) == first
     for store in (source, target, back):
+        store.close()
+
+
+def test_a_version_1_export_is_still_read(tmp_path: Path) -> None:
+    """Before keys and sightings were exported: keys are derived from the CIs again."""
+    source = build_estate(tmp_path / "src.sqlite", cis=60)
+    data = dump(source)
+    kept = [line for line in data.splitlines() if json.loads(line)["kind"] not in ("key", "sighting", "end")]
+    counts = json.loads(data.splitlines()[-1])["counts"]
+    v1 = [line.replace(b'"version":2', b'"version":1') for line in kept]
+    v1.append(json.dumps({"kind": "end", "counts": {k: v for k, v in counts.items()
+                                                    if k not in ("keys", "sightings")}}).encode())
+    target = SQLiteStore(tmp_path / "v1.sqlite", load_schema())
+    import_store(target, load_schema(), [line + b"\n" for line in v1])
+    schema = load_schema()
+    derived = {k for ci in (c for batch in source.iter_cis() for c in batch)
+               for k in keys_for(schema.cls(ci.ci_class), ci.attributes,
+                                 ci.parent_uid if schema.cls(ci.ci_class).dependency else None)}
+    assert target.find_keys(derived) == source.find_keys(derived)
+    assert records(dump(target), "sighting") == []
+    for store in (source, target):
         store.close()
 
 
@@ -89,6 +131,10 @@ def test_a_truncated_or_foreign_file_is_refused(tmp_path: Path) -> None:
     tampered = [*lines[:-1], json.dumps({"kind": "end", "counts": {"runs": 0}}).encode() + b"\n"]
     with pytest.raises(TransferError, match="counts differ"):
         import_store(target, load_schema(), tampered)
+    sighting = next(i for i, line in enumerate(lines) if b'"kind":"sighting"' in line)
+    bad = [*lines[:sighting], lines[sighting].replace(b'"missed":0', b'"missed":-1'), *lines[sighting + 1 :]]
+    with pytest.raises(TransferError, match=f"line {sighting + 1}: bad sighting record"):
+        import_store(SQLiteStore(tmp_path / "u.sqlite", load_schema()), load_schema(), bad)
 
 
 def test_cli_init_export_import(tmp_path: Path, falkordb: FalkorDBServer, monkeypatch: pytest.MonkeyPatch) -> None:
