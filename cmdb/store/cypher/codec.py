@@ -139,6 +139,7 @@ CI_COLUMNS = ("uid", "created_at", "ci_class", "lifecycle", "updated_at", "attrs
               "parent_uid", "duplicate_of", "prop_keys", "name")
 CI_ATTRIBUTES = len(CI_COLUMNS)  # then the map of attribute properties
 _CI_FIXED = frozenset({"uid", "ci_class", "lifecycle", "updated_at", "attrs", "search_text", "prov"})
+_CI_SHAPES: dict[tuple[Any, ...], str] = {}  # attribute names in order and three flags -> prop_keys
 
 
 def ci_row(ci: CI) -> list[Any]:
@@ -151,14 +152,19 @@ def ci_row(ci: CI) -> list[Any]:
     name = ci.attributes.get("name")
     name = None if name is None else str(name)
     # The names of the properties present: when they change, the store replaces them all.
-    names = _CI_FIXED.union(props)
-    if name is not None or ci.parent_uid is not None or ci.duplicate_of is not None:
-        names = names.union(k for k, v in (("name", name), ("parent_uid", ci.parent_uid),
-                                           ("duplicate_of", ci.duplicate_of)) if v is not None)
+    shape = (*props, name is not None, ci.parent_uid is not None, ci.duplicate_of is not None)
+    prop_keys = _CI_SHAPES.get(shape)
+    if prop_keys is None:
+        names = _CI_FIXED.union(props).union(
+            k for k, v in (("name", name), ("parent_uid", ci.parent_uid), ("duplicate_of", ci.duplicate_of))
+            if v is not None)
+        prop_keys = _key_set_id(names)
+        if len(_CI_SHAPES) < 10_000:
+            _CI_SHAPES[shape] = prop_keys
     return [
         ci.uid, ci.created_at, ci.ci_class, ci.status.value, ci.updated_at, dumps(ci.attributes),
         dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}), search_text(ci.attributes),
-        ci.parent_uid, ci.duplicate_of, _key_set_id(names), name, props,
+        ci.parent_uid, ci.duplicate_of, prop_keys, name, props,
     ]
 
 

@@ -27,6 +27,7 @@ _RETRIES = 5
 # Escapes FalkorDB reads literally; an escaped backslash is matched first so it is kept.
 _ESCAPE = re.compile(rb'\\\\|\\u00([0-9a-fA-F]{2})|\\([bfr])')
 _RAW = {b"b": b"\b", b"f": b"\f", b"r": b"\r"}
+_TO_UNESCAPE = re.compile(rb"\\[ubfr]")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -98,7 +99,7 @@ def _literal(value: Any) -> bytes:
         data = data.replace(b'"' + key.encode() + b'":', b"`" + key.encode() + b"`:")
     if b"\\\\" not in data:
         data = data.replace(b"\\u001f", b"\x1f")
-    if b"\\u00" in data or b"\\b" in data or b"\\f" in data or b"\\r" in data:
+    if _TO_UNESCAPE.search(data):  # one pass, not one per escape
         data = _ESCAPE.sub(_unescape, data)
     return data
 

@@ -71,3 +71,5 @@ def test_write_rows_are_positional_and_only_map_keys_are_unquoted() -> None:
     assert header == 'CYPHER rows=[["u1",{`env`:"a\\":b",`n`:1},"x\x1fy"],["u2",{`size`:2},"z"]] '
     # An escaped backslash before "u001f" is text, not the separator.
     assert params_header({"s": "\\u001f"}) == 'CYPHER s="\\\\u001f" '
+    # Escapes FalkorDB would read literally travel as raw bytes.
+    assert params_header({"s": "a\rb\x01c"}) == 'CYPHER s="a\rb\x01c" '
