@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cmdb.errors import InvalidItem
-from schema import AttrType, CIClass, IdentifierRule, Schema
+from schema import AttrType, CIClass, Schema
 
 _SEP = "\x1f"
 
@@ -31,17 +31,17 @@ def _normalise(value: Any) -> str:
     return str(value).strip().casefold()
 
 
-_COMPILED: dict[tuple[str, tuple[IdentifierRule, ...]], list[tuple[str, tuple[str, ...]]]] = {}
+# id(class) -> (the class, its compiled rules); the class is kept so that its id
+# cannot be reused by another object while the entry exists.
+_COMPILED: dict[int, tuple[CIClass, list[tuple[str, tuple[str, ...]]]]] = {}
 
 
 def _compiled(cls: CIClass) -> list[tuple[str, tuple[str, ...]]]:
     """(key prefix, attributes) per rule of the class, built once (keys_for is on the hot path)."""
-    marker = (cls.name, cls.identifiers)
-    rules = _COMPILED.get(marker)
-    if rules is None:
-        rules = [(f"{r.owner}#{r.index}|", r.attributes) for r in cls.identifiers]
-        _COMPILED[marker] = rules
-    return rules
+    entry = _COMPILED.get(id(cls))
+    if entry is None or entry[0] is not cls:
+        entry = _COMPILED[id(cls)] = (cls, [(f"{r.owner}#{r.index}|", r.attributes) for r in cls.identifiers])
+    return entry[1]
 
 
 def keys_for(cls: CIClass, values: Mapping[str, Any], parent_uid: str | None) -> list[str]:

@@ -142,6 +142,7 @@ class _Batch:
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
         self.ref_keys: dict[tuple[Any, ...], list[str]] = {}  # keys computed while prefetching
         self.sighted: set[str] = set()
+        self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
         self.pending: list[_PendingRel] = []
         # Per-object memos, valid while the batch holds its items (ids stay unique):
         # a reference's token, and an observation's checked values and keys.
@@ -380,7 +381,7 @@ class _Batch:
 
     # -- bookkeeping -------------------------------------------------------------------
     def _sight(self, uid: str, kind: str) -> None:
-        if uid in self.sighted or (uid, kind) in self.ing._sighted_in_run.get(self.run.run_id, set()):
+        if uid in self.sighted or (uid, kind) in self.run_sighted:
             return
         self.sighted.add(uid)
         self.changes.sightings.append(Sighting(uid, kind, self.run.source, self.run.scope, self.run.run_id, self.now))

@@ -101,6 +101,17 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT NOT NULL,
     errors TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ci_attrs (
+    name TEXT NOT NULL,
+    value,
+    uid TEXT NOT NULL,
+    PRIMARY KEY (name, value, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ci_attrs_uid ON ci_attrs(uid);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS runs_scope ON runs(source, scope, started_at);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
 """
@@ -224,8 +235,7 @@ class SQLiteStore:
         self._connections_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(_DDL)
-        if schema is not None:
-            self._create_attribute_indexes(conn, schema)
+        self._indexed = self._index_attributes(conn, schema)
 
     # -- connections -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -245,18 +255,43 @@ class SQLiteStore:
                 self._connections.append(conn)
         return conn
 
-    def _create_attribute_indexes(self, conn: sqlite3.Connection, schema: Schema) -> None:
-        """Expression indexes for attributes the schema marks ``indexed``.
+    def _index_attributes(self, conn: sqlite3.Connection, schema: Schema | None) -> frozenset[str]:
+        """The attributes the schema marks ``indexed``, kept in ``ci_attrs`` for search.
 
-        Partial (only CIs that have the attribute), so a CI pays for the few
-        indexed attributes it carries, not for all of them; ``search`` names the
-        path literally so the planner can use them.
+        One narrow (name, value, uid) table instead of an expression index per
+        attribute: SQLite re-parses a CI's JSON for every expression index on
+        every write, which made each CI insert cost ~27 JSON parses. When the
+        schema's set changes, the table is rebuilt from the CIs in one transaction.
         """
-        names = sorted({a.name for c in schema.classes.values() for a in c.attributes.values() if a.indexed})
+        row = conn.execute("SELECT value FROM meta WHERE key = 'indexed_attributes'").fetchone()
+        stored = frozenset(_loads(row[0])) if row is not None else None
+        if schema is None:
+            return stored or frozenset()
+        names = frozenset(a.name for c in schema.classes.values() for a in c.attributes.values() if a.indexed)
+        if stored == names:
+            return names
         for name in names:
-            expr = _attr_expr(name)
-            conn.execute(f"DROP INDEX IF EXISTS cis_attr_{name}")  # the earlier, full form
-            conn.execute(f"CREATE INDEX IF NOT EXISTS cis_attr_{name}_p ON cis({expr}) WHERE {expr} IS NOT NULL")
+            _attr_expr(name)  # validates the name
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for (index,) in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'cis_attr_%'").fetchall():
+                    conn.execute(f'DROP INDEX IF EXISTS "{index}"')  # the earlier per-attribute indexes
+                conn.execute("DELETE FROM ci_attrs")
+                conn.execute(
+                    "INSERT OR IGNORE INTO ci_attrs(name, value, uid) SELECT j.key,"
+                    " CASE WHEN j.type IN ('array', 'object') THEN j.value WHEN j.type = 'true' THEN 1"
+                    " WHEN j.type = 'false' THEN 0 ELSE j.atom END, cis.uid"
+                    f" FROM cis, json_each(cis.attrs) AS j WHERE j.key IN ({_marks(len(names))}) AND j.type != 'null'",
+                    sorted(names))
+                conn.execute("INSERT INTO meta(key, value) VALUES ('indexed_attributes', ?)"
+                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_dumps(sorted(names)),))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return names
 
     def close(self) -> None:
         with self._connections_lock:
@@ -315,6 +350,10 @@ class SQLiteStore:
                         " attrs=excluded.attrs, prov=excluded.prov",
                         [_ci_row(ci) for ci in changes.cis],
                     )
+                    if self._indexed:
+                        conn.executemany("DELETE FROM ci_attrs WHERE uid = ?", [(ci.uid,) for ci in changes.cis])
+                        conn.executemany("INSERT OR IGNORE INTO ci_attrs(name, value, uid) VALUES (?, ?, ?)",
+                                         self._attr_rows(changes.cis))
                 if changes.removed_keys:
                     conn.executemany("DELETE FROM id_keys WHERE key = ? AND uid = ?", changes.removed_keys)
                 if changes.keys:
@@ -347,12 +386,27 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
 
+    def _attr_rows(self, cis: Sequence[CI]) -> list[tuple[str, Any, str]]:
+        """(name, value, uid) of each indexed attribute a CI carries, valued as json_extract would give it."""
+        rows = []
+        indexed = self._indexed
+        for ci in cis:
+            for name, value in ci.attributes.items():
+                if name in indexed and value is not None:
+                    if isinstance(value, bool):
+                        value = int(value)
+                    elif isinstance(value, (list, dict)):
+                        value = orjson.dumps(value).decode()
+                    rows.append((name, value, ci.uid))
+        return rows
+
     @staticmethod
     def _delete(conn: sqlite3.Connection, deleted: Sequence[tuple[str, str]]) -> None:
         ci_uids = [(uid,) for kind, uid in deleted if kind == "ci"]
         rel_uids = [(uid,) for kind, uid in deleted if kind == "rel"]
         conn.executemany("DELETE FROM cis WHERE uid = ?", ci_uids)
         conn.executemany("DELETE FROM id_keys WHERE uid = ?", ci_uids)
+        conn.executemany("DELETE FROM ci_attrs WHERE uid = ?", ci_uids)
         conn.executemany("DELETE FROM rels WHERE uid = ?", rel_uids)
         conn.executemany("DELETE FROM sightings WHERE subject_uid = ?", ci_uids + rel_uids)
 
@@ -374,7 +428,11 @@ class SQLiteStore:
             params.extend([query.text, f"%{escaped}%", f"%{escaped}%"])
         for flt in query.filters:
             expr = _attr_expr(flt.attribute)
-            if flt.op == "contains":
+            if flt.attribute in self._indexed and (flt.op == "contains" or flt.op in _OPS):
+                op = "LIKE" if flt.op == "contains" else _OPS[flt.op]
+                where.append(f"uid IN (SELECT uid FROM ci_attrs WHERE name = ? AND value {op} ?)")
+                params.extend([flt.attribute, f"%{flt.value}%" if flt.op == "contains" else flt.value])
+            elif flt.op == "contains":
                 where.append(f"{expr} LIKE ?")
                 params.append(f"%{flt.value}%")
             elif flt.op in _OPS:
