@@ -94,14 +94,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, db: Path, port: int, workers: int, cache_size: int | None) -> subprocess.Popen[bytes]:
+def start_server(workdir: Path, db: Path, port: int, cache_size: int | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
            "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
     if cache_size is not None:
         env["CMDB_API_RESULT_CACHE_SIZE"] = str(cache_size)
     command = [sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
     while True:
@@ -201,7 +199,7 @@ async def load(url: str, token: str, query: str, variables: list[dict[str, objec
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (uvicorn workers), from /proc."""
+    """User + system CPU time of a process and its direct children, from /proc."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
@@ -214,6 +212,20 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its direct children, MiB."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
 
 
 def pct(values: list[float], p: float) -> float:
@@ -232,7 +244,6 @@ def main() -> None:
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--scenarios", nargs="+", choices=["healthz", "lookup", "impact"],
                         default=["healthz", "lookup", "impact"])
-    parser.add_argument("--workers", type=int, default=1, help="cmdb serve --workers N")
     parser.add_argument("--cache-size", type=int, default=None,
                         help="CMDB_API_RESULT_CACHE_SIZE for the server (0: result cache off; default: the server's)")
     parser.add_argument("--roots", type=int, default=2000,
@@ -255,8 +266,8 @@ def main() -> None:
     _, token = TokenService(SQLiteTokenStore(args.dir / "tokens.sqlite")).create("bench", Role.VIEWER)
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(args.dir, db, port, args.workers, args.cache_size)
-    print(f"cmdb serve up in {time.perf_counter() - started:.1f} s (pid {proc.pid}); "
+    proc = start_server(args.dir, db, port, args.cache_size)
+    print(f"cmdb serve up in {time.perf_counter() - started:.1f} s (pid {proc.pid}, RSS {rss_mib(proc.pid):.0f} MiB); "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
     scenarios = {
