@@ -8,6 +8,7 @@ milliseconds.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Literal
 
@@ -92,6 +93,118 @@ class ObservedRelation(BaseModel):
 
 
 Item = Observation | ObservedRelation
+
+_SCALAR_TYPES = frozenset({str, int, float, bool})
+
+
+def observe_many(
+    ci_class: str,
+    rows: Iterable[tuple[dict[str, Scalar], dict[str, Any]]],
+    *,
+    source: str,
+    scope: str,
+    observed_at: int,
+    parent: CIRef | None = None,
+) -> list[Observation]:
+    """Observations of one class sharing source, scope, time and parent: one per (identifiers, attributes) row.
+
+    For scanners that emit hundreds of CIs of one kind per scope (a host's packages). Each result
+    equals what validating that row as an :class:`Observation` gives, built about twice as fast.
+    The first row is validated in full; the following rows share its validated source, scope,
+    class, time and parent (the same objects) and its set of given fields (frozen models never
+    change it; ``model_copy`` copies it). A following row is checked in plain Python by the rules
+    of the two fields that differ (identifiers: a non-empty ``dict`` of ``str`` keys to ``str``,
+    ``int``, ``float`` or ``bool`` values, none blank; attributes: a ``dict`` with ``str`` keys),
+    and its two dicts become the Observation's own (not copied: pass fresh dicts and do not keep
+    them). A row that does not pass, or holds any other type (a subclass, an enum), is validated
+    in full: bad input raises the same ``ValidationError``, naming the field, as
+    ``Observation.model_validate``.
+    """
+    out: list[Observation] = []
+    append, new, setattr_, scalars = out.append, object.__new__, object.__setattr__, _SCALAR_TYPES
+    shared: Observation | None = None
+    template: dict[str, Any] = {}
+    fields_set: set[str] = set()
+    value: Any  # an identifier value, its type checked below before any use
+    for identifiers, attributes in rows:
+        if shared is not None and type(identifiers) is dict and identifiers and type(attributes) is dict:
+            for key, value in identifiers.items():
+                kind = type(value)
+                if type(key) is not str or kind not in scalars or (kind is str and not value.strip()):
+                    break
+            else:
+                for key in attributes:
+                    if type(key) is not str:
+                        break
+                else:
+                    obs = new(Observation)
+                    values = template.copy()
+                    values["identifiers"] = identifiers
+                    values["attributes"] = attributes
+                    setattr_(obs, "__dict__", values)
+                    setattr_(obs, "__pydantic_fields_set__", fields_set)
+                    setattr_(obs, "__pydantic_extra__", None)
+                    setattr_(obs, "__pydantic_private__", None)
+                    append(obs)
+                    continue
+        raw: dict[str, Any] = {"source": source, "scope": scope, "class": ci_class, "identifiers": identifiers,
+                               "attributes": attributes, "observed_at": observed_at}
+        if parent is not None:
+            raw["parent"] = shared.parent if shared is not None else parent
+        obs = Observation.model_validate(raw)
+        if shared is None:
+            shared = obs
+            template = dict(obs.__dict__)  # field order, with the validated shared values
+            fields_set = obs.__pydantic_fields_set__
+        append(obs)
+    return out
+
+
+def relate_many(
+    rel_type: str,
+    ends: Iterable[tuple[CIRef, CIRef]],
+    *,
+    evidence: Evidence,
+    source: str,
+    scope: str,
+    observed_at: int,
+) -> list[ObservedRelation]:
+    """Relations of one type sharing evidence, source, scope and time: one per (from, to) pair of references.
+
+    The counterpart of :func:`observe_many` (same sharing, same guarantees): each result equals
+    what validating that pair as an :class:`ObservedRelation` gives (no attributes: each gets its own
+    empty dict, as the field's default). A
+    following pair whose two ends are :class:`CIRef` instances (validated when they were built;
+    validation takes them as they are) is not validated again; any other pair is validated in full.
+    """
+    out: list[ObservedRelation] = []
+    append, new, setattr_ = out.append, object.__new__, object.__setattr__
+    shared: ObservedRelation | None = None
+    template: dict[str, Any] = {}
+    fields_set: set[str] = set()
+    for from_ci, to_ci in ends:
+        if shared is not None and type(from_ci) is CIRef and type(to_ci) is CIRef:
+            rel = new(ObservedRelation)
+            values = template.copy()
+            values["from_ci"] = from_ci
+            values["to_ci"] = to_ci
+            values["attributes"] = {}
+            setattr_(rel, "__dict__", values)
+            setattr_(rel, "__pydantic_fields_set__", fields_set)
+            setattr_(rel, "__pydantic_extra__", None)
+            setattr_(rel, "__pydantic_private__", None)
+            append(rel)
+            continue
+        rel = ObservedRelation.model_validate({
+            "type": rel_type, "from": from_ci, "to": to_ci, "source": source, "scope": scope,
+            "observed_at": observed_at, "evidence": shared.evidence if shared is not None else evidence,
+        })
+        if shared is None:
+            shared = rel
+            template = dict(rel.__dict__)
+            fields_set = rel.__pydantic_fields_set__
+        append(rel)
+    return out
 
 
 def parse_item(raw: dict[str, Any]) -> Item:
