@@ -172,10 +172,10 @@ def relate_many(
     """Relations of one type sharing evidence, source, scope and time: one per (from, to) pair of references.
 
     The counterpart of :func:`observe_many` (same sharing, same guarantees): each result equals
-    what validating that pair as an :class:`ObservedRelation` gives (no attributes: each gets its own
-    empty dict, as the field's default). A
-    following pair whose two ends are :class:`CIRef` instances (validated when they were built;
-    validation takes them as they are) is not validated again; any other pair is validated in full.
+    what validating that pair as an :class:`ObservedRelation` gives, without attributes (each gets
+    its own empty dict, as the field's default). A following pair whose two ends are exactly
+    :class:`CIRef` instances (validated when they were built; validation takes them as they are)
+    is not validated again; any other pair is validated in full.
     """
     out: list[ObservedRelation] = []
     append, new, setattr_ = out.append, object.__new__, object.__setattr__

@@ -20,7 +20,7 @@ from discovery.ssh.facts import (
     HostFacts,
     InterfaceFact,
     OSRelease,
-    PackageFact,
+    Packages,
     ProcessFact,
     SocketFact,
     SocketProcess,
@@ -220,8 +220,34 @@ def parse_ss(text: str) -> list[SocketFact]:
     return out
 
 
-def parse_packages(text: str) -> list[PackageFact]:
-    out: list[PackageFact] = []
+# Characters str.splitlines() breaks lines at, besides "\n" (the fast path below splits at "\n" only).
+_ODD_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def parse_packages(text: str) -> Packages:
+    """``name<TAB>version<TAB>architecture`` lines -> packages (those without a version are dropped)."""
+    # Fast path for the usual output (every line exactly three fields, "\n" breaks only), one pass;
+    # anything else (blank lines, odd line breaks, bad lines) goes through the line-by-line parser.
+    if not any(brk in text for brk in _ODD_LINE_BREAKS):
+        names: list[str] = []
+        versions: list[str] = []
+        architectures: list[str] = []
+        for line in text.split("\n"):
+            fields = line.split("\t")
+            if len(fields) != 3 or not fields[0]:
+                break
+            name, version, arch = fields
+            if version:  # dpkg lists removed-but-configured packages without a version
+                names.append(name)
+                versions.append(version)
+                architectures.append(arch)
+        else:
+            return Packages(tuple(names), tuple(versions), tuple(architectures))
+    return _parse_package_lines(text)
+
+
+def _parse_package_lines(text: str) -> Packages:
+    out: list[tuple[str, str, str]] = []
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -229,8 +255,11 @@ def parse_packages(text: str) -> list[PackageFact]:
         if len(fields) != 3 or not fields[0]:
             raise ValueError(f"not a package line: {line[:60]!r}")
         if fields[1]:  # dpkg lists removed-but-configured packages without a version
-            out.append(PackageFact(fields[0], fields[1], fields[2]))
-    return out
+            out.append((fields[0], fields[1], fields[2]))
+    if not out:
+        return Packages()
+    names, versions, architectures = zip(*out, strict=True)
+    return Packages(names, versions, architectures)
 
 
 def parse_ps(text: str) -> list[ProcessFact]:
@@ -303,7 +332,7 @@ def parse_host(raw: str) -> HostFacts:
     sockets = take("ss", parse_ss, required=True)
     facts.sockets = sockets or []
     facts.sockets_ok = sockets is not None
-    facts.packages = take("packages", parse_packages) or []
+    facts.packages = take("packages", parse_packages) or Packages()
     facts.processes = take("ps", parse_ps) or []
     facts.ssh_connection = take("ssh_connection", parse_ssh_connection)
     return facts

@@ -8,6 +8,7 @@ only reads; it never changes the host.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 BEGIN = "@@cmdb-begin "
@@ -90,7 +91,23 @@ class Section:
         return self.rc == 0
 
 
-_MARKER = re.compile(r"^@@cmdb-(begin|end) (\S+)(?: (\S+))?[ \t]*$", re.MULTILINE)
+_PREFIX = "@@cmdb-"
+_MARKER = re.compile(r"@@cmdb-(begin|end) (\S+)(?: (\S+))?[ \t]*$", re.MULTILINE)
+
+
+def _markers(raw: str) -> Iterator[re.Match[str]]:
+    """Every marker line, in order: a marker is only a marker at the start of a line.
+
+    The prefix is found with ``str.find`` and the marker pattern tried only there: a pattern
+    anchored at every line start would be tried at every character of the output (~40 KB).
+    """
+    pos = raw.find(_PREFIX)
+    while pos >= 0:
+        if pos == 0 or raw[pos - 1] == "\n":
+            match = _MARKER.match(raw, pos)
+            if match is not None:
+                yield match
+        pos = raw.find(_PREFIX, pos + 1)
 
 
 def split_sections(raw: str) -> dict[str, Section]:
@@ -102,7 +119,7 @@ def split_sections(raw: str) -> dict[str, Section]:
     sections: dict[str, Section] = {}
     current: str | None = None
     body_start = 0
-    for match in _MARKER.finditer(raw):
+    for match in _markers(raw):
         kind, name, status = match.groups()
         if kind == "begin":
             if current is not None:

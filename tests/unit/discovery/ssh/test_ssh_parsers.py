@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from discovery.ssh.facts import Address, SocketProcess
-from discovery.ssh.parsers import parse_host, parse_ss, split_endpoint
+from discovery.ssh.parsers import parse_host, parse_packages, parse_ss, split_endpoint
 from tests.unit.discovery.ssh.ssh_recordings import MACHINE_IDS, lab_facts, raw, replace_section
 
 
@@ -82,10 +82,35 @@ def test_garbage_and_failures_are_reported_per_section_and_the_rest_is_kept() ->
     assert {e.split(":")[0] for e in facts.errors} == {"ss", "ip_addr", "machine_id"}
     assert "unparseable output" in next(e for e in facts.errors if e.startswith("ss"))
     assert "command failed (exit 2)" in next(e for e in facts.errors if e.startswith("ip_addr"))
-    assert facts.hostname == "db1" and facts.machine_id is None and facts.packages == []
+    assert facts.hostname == "db1" and facts.machine_id is None and len(facts.packages) == 0
     assert facts.sockets == [] and not facts.sockets_ok
 
 
 def test_output_that_is_not_the_script_at_all() -> None:
     facts = parse_host("Welcome to a restricted shell\n$ ")
     assert facts.errors == ["no recognisable output from the collection script"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("zstd\t1.5.4\tamd64\nlibc6\t2.36-9\tamd64", [("zstd", "1.5.4", "amd64"), ("libc6", "2.36-9", "amd64")]),
+        ("gone\t\tamd64\nzstd\t1.5.4\tamd64", [("zstd", "1.5.4", "amd64")]),  # removed, config kept: no version
+        ("zstd\t1.5.4\tamd64\n\n  \nlibc6\t2.36\tamd64\n", [("zstd", "1.5.4", "amd64"), ("libc6", "2.36", "amd64")]),
+        ("zstd\t1.5.4\tamd64\r\nlibc6\t2.36\tamd64", [("zstd", "1.5.4", "amd64"), ("libc6", "2.36", "amd64")]),
+        ("", []),
+    ],
+)
+def test_package_lines(text: str, expected: list[tuple[str, str, str]]) -> None:
+    assert [tuple(p) for p in parse_packages(text)] == expected
+    assert list(parse_packages(text).rows()) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["zstd\t1.5.4\tamd64\nnot a package line", "zstd\t1.5.4\tamd64\n\t1.0\tamd64", "zstd\t1.5\tamd64\textra",
+     "zstd\t1.5.4\u2028\tamd64"],
+)
+def test_bad_package_lines_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a package line"):
+        parse_packages(text)

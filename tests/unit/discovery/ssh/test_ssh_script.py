@@ -26,3 +26,10 @@ def test_script_tolerates_missing_commands_and_keeps_going() -> None:
 def test_sudo_is_opt_in() -> None:
     assert "CMDB_SUDO_SS=0" in build_script()
     assert "CMDB_SUDO_SS=1" in build_script(sudo_ss=True)
+
+
+def test_markers_count_only_at_the_start_of_a_line() -> None:
+    raw = "@@cmdb-begin a\nx @@cmdb-end a 0\n@@cmdb-begin b inside\n@@cmdb-end a 3\n@@cmdb-begin c\nend"
+    sections = split_sections(raw)
+    assert {(s.name, s.text, s.rc) for s in sections.values()} == {
+        ("a", "x @@cmdb-end a 0", -1), ("b", "", -1), ("c", "end", -1)}
