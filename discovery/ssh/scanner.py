@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncssh
 
 from cmdb.observation import Item, now_ms
 from discovery.base import Progress, ProgressHook, ScopeResult
-from discovery.ssh.client import CollectError, Connector, collect
+from discovery.ssh.client import Collected, CollectError, Connector, collect
 from discovery.ssh.dependencies import DependencyConfig, infer_dependencies
-from discovery.ssh.facts import HostFacts
+from discovery.ssh.facts import HostFacts, Packages
 from discovery.ssh.hostkeys import HostKeyPolicy
 from discovery.ssh.inventory import Credentials, Inventory, InventoryError, Target
 from discovery.ssh.observations import SOURCE, HostContext, host_items
@@ -36,7 +37,8 @@ class HostOutcome:
     facts: HostFacts | None = None
     context: HostContext | None = None
     errors: list[str] = field(default_factory=list)
-    items: list[Item] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)  # handed over (emptied) by scan() once yielded
+    identified: bool = False  # the host yielded its own CI (so its facts can take part in dependencies)
     elapsed_s: float = 0.0
 
     @property
@@ -45,7 +47,11 @@ class HostOutcome:
 
 
 class SSHScanner:
-    """Scans an inventory of Linux hosts over SSH and yields Observations per host."""
+    """Scans an inventory of Linux hosts over SSH and yields Observations per host.
+
+    After :meth:`scan`, ``outcomes`` keep each host's facts without items or packages (those were
+    handed over in the host's ScopeResult); :meth:`collect_all` keeps everything.
+    """
 
     source = SOURCE
 
@@ -65,10 +71,15 @@ class SSHScanner:
     async def stream(self, progress: ProgressHook | None = None) -> AsyncIterator[HostOutcome]:
         """Collect every target, at most ``concurrency`` at a time, yielding each outcome as it finishes.
 
-        Parsing and building a host's Observations happen as soon as its output arrives, while the
-        other hosts' sessions are still waiting on the network. Never raises per host.
+        Parsing and building a host's Observations happen as soon as its output arrives, one host at a
+        time in a worker thread, so the event loop keeps serving the other hosts' SSH sessions
+        meanwhile (it gets the interpreter at least every switch interval, 5 ms by default). In the
+        loop itself, a burst of hosts finishing together would be parsed back to back while every
+        new session waits for its next packet to be read. Never raises per host.
         """
         inv = self.inventory
+        loop = asyncio.get_running_loop()
+        parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ssh-digest")
         targets = inv.targets()
         sem = asyncio.Semaphore(inv.concurrency)
         keys_cache: dict[str, list[asyncssh.SSHKey] | InventoryError] = {}
@@ -86,25 +97,29 @@ class SSHScanner:
                 raise value
             return value
 
+        scripts = {sudo: build_script(sudo_ss=sudo) for sudo in (False, True)}  # not rebuilt per host
+
         async def one(target: Target) -> HostOutcome:
             nonlocal done
             outcome = HostOutcome(target)
+            collected: Collected | None = None
             async with sem:
                 started = time.perf_counter()
                 try:
                     keys = keys_for(target.credentials)
-                    script = build_script(sudo_ss=bool(target.credentials.sudo_ss))
                     collected = await asyncio.wait_for(
-                        collect(target, keys, self.policy, script, inv.connect_timeout_s, self.connector),
+                        collect(target, keys, self.policy, scripts[bool(target.credentials.sudo_ss)],
+                                inv.connect_timeout_s, self.connector),
                         inv.deadline_s,
                     )
                 except TimeoutError:
                     outcome.errors.append(f"deadline of {inv.deadline_s:g}s exceeded")
                 except (CollectError, InventoryError) as exc:
                     outcome.errors.append(str(exc))
-                else:
-                    self._digest(outcome, collected.raw, collected.exit_status, collected.host_key)
-                outcome.elapsed_s = time.perf_counter() - started
+            if collected is not None:  # the slot is free before the CPU work
+                await loop.run_in_executor(
+                    parser, self._digest, outcome, collected.raw, collected.exit_status, collected.host_key)
+            outcome.elapsed_s = time.perf_counter() - started
             done += 1
             if progress is not None:
                 status = "ok" if outcome.ok else ("partial" if outcome.facts else "failed")
@@ -118,6 +133,7 @@ class SSHScanner:
         finally:
             for task in tasks:
                 task.cancel()
+            parser.shutdown(wait=False, cancel_futures=True)
 
     def _digest(self, outcome: HostOutcome, raw: str, exit_status: int | None, host_key: str | None) -> None:
         """Parse one host's output and build its Observations (pure CPU work)."""
@@ -133,7 +149,8 @@ class SSHScanner:
             host_key=host_key, instance_id=target.instance_id,
         )
         outcome.items = host_items(facts, outcome.context)
-        if not outcome.items:
+        outcome.identified = bool(outcome.items)
+        if not outcome.identified:
             outcome.errors.append("host could not be identified (no machine-id, FQDN or hostname)")
 
     async def collect_all(self, progress: ProgressHook | None = None) -> list[HostOutcome]:
@@ -149,16 +166,22 @@ class SSHScanner:
         outcomes: list[HostOutcome] = []
         async for out in self.stream(progress):
             outcomes.append(out)
+            # Handed over, not kept: the consumer ingests and drops them, so a scan of many hosts does
+            # not hold every host's Observations, nor its package list (the traffic scope needs neither),
+            # and the garbage collector does not walk them again and again.
+            items, out.items = out.items, []
+            if out.facts is not None:
+                out.facts.packages = Packages()
             yield ScopeResult(
                 scope=f"{self.inventory.scope}/{out.target.name}",
-                items=out.items,
+                items=items,
                 complete=out.ok,
                 errors=[f"{out.target.name}: {e}" for e in out.errors],
-                stats={"items": len(out.items), "elapsed_ms": int(out.elapsed_s * 1000)},
+                stats={"items": len(items), "elapsed_ms": int(out.elapsed_s * 1000)},
             )
         outcomes.sort(key=lambda o: order[o.target.name])
         self.outcomes = outcomes
-        usable = [(o.context, o.facts) for o in outcomes if o.items and o.context is not None and o.facts is not None]
+        usable = [(o.context, o.facts) for o in outcomes if o.identified and o.context is not None and o.facts is not None]
         traffic_scope = f"{self.inventory.scope}:traffic"
         deps = infer_dependencies(usable, traffic_scope, now_ms(), self.dependency_config, source=self.source)
         missing = [o.target.name for o in outcomes if o.facts is None or not o.facts.sockets_ok]
