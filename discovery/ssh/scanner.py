@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncssh
@@ -72,15 +71,10 @@ class SSHScanner:
     async def stream(self, progress: ProgressHook | None = None) -> AsyncIterator[HostOutcome]:
         """Collect every target, at most ``concurrency`` at a time, yielding each outcome as it finishes.
 
-        Parsing and building a host's Observations happen as soon as its output arrives, one host at a
-        time in a worker thread, so the event loop keeps serving the other hosts' SSH sessions
-        meanwhile (it gets the interpreter at least every switch interval, 5 ms by default). In the
-        loop itself, a burst of hosts finishing together would be parsed back to back while every
-        new session waits for its next packet to be read. Never raises per host.
+        Parsing and building a host's Observations happen as soon as its output arrives, while the
+        other hosts' sessions are still waiting on the network. Never raises per host.
         """
         inv = self.inventory
-        loop = asyncio.get_running_loop()
-        parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ssh-digest")
         targets = inv.targets()
         sem = asyncio.Semaphore(inv.concurrency)
         keys_cache: dict[str, list[asyncssh.SSHKey] | InventoryError] = {}
@@ -117,9 +111,11 @@ class SSHScanner:
                     outcome.errors.append(f"deadline of {inv.deadline_s:g}s exceeded")
                 except (CollectError, InventoryError) as exc:
                     outcome.errors.append(str(exc))
-            if collected is not None:  # the slot is free before the CPU work
-                await loop.run_in_executor(
-                    parser, self._digest, outcome, collected.raw, collected.exit_status, collected.host_key)
+            if collected is not None:
+                # The slot is free before the CPU work, and the next host's session gets to start
+                # (sleep(0) runs it up to its first wait) before this host's output is parsed.
+                await asyncio.sleep(0)
+                self._digest(outcome, collected.raw, collected.exit_status, collected.host_key)
             outcome.elapsed_s = time.perf_counter() - started
             done += 1
             if progress is not None:
@@ -134,7 +130,6 @@ class SSHScanner:
         finally:
             for task in tasks:
                 task.cancel()
-            parser.shutdown(wait=False, cancel_futures=True)
 
     def _digest(self, outcome: HostOutcome, raw: str, exit_status: int | None, host_key: str | None) -> None:
         """Parse one host's output and build its Observations (pure CPU work).
