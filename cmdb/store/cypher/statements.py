@@ -232,10 +232,21 @@ class Statements:
         self.ci_status = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.lifecycle"
 
     # -- per class and per relationship type -------------------------------------
-    def upsert_cis(self, ci_class: str) -> str:
+    @staticmethod
+    def _attribute_sets(attributes: tuple[str, ...] | None, replace: bool) -> str:
+        """The attribute properties of a CI row: a map (``row[12]``), or, for rows that all
+        have the same attributes, a list of their values in ``attributes`` order."""
+        if attributes is None:
+            return f"n {'=' if replace else '+='} row[{CI_ATTRIBUTES}]"
+        if not attributes:
+            return "n.uid = row[0]"
+        return ", ".join(f"n.{quote(name)} = row[{CI_ATTRIBUTES}][{i}]" for i, name in enumerate(attributes))
+
+    def upsert_cis(self, ci_class: str, attributes: tuple[str, ...] | None = None) -> str:
         """Create or update CIs of one class: labels come from the class and its ancestors.
 
-        Rows are :func:`codec.ci_row` lists. ``created_at`` survives an update. Run after
+        Rows are :func:`codec.ci_row` lists; with ``attributes``, each row's attribute map is
+        the list of its values for those names. ``created_at`` survives an update. Run after
         ``relabel_cis`` and ``reset_cis``: a node whose class changed gets the new labels
         here before the MERGE finds it.
         """
@@ -248,10 +259,10 @@ class Statements:
             f"UNWIND $rows AS row OPTIONAL MATCH (o:{CI_LABEL} {{uid: row[0]}}) WHERE NOT o:{leaf} "
             f"SET o:{new_labels} "
             f"WITH row MERGE (n:{labels} {{uid: row[0]}}) ON CREATE SET n.created_at = row[1] "
-            f"SET n += row[{CI_ATTRIBUTES}], {_sets('n', CI_COLUMNS, skip=('uid', 'created_at'))}"
+            f"SET {self._attribute_sets(attributes, False)}, {_sets('n', CI_COLUMNS, skip=('uid', 'created_at'))}"
         )
 
-    def create_cis(self, ci_class: str) -> str:
+    def create_cis(self, ci_class: str, attributes: tuple[str, ...] | None = None) -> str:
         """Create CIs of one class known to be new (their ``create`` entry is in the batch).
 
         Half the server work of ``upsert_cis``: no lookups. Should a uid exist after all,
@@ -259,7 +270,8 @@ class Statements:
         writes the batch again with ``upsert_cis``.
         """
         labels = ":".join((CI_LABEL, *self.class_labels[ci_class]))
-        return f"UNWIND $rows AS row CREATE (n:{labels}) SET n = row[{CI_ATTRIBUTES}], {_sets('n', CI_COLUMNS)}"
+        return (f"UNWIND $rows AS row CREATE (n:{labels}) "
+                f"SET {self._attribute_sets(attributes, True)}, {_sets('n', CI_COLUMNS)}")
 
     def upsert_rels(self, rel_type: str) -> str:
         """Create or update relationships of one type between existing CIs (rows: :func:`codec.rel_row`)."""
@@ -321,6 +333,11 @@ class Statements:
             yield f"upsert_cis[{ci_class}]", self.upsert_cis(ci_class)
         for ci_class in sorted(self.schema.classes):
             yield f"create_cis[{ci_class}]", self.create_cis(ci_class)
+        # With the attributes as a list: they differ only in names, which quote() admits
+        # only as backticked plain identifiers.
+        for attributes in ((), ("fqdn", "serial_number")):
+            yield f"upsert_cis[host, {attributes}]", self.upsert_cis("host", attributes)
+            yield f"create_cis[host, {attributes}]", self.create_cis("host", attributes)
         for rel_type in self.rel_types:
             yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
         for rel_type in self.rel_types:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cmdb.model import CI, Action, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
+from cmdb.store.cypher.codec import CI_ATTRIBUTES
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import SearchShape, Statements
 from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, Unit
@@ -21,6 +22,7 @@ from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, Sto
 from schema import Schema, load_schema
 
 DEFAULT_BATCH_SIZE = 2000
+_SHAPES_PER_CLASS = 8  # attribute-name sets per class and batch sent as lists (statements.upsert_cis)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -167,12 +169,9 @@ class CypherStore:
             units.append(Unit(st.relabel_cis, {"rows": [{"uid": r[0], "ci_class": r[2]} for r in chunk]}))
             units.append(Unit(st.reset_cis, {"rows": [{"uid": r[0], "prop_keys": r[10]} for r in chunk]}))
         for class_statement, group_rows in ((st.upsert_cis, rows), (st.create_cis, new_rows)):
-            group_rows.sort(key=lambda r: r[2])
-            for ci_class, group in groupby(group_rows, key=lambda r: r[2]):
-                if ci_class not in self.schema.classes:
-                    raise ValueError(f"unknown CI class {ci_class!r}")
-                for chunk in _chunks(list(group), self.batch_size):
-                    units.append(Unit(class_statement(ci_class), {"rows": chunk}))
+            for (ci_class, attributes), group in self._by_shape(group_rows):
+                for chunk in _chunks(group, self.batch_size):
+                    units.append(Unit(class_statement(ci_class, attributes), {"rows": chunk}))
         removed = sorted(set(changes.removed_keys))
         for chunk in _chunks([[k, u] for k, u in removed], self.batch_size):
             units.append(Unit(st.remove_keys, {"rows": chunk}))
@@ -194,6 +193,32 @@ class CypherStore:
         for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
             units.append(Unit(st.upsert_sightings, {"rows": chunk}))
         return units
+
+    def _by_shape(self, rows: list[list[Any]]) -> list[tuple[tuple[str, tuple[str, ...] | None], list[list[Any]]]]:
+        """CI rows by class and by their set of attribute names, in that order.
+
+        Rows with the same attribute names send them once, in the statement, and their
+        values as a list: FalkorDB parameters are Cypher text, where each map key costs a
+        pass over the whole text. A class whose rows have many different sets keeps the
+        map form for the rarer ones, so a batch stays a few statements.
+        """
+        groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
+        for row in rows:
+            groups.setdefault((row[2], tuple(row[CI_ATTRIBUTES])), []).append(row)
+        per_class: dict[str, int] = {}
+        result: list[tuple[tuple[str, tuple[str, ...] | None], list[list[Any]]]] = []
+        as_maps: dict[str, list[list[Any]]] = {}
+        for (ci_class, names), group in sorted(groups.items(), key=lambda g: (g[0][0], -len(g[1]))):
+            if ci_class not in self.schema.classes:
+                raise ValueError(f"unknown CI class {ci_class!r}")
+            per_class[ci_class] = per_class.get(ci_class, 0) + 1
+            if per_class[ci_class] > _SHAPES_PER_CLASS:
+                as_maps.setdefault(ci_class, []).extend(group)
+                continue
+            result.append(((ci_class, names), [[*row[:CI_ATTRIBUTES], list(row[CI_ATTRIBUTES].values())]
+                                               for row in group]))
+        result.extend(((ci_class, None), group) for ci_class, group in as_maps.items())
+        return result
 
     def _delete_units(self, deleted: list[tuple[str, str]]) -> list[Unit]:
         """Deletes run first in the batch; relationships are found from their source CI."""

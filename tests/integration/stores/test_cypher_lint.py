@@ -34,7 +34,7 @@ def db_schema() -> dict[str, list[str]]:
     }
 
 
-def lint(items: list[dict[str, str]], chunk: int = 1) -> list[dict[str, Any]]:
+def _lint_run(items: list[dict[str, str]], chunk: int) -> list[dict[str, Any]]:
     node = shutil.which("node")
     assert node, "node is not on PATH (the Neo4j linter runs under node)"
     assert (LINT_DIR / "node_modules" / "@neo4j-cypher" / "language-support").is_dir(), (
@@ -47,6 +47,24 @@ def lint(items: list[dict[str, str]], chunk: int = 1) -> list[dict[str, Any]]:
     assert proc.returncode in (0, 1), proc.stderr
     results: list[dict[str, Any]] = json.loads(proc.stdout)
     assert [r["name"] for r in results] == [i["name"] for i in items]
+    return results
+
+
+# lint.mjs echoes every statement and ends with process.exit(), which cuts a piped
+# stdout at 64 KiB: send it at most this much statement text per run.
+_TEXT_PER_RUN = 24_000
+
+
+def lint(items: list[dict[str, str]], chunk: int = 1) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    start = 0
+    while start < len(items):
+        end, size = start, 0
+        while end < len(items) and (end == start or size + len(items[end]["statement"]) <= _TEXT_PER_RUN):
+            size += len(items[end]["statement"])
+            end += 1
+        results += _lint_run(items[start:end], chunk)
+        start = end
     return results
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cmdb.model import CI, ChangeSet
+from cmdb.model import CI, Action, AttrFilter, ChangeSet, CIQuery, HistoryEntry
 from cmdb.store.cypher.store import CypherStore
 from tests.integration.stores.falkordb_fixture import falkordb_store
 
@@ -44,3 +44,20 @@ def test_apply_many_stops_at_the_first_failing_batch(tmp_path: Path) -> None:
         with pytest.raises(TypeError):
             store.apply_many(batches())
         assert store.counts().cis == 20  # the two batches before the failing one, nothing after
+
+
+def test_a_batch_of_many_attribute_sets_reads_back_exactly(tmp_path: Path) -> None:
+    """Rows sharing attribute names send them as lists; past a few sets per class, as maps."""
+    with falkordb_store(tmp_path) as store:
+        created = [CI(f"u{i:02d}", "host", {"name": f"h{i}", f"a{i % 12}": i, "env": "prod"}, created_at=5)
+                   for i in range(40)]
+        store.apply(ChangeSet(cis=created, history=[HistoryEntry(c.uid, "ci", Action.CREATE, {}, "t", "r", 5)
+                                                    for c in created[:25]]))
+        assert store.get_cis([c.uid for c in created]) == {c.uid: c for c in created}
+        # Updates: other attribute sets, some attributes gone, one CI without any.
+        updated = [CI(c.uid, "host", {"name": c.attributes["name"], f"b{i % 10}": [i, i + 1]} if i else {},
+                      created_at=5, updated_at=9) for i, c in enumerate(created)]
+        store.apply(ChangeSet(cis=updated))
+        assert store.get_cis([c.uid for c in updated]) == {c.uid: c for c in updated}
+        found = store.search(CIQuery(filters=(AttrFilter("b3", "eq", [3, 4]),)))
+        assert [c.uid for c in found.items] == ["u03"]
