@@ -8,7 +8,6 @@ past failures. Scoring is delegated to :mod:`cmdb.changes.risk`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -45,8 +44,6 @@ from schema import ImpactDirection, Schema
 
 _DAY_MS = 86_400_000
 _UNCERTAIN = frozenset({"traffic", "inferred"})
-# The impact engine's redundancy arithmetic: "2 of 3 up, min_up 2 -> degraded" (or "min_up 66% = 2").
-_ARITHMETIC = re.compile(r"(\d+) of (\d+) up, min_up (?:[\d.]+% = )?(\d+)")
 
 
 class ImpactEngine(Protocol):
@@ -65,15 +62,6 @@ class PlanOptions:
     min_confidence: float = 0.0
     rel_types: tuple[str, ...] | None = None
     conflict_states: tuple[ChangeState, ...] = OPEN_STATES
-
-
-def redundancy_margin(explanation: str) -> int | None:
-    """``up - required`` from the engine's redundancy arithmetic, or None when a CI was not graded by a group."""
-    match = _ARITHMETIC.search(explanation)
-    if match is None:
-        return None
-    up, _, required = (int(g) for g in match.groups())
-    return up - required
 
 
 def _hop(step: PathStep) -> Hop:
@@ -164,7 +152,7 @@ class ChangePlanner:
         return PlannedImpact(
             uid=ci.uid, name=ci.name, ci_class=ci.ci_class, grade=ci.grade.value, depth=ci.depth,
             explanation=ci.explanation, path=tuple(_hop(s) for s in ci.path),
-            margin=redundancy_margin(ci.explanation),
+            margin=ci.redundancy.margin if ci.redundancy is not None else None,
         )
 
     # -- conflicts ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from cmdb.impact.models import (
     DependencyReport,
     DependencyRequest,
     Grade,
+    GroupState,
     ImpactedCI,
     ImpactReport,
     ImpactRequest,
@@ -19,7 +20,7 @@ from cmdb.impact.models import (
 from cmdb.impact.service import ImpactService
 
 __all__ = [
-    "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "ImpactError", "ImpactReport",
+    "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "GroupState", "ImpactError", "ImpactReport",
     "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "PathReport", "PathStep",
     "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
 ]

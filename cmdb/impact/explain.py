@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cmdb.impact.models import Grade, ImpactedCI, PathStep
+from cmdb.impact.models import Grade, GroupState, ImpactedCI, PathStep
 from cmdb.impact.propagation import Grading, Reach
 from cmdb.topology.snapshot import Topology
 from schema import MinUp
@@ -104,20 +104,23 @@ def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
     paths = paths_by_parent(r, step_of, parent_of)
     result: list[ImpactedCI] = []
     for p in range(len(order)):
+        group: GroupState | None = None
         if p < n_roots:
             why = "assumed down"
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:
-                why = f"{gsize[p] - gdown[p]} of {gsize[p]} up, {_min_up_text(topo.min_up(order[p]), required[p])} -> down"
+                group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
+                why = f"{group.up} of {group.size} up, {_min_up_text(topo.min_up(order[p]), group.required)} -> down"
             else:
                 why = f"input {names[e_frm[e]]} down ({types[e_type[e]]}) -> down"
         elif gdown[p] > 0:
-            why = f"{gsize[p] - gdown[p]} of {gsize[p]} up, {_min_up_text(topo.min_up(order[p]), required[p])} -> degraded"
+            group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
+            why = f"{group.up} of {group.size} up, {_min_up_text(topo.min_up(order[p]), group.required)} -> degraded"
         else:
             why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
         result.append(
             ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, depth[p],
-                       list(paths[p]), why)
+                       list(paths[p]), why, group)
         )
     return result

@@ -61,7 +61,11 @@ class PathStep:
 
 @dataclass(slots=True)
 class ImpactedCI:
-    """An impacted CI: grade, shortest propagation depth, one explanation path, why."""
+    """An impacted CI: grade, shortest propagation depth, one explanation path, why.
+
+    ``redundancy`` holds the arithmetic of the redundancy group that graded the CI
+    (None when an input alone decided its grade), for callers that weigh margins.
+    """
 
     uid: str
     ci_class: str
@@ -70,6 +74,21 @@ class ImpactedCI:
     depth: int
     path: list[PathStep]
     explanation: str
+    redundancy: GroupState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """A redundancy group at impact time: ``up`` of ``size`` inputs up, ``required`` needed."""
+
+    up: int
+    size: int
+    required: int
+
+    @property
+    def margin(self) -> int:
+        """How many more inputs may go down before the CI does (negative: already short)."""
+        return self.up - self.required
 
 
 @dataclass(slots=True)

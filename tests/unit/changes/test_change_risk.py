@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, RiskRules, load_risk_rules
-from cmdb.changes.planner import redundancy_margin
 from cmdb.changes.risk import (
     BLACKOUT,
     BREADTH,
@@ -187,14 +186,3 @@ def test_one_more_risky_fact_never_lowers_the_score(inputs: RiskInputs, field: s
     before, after = score(inputs, rules), score(more, rules)
     assert after.score >= before.score
     assert 0 <= before.score <= rules.max_score
-
-
-@pytest.mark.parametrize(("explanation", "margin"), [
-    ("2 of 3 up, min_up 2 -> degraded", 0),
-    ("3 of 4 up, min_up 50% = 2 -> degraded", 1),
-    ("1 of 2 up, min_up 2 -> down", -1),
-    ("input web-pool degraded (RUNS_ON) -> degraded", None),
-    ("assumed down", None),
-])
-def test_redundancy_margin_is_read_from_the_engines_arithmetic(explanation: str, margin: int | None) -> None:
-    assert redundancy_margin(explanation) == margin

@@ -7,6 +7,7 @@ import pytest
 from cmdb.impact import (
     DependencyRequest,
     Grade,
+    GroupState,
     ImpactRequest,
     InvalidRequest,
     Truncation,
@@ -33,7 +34,9 @@ def test_one_instance_down_degrades_the_whole_stack(three_tier: Graph) -> None:
     }
     by = report.by_uid()
     assert by["pool"].explanation == "2 of 3 up, min_up 2 -> degraded"
+    assert by["pool"].redundancy == GroupState(up=2, size=3, required=2) and by["pool"].redundancy.margin == 0
     assert by["lb"].explanation == "input pool degraded (ROUTES_TO) -> degraded"
+    assert by["lb"].redundancy is None and by["web1"].redundancy is None
     assert {(ci.uid, ci.depth) for ci in report.impacted} == {
         ("web1", 0), ("pool", 1), ("lb", 2), ("app", 3), ("shop", 4),
     }
@@ -58,8 +61,10 @@ def test_two_instances_down_take_the_stack_down(three_tier: Graph) -> None:
     }
     by = report.by_uid()
     assert by["pool"].explanation == "1 of 3 up, min_up 2 -> down"
+    assert by["pool"].redundancy == GroupState(up=1, size=3, required=2) and by["pool"].redundancy.margin == -1
     assert by["lb"].explanation == "input pool down (ROUTES_TO) -> down"
     assert by["shop"].explanation == "0 of 1 up, min_up 100% = 1 -> down"  # business services: 100% of DEPENDS_ON
+    assert by["shop"].redundancy == GroupState(up=0, size=1, required=1)
 
 
 def test_all_three_down_says_zero_up(three_tier: Graph) -> None:
