@@ -13,7 +13,7 @@ hosts, alternates:
 Prints hosts/s, client CPU per host (this process's CPU time / hosts), and the
 scanner/bare ratio. Needs root, iproute2 and openssh-server.
 
-    .venv/bin/python bench/host_discovery.py --hosts 120 --sshds 4 --concurrency 32 --rounds 2
+    .venv/bin/python bench/host_discovery.py --hosts 120 --sshds 4 --concurrency 32 --rounds 3
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def main() -> None:
         inv = build_inventory(lab, per_host, args.concurrency, workdir)
         n = len(inv.targets())
         print(f"lab: {args.sshds} sshds, {n} hosts (addresses), concurrency {args.concurrency}, "
-              f"built in {time.perf_counter() - t0:.1f}s")
+              f"built in {time.perf_counter() - t0:.1f}s; load average {os.getloadavg()[0]:.1f}")
         asyncio.run(bare(lab, inv.model_copy(update={"hosts": inv.hosts[:8]})))  # warm up
         bare_rates, scan_rates, bare_cpu, scan_cpu, sshd_cpu = [], [], [], [], []
         for r in range(args.rounds):
@@ -123,14 +123,16 @@ def main() -> None:
             bare_cpu.append(cpu / n)
             sshd_cpu.append((server_cpu(lab) - s0) / n)
             print(f"round {r + 1} bare:    {ok}/{n} hosts in {wall:.2f}s = {n / wall:.1f} hosts/s, "
-                  f"client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host")
+                  f"client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host, "
+                  f"load {os.getloadavg()[0]:.1f}")
             s0 = server_cpu(lab)
             wall, cpu, complete, items = asyncio.run(scanner(lab, inv))
             scan_rates.append(n / wall)
             scan_cpu.append(cpu / n)
             sshd_cpu.append((server_cpu(lab) - s0) / n)
             print(f"round {r + 1} scanner: {complete}/{n} hosts complete, {items} items in {wall:.2f}s = "
-                  f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host")
+                  f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host, "
+                  f"load {os.getloadavg()[0]:.1f}")
         b, s = statistics.median(bare_rates), statistics.median(scan_rates)
         server, client = statistics.median(sshd_cpu), statistics.median(scan_cpu)
         print(f"median bare {b:.1f} hosts/s, scanner {s:.1f} hosts/s, ratio {s / b:.2f} (target >= 0.8); "
