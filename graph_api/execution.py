@@ -18,6 +18,7 @@ turns the shortcut off for the whole request.
 
 from __future__ import annotations
 
+from enum import Enum
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -40,6 +41,8 @@ class _Leaf(NamedTuple):
     read: Any  # (source) -> attribute value: what strawberry's basic resolver returns
     coerce: Any  # the leaf type's coerce_output_value
     non_null: bool
+    enum_cls: Any  # a strawberry enum's Python class, or None
+    names: dict[Any, str]  # its members, coerced once (strawberry's enum coercion scans every member)
 
 
 # Per field definition of a schema: its _Leaf, or None when the field must take the
@@ -68,7 +71,15 @@ def _leaf(field_def: GraphQLField | None) -> _Leaf | None:
             else:
                 def read(source: Any, resolve: Any = resolve) -> Any:
                     return resolve(source, None)
-            leaf = _Leaf(read, of_type.coerce_output_value, non_null)
+            enum_cls = getattr(of_type, "wrapped_cls", None)
+            names: dict[Any, str] = {}
+            if isinstance(of_type, GraphQLEnumType) and isinstance(enum_cls, type) and issubclass(enum_cls, Enum):
+                for member in enum_cls:
+                    try:
+                        names[member] = of_type.coerce_output_value(member)
+                    except Exception:  # left to graphql-core at run time
+                        continue
+            leaf = _Leaf(read, of_type.coerce_output_value, non_null, enum_cls if names else None, names)
     _leaves[id(field_def)] = (field_def, leaf)
     return leaf
 
@@ -115,6 +126,11 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list, leaf in self._compile(parent_type, grouped_field_set):
                 if leaf is not None:
                     value = leaf.read(source_value)
+                    if leaf.enum_cls is not None and type(value) is leaf.enum_cls:
+                        name = leaf.names.get(value)
+                        if name is not None:
+                            results[response_name] = name
+                            continue
                     if value is None:
                         if not leaf.non_null:
                             results[response_name] = None
