@@ -234,7 +234,7 @@ def parse_packages(text: str) -> Packages:
         architectures: list[str] = []
         for line in text.split("\n"):
             fields = line.split("\t")
-            if len(fields) != 3 or not fields[0]:
+            if len(fields) != 3 or not fields[0].strip():
                 break
             name, version, arch = fields
             if version:  # dpkg lists removed-but-configured packages without a version
@@ -252,7 +252,7 @@ def _parse_package_lines(text: str) -> Packages:
         if not line.strip():
             continue
         fields = line.split("\t")
-        if len(fields) != 3 or not fields[0]:
+        if len(fields) != 3 or not fields[0].strip():  # a blank name cannot identify a package
             raise ValueError(f"not a package line: {line[:60]!r}")
         if fields[1]:  # dpkg lists removed-but-configured packages without a version
             out.append((fields[0], fields[1], fields[2]))

@@ -109,8 +109,15 @@ def test_package_lines(text: str, expected: list[tuple[str, str, str]]) -> None:
 @pytest.mark.parametrize(
     "text",
     ["zstd\t1.5.4\tamd64\nnot a package line", "zstd\t1.5.4\tamd64\n\t1.0\tamd64", "zstd\t1.5\tamd64\textra",
-     "zstd\t1.5.4\u2028\tamd64"],
+     "zstd\t1.5.4\u2028\tamd64", "zstd\t1.5.4\tamd64\n \t1.0\tamd64"],
 )
 def test_bad_package_lines_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a package line"):
         parse_packages(text)
+
+
+def test_a_blank_package_name_spoils_the_packages_section_only() -> None:
+    text = replace_section(raw("lab-db1"), "packages", "zstd\t1.5.4\tamd64\n \t1.0\tamd64")
+    facts = parse_host(text)
+    assert [e.split(":")[0] for e in facts.errors] == ["packages"]
+    assert len(facts.packages) == 0 and facts.hostname == "db1" and facts.sockets_ok
