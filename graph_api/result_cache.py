@@ -20,12 +20,12 @@ It does nothing for a stream of distinct questions.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult, FieldNode, OperationDefinitionNode, OperationType
 from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
@@ -33,7 +33,7 @@ from strawberry.extensions import SchemaExtension
 INDEX_ONLY_FIELDS = frozenset({"impact", "dependencies", "paths", "singlePointsOfFailure", "__typename"})
 CACHE_HEADER = "x-cmdb-cache"
 
-_Key = tuple[str, str | None, str, str]
+_Key = tuple[str, str | None, bytes, str]
 
 
 class ResultCache:
@@ -153,8 +153,8 @@ class CachedResults(SchemaExtension):
         if principal is None:
             return None
         try:
-            variables = json.dumps(ctx.variables or {}, sort_keys=True, separators=(",", ":"))
-        except (TypeError, ValueError):
+            variables = orjson.dumps(ctx.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: not JSON (cannot come from an HTTP body)
             return None
         return (ctx.query, ctx.operation_name, variables, principal.role.value)
 

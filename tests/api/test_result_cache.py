@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from graph_api.result_cache import CACHE_HEADER
+from graph_api.result_cache import CACHE_HEADER, ResultCache
 from tests.api.conftest import Api
 
 SOURCE, SCOPE = "aws", "cache-test"
@@ -90,3 +90,39 @@ def test_only_successful_index_only_queries_are_cached(api: Api) -> None:
     assert first.json() == second.json()
     metrics = httpx.get(f"{api.url}/metrics", headers=api.headers("viewer")).text
     assert 'cmdb_graphql_result_cache_total{outcome="hit"}' in metrics
+
+
+def _key(n: int) -> tuple[str, None, bytes, str]:
+    return (f"query {n}", None, b"{}", "viewer")
+
+
+def _report(items: int) -> dict[str, Any]:
+    return {"impact": {"impacted": [{"uid": str(i)} for i in range(items)], "owners": []}}
+
+
+def test_cache_is_bounded_and_follows_the_graph_version() -> None:
+    graph = [object()]
+    cache = ResultCache(lambda: graph[0], max_entries=2, max_items=16_000)
+    v1 = graph[0]
+    assert cache.get(_key(1), v1) is None
+    cache.put(_key(1), v1, _report(3))
+    cache.put(_key(2), v1, _report(3))
+    assert cache.get(_key(1), v1) == _report(3)  # now the most recently used
+    cache.put(_key(3), v1, _report(3))  # over 2 entries: the least recently used (2) goes
+    assert {n for n in (1, 2, 3) if cache.get(_key(n), v1) is not None} == {1, 3}
+    cache.put(_key(4), v1, _report(2_001))  # above 1/8 of the item budget: never kept
+    assert cache.get(_key(4), v1) is None
+    # The item budget: 9 reports of 1,900 items do not fit in 16,000; the oldest goes.
+    big = ResultCache(lambda: graph[0], max_entries=100, max_items=16_000)
+    assert big.get(_key(0), v1) is None
+    for n in range(1, 10):
+        big.put(_key(n), v1, _report(1_900))
+    assert {n for n in range(1, 10) if big.get(_key(n), v1) is not None} == set(range(2, 10))
+    # The graph changes: nothing of the old version is served or kept any more.
+    graph[0] = v2 = object()
+    assert cache.get(_key(3), v2) is None and len(cache) == 0
+    cache.put(_key(1), v1, _report(3))  # computed on the old version, finished late
+    assert cache.get(_key(1), v2) is None
+    cache.put(_key(1), v2, _report(1))
+    assert cache.get(_key(1), v2) == _report(1)
+    assert cache.get(_key(1), v1) is None  # a request still holding the old version gets no answer
