@@ -10,8 +10,11 @@ hosts, alternates:
 - **scanner**: ``SSHScanner.scan()`` end to end without a store: host-key check,
   collection, parsing, Observations and dependency inference.
 
-Prints hosts/s, client CPU per host (this process's CPU time / hosts), and the
-scanner/bare ratio. Needs root, iproute2 and openssh-server.
+Both are warmed up on 8 hosts first, and which of the two goes first alternates
+from round to round (a shared machine's load drifts within a round). Prints
+hosts/s, client CPU per host (this process's CPU time / hosts), the load average,
+and the scanner/bare ratio (of the medians, and per round). Needs root, iproute2
+and openssh-server.
 
     .venv/bin/python bench/host_discovery.py --hosts 120 --sshds 4 --concurrency 32 --rounds 3
 """
@@ -114,9 +117,12 @@ def main() -> None:
         n = len(inv.targets())
         print(f"lab: {args.sshds} sshds, {n} hosts (addresses), concurrency {args.concurrency}, "
               f"built in {time.perf_counter() - t0:.1f}s; load average {os.getloadavg()[0]:.1f}")
-        asyncio.run(bare(lab, inv.model_copy(update={"hosts": inv.hosts[:8]})))  # warm up
+        warm = inv.model_copy(update={"hosts": inv.hosts[:8]})
+        asyncio.run(bare(lab, warm))  # warm up both (first connections, imports, caches)
+        asyncio.run(scanner(lab, warm))
         bare_rates, scan_rates, bare_cpu, scan_cpu, sshd_cpu = [], [], [], [], []
-        for r in range(args.rounds):
+
+        def run_bare(r: int) -> None:
             s0 = server_cpu(lab)
             wall, cpu, ok = asyncio.run(bare(lab, inv))
             bare_rates.append(n / wall)
@@ -125,6 +131,8 @@ def main() -> None:
             print(f"round {r + 1} bare:    {ok}/{n} hosts in {wall:.2f}s = {n / wall:.1f} hosts/s, "
                   f"client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host, "
                   f"load {os.getloadavg()[0]:.1f}")
+
+        def run_scanner(r: int) -> None:
             s0 = server_cpu(lab)
             wall, cpu, complete, items = asyncio.run(scanner(lab, inv))
             scan_rates.append(n / wall)
@@ -133,9 +141,15 @@ def main() -> None:
             print(f"round {r + 1} scanner: {complete}/{n} hosts complete, {items} items in {wall:.2f}s = "
                   f"{n / wall:.1f} hosts/s, client CPU {1000 * cpu / n:.1f} ms/host, sshd side {1000 * sshd_cpu[-1]:.0f} ms/host, "
                   f"load {os.getloadavg()[0]:.1f}")
+
+        for r in range(args.rounds):
+            # Alternate which goes first: the load of a shared machine drifts within a round.
+            for run in ((run_bare, run_scanner) if r % 2 == 0 else (run_scanner, run_bare)):
+                run(r)
         b, s = statistics.median(bare_rates), statistics.median(scan_rates)
         server, client = statistics.median(sshd_cpu), statistics.median(scan_cpu)
-        print(f"median bare {b:.1f} hosts/s, scanner {s:.1f} hosts/s, ratio {s / b:.2f} (target >= 0.8); "
+        paired = ", ".join(f"{sr / br:.2f}" for br, sr in zip(bare_rates, scan_rates, strict=True))
+        print(f"median bare {b:.1f} hosts/s, scanner {s:.1f} hosts/s, ratio {s / b:.2f} (target >= 0.8; per round {paired}); "
               f"client CPU/host bare {1000 * statistics.median(bare_cpu):.1f} ms, scanner {1000 * client:.1f} ms; "
               f"sshd-side CPU/host {1000 * server:.0f} ms")
         print(f"CPU-bound ceiling on {os.cpu_count()} idle cores: {os.cpu_count() or 1} / ({1000 * server:.0f} + "
