@@ -82,6 +82,26 @@ class ResultCache:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._items -= dropped
 
+    def key(self, query: str | None, operation_name: str | None, variables: Any, context: Any) -> _Key | None:
+        """The cache key of a request, or None (no query text, no principal, variables not JSON)."""
+        principal = getattr(context, "principal", None)
+        if query is None or principal is None:
+            return None
+        try:
+            encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: not JSON (cannot come from an HTTP body)
+            return None
+        return (query, operation_name, encoded, principal.role.value)
+
+    def lookup(self, query: str | None, operation_name: str | None, variables: Any, context: Any) -> dict[str, Any] | None:
+        """A kept answer for this request, counted as a hit; None otherwise (not counted: the
+        request then runs, and the extension counts it as a miss if it is cacheable at all)."""
+        key = self.key(query, operation_name, variables, context)
+        data = self.get(key, self.version()) if key is not None else None
+        if data is not None:
+            self.count("hit")
+        return data
+
     def count(self, outcome: str) -> None:
         if self._outcomes is not None:
             self._outcomes.labels(outcome).inc()
@@ -121,6 +141,8 @@ class CachedResults(SchemaExtension):
         self.cache = cache
 
     def on_execute(self) -> Iterator[None]:
+        # Over HTTP a hit is answered before execution starts (graph_api.app); this path
+        # serves callers of schema.execute and keeps every cacheable result.
         ctx = self.execution_context
         key = self._key()
         if key is None:
@@ -142,21 +164,14 @@ class CachedResults(SchemaExtension):
 
     def _key(self) -> _Key | None:
         ctx = self.execution_context
-        if ctx.graphql_document is None or ctx.pre_execution_errors or ctx.query is None:
+        if ctx.graphql_document is None or ctx.pre_execution_errors:
             return None
         operations = [d for d in ctx.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
         if ctx.operation_name is not None:
             operations = [op for op in operations if op.name is not None and op.name.value == ctx.operation_name]
         if len(operations) != 1 or not _index_only(operations[0]):
             return None
-        principal = getattr(ctx.context, "principal", None)
-        if principal is None:
-            return None
-        try:
-            variables = orjson.dumps(ctx.variables or {}, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # orjson.JSONEncodeError: not JSON (cannot come from an HTTP body)
-            return None
-        return (ctx.query, ctx.operation_name, variables, principal.role.value)
+        return self.cache.key(ctx.query, ctx.operation_name, ctx.variables, ctx.context)
 
     def _mark(self, outcome: str) -> None:
         self.cache.count(outcome)
