@@ -212,7 +212,7 @@ class CypherStore:
             if ci_class not in self.schema.classes:
                 raise ValueError(f"unknown CI class {ci_class!r}")
             per_class[ci_class] = per_class.get(ci_class, 0) + 1
-            if per_class[ci_class] > _SHAPES_PER_CLASS:
+            if not names or per_class[ci_class] > _SHAPES_PER_CLASS:  # no attributes: an empty map
                 as_maps.setdefault(ci_class, []).extend(group)
                 continue
             result.append(((ci_class, names), [[*row[:CI_ATTRIBUTES], list(row[CI_ATTRIBUTES].values())]

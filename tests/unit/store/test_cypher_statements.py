@@ -7,7 +7,7 @@ import pytest
 from cmdb.store.cypher.codec import search_text
 from cmdb.store.cypher.ddl import index_specs, neo4j_ddl
 from cmdb.store.cypher.falkordb_transport import compose, params_header
-from cmdb.store.cypher.statements import SearchShape, Statements, class_label, quote
+from cmdb.store.cypher.statements import SearchShape, Statements, attribute_list_as_map, class_label, quote
 from cmdb.store.cypher.transport import Unit
 from schema import load_schema
 
@@ -73,3 +73,13 @@ def test_write_rows_are_positional_and_only_map_keys_are_unquoted() -> None:
     assert params_header({"s": "\\u001f"}) == 'CYPHER s="\\\\u001f" '
     # Escapes FalkorDB would read literally travel as raw bytes.
     assert params_header({"s": "a\rb\x01c"}) == 'CYPHER s="a\rb\x01c" '
+
+
+def test_ci_statements_naming_attributes_map_back_to_the_linted_form() -> None:
+    st = Statements(load_schema())
+    listed = st.create_cis("switch", ("sys_name", "chassis_id"))
+    assert "n.`sys_name` = row[12][0], n.`chassis_id` = row[12][1]" in listed
+    assert attribute_list_as_map(listed) == st.create_cis("switch")
+    assert attribute_list_as_map(st.upsert_cis("switch", ("mac",))) == st.upsert_cis("switch")
+    with pytest.raises(ValueError):
+        st.upsert_cis("switch", ("x` = 1 DETACH DELETE n //",))
