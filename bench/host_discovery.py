@@ -101,12 +101,12 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=120)
     parser.add_argument("--sshds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--net", default="10.250.40")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="cmdb-bench-hosts-"))
-    with Lab(workdir, net=args.net) as lab:
+    with tempfile.TemporaryDirectory(prefix="cmdb-bench-hosts-") as tmp, Lab(Path(tmp), net=args.net) as lab:
+        workdir = Path(tmp)  # keys and the fingerprint store: removed at the end
         per = -(-args.hosts // args.sshds)
         for i in range(args.sshds):
             lab.add_host(f"sshd{i}", extra_addresses=min(per, args.hosts - i * per))
