@@ -18,7 +18,9 @@ turns the shortcut off for the whole request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
+from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -60,17 +62,17 @@ def _leaf(field_def: GraphQLField | None) -> _Leaf | None:
     leaf: _Leaf | None = None
     resolve = field_def.resolve
     if resolve is not None and getattr(resolve, "_is_default", False) and not field_def.args:
-        of_type = field_def.type
+        of_type: Any = field_def.type
         non_null = isinstance(of_type, GraphQLNonNull)
         if non_null:
             of_type = of_type.of_type
         if isinstance(of_type, GraphQLScalarType | GraphQLEnumType):
             field = field_def.extensions.get(DEFINITION_BACKREF)
+            read: Callable[[Any], Any]
             if isinstance(field, StrawberryField) and field.default_resolver is getattr and field.python_name:
                 read = attrgetter(field.python_name)
             else:
-                def read(source: Any, resolve: Any = resolve) -> Any:
-                    return resolve(source, None)
+                read = partial(_call_resolver, resolve)
             enum_cls = getattr(of_type, "wrapped_cls", None)
             names: dict[Any, str] = {}
             if isinstance(of_type, GraphQLEnumType) and isinstance(enum_cls, type) and issubclass(enum_cls, Enum):
@@ -82,6 +84,10 @@ def _leaf(field_def: GraphQLField | None) -> _Leaf | None:
             leaf = _Leaf(read, of_type.coerce_output_value, non_null, enum_cls if names else None, names)
     _leaves[id(field_def)] = (field_def, leaf)
     return leaf
+
+
+def _call_resolver(resolve: Any, source: Any) -> Any:
+    return resolve(source, None)
 
 
 # One selection compiled for a parent type: (response name, field details, plain leaf or None).
@@ -108,7 +114,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._compiled[key] = (grouped_field_set, plan)
         return plan
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,

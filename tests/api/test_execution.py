@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from operator import getitem
 from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from cmdb.impact import ImpactService
@@ -98,6 +100,19 @@ SMALL = strawberry.Schema(query=Query)
 def test_shortcut_matches_graphql_core_on_edge_cases(query: str) -> None:
     stock, fast = _both(SMALL, query)
     assert fast == stock
+
+
+@strawberry.type
+class DictQuery:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return [{"id": "a", "label": None, "count": 1, "colour": Colour.BLUE, "must": "m"}]  # type: ignore[list-item]
+
+
+def test_shortcut_uses_a_custom_default_resolver() -> None:
+    schema = strawberry.Schema(query=DictQuery, config=StrawberryConfig(default_resolver=getitem))
+    stock, fast = _both(schema, "{ items { id label count colour must } }")
+    assert fast == stock == ({"items": [{"id": "a", "label": None, "count": 1, "colour": "BLUE", "must": "m"}]}, [])
 
 
 @pytest.fixture(scope="module")
