@@ -11,7 +11,8 @@ one, and the whole cache is dropped the first time a request sees a newer view.
 Key: (query text, operation name, variables, role). Only successful results of
 query operations whose root fields are all index-only analyses are kept; anything
 that reads the store (``ci``, ``cis``, ``topology``, ...) is never cached. Bounded
-by entries and by the number of list items held (a 10,000-CI report counts 10,000).
+by entries and by the number of list items held at any depth (a 10,000-CI report counts
+10,000, and 10,000 more per step of explanation path if the query asks for paths).
 
 What it is for: the same question asked again before the graph changes (a change
 review page refreshed, several people looking at the same incident, a dashboard).
@@ -116,14 +117,16 @@ class ResultCache:
 
 
 def _weight(data: dict[str, Any]) -> int:
-    """Entries plus the list items of each root field's answer (one level down, then one more)."""
+    """1 + every list item at any depth (impacted CIs, their explanation paths' steps, ...)."""
     total = 1
-    for value in data.values():
+    stack: list[Any] = [data]
+    while stack:
+        value = stack.pop()
         if isinstance(value, dict):
-            for inner in value.values():
-                if isinstance(inner, list):
-                    total += len(inner)
-                    total += sum(len(x) for x in inner if isinstance(x, list))
+            stack.extend(v for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            total += len(value)
+            stack.extend(v for v in value if isinstance(v, dict | list))
     return total
 
 

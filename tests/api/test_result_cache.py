@@ -112,6 +112,9 @@ def test_cache_is_bounded_and_follows_the_graph_version() -> None:
     assert {n for n in (1, 2, 3) if cache.get(_key(n), v1) is not None} == {1, 3}
     cache.put(_key(4), v1, _report(2_001))  # above 1/8 of the item budget: never kept
     assert cache.get(_key(4), v1) is None
+    with_paths = {"impact": {"impacted": [{"uid": str(i), "path": [{"uid": "s"}] * 25} for i in range(100)]}}
+    cache.put(_key(5), v1, with_paths)  # 100 CIs but 2,600 items with their explanation paths: not kept
+    assert cache.get(_key(5), v1) is None
     # The item budget: 9 reports of 1,900 items do not fit in 16,000; the oldest goes.
     big = ResultCache(lambda: graph[0], max_entries=100, max_items=16_000)
     assert big.get(_key(0), v1) is None
