@@ -6,12 +6,12 @@ these methods. ``tests/contract/`` holds the suite every implementation passes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun
+from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 
 
 class Direction(str, Enum):
@@ -112,6 +112,18 @@ class GraphStore(Protocol):
         ...
 
     def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
+        ...
+
+    def iter_keys(self, batch_size: int = 5_000) -> Iterator[list[tuple[str, str]]]:
+        """Identification keys as (key, uid), by key then uid (for export)."""
+        ...
+
+    def iter_sightings(self, batch_size: int = 5_000) -> Iterator[list[tuple[Sighting, int]]]:
+        """Sightings with their missed-run counts (for export)."""
+        ...
+
+    def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
+        """Write sightings exactly as given, missed-run counts included (for import)."""
         ...
 
     def counts(self) -> StoreCounts:

@@ -29,6 +29,7 @@ from cmdb.model import (
     RelEvidence,
     RunStatus,
     ScanRun,
+    Sighting,
 )
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema
@@ -573,6 +574,46 @@ class SQLiteStore:
         sql += " ORDER BY started_at DESC, run_id DESC LIMIT ?"
         params.append(limit)
         return [_run_from_row(r) for r in self._conn().execute(sql, params)]
+
+    # -- identification keys and sightings, for export and import ---------------------
+    def iter_keys(self, batch_size: int = 5_000) -> Iterator[list[tuple[str, str]]]:
+        for rows in self._pages("SELECT key, uid FROM id_keys ORDER BY key, uid", batch_size):
+            yield [(r[0], r[1]) for r in rows]
+
+    def iter_sightings(self, batch_size: int = 5_000) -> Iterator[list[tuple[Sighting, int]]]:
+        # The Cypher store's order: by the JSON of (subject, source, scope), its sighting id.
+        sql = ("SELECT subject_uid, subject_kind, source, scope, run_id, seen_at, missed FROM sightings"
+               " ORDER BY json_array(subject_uid, source, scope)")
+        for rows in self._pages(sql, batch_size):
+            yield [(Sighting(r[0], r[1], r[2], r[3], r[4], r[5]), int(r[6])) for r in rows]
+
+    def _pages(self, sql: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """One ordered statement read in pages, on its own connection (see ``_paged``)."""
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        try:
+            cursor = conn.execute(sql)
+            while rows := cursor.fetchmany(batch_size):
+                yield rows
+        finally:
+            conn.close()
+
+    def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
+                    " VALUES (?,?,?,?,?,?,?) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+                    " subject_kind=excluded.subject_kind, run_id=excluded.run_id, seen_at=excluded.seen_at,"
+                    " missed=excluded.missed",
+                    [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at, missed)
+                     for s, missed in sightings],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     # -- aging primitives --------------------------------------------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:

@@ -11,22 +11,15 @@ read: its keys are derived from each CI's class, attributes and parent
 (:func:`cmdb.identify.keys_for`), as before; it has no sightings, so aging
 starts afresh for what it holds.
 
-Keys and sightings are not in the GraphStore protocol. The exporter reads them
-through ``iter_keys`` / ``iter_sightings`` where a store has them (the Cypher
-store), else from the SQLite store's file; the importer restores missed-run
-counts through ``restore_sightings`` where a store has it, else through the
-protocol (``apply`` then ``mark_missed``), which is exact into a store holding
-no other sightings of the same source and scope.
+Keys and sightings go through the GraphStore protocol: ``iter_keys`` and
+``iter_sightings`` for export, ``restore_sightings`` (missed-run counts
+included) for import.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from itertools import groupby
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
@@ -163,58 +156,10 @@ def _history(rec: dict[str, Any]) -> HistoryEntry:
                         rec["source"], rec["run_id"], rec["at"])
 
 
-# -- keys and sightings: outside the protocol ------------------------------------
-KeyPages = Iterator[list[tuple[str, str]]]
-SightingPages = Iterator[list[tuple[Sighting, int]]]
-
-
-def _sqlite_pages(path: str, sql: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-    if path == ":memory:":
-        raise TransferError("an in-memory SQLite store cannot be exported")
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        cursor = conn.execute(sql)
-        while rows := cursor.fetchmany(batch_size):
-            yield rows
-    finally:
-        conn.close()
-
-
-def _keys_and_sightings(store: GraphStore, batch_size: int) -> tuple[Callable[[], KeyPages], Callable[[], SightingPages]]:
-    """How to page through a store's identification keys and sightings.
-
-    The Cypher store has ``iter_keys`` / ``iter_sightings``. The SQLite store has
-    not (yet): its file is read directly, read-only, in the same order.
-    """
-    iter_keys = getattr(store, "iter_keys", None)
-    iter_sightings = getattr(store, "iter_sightings", None)
-    if callable(iter_keys) and callable(iter_sightings):
-        return (lambda: iter_keys(batch_size)), (lambda: iter_sightings(batch_size))
-    from cmdb.store.sqlite import SQLiteStore
-
-    if not isinstance(store, SQLiteStore):
-        raise TransferError(f"{type(store).__name__} cannot list its identification keys and sightings")
-    path = store.path
-
-    def keys() -> KeyPages:
-        for rows in _sqlite_pages(path, "SELECT key, uid FROM id_keys ORDER BY key, uid", batch_size):
-            yield [(r[0], r[1]) for r in rows]
-
-    def sightings() -> SightingPages:
-        # The Cypher store's order: by the JSON of (subject, source, scope), its sighting id.
-        sql = ("SELECT subject_uid, subject_kind, source, scope, run_id, seen_at, missed FROM sightings "
-               "ORDER BY json_array(subject_uid, source, scope)")
-        for rows in _sqlite_pages(path, sql, batch_size):
-            yield [(Sighting(r[0], r[1], r[2], r[3], r[4], r[5]), int(r[6])) for r in rows]
-
-    return keys, sightings
-
-
 # -- export ---------------------------------------------------------------------
 def export_store(store: GraphStore, out: IO[bytes], batch_size: int = 5000) -> TransferCounts:
     """Write the whole store to ``out`` as JSON lines; memory stays at one batch."""
     counts = TransferCounts(keys=0, sightings=0)
-    keys, sightings = _keys_and_sightings(store, batch_size)
     out.write(_line({"kind": "header", "format": FORMAT, "version": VERSION}))
     runs = sorted(store.list_runs(limit=_ALL_RUNS), key=lambda r: (r.started_at, r.run_id))
     for run in runs:
@@ -229,10 +174,10 @@ def export_store(store: GraphStore, out: IO[bytes], batch_size: int = 5000) -> T
     for history_batch in store.iter_history(batch_size):
         out.write(b"".join(_line(history_record(h)) for h in history_batch))
         counts.history += len(history_batch)
-    for key_batch in keys():
+    for key_batch in store.iter_keys(batch_size):
         out.write(b"".join(_line(key_record(k, u)) for k, u in key_batch))
         counts.keys = (counts.keys or 0) + len(key_batch)
-    for sighting_batch in sightings():
+    for sighting_batch in store.iter_sightings(batch_size):
         out.write(b"".join(_line(sighting_record(s, m)) for s, m in sighting_batch))
         counts.sightings = (counts.sightings or 0) + len(sighting_batch)
     out.write(_line({"kind": "end", "counts": counts.as_dict()}))
@@ -295,41 +240,9 @@ class _Importer:
 
 
 def restore_sightings(store: GraphStore, sightings: list[tuple[Sighting, int]], batch_size: int) -> None:
-    """Write sightings with their missed-run counts.
-
-    Through the store's ``restore_sightings`` where it has one. Otherwise with the
-    protocol alone, per source and scope: the counted sightings go in under a run id
-    no scan has, then, from the most missed down, each count's sightings get their
-    own run id back and the scope counts as many missed runs as separate that count
-    from the next (``mark_missed`` passes over every sighting of the scope not of that
-    run id). Sightings of the same source and scope already in the store and not in
-    the file are counted too: import into a store without them.
-    """
-    direct = getattr(store, "restore_sightings", None)
-    if callable(direct):
-        for start in range(0, len(sightings), batch_size):
-            direct(sightings[start : start + batch_size])
-        return
-
-    def apply(items: list[Sighting]) -> None:
-        for start in range(0, len(items), batch_size):
-            store.apply(ChangeSet(sightings=items[start : start + batch_size]))
-
-    def scope_of(item: tuple[Sighting, int]) -> tuple[str, str]:
-        return item[0].source, item[0].scope
-
-    for (source, scope), group in groupby(sorted(sightings, key=scope_of), key=scope_of):
-        items = list(group)
-        counted = [(s, m) for s, m in items if m > 0]
-        if counted:
-            parked = f"cmdb-import-{uuid.uuid4().hex}"
-            apply([replace(s, run_id=parked) for s, _ in counted])
-            levels = sorted({m for _, m in counted}, reverse=True)
-            for level, below in zip(levels, [*levels[1:], 0], strict=True):
-                apply([s for s, m in counted if m == level])
-                for _ in range(level - below):
-                    store.mark_missed(source, scope, parked)
-        apply([s for s, m in items if m == 0])
+    """Write sightings with their missed-run counts, a batch at a time."""
+    for start in range(0, len(sightings), batch_size):
+        store.restore_sightings(sightings[start : start + batch_size])
 
 
 def _records(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:

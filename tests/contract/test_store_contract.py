@@ -239,3 +239,22 @@ def test_deletes_remove_items_keys_and_sightings_but_keep_history(graph: GraphSt
     assert graph.find_keys(["device#4||web-1.example.com", "k-new"]) == {"k-new": ["a"]}
     assert graph.aging_candidates("aws", "s1", "r9", None, 10) == []
     assert [h.action for h in graph.history("d")] == [Action.CREATE]
+
+
+def test_keys_and_sightings_are_listed_and_sightings_restored_with_their_missed_counts(store: GraphStore) -> None:
+    store.apply(ChangeSet(keys=[("k2", "x"), ("k1", "y"), ("k1", "x")]))
+    assert [k for page in store.iter_keys(batch_size=2) for k in page] == [("k1", "x"), ("k1", "y"), ("k2", "x")]
+
+    seen = [Sighting("a", "ci", "aws", "eu", "r1", T0), Sighting("b", "ci", "aws", "eu", "r1", T0 + 1),
+            Sighting("a", "ci", "ssh", "dc1", "r2", T0 + 2)]
+    store.restore_sightings([(seen[0], 0), (seen[1], 3), (seen[2], 1)])
+    listed = sorted(((s, m) for page in store.iter_sightings(batch_size=2) for s, m in page), key=repr)
+    assert listed == sorted([(seen[0], 0), (seen[1], 3), (seen[2], 1)], key=repr)
+    # Restoring again replaces, never adds: the counts are as given.
+    store.restore_sightings([(seen[1], 1)])
+    assert {(s.subject_uid, s.source, m) for page in store.iter_sightings() for s, m in page} == {
+        ("a", "aws", 0), ("b", "aws", 1), ("a", "ssh", 1)}
+    # And they age like any other sighting: a complete run of aws/eu that saw neither adds a miss.
+    store.mark_missed("aws", "eu", "r9")
+    assert {(s.subject_uid, s.source, m) for page in store.iter_sightings() for s, m in page} == {
+        ("a", "aws", 1), ("b", "aws", 2), ("a", "ssh", 1)}

@@ -7,7 +7,7 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
@@ -359,7 +359,7 @@ class CypherStore:
         for rows in self._pages(self.statements.page_sightings, "", 0, batch_size):
             yield [(Sighting(r[1], r[2], r[3], r[4], r[5], r[6]), int(r[7])) for r in rows]
 
-    def restore_sightings(self, sightings: list[tuple[Sighting, int]]) -> None:
+    def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
         """Write sightings exactly as exported, missed-run counts included (``cmdb import``)."""
         rows = codec.sighting_rows([s for s, _ in sightings])
         missed = {codec.dumps([s.subject_uid, s.source, s.scope]): m for s, m in sightings}
