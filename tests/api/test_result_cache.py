@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -129,3 +130,17 @@ def test_cache_is_bounded_and_follows_the_graph_version() -> None:
     cache.put(_key(1), v2, _report(1))
     assert cache.get(_key(1), v2) == _report(1)
     assert cache.get(_key(1), v1) is None  # a request still holding the old version gets no answer
+
+
+def test_get_queries_are_answered_and_share_the_cache(api: Api) -> None:
+    db = api.uid("db-main")
+    variables = {"u": [db]}
+    posted = api.gql(IMPACT, variables)
+    got = httpx.get(f"{api.url}/graphql", params={"query": IMPACT, "variables": json.dumps(variables)},
+                    headers=api.headers("viewer"), timeout=30)
+    assert got.status_code == 200 and got.headers.get(CACHE_HEADER) == "hit"
+    assert got.json() == posted.json() and not got.json().get("errors")
+    # A mutation is never run over GET (and never cached).
+    mutation = 'mutation { createCi(ciClass: APPLICATION, identifiers: {app_id: "app-get"}) { __typename } }'
+    refused = httpx.get(f"{api.url}/graphql", params={"query": mutation}, headers=api.headers("editor"), timeout=30)
+    assert refused.status_code == 400 and CACHE_HEADER not in refused.headers
