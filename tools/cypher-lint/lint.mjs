@@ -58,5 +58,7 @@ for (let start = 0; start < items.length; start += chunk) {
     results.push({ name, statement, diagnostics });
   }
 }
+// Set the exit code and let node exit once stdout is drained: process.exit()
+// would end the process with a piped stdout still buffered (cut at 64 KiB).
+process.exitCode = dirty === 0 ? 0 : 1;
 process.stdout.write(JSON.stringify(results));
-process.exit(dirty === 0 ? 0 : 1);
