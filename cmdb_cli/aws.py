@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,9 +13,9 @@ from rich.table import Table
 from cmdb.ingest import IngestReport
 from cmdb.model import RunStatus, ScanRun
 from cmdb_cli.context import configure_logging, console, open_ingestor, open_store, print_json
-from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
-from discovery.base import Progress as ScanProgress
-from discovery.runner import run_scan
+
+if TYPE_CHECKING:
+    from discovery.base import Progress as ScanProgress
 
 
 def _split(values: list[str]) -> tuple[str, ...]:
@@ -42,6 +42,9 @@ def discover_aws(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Discover AWS accounts x regions (plus each account's global services) and ingest them, one run per scope."""
+    from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
+    from discovery.runner import run_scan
+
     configure_logging()
     config = AwsScanConfig(
         accounts=AccountSources(profiles=tuple(profile), role_arns=tuple(role_arn), org_role=org_role,

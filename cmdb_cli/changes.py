@@ -5,31 +5,49 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from cmdb.changes import (
-    Change,
-    ChangeAction,
-    ChangeError,
-    ChangeFilter,
-    ChangeOutcome,
-    ChangeService,
-    ChangeState,
-    NewChange,
-    WindowKind,
-)
-from cmdb.changes.export import drift_to_markdown, to_csv, to_json, to_markdown
-from cmdb.changes.plan import ChangePlan
-from cmdb.changes.wiring import build_change_service
-from cmdb.impact import ImpactService
-from cmdb.model import CIQuery
-from cmdb.store.protocol import GraphStore
-from cmdb.topology.index import TopologyIndex
 from cmdb_cli.context import console, err_console, open_store, print_json, schema
+
+if TYPE_CHECKING:
+    from cmdb.changes import Change, ChangeService
+    from cmdb.changes.plan import ChangePlan
+    from cmdb.store.protocol import GraphStore
+
+
+# Option types for Typer. They mirror the enums of cmdb.changes.model value for value (a unit test checks it)
+# so that `cmdb --help` does not import cmdb.changes (and numpy through cmdb.impact); the commands convert
+# them to the real enums by value.
+class ActionOpt(str, Enum):
+    OUTAGE = "outage"
+    RESTART = "restart"
+    MODIFY = "modify"
+    DECOMMISSION = "decommission"
+
+
+class StateOpt(str, Enum):
+    DRAFT = "draft"
+    PLANNED = "planned"
+    APPROVED = "approved"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OutcomeOpt(str, Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WindowKindOpt(str, Enum):
+    MAINTENANCE = "maintenance"
+    BLACKOUT = "blackout"
+
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
@@ -39,6 +57,11 @@ FORMATS = ("markdown", "csv", "json")
 @contextlib.contextmanager
 def _service(store_url: str | None) -> Iterator[tuple[ChangeService, GraphStore]]:
     """The change service over the store and a freshly loaded topology index; typed errors exit 1."""
+    from cmdb.changes import ChangeError
+    from cmdb.changes.wiring import build_change_service
+    from cmdb.impact import ImpactService
+    from cmdb.topology.index import TopologyIndex
+
     store = open_store(store_url)
     cat = schema()
     index = TopologyIndex.load(store, cat)
@@ -72,6 +95,8 @@ def _when(ms: int) -> str:
 
 def _resolve(store: GraphStore, ref: str) -> str:
     """A CI uid from a uid or an exact, unique name."""
+    from cmdb.model import CIQuery
+
     if store.get_cis([ref]):
         return ref
     page = store.search(CIQuery(text=ref, limit=50))
@@ -86,6 +111,8 @@ def _change_dict(change: Change) -> dict[str, Any]:
 
 
 def _print_plan(plan: ChangePlan, fmt: str) -> None:
+    from cmdb.changes.export import to_csv, to_json, to_markdown
+
     if fmt == "json":
         console.out(to_json(plan), highlight=False)
     elif fmt == "csv":
@@ -103,7 +130,7 @@ def _fmt(value: str) -> str:
 def create(
     title: str = typer.Option(..., "--title", help="What the change does."),
     cis: list[str] = typer.Option(..., "--ci", help="A CI the change touches (uid or unique name); repeat."),
-    action: ChangeAction = typer.Option(ChangeAction.OUTAGE, "--action", help="outage, restart, modify, decommission."),
+    action: ActionOpt = typer.Option(ActionOpt.OUTAGE, "--action", help="outage, restart, modify, decommission."),
     start: str = typer.Option(..., "--start", help="Window start: ISO 8601 (UTC default) or epoch ms."),
     end: str = typer.Option(..., "--end", help="Window end: ISO 8601 (UTC default) or epoch ms."),
     requester: str = typer.Option(..., "--requester", help="Who asks for the change."),
@@ -112,8 +139,11 @@ def create(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record a draft change."""
+    from cmdb.changes import ChangeAction, NewChange
+
     with _service(store_url) as (service, store):
-        change = service.create(NewChange(title=title, cis=tuple(_resolve(store, c) for c in cis), action=action,
+        change = service.create(NewChange(title=title, cis=tuple(_resolve(store, c) for c in cis),
+                                          action=ChangeAction(action.value),
                                           start=_time(start), end=_time(end), requester=requester,
                                           description=description))
     if as_json:
@@ -139,6 +169,8 @@ def show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show a change, its latest plan and its approval snapshot."""
+    from cmdb.changes.export import to_markdown
+
     with _service(store_url) as (service, _):
         view = service.show(uid)
     if as_json:
@@ -176,6 +208,8 @@ def drift(
     as_json: bool = JsonOpt,
 ) -> None:
     """What changed in the topology and the impact since the change was approved (exit 3 when drifted)."""
+    from cmdb.changes.export import drift_to_markdown
+
     with _service(store_url) as (service, _):
         report = service.drift(uid)
     if as_json:
@@ -193,6 +227,8 @@ def export(
     store_url: str | None = StoreOpt,
 ) -> None:
     """Export the change's latest plan (planned now if it has none) for a CAB meeting or a spreadsheet."""
+    from cmdb.changes.export import to_csv, to_json, to_markdown
+
     with _service(store_url) as (service, _):
         view = service.show(uid)
         result = view.plan or service.plan(uid)
@@ -205,7 +241,7 @@ def export(
 
 
 def list_changes(
-    states: list[ChangeState] = typer.Option([], "--state", help="Only these states; repeat."),
+    states: list[StateOpt] = typer.Option([], "--state", help="Only these states; repeat."),
     ci: str | None = typer.Option(None, "--ci", help="Only changes touching this CI (uid or unique name)."),
     requester: str | None = typer.Option(None, "--requester"),
     limit: int = typer.Option(100, "--limit", min=1, max=1000),
@@ -213,8 +249,10 @@ def list_changes(
     as_json: bool = JsonOpt,
 ) -> None:
     """List changes by window start."""
+    from cmdb.changes import ChangeFilter, ChangeState
+
     with _service(store_url) as (service, store):
-        found = service.changes(ChangeFilter(states=tuple(states), ci=_resolve(store, ci) if ci else None,
+        found = service.changes(ChangeFilter(states=tuple(ChangeState(s.value) for s in states), ci=_resolve(store, ci) if ci else None,
                                              requester=requester, limit=limit))
     if as_json:
         print_json([_change_dict(c) for c in found])
@@ -235,12 +273,14 @@ def start(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> N
 
 def complete(
     uid: str = typer.Argument(...),
-    outcome: ChangeOutcome = typer.Option(..., "--outcome", help="succeeded or failed."),
+    outcome: OutcomeOpt = typer.Option(..., "--outcome", help="succeeded or failed."),
     store_url: str | None = StoreOpt,
 ) -> None:
     """Mark a running change done, with its outcome (failures raise the risk of later changes)."""
+    from cmdb.changes import ChangeOutcome
+
     with _service(store_url) as (service, _):
-        service.complete(uid, outcome)
+        service.complete(uid, ChangeOutcome(outcome.value))
     console.print(f"{uid} done ({outcome.value})")
 
 
@@ -252,7 +292,7 @@ def cancel(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> 
 
 
 def window_add(
-    kind: WindowKind = typer.Option(..., "--kind", help="maintenance or blackout."),
+    kind: WindowKindOpt = typer.Option(..., "--kind", help="maintenance or blackout."),
     label: str = typer.Option(..., "--label"),
     subjects: list[str] = typer.Option(..., "--ci", help="A CI or service (uid or unique name); repeat."),
     start: str = typer.Option(..., "--start"),
@@ -260,8 +300,10 @@ def window_add(
     store_url: str | None = StoreOpt,
 ) -> None:
     """Declare a maintenance or blackout window on CIs or services."""
+    from cmdb.changes import WindowKind
+
     with _service(store_url) as (service, store):
-        window = service.add_window(kind, label, tuple(_resolve(store, s) for s in subjects), _time(start), _time(end))
+        window = service.add_window(WindowKind(kind.value), label, tuple(_resolve(store, s) for s in subjects), _time(start), _time(end))
     console.print(f"window {window.uid} ({kind.value}) recorded")
 
 

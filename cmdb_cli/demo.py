@@ -16,7 +16,7 @@ import os
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -27,9 +27,11 @@ from cmdb.model import CIQuery
 from cmdb.store.protocol import GraphStore
 from cmdb_cli.context import console, open_store, schema
 from cmdb_cli.jobs import outcome_table
-from discovery.base import Progress as ScanProgress
-from discovery.demo.estate import DemoEstate, declare_services, discover_estate, start_estate, stop_estate
-from discovery.job_runner import JobOutcome, JobRunner
+
+if TYPE_CHECKING:
+    from discovery.base import Progress as ScanProgress
+    from discovery.demo.estate import DemoEstate
+    from discovery.job_runner import JobOutcome
 
 DEFAULT_DIR = Path(".cmdb-demo")
 TOKEN_FILE = "viewer-token"
@@ -122,6 +124,7 @@ def _serve(store: GraphStore, estate: DemoEstate, port: int, with_scheduler: boo
     from cmdb.store.tokens_sqlite import SQLiteTokenStore
     from cmdb.tokens import Role, TokenService
     from cmdb.topology.index import TopologyIndex
+    from discovery.job_runner import JobRunner
     from discovery.scheduler import start_scheduler_in_background
     from graph_api.app import create_app
 
@@ -173,6 +176,8 @@ def demo(
     with_scheduler: bool = typer.Option(False, "--with-scheduler", help="Also run the demo jobs on their schedules."),
 ) -> None:
     """Start a local estate (AWS in moto, a lab network in snmpsim, SSH hosts), discover it for real, serve the API."""
+    from discovery.demo.estate import declare_services, discover_estate, start_estate, stop_estate
+
     data_dir = data_dir.resolve()
     if stop:
         lines = stop_estate(data_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,11 +12,9 @@ from rich.table import Table
 from cmdb.ingest import IngestReport
 from cmdb.model import RunStatus, ScanRun
 from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json
-from discovery.base import Progress as ScanProgress
-from discovery.runner import run_scan
-from discovery.ssh.inventory import InventoryError, load_inventory
-from discovery.ssh.netns import NamespaceConnector
-from discovery.ssh.scanner import SSHScanner
+
+if TYPE_CHECKING:
+    from discovery.base import Progress as ScanProgress
 
 
 def discover_hosts(
@@ -29,6 +27,11 @@ def discover_hosts(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Scan the inventory's hosts over SSH (one script per host) and ingest hosts, software and dependencies."""
+    from discovery.runner import run_scan
+    from discovery.ssh.inventory import InventoryError, load_inventory
+    from discovery.ssh.netns import NamespaceConnector
+    from discovery.ssh.scanner import SSHScanner
+
     configure_logging()
     try:
         inv = load_inventory(inventory)

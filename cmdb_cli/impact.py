@@ -8,19 +8,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from cmdb.impact import (
-    DependencyRequest,
-    ImpactError,
-    ImpactRequest,
-    ImpactService,
-    PathStep,
-)
-from cmdb.topology import TopologyIndex
 from cmdb_cli.context import console, err_console, open_store, print_json, schema
+
+if TYPE_CHECKING:
+    from cmdb.impact import ImpactService, PathStep
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -31,6 +27,9 @@ RelTypeOpt = typer.Option(None, "--rel-type", help="Follow only this relationshi
 @contextlib.contextmanager
 def _service(store_url: str | None) -> Iterator[ImpactService]:
     """An ImpactService over a freshly loaded index; typed impact errors exit 1."""
+    from cmdb.impact import ImpactError, ImpactService
+    from cmdb.topology import TopologyIndex
+
     store = open_store(store_url)
     try:
         cat = schema()
@@ -66,6 +65,8 @@ def impact(
     as_json: bool = JsonOpt,
 ) -> None:
     """What is impacted if these CIs go down: graded, explained, rolled up to services and owners."""
+    from cmdb.impact import ImpactRequest
+
     with _service(store_url) as service:
         report = service.impact(ImpactRequest(
             tuple(uids), max_depth=depth, max_nodes=max_nodes, exclude=tuple(exclude),
@@ -106,6 +107,8 @@ def deps(
     as_json: bool = JsonOpt,
 ) -> None:
     """Everything a CI needs, nearest first."""
+    from cmdb.impact import DependencyRequest
+
     with _service(store_url) as service:
         report = service.dependencies(DependencyRequest(
             uid, max_depth=depth, max_nodes=max_nodes, exclude=tuple(exclude),

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cmdb.store.protocol import GraphStore
 from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, settings
-from discovery.base import Progress as ScanProgress
-from discovery.job_runner import JobOutcome, JobRunner
-from discovery.jobs import Jobs, JobsFileError, load_jobs
-from discovery.scanner_registry import availability
+
+if TYPE_CHECKING:
+    from cmdb.store.protocol import GraphStore
+    from discovery.base import Progress as ScanProgress
+    from discovery.job_runner import JobOutcome
+    from discovery.jobs import Jobs
 
 JobsOpt = typer.Option("jobs.yaml", "--jobs", "-j", envvar="CMDB_JOBS_FILE", help="The discovery jobs file (YAML).")
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
@@ -25,6 +26,8 @@ jobs_app = typer.Typer(help="Discovery jobs: list and validate the jobs file.", 
 
 def read_jobs(path: str, check_credentials: bool = True) -> Jobs:
     """Load the jobs file or exit 2 printing every problem as ``file:line: field: reason``."""
+    from discovery.jobs import JobsFileError, load_jobs
+
     try:
         return load_jobs(path, check_credentials=check_credentials)
     except JobsFileError as exc:
@@ -60,6 +63,8 @@ def outcome_dict(outcome: JobOutcome) -> dict[str, Any]:
 
 def run_job(jobs: Jobs, name: str, store: GraphStore, locks: Path, show_progress: bool = True) -> JobOutcome:
     """Run one job now into ``store`` with a progress bar; the outcome's runs are in the store."""
+    from discovery.job_runner import JobRunner
+
     job = jobs.get(name)
     runner = JobRunner(open_ingestor(store), lock_dir=locks)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -79,6 +84,8 @@ def list_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the jobs: scanner, schedule, timeout, concurrency, credential references, availability."""
+    from discovery.scanner_registry import availability
+
     jobs = read_jobs(jobs_file, check_credentials=False)
     rows: list[dict[str, Any]] = [{
         "name": j.name, "scanner": j.scanner, "enabled": j.spec.enabled,
@@ -105,6 +112,8 @@ def validate(
                                      help="Check that every credential reference resolves here and now."),
 ) -> None:
     """Validate the jobs file; exit 2 with ``file:line: field: reason`` for every problem."""
+    from discovery.scanner_registry import availability
+
     jobs = read_jobs(jobs_file, check_credentials=credentials)
     missing = [(j.name, availability(j.scanner)) for j in jobs if availability(j.scanner)]
     console.print(f"{jobs_file}: {len(jobs.jobs)} job(s) valid")
@@ -119,6 +128,8 @@ def discover_job(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """Run one job of the jobs file now (same lock, timeout and records as the scheduler)."""
+    from discovery.jobs import JobsFileError
+
     jobs = read_jobs(jobs_file, check_credentials=False)  # only this job's references must resolve
     try:
         problems = jobs.get(name).credential_problems()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from cmdb_cli.context import console, open_ingestor, open_store
 from cmdb_cli.jobs import JobsOpt, StoreOpt, lock_dir, read_jobs
-from discovery.job_runner import JobOutcome
-from discovery.scheduler import DiscoveryScheduler
+
+if TYPE_CHECKING:
+    from discovery.job_runner import JobOutcome
 
 
 def scheduler(jobs_file: str = JobsOpt, store_url: str | None = StoreOpt) -> None:
@@ -19,6 +21,8 @@ def scheduler(jobs_file: str = JobsOpt, store_url: str | None = StoreOpt) -> Non
     Overlapping runs are skipped and recorded (``cmdb runs``: scope ``job:<name>``);
     missed runs are coalesced; on shutdown running jobs end incomplete (nothing aged).
     """
+    from discovery.scheduler import DiscoveryScheduler
+
     jobs = read_jobs(jobs_file)
     store = open_store(store_url)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,12 +12,10 @@ from rich.table import Table
 from cmdb.ingest import IngestReport
 from cmdb.model import ScanRun
 from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json
-from discovery.base import Progress as ScanProgress
-from discovery.runner import run_scan
-from discovery.snmp.client import ClientOptions
-from discovery.snmp.credentials import CredentialError, load_credentials
-from discovery.snmp.scanner import ScanOptions, SnmpScanner
-from discovery.snmp.targets import TargetError, load_targets
+
+if TYPE_CHECKING:
+    from discovery.base import Progress as ScanProgress
+    from discovery.snmp.scanner import SnmpScanner
 
 
 def discover_snmp(
@@ -32,6 +30,12 @@ def discover_snmp(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Walk the targets' devices (system, ENTITY, IF, IP, LLDP, CDP, ARP/FDB, HOST-RESOURCES) and ingest them."""
+    from discovery.runner import run_scan
+    from discovery.snmp.client import ClientOptions
+    from discovery.snmp.credentials import CredentialError, load_credentials
+    from discovery.snmp.scanner import ScanOptions, SnmpScanner
+    from discovery.snmp.targets import TargetError, load_targets
+
     configure_logging()
     try:
         spec = load_targets(targets)
