@@ -213,7 +213,9 @@ def parse_ss(text: str) -> list[SocketFact]:
         state, _rq, _sq, local, peer = fields[:5]
         if not _rq.isdigit():
             raise ValueError(f"not an ss line: {line[:60]!r}")
-        procs = tuple(SocketProcess(n, int(p)) for n, p in _SS_PROC.findall(fields[5] if len(fields) > 5 else ""))
+        # A blank process name says nothing about the program: the socket is kept, without it.
+        procs = tuple(SocketProcess(n, int(p)) for n, p in _SS_PROC.findall(fields[5] if len(fields) > 5 else "")
+                      if n.strip())
         la, lp = split_endpoint(local)
         pa, pp = split_endpoint(peer)
         out.append(SocketFact(state, la, lp, pa, pp, procs))

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncssh
+from pydantic import ValidationError
 
 from cmdb.gc_pause import gc_paused
 from cmdb.observation import Item, now_ms
@@ -138,7 +139,12 @@ class SSHScanner:
         collections walking them, and in turn full collections of the whole heap.
         """
         with gc_paused():
-            self._digest_now(outcome, raw, exit_status, host_key)
+            try:
+                self._digest_now(outcome, raw, exit_status, host_key)
+            except ValueError as exc:  # pydantic's ValidationError included
+                # Output that parses but cannot make valid Observations fails this host, not the scan.
+                outcome.items, outcome.identified = [], False
+                outcome.errors.append(f"could not build the host's items: {_first_error(exc)}")
 
     def _digest_now(self, outcome: HostOutcome, raw: str, exit_status: int | None, host_key: str | None) -> None:
         target, inv = outcome.target, self.inventory
@@ -187,12 +193,25 @@ class SSHScanner:
         self.outcomes = outcomes
         usable = [(o.context, o.facts) for o in outcomes if o.identified and o.context is not None and o.facts is not None]
         traffic_scope = f"{self.inventory.scope}:traffic"
-        deps = infer_dependencies(usable, traffic_scope, now_ms(), self.dependency_config, source=self.source)
         missing = [o.target.name for o in outcomes if o.facts is None or not o.facts.sockets_ok]
+        errors = [f"{name}: connections not read" for name in missing]
+        try:
+            deps = infer_dependencies(usable, traffic_scope, now_ms(), self.dependency_config, source=self.source)
+        except ValueError as exc:  # an incomplete traffic scope ages nothing
+            deps = []
+            errors.append(f"dependencies could not be built: {_first_error(exc)}")
         yield ScopeResult(
             scope=traffic_scope,
             items=deps,
-            complete=not missing,
-            errors=[f"{name}: connections not read" for name in missing],
+            complete=not errors,
+            errors=errors,
             stats={"hosts": len(usable), "edges": sum(1 for i in deps if i.kind == "rel")},
         )
+
+
+def _first_error(exc: ValueError) -> str:
+    """The field and message of a validation error (the first one), or the error's text."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'item'}: {first['msg']}"[:300]
+    return str(exc)[:300]

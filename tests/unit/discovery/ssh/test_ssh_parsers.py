@@ -121,3 +121,14 @@ def test_a_blank_package_name_spoils_the_packages_section_only() -> None:
     facts = parse_host(text)
     assert [e.split(":")[0] for e in facts.errors] == ["packages"]
     assert len(facts.packages) == 0 and facts.hostname == "db1" and facts.sockets_ok
+
+
+def test_a_blank_process_name_on_a_socket_is_dropped_and_the_socket_kept() -> None:
+    text = raw("lab-db1")
+    ss = text.split("@@cmdb-begin ss\n")[1].split("@@cmdb-end ss")[0].rstrip("\n")
+    blank = ss.replace('users:(("sshd",pid=1,fd=3))', 'users:(("  ",pid=1,fd=3))', 1)
+    assert blank != ss
+    facts = parse_host(replace_section(text, "ss", blank))
+    assert facts.errors == [] and facts.sockets_ok
+    listener = next(s for s in facts.sockets if s.state == "LISTEN" and s.local_port == 22)
+    assert listener.processes == ()
