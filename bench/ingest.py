@@ -10,8 +10,7 @@ work), the final counts against the ground truth, and the peak memory (max RSS).
 What is timed is the ingest: each scope's observations are generated into a list
 first (that generation, the synthetic scanner's work, is timed apart and printed
 as "generation"), then start_run, ingest and finish_run (aging included) run on
-the clock. ``--inline`` applies every batch in the ingesting thread instead of
-in the background, for comparison.
+the clock.
 """
 
 from __future__ import annotations
@@ -61,14 +60,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cis", type=int, default=100_000)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temporary one)")
-    parser.add_argument("--inline", action="store_true", help="apply batches in the ingesting thread")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp()) / "bench.sqlite"
     schema = load_schema()
     store = SQLiteStore(path, schema)
-    ingestor = Ingestor(store, schema, background_apply=not args.inline)
-    print(f"estate: ~{args.cis} CIs requested; store {path}; {os.cpu_count()} CPUs;"
-          f" batches applied {'inline' if args.inline else 'in the background'}")
+    ingestor = Ingestor(store, schema)
+    print(f"estate: ~{args.cis} CIs requested; store {path}; {os.cpu_count()} CPUs")
     for label in ("first load", "no-change re-ingest"):
         load_before = os.getloadavg()[0]
         (seconds, cpu, generation), obs, rels, report, estate = one_pass(ingestor, args.cis)

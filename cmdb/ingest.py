@@ -10,9 +10,7 @@ error naming its field and leaves nothing behind; the rest of the batch applies.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, NamedTuple
@@ -21,7 +19,6 @@ import structlog
 from pydantic import ValidationError
 
 from cmdb.aging import AgingReport, age_scope
-from cmdb.applier import BackgroundApplier, InFlight
 from cmdb.errors import InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
 from cmdb.identify import check_class, keys_for, validate_attributes
@@ -128,7 +125,7 @@ class _PendingRel:
 class _Batch:
     """The working state of one batch: overlay of keys and CIs not yet applied."""
 
-    def __init__(self, ingestor: Ingestor, run: ScanRun, now: int, in_flight: InFlight | None) -> None:
+    def __init__(self, ingestor: Ingestor, run: ScanRun, now: int) -> None:
         self.ing = ingestor
         self.schema = ingestor.schema
         self.store = ingestor.store
@@ -146,7 +143,6 @@ class _Batch:
         self.ref_keys: dict[tuple[Any, ...], list[str]] = {}  # keys computed while prefetching
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
-        self.in_flight = in_flight  # the previous batch, maybe still being applied
         self.pending: list[_PendingRel] = []
         # Per-object memos, valid while the batch holds its items (ids stay unique):
         # a reference's token, and an observation's checked values and keys.
@@ -165,14 +161,11 @@ class _Batch:
         if not missing:
             return
         found = self.store.find_keys(missing)
-        if self.in_flight is not None:
-            found = self.in_flight.keys(missing, found)
         for key in missing:
             self.key_cache[key] = list(found.get(key, ()))
         uids = {u for k in missing for u in self.key_cache[k] if u not in self.cis}
         if uids:
-            loaded = self.store.get_cis(uids)
-            self.cis.update(loaded if self.in_flight is None else self.in_flight.cis(uids, loaded))
+            self.cis.update(self.store.get_cis(uids))
 
     def candidates(self, key: str) -> list[CI]:
         return [self.cis[u] for u in self.key_cache.get(key, ()) if u in self.cis]
@@ -345,8 +338,7 @@ class _Batch:
         wanted = {rel_uid(p.source_uid, p.type, p.target_uid) for p in self.pending}
         missing = [u for u in wanted if u not in self.rels]
         if missing:
-            loaded = self.store.get_relationships(missing)
-            self.rels.update(loaded if self.in_flight is None else self.in_flight.relationships(missing, loaded))
+            self.rels.update(self.store.get_relationships(missing))
         for pending in self.pending:
             self._relate(pending)
         self.pending.clear()
@@ -414,7 +406,6 @@ class Ingestor:
         listeners: Sequence[Listener] = (),
         batch_size: int = 2000,
         aging_batch_size: int = 1000,
-        background_apply: bool | None = None,
     ) -> None:
         self.store = store
         self.schema = schema
@@ -423,13 +414,6 @@ class Ingestor:
         self.batch_size = batch_size
         self.aging_batch_size = aging_batch_size
         self._sighted_in_run: dict[str, set[tuple[str, str]]] = {}
-        # A batch is applied by a worker thread while the next one is built, when
-        # the store allows apply() in another thread during this thread's reads.
-        if background_apply is None:
-            background_apply = bool(getattr(store, "background_apply", False))
-        self.background_apply = background_apply
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
         self.schema.source(source)  # unknown source -> UnknownName
@@ -445,23 +429,13 @@ class Ingestor:
         report = IngestReport()
         iterator = iter(items)
         offset = 0
-        applier = self._applier() if self.background_apply else None
-        try:
-            while True:
-                chunk = list(islice(iterator, self.batch_size))
-                if not chunk:
-                    break
-                with gc_paused():
-                    batch_report, changes = self._build_batch(run, chunk, offset, applier)
-                self._apply(run, changes, applier)
-                report.add(batch_report)
-                offset += len(chunk)
-            if applier is not None:
-                applier.wait()
-        except BaseException:
-            if applier is not None:
-                applier.abandon()
-            raise
+        while True:
+            chunk = list(islice(iterator, self.batch_size))
+            if not chunk:
+                break
+            with gc_paused():
+                report.add(self._ingest_batch(run, chunk, offset))
+            offset += len(chunk)
         for key, value in report.as_counts().items():
             run.counts[key] = run.counts.get(key, 0) + value
         run.errors.extend(str(e) for e in report.rejected[:1000])
@@ -471,15 +445,8 @@ class Ingestor:
                            rejected=len(report.rejected), first=str(report.rejected[0]))
         return report
 
-    def _applier(self) -> BackgroundApplier:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmdb-apply")
-        return BackgroundApplier(self.store, self._pool, self._applied, self._apply_failed)
-
-    def _build_batch(self, run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int,
-                     applier: BackgroundApplier | None) -> tuple[IngestReport, ChangeSet]:
-        batch = _Batch(self, run, self.clock(), applier.in_flight if applier is not None else None)
+    def _ingest_batch(self, run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int) -> IngestReport:
+        batch = _Batch(self, run, self.clock())
         parsed: list[tuple[int, Item]] = []
         for i, raw in enumerate(chunk):
             index = offset + i
@@ -522,36 +489,18 @@ class Ingestor:
             except InvalidItem as exc:
                 batch.report.rejected.append(ItemError(index, exc.field, exc.message))
         batch.flush_relations()
-        batch.report.rejected.sort(key=lambda e: e.index)
-        return batch.report, batch.changeset()
-
-    def _apply(self, run: ScanRun, changes: ChangeSet, applier: BackgroundApplier | None) -> None:
-        """Commit one batch (in the background when possible); later batches of the run see it either way."""
-        if not changes:
-            return
-        self._sighted_in_run.setdefault(run.run_id, set()).update(
-            (s.subject_uid, s.subject_kind) for s in changes.sightings)
-        if applier is not None:
-            applier.submit(changes)  # waits for the batch before it, raising its error
-            return
-        try:
+        changes = batch.changeset()
+        if changes:
             self.store.apply(changes)
-        except BaseException:
-            self._apply_failed(changes)
-            raise
-        self._applied(changes)
-
-    def _applied(self, changes: ChangeSet) -> None:
-        for listener in self.listeners:
-            try:
-                listener(changes)
-            except Exception:  # a listener must never lose a committed batch
-                log.exception("ingest listener failed")
-
-    def _apply_failed(self, changes: ChangeSet) -> None:
-        """Nothing of a failed batch was written: its sightings must be written again if seen again."""
-        for s in changes.sightings:
-            self._sighted_in_run.get(s.run_id, set()).discard((s.subject_uid, s.subject_kind))
+            self._sighted_in_run.setdefault(run.run_id, set()).update(
+                (s.subject_uid, s.subject_kind) for s in changes.sightings)
+            for listener in self.listeners:
+                try:
+                    listener(changes)
+                except Exception:  # a listener must never lose a committed batch
+                    log.exception("ingest listener failed")
+        batch.report.rejected.sort(key=lambda e: e.index)
+        return batch.report
 
     @staticmethod
     def _prefetch_observations(batch: _Batch, observations: list[Observation]) -> None:
@@ -607,7 +556,7 @@ class Ingestor:
         run.errors.extend(errors)
         if complete:
             aging: AgingReport = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,
-                                           self._applied)
+                                           self._notify)
             run.counts["stale"] = aging.staled
             run.counts["retired"] = aging.retired
         run.status = RunStatus.COMPLETE if complete else RunStatus.INCOMPLETE
@@ -620,3 +569,10 @@ class Ingestor:
         if callable(checkpoint):
             checkpoint()
         return run
+
+    def _notify(self, changes: ChangeSet) -> None:
+        for listener in self.listeners:
+            try:
+                listener(changes)
+            except Exception:
+                log.exception("ingest listener failed")

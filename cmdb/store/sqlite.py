@@ -228,9 +228,6 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path, schema: Schema | None = None) -> None:
         self.path = str(path)
-        # apply() may run in another thread while this one reads (WAL: readers see
-        # the last commit): the Ingestor then applies a batch while building the next.
-        self.background_apply = self.path != ":memory:"
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
