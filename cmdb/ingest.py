@@ -111,8 +111,8 @@ class _Prepared(NamedTuple):
     keys: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _PendingRel:
+class _PendingRel(NamedTuple):
+    uid: str
     source_uid: str
     type: str
     target_uid: str
@@ -253,7 +253,8 @@ class _Batch:
             self._flag_duplicate(dup, ci)
         self._sight(ci.uid, "ci")
         if parent_uid is not None and cls.dependency is not None:
-            self.pending.append(_PendingRel(parent_uid, cls.dependency.relationship, ci.uid, {},
+            rel_type = cls.dependency.relationship
+            self.pending.append(_PendingRel(rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid, {},
                                             "declared", 1.0, obs.observed_at))
 
     def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
@@ -329,13 +330,15 @@ class _Batch:
         src_cls, dst_cls = self.cis[source_uid].ci_class, self.cis[target_uid].ci_class
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
-        attributes = {k: v for k, v in item.attributes.items() if v is not None}
-        self.pending.append(_PendingRel(source_uid, item.type, target_uid, attributes,
-                                        item.evidence.method.value, item.evidence.confidence, item.observed_at))
+        attrs = item.attributes
+        attributes = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
+        self.pending.append(_PendingRel(rel_uid(source_uid, item.type, target_uid), source_uid, item.type, target_uid,
+                                        attributes, item.evidence.method.value, item.evidence.confidence,
+                                        item.observed_at))
 
     def flush_relations(self) -> None:
         """Apply queued relationships, loading the existing ones in one store call."""
-        wanted = {rel_uid(p.source_uid, p.type, p.target_uid) for p in self.pending}
+        wanted = {p.uid for p in self.pending}
         missing = [u for u in wanted if u not in self.rels]
         if missing:
             self.rels.update(self.store.get_relationships(missing))
@@ -344,7 +347,7 @@ class _Batch:
         self.pending.clear()
 
     def _relate(self, p: _PendingRel) -> None:
-        uid = rel_uid(p.source_uid, p.type, p.target_uid)
+        uid = p.uid
         rel = self.rels.get(uid)
         source = self.run.source
         if rel is None:
@@ -361,8 +364,9 @@ class _Batch:
         else:
             new_run = rel.last_run != self.run.run_id
             evidence = merge_evidence(rel.evidence, source, p.method, p.confidence, p.observed_at, new_run)
-            changes = {k: [rel.attributes.get(k), v] for k, v in p.attributes.items() if rel.attributes.get(k) != v}
-            dirty = evidence != rel.evidence or bool(changes) or new_run
+            changes = ({k: [rel.attributes.get(k), v] for k, v in p.attributes.items() if rel.attributes.get(k) != v}
+                       if p.attributes else None)
+            dirty = new_run or bool(changes) or evidence != rel.evidence
             if rel.status is not Lifecycle.ACTIVE:
                 self._history(uid, "rel", Action.REACTIVATE, {"status": [rel.status.value, Lifecycle.ACTIVE.value]})
                 rel.status = Lifecycle.ACTIVE
@@ -381,7 +385,7 @@ class _Batch:
 
     # -- bookkeeping -------------------------------------------------------------------
     def _sight(self, uid: str, kind: str) -> None:
-        if uid in self.sighted or (uid, kind) in self.run_sighted:
+        if uid in self.sighted or uid in self.run_sighted:  # CI and relationship uids never collide
             return
         self.sighted.add(uid)
         self.changes.sightings.append(Sighting(uid, kind, self.run.source, self.run.scope, self.run.run_id, self.now))
@@ -413,7 +417,7 @@ class Ingestor:
         self.listeners = list(listeners)
         self.batch_size = batch_size
         self.aging_batch_size = aging_batch_size
-        self._sighted_in_run: dict[str, set[tuple[str, str]]] = {}
+        self._sighted_in_run: dict[str, set[str]] = {}  # run id -> uids its committed batches sighted
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
         self.schema.source(source)  # unknown source -> UnknownName
@@ -429,13 +433,16 @@ class Ingestor:
         report = IngestReport()
         iterator = iter(items)
         offset = 0
-        while True:
-            chunk = list(islice(iterator, self.batch_size))
-            if not chunk:
-                break
-            with gc_paused():
+        # The cyclic collector is paused for the whole call: a full collection walks
+        # every object of the process (a scanner's materialised scope included), and
+        # between batches one was due every few batches.
+        with gc_paused():
+            while True:
+                chunk = list(islice(iterator, self.batch_size))
+                if not chunk:
+                    break
                 report.add(self._ingest_batch(run, chunk, offset))
-            offset += len(chunk)
+                offset += len(chunk)
         for key, value in report.as_counts().items():
             run.counts[key] = run.counts.get(key, 0) + value
         run.errors.extend(str(e) for e in report.rejected[:1000])
@@ -492,8 +499,7 @@ class Ingestor:
         changes = batch.changeset()
         if changes:
             self.store.apply(changes)
-            self._sighted_in_run.setdefault(run.run_id, set()).update(
-                (s.subject_uid, s.subject_kind) for s in changes.sightings)
+            self._sighted_in_run.setdefault(run.run_id, set()).update(s.subject_uid for s in changes.sightings)
             for listener in self.listeners:
                 try:
                     listener(changes)
@@ -555,8 +561,9 @@ class Ingestor:
             raise RunStateError(f"run {run.run_id} is already {run.status.value}")
         run.errors.extend(errors)
         if complete:
-            aging: AgingReport = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,
-                                           self._notify)
+            with gc_paused():
+                aging: AgingReport = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,
+                                               self._notify)
             run.counts["stale"] = aging.staled
             run.counts["retired"] = aging.retired
         run.status = RunStatus.COMPLETE if complete else RunStatus.INCOMPLETE

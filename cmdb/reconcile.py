@@ -80,16 +80,13 @@ def merge_evidence(
     edges keep the highest confidence reported.
     """
     sources = evidence.sources if source in evidence.sources else sorted([*evidence.sources, source])
-    strongest = method if _METHOD_RANK.get(method, 0) > _METHOD_RANK.get(evidence.method, 0) else evidence.method
+    held = evidence.method
+    strongest = held if method == held or _METHOD_RANK.get(method, 0) <= _METHOD_RANK.get(held, 0) else method
     if new_run and strongest in _ACCUMULATING:
         merged_conf = 1.0 - (1.0 - evidence.confidence) * (1.0 - confidence)
     else:
         merged_conf = max(evidence.confidence, confidence)
-    return RelEvidence(
-        sources=sources,
-        first_seen=min(evidence.first_seen, observed_at),
-        last_seen=max(evidence.last_seen, observed_at),
-        times_seen=evidence.times_seen + (1 if new_run else 0),
-        method=strongest,
-        confidence=round(min(merged_conf, 1.0), 6),
+    return RelEvidence(  # positional: once per relationship per batch
+        sources, min(evidence.first_seen, observed_at), max(evidence.last_seen, observed_at),
+        evidence.times_seen + (1 if new_run else 0), strongest, round(min(merged_conf, 1.0), 6),
     )
