@@ -5,48 +5,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
+from cmdb.changes.model import ChangeAction, ChangeOutcome, ChangeState, WindowKind  # light: no planner, no numpy
 from cmdb_cli.context import console, err_console, open_store, print_json, schema
 
 if TYPE_CHECKING:
     from cmdb.changes import Change, ChangeService
     from cmdb.changes.plan import ChangePlan
     from cmdb.store.protocol import GraphStore
-
-
-# Option types for Typer. They mirror the enums of cmdb.changes.model value for value (a unit test checks it)
-# so that `cmdb --help` does not import cmdb.changes (and numpy through cmdb.impact); the commands convert
-# them to the real enums by value.
-class ActionOpt(str, Enum):
-    OUTAGE = "outage"
-    RESTART = "restart"
-    MODIFY = "modify"
-    DECOMMISSION = "decommission"
-
-
-class StateOpt(str, Enum):
-    DRAFT = "draft"
-    PLANNED = "planned"
-    APPROVED = "approved"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-class OutcomeOpt(str, Enum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class WindowKindOpt(str, Enum):
-    MAINTENANCE = "maintenance"
-    BLACKOUT = "blackout"
 
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
@@ -130,7 +101,7 @@ def _fmt(value: str) -> str:
 def create(
     title: str = typer.Option(..., "--title", help="What the change does."),
     cis: list[str] = typer.Option(..., "--ci", help="A CI the change touches (uid or unique name); repeat."),
-    action: ActionOpt = typer.Option(ActionOpt.OUTAGE, "--action", help="outage, restart, modify, decommission."),
+    action: ChangeAction = typer.Option(ChangeAction.OUTAGE, "--action", help="outage, restart, modify, decommission."),
     start: str = typer.Option(..., "--start", help="Window start: ISO 8601 (UTC default) or epoch ms."),
     end: str = typer.Option(..., "--end", help="Window end: ISO 8601 (UTC default) or epoch ms."),
     requester: str = typer.Option(..., "--requester", help="Who asks for the change."),
@@ -139,11 +110,11 @@ def create(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record a draft change."""
-    from cmdb.changes import ChangeAction, NewChange
+    from cmdb.changes import NewChange
 
     with _service(store_url) as (service, store):
         change = service.create(NewChange(title=title, cis=tuple(_resolve(store, c) for c in cis),
-                                          action=ChangeAction(action.value),
+                                          action=action,
                                           start=_time(start), end=_time(end), requester=requester,
                                           description=description))
     if as_json:
@@ -241,7 +212,7 @@ def export(
 
 
 def list_changes(
-    states: list[StateOpt] = typer.Option([], "--state", help="Only these states; repeat."),
+    states: list[ChangeState] = typer.Option([], "--state", help="Only these states; repeat."),
     ci: str | None = typer.Option(None, "--ci", help="Only changes touching this CI (uid or unique name)."),
     requester: str | None = typer.Option(None, "--requester"),
     limit: int = typer.Option(100, "--limit", min=1, max=1000),
@@ -249,10 +220,10 @@ def list_changes(
     as_json: bool = JsonOpt,
 ) -> None:
     """List changes by window start."""
-    from cmdb.changes import ChangeFilter, ChangeState
+    from cmdb.changes import ChangeFilter
 
     with _service(store_url) as (service, store):
-        found = service.changes(ChangeFilter(states=tuple(ChangeState(s.value) for s in states), ci=_resolve(store, ci) if ci else None,
+        found = service.changes(ChangeFilter(states=tuple(states), ci=_resolve(store, ci) if ci else None,
                                              requester=requester, limit=limit))
     if as_json:
         print_json([_change_dict(c) for c in found])
@@ -273,14 +244,13 @@ def start(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> N
 
 def complete(
     uid: str = typer.Argument(...),
-    outcome: OutcomeOpt = typer.Option(..., "--outcome", help="succeeded or failed."),
+    outcome: ChangeOutcome = typer.Option(..., "--outcome", help="succeeded or failed."),
     store_url: str | None = StoreOpt,
 ) -> None:
     """Mark a running change done, with its outcome (failures raise the risk of later changes)."""
-    from cmdb.changes import ChangeOutcome
 
     with _service(store_url) as (service, _):
-        service.complete(uid, ChangeOutcome(outcome.value))
+        service.complete(uid, outcome)
     console.print(f"{uid} done ({outcome.value})")
 
 
@@ -292,7 +262,7 @@ def cancel(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> 
 
 
 def window_add(
-    kind: WindowKindOpt = typer.Option(..., "--kind", help="maintenance or blackout."),
+    kind: WindowKind = typer.Option(..., "--kind", help="maintenance or blackout."),
     label: str = typer.Option(..., "--label"),
     subjects: list[str] = typer.Option(..., "--ci", help="A CI or service (uid or unique name); repeat."),
     start: str = typer.Option(..., "--start"),
@@ -300,10 +270,9 @@ def window_add(
     store_url: str | None = StoreOpt,
 ) -> None:
     """Declare a maintenance or blackout window on CIs or services."""
-    from cmdb.changes import WindowKind
 
     with _service(store_url) as (service, store):
-        window = service.add_window(WindowKind(kind.value), label, tuple(_resolve(store, s) for s in subjects), _time(start), _time(end))
+        window = service.add_window(kind, label, tuple(_resolve(store, s) for s in subjects), _time(start), _time(end))
     console.print(f"window {window.uid} ({kind.value}) recorded")
 
 
