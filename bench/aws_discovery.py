@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings, Credentials
 from discovery.aws.client import AwsCaller, collect_global, collect_region, make_session
 from discovery.demo.aws_company import start_moto
+from discovery.demo.processes import terminate
 from discovery.runner import run_scan
 from schema import load_schema
 
@@ -115,12 +114,7 @@ def main() -> None:
             finally:
                 store.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
 
 
 if __name__ == "__main__":

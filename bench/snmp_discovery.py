@@ -36,6 +36,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 
 from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
+from discovery.demo.processes import terminate
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import WALK_GROUPS
@@ -194,11 +195,7 @@ def main() -> None:
         ingest_s = time.perf_counter() - wall
         store.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        terminate(proc)
         shutil.rmtree(work, ignore_errors=True)
 
     stats = result.stats

@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import re
-import signal
-import subprocess
 import threading
 import urllib.parse
 import urllib.request
@@ -15,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from discovery.demo.aws_company import start_moto
+from discovery.demo.processes import terminate
 
 TEST_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -26,12 +25,7 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield endpoint
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        terminate(proc)
 
 
 @pytest.fixture(scope="module", autouse=True)
