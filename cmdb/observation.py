@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -97,6 +97,20 @@ Item = Observation | ObservedRelation
 _SCALAR_TYPES = frozenset({str, int, float, bool})
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _prevalidated(model: type[_Model], values: dict[str, Any], fields_set: set[str]) -> _Model:
+    """An instance of ``model`` holding ``values`` as they are: every value already validated
+    (a template's) or checked by the caller by the field's rules; ``fields_set`` is shared."""
+    instance = object.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
 def observe_many(
     ci_class: str,
     rows: Iterable[tuple[dict[str, Scalar], dict[str, Any]]],
@@ -121,7 +135,7 @@ def observe_many(
     ``Observation.model_validate``.
     """
     out: list[Observation] = []
-    append, new, setattr_, scalars = out.append, object.__new__, object.__setattr__, _SCALAR_TYPES
+    append, scalars = out.append, _SCALAR_TYPES
     shared: Observation | None = None
     template: dict[str, Any] = {}
     fields_set: set[str] = set()
@@ -137,15 +151,10 @@ def observe_many(
                     if type(key) is not str:
                         break
                 else:
-                    obs = new(Observation)
                     values = template.copy()
                     values["identifiers"] = identifiers
                     values["attributes"] = attributes
-                    setattr_(obs, "__dict__", values)
-                    setattr_(obs, "__pydantic_fields_set__", fields_set)
-                    setattr_(obs, "__pydantic_extra__", None)
-                    setattr_(obs, "__pydantic_private__", None)
-                    append(obs)
+                    append(_prevalidated(Observation, values, fields_set))
                     continue
         raw: dict[str, Any] = {"source": source, "scope": scope, "class": ci_class, "identifiers": identifiers,
                                "attributes": attributes, "observed_at": observed_at}
@@ -178,22 +187,17 @@ def relate_many(
     is not validated again; any other pair is validated in full.
     """
     out: list[ObservedRelation] = []
-    append, new, setattr_ = out.append, object.__new__, object.__setattr__
+    append = out.append
     shared: ObservedRelation | None = None
     template: dict[str, Any] = {}
     fields_set: set[str] = set()
     for from_ci, to_ci in ends:
         if shared is not None and type(from_ci) is CIRef and type(to_ci) is CIRef:
-            rel = new(ObservedRelation)
             values = template.copy()
             values["from_ci"] = from_ci
             values["to_ci"] = to_ci
             values["attributes"] = {}
-            setattr_(rel, "__dict__", values)
-            setattr_(rel, "__pydantic_fields_set__", fields_set)
-            setattr_(rel, "__pydantic_extra__", None)
-            setattr_(rel, "__pydantic_private__", None)
-            append(rel)
+            append(_prevalidated(ObservedRelation, values, fields_set))
             continue
         rel = ObservedRelation.model_validate({
             "type": rel_type, "from": from_ci, "to": to_ci, "source": source, "scope": scope,
