@@ -1,12 +1,14 @@
 """Pause Python's cyclic garbage collector around allocation-heavy, bounded work.
 
-An ingest batch allocates hundreds of thousands of small containers (CIs,
-evidence, dicts of attributes) that live until the batch is applied and are
+An ingest allocates hundreds of thousands of small, acyclic containers (CIs,
+evidence, dicts of attributes) that live until their batch is applied and are
 then freed by reference counting. The cyclic collector would walk them again
-and again while the batch is built: about a third of the ingest's CPU time on
-the 100k estate. Pausing it for the length of one batch bounds what can pile up
-to that batch; collection resumes when the outermost pause ends (pauses nest
-and may come from several threads).
+and again, and every few batches the whole heap (a scanner's materialised
+scope included): about a third of the ingest's CPU time on the 100k estate.
+The ingest pauses it for one ``ingest()`` call and for a run's aging, the SSH
+scanner while it digests one host; what can pile up is bounded by that work.
+Collection resumes when the outermost pause ends (pauses nest and may come
+from several threads).
 """
 
 from __future__ import annotations

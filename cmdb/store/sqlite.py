@@ -585,7 +585,11 @@ class SQLiteStore:
             yield [(Sighting(r[0], r[1], r[2], r[3], r[4], r[5]), int(r[6])) for r in rows]
 
     def _pages(self, sql: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """One ordered statement read in pages, on its own connection (see ``_paged``)."""
+        """One ordered statement read in pages, on its own connection (see ``_paged``).
+
+        For orders no index serves (sightings by the JSON of their key, the Cypher store's
+        order): keyset pages as in ``_paged`` would sort the whole table once per page.
+        """
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         try:
             cursor = conn.execute(sql)
