@@ -9,9 +9,17 @@ or enum type. For those this context reads the value with strawberry's own basic
 resolver and coerces it with the type's own ``coerce_output_value``, exactly what
 graphql-core would do, and keeps the field order of the selection.
 
-Anything else, and any plain field whose value is not a clean non-null leaf (None
-for a non-null type, an exception, an awaitable, a value the type refuses), goes
-through graphql-core's own ``execute_field``, so errors, nulls and their paths are
+Whole *plain subtrees* go the same way: a plain field (no resolver, no arguments)
+of an object or list type whose selection holds only plain fields, recursively
+(no fragments, no directives, ``__typename`` allowed; object types without
+``is_type_of``), e.g. ``impacted { uid grade depth }``, is compiled once per field
+node of the (cached) document into nested functions that build the answer's dicts
+and lists directly.
+
+Anything else, and any plain field or subtree whose value is not clean (None for a
+non-null type anywhere inside, an exception, an awaitable, a value a type refuses,
+an iterable that is not a list or tuple), goes through graphql-core's own
+``execute_field`` for that whole field, so errors, nulls and their paths are
 exactly graphql-core's. Field middleware (an extension with a ``resolve`` hook)
 turns the shortcut off for the whole request.
 """
@@ -21,15 +29,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 from functools import partial
+from inspect import isawaitable
 from operator import attrgetter
 from typing import Any, NamedTuple
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
+    SelectionSetNode,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -90,8 +103,164 @@ def _call_resolver(resolve: Any, source: Any) -> Any:
     return resolve(source, None)
 
 
-# One selection compiled for a parent type: (response name, field details, plain leaf or None).
-_Plan = list[tuple[str, Any, "_Leaf | None"]]
+def _reader(field_def: GraphQLField) -> Callable[[Any], Any]:
+    """What strawberry's basic resolver of ``field_def`` returns for a source."""
+    field = field_def.extensions.get(DEFINITION_BACKREF)
+    if isinstance(field, StrawberryField) and field.default_resolver is getattr and field.python_name:
+        return attrgetter(field.python_name)
+    return partial(_call_resolver, field_def.resolve)
+
+
+def _plain(field_def: GraphQLField | None) -> bool:
+    resolve = None if field_def is None else field_def.resolve
+    return resolve is not None and getattr(resolve, "_is_default", False) and not field_def.args  # type: ignore[union-attr]
+
+
+# -- plain subtrees --------------------------------------------------------------------
+class _Irregular(Exception):
+    """A value the compiled subtree does not complete: graphql-core completes the whole field."""
+
+
+_Complete = Callable[[Any], Any]
+_Subtree = tuple[Callable[[Any], Any], _Complete]  # (read the field, complete its value)
+# Per field node of a cached document and parent type: its compiled subtree, or None.
+# The node and type are kept in the value so their ids stay their own; bounded by clearing.
+_subtrees: dict[tuple[int, int], tuple[FieldNode, GraphQLObjectType, _Subtree | None]] = {}
+_SUBTREES_MAX = 4096
+
+
+def _irregular(value: Any) -> bool:
+    return isinstance(value, Exception) or isawaitable(value)
+
+
+def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool, leaf: _Leaf | None) -> _Complete:
+    coerce = leaf_type.coerce_output_value
+    enum_cls = leaf.enum_cls if leaf is not None else None
+    names = leaf.names if leaf is not None else {}
+    plain = _PLAIN
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _Irregular
+            return None
+        if enum_cls is not None and type(value) is enum_cls:
+            name = names.get(value)
+            if name is not None:
+                return name
+        if type(value) not in plain and _irregular(value):
+            raise _Irregular
+        out = coerce(value)
+        if out is None or out is Undefined:
+            raise _Irregular
+        return out
+
+    return complete
+
+
+def _list_completer(item: _Complete, non_null: bool) -> _Complete:
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _Irregular
+            return None
+        if type(value) is not list and type(value) is not tuple:
+            raise _Irregular  # other iterables, async iterables, awaitables: graphql-core's path
+        return [item(v) for v in value]
+
+    return complete
+
+
+def _object_completer(object_type: GraphQLObjectType, fields: list[tuple[str, Any, _Complete]],
+                      non_null: bool) -> _Complete:
+    definition = object_type.extensions.get(DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    plan = tuple(fields)
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _Irregular
+            return None
+        if type(value) is not origin and _irregular(value):
+            raise _Irregular
+        return {name: done(read(value)) for name, read, done in plan}
+
+    return complete
+
+
+def _typename(name: str) -> Callable[[Any], str]:
+    return lambda _source: name
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _compile_type(of_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> _Complete | None:
+    non_null = isinstance(of_type, GraphQLNonNull)
+    inner: Any = of_type.of_type if non_null else of_type  # type: ignore[union-attr]
+    if isinstance(inner, GraphQLList):
+        item = _compile_type(inner.of_type, selection_set)
+        return None if item is None else _list_completer(item, non_null)
+    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        return None if selection_set is not None else _leaf_completer(inner, non_null, None)
+    if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None or selection_set is None:
+        return None  # interfaces and unions need a runtime type; is_type_of needs an info object
+    fields: list[tuple[str, Any, _Complete]] = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return None
+        compiled = _compile_field(inner, selection)
+        if compiled is None or any(name == compiled[0] for name, _, _ in fields):
+            return None  # merged duplicates are graphql-core's business
+        fields.append(compiled)
+    return _object_completer(inner, fields, non_null)
+
+
+def _compile_field(parent_type: GraphQLObjectType, node: FieldNode) -> tuple[str, Any, _Complete] | None:
+    if node.directives or node.arguments:
+        return None
+    name = node.alias.value if node.alias else node.name.value
+    if node.name.value == "__typename":
+        return name, _typename(parent_type.name), _same
+    field_def = parent_type.fields.get(node.name.value)
+    if field_def is None or not _plain(field_def):
+        return None
+    of_type: Any = field_def.type
+    leaf_type = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
+    if isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType):
+        if node.selection_set is not None:
+            return None
+        complete: _Complete | None = _leaf_completer(leaf_type, isinstance(of_type, GraphQLNonNull), _leaf(field_def))
+    else:
+        complete = _compile_type(of_type, node.selection_set)
+    return None if complete is None else (name, _reader(field_def), complete)
+
+
+def _subtree(parent_type: GraphQLObjectType, field_details_list: Any) -> _Subtree | None:
+    """The compiled completion of a plain non-leaf field, or None when graphql-core must do it."""
+    if len(field_details_list) != 1:
+        return None
+    details = field_details_list[0]
+    if details.defer_usage is not None or getattr(details, "fragment_variable_values", None) is not None:
+        return None
+    node = details.node
+    key = (id(node), id(parent_type))
+    entry = _subtrees.get(key)
+    if entry is not None and entry[0] is node and entry[1] is parent_type:
+        return entry[2]
+    compiled = _compile_field(parent_type, node) if node.selection_set is not None else None
+    subtree = None if compiled is None else (compiled[1], compiled[2])
+    if len(_subtrees) >= _SUBTREES_MAX:
+        _subtrees.clear()
+    _subtrees[key] = (node, parent_type, subtree)
+    return subtree
+
+
+# One selection compiled for a parent type: (response name, field details, plain leaf or None,
+# compiled plain subtree or None).
+_Plan = list[tuple[str, Any, "_Leaf | None", "_Subtree | None"]]
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -109,8 +278,10 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if entry is not None and entry[0] is grouped_field_set:
             return entry[1]
         fields = parent_type.fields
-        plan: _Plan = [(name, details, _leaf(fields.get(details[0].node.name.value)))
-                       for name, details in grouped_field_set.items()]
+        plan: _Plan = []
+        for name, details in grouped_field_set.items():
+            leaf = _leaf(fields.get(details[0].node.name.value))
+            plan.append((name, details, leaf, None if leaf is not None else _subtree(parent_type, details)))
         self._compiled[key] = (grouped_field_set, plan)
         return plan
 
@@ -129,8 +300,14 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         pending: list[str] = []  # response names whose value is awaitable
         is_awaitable = self.is_awaitable
         try:
-            for response_name, field_details_list, leaf in self._compile(parent_type, grouped_field_set):
-                if leaf is not None:
+            for response_name, field_details_list, leaf, subtree in self._compile(parent_type, grouped_field_set):
+                if subtree is not None:
+                    try:
+                        results[response_name] = subtree[1](subtree[0](source_value))
+                        continue
+                    except Exception:  # graphql-core completes the field again, with its errors
+                        pass
+                elif leaf is not None:
                     value = leaf.read(source_value)
                     if leaf.enum_cls is not None and type(value) is leaf.enum_cls:
                         name = leaf.names.get(value)

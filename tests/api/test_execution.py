@@ -115,6 +115,123 @@ def test_shortcut_uses_a_custom_default_resolver() -> None:
     assert fast == stock == ({"items": [{"id": "a", "label": None, "count": 1, "colour": "BLUE", "must": "m"}]}, [])
 
 
+# -- compiled plain subtrees -------------------------------------------------------------------
+@strawberry.type
+class Leafy:
+    id: strawberry.ID
+    label: str | None
+    count: int
+    colour: Colour
+    must: str
+    tags: list[str]
+    child: Leafy | None
+    kids: list[Leafy]
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Person(Named):
+    age: int
+
+
+def _leafy(i: int, **changes: Any) -> Leafy:
+    values: dict[str, Any] = {"id": strawberry.ID(f"l{i}"), "label": f"label {i}", "count": i, "colour": Colour.BLUE,
+                              "must": "m", "tags": ["x", f"t{i}"], "child": None, "kids": []}
+    values.update(changes)
+    return Leafy(**values)
+
+
+@strawberry.type
+class Holder:
+    plain: list[Leafy | None]
+    strict: list[Leafy]
+    one: Leafy | None
+    pair: list[Leafy]
+    lazy: list[Leafy]
+    named: list[Named]
+    people: list[Person]
+
+
+def _holder(kind: str) -> Holder:
+    nested = _leafy(1, child=_leafy(2, label=None), kids=[_leafy(3), _leafy(4, tags=())])
+    plain: list[Any] = [nested, None, _leafy(5)]
+    if kind == "null-must":
+        plain[2] = _leafy(5, must=None)
+    elif kind == "null-nested-must":
+        plain[0] = _leafy(1, kids=[_leafy(3, must=None)])
+    elif kind == "bad-count":
+        plain[0] = _leafy(1, child=_leafy(2, count="many"))
+    elif kind == "bad-colour":
+        plain[2] = _leafy(5, colour="purple")
+    elif kind == "null-tag":
+        plain[2] = _leafy(5, tags=["a", None])
+    elif kind == "error-value":
+        plain[2] = ValueError("resolved to an error")
+    return Holder(plain=plain, strict=[_leafy(6), None if kind == "null-strict" else _leafy(7)],  # type: ignore[list-item]
+                  one=None if kind == "null-one" else _leafy(8), pair=(_leafy(9), _leafy(10)),  # type: ignore[arg-type]
+                  lazy=(_leafy(i) for i in range(11, 13)),  # type: ignore[arg-type]
+                  named=[Person(name="ann", age=3)], people=[Person(name="bob", age=4)])
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holder(self, kind: str = "") -> Holder:
+        return _holder(kind)
+
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return [_holder(""), _holder("null-one")]
+
+
+TREES = strawberry.Schema(query=HolderQuery, types=[Person])
+_TREE = "{ id label count colour must tags __typename child { id label } kids { id tags } }"
+
+
+@pytest.mark.parametrize("query", [
+    "{ holder { plain " + _TREE + " strict { id } one { id colour } pair { id } lazy { id } } }",
+    "{ holders { one { id } plain { x: id, y: id, z: label, t: __typename, kids { k: count } } } }",
+    *("{ holder(kind: \"" + kind + "\") { plain " + _TREE + " strict { id must } one { id } } }"
+      for kind in ("null-must", "null-nested-must", "bad-count", "bad-colour", "null-tag", "error-value",
+                   "null-strict", "null-one")),
+    "{ holder { plain { id id label } } }",  # merged duplicate fields
+    "{ holder { plain { ...F, ... on Leafy { count } } } } fragment F on Leafy { id colour }",
+    "{ holder { plain { id @skip(if: true) label @include(if: true) kids { id @include(if: false) } } } }",
+    "{ holder { named { name __typename ... on Person { age } } people { name age __typename } } }",
+])
+def test_compiled_subtrees_match_graphql_core(query: str) -> None:
+    stock, fast = _both(TREES, query)
+    assert fast == stock
+
+
+class _Counting(LeafFastExecutionContext):
+    executed: list[str] = []
+
+    def execute_field(self, parent_type: Any, source: Any, details: Any, path: Any, position: Any) -> Any:
+        self.executed.append(f"{parent_type.name}.{details[0].node.name.value}")
+        return super().execute_field(parent_type, source, details, path, position)
+
+
+def test_plain_subtrees_skip_graphql_core_and_irregular_ones_do_not() -> None:
+    TREES.execution_context_class = _Counting
+    _Counting.executed = []
+    result = asyncio.run(TREES.execute("{ holder { plain " + _TREE + " one { id } pair { id } } }"))
+    assert not result.errors
+    assert _Counting.executed == ["HolderQuery.holder"]  # the rest was built by the compiled subtrees
+    _Counting.executed = []
+    result = asyncio.run(TREES.execute("{ holder(kind: \"null-must\") { plain { id must } one { id } lazy { id } "
+                                       "named { name } people { name } } }"))
+    assert _Counting.executed[:2] == ["HolderQuery.holder", "Holder.plain"]  # a null in a non-null field
+    assert "Holder.lazy" in _Counting.executed  # a generator, not a list
+    assert "Holder.named" in _Counting.executed  # an interface
+    assert "Holder.people" in _Counting.executed  # a type with is_type_of (it implements an interface)
+    assert "Holder.one" not in _Counting.executed
+
+
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp: Path = tmp_path_factory.mktemp("execution")
