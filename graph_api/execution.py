@@ -35,13 +35,16 @@ from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
     SelectionSetNode,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
@@ -171,7 +174,11 @@ def _list_completer(item: _Complete, non_null: bool) -> _Complete:
     return complete
 
 
-def _object_completer(object_type: GraphQLObjectType, fields: list[tuple[str, Any, _Complete]],
+class _None:
+    """A type no value has: a field of a type other than String, ID or Boolean always calls ``done``."""
+
+
+def _object_completer(object_type: GraphQLObjectType, fields: list[tuple[str, Any, _Complete, type]],
                       non_null: bool) -> _Complete:
     definition = object_type.extensions.get(DEFINITION_BACKREF)
     origin = getattr(definition, "origin", None)
@@ -184,9 +191,25 @@ def _object_completer(object_type: GraphQLObjectType, fields: list[tuple[str, An
             return None
         if type(value) is not origin and _irregular(value):
             raise _Irregular
-        return {name: done(read(value)) for name, read, done in plan}
+        out = {}
+        for name, read, done, own in plan:
+            v = read(value)
+            # graphql-core's String, ID and Boolean serialise a str (a bool) as itself.
+            out[name] = v if type(v) is own else done(v)
+        return out
 
     return complete
+
+
+def _own_type(of_type: Any) -> type:
+    """The Python type a leaf type answers unchanged (``_None`` when there is none to rely on)."""
+    if isinstance(of_type, GraphQLNonNull):
+        of_type = of_type.of_type
+    if of_type is GraphQLString or of_type is GraphQLID:
+        return str
+    if of_type is GraphQLBoolean:
+        return bool
+    return _None
 
 
 def _typename(name: str) -> Callable[[Any], str]:
@@ -207,14 +230,15 @@ def _compile_type(of_type: GraphQLOutputType, selection_set: SelectionSetNode | 
         return None if selection_set is not None else _leaf_completer(inner, non_null, None)
     if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None or selection_set is None:
         return None  # interfaces and unions need a runtime type; is_type_of needs an info object
-    fields: list[tuple[str, Any, _Complete]] = []
+    fields: list[tuple[str, Any, _Complete, type]] = []
     for selection in selection_set.selections:
         if not isinstance(selection, FieldNode):
             return None
         compiled = _compile_field(inner, selection)
-        if compiled is None or any(name == compiled[0] for name, _, _ in fields):
+        if compiled is None or any(name == compiled[0] for name, *_ in fields):
             return None  # merged duplicates are graphql-core's business
-        fields.append(compiled)
+        field_def = inner.fields.get(selection.name.value)
+        fields.append((*compiled, _None if field_def is None else _own_type(field_def.type)))
     return _object_completer(inner, fields, non_null)
 
 
@@ -250,7 +274,7 @@ def _subtree(parent_type: GraphQLObjectType, field_details_list: Any) -> _Subtre
     entry = _subtrees.get(key)
     if entry is not None and entry[0] is node and entry[1] is parent_type:
         return entry[2]
-    compiled = _compile_field(parent_type, node) if node.selection_set is not None else None
+    compiled = _compile_field(parent_type, node)
     subtree = None if compiled is None else (compiled[1], compiled[2])
     if len(_subtrees) >= _SUBTREES_MAX:
         _subtrees.clear()
