@@ -283,7 +283,9 @@ def main() -> None:
             asyncio.run(load(url, token, query, variables, 2, 2.0))  # warm up
             for clients in args.concurrency:
                 cpu_before = cpu_seconds(proc.pid)
+                client_before = time.process_time()
                 out = asyncio.run(load(url, token, query, variables, clients, args.duration))
+                client_cpu = time.process_time() - client_before
                 cpu = cpu_seconds(proc.pid) - cpu_before
                 lat = out.latencies
                 cacheable = out.cache["hit"] + out.cache["miss"]
@@ -292,13 +294,16 @@ def main() -> None:
                        "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
                        "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
                        "server_cpu_ms_per_req": round(cpu * 1000 / max(1, out.ok + out.errors), 2),
+                       "server_cores": round(cpu / out.seconds, 2),
+                       "client_cpu_ms_per_req": round(client_cpu * 1000 / max(1, out.ok + out.errors), 2),
                        "cache_hit_ratio": round(out.cache["hit"] / cacheable, 3) if cacheable else None,
                        "load": round(os.getloadavg()[0], 1)}
                 results.append(row)
                 hits = f"  cache hits {row['cache_hit_ratio']:.1%}" if cacheable else ""
                 print(f"{name:25s} clients={clients:3d}  {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
                       f"p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {out.errors}  "
-                      f"server CPU {row['server_cpu_ms_per_req']:.2f} ms/req{hits}  load {row['load']}", flush=True)
+                      f"server CPU {row['server_cpu_ms_per_req']:.2f} ms/req ({row['server_cores']:.2f} cores)  "
+                      f"client CPU {row['client_cpu_ms_per_req']:.2f} ms/req{hits}  load {row['load']}", flush=True)
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
