@@ -61,8 +61,12 @@ def _min_up_text(min_up: MinUp | None, required: int) -> str:
     return f"min_up {required}"
 
 
-def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
-    """Every reached CI graded, with its depth, explanation path and explanation."""
+def impacted_cis(topo: Topology, r: Reach, g: Grading, explain: bool = True) -> list[ImpactedCI]:
+    """Every reached CI graded, with its depth, explanation path and explanation.
+
+    ``explain`` False leaves the paths and texts out (empty), for callers that show
+    neither; grades, depths and the redundancy arithmetic are the same.
+    """
     order = r.order.tolist()
     uids = [topo.nodes.uids[n] for n in order]
     names = [topo.name(n) for n in order]
@@ -101,26 +105,32 @@ def impacted_cis(topo: Topology, r: Reach, g: Grading) -> list[ImpactedCI]:
         src, dst = (p, prev) if flip else (prev, p)
         return PathStep(uids[p], names[p], classes[p], types[etype], uids[src], uids[dst])
 
-    paths = paths_by_parent(r, step_of, parent_of)
+    paths = paths_by_parent(r, step_of, parent_of) if explain else None
     result: list[ImpactedCI] = []
+    why = ""
     for p in range(len(order)):
         group: GroupState | None = None
         if p < n_roots:
-            why = "assumed down"
+            if explain:
+                why = "assumed down"
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:
                 group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
-                why = f"{group.up} of {group.size} up, {_min_up_text(topo.min_up(order[p]), group.required)} -> down"
-            else:
+                if explain:
+                    why = (f"{group.up} of {group.size} up, "
+                           f"{_min_up_text(topo.min_up(order[p]), group.required)} -> down")
+            elif explain:
                 why = f"input {names[e_frm[e]]} down ({types[e_type[e]]}) -> down"
         elif gdown[p] > 0:
             group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
-            why = f"{group.up} of {group.size} up, {_min_up_text(topo.min_up(order[p]), group.required)} -> degraded"
-        else:
+            if explain:
+                why = (f"{group.up} of {group.size} up, "
+                       f"{_min_up_text(topo.min_up(order[p]), group.required)} -> degraded")
+        elif explain:
             why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
         result.append(
             ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, depth[p],
-                       list(paths[p]), why, group)
+                       list(paths[p]) if paths is not None else [], why, group)
         )
     return result

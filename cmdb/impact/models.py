@@ -31,7 +31,9 @@ class ImpactRequest:
     ``exclude``: CIs known not to be impacted; propagation stops at them (they never
     apply to the requested CIs themselves). ``rel_types``: relationship types to
     follow (None: all that propagate). ``min_confidence``: traffic/inferred edges
-    count only at or above it.
+    count only at or above it. ``explain`` False leaves each CI's explanation path
+    and text out (empty), for callers that show neither (an API query that selects
+    neither); grades, depths, redundancy arithmetic and services are the same.
     """
 
     uids: tuple[str, ...]
@@ -40,6 +42,7 @@ class ImpactRequest:
     exclude: tuple[str, ...] = ()
     rel_types: tuple[str, ...] | None = None
     min_confidence: float = 0.0
+    explain: bool = True
 
 
 @dataclass(slots=True)

@@ -88,7 +88,7 @@ class ImpactService:
             max_nodes=max(request.max_nodes, int(np.unique(roots).shape[0])), blocked=blocked, filters=filters,
         )
         graded = grade(topo, r, filters)
-        impacted = impacted_cis(topo, r, graded)
+        impacted = impacted_cis(topo, r, graded, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes[topo.nodes.class_id[r.order]]

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
 from cmdb.services.errors import NotConfigured
@@ -37,6 +38,15 @@ def _bounds(max_depth: int, max_nodes: int) -> None:
 
 def _types(types: list[RelationshipTypeName] | None) -> tuple[str, ...] | None:
     return None if types is None else tuple(t.value for t in types)
+
+
+def _selects(selections: list[Selection], names: frozenset[str]) -> bool:
+    """Does any field named in ``names`` appear anywhere in these selections (fragments included)?"""
+    return any((isinstance(s, SelectedField) and s.name in names) or _selects(s.selections, names)
+               for s in selections)
+
+
+_EXPLANATIONS = frozenset({"path", "explanation"})
 
 
 async def _run(fn, *args):  # type: ignore[no-untyped-def]
@@ -74,7 +84,9 @@ class AnalysisQueries:
             raise DomainError("INVALID_ARGUMENT", "give between 1 and 1000 uids", field="uids")
         request = ImpactRequest(uids=tuple(str(u) for u in uids), max_depth=max_depth, max_nodes=max_nodes,
                                 exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
-                                min_confidence=min_confidence)
+                                min_confidence=min_confidence,
+                                # The engine builds paths and texts only when the query shows them.
+                                explain=_selects(info.selected_fields, _EXPLANATIONS))
         return ImpactReport.of(await _run(_engine(info).impact, request))
 
     @strawberry.field(description="Everything `uid` needs, to a depth.", permission_classes=[CanView])

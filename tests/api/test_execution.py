@@ -277,3 +277,24 @@ def test_shortcut_matches_graphql_core_on_the_real_schema(real: Any, query: str,
     assert fast == stock
     if names != ["no-such-ci"]:
         assert stock[0] is not None and not stock[1]
+
+
+def test_impact_explains_exactly_when_the_query_shows_explanations(real: Any) -> None:
+    schema, context, uids = real
+    schema.execution_context_class = LeafFastExecutionContext
+    variables = {"u": [uids["db-host"]]}
+
+    def impacted(selection: str, fragments: str = "") -> list[dict[str, Any]]:
+        query = f"query($u: [ID!]!) {{ impact(uids: $u) {{ impacted {{ {selection} }} }} }} {fragments}"
+        result = asyncio.run(schema.execute(query, variable_values=variables, context_value=context))
+        assert not result.errors, result.errors
+        return result.data["impact"]["impacted"]  # type: ignore[no-any-return,index]
+
+    bare = impacted("uid grade depth")
+    full = impacted("uid grade depth explanation path { uid }")
+    assert bare == [{k: ci[k] for k in ("uid", "grade", "depth")} for ci in full]
+    assert all(ci["explanation"] and ci["path"] for ci in full)
+    via_fragment = impacted("uid ...E", "fragment E on ImpactedCI { explanation }")
+    assert [ci["explanation"] for ci in via_fragment] == [ci["explanation"] for ci in full]
+    inline = impacted("uid ... on ImpactedCI { path { uid } }")
+    assert [ci["path"] for ci in inline] == [ci["path"] for ci in full]

@@ -215,3 +215,16 @@ def test_paths_are_valid_and_shortest_first(g: Graph, i: int, j: int) -> None:
         nodes = [s.uid for s in p]
         assert nodes[0] == a and nodes[-1] == b and len(set(nodes)) == len(nodes)
         assert all(pg.has_edge(u, v) for u, v in itertools.pairwise(nodes))
+
+
+@SETTINGS
+@given(graphs(), failed_sets, st.integers(1, 100))
+def test_unexplained_answers_are_the_explained_ones_without_paths_and_texts(g: Graph, idx: set[int], depth: int) -> None:
+    failed = pick(g, idx)
+    explained = g.service().impact(ImpactRequest(failed, max_depth=depth))
+    bare = g.service().impact(ImpactRequest(failed, max_depth=depth, explain=False))
+    assert all(ci.path == [] and ci.explanation == "" for ci in bare.impacted)
+    assert [(c.uid, c.ci_class, c.name, c.grade, c.depth, c.redundancy) for c in bare.impacted] == [
+        (c.uid, c.ci_class, c.name, c.grade, c.depth, c.redundancy) for c in explained.impacted]
+    assert (bare.services, bare.owners, bare.truncated, bare.truncated_by) == (
+        explained.services, explained.owners, explained.truncated, explained.truncated_by)
