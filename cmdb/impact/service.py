@@ -81,20 +81,22 @@ class ImpactService:
         topo = self._index.view()
         roots = self._ids(topo, request.uids)
         blocked = self._ids(topo, request.exclude)
-        blocked = blocked[~np.isin(blocked, roots)]
+        if blocked.shape[0]:  # np.isin costs ~0.1 ms even on empty arrays
+            blocked = blocked[~np.isin(blocked, roots)]
         filters = self._filters(topo, request.rel_types, request.min_confidence)
         r = reach(
             topo, roots, forward=True, max_depth=request.max_depth,
-            max_nodes=max(request.max_nodes, int(np.unique(roots).shape[0])), blocked=blocked, filters=filters,
+            max_nodes=max(request.max_nodes, len(set(roots.tolist()))), blocked=blocked, filters=filters,
         )
         graded = grade(topo, r, filters)
         impacted = impacted_cis(topo, r, graded, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes[topo.nodes.class_id[r.order]]
-        for p in np.nonzero(is_service)[0].tolist():
+        order = r.order.tolist()
+        for p in np.flatnonzero(is_service).tolist():
             ci = impacted[p]
-            owner = topo.owner(int(r.order[p]))
+            owner = topo.owner(order[p])
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
             if owner:
                 owners.add(owner)
