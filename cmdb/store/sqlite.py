@@ -148,6 +148,12 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+_SIGHT_UIDS = (  # "WHERE true": SQLite's parser needs it between an upsert's SELECT and ON CONFLICT
+    "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
+    " SELECT j.value, ?, ?, ?, ?, ?, 0 FROM json_each(?) AS j WHERE true"
+    " ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+    " run_id=excluded.run_id, seen_at=MAX(sightings.seen_at, excluded.seen_at), missed=0"
+)
 _LIFECYCLE = {m.value: m for m in Lifecycle}
 _EMPTY = "{}"
 _CI_COLUMNS = "uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov"
@@ -175,24 +181,19 @@ def _ci_row(ci: CI) -> tuple[Any, ...]:
 
 
 def _rel_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Relationship:
-    ev = _loads(row[6])
     attrs = row[5]
     return Relationship(
         row[0], row[1], row[2], row[3], {} if attrs == _EMPTY else _loads(attrs),
-        RelEvidence(ev["sources"], ev["first_seen"], ev["last_seen"], ev["times_seen"], ev["method"], ev["confidence"]),
-        _LIFECYCLE[row[4]], row[7],
+        RelEvidence(*_loads(row[6])), _LIFECYCLE[row[4]], row[7],
     )
 
 
 def _rel_row(rel: Relationship) -> tuple[Any, ...]:
     ev = rel.evidence
-    evidence = {
-        "sources": ev.sources, "first_seen": ev.first_seen, "last_seen": ev.last_seen,
-        "times_seen": ev.times_seen, "method": ev.method, "confidence": ev.confidence,
-    }
+    evidence = orjson.dumps([ev.sources, ev.first_seen, ev.last_seen, ev.times_seen, ev.method, ev.confidence])
     return (
         rel.uid, rel.type, rel.source_uid, rel.target_uid, rel.status.value,
-        _dumps(rel.attributes) if rel.attributes else _EMPTY, _dumps(evidence), rel.last_run,
+        _dumps(rel.attributes) if rel.attributes else _EMPTY, evidence.decode(), rel.last_run,
     )
 
 
@@ -236,6 +237,7 @@ class SQLiteStore:
         self._connections_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(_DDL)
+        self._migrate_evidence(conn)
         self._indexed = self._index_attributes(conn, schema)
 
     # -- connections -------------------------------------------------------------
@@ -255,6 +257,29 @@ class SQLiteStore:
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _migrate_evidence(self, conn: sqlite3.Connection) -> None:
+        """Rewrite relationship evidence stored as JSON objects (files before 2026-11-22) as arrays.
+
+        The array, in ``RelEvidence`` field order, is written and read on every
+        relationship an ingest touches: half the encoding and decoding of the object.
+        """
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'evidence_format' AND value = 'array'").fetchone():
+            return
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "UPDATE rels SET evidence = json_array(json(json_extract(evidence, '$.sources')),"
+                    " json_extract(evidence, '$.first_seen'), json_extract(evidence, '$.last_seen'),"
+                    " json_extract(evidence, '$.times_seen'), json_extract(evidence, '$.method'),"
+                    " json_extract(evidence, '$.confidence')) WHERE json_type(evidence) = 'object'")
+                conn.execute("INSERT INTO meta(key, value) VALUES ('evidence_format', 'array')"
+                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _index_attributes(self, conn: sqlite3.Connection, schema: Schema | None) -> frozenset[str]:
         """The attributes the schema marks ``indexed``, kept in ``ci_attrs`` for search.
@@ -376,16 +401,29 @@ class SQLiteStore:
                         ],
                     )
                 if changes.sightings:
-                    conn.executemany(
-                        "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
-                        " VALUES (?,?,?,?,?,?,0) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
-                        " run_id=excluded.run_id, seen_at=MAX(sightings.seen_at, excluded.seen_at), missed=0",
-                        [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at) for s in changes.sightings],
-                    )
+                    self._sight(conn, changes.sightings)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _sight(conn: sqlite3.Connection, sightings: Sequence[Sighting]) -> None:
+        """Upsert sightings, one statement per (source, scope, kind, run, time) with the uids as a JSON array.
+
+        A batch's sightings share everything but the subject, and binding six
+        parameters per row from Python cost more than SQLite's own work (~3.7 s
+        of 494k sightings per no-change re-ingest of the 100k estate; ~2.3 s so).
+        """
+        groups: dict[tuple[str, str, str, str, int], list[str]] = {}
+        for s in sightings:
+            key = (s.source, s.scope, s.subject_kind, s.run_id, s.seen_at)
+            uids = groups.get(key)
+            if uids is None:
+                uids = groups[key] = []
+            uids.append(s.subject_uid)
+        for (source, scope, kind, run_id, seen_at), uids in groups.items():
+            conn.execute(_SIGHT_UIDS, (source, scope, kind, run_id, seen_at, orjson.dumps(uids).decode()))
 
     def _attr_rows(self, cis: Sequence[CI]) -> list[tuple[str, Any, str]]:
         """(name, value, uid) of each indexed attribute a CI carries, valued as json_extract would give it."""
@@ -511,8 +549,8 @@ class SQLiteStore:
             ]
 
     def iter_edges(self, batch_size: int = 50_000) -> Iterator[list[EdgeRow]]:
-        cols = ("uid, src, type, dst, json_extract(evidence, '$.method') AS method,"
-                " json_extract(evidence, '$.confidence') AS confidence, status FROM rels")
+        cols = ("uid, src, type, dst, json_extract(evidence, '$[4]') AS method,"
+                " json_extract(evidence, '$[5]') AS confidence, status FROM rels")
         for rows in self._paged(f"SELECT {cols} ORDER BY uid LIMIT ?",
                                 f"SELECT {cols} WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
             yield [EdgeRow(r["src"], r["type"], r["dst"], r["method"], float(r["confidence"]), r["status"]) for r in rows]
