@@ -11,6 +11,9 @@ from cmdb.impact import (
     DependencyReport as DependencyReportModel,
 )
 from cmdb.impact import (
+    Grade as GradeModel,
+)
+from cmdb.impact import (
     ImpactReport as ImpactReportModel,
 )
 from cmdb.impact import (
@@ -33,7 +36,7 @@ class Grade(Enum):
     DEGRADED = "degraded"
 
 
-_GRADE = {g.value: g for g in Grade}
+_GRADE = {GradeModel(g.value): g for g in Grade}  # keyed by the domain member: no .value per CI
 
 
 @strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
@@ -92,10 +95,10 @@ class ImpactReport:
     def of(cls, r: ImpactReportModel) -> ImpactReport:
         return cls(
             impacted=[ImpactedCI(uid=strawberry.ID(i.uid), ci_class=CLASS_MEMBER[i.ci_class], name=i.name,
-                                 grade=_GRADE[i.grade.value], depth=i.depth, steps=i.path,
+                                 grade=_GRADE[i.grade], depth=i.depth, steps=i.path,
                                  explanation=i.explanation) for i in r.impacted],
             services=[ServiceImpact(uid=strawberry.ID(s.uid), name=s.name, ci_class=CLASS_MEMBER[s.ci_class],
-                                    grade=_GRADE[s.grade.value], owner=s.owner) for s in r.services],
+                                    grade=_GRADE[s.grade], owner=s.owner) for s in r.services],
             owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
         )
 
