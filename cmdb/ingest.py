@@ -26,6 +26,7 @@ from cmdb.model import (
     CI,
     Action,
     ChangeSet,
+    CIHead,
     HistoryEntry,
     Lifecycle,
     Relationship,
@@ -136,6 +137,9 @@ class _Batch:
         self.report = IngestReport()
         self.key_cache: dict[str, list[str]] = {}  # key -> uids (store + batch)
         self.cis: dict[str, CI] = {}  # uid -> CI loaded or created in this batch
+        # uid -> uid, class and creation time of CIs only referred to (relationship
+        # endpoints, parents): identifying a reference needs no more than that.
+        self.heads: dict[str, CIHead] = {}
         self.dirty: dict[str, CI] = {}
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
@@ -156,25 +160,50 @@ class _Batch:
         return token
 
     # -- store access, batched --------------------------------------------------------
-    def prefetch_keys(self, keys: Iterable[str]) -> None:
-        missing = [k for k in keys if k not in self.key_cache]
-        if not missing:
-            return
-        found = self.store.find_keys(missing)
-        for key in missing:
-            self.key_cache[key] = list(found.get(key, ()))
-        uids = {u for k in missing for u in self.key_cache[k] if u not in self.cis}
-        if uids:
-            self.cis.update(self.store.get_cis(uids))
+    def prefetch_keys(self, keys: list[str], whole: bool = True) -> None:
+        """Look up keys not yet known, and load the CIs holding any of ``keys``.
 
-    def candidates(self, key: str) -> list[CI]:
-        return [self.cis[u] for u in self.key_cache.get(key, ()) if u in self.cis]
+        ``whole``: the CIs themselves, to reconcile an observation into; otherwise
+        their heads, enough to resolve references (a CI loaded whole serves both).
+        """
+        key_cache = self.key_cache
+        missing = [k for k in keys if k not in key_cache]
+        if missing:
+            found = self.store.find_keys(missing)
+            for key in missing:
+                key_cache[key] = list(found.get(key, ()))
+        cis = self.cis
+        if whole:
+            uids = {u for k in keys for u in key_cache[k] if u not in cis}
+            if uids:
+                cis.update(self.store.get_cis(uids))
+        else:
+            heads = self.heads
+            uids = {u for k in keys for u in key_cache[k] if u not in cis and u not in heads}
+            if uids:
+                heads.update(self.store.get_ci_heads(uids))
+
+    def head(self, uid: str) -> CI | CIHead:
+        """The CI as this batch holds it (loaded, created or changed), else its head from the store."""
+        ci = self.cis.get(uid)
+        return ci if ci is not None else self.heads[uid]
+
+    def candidates(self, key: str, whole: bool = True) -> list[Any]:
+        """The CIs (``whole``) or heads holding a key, among those loaded."""
+        uids = self.key_cache.get(key, ())
+        if whole:
+            return [self.cis[u] for u in uids if u in self.cis]
+        cis, heads = self.cis, self.heads
+        return [cis[u] if u in cis else heads[u] for u in uids if u in cis or u in heads]
 
     # -- identification -----------------------------------------------------------------
-    def match(self, keys: list[str]) -> tuple[CI | None, list[CI]]:
-        """The CI the keys (in rule order) identify: the first rule matching any CI, plus duplicates to flag."""
+    def match(self, keys: list[str], whole: bool = True) -> tuple[Any, list[Any]]:
+        """The CI the keys (in rule order) identify: the first rule matching any CI, plus duplicates to flag.
+
+        ``whole``: CIs, else heads (CIs where the batch holds them).
+        """
         for key in keys:
-            found = self.candidates(key)
+            found = self.candidates(key, whole)
             if not found:
                 continue
             if len(found) > 1:  # a CI whose class moved out of the rule's subtree no longer answers it
@@ -210,8 +239,8 @@ class _Batch:
             keys = keys_for(cls, ref.identifiers, parent_uid)
         if not keys:
             raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
-        self.prefetch_keys(keys)
-        found, _ = self.match(keys)
+        self.prefetch_keys(keys, whole=False)
+        found, _ = self.match(keys, whole=False)
         return found.uid if found is not None else None
 
     # -- CI observations --------------------------------------------------------------
@@ -230,7 +259,7 @@ class _Batch:
         parent_uid: str | None = None
         if obs.parent is not None:
             parent_uid = self.resolve_ref(obs.parent, "parent")
-            parent = self.cis[parent_uid]
+            parent = self.head(parent_uid)
             if cls.dependency is not None and not any(schema.is_a(parent.ci_class, p) for p in cls.dependency.parent_classes):
                 raise InvalidItem("parent.class", f"a {cls.name} cannot be inside a {parent.ci_class}")
         keys = keys_for(cls, values, parent_uid if cls.dependency else None)
@@ -327,7 +356,7 @@ class _Batch:
         target_uid = self.resolve_ref(item.to_ci, "to")
         if source_uid == target_uid:
             raise InvalidItem("to", "a relationship needs two different CIs")
-        src_cls, dst_cls = self.cis[source_uid].ci_class, self.cis[target_uid].ci_class
+        src_cls, dst_cls = self.head(source_uid).ci_class, self.head(target_uid).ci_class
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
         attrs = item.attributes
@@ -540,7 +569,7 @@ class Ingestor:
                 ref_keys = keys_for(cls, ref.identifiers, None)
                 batch.ref_keys[token] = ref_keys
                 keys.extend(ref_keys)
-        batch.prefetch_keys(keys)
+        batch.prefetch_keys(keys, whole=False)
         if nested:
             Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])
             keys = []
@@ -553,7 +582,7 @@ class Ingestor:
                 except InvalidItem:
                     continue
                 keys.extend(keys_for(cls, ref.identifiers, parent_uid))
-            batch.prefetch_keys(keys)
+            batch.prefetch_keys(keys, whole=False)
 
     def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:
         """Close a run. Only a complete run ages what its scope no longer sees."""

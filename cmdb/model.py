@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Lifecycle(str, Enum):
@@ -57,6 +57,14 @@ class Provenance:
 
     source: str
     observed_at: int
+
+
+class CIHead(NamedTuple):
+    """What identifying a reference to a CI needs: its uid, class and creation time (the oldest wins)."""
+
+    uid: str
+    ci_class: str
+    created_at: int
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from cmdb.model import CI, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
+from cmdb.model import CI, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 
 
 class Direction(str, Enum):
@@ -69,6 +69,14 @@ class GraphStore(Protocol):
         ...
 
     def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
+        ...
+
+    def get_ci_heads(self, uids: Collection[str]) -> dict[str, CIHead]:
+        """uid, class and creation time of the CIs (absent uids are left out).
+
+        Resolving a relationship's endpoints needs no more than this, and it is
+        far cheaper than whole CIs with their attributes and provenance.
+        """
         ...
 
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:

@@ -20,6 +20,7 @@ from cmdb.model import (
     CI,
     Action,
     ChangeSet,
+    CIHead,
     CIQuery,
     HistoryEntry,
     Lifecycle,
@@ -348,6 +349,14 @@ class SQLiteStore:
         for chunk in _chunks(list(set(uids))):
             for row in cursor.execute(f"SELECT {_CI_COLUMNS} FROM cis WHERE uid IN ({_marks(len(chunk))})", chunk):
                 result[row[0]] = _ci_from_row(row)
+        return result
+
+    def get_ci_heads(self, uids: Collection[str]) -> dict[str, CIHead]:
+        result: dict[str, CIHead] = {}
+        cursor = self._tuples()
+        for chunk in _chunks(list(set(uids))):
+            for row in cursor.execute(f"SELECT uid, class, created_at FROM cis WHERE uid IN ({_marks(len(chunk))})", chunk):
+                result[row[0]] = CIHead._make(row)
         return result
 
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:

@@ -10,6 +10,7 @@ from cmdb.model import (
     Action,
     AttrFilter,
     ChangeSet,
+    CIHead,
     CIQuery,
     HistoryEntry,
     Lifecycle,
@@ -59,6 +60,16 @@ def test_round_trip_of_cis_and_relationships(graph: GraphStore) -> None:
     assert cis["b"] == make_ci("b", "host", name="web-1", fqdn="web-1.example.com", cpu_count=4)
     rels = graph.get_relationships([rel_uid("a", "RUNS_ON", "b"), "nope"])
     assert list(rels.values()) == [make_rel("a", "RUNS_ON", "b")]
+
+
+def test_ci_heads_give_uid_class_and_creation_time(graph: GraphStore) -> None:
+    assert graph.get_ci_heads(["a", "c", "zzz"]) == {
+        "a": CIHead("a", "application", T0), "c": CIHead("c", "physical_server", T0)}
+    moved = make_ci("c", "virtual_machine", name="rack-srv")
+    moved.created_at = T0 - 7
+    graph.apply(ChangeSet(cis=[moved]))  # an upsert keeps the first creation time
+    assert graph.get_ci_heads(["c"]) == {"c": CIHead("c", "virtual_machine", T0)}
+    assert graph.get_ci_heads([]) == {}
 
 
 def test_identification_keys_allow_several_holders_and_removal(store: GraphStore) -> None:

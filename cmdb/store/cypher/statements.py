@@ -182,6 +182,7 @@ class Statements:
         # -- reads ------------------------------------------------------------------
         self.find_keys = f"UNWIND $keys AS k MATCH (x:{KEY_LABEL} {{key: k}}) RETURN x.key, x.uid"
         self.get_cis = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN {_CI_RETURN}"
+        self.get_ci_heads = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.created_at"
         self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
         self.get_rels_by_ends = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "

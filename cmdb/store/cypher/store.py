@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
-from cmdb.model import CI, Action, ChangeSet, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
+from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.codec import CI_ATTRIBUTES
 from cmdb.store.cypher.ddl import index_specs
@@ -70,6 +70,13 @@ class CypherStore:
             for row in self.transport.read(self.statements.get_cis, {"uids": chunk}):
                 ci = codec.ci_from(row)
                 result[ci.uid] = ci
+        return result
+
+    def get_ci_heads(self, uids: Collection[str]) -> dict[str, CIHead]:
+        result: dict[str, CIHead] = {}
+        for chunk in _chunks(sorted(set(uids)), self.batch_size):
+            for uid, ci_class, created_at in self.transport.read(self.statements.get_ci_heads, {"uids": chunk}):
+                result[uid] = CIHead(uid, ci_class, created_at)
         return result
 
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
