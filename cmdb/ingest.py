@@ -105,6 +105,9 @@ def _ref_token(ref: CIRef) -> tuple[Any, ...]:
     return (ref.ci_class, tuple(ref.identifiers.items()), parent)
 
 
+_UNRESOLVED: Any = object()  # a reference not looked up yet (None: looked up, no such CI)
+
+
 class _Prepared(NamedTuple):
     cls: CIClass
     values: dict[str, Any]  # validated identifiers and attributes
@@ -218,12 +221,12 @@ class _Batch:
         return None, []
 
     def resolve_ref(self, ref: CIRef, field_name: str) -> str:
-        token = self.token(ref)
-        if token in self.ref_cache:
-            uid = self.ref_cache[token]
-        else:
-            uid = self._resolve_ref_uncached(ref, field_name)
-            self.ref_cache[token] = uid
+        token = self.tokens.get(id(ref))  # self.token(ref), inlined: twice per relationship
+        if token is None:
+            token = self.tokens[id(ref)] = _ref_token(ref)
+        uid = self.ref_cache.get(token, _UNRESOLVED)
+        if uid is _UNRESOLVED:
+            uid = self.ref_cache[token] = self._resolve_ref_uncached(ref, field_name)
         if uid is None:
             ids = ", ".join(f"{k}={v}" for k, v in sorted(ref.identifiers.items()))
             raise InvalidItem(field_name, f"no {ref.ci_class} CI with {ids}")
@@ -356,7 +359,9 @@ class _Batch:
         target_uid = self.resolve_ref(item.to_ci, "to")
         if source_uid == target_uid:
             raise InvalidItem("to", "a relationship needs two different CIs")
-        src_cls, dst_cls = self.head(source_uid).ci_class, self.head(target_uid).ci_class
+        cis, heads = self.cis, self.heads  # self.head(uid), inlined (CIs and heads are always truthy)
+        src_cls = (cis.get(source_uid) or heads[source_uid]).ci_class
+        dst_cls = (cis.get(target_uid) or heads[target_uid]).ci_class
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
         attrs = item.attributes
@@ -528,7 +533,7 @@ class Ingestor:
         changes = batch.changeset()
         if changes:
             self.store.apply(changes)
-            self._sighted_in_run.setdefault(run.run_id, set()).update(s.subject_uid for s in changes.sightings)
+            self._sighted_in_run.setdefault(run.run_id, set()).update(batch.sighted)  # the uids of changes.sightings
             for listener in self.listeners:
                 try:
                     listener(changes)
