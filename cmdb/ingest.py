@@ -224,7 +224,7 @@ class _Batch:
         token = self.tokens.get(id(ref))  # self.token(ref), inlined: twice per relationship
         if token is None:
             token = self.tokens[id(ref)] = _ref_token(ref)
-        uid = self.ref_cache.get(token, _UNRESOLVED)
+        uid: str | None = self.ref_cache.get(token, _UNRESOLVED)
         if uid is _UNRESOLVED:
             uid = self.ref_cache[token] = self._resolve_ref_uncached(ref, field_name)
         if uid is None:
