@@ -18,6 +18,8 @@ from cmdb.store.cypher.statements import (
     KEY_LABEL,
     RUN_LABEL,
     SIGHTING_LABEL,
+    TOPOLOGY,
+    part_of,
     quote,
 )
 from schema import Schema
@@ -31,6 +33,11 @@ class IndexSpec:
     prop: str
     relationship: bool = False
     unique: bool = False
+
+    @property
+    def part(self) -> str:
+        """The part of the store it belongs to (FalkorDB: the graph that gets it)."""
+        return TOPOLOGY if self.relationship else part_of(self.label)
 
     @property
     def name(self) -> str:

@@ -4,6 +4,15 @@ FalkorDB has no multi-statement transactions, but one query is atomic: it is
 undone whole on a runtime error. So an atomic write of several units is sent as
 one query, the units chained with ``WITH count(*)`` (which always yields one
 row, so a unit with no input rows does not stop the next one).
+
+The store is two graphs: the topology (CIs and relationships) in ``graph`` and
+the bookkeeping nodes (keys, history, sightings, runs) in
+``<graph>_bookkeeping``. FalkorDB runs one write at a time per graph, so the
+two are written by two server threads; traversals walk a graph of CIs alone.
+A write touching both is two queries, the topology first; the bookkeeping
+query is sent only after the topology query succeeded. Give both names the
+same value for the single-graph layout (a graph written over Bolt, where the
+Neo4j transport puts everything in one graph).
 """
 
 from __future__ import annotations
@@ -20,7 +29,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
-from cmdb.store.cypher.transport import ConstraintViolation, Row, TransientStoreError, Unit
+from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY
+from cmdb.store.cypher.transport import ConstraintViolation, Prepared, Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _RETRIES = 5
@@ -136,7 +146,7 @@ def compose(units: Sequence[Unit]) -> tuple[str, dict[str, Any]]:
 
 
 class FalkorDBTransport:
-    """One graph in a FalkorDB server."""
+    """One CMDB in a FalkorDB server: the topology graph and its bookkeeping graph."""
 
     engine = "falkordb"
 
@@ -149,18 +159,24 @@ class FalkorDBTransport:
         password: str | None = None,
         ssl: bool = False,
         socket_timeout: float | None = 300.0,
+        bookkeeping_graph: str | None = None,
     ) -> None:
         self._db = FalkorDB(host=host, port=port, username=username, password=password, ssl=ssl,
                             socket_timeout=socket_timeout)
-        self._graph = self._db.select_graph(graph)
         self.graph_name = graph
+        self.bookkeeping_graph_name = bookkeeping_graph or f"{graph}_bookkeeping"
+        self.split = self.bookkeeping_graph_name != graph
+        self._names = {TOPOLOGY: graph, BOOKKEEPING: self.bookkeeping_graph_name}
+        self._by_name = {name: self._db.select_graph(name) for name in dict.fromkeys(self._names.values())}
+        self._graphs = {part: self._by_name[name] for part, name in self._names.items()}
 
     # -- statements ----------------------------------------------------------------
-    def read(self, statement: str, params: Mapping[str, Any]) -> list[Row]:
+    def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
+        graph = self._graphs[part]
         # Reads are safe to repeat after a dropped connection.
         for attempt in range(_RETRIES):
             try:
-                result = self._graph.ro_query(params_header(params) + statement)
+                result = graph.ro_query(params_header(params) + statement)
                 return [tuple(row) for row in result.result_set]
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError) as exc:
                 if attempt == _RETRIES - 1:
@@ -173,16 +189,35 @@ class FalkorDBTransport:
             return []
         return self.send(self.prepare(units))
 
-    def prepare(self, units: Sequence[Unit]) -> str:
-        """The one query text for an atomic write (serialisation errors raise here, before any write)."""
+    def prepare(self, units: Sequence[Unit]) -> Prepared:
+        """The query texts for a write (serialisation errors raise here, before any write)."""
+        if not self.split:
+            return Prepared(self._text(units), None)
+        topology = [u for u in units if u.part == TOPOLOGY]
+        bookkeeping = [u for u in units if u.part != TOPOLOGY]
+        return Prepared(self._text(topology) if topology else None,
+                        self._text(bookkeeping) if bookkeeping else None)
+
+    @staticmethod
+    def _text(units: Sequence[Unit]) -> str:
         statement, params = compose(units)
         return params_header(params) + statement
 
-    def send(self, text: str) -> list[Row]:
-        """Run a prepared write."""
+    def send(self, prepared: Prepared) -> list[Row]:
+        """Run a prepared write: the topology query, then, once it succeeded, the bookkeeping one."""
+        rows: list[Row] = []
+        if prepared.topology is not None:
+            rows = self.send_part(TOPOLOGY, prepared.topology)
+        if prepared.bookkeeping is not None:
+            rows = self.send_part(BOOKKEEPING, prepared.bookkeeping)
+        return rows
+
+    def send_part(self, part: str, text: str) -> list[Row]:
+        """Run one prepared query on the graph of ``part`` (atomic: undone whole on an error)."""
+        graph = self._graphs[part]
         for attempt in range(_RETRIES):
             try:
-                result = self._graph.query(text)
+                result = graph.query(text)
                 return [tuple(row) for row in result.result_set]
             except BusyLoadingError as exc:
                 # The server is loading its snapshot: nothing ran; try again.
@@ -203,11 +238,11 @@ class FalkorDBTransport:
         return self._db.connection.execute_command(*args)
 
     # -- schema --------------------------------------------------------------------
-    def _existing(self) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    def _existing(self, part: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
         indexes: set[tuple[str, str, str]] = set()
         constraints: set[tuple[str, str, str]] = set()
         try:
-            index_rows = self.read("CALL db.indexes()", {})
+            index_rows = self.read("CALL db.indexes()", {}, part)
         except ResponseError as exc:
             if "empty key" in str(exc):  # the graph does not exist yet
                 return indexes, constraints
@@ -216,25 +251,30 @@ class FalkorDBTransport:
             label, props, entity = row[0], row[1], row[6]
             for prop in props:
                 indexes.add((str(entity), str(label), str(prop)))
-        for row in self.read("CALL db.constraints()", {}):
+        for row in self.read("CALL db.constraints()", {}, part):
             kind, label, props, entity = row[0], row[1], row[2], row[3]
             if kind == "UNIQUE" and len(props) == 1:
                 constraints.add((str(entity), str(label), str(props[0])))
         return indexes, constraints
 
     def ensure_schema(self, specs: Sequence[IndexSpec]) -> list[str]:
-        indexes, constraints = self._existing()
+        """Each spec on the graph of its part (``IndexSpec.part``); both graphs exist afterwards."""
+        existing = {part: self._existing(part) for part in {spec.part for spec in specs}}
         created: list[str] = []
         for spec in specs:
+            indexes, constraints = existing[spec.part]
+            graph_name = self._names[spec.part]
             entity = "RELATIONSHIP" if spec.relationship else "NODE"
             if (entity, spec.label, spec.prop) not in indexes:
                 statement = falkordb_index(spec)
-                self._graph.query(statement)
+                self._graphs[spec.part].query(statement)
+                indexes.add((entity, spec.label, spec.prop))
                 created.append(statement)
             if spec.unique and (entity, spec.label, spec.prop) not in constraints:
-                self.execute("GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", entity, spec.label,
+                self.execute("GRAPH.CONSTRAINT", "CREATE", graph_name, "UNIQUE", entity, spec.label,
                              "PROPERTIES", 1, spec.prop)
-                created.append(f"GRAPH.CONSTRAINT CREATE {self.graph_name} UNIQUE {entity} {spec.label} {spec.prop}")
+                constraints.add((entity, spec.label, spec.prop))
+                created.append(f"GRAPH.CONSTRAINT CREATE {graph_name} UNIQUE {entity} {spec.label} {spec.prop}")
         return created
 
     # -- durability ------------------------------------------------------------------
@@ -268,12 +308,13 @@ class FalkorDBTransport:
         return info
 
     def drop(self) -> None:
-        """Delete the whole graph (tests and ``cmdb import --replace``)."""
-        try:
-            self._graph.delete()
-        except ResponseError as exc:
-            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
-                raise
+        """Delete both graphs (tests and ``cmdb import --replace``)."""
+        for graph in self._by_name.values():
+            try:
+                graph.delete()
+            except ResponseError as exc:
+                if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                    raise
 
     def close(self) -> None:
         self._db.connection.close()

@@ -16,6 +16,7 @@ from neo4j import GraphDatabase, ManagedTransaction, TrustCustomCAs, TrustSystem
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
 from cmdb.store.cypher.ddl import IndexSpec, neo4j_ddl_for
+from cmdb.store.cypher.statements import TOPOLOGY
 from cmdb.store.cypher.transport import ConstraintViolation, Row, TransientStoreError, Unit
 
 
@@ -66,7 +67,8 @@ class Neo4jTransport:
             self.sent.append(statement)
 
     # -- statements ----------------------------------------------------------------
-    def read(self, statement: str, params: Mapping[str, Any]) -> list[Row]:
+    def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
+        # One database holds both parts: ``part`` only matters to FalkorDB.
         self._note(statement)
 
         def work(tx: ManagedTransaction) -> list[Row]:
@@ -79,6 +81,7 @@ class Neo4jTransport:
             raise TransientStoreError(str(exc)) from exc
 
     def write(self, units: Sequence[Unit]) -> list[Row]:
+        """All units in one transaction, whatever part each touches."""
         if not units:
             return []
         for unit in units:

@@ -17,6 +17,11 @@ Graph model
 - Bookkeeping nodes, never connected: ``CmdbKey {key, uid}`` (identification
   keys), ``CmdbHistory {seq, ...}``, ``CmdbSighting {sid, skey, ...}``,
   ``CmdbRun {run_id, ...}`` and ``CmdbCounter {name, value}`` (history seq).
+
+Each statement touches either the topology (CIs and relationships) or the
+bookkeeping nodes, never both (:data:`BOOKKEEPING_LABELS`): FalkorDB keeps the
+two in separate graphs, written by two server threads; Neo4j keeps both in one
+database.
 """
 
 from __future__ import annotations
@@ -44,6 +49,15 @@ SIGHTING_LABEL = "CmdbSighting"
 RUN_LABEL = "CmdbRun"
 COUNTER_LABEL = "CmdbCounter"
 SYSTEM_LABELS = (CI_LABEL, KEY_LABEL, HISTORY_LABEL, SIGHTING_LABEL, RUN_LABEL, COUNTER_LABEL)
+# Which part of the store a statement touches (Unit.part, CypherTransport.read).
+TOPOLOGY = "topology"  # CIs and their relationships: what traversals walk
+BOOKKEEPING = "bookkeeping"  # the nodes below, never connected to a CI
+BOOKKEEPING_LABELS = frozenset({KEY_LABEL, HISTORY_LABEL, SIGHTING_LABEL, RUN_LABEL, COUNTER_LABEL})
+
+
+def part_of(label: str) -> str:
+    """The part of the store that holds nodes of ``label``."""
+    return BOOKKEEPING if label in BOOKKEEPING_LABELS else TOPOLOGY
 
 FILTER_OPS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 

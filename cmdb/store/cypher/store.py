@@ -8,16 +8,16 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
+from cmdb.store.cypher.bulk import apply_pipelined
 from cmdb.store.cypher.codec import CI_ATTRIBUTES
 from cmdb.store.cypher.ddl import index_specs
-from cmdb.store.cypher.statements import SearchShape, Statements
-from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, Unit
+from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
+from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, PreparingTransport, Unit
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema, load_schema
 
@@ -60,7 +60,7 @@ class CypherStore:
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for chunk in _chunks(sorted(set(keys)), self.batch_size):
-            for key, uid in self.transport.read(self.statements.find_keys, {"keys": chunk}):
+            for key, uid in self.transport.read(self.statements.find_keys, {"keys": chunk}, BOOKKEEPING):
                 found.setdefault(key, []).append(uid)
         return {k: sorted(set(v)) for k, v in found.items()}
 
@@ -114,37 +114,16 @@ class CypherStore:
         """Apply ChangeSets in order, each atomically, for bulk loads (import, benchmark).
 
         Where the transport can prepare a write apart from sending it (FalkorDB), the
-        next batch is serialised while the server runs the current one; a batch is sent
-        only after the previous one succeeded. Returns the number of batches applied.
+        next batch is serialised while the server writes the current one, and the
+        bookkeeping graph is written beside the topology (:mod:`.bulk`). Returns the
+        number of batches applied.
         """
-        prepare = getattr(self.transport, "prepare", None)
-        send = getattr(self.transport, "send", None)
+        if callable(getattr(self.transport, "prepare", None)) and callable(getattr(self.transport, "send_part", None)):
+            return apply_pipelined(cast(PreparingTransport, self.transport), self._units, batches)
         applied = 0
-        if not (callable(prepare) and callable(send)):
-            for changes in batches:
-                self.apply(changes)
-                applied += 1
-            return applied
-
-        def finish(future: Future[Any], changes: ChangeSet) -> None:
-            try:
-                future.result()
-            except ConstraintViolation:
-                send(prepare(self._units(changes, trust_creates=False)))
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmdb-write") as pool:
-            pending: tuple[Future[Any], ChangeSet] | None = None
-            for changes in batches:
-                if not changes:
-                    continue
-                text = prepare(self._units(changes))
-                if pending is not None:
-                    finish(*pending)
-                    applied += 1
-                pending = (pool.submit(send, text), changes)
-            if pending is not None:
-                finish(*pending)
-                applied += 1
+        for changes in batches:
+            self.apply(changes)
+            applied += 1
         return applied
 
     def _units(self, changes: ChangeSet, trust_creates: bool = True) -> list[Unit]:
@@ -181,12 +160,12 @@ class CypherStore:
                     units.append(Unit(class_statement(ci_class, attributes), {"rows": chunk}))
         removed = sorted(set(changes.removed_keys))
         for chunk in _chunks([[k, u] for k, u in removed], self.batch_size):
-            units.append(Unit(st.remove_keys, {"rows": chunk}))
+            units.append(Unit(st.remove_keys, {"rows": chunk}, BOOKKEEPING))
         keys = sorted(set(changes.keys))
         for key_statement, pairs in ((st.upsert_keys, [[k, u] for k, u in keys if u not in new]),
                                  (st.create_keys, [[k, u] for k, u in keys if u in new])):
             for chunk in _chunks(pairs, self.batch_size):
-                units.append(Unit(key_statement, {"rows": chunk}))
+                units.append(Unit(key_statement, {"rows": chunk}, BOOKKEEPING))
         rels = list({rel.uid: rel for rel in changes.relationships}.values())
         rels.sort(key=lambda r: r.type)
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
@@ -196,9 +175,9 @@ class CypherStore:
         for chunk in _chunks([codec.history_row(h) for h in changes.history], self.batch_size):
             for i, history in enumerate(chunk):
                 history.append(i)
-            units.append(Unit(st.append_history, {"rows": chunk}))
+            units.append(Unit(st.append_history, {"rows": chunk}, BOOKKEEPING))
         for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
-            units.append(Unit(st.upsert_sightings, {"rows": chunk}))
+            units.append(Unit(st.upsert_sightings, {"rows": chunk}, BOOKKEEPING))
         return units
 
     def _by_shape(self, rows: list[list[Any]]) -> list[tuple[tuple[str, tuple[str, ...] | None], list[list[Any]]]]:
@@ -239,9 +218,9 @@ class CypherStore:
         subjects = [{"uid": uid} for _, uid in deleted]
         ci_rows = [{"uid": uid} for kind, uid in deleted if kind == "ci"]
         for chunk in _chunks(subjects, self.batch_size):
-            units.append(Unit(st.delete_sightings_of, {"rows": chunk}))
+            units.append(Unit(st.delete_sightings_of, {"rows": chunk}, BOOKKEEPING))
         for chunk in _chunks(ci_rows, self.batch_size):
-            units.append(Unit(st.delete_keys_of, {"rows": chunk}))
+            units.append(Unit(st.delete_keys_of, {"rows": chunk}, BOOKKEEPING))
             units.append(Unit(st.delete_cis, {"rows": chunk}))
         return units
 
@@ -296,13 +275,14 @@ class CypherStore:
         return sorted(seen.values(), key=lambda r: r.uid)
 
     def history(self, uid: str, limit: int = 1000) -> list[HistoryEntry]:
-        rows = self.transport.read(self.statements.history, {"uid": uid, "limit": limit})
+        rows = self.transport.read(self.statements.history, {"uid": uid, "limit": limit}, BOOKKEEPING)
         return [codec.history_from(r) for r in rows]
 
-    def _pages(self, statement: str, start: Any, key: int, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    def _pages(self, statement: str, start: Any, key: int, batch_size: int,
+               part: str = TOPOLOGY) -> Iterator[list[tuple[Any, ...]]]:
         after = start
         while True:
-            rows = self.transport.read(statement, {"after": after, "limit": batch_size})
+            rows = self.transport.read(statement, {"after": after, "limit": batch_size}, part)
             if rows:
                 yield rows
             if len(rows) < batch_size:
@@ -345,7 +325,7 @@ class CypherStore:
             yield [codec.rel_from(r) for r in rows]
 
     def iter_history(self, batch_size: int = 5_000) -> Iterator[list[HistoryEntry]]:
-        for rows in self._pages(self.statements.page_history, 0, 0, batch_size):
+        for rows in self._pages(self.statements.page_history, 0, 0, batch_size, BOOKKEEPING):
             yield [codec.history_from(r) for r in rows]
 
     def iter_keys(self, batch_size: int = 5_000) -> Iterator[list[tuple[str, str]]]:
@@ -353,7 +333,8 @@ class CypherStore:
         after_key, after_uid = "", ""
         while True:
             rows = self.transport.read(
-                self.statements.page_keys, {"after_key": after_key, "after_uid": after_uid, "limit": batch_size}
+                self.statements.page_keys, {"after_key": after_key, "after_uid": after_uid, "limit": batch_size},
+                BOOKKEEPING,
             )
             if rows:
                 yield [(r[0], r[1]) for r in rows]
@@ -363,7 +344,7 @@ class CypherStore:
 
     def iter_sightings(self, batch_size: int = 5_000) -> Iterator[list[tuple[Sighting, int]]]:
         """Sightings with their missed-run counts, for export."""
-        for rows in self._pages(self.statements.page_sightings, "", 0, batch_size):
+        for rows in self._pages(self.statements.page_sightings, "", 0, batch_size, BOOKKEEPING):
             yield [(Sighting(r[1], r[2], r[3], r[4], r[5], r[6]), int(r[7])) for r in rows]
 
     def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
@@ -373,29 +354,30 @@ class CypherStore:
         for row in rows:
             row["missed"] = missed[row["sid"]]
         for chunk in _chunks(rows, self.batch_size):
-            self.transport.write([Unit(self.statements.restore_sightings, {"rows": chunk})])
+            self.transport.write([Unit(self.statements.restore_sightings, {"rows": chunk}, BOOKKEEPING)])
 
     def counts(self) -> StoreCounts:
         st = self.statements
 
-        def count(statement: str) -> int:
-            rows = self.transport.read(statement, {})
+        def count(statement: str, part: str = TOPOLOGY) -> int:
+            rows = self.transport.read(statement, {}, part)
             return int(rows[0][0]) if rows else 0
 
-        return StoreCounts(count(st.count_cis), count(st.count_rels), count(st.count_history), count(st.count_runs))
+        return StoreCounts(count(st.count_cis), count(st.count_rels), count(st.count_history, BOOKKEEPING),
+                           count(st.count_runs, BOOKKEEPING))
 
     # -- scan runs ----------------------------------------------------------------
     def save_run(self, run: ScanRun) -> None:
-        self.transport.write([Unit(self.statements.upsert_runs, {"rows": [codec.run_row(run)]})])
+        self.transport.write([Unit(self.statements.upsert_runs, {"rows": [codec.run_row(run)]}, BOOKKEEPING)])
 
     def get_run(self, run_id: str) -> ScanRun | None:
-        rows = self.transport.read(self.statements.get_run, {"run_id": run_id})
+        rows = self.transport.read(self.statements.get_run, {"run_id": run_id}, BOOKKEEPING)
         return codec.run_from(rows[0]) if rows else None
 
     def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
                   job: str | None = None) -> list[ScanRun]:
         params = {"source": source or None, "scope": scope or None, "job": job or None, "limit": limit}
-        return [codec.run_from(r) for r in self.transport.read(self.statements.list_runs, params)]
+        return [codec.run_from(r) for r in self.transport.read(self.statements.list_runs, params, BOOKKEEPING)]
 
     # -- aging primitives -----------------------------------------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:
@@ -405,7 +387,7 @@ class CypherStore:
         skey = codec.scope_key(source, scope)
         while True:
             params = {"skey": skey, "run_id": run_id, "after": after, "limit": self.batch_size}
-            rows = self.transport.write([Unit(self.statements.mark_missed_page, params)])
+            rows = self.transport.write([Unit(self.statements.mark_missed_page, params, BOOKKEEPING)])
             changed = int(rows[0][0]) if rows else 0
             total += changed
             if changed < self.batch_size:
@@ -417,11 +399,12 @@ class CypherStore:
     ) -> list[AgingCandidate]:
         st = self.statements
         params = {"skey": codec.scope_key(source, scope), "run_id": run_id, "after": after_uid or "", "limit": limit}
-        page = self.transport.read(st.aging_page, params)
+        page = self.transport.read(st.aging_page, params, BOOKKEEPING)
         if not page:
             return []
         uids = [r[0] for r in page]
-        summary = {r[0]: (int(r[1]), int(r[2])) for r in self.transport.read(st.sighting_summary, {"uids": uids})}
+        summary = {r[0]: (int(r[1]), int(r[2]))
+                   for r in self.transport.read(st.sighting_summary, {"uids": uids}, BOOKKEEPING)}
         ci_info = {r[0]: (r[1], r[2]) for r in self.transport.read(st.ci_status, {"uids": uids})}
         rel_uids = [u for u, kind in page if kind != "ci"]
         rel_info = {u: r.status.value for u, r in self.get_relationships(rel_uids).items()} if rel_uids else {}

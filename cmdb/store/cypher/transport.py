@@ -6,15 +6,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from cmdb.store.cypher.ddl import IndexSpec
+from cmdb.store.cypher.statements import TOPOLOGY
 
 Row = tuple[Any, ...]
 
 
 class Unit(NamedTuple):
-    """One statement and its parameters, part of an atomic write."""
+    """One statement and its parameters, part of an atomic write.
+
+    ``part`` says what the statement touches (``statements.TOPOLOGY`` or
+    ``BOOKKEEPING``): FalkorDB keeps the two in separate graphs.
+    """
 
     statement: str
     params: Mapping[str, Any]
+    part: str = TOPOLOGY
+
+
+class Prepared(NamedTuple):
+    """A write serialised ahead of sending: one query text per part (``None``: nothing there)."""
+
+    topology: str | None
+    bookkeeping: str | None
 
 
 class TransientStoreError(RuntimeError):
@@ -30,14 +43,17 @@ class CypherTransport(Protocol):
 
     engine: str  # "neo4j" or "falkordb": picks the DDL dialect
 
-    def read(self, statement: str, params: Mapping[str, Any]) -> list[Row]:
-        """Run a read-only statement; rows come back as tuples in RETURN order."""
+    def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
+        """Run a read-only statement on ``part``; rows come back as tuples in RETURN order."""
         ...
 
     def write(self, units: Sequence[Unit]) -> list[Row]:
-        """Run ``units`` as one transaction, all or nothing; return the last unit's rows.
+        """Run ``units``, all or nothing; return the last unit's rows.
 
-        Only the last unit may have a RETURN clause.
+        Only the last unit may have a RETURN clause, and a write that returns rows
+        touches one part. Neo4j runs it as one transaction. FalkorDB runs one query
+        per part, topology first, each undone whole on an error; the bookkeeping
+        query is sent only once the topology query has succeeded.
         """
         ...
 
@@ -50,4 +66,16 @@ class CypherTransport(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+class PreparingTransport(CypherTransport, Protocol):
+    """A transport that serialises a write apart from sending it (FalkorDB), for bulk loads."""
+
+    def prepare(self, units: Sequence[Unit]) -> Prepared:
+        """The query texts of a write; serialisation errors raise here, before anything is sent."""
+        ...
+
+    def send_part(self, part: str, text: str) -> list[Row]:
+        """Run one prepared query on ``part``, atomically."""
         ...

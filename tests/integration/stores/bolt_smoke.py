@@ -59,8 +59,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = FalkorDBServer(Path(tmp), module_args=("BOLT_PORT", str(BOLT_PORT))).start()
         try:
-            # The Bolt endpoint ignores the database name and uses the graph "falkordb".
-            native = CypherStore(FalkorDBTransport(port=server.port, graph="falkordb"), schema)
+            # The Bolt endpoint ignores the database name and uses the graph "falkordb", where the
+            # Neo4j transport puts topology and bookkeeping alike: read it in the single-graph layout.
+            native = CypherStore(FalkorDBTransport(port=server.port, graph="falkordb", bookkeeping_graph="falkordb"),
+                                 schema)
             native.init_schema()  # FalkorDB DDL through the native client
             transport = Neo4jTransport(Neo4jOptions(uri=f"bolt://127.0.0.1:{BOLT_PORT}", user="falkordb",
                                                     password="", database="bolt", connection_timeout=10,

@@ -1,5 +1,6 @@
 """FalkorDB durability: each ingest run ends with a completed snapshot, so a
-SIGKILL of the server in the middle of a run loses at most that run.
+SIGKILL of the server in the middle of a run loses at most that run, in both
+graphs (the topology and its bookkeeping graph: one snapshot holds both).
 
 After the crash and a restart from the data directory: every finished run is
 intact with its history (the export is byte-identical to the one taken before
@@ -66,6 +67,11 @@ def dump(store: GraphStore) -> bytes:
     return out.getvalue()
 
 
+def graphs(store: CypherStore) -> set[str]:
+    names = store.transport.execute("GRAPH.LIST")  # type: ignore[attr-defined]
+    return {n.decode() if isinstance(n, bytes) else n for n in names}
+
+
 def content(store: GraphStore) -> tuple[Counter[str], Counter[tuple[str, str, str]], int, int]:
     """The estate without store-assigned uids: CIs by class and attributes, relationships by their ends."""
     from cmdb.store.cypher.codec import dumps
@@ -99,6 +105,8 @@ def test_sigkill_mid_ingest_loses_only_the_run_in_progress(tmp_path: Path) -> No
         finished = dump(store)
         finished_runs = {r.run_id for r in store.list_runs(limit=1000)}
         assert len(finished_runs) == len(before)
+        finished_counts = store.counts()
+        assert finished_counts.history > 0
 
         crashing.armed_at = crashing.applied + 8  # SIGKILL in the middle of the largest run
         run = ingestor.start_run(during[0], during[1])
@@ -112,6 +120,10 @@ def test_sigkill_mid_ingest_loses_only_the_run_in_progress(tmp_path: Path) -> No
     restarted = FalkorDBServer(data_dir).start()
     try:
         store = CypherStore(FalkorDBTransport(port=restarted.port, graph="cmdb"), schema, batch_size=500)
+        # Both graphs come back from the snapshot: the topology and its bookkeeping (keys,
+        # history, sightings, runs), each as the last finished run left it.
+        assert graphs(store) == {"cmdb", "cmdb_bookkeeping"}
+        assert store.counts() == finished_counts
         # Finished runs intact with their history; the interrupted run absent, nothing aged.
         assert dump(store) == finished
         assert {r.run_id for r in store.list_runs(limit=1000)} == finished_runs
