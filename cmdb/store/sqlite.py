@@ -149,6 +149,11 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+_UPSERT_REL = (
+    "INSERT INTO rels(uid, type, src, dst, status, attrs, evidence, last_run) VALUES (?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(uid) DO UPDATE SET status=excluded.status, attrs=excluded.attrs,"
+    " evidence=excluded.evidence, last_run=excluded.last_run"
+)
 _SIGHT_UIDS = (  # "WHERE true": SQLite's parser needs it between an upsert's SELECT and ON CONFLICT
     "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
     " SELECT j.value, ?, ?, ?, ?, ?, 0 FROM json_each(?) AS j WHERE true"
@@ -394,12 +399,7 @@ class SQLiteStore:
                 if changes.keys:
                     conn.executemany("INSERT OR IGNORE INTO id_keys(key, uid) VALUES (?, ?)", changes.keys)
                 if changes.relationships:
-                    conn.executemany(
-                        "INSERT INTO rels(uid, type, src, dst, status, attrs, evidence, last_run) VALUES (?,?,?,?,?,?,?,?)"
-                        " ON CONFLICT(uid) DO UPDATE SET status=excluded.status, attrs=excluded.attrs,"
-                        " evidence=excluded.evidence, last_run=excluded.last_run",
-                        [_rel_row(rel) for rel in changes.relationships],
-                    )
+                    self._write_relationships(conn, changes)
                 if changes.history:
                     conn.executemany(
                         "INSERT INTO history(subject_uid, subject_kind, action, changes, source, run_id, at)"
@@ -415,6 +415,30 @@ class SQLiteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    @staticmethod
+    def _write_relationships(conn: sqlite3.Connection, changes: ChangeSet) -> None:
+        """Relationships the batch created are upserted; the others, known to exist, updated by uid.
+
+        An update binds five values instead of eight and skips the insert attempt:
+        every relationship a run sees again is rewritten (its evidence counts runs).
+        Should one of them be gone after all, the upsert writes them all.
+        """
+        created = {h.subject_uid for h in changes.history if h.subject_kind == "rel" and h.action is Action.CREATE}
+        new: list[tuple[Any, ...]] = []
+        seen_again: list[tuple[Any, ...]] = []
+        for rel in changes.relationships:
+            row = _rel_row(rel)
+            (new if rel.uid in created else seen_again).append(row)
+        if seen_again:
+            updated = conn.executemany(
+                "UPDATE rels SET status = ?, attrs = ?, evidence = ?, last_run = ? WHERE uid = ?",
+                [(r[4], r[5], r[6], r[7], r[0]) for r in seen_again],
+            ).rowcount
+            if updated != len(seen_again):
+                new.extend(seen_again)
+        if new:
+            conn.executemany(_UPSERT_REL, new)
 
     @staticmethod
     def _sight(conn: sqlite3.Connection, sightings: Sequence[Sighting]) -> None:

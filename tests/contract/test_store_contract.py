@@ -72,6 +72,18 @@ def test_ci_heads_give_uid_class_and_creation_time(graph: GraphStore) -> None:
     assert graph.get_ci_heads([]) == {}
 
 
+def test_relationships_are_upserted_whether_or_not_the_batch_says_it_created_them(graph: GraphStore) -> None:
+    seen_again = make_rel("a", "RUNS_ON", "b")
+    seen_again.evidence.times_seen = 3
+    seen_again.last_run = "r2"
+    fresh = make_rel("c", "DEPENDS_ON", "b")  # no create entry in the batch: still written
+    created = make_rel("a", "DEPENDS_ON", "c")
+    graph.apply(ChangeSet(relationships=[seen_again, fresh, created], history=[
+        HistoryEntry(created.uid, "rel", Action.CREATE, {"type": [None, "DEPENDS_ON"]}, "aws", "r2", T0)]))
+    assert graph.get_relationships([seen_again.uid, fresh.uid, created.uid]) == {
+        seen_again.uid: seen_again, fresh.uid: fresh, created.uid: created}
+
+
 def test_identification_keys_allow_several_holders_and_removal(store: GraphStore) -> None:
     store.apply(ChangeSet(keys=[("k1", "x"), ("k1", "y"), ("k2", "x")]))
     store.apply(ChangeSet(keys=[("k1", "x")]))  # idempotent
