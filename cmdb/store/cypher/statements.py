@@ -299,14 +299,24 @@ class Statements:
         return (f"UNWIND $rows AS row CREATE (n:{labels}) "
                 f"SET {self._attribute_sets(attributes, True)}, {_sets('n', CI_COLUMNS)}")
 
-    def upsert_rels(self, rel_type: str) -> str:
-        """Create or update relationships of one type between existing CIs (rows: :func:`codec.rel_row`)."""
+    def upsert_rels(self, rel_type: str, attributes: bool = True) -> str:
+        """Create or update relationships of one type between existing CIs (rows: :func:`codec.rel_row`).
+
+        An update replaces the properties (attributes gone from the row go from the
+        relationship); a create only adds them, which is a tenth of the server's work
+        per relationship less on FalkorDB. Without ``attributes`` the rows carry no
+        attribute properties (an empty map in ``row[2]``), which a create then skips.
+        """
         if rel_type not in self.schema.relationships:
             raise ValueError(f"unknown relationship type {rel_type!r}")
         uid = f"row[{REL_FIRST}]"
+        on_create = _sets("r", REL_COLUMNS, REL_FIRST, skip=("uid",))
+        if attributes:
+            on_create = f"r += row[2], {on_create}"
         return (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
-            f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}"
+            f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
+            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}"
         )
 
     def delete_rels(self, rel_type: str) -> str:
@@ -367,6 +377,8 @@ class Statements:
         yield f"create_cis[host, {attributes}]", self.create_cis("host", attributes)
         for rel_type in self.rel_types:
             yield f"upsert_rels[{rel_type}]", self.upsert_rels(rel_type)
+        for rel_type in self.rel_types:
+            yield f"upsert_rels[{rel_type}, no attributes]", self.upsert_rels(rel_type, attributes=False)
         for rel_type in self.rel_types:
             yield f"rel_by_uid[{rel_type}]", self.rel_by_uid(rel_type)
         for rel_type in self.rel_types:

@@ -170,8 +170,10 @@ class CypherStore:
         rels.sort(key=lambda r: r.type)
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
             rel_rows = [codec.rel_row(r) for r in rel_group]
-            for chunk in _chunks(rel_rows, self.batch_size):
-                units.append(Unit(st.upsert_rels(rel_type), {"rows": chunk}))
+            for with_attributes in (False, True):  # rows without attribute properties: a cheaper create
+                group_rows = [row for row in rel_rows if bool(row[2]) is with_attributes]
+                for chunk in _chunks(group_rows, self.batch_size):
+                    units.append(Unit(st.upsert_rels(rel_type, with_attributes), {"rows": chunk}))
         for chunk in _chunks([codec.history_row(h) for h in changes.history], self.batch_size):
             for i, history in enumerate(chunk):
                 history.append(i)

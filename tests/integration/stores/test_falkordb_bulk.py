@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cmdb.model import CI, Action, AttrFilter, ChangeSet, CIQuery, HistoryEntry
+from cmdb.model import CI, Action, AttrFilter, ChangeSet, CIQuery, HistoryEntry, Relationship, RelEvidence, rel_uid
 from cmdb.store.cypher.store import CypherStore
 from tests.integration.stores.falkordb_fixture import falkordb_store
 
@@ -61,3 +61,33 @@ def test_a_batch_of_many_attribute_sets_reads_back_exactly(tmp_path: Path) -> No
         assert store.get_cis([c.uid for c in updated]) == {c.uid: c for c in updated}
         found = store.search(CIQuery(filters=(AttrFilter("b3", "eq", [3, 4]),)))
         assert [c.uid for c in found.items] == ["u03"]
+
+
+def test_relationship_properties_are_added_on_create_and_replaced_on_update(tmp_path: Path) -> None:
+    """Rows without attribute properties take the cheaper create; an update still replaces them all."""
+    with falkordb_store(tmp_path) as store:
+        assert isinstance(store, CypherStore)
+        a, b, c = (CI(uid, "host", {"name": uid}, created_at=5) for uid in ("a", "b", "c"))
+        ev = RelEvidence(["aws"], 5, 5, 1, "declared", 1.0)
+        with_attributes = Relationship(rel_uid("a", "DEPENDS_ON", "b"), "DEPENDS_ON", "a", "b",
+                                       {"port": 443, "proto": "tcp"}, ev)
+        plain = Relationship(rel_uid("a", "DEPENDS_ON", "c"), "DEPENDS_ON", "a", "c", {}, ev)
+        store.apply(ChangeSet(cis=[a, b, c], relationships=[with_attributes, plain]))
+
+        def props() -> dict[str, dict[str, object]]:
+            rows = store.transport.read("MATCH (:CI)-[r]->(:CI) RETURN r.uid, properties(r)", {})
+            return {uid: {k: v for k, v in p.items() if k in ("port", "proto", "uid", "times_seen")}
+                    for uid, p in rows}
+
+        assert props() == {with_attributes.uid: {"uid": with_attributes.uid, "port": 443, "proto": "tcp",
+                                                 "times_seen": 1},
+                           plain.uid: {"uid": plain.uid, "times_seen": 1}}
+        ev2 = RelEvidence(["aws"], 5, 9, 2, "declared", 1.0)
+        store.apply(ChangeSet(relationships=[
+            Relationship(with_attributes.uid, "DEPENDS_ON", "a", "b", {"port": 80}, ev2),
+            Relationship(plain.uid, "DEPENDS_ON", "a", "c", {"proto": "udp"}, ev2)]))
+        assert props() == {with_attributes.uid: {"uid": with_attributes.uid, "port": 80, "times_seen": 2},
+                           plain.uid: {"uid": plain.uid, "proto": "udp", "times_seen": 2}}
+        got = store.get_relationships([with_attributes.uid, plain.uid])
+        assert {u: r.attributes for u, r in got.items()} == {with_attributes.uid: {"port": 80},
+                                                              plain.uid: {"proto": "udp"}}
