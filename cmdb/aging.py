@@ -46,7 +46,8 @@ def age_scope(
 ) -> AgingReport:
     """Age everything in ``run``'s scope that ``run`` (complete) did not see."""
     report = AgingReport()
-    store.mark_missed(run.source, run.scope, run.run_id)
+    if not store.mark_missed(run.source, run.scope, run.run_id):
+        return report  # the run saw everything its scope holds: no candidates to page through
     after: str | None = None
     while True:
         page = store.aging_candidates(run.source, run.scope, run.run_id, after, batch_size)

@@ -151,7 +151,10 @@ class GraphStore(Protocol):
 
     # -- aging primitives (the policy lives in cmdb.aging) ---------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:
-        """Add one missed run to every sighting in (source, scope) not seen by ``run_id``."""
+        """Add one missed run to every sighting in (source, scope) not seen by ``run_id``; how many.
+
+        Those sightings' subjects are the run's aging candidates: none marked, none to age.
+        """
         ...
 
     def aging_candidates(

@@ -201,8 +201,9 @@ def test_missed_runs_are_counted_per_source_and_scope_and_reset_by_a_sighting(st
     ))
     # Run r2 of aws/s1 saw only x.
     store.apply(ChangeSet(sightings=[Sighting("x", "ci", "aws", "s1", "r2", T0 + 9)]))
-    store.mark_missed("aws", "s1", "r2")
-    store.mark_missed("aws", "s1", "r3")  # r3 saw nothing: x missed once, y twice
+    assert store.mark_missed("aws", "s1", "r2") == 2  # y and the relationship
+    assert store.mark_missed("aws", "s1", "r3") == 3  # r3 saw nothing: x missed once, y twice
+    assert store.mark_missed("ssh", "lab", "q1") == 0  # q1 saw all of ssh/lab
     page = store.aging_candidates("aws", "s1", "r3", None, 10)
     got = {(c.subject_kind, c.subject_uid, c.ci_class, c.status, c.min_missed, c.last_seen) for c in page}
     rid = rel_uid("x", "DEPENDS_ON", "y")
