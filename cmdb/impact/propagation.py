@@ -160,8 +160,17 @@ def required_up(topo: Topology, nid: int, size: int) -> int:
     return min_up.required(size) if min_up is not None else size
 
 
-def grade(topo: Topology, r: Reach, filters: Filters) -> Grading:
-    """Decide down vs degraded for every reached CI (forward reach only)."""
+# Per CI of one view, under one set of filters: (distinct group inputs, inputs it needs up).
+GroupMemo = dict[int, tuple[int, int]]
+
+
+def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = None) -> Grading:
+    """Decide down vs degraded for every reached CI (forward reach only).
+
+    ``memo`` keeps the group arithmetic of CIs met before; the caller must give one
+    only for this view and these filters (``ImpactService`` keeps one per view, for
+    the default filters).
+    """
     size = int(r.order.shape[0])
     edges = topo.expand(r.order, True, filters.type_ok, filters.min_confidence)
     to_pos = r.pos[edges.to]
@@ -179,12 +188,17 @@ def grade(topo: Topology, r: Reach, filters: Filters) -> Grading:
     tolerance = np.full(size, np.iinfo(np.int64).max, np.int64)
     gpos = np.unique(tp[grouped])
     if gpos.shape[0]:
-        sizes = group_sizes(topo, r.order[gpos], filters)
-        group_size[gpos] = sizes
-        for p, n_inputs in zip(gpos.tolist(), sizes.tolist(), strict=True):
-            need = required_up(topo, int(r.order[p]), n_inputs)
-            required[p] = need
-            tolerance[p] = n_inputs - need
+        known: GroupMemo = {} if memo is None else memo
+        group_ids = r.order[gpos].tolist()
+        missing = [nid for nid in group_ids if nid not in known]
+        if missing:
+            sizes = group_sizes(topo, np.array(missing, np.int32), filters).tolist()
+            for nid, n_inputs in zip(missing, sizes, strict=True):
+                known[nid] = (n_inputs, required_up(topo, nid, n_inputs))
+        arithmetic = [known[nid] for nid in group_ids]
+        group_size[gpos] = [n_inputs for n_inputs, _ in arithmetic]
+        required[gpos] = [need for _, need in arithmetic]
+        tolerance[gpos] = [n_inputs - need for n_inputs, need in arithmetic]
 
     down = np.zeros(size, np.bool_)
     down[: r.n_roots] = True

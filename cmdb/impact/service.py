@@ -24,7 +24,7 @@ from cmdb.impact.models import (
     ServiceImpact,
     SpofReport,
 )
-from cmdb.impact.propagation import Filters, Reach, grade, group_sizes, reach, required_up
+from cmdb.impact.propagation import Filters, GroupMemo, Reach, grade, group_sizes, reach, required_up
 from cmdb.impact.spof import single_points_of_failure
 from cmdb.topology.arrays import Int32s
 from cmdb.topology.index import TopologyIndex
@@ -38,6 +38,19 @@ class ImpactService:
     def __init__(self, index: TopologyIndex, schema: Schema) -> None:
         self._index = index
         self._schema = schema
+        # Group arithmetic of the CIs graded so far on one view, default filters: a CI's
+        # group size and min_up change only with a new view (every applied change set).
+        self._groups: tuple[Topology | None, GroupMemo] = (None, {})
+
+    def _group_memo(self, topo: Topology, filters: Filters) -> GroupMemo | None:
+        if filters.type_ok is not None or filters.min_confidence != 0.0:
+            return None
+        view, memo = self._groups
+        if view is not topo:
+            # Concurrent readers of different views may swap this back and forth: they only lose entries.
+            memo = {}
+            self._groups = (topo, memo)
+        return memo
 
     # -- helpers -----------------------------------------------------------------------
     @staticmethod
@@ -88,7 +101,7 @@ class ImpactService:
             topo, roots, forward=True, max_depth=request.max_depth,
             max_nodes=max(request.max_nodes, len(set(roots.tolist()))), blocked=blocked, filters=filters,
         )
-        graded = grade(topo, r, filters)
+        graded = grade(topo, r, filters, self._group_memo(topo, filters))
         impacted = impacted_cis(topo, r, graded, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
