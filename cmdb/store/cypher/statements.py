@@ -98,6 +98,8 @@ class SearchShape:
 
 
 _ATTRIBUTE_LIST = re.compile(rf"SET (?:n\.`[A-Za-z][A-Za-z0-9_]*` = row\[{CI_ATTRIBUTES}\]\[\d+\], )+")
+_ATTRIBUTE_INLINE = re.compile(rf"\{{(?:`[A-Za-z][A-Za-z0-9_]*`: row\[{CI_ATTRIBUTES}\]\[\d+\], )+")
+_CREATE = "UNWIND $rows AS row CREATE "
 
 
 def attribute_list_as_map(statement: str) -> str:
@@ -106,8 +108,10 @@ def attribute_list_as_map(statement: str) -> str:
     For checks that every statement sent was linted: the list form differs only in
     attribute names, each through :func:`quote`.
     """
-    op = "=" if statement.startswith("UNWIND $rows AS row CREATE ") else "+="
-    return _ATTRIBUTE_LIST.sub(f"SET n {op} row[{CI_ATTRIBUTES}], ", statement)
+    if statement.startswith(_CREATE):
+        text, found = _ATTRIBUTE_INLINE.subn("{", statement)
+        return f"{text} SET n += row[{CI_ATTRIBUTES}]" if found else statement
+    return _ATTRIBUTE_LIST.sub(f"SET n += row[{CI_ATTRIBUTES}], ", statement)
 
 
 def _sets(var: str, columns: tuple[str, ...], first: int = 0, skip: tuple[str, ...] = ()) -> str:
@@ -291,13 +295,18 @@ class Statements:
     def create_cis(self, ci_class: str, attributes: tuple[str, ...] | None = None) -> str:
         """Create CIs of one class known to be new (their ``create`` entry is in the batch).
 
-        Half the server work of ``upsert_cis``: no lookups. Should a uid exist after all,
-        the uniqueness constraint on ``CI.uid`` fails the whole write, and the store
-        writes the batch again with ``upsert_cis``.
+        Half the server work of ``upsert_cis``: no lookups. The properties are in the
+        CREATE pattern (on FalkorDB, a SET after the CREATE re-indexes the new node:
+        ~7% more work). Should a uid exist after all, the uniqueness constraint on
+        ``CI.uid`` fails the whole write, and the store writes the batch again with
+        ``upsert_cis``.
         """
         labels = ":".join((CI_LABEL, *self.class_labels[ci_class]))
-        return (f"UNWIND $rows AS row CREATE (n:{labels}) "
-                f"SET {self._attribute_sets(attributes, True)}, {_sets('n', CI_COLUMNS)}")
+        props = [f"{name}: row[{i}]" for i, name in enumerate(CI_COLUMNS)]
+        if attributes:
+            listed = [f"{quote(name)}: row[{CI_ATTRIBUTES}][{i}]" for i, name in enumerate(attributes)]
+            return f"{_CREATE}(n:{labels} {{{', '.join(listed + props)}}})"
+        return f"{_CREATE}(n:{labels} {{{', '.join(props)}}}) SET n += row[{CI_ATTRIBUTES}]"
 
     def upsert_rels(self, rel_type: str, attributes: bool = True) -> str:
         """Create or update relationships of one type between existing CIs (rows: :func:`codec.rel_row`).

@@ -17,7 +17,7 @@ def test_every_class_gets_its_own_and_its_ancestors_labels() -> None:
     assert st.class_labels["cloud_instance"] == ("CloudInstance", "Host", "Device")
     assert st.class_labels["business_service"] == ("BusinessService",)
     assert "MERGE (n:CI:Switch:NetworkDevice:Device {uid: row[0]})" in st.upsert_cis("switch")
-    assert "CREATE (n:CI:Switch:NetworkDevice:Device)" in st.create_cis("switch")
+    assert "CREATE (n:CI:Switch:NetworkDevice:Device {uid: row[0], " in st.create_cis("switch")
     assert class_label("ip_address") == "IpAddress"
 
 
@@ -78,7 +78,7 @@ def test_write_rows_are_positional_and_only_map_keys_are_unquoted() -> None:
 def test_ci_statements_naming_attributes_map_back_to_the_linted_form() -> None:
     st = Statements(load_schema())
     listed = st.create_cis("switch", ("sys_name", "chassis_id"))
-    assert "n.`sys_name` = row[12][0], n.`chassis_id` = row[12][1]" in listed
+    assert "{`sys_name`: row[12][0], `chassis_id`: row[12][1], uid: row[0], " in listed
     assert attribute_list_as_map(listed) == st.create_cis("switch")
     assert attribute_list_as_map(st.upsert_cis("switch", ("mac",))) == st.upsert_cis("switch")
     with pytest.raises(ValueError):
