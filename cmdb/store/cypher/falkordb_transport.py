@@ -12,7 +12,8 @@ two are written by two server threads; traversals walk a graph of CIs alone.
 A write touching both is two queries, the topology first; the bookkeeping
 query is sent only after the topology query succeeded. Give both names the
 same value for the single-graph layout (a graph written over Bolt, where the
-Neo4j transport puts everything in one graph).
+Neo4j transport puts everything in one graph); a graph that already holds
+bookkeeping nodes and has no bookkeeping graph is opened in that layout.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
-from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY
+from cmdb.store.cypher.statements import BOOKKEEPING, BOOKKEEPING_LABELS, TOPOLOGY
 from cmdb.store.cypher.transport import ConstraintViolation, Prepared, Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -164,11 +165,25 @@ class FalkorDBTransport:
         self._db = FalkorDB(host=host, port=port, username=username, password=password, ssl=ssl,
                             socket_timeout=socket_timeout)
         self.graph_name = graph
-        self.bookkeeping_graph_name = bookkeeping_graph or f"{graph}_bookkeeping"
+        if bookkeeping_graph is None:
+            bookkeeping_graph = graph if self._single_graph_layout(graph) else f"{graph}_bookkeeping"
+        self.bookkeeping_graph_name = bookkeeping_graph
         self.split = self.bookkeeping_graph_name != graph
         self._names = {TOPOLOGY: graph, BOOKKEEPING: self.bookkeeping_graph_name}
         self._by_name = {name: self._db.select_graph(name) for name in dict.fromkeys(self._names.values())}
         self._graphs = {part: self._by_name[name] for part, name in self._names.items()}
+
+    def _single_graph_layout(self, graph: str) -> bool:
+        """Whether ``graph`` was written in the single-graph layout (bookkeeping nodes in it).
+
+        Graphs written before the bookkeeping graph existed keep working as they are;
+        export and import moves one to the two-graph layout.
+        """
+        names = {n.decode() if isinstance(n, bytes) else str(n) for n in self._db.list_graphs()}
+        if graph not in names or f"{graph}_bookkeeping" in names:
+            return False
+        labels = {row[0] for row in self._db.select_graph(graph).ro_query("CALL db.labels()").result_set}
+        return bool(labels & BOOKKEEPING_LABELS)
 
     # -- statements ----------------------------------------------------------------
     def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:

@@ -66,3 +66,18 @@ def test_bookkeeping_lives_in_its_own_graph_and_reads_back_as_one_store(tmp_path
         split.transport.drop()  # type: ignore[attr-defined]
         names = {n.decode() if isinstance(n, bytes) else n for n in split.transport.execute("GRAPH.LIST")}  # type: ignore[attr-defined]
         assert names == {"one"}
+
+
+def test_a_graph_written_in_one_graph_is_opened_in_that_layout(tmp_path: Path) -> None:
+    """A graph written before the bookkeeping graph existed keeps its keys and history readable."""
+    schema = load_schema()
+    with FalkorDBServer(tmp_path / "falkordb") as server:
+        legacy = CypherStore(FalkorDBTransport(port=server.port, graph="old", bookkeeping_graph="old"), schema)
+        legacy.init_schema()
+        ingest_twice(legacy)
+        before = export(legacy)
+        reopened = CypherStore(FalkorDBTransport(port=server.port, graph="old"), schema)
+        assert reopened.transport.bookkeeping_graph_name == "old"  # type: ignore[attr-defined]
+        assert export(reopened) == before
+        fresh = CypherStore(FalkorDBTransport(port=server.port, graph="new"), schema)
+        assert fresh.transport.bookkeeping_graph_name == "new_bookkeeping"  # type: ignore[attr-defined]
