@@ -203,8 +203,9 @@ class CypherStore:
             if not names or per_class[ci_class] > _SHAPES_PER_CLASS:  # no attributes: an empty map
                 as_maps.setdefault(ci_class, []).extend(group)
                 continue
-            result.append(((ci_class, names), [[*row[:CI_ATTRIBUTES], list(row[CI_ATTRIBUTES].values())]
-                                               for row in group]))
+            for row in group:  # rows are built for this write alone: replaced in place
+                row[CI_ATTRIBUTES] = list(row[CI_ATTRIBUTES].values())
+            result.append(((ci_class, names), group))
         result.extend(((ci_class, None), group) for ci_class, group in as_maps.items())
         return result
 
