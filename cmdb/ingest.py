@@ -105,6 +105,7 @@ def _ref_token(ref: CIRef) -> tuple[Any, ...]:
     return (ref.ci_class, tuple(ref.identifiers.items()), parent)
 
 
+_REFERENCE_KEYS_KEPT = 200_000  # tokens whose keys an Ingestor remembers (then it starts afresh)
 _UNRESOLVED: Any = object()  # a reference not looked up yet (None: looked up, no such CI)
 
 
@@ -452,6 +453,20 @@ class Ingestor:
         self.batch_size = batch_size
         self.aging_batch_size = aging_batch_size
         self._sighted_in_run: dict[str, set[str]] = {}  # run id -> uids its committed batches sighted
+        self._reference_keys: dict[tuple[Any, ...], list[str]] = {}  # see reference_keys()
+
+    def reference_keys(self, token: tuple[Any, ...], cls: CIClass, ref: CIRef) -> list[str]:
+        """The identification keys of a reference without a parent, remembered across batches.
+
+        A reference's keys depend on nothing but its class and identifiers (its token),
+        and the same CIs are referred to batch after batch. Do not modify the list.
+        """
+        keys = self._reference_keys.get(token)
+        if keys is None:
+            if len(self._reference_keys) >= _REFERENCE_KEYS_KEPT:
+                self._reference_keys.clear()
+            keys = self._reference_keys[token] = keys_for(cls, ref.identifiers, None)
+        return keys
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
         self.schema.source(source)  # unknown source -> UnknownName
@@ -571,7 +586,7 @@ class Ingestor:
         for token, ref in unique.items():
             cls = batch.schema.classes.get(ref.ci_class)
             if cls is not None and ref.parent is None:
-                ref_keys = keys_for(cls, ref.identifiers, None)
+                ref_keys = batch.ing.reference_keys(token, cls, ref)
                 batch.ref_keys[token] = ref_keys
                 keys.extend(ref_keys)
         batch.prefetch_keys(keys, whole=False)
