@@ -91,3 +91,19 @@ def test_relationship_properties_are_added_on_create_and_replaced_on_update(tmp_
         got = store.get_relationships([with_attributes.uid, plain.uid])
         assert {u: r.attributes for u, r in got.items()} == {with_attributes.uid: {"port": 80},
                                                               plain.uid: {"proto": "udp"}}
+
+
+def test_a_create_batch_whose_cis_exist_is_written_again_as_upserts(tmp_path: Path) -> None:
+    """The CREATE meets the uid constraint (nothing written, bookkeeping not sent); the retry
+    upserts, so keys are not doubled; the batch's history entries are appended once per write."""
+    with falkordb_store(tmp_path, batch_size=300) as store:
+        assert isinstance(store, CypherStore)
+        batches = list(ci_batches(600, 200))
+        store.apply(batches[0])
+        store.apply(batches[0])  # through apply
+        assert store.apply_many(iter(batches)) == 3  # through the bulk path: the first batch again
+        counts = store.counts()
+        assert (counts.cis, counts.history) == (600, 1000)  # the first batch written three times
+        keys = [k for page in store.iter_keys() for k in page]
+        assert sorted(keys) == sorted({k for b in batches for k in b.keys})
+        assert [h.seq for b in store.iter_history() for h in b] == list(range(1, 1001))
