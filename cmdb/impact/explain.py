@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cmdb.impact.models import Grade, GroupState, ImpactedCI, PathStep
-from cmdb.impact.propagation import Grading, Reach
 from cmdb.topology.snapshot import Topology
 from schema import MinUp
+
+if TYPE_CHECKING:
+    from cmdb.impact.walk import Walked
 
 
 def node_step(topo: Topology, nid: int) -> PathStep:
@@ -30,13 +33,12 @@ def edge_step(topo: Topology, prev: int, nid: int, etype: int, flip: bool, forwa
 
 
 def paths_by_parent(
-    r: Reach, step_of: Callable[[int], PathStep], parent_of: Callable[[int], int]
+    size: int, step_of: Callable[[int], PathStep], parent_of: Callable[[int], int]
 ) -> list[tuple[PathStep, ...]]:
-    """Memoised root-to-node paths for every reached position, given a parent function.
+    """Memoised root-to-node paths for each of ``size`` reached positions, given a parent function.
 
     Parents must form a forest rooted at the roots (parent -1); paths share prefixes.
     """
-    size = int(r.order.shape[0])
     paths: list[tuple[PathStep, ...] | None] = [None] * size
     for start in range(size):
         if paths[start] is not None:
@@ -61,31 +63,24 @@ def _min_up_text(min_up: MinUp | None, required: int) -> str:
     return f"min_up {required}"
 
 
-def impacted_cis(topo: Topology, r: Reach, g: Grading, explain: bool = True) -> list[ImpactedCI]:
+def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[ImpactedCI]:
     """Every reached CI graded, with its depth, explanation path and explanation.
 
     ``explain`` False leaves the paths and texts out (empty), for callers that show
     neither; grades, depths and the redundancy arithmetic are the same.
     """
-    order = r.order.tolist()
-    uids = [topo.nodes.uids[n] for n in order]
+    order = w.order
+    all_uids = topo.nodes.uids
+    uids = [all_uids[n] for n in order]
     names = [topo.name(n) for n in order]
-    classes = [topo.vocab.classes[c] for c in topo.nodes.class_id[r.order].tolist()]
+    vocab_classes = topo.vocab.classes
+    classes = [vocab_classes[c] for c in w.class_ids]
     types = topo.vocab.types
-    parent = r.parent.tolist()
-    depth = r.depth.tolist()
-    via_type = r.via_type.tolist()
-    via_flip = r.via_flip.tolist()
-    down = g.down.tolist()
-    down_edge = g.down_edge.tolist()
-    e_frm = r.pos[g.edges.frm].tolist() if len(g.edges) else []
-    e_type = g.edges.etype.tolist()
-    e_flip = g.edges.flip.tolist()
-    grouped = g.edge_grouped.tolist()
-    gsize = g.group_size.tolist()
-    gdown = g.group_down.tolist()
-    required = g.required.tolist()
-    n_roots = r.n_roots
+    parent, depth, via_type, via_flip = w.parent, w.depth, w.via_type, w.via_flip
+    down, down_edge = w.down, w.down_edge
+    e_frm, e_type, e_flip, grouped = w.e_frm, w.e_type, w.e_flip, w.e_grouped
+    gsize, gdown, required = w.group_size, w.group_down, w.required
+    n_roots = w.n_roots
 
     def parent_of(p: int) -> int:
         if p < n_roots:
@@ -105,7 +100,7 @@ def impacted_cis(topo: Topology, r: Reach, g: Grading, explain: bool = True) -> 
         src, dst = (p, prev) if flip else (prev, p)
         return PathStep(uids[p], names[p], classes[p], types[etype], uids[src], uids[dst])
 
-    paths = paths_by_parent(r, step_of, parent_of) if explain else None
+    paths = paths_by_parent(len(order), step_of, parent_of) if explain else None
     result: list[ImpactedCI] = []
     why = ""
     for p in range(len(order)):

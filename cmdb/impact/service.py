@@ -26,21 +26,41 @@ from cmdb.impact.models import (
 )
 from cmdb.impact.propagation import Filters, GroupMemo, Reach, grade, group_sizes, reach, required_up
 from cmdb.impact.spof import single_points_of_failure
+from cmdb.impact.walk import PlainAdjacency, Walked, walk
 from cmdb.topology.arrays import Int32s
 from cmdb.topology.index import TopologyIndex
 from cmdb.topology.snapshot import Topology
 from schema import Schema
 
+#: Impact questions reaching at most this many CIs are answered by the plain-Python walk.
+FAST_PATH_LIMIT = 400
+
 
 class ImpactService:
-    """Read-side analyses over a :class:`TopologyIndex`."""
+    """Read-side analyses over a :class:`TopologyIndex`.
 
-    def __init__(self, index: TopologyIndex, schema: Schema) -> None:
+    ``fast_path_limit``: an impact question whose reach stays within this many CIs is
+    answered by the plain-Python walk (:mod:`cmdb.impact.walk`), larger ones by the
+    vectorised path; both give the same answer. 0 always takes the vectorised path;
+    None: :data:`FAST_PATH_LIMIT`.
+    """
+
+    def __init__(self, index: TopologyIndex, schema: Schema, fast_path_limit: int | None = None) -> None:
         self._index = index
         self._schema = schema
+        self._fast_limit = FAST_PATH_LIMIT if fast_path_limit is None else fast_path_limit
         # Group arithmetic of the CIs graded so far on one view, default filters: a CI's
         # group size and min_up change only with a new view (every applied change set).
         self._groups: tuple[Topology | None, GroupMemo] = (None, {})
+        # The plain walk's per-CI edge tuples, for one view (filled as questions touch CIs).
+        self._plain: PlainAdjacency | None = None
+
+    def _plain_adjacency(self, topo: Topology) -> PlainAdjacency:
+        adj = self._plain
+        if adj is None or adj.topo is not topo:
+            adj = PlainAdjacency(topo)
+            self._plain = adj  # concurrent readers of different views only lose entries
+        return adj
 
     def _group_memo(self, topo: Topology, filters: Filters) -> GroupMemo | None:
         if filters.type_ok is not None or filters.min_confidence != 0.0:
@@ -97,17 +117,29 @@ class ImpactService:
         if blocked.shape[0]:  # np.isin costs ~0.1 ms even on empty arrays
             blocked = blocked[~np.isin(blocked, roots)]
         filters = self._filters(topo, request.rel_types, request.min_confidence)
-        r = reach(
-            topo, roots, forward=True, max_depth=request.max_depth,
-            max_nodes=max(request.max_nodes, len(set(roots.tolist()))), blocked=blocked, filters=filters,
-        )
-        graded = grade(topo, r, filters, self._group_memo(topo, filters))
-        impacted = impacted_cis(topo, r, graded, request.explain)
+        max_nodes = max(request.max_nodes, len(set(roots.tolist())))
+        memo = self._group_memo(topo, filters)
+        walked: Walked | None = None
+        if self._fast_limit > 0:
+            adj = self._plain_adjacency(topo)
+            walked = walk(
+                adj, sorted(set(roots.tolist())), max_depth=request.max_depth, max_nodes=max_nodes,
+                blocked=set(blocked.tolist()), filters=filters, memo=memo, limit=self._fast_limit,
+            )
+        if walked is None:
+            r = reach(
+                topo, roots, forward=True, max_depth=request.max_depth,
+                max_nodes=max_nodes, blocked=blocked, filters=filters,
+            )
+            walked = Walked.of(topo, r, grade(topo, r, filters, memo))
+        impacted = impacted_cis(topo, walked, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
-        is_service = topo.vocab.service_classes[topo.nodes.class_id[r.order]]
-        order = r.order.tolist()
-        for p in np.flatnonzero(is_service).tolist():
+        is_service = topo.vocab.service_classes.tolist()
+        order = walked.order
+        for p, cid in enumerate(walked.class_ids):
+            if not is_service[cid]:
+                continue
             ci = impacted[p]
             owner = topo.owner(order[p])
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
@@ -115,10 +147,10 @@ class ImpactService:
                 owners.add(owner)
         return ImpactReport(
             impacted=impacted,
-            truncated=bool(r.truncated_by),
+            truncated=bool(walked.truncated_by),
             services=services,
             owners=sorted(owners),
-            truncated_by=r.truncated_by,
+            truncated_by=walked.truncated_by,
         )
 
     # -- dependencies --------------------------------------------------------------------
@@ -146,7 +178,7 @@ class ImpactService:
                 return node_step(topo, order[0])
             return edge_step(topo, order[parent[p]], order[p], via_type[p], via_flip[p], forward=False)
 
-        paths = paths_by_parent(r, step_of, lambda p: parent[p] if p else -1)
+        paths = paths_by_parent(len(order), step_of, lambda p: parent[p] if p else -1)
         deps = [
             DependencyCI(topo.uid(nid), topo.class_name(nid), topo.name(nid), depth[p], list(paths[p]), redundant[p])
             for p, nid in enumerate(order)
