@@ -157,6 +157,8 @@ def main() -> None:
     parser.add_argument("--stores", default="falkordb,sqlite")
     parser.add_argument("--falkordb-url", default=None, help="an existing FalkorDB (default: start one)")
     parser.add_argument("--no-pipeline", action="store_true", help="plain apply() per batch (no apply_many)")
+    parser.add_argument("--two-graphs", action="store_true",
+                        help="FalkorDB: bookkeeping in a second graph (opt-in layout: faster, not atomic across the two)")
     parser.add_argument("--pregenerate", action="store_true",
                         help="build a phase's ChangeSets before timing it (times the store alone, not the "
                              "synthetic input; needs memory for the whole estate)")
@@ -181,6 +183,8 @@ def main() -> None:
                 server = None if args.falkordb_url else FalkorDBServer(Path(tmp) / "falkordb").start()
                 try:
                     url = args.falkordb_url or f"{server.url}/bench"  # type: ignore[union-attr]
+                    if args.two_graphs:
+                        url += ("&" if "?" in url else "?") + "bookkeeping_graph=bench_bookkeeping"
                     store = open_store(url, schema, batch_size=args.batch_size)
                     pid = server.process.pid if server is not None and server.process is not None else None
                     print(load(name, store, args.cis, rels, args.batch_size, pid).line(), flush=True)

@@ -59,7 +59,10 @@ def open_store(
     """The store a URL names. Without a URL: ``sqlite:///`` in the data directory.
 
     Query options: ``database=`` (Neo4j), ``tls=true`` and ``ca_file=`` (TLS for
-    ``bolt://``/``neo4j://``; ``+s`` schemes imply it), ``batch_size=``.
+    ``bolt://``/``neo4j://``; ``+s`` schemes imply it), ``batch_size=``,
+    ``bookkeeping_graph=`` (FalkorDB: keys, history, sightings and runs in that
+    second graph; faster writes, but not atomic across the two: see
+    ``cmdb.store.cypher.falkordb_transport``).
     """
     if not url:
         from cmdb.settings import get_core_settings
@@ -113,6 +116,7 @@ def open_store(
             username=parts.username or None,
             password=store_password(env),
             ssl=_flag(query, "tls"),
+            bookkeeping_graph=query.get("bookkeeping_graph", [None])[-1] or None,
         )
         return CypherStore(transport, schema, batch_size=size)
 

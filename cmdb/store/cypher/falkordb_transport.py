@@ -5,15 +5,18 @@ undone whole on a runtime error. So an atomic write of several units is sent as
 one query, the units chained with ``WITH count(*)`` (which always yields one
 row, so a unit with no input rows does not stop the next one).
 
-The store is two graphs: the topology (CIs and relationships) in ``graph`` and
-the bookkeeping nodes (keys, history, sightings, runs) in
-``<graph>_bookkeeping``. FalkorDB runs one write at a time per graph, so the
-two are written by two server threads; traversals walk a graph of CIs alone.
-A write touching both is two queries, the topology first; the bookkeeping
-query is sent only after the topology query succeeded. Give both names the
-same value for the single-graph layout (a graph written over Bolt, where the
-Neo4j transport puts everything in one graph); a graph that already holds
-bookkeeping nodes and has no bookkeeping graph is opened in that layout.
+By default the store is one graph: CIs, relationships and the bookkeeping
+nodes (keys, history, sightings, runs), so every write is one atomic query,
+as the GraphStore protocol asks of ``apply``.
+
+Opt-in (``bookkeeping_graph=`` here, ``?bookkeeping_graph=`` in the store URL):
+the bookkeeping nodes in a second graph. FalkorDB runs one write at a time per
+graph, so the two are written by two server threads and traversals walk a
+graph of CIs alone; but a write touching both is two queries (the topology
+first, the bookkeeping only once it succeeded), so a server error or a dropped
+connection between them leaves that batch's CIs without their keys and
+history, and re-running the batch would then create them again. A store
+already written in that layout (``<graph>_bookkeeping`` exists) is opened in it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
-from cmdb.store.cypher.statements import BOOKKEEPING, BOOKKEEPING_LABELS, TOPOLOGY
+from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY
 from cmdb.store.cypher.transport import ConstraintViolation, Prepared, Row, TransientStoreError, Unit
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -166,24 +169,17 @@ class FalkorDBTransport:
                             socket_timeout=socket_timeout)
         self.graph_name = graph
         if bookkeeping_graph is None:
-            bookkeeping_graph = graph if self._single_graph_layout(graph) else f"{graph}_bookkeeping"
+            bookkeeping_graph = f"{graph}_bookkeeping" if self._split_layout(graph) else graph
         self.bookkeeping_graph_name = bookkeeping_graph
         self.split = self.bookkeeping_graph_name != graph
         self._names = {TOPOLOGY: graph, BOOKKEEPING: self.bookkeeping_graph_name}
         self._by_name = {name: self._db.select_graph(name) for name in dict.fromkeys(self._names.values())}
         self._graphs = {part: self._by_name[name] for part, name in self._names.items()}
 
-    def _single_graph_layout(self, graph: str) -> bool:
-        """Whether ``graph`` was written in the single-graph layout (bookkeeping nodes in it).
-
-        Graphs written before the bookkeeping graph existed keep working as they are;
-        export and import moves one to the two-graph layout.
-        """
+    def _split_layout(self, graph: str) -> bool:
+        """Whether ``graph`` was written in the two-graph layout (its bookkeeping graph exists)."""
         names = {n.decode() if isinstance(n, bytes) else str(n) for n in self._db.list_graphs()}
-        if graph not in names or f"{graph}_bookkeeping" in names:
-            return False
-        labels = {row[0] for row in self._db.select_graph(graph).ro_query("CALL db.labels()").result_set}
-        return bool(labels & BOOKKEEPING_LABELS)
+        return f"{graph}_bookkeeping" in names
 
     # -- statements ----------------------------------------------------------------
     def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:

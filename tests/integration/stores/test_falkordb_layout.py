@@ -1,5 +1,6 @@
-"""FalkorDB's two graphs: the topology (CIs, relationships) and its bookkeeping graph
-(keys, history, sightings, runs), against the single-graph layout of the same writes."""
+"""FalkorDB's layouts: one graph (the default: every write one atomic query) and the opt-in
+two graphs, the topology (CIs, relationships) and its bookkeeping graph (keys, history,
+sightings, runs). The same writes read back the same in both."""
 
 from __future__ import annotations
 
@@ -44,13 +45,13 @@ def export(store: CypherStore) -> bytes:
 def test_bookkeeping_lives_in_its_own_graph_and_reads_back_as_one_store(tmp_path: Path) -> None:
     schema = load_schema()
     with FalkorDBServer(tmp_path / "falkordb") as server:
-        split = CypherStore(FalkorDBTransport(port=server.port, graph="cmdb"), schema, batch_size=40)
+        split = CypherStore(FalkorDBTransport(port=server.port, graph="cmdb", bookkeeping_graph="cmdb_bookkeeping"),
+                            schema, batch_size=40)
         split.init_schema()
         ingest_twice(split)
         first = export(split)
         # The same estate imported (apply_many) into the single-graph layout reads back the same.
-        single = CypherStore(FalkorDBTransport(port=server.port, graph="one", bookkeeping_graph="one"), schema,
-                             batch_size=40)
+        single = CypherStore(FalkorDBTransport(port=server.port, graph="one"), schema, batch_size=40)
         single.init_schema()
         import_store(single, schema, io.BytesIO(first).readlines(), batch_size=60)
         assert export(single) == first
@@ -68,16 +69,17 @@ def test_bookkeeping_lives_in_its_own_graph_and_reads_back_as_one_store(tmp_path
         assert names == {"one"}
 
 
-def test_a_graph_written_in_one_graph_is_opened_in_that_layout(tmp_path: Path) -> None:
-    """A graph written before the bookkeeping graph existed keeps its keys and history readable."""
+def test_a_store_is_one_graph_unless_it_was_written_in_two(tmp_path: Path) -> None:
+    """The default layout is one graph; a store written in two graphs is reopened in two."""
     schema = load_schema()
     with FalkorDBServer(tmp_path / "falkordb") as server:
-        legacy = CypherStore(FalkorDBTransport(port=server.port, graph="old", bookkeeping_graph="old"), schema)
-        legacy.init_schema()
-        ingest_twice(legacy)
-        before = export(legacy)
-        reopened = CypherStore(FalkorDBTransport(port=server.port, graph="old"), schema)
-        assert reopened.transport.bookkeeping_graph_name == "old"  # type: ignore[attr-defined]
-        assert export(reopened) == before
         fresh = CypherStore(FalkorDBTransport(port=server.port, graph="new"), schema)
-        assert fresh.transport.bookkeeping_graph_name == "new_bookkeeping"  # type: ignore[attr-defined]
+        assert fresh.transport.bookkeeping_graph_name == "new"  # type: ignore[attr-defined]
+        split = CypherStore(FalkorDBTransport(port=server.port, graph="two", bookkeeping_graph="two_bookkeeping"),
+                            schema)
+        split.init_schema()
+        ingest_twice(split)
+        before = export(split)
+        reopened = CypherStore(FalkorDBTransport(port=server.port, graph="two"), schema)
+        assert reopened.transport.bookkeeping_graph_name == "two_bookkeeping"  # type: ignore[attr-defined]
+        assert export(reopened) == before
