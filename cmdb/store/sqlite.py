@@ -264,6 +264,19 @@ class SQLiteStore:
                 self._connections.append(conn)
         return conn
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one write transaction: committed, or rolled back on any error."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
     def _migrate_evidence(self, conn: sqlite3.Connection) -> None:
         """Rewrite relationship evidence stored as JSON objects (files before 2026-11-22) as arrays.
 
@@ -272,20 +285,14 @@ class SQLiteStore:
         """
         if conn.execute("SELECT 1 FROM meta WHERE key = 'evidence_format' AND value = 'array'").fetchone():
             return
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "UPDATE rels SET evidence = json_array(json(json_extract(evidence, '$.sources')),"
-                    " json_extract(evidence, '$.first_seen'), json_extract(evidence, '$.last_seen'),"
-                    " json_extract(evidence, '$.times_seen'), json_extract(evidence, '$.method'),"
-                    " json_extract(evidence, '$.confidence')) WHERE json_type(evidence) = 'object'")
-                conn.execute("INSERT INTO meta(key, value) VALUES ('evidence_format', 'array')"
-                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE rels SET evidence = json_array(json(json_extract(evidence, '$.sources')),"
+                " json_extract(evidence, '$.first_seen'), json_extract(evidence, '$.last_seen'),"
+                " json_extract(evidence, '$.times_seen'), json_extract(evidence, '$.method'),"
+                " json_extract(evidence, '$.confidence')) WHERE json_type(evidence) = 'object'")
+            conn.execute("INSERT INTO meta(key, value) VALUES ('evidence_format', 'array')"
+                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value")
 
     def _index_attributes(self, conn: sqlite3.Connection, schema: Schema | None) -> frozenset[str]:
         """The attributes the schema marks ``indexed``, kept in ``ci_attrs`` for search.
@@ -304,25 +311,19 @@ class SQLiteStore:
             return names
         for name in names:
             _attr_expr(name)  # validates the name
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for (index,) in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'cis_attr_%'").fetchall():
-                    conn.execute(f'DROP INDEX IF EXISTS "{index}"')  # the earlier per-attribute indexes
-                conn.execute("DELETE FROM ci_attrs")
-                conn.execute(
-                    "INSERT OR IGNORE INTO ci_attrs(name, value, uid) SELECT j.key,"
-                    " CASE WHEN j.type IN ('array', 'object') THEN j.value WHEN j.type = 'true' THEN 1"
-                    " WHEN j.type = 'false' THEN 0 ELSE j.atom END, cis.uid"
-                    f" FROM cis, json_each(cis.attrs) AS j WHERE j.key IN ({_marks(len(names))}) AND j.type != 'null'",
-                    sorted(names))
-                conn.execute("INSERT INTO meta(key, value) VALUES ('indexed_attributes', ?)"
-                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_dumps(sorted(names)),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            for (index,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'cis_attr_%'").fetchall():
+                conn.execute(f'DROP INDEX IF EXISTS "{index}"')  # the earlier per-attribute indexes
+            conn.execute("DELETE FROM ci_attrs")
+            conn.execute(
+                "INSERT OR IGNORE INTO ci_attrs(name, value, uid) SELECT j.key,"
+                " CASE WHEN j.type IN ('array', 'object') THEN j.value WHEN j.type = 'true' THEN 1"
+                " WHEN j.type = 'false' THEN 0 ELSE j.atom END, cis.uid"
+                f" FROM cis, json_each(cis.attrs) AS j WHERE j.key IN ({_marks(len(names))}) AND j.type != 'null'",
+                sorted(names))
+            conn.execute("INSERT INTO meta(key, value) VALUES ('indexed_attributes', ?)"
+                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_dumps(sorted(names)),))
         return names
 
     def close(self) -> None:
@@ -375,46 +376,39 @@ class SQLiteStore:
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
             return
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if changes.deleted:
-                    self._delete(conn, changes.deleted)
-                if changes.cis:
-                    conn.executemany(
-                        "INSERT INTO cis(uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO UPDATE SET class=excluded.class,"
-                        " status=excluded.status, name=excluded.name, updated_at=excluded.updated_at,"
-                        " parent_uid=excluded.parent_uid, duplicate_of=excluded.duplicate_of,"
-                        " attrs=excluded.attrs, prov=excluded.prov",
-                        [_ci_row(ci) for ci in changes.cis],
-                    )
-                    if self._indexed:
-                        conn.executemany("DELETE FROM ci_attrs WHERE uid = ?", [(ci.uid,) for ci in changes.cis])
-                        conn.executemany("INSERT OR IGNORE INTO ci_attrs(name, value, uid) VALUES (?, ?, ?)",
-                                         self._attr_rows(changes.cis))
-                if changes.removed_keys:
-                    conn.executemany("DELETE FROM id_keys WHERE key = ? AND uid = ?", changes.removed_keys)
-                if changes.keys:
-                    conn.executemany("INSERT OR IGNORE INTO id_keys(key, uid) VALUES (?, ?)", changes.keys)
-                if changes.relationships:
-                    self._write_relationships(conn, changes)
-                if changes.history:
-                    conn.executemany(
-                        "INSERT INTO history(subject_uid, subject_kind, action, changes, source, run_id, at)"
-                        " VALUES (?,?,?,?,?,?,?)",
-                        [
-                            (h.subject_uid, h.subject_kind, h.action.value, _dumps(h.changes), h.source, h.run_id, h.at)
-                            for h in changes.history
-                        ],
-                    )
-                if changes.sightings:
-                    self._sight(conn, changes.sightings)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            if changes.deleted:
+                self._delete(conn, changes.deleted)
+            if changes.cis:
+                conn.executemany(
+                    "INSERT INTO cis(uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO UPDATE SET class=excluded.class,"
+                    " status=excluded.status, name=excluded.name, updated_at=excluded.updated_at,"
+                    " parent_uid=excluded.parent_uid, duplicate_of=excluded.duplicate_of,"
+                    " attrs=excluded.attrs, prov=excluded.prov",
+                    [_ci_row(ci) for ci in changes.cis],
+                )
+                if self._indexed:
+                    conn.executemany("DELETE FROM ci_attrs WHERE uid = ?", [(ci.uid,) for ci in changes.cis])
+                    conn.executemany("INSERT OR IGNORE INTO ci_attrs(name, value, uid) VALUES (?, ?, ?)",
+                                     self._attr_rows(changes.cis))
+            if changes.removed_keys:
+                conn.executemany("DELETE FROM id_keys WHERE key = ? AND uid = ?", changes.removed_keys)
+            if changes.keys:
+                conn.executemany("INSERT OR IGNORE INTO id_keys(key, uid) VALUES (?, ?)", changes.keys)
+            if changes.relationships:
+                self._write_relationships(conn, changes)
+            if changes.history:
+                conn.executemany(
+                    "INSERT INTO history(subject_uid, subject_kind, action, changes, source, run_id, at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    [
+                        (h.subject_uid, h.subject_kind, h.action.value, _dumps(h.changes), h.source, h.run_id, h.at)
+                        for h in changes.history
+                    ],
+                )
+            if changes.sightings:
+                self._sight(conn, changes.sightings)
 
     @staticmethod
     def _write_relationships(conn: sqlite3.Connection, changes: ChangeSet) -> None:
@@ -670,22 +664,15 @@ class SQLiteStore:
             conn.close()
 
     def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
-                    " VALUES (?,?,?,?,?,?,?) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
-                    " subject_kind=excluded.subject_kind, run_id=excluded.run_id, seen_at=excluded.seen_at,"
-                    " missed=excluded.missed",
-                    [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at, missed)
-                     for s, missed in sightings],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+                " subject_kind=excluded.subject_kind, run_id=excluded.run_id, seen_at=excluded.seen_at,"
+                " missed=excluded.missed",
+                [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at, missed)
+                 for s, missed in sightings],
+            )
 
     # -- aging primitives --------------------------------------------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:
