@@ -222,9 +222,7 @@ class _Batch:
         return None, []
 
     def resolve_ref(self, ref: CIRef, field_name: str) -> str:
-        token = self.tokens.get(id(ref))  # self.token(ref), inlined: twice per relationship
-        if token is None:
-            token = self.tokens[id(ref)] = _ref_token(ref)
+        token = self.token(ref)
         uid: str | None = self.ref_cache.get(token, _UNRESOLVED)
         if uid is _UNRESOLVED:
             uid = self.ref_cache[token] = self._resolve_ref_uncached(ref, field_name)
@@ -360,9 +358,7 @@ class _Batch:
         target_uid = self.resolve_ref(item.to_ci, "to")
         if source_uid == target_uid:
             raise InvalidItem("to", "a relationship needs two different CIs")
-        cis, heads = self.cis, self.heads  # self.head(uid), inlined (CIs and heads are always truthy)
-        src_cls = (cis.get(source_uid) or heads[source_uid]).ci_class
-        dst_cls = (cis.get(target_uid) or heads[target_uid]).ci_class
+        src_cls, dst_cls = self.head(source_uid).ci_class, self.head(target_uid).ci_class
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
         attrs = item.attributes
