@@ -270,11 +270,13 @@ class FalkorDBTransport:
 
     def ensure_schema(self, specs: Sequence[IndexSpec]) -> list[str]:
         """Each spec on the graph of its part (``IndexSpec.part``); both graphs exist afterwards."""
-        existing = {part: self._existing(part) for part in {spec.part for spec in specs}}
+        existing: dict[str, tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]] = {}  # by graph
         created: list[str] = []
         for spec in specs:
-            indexes, constraints = existing[spec.part]
             graph_name = self._names[spec.part]
+            if graph_name not in existing:  # one graph may hold both parts: read it once
+                existing[graph_name] = self._existing(spec.part)
+            indexes, constraints = existing[graph_name]
             entity = "RELATIONSHIP" if spec.relationship else "NODE"
             if (entity, spec.label, spec.prop) not in indexes:
                 statement = falkordb_index(spec)
