@@ -63,6 +63,10 @@ def _min_up_text(min_up: MinUp | None, required: int) -> str:
     return f"min_up {required}"
 
 
+def _group_text(group: GroupState, min_up: MinUp | None, outcome: str) -> str:
+    return f"{group.up} of {group.size} up, {_min_up_text(min_up, group.required)} -> {outcome}"
+
+
 def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[ImpactedCI]:
     """Every reached CI graded, with its depth, explanation path and explanation.
 
@@ -113,15 +117,13 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
             if grouped[e]:
                 group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
                 if explain:
-                    why = (f"{group.up} of {group.size} up, "
-                           f"{_min_up_text(topo.min_up(order[p]), group.required)} -> down")
+                    why = _group_text(group, topo.min_up(order[p]), "down")
             elif explain:
                 why = f"input {names[e_frm[e]]} down ({types[e_type[e]]}) -> down"
         elif gdown[p] > 0:
             group = GroupState(gsize[p] - gdown[p], gsize[p], required[p])
             if explain:
-                why = (f"{group.up} of {group.size} up, "
-                       f"{_min_up_text(topo.min_up(order[p]), group.required)} -> degraded")
+                why = _group_text(group, topo.min_up(order[p]), "degraded")
         elif explain:
             why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
         result.append(

@@ -164,6 +164,20 @@ def required_up(topo: Topology, nid: int, size: int) -> int:
 GroupMemo = dict[int, tuple[int, int]]
 
 
+def group_arithmetic(topo: Topology, nids: list[int], filters: Filters, memo: GroupMemo | None) -> list[tuple[int, int]]:
+    """(distinct group inputs, inputs required up) of each CI, from ``memo`` where it has them.
+
+    What it computes is added to ``memo``; give one only for this view and these filters.
+    """
+    known: GroupMemo = {} if memo is None else memo
+    missing = [nid for nid in nids if nid not in known]
+    if missing:
+        sizes = group_sizes(topo, np.array(missing, np.int32), filters).tolist()
+        for nid, n_inputs in zip(missing, sizes, strict=True):
+            known[nid] = (n_inputs, required_up(topo, nid, n_inputs))
+    return [known[nid] for nid in nids]
+
+
 def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = None) -> Grading:
     """Decide down vs degraded for every reached CI (forward reach only).
 
@@ -188,14 +202,7 @@ def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = N
     tolerance = np.full(size, np.iinfo(np.int64).max, np.int64)
     gpos = np.unique(tp[grouped])
     if gpos.shape[0]:
-        known: GroupMemo = {} if memo is None else memo
-        group_ids = r.order[gpos].tolist()
-        missing = [nid for nid in group_ids if nid not in known]
-        if missing:
-            sizes = group_sizes(topo, np.array(missing, np.int32), filters).tolist()
-            for nid, n_inputs in zip(missing, sizes, strict=True):
-                known[nid] = (n_inputs, required_up(topo, nid, n_inputs))
-        arithmetic = [known[nid] for nid in group_ids]
+        arithmetic = group_arithmetic(topo, r.order[gpos].tolist(), filters, memo)
         group_size[gpos] = [n_inputs for n_inputs, _ in arithmetic]
         required[gpos] = [need for _, need in arithmetic]
         tolerance[gpos] = [n_inputs - need for n_inputs, need in arithmetic]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cmdb.impact.models import Truncation
-from cmdb.impact.propagation import Filters, Grading, GroupMemo, Reach, group_sizes, required_up
+from cmdb.impact.propagation import Filters, Grading, GroupMemo, Reach, group_arithmetic
 from cmdb.topology.arrays import edge_key
 from cmdb.topology.snapshot import Topology
 
@@ -268,16 +268,8 @@ def _grade(
     tolerance = [_NO_GROUP] * size
     gpos = sorted({tp for tp, g in zip(e_to, e_grouped, strict=True) if g})
     if gpos:
-        known: GroupMemo = {} if memo is None else memo
-        group_ids = [order[p] for p in gpos]
-        missing = [nid for nid in group_ids if nid not in known]
-        if missing:
-            topo = adj.topo
-            sizes = group_sizes(topo, np.array(missing, np.int32), filters).tolist()
-            for nid, n_inputs in zip(missing, sizes, strict=True):
-                known[nid] = (n_inputs, required_up(topo, nid, n_inputs))
-        for p, nid in zip(gpos, group_ids, strict=True):
-            n_inputs, need = known[nid]
+        arithmetic = group_arithmetic(adj.topo, [order[p] for p in gpos], filters, memo)
+        for p, (n_inputs, need) in zip(gpos, arithmetic, strict=True):
             group_size[p], required[p], tolerance[p] = n_inputs, need, n_inputs - need
 
     # Least fixpoint of down-ness (order-free: the set and the group counts do not depend on it).
