@@ -76,19 +76,13 @@ def _leaf(field_def: GraphQLField | None) -> _Leaf | None:
     if entry is not None and entry[0] is field_def:
         return entry[1]
     leaf: _Leaf | None = None
-    resolve = field_def.resolve
-    if resolve is not None and getattr(resolve, "_is_default", False) and not field_def.args:
+    if _plain(field_def):
         of_type: Any = field_def.type
         non_null = isinstance(of_type, GraphQLNonNull)
         if non_null:
             of_type = of_type.of_type
         if isinstance(of_type, GraphQLScalarType | GraphQLEnumType):
-            field = field_def.extensions.get(DEFINITION_BACKREF)
-            read: Callable[[Any], Any]
-            if isinstance(field, StrawberryField) and field.default_resolver is getattr and field.python_name:
-                read = attrgetter(field.python_name)
-            else:
-                read = partial(_call_resolver, resolve)
+            read = _reader(field_def)
             enum_cls = getattr(of_type, "wrapped_cls", None)
             names: dict[Any, str] = {}
             if isinstance(of_type, GraphQLEnumType) and isinstance(enum_cls, type) and issubclass(enum_cls, Enum):
