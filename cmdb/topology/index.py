@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from operator import itemgetter
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from cmdb.model import CI, ChangeSet, Lifecycle, Relationship, RelEvidence
+from cmdb.model import ChangeSet, Lifecycle
+from cmdb.store.change_feed import topology_rows
 from cmdb.store.protocol import EdgeRow, GraphStore, NodeRow
 from cmdb.topology.arrays import (
     EdgeBatch,
@@ -61,10 +62,6 @@ def parse_min_up(raw: Any) -> MinUp | None:
     except ValueError:
         log.warning("ignoring malformed min_up %r", raw)
         return None
-
-
-def _status_text(status: Any) -> str:
-    return str(status.value if isinstance(status, Lifecycle) else status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,19 +162,27 @@ class TopologyIndex:
         """
         if not changes.cis and not changes.relationships and not changes.deleted:
             return
-        # A deleted relationship leaves propagation like a retired one.
-        gone = [_deleted_relationship(uid) for kind, uid in changes.deleted if kind == "rel"]
+        self.apply_rows(*topology_rows(changes))
+
+    def apply_rows(self, nodes: Sequence[NodeRow], edges: Sequence[EdgeRow]) -> None:
+        """Fold node and edge rows (their state in the store now) into the index.
+
+        What ``apply`` does with a ChangeSet's rows, and what a change-feed follower
+        does with the rows another process wrote (``cmdb.topology.follower``).
+        """
+        if not nodes and not edges:
+            return
         with self._lock:
             topo = self._topo
             self._drop_orphans(topo)
-            nodes, n = self._apply_nodes(topo, changes.cis)
+            table, n = self._apply_nodes(topo, nodes)
             changed = False
-            for rel in [*changes.relationships, *gone]:
-                changed |= self._apply_relationship(topo, nodes, n, rel)
-            if not changed and n == topo.n and nodes is topo.nodes:
+            for edge in edges:
+                changed |= self._apply_edge(topo, table, n, edge)
+            if not changed and n == topo.n and table is topo.nodes:
                 return
             overlay = self._overlay(topo) if changed else topo.overlay
-            new = Topology(topo.vocab, n, nodes, topo.fwd, topo.rev, topo.base_keys, overlay)
+            new = Topology(topo.vocab, n, table, topo.fwd, topo.rev, topo.base_keys, overlay)
             if overlay.size() > self._compact_limit(new):
                 new = self._compacted(new)
             self._topo = new
@@ -186,6 +191,13 @@ class TopologyIndex:
         """Fold the overlay into fresh CSR arrays now."""
         with self._lock:
             self._topo = self._compacted(self._topo)
+
+    def replace(self, other: TopologyIndex) -> None:
+        """Take over ``other``'s state (a reload): readers holding this index see it from their next view."""
+        with self._lock:
+            self._topo = other._topo
+            self._ov_edges, self._masked = other._ov_edges, other._masked
+            self.stats = other.stats
 
     def _compact_limit(self, topo: Topology) -> int:
         if self._threshold is not None:
@@ -201,23 +213,18 @@ class TopologyIndex:
         for values in (t.uids, t.names, t.owners, t.statuses, t.min_up):
             del values[topo.n :]
 
-    def _apply_nodes(self, topo: Topology, cis: list[CI]) -> tuple[NodeTable, int]:
-        if not cis:
+    def _apply_nodes(self, topo: Topology, rows: Sequence[NodeRow]) -> tuple[NodeTable, int]:
+        if not rows:
             return topo.nodes, topo.n
         vocab = topo.vocab
         t = topo.nodes
         class_id, min_up = t.class_id, t.min_up
         class_copied = min_up_copied = False
         n = topo.n
-        for ci in cis:
-            cid = vocab.class_id(ci.ci_class)
-            mu = parse_min_up(ci.attributes.get("min_up"))
-            raw_name = ci.attributes.get("name")
-            name = str(raw_name) if raw_name is not None else None
-            raw_owner = ci.attributes.get("owner")
-            owner = str(raw_owner) if raw_owner is not None else None
-            status = _status_text(ci.status)
-            nid = t.uid_to_id.get(ci.uid)
+        for uid, ci_class, status, name, raw_min_up, owner in rows:
+            cid = vocab.class_id(ci_class)
+            mu = parse_min_up(raw_min_up)
+            nid = t.uid_to_id.get(uid)
             if nid is None:
                 nid = n
                 n += 1
@@ -227,12 +234,12 @@ class TopologyIndex:
                     class_id, class_copied = grown, True
                 # Slots at or past the published n are invisible to readers: write in place.
                 class_id[nid] = cid
-                t.uids.append(ci.uid)
+                t.uids.append(uid)
                 t.names.append(name)
                 t.owners.append(owner)
                 t.statuses.append(status)
                 min_up.append(mu)
-                t.uid_to_id[ci.uid] = nid
+                t.uid_to_id[uid] = nid
                 continue
             if int(class_id[nid]) != cid:
                 if not class_copied:
@@ -246,23 +253,21 @@ class TopologyIndex:
             t.names[nid], t.owners[nid], t.statuses[nid] = name, owner, status
         return NodeTable(t.uids, t.uid_to_id, t.names, t.owners, t.statuses, min_up, class_id), n
 
-    def _apply_relationship(self, topo: Topology, nodes: NodeTable, n: int, rel: Relationship) -> bool:
+    def _apply_edge(self, topo: Topology, nodes: NodeTable, n: int, edge: EdgeRow) -> bool:
+        source_uid, rel_type, target_uid, method, confidence, status = edge
         vocab = topo.vocab
-        tid = vocab.type_ids.get(rel.type)
+        tid = vocab.type_ids.get(rel_type)
         if tid is None or vocab.directions[tid] == DIR_NONE:
             return False
-        s = nodes.uid_to_id.get(rel.source_uid)
-        d = nodes.uid_to_id.get(rel.target_uid)
+        s = nodes.uid_to_id.get(source_uid)
+        d = nodes.uid_to_id.get(target_uid)
         if s is None or d is None or s >= n or d >= n:
-            log.warning("topology: relationship %s names a CI the index does not hold", rel.uid)
+            log.warning("topology: relationship %s:%s:%s names a CI the index does not hold",
+                        source_uid, rel_type, target_uid)
             return False
         key = edge_key(s, d, tid)
-        active = _status_text(rel.status) == ACTIVE
-        stored: _Stored = (
-            s, d, tid,
-            vocab.effective_confidence(rel.evidence.method, rel.evidence.confidence),
-            vocab.method_id(rel.evidence.method),
-        )
+        active = status == ACTIVE
+        stored: _Stored = (s, d, tid, vocab.effective_confidence(method, confidence), vocab.method_id(method))
         current = self._current(topo, key, stored)
         if active and current is not None and _same(current, stored):
             return False
@@ -400,10 +405,3 @@ def _same(a: _Stored, b: _Stored) -> bool:
 def _flatten(batches: Iterable[list[Any]]) -> Iterator[Any]:
     for batch in batches:
         yield from batch
-
-
-def _deleted_relationship(uid: str) -> Relationship:
-    """A retired stand-in for a deleted relationship, from its ``source:TYPE:target`` uid."""
-    source_uid, rel_type, target_uid = uid.split(":", 2)
-    return Relationship(uid=uid, type=rel_type, source_uid=source_uid, target_uid=target_uid, attributes={},
-                        evidence=RelEvidence([], 0, 0, 0, "declared", 0.0), status=Lifecycle.RETIRED)
