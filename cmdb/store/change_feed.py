@@ -32,8 +32,7 @@ RETENTION_MS = 15 * 60 * 1000
 
 class FeedEntry(NamedTuple):
     seq: int  # consecutive, from 1, in commit order
-    writer: str  # the writing store instance (a process's own entries are applied by its listeners)
-    at: int  # epoch ms
+    at: int  # epoch ms when written
     nodes: list[NodeRow]
     edges: list[EdgeRow]
 
@@ -41,8 +40,6 @@ class FeedEntry(NamedTuple):
 @runtime_checkable
 class ChangeFeedStore(Protocol):
     """A store that can record a change feed (the SQLite store)."""
-
-    writer_id: str  # this instance's mark on the entries it writes
 
     def set_change_feed(self, enabled: bool) -> None:
         """Turn the feed on or off for every writer of this store, from its next apply."""

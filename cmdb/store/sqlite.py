@@ -32,6 +32,8 @@ from cmdb.model import (
     ScanRun,
     Sighting,
 )
+from cmdb.store.change_feed_sqlite import DDL as _FEED_DDL
+from cmdb.store.change_feed_sqlite import SQLiteChangeFeed
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema
 
@@ -230,8 +232,8 @@ def _run_from_row(row: sqlite3.Row) -> ScanRun:
     )
 
 
-class SQLiteStore:
-    """GraphStore on one SQLite file."""
+class SQLiteStore(SQLiteChangeFeed):
+    """GraphStore on one SQLite file (with a change feed, ``cmdb.store.change_feed``)."""
 
     def __init__(self, path: str | Path, schema: Schema | None = None) -> None:
         self.path = str(path)
@@ -242,7 +244,7 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         conn = self._conn()
-        conn.executescript(_DDL)
+        conn.executescript(_DDL + _FEED_DDL)
         self._migrate_evidence(conn)
         self._indexed = self._index_attributes(conn, schema)
 
@@ -409,6 +411,7 @@ class SQLiteStore:
                 )
             if changes.sightings:
                 self._sight(conn, changes.sightings)
+            self._record_change(conn, changes)
 
     @staticmethod
     def _write_relationships(conn: sqlite3.Connection, changes: ChangeSet) -> None:
