@@ -1,0 +1,133 @@
+"""ChangeFollower: an index kept current from the store's change feed equals a fresh load, whoever wrote.
+
+Each "process" here is its own SQLiteStore instance on one file (its own connections),
+as two API workers or a server and ``cmdb ingest`` are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cmdb.ingest import Ingestor
+from cmdb.model import ChangeSet, rel_uid
+from cmdb.observation import Method
+from cmdb.store.sqlite import SQLiteStore
+from cmdb.topology import TopologyIndex
+from cmdb.topology.follower import ChangeFollower
+from tests.builders import Harness, obs, ref, rel
+from tests.unit.topology.test_index import SCHEMA, answers
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Harness, Harness]]:
+    """Two writers on one file, the feed on."""
+    a, b = Harness(tmp_path / "cmdb.sqlite"), Harness(tmp_path / "cmdb.sqlite")
+    a.store.set_change_feed(True)
+    yield a, b
+    a.store.close()
+    b.store.close()
+
+
+def _uids(store: SQLiteStore) -> list[str]:
+    return sorted(r.uid for batch in store.iter_nodes() for r in batch)
+
+
+def _same_as_fresh(follower: ChangeFollower, store: SQLiteStore) -> None:
+    uids = _uids(store)
+    assert len(follower.index) == len(uids)
+    assert answers(follower.index, uids) == answers(TopologyIndex.load(store, SCHEMA), uids)
+
+
+def _stack(h: Harness, n: int, scope: str = "s1") -> None:
+    """An application on n hosts, its traffic to a database."""
+    h.run([obs("application", {"name": "shop"}, {"min_up": 1}, source="manual", scope="hand"),
+           obs("database", {"db_id": "orders"}, source="manual", scope="hand")], source="manual", scope="hand")
+    h.run([obs("host", {"instance_id": f"i-{i}"}, scope=scope) for i in range(n)]
+          + [rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id=f"i-{i}"), scope=scope)
+             for i in range(n)], scope=scope)
+    h.run([rel("CONNECTS_TO", ref("application", name="shop"), ref("database", db_id="orders"), source="manual",
+               scope="flows", method=Method.TRAFFIC, confidence=0.5)], source="manual", scope="flows")
+
+
+def test_changes_another_process_writes_reach_the_index(pair: tuple[Harness, Harness]) -> None:
+    a, b = pair
+    follower = ChangeFollower.load(b.store, SCHEMA)
+    assert len(follower.index) == 0
+    _stack(a, 3)
+    assert follower.catch_up() == a.store.change_feed_position() > 0
+    _same_as_fresh(follower, b.store)
+    shop = a.find("application", name="shop").uid
+    host0 = a.find("host", instance_id="i-0").uid
+    # The traffic edge's confidence grows with the next run that sees it; the index follows.
+    a.run([rel("CONNECTS_TO", ref("application", name="shop"), ref("database", db_id="orders"), source="manual",
+               scope="flows", method=Method.TRAFFIC, confidence=0.5)], source="manual", scope="flows")
+    a.store.apply(ChangeSet(deleted=[("rel", rel_uid(shop, "RUNS_ON", host0))]))
+    follower.catch_up()
+    _same_as_fresh(follower, b.store)
+    assert follower.catch_up() == 0  # nothing new: one query, nothing applied
+
+
+def test_own_and_other_writes_interleaved_end_where_the_store_is(pair: tuple[Harness, Harness]) -> None:
+    a, b = pair
+    follower = ChangeFollower.load(b.store, SCHEMA)
+    b.ingestor.listeners.append(follower.after_apply)
+    _stack(a, 2)
+    shop = a.find("application", name="shop").uid
+    host1 = a.find("host", instance_id="i-1").uid
+    # b deletes a relationship a wrote, then a writes it again: only the order of the feed gets this right.
+    deletion = ChangeSet(deleted=[("rel", rel_uid(shop, "RUNS_ON", host1))])
+    b.store.apply(deletion)
+    follower.after_apply(deletion)  # as b's listeners would be told
+    a.run([rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id="i-1"))])
+    b.run([obs("host", {"instance_id": "i-9"}, scope="b"),
+           rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id="i-9"), scope="b")], scope="b")
+    assert follower.position == b.store.change_feed_position()
+    _same_as_fresh(follower, b.store)
+    assert follower.reloads == 0
+
+
+def test_a_follower_whose_next_entry_was_pruned_reloads(pair: tuple[Harness, Harness]) -> None:
+    a, b = pair
+    follower = ChangeFollower.load(b.store, SCHEMA)
+    a.store.retention_ms = 0
+    _stack(a, 2)
+    time.sleep(0.002)
+    a.run([obs("host", {"instance_id": "i-7"}, scope="s7")], scope="s7")
+    assert [e.seq for e in a.store.read_change_feed(0)] == [a.store.change_feed_position()]
+    follower.catch_up()
+    assert follower.reloads == 1 and follower.position == a.store.change_feed_position()
+    _same_as_fresh(follower, b.store)
+
+
+def test_following_in_the_background(pair: tuple[Harness, Harness]) -> None:
+    a, b = pair
+    follower = ChangeFollower.load(b.store, SCHEMA)
+    follower.follow(interval=0.02)
+    try:
+        _stack(a, 2)
+        deadline = time.monotonic() + 10
+        while follower.position < a.store.change_feed_position():
+            assert time.monotonic() < deadline, "the background follower did not catch up in 10 s"
+            time.sleep(0.01)
+    finally:
+        follower.stop()
+    _same_as_fresh(follower, b.store)
+
+
+def test_an_ingestor_with_the_follower_as_listener_sees_its_own_batches(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "cmdb.sqlite")
+    try:
+        h.store.set_change_feed(True)
+        follower = ChangeFollower.load(h.store, SCHEMA)
+        ingestor = Ingestor(h.store, SCHEMA, clock=h.clock, listeners=[follower.after_apply])
+        run = ingestor.start_run("aws", "s1")
+        ingestor.ingest(run, [obs("host", {"instance_id": "i-1"})])
+        ingestor.finish_run(run, complete=True)
+        assert follower.position == h.store.change_feed_position() == 1
+        _same_as_fresh(follower, h.store)
+    finally:
+        h.store.close()
