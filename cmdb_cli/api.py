@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import signal
 import time
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,50 +95,135 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level"),
     with_scheduler: bool = typer.Option(False, "--with-scheduler",
                                         help="Also run the jobs file's discovery schedules in this process."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CMDB_SERVE_WORKERS",
+                                help="Worker processes, e.g. one per core. Each holds its own topology index and "
+                                     "follows the store's change feed (turned on; embedded SQLite store)."),
+    follow_writers: bool = typer.Option(False, "--follow-writers",
+                                        help="Also see what other processes write (cmdb ingest, a scheduler "
+                                             "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
     gc_gen0: int = typer.Option(50_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
                                 help="Allocations between young-generation garbage collections (0: Python's 700)."),
 ) -> None:
     """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
     import uvicorn
 
+    options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
+                            follow=follow_writers or workers > 1)
+    if options.follow:
+        _turn_feed_on(store_url)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
+    # that was installed before it: make that an orderly exit, so `finally` below runs.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    if workers == 1:
+        app, ingestor = _build_app(options)
+        background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
+        try:
+            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+        finally:
+            if background is not None:
+                background.stop()  # interrupted runs end incomplete: nothing aged
+        return
+    # Several workers: uvicorn's supervisor binds the socket here and spawns processes that
+    # each build the app from the options (passed in the environment, which they inherit).
+    # A scheduler runs once, here, with its own ingestor: the workers see what it writes
+    # through the feed.
+    os.environ[_WORKER_OPTIONS] = options.to_json()
+    background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
+    try:
+        uvicorn.run("cmdb_cli.api:worker_app", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, lifespan="off", access_log=False)
+    finally:
+        if background is not None:
+            background.stop()
+
+
+_WORKER_OPTIONS = "CMDB_SERVE_WORKER_OPTIONS"
+
+
+@dataclass(frozen=True)
+class _ServeOptions:
+    host: str
+    port: int
+    store_url: str | None
+    tokens: str | None
+    jobs_file: str
+    gc_gen0: int
+    follow: bool
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> _ServeOptions:
+        return cls(**json.loads(text))
+
+
+def _turn_feed_on(store_url: str | None) -> None:
+    from cmdb.store.change_feed import ChangeFeedStore
+
+    store = open_store(store_url)
+    try:
+        if not isinstance(store, ChangeFeedStore):
+            err_console.print("--workers > 1 and --follow-writers need a store with a change feed: the embedded "
+                              "SQLite store (sqlite:///...); with Neo4j or FalkorDB run one worker per process")
+            raise typer.Exit(code=2)
+        store.set_change_feed(True)
+    finally:
+        store.close()
+
+
+def worker_app() -> Any:
+    """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
+    app, _ = _build_app(_ServeOptions.from_json(os.environ[_WORKER_OPTIONS]))
+    return app
+
+
+def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
+    """Open the store, load the topology index, wire the ingestor, tokens and jobs into the app."""
+    from cmdb.store.change_feed import ChangeFeedStore
     from cmdb.topology import TopologyIndex
+    from cmdb.topology.follower import ChangeFollower
     from graph_api.app import create_app
     from graph_api.settings import ApiSettings
 
-    store = open_store(store_url)
+    store = open_store(options.store_url)
     catalog = schema()
     started = time.perf_counter()
-    index = TopologyIndex.load(store, catalog)
-    err_console.print(f"topology index: {len(index)} CIs loaded in {time.perf_counter() - started:.1f} s")
+    follower: ChangeFollower | None = None
+    if isinstance(store, ChangeFeedStore) and (options.follow or store.change_feed_enabled()):
+        # Other processes write too: the index follows the store's change feed, this
+        # process's own batches included (one order for all).
+        follower = ChangeFollower.load(store, catalog)
+        index = follower.index
+    else:
+        index = TopologyIndex.load(store, catalog)
+    followed = f", following the change feed from entry {follower.position}" if follower else ""
+    err_console.print(f"topology index: {len(index)} CIs loaded in {time.perf_counter() - started:.1f} s"
+                      f" (pid {os.getpid()}{followed})")
     # What is loaded now lives as long as the server: keep it out of every later collection
     # (a full collection walked the index's node lists and took ~70-150 ms under load).
     # Young collections every 50,000 allocations instead of 700: a request's short-lived
     # objects then mostly die young instead of being promoted mid-request (docs/benchmarks/api.md).
     gc.collect()
     gc.freeze()
-    if gc_gen0:
-        gc.set_threshold(gc_gen0, *gc.get_threshold()[1:])
-    ingestor = open_ingestor(store, listeners=[index.apply])
-    token_store = SQLiteTokenStore(_tokens_path(tokens))
+    if options.gc_gen0:
+        gc.set_threshold(options.gc_gen0, *gc.get_threshold()[1:])
+    ingestor = open_ingestor(store, listeners=[follower.after_apply if follower else index.apply])
+    token_store = SQLiteTokenStore(_tokens_path(Path(options.tokens) if options.tokens else None))
     if not TokenService(token_store).list():
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
-    trigger = _job_trigger(jobs_file, store_url, ingestor) if os.path.exists(jobs_file) else None
+    trigger = (_job_trigger(options.jobs_file, options.store_url, ingestor)
+               if os.path.exists(options.jobs_file) else None)
     # Embedded SQLite reads take well under a millisecond: run them inline on the event loop
     # (measured faster than a thread pool, docs/benchmarks/api.md); network stores get threads.
-    url = store_url or settings().resolved_store_url()
+    url = options.store_url or settings().resolved_store_url()
     threads = {} if "CMDB_API_STORE_THREADS" in os.environ else {"store_threads": 0 if url.startswith("sqlite") else 4}
-    api_settings = ApiSettings(host=host, port=port, **threads)
+    api_settings = ApiSettings(host=options.host, port=options.port, **threads)
+    if follower is not None:
+        follower.follow(interval=1.0)  # an idle worker stays current too
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger)
-    background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
-    # that was installed before it: make that an orderly exit, so `finally` below runs.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
-    finally:
-        if background is not None:
-            background.stop()  # interrupted runs end incomplete: nothing aged
+                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None)
+    return app, ingestor
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

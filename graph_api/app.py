@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,6 +81,7 @@ def create_app(
     settings: ApiSettings | None = None,
     ingestor: Ingestor | None = None,
     trigger_discovery: DiscoveryTrigger | None = None,
+    refresh: Callable[[], object] | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
@@ -88,6 +90,8 @@ def create_app(
     listener). Without an index the analysis queries answer NOT_CONFIGURED.
     ``trigger_discovery``: runs a named discovery job (the scheduler's); without it
     ``triggerDiscovery`` returns NotConfiguredError.
+    ``refresh``: called before each HTTP request is handled (a change-feed follower's
+    ``catch_up``, so an answer reflects every write committed before the request came).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
@@ -128,7 +132,7 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "impact": services.impact is not None}
+        return {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
@@ -137,4 +141,18 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     limited = BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
-    return metrics.wrap(limited)
+    return metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
+
+
+class _Refreshing:
+    """Calls ``refresh`` before each HTTP request reaches the app (on the event loop: one cheap query
+    when nothing changed)."""
+
+    def __init__(self, app: Any, refresh: Callable[[], object]) -> None:
+        self._app = app
+        self._refresh = refresh
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self._refresh()
+        await self._app(scope, receive, send)
