@@ -7,7 +7,8 @@
 The estate comes from ``bench/estate.py`` (synthetic observations, ~4 relationships
 per CI), ingested through the Ingestor into an SQLite file kept under ``--dir`` so
 later runs reuse it. The server is the real ``cmdb serve`` in its own process; the
-load generator is asyncio with a minimal HTTP/1.1 client, one keep-alive connection per client. Two
+load generator is asyncio with a minimal HTTP/1.1 client, one keep-alive connection per client
+(``--workers``: the server's worker processes, one per core by default). Two
 scenarios: a CI lookup with its neighbours (and their names and classes), and an
 impact query (``maxDepth: 6``) from a random infrastructure CI.
 """
@@ -94,19 +95,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, db: Path, port: int, cache_size: int | None) -> subprocess.Popen[bytes]:
+def start_server(workdir: Path, db: Path, port: int, cache_size: int | None, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
            "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
     if cache_size is not None:
         env["CMDB_API_RESULT_CACHE_SIZE"] = str(cache_size)
-    command = [sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "cmdb_cli.main", "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"cmdb serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            # Every worker up: each answer names its worker, each new connection may go to either.
+            seen = {httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["worker"] for _ in range(8 * workers)}
+            if len(seen) == workers:
                 return proc
         except httpx.TransportError:
             pass
@@ -248,6 +251,8 @@ def main() -> None:
                         help="CMDB_API_RESULT_CACHE_SIZE for the server (0: result cache off; default: the server's)")
     parser.add_argument("--roots", type=int, default=2000,
                         help="distinct impact roots (and lookup CIs) the clients pick from at random")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="cmdb serve --workers (default: one per core)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -266,8 +271,9 @@ def main() -> None:
     _, token = TokenService(SQLiteTokenStore(args.dir / "tokens.sqlite")).create("bench", Role.VIEWER)
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(args.dir, db, port, args.cache_size)
-    print(f"cmdb serve up in {time.perf_counter() - started:.1f} s (pid {proc.pid}, RSS {rss_mib(proc.pid):.0f} MiB); "
+    proc = start_server(args.dir, db, port, args.cache_size, args.workers)
+    print(f"cmdb serve --workers {args.workers} up in {time.perf_counter() - started:.1f} s "
+          f"(pid {proc.pid}, RSS {rss_mib(proc.pid):.0f} MiB with its workers); "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
     scenarios = {

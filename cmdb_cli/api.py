@@ -161,12 +161,14 @@ class _ServeOptions:
 def _turn_feed_on(store_url: str | None) -> None:
     from cmdb.store.change_feed import ChangeFeedStore
 
-    store = open_store(store_url)
+    url = store_url or settings().resolved_store_url()
+    if not url.startswith("sqlite:"):
+        err_console.print("--workers > 1 and --follow-writers need a store with a change feed: the embedded "
+                          "SQLite store (sqlite:///...); with Neo4j or FalkorDB, run one worker per process")
+        raise typer.Exit(code=2)
+    store = open_store(url)
     try:
-        if not isinstance(store, ChangeFeedStore):
-            err_console.print("--workers > 1 and --follow-writers need a store with a change feed: the embedded "
-                              "SQLite store (sqlite:///...); with Neo4j or FalkorDB run one worker per process")
-            raise typer.Exit(code=2)
+        assert isinstance(store, ChangeFeedStore)
         store.set_change_feed(True)
     finally:
         store.close()

@@ -87,3 +87,9 @@ def test_unknown_uid_is_a_clear_error(data_dir: Path) -> None:
     result = cmdb(["ci", "does-not-exist"], data_dir)
     assert result.returncode == 1
     assert "CI 'does-not-exist' not found" in result.stdout + result.stderr
+
+
+def test_serve_with_workers_needs_the_embedded_store(data_dir: Path) -> None:
+    result = cmdb(["serve", "--workers", "2", "--store", "falkordb://127.0.0.1:1/cmdb"], data_dir)
+    assert result.returncode == 2
+    assert "need a store with a change feed" in result.stdout + result.stderr
