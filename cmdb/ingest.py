@@ -107,6 +107,7 @@ def _ref_token(ref: CIRef) -> tuple[Any, ...]:
 
 _REFERENCE_KEYS_KEPT = 200_000  # tokens whose keys an Ingestor remembers (then it starts afresh)
 _UNRESOLVED: Any = object()  # a reference not looked up yet (None: looked up, no such CI)
+_NO_ATTRIBUTES: dict[str, Any] = {}  # a queued relationship's attributes when it has none (never modified)
 
 
 class _Prepared(NamedTuple):
@@ -148,7 +149,6 @@ class _Batch:
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
-        self.ref_keys: dict[tuple[Any, ...], list[str]] = {}  # keys computed while prefetching
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
         self.pending: list[_PendingRel] = []
@@ -236,9 +236,7 @@ class _Batch:
         if cls is None:
             raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
         parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
-        keys = self.ref_keys.pop(self.token(ref), None) if parent_uid is None else None
-        if keys is None:
-            keys = keys_for(cls, ref.identifiers, parent_uid)
+        keys = keys_for(cls, ref.identifiers, parent_uid)
         if not keys:
             raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
         self.prefetch_keys(keys, whole=False)
@@ -285,8 +283,8 @@ class _Batch:
         self._sight(ci.uid, "ci")
         if parent_uid is not None and cls.dependency is not None:
             rel_type = cls.dependency.relationship
-            self.pending.append(_PendingRel(rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid, {},
-                                            "declared", 1.0, obs.observed_at))
+            self.pending.append(_PendingRel(rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
+                                            _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
 
     def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
         ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
@@ -362,10 +360,11 @@ class _Batch:
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
         attrs = item.attributes
-        attributes = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
+        attributes = {k: v for k, v in attrs.items() if v is not None} if attrs else _NO_ATTRIBUTES
+        evidence = item.evidence
+        # _value_: the value without Enum.value's descriptor call, once per relationship.
         self.pending.append(_PendingRel(rel_uid(source_uid, item.type, target_uid), source_uid, item.type, target_uid,
-                                        attributes, item.evidence.method.value, item.evidence.confidence,
-                                        item.observed_at))
+                                        attributes, evidence.method._value_, evidence.confidence, item.observed_at))
 
     def flush_relations(self) -> None:
         """Apply queued relationships, loading the existing ones in one store call."""
@@ -571,24 +570,22 @@ class Ingestor:
 
     @staticmethod
     def _prefetch_refs(batch: _Batch, refs: list[CIRef]) -> None:
-        """Look up relationship endpoints level by level (parents first), one store call per level."""
+        """Resolve relationship endpoints level by level (parents first), one store call per level."""
         unique: dict[tuple[Any, ...], CIRef] = {}
         for ref in refs:
             token = batch.token(ref)
             if token not in unique and token not in batch.ref_cache:
                 unique[token] = ref
         nested = [r for r in unique.values() if r.parent is not None]
-        keys: list[str] = []
+        level: list[tuple[tuple[Any, ...], list[str]]] = []
         for token, ref in unique.items():
             cls = batch.schema.classes.get(ref.ci_class)
             if cls is not None and ref.parent is None:
-                ref_keys = batch.ing.reference_keys(token, cls, ref)
-                batch.ref_keys[token] = ref_keys
-                keys.extend(ref_keys)
-        batch.prefetch_keys(keys, whole=False)
+                level.append((token, batch.ing.reference_keys(token, cls, ref)))
+        Ingestor._resolve_refs(batch, level)
         if nested:
             Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])
-            keys = []
+            level = []
             for ref in nested:
                 cls = batch.schema.classes.get(ref.ci_class)
                 if cls is None or ref.parent is None:
@@ -597,8 +594,21 @@ class Ingestor:
                     parent_uid = batch.resolve_ref(ref.parent, "parent")
                 except InvalidItem:
                     continue
-                keys.extend(keys_for(cls, ref.identifiers, parent_uid))
-            batch.prefetch_keys(keys, whole=False)
+                level.append((batch.token(ref), keys_for(cls, ref.identifiers, parent_uid)))
+            Ingestor._resolve_refs(batch, level)
+
+    @staticmethod
+    def _resolve_refs(batch: _Batch, refs: list[tuple[tuple[Any, ...], list[str]]]) -> None:
+        """Resolve references given as (token, keys) after one lookup of all their keys.
+
+        What ``_Batch.resolve_ref`` would answer for each, without its per-reference
+        lookup; a reference without keys is left to it (it reports the error).
+        """
+        batch.prefetch_keys([key for _, keys in refs for key in keys], whole=False)
+        for token, keys in refs:
+            if keys:
+                found, _ = batch.match(keys, whole=False)
+                batch.ref_cache[token] = found.uid if found is not None else None
 
     def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:
         """Close a run. Only a complete run ages what its scope no longer sees."""
