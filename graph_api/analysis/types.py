@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Optional
+from typing import Optional, cast
 
 import strawberry
 
@@ -12,6 +12,9 @@ from cmdb.impact import (
 )
 from cmdb.impact import (
     Grade as GradeModel,
+)
+from cmdb.impact import (
+    ImpactedCI as ImpactedCIModel,
 )
 from cmdb.impact import (
     ImpactReport as ImpactReportModel,
@@ -59,6 +62,11 @@ def _steps(steps: list[PathStepModel]) -> list[PathStep]:
     return [PathStep.of(s) for s in steps]
 
 
+# ImpactedCI and ServiceImpact answer straight from the engine's objects (cmdb.impact's
+# ImpactedCI and ServiceImpact): their fields read the attributes of the same names, the
+# class and grade serialise by value (CIClassName and Grade values are the domain's
+# strings). A report names a few hundred CIs: building a second object for each cost
+# ~0.2 ms of a ~2.3 ms request.
 @strawberry.type(description="An impacted CI: grade, depth, one explanation path and the arithmetic behind it.")
 class ImpactedCI:
     uid: strawberry.ID
@@ -67,11 +75,10 @@ class ImpactedCI:
     grade: Grade
     depth: int
     explanation: str
-    steps: strawberry.Private[list[PathStepModel]]
 
     @strawberry.field(description="From a CI assumed down to this one.")
-    def path(self) -> list[PathStep]:
-        return _steps(self.steps)
+    def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:
+        return _steps(root.path)
 
 
 @strawberry.type(description="An impacted application or business service and its owner.")
@@ -94,11 +101,7 @@ class ImpactReport:
     @classmethod
     def of(cls, r: ImpactReportModel) -> ImpactReport:
         return cls(
-            impacted=[ImpactedCI(uid=strawberry.ID(i.uid), ci_class=CLASS_MEMBER[i.ci_class], name=i.name,
-                                 grade=_GRADE[i.grade], depth=i.depth, steps=i.path,
-                                 explanation=i.explanation) for i in r.impacted],
-            services=[ServiceImpact(uid=strawberry.ID(s.uid), name=s.name, ci_class=CLASS_MEMBER[s.ci_class],
-                                    grade=_GRADE[s.grade], owner=s.owner) for s in r.services],
+            impacted=cast(list[ImpactedCI], r.impacted), services=cast(list[ServiceImpact], r.services),
             owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
         )
 
