@@ -82,11 +82,21 @@ def merge_evidence(
     sources = evidence.sources if source in evidence.sources else sorted([*evidence.sources, source])
     held = evidence.method
     strongest = held if method == held or _METHOD_RANK.get(method, 0) <= _METHOD_RANK.get(held, 0) else method
+    # Conditional expressions rather than min() and max(), whose calls cost more than
+    # the rest of this function (once per relationship per batch); each keeps the held
+    # value on a tie, as min() and max() keep their first argument.
+    held_conf = evidence.confidence
     if new_run and strongest in _ACCUMULATING:
-        merged_conf = 1.0 - (1.0 - evidence.confidence) * (1.0 - confidence)
+        merged_conf = 1.0 - (1.0 - held_conf) * (1.0 - confidence)
     else:
-        merged_conf = max(evidence.confidence, confidence)
+        merged_conf = confidence if confidence > held_conf else held_conf
+    if merged_conf > 1.0:
+        merged_conf = 1.0
+    if merged_conf != 1.0 or type(merged_conf) is not float:  # 1.0 (declared edges) is its own rounding; round() is slow
+        merged_conf = round(merged_conf, 6)
+    first_seen, last_seen = evidence.first_seen, evidence.last_seen
     return RelEvidence(  # positional: once per relationship per batch
-        sources, min(evidence.first_seen, observed_at), max(evidence.last_seen, observed_at),
-        evidence.times_seen + (1 if new_run else 0), strongest, round(min(merged_conf, 1.0), 6),
+        sources, observed_at if observed_at < first_seen else first_seen,
+        observed_at if observed_at > last_seen else last_seen, evidence.times_seen + (1 if new_run else 0),
+        strongest, merged_conf,
     )
