@@ -24,6 +24,7 @@ from cmdb.topology.index import TopologyIndex
 from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
 from graph_api.collect import collect_router
+from graph_api.connections import ConnectionRecycler
 from graph_api.context import ApiContext, context_dependency
 from graph_api.enums import check_catalog
 from graph_api.limits import BodyLimit
@@ -141,7 +142,10 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     limited = BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
-    return metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
+    served = metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
+    if settings.max_requests_per_connection:
+        return ConnectionRecycler(served, settings.max_requests_per_connection)
+    return served
 
 
 class _Refreshing:
