@@ -40,6 +40,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -158,7 +159,16 @@ def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bo
             raise _Irregular
         return out
 
-    return complete
+    if leaf_type is not GraphQLInt:
+        return complete
+
+    def complete_int(value: Any) -> Any:
+        # Int answers a 32-bit int unchanged (what graphql-core's serialize_int checks, in a call)
+        if type(value) is int and -2147483648 <= value <= 2147483647:
+            return value
+        return complete(value)
+
+    return complete_int
 
 
 def _list_completer(item: _Complete, non_null: bool) -> _Complete:
