@@ -112,8 +112,7 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        body = exc.detail if isinstance(exc.detail, dict) else {"errors": [{"message": str(exc.detail)}]}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        return _error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,11 +140,41 @@ def create_app(
             require(authenticate(request, services.tokens), Role.VIEWER)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    limited = BodyLimit(app, {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
+    limited = BodyLimit(_GraphQLFirst(app, graphql),
+                        {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
     served = metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
     if settings.max_requests_per_connection:
         return ConnectionRecycler(served, settings.max_requests_per_connection)
     return served
+
+
+def _error_response(exc: HTTPException) -> JSONResponse:
+    body = exc.detail if isinstance(exc.detail, dict) else {"errors": [{"message": str(exc.detail)}]}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+class _GraphQLFirst:
+    """``/graphql`` straight to strawberry's view; every other path through FastAPI.
+
+    FastAPI's middleware stack and router cost ~0.1 ms a request (~5% of an impact query's).
+    The one exception the view lets out on purpose, ``Unauthenticated`` (an HTTPException),
+    is answered here as FastAPI's handler above answers it; anything else goes on to the
+    server, which answers 500. (The route stays registered in FastAPI too, for its own
+    tooling; requests never reach it.)
+    """
+
+    def __init__(self, app: Any, graphql: Any) -> None:
+        self._app = app
+        self._graphql = graphql
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self._app(scope, receive, send)
+            return
+        try:
+            await self._graphql(scope, receive, send)
+        except HTTPException as exc:
+            await _error_response(exc)(scope, receive, send)
 
 
 class _Refreshing:
