@@ -117,15 +117,10 @@ class _Prepared(NamedTuple):
     keys: list[str]
 
 
-class _PendingRel(NamedTuple):
-    uid: str
-    source_uid: str
-    type: str
-    target_uid: str
-    attributes: dict[str, Any]
-    method: str
-    confidence: float
-    observed_at: int
+# A relationship queued for flush_relations: (uid, source uid, type, target uid,
+# attributes, method, confidence, observed_at). A plain tuple: one is built per
+# relationship, and a NamedTuple's constructor costs ten times as much.
+_PendingRel = tuple[str, str, str, str, dict[str, Any], str, float, int]
 
 
 class _Batch:
@@ -283,8 +278,8 @@ class _Batch:
         self._sight(ci.uid, "ci")
         if parent_uid is not None and cls.dependency is not None:
             rel_type = cls.dependency.relationship
-            self.pending.append(_PendingRel(rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
-                                            _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
+            self.pending.append((rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
+                                 _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
 
     def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
         ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
@@ -363,12 +358,12 @@ class _Batch:
         attributes = {k: v for k, v in attrs.items() if v is not None} if attrs else _NO_ATTRIBUTES
         evidence = item.evidence
         # _value_: the value without Enum.value's descriptor call, once per relationship.
-        self.pending.append(_PendingRel(rel_uid(source_uid, item.type, target_uid), source_uid, item.type, target_uid,
-                                        attributes, evidence.method._value_, evidence.confidence, item.observed_at))
+        self.pending.append((rel_uid(source_uid, item.type, target_uid), source_uid, item.type, target_uid,
+                             attributes, evidence.method._value_, evidence.confidence, item.observed_at))
 
     def flush_relations(self) -> None:
         """Apply queued relationships, loading the existing ones in one store call."""
-        wanted = {p.uid for p in self.pending}
+        wanted = {p[0] for p in self.pending}
         missing = [u for u in wanted if u not in self.rels]
         if missing:
             self.rels.update(self.store.get_relationships(missing))
@@ -377,32 +372,32 @@ class _Batch:
         self.pending.clear()
 
     def _relate(self, p: _PendingRel) -> None:
-        uid = p.uid
+        uid, source_uid, rel_type, target_uid, attributes, method, confidence, observed_at = p
         rel = self.rels.get(uid)
         source = self.run.source
         if rel is None:
             rel = Relationship(
-                uid=uid, type=p.type, source_uid=p.source_uid, target_uid=p.target_uid, attributes=dict(p.attributes),
-                evidence=RelEvidence([source], p.observed_at, p.observed_at, 1, p.method, p.confidence),
+                uid=uid, type=rel_type, source_uid=source_uid, target_uid=target_uid, attributes=dict(attributes),
+                evidence=RelEvidence([source], observed_at, observed_at, 1, method, confidence),
                 last_run=self.run.run_id,
             )
             self.rels[uid] = rel
             self.dirty_rels[uid] = rel
             self._history(uid, "rel", Action.CREATE,
-                          {"type": [None, p.type], **{k: [None, v] for k, v in p.attributes.items()}})
+                          {"type": [None, rel_type], **{k: [None, v] for k, v in attributes.items()}})
             self.report.relationships_created += 1
         else:
             new_run = rel.last_run != self.run.run_id
-            evidence = merge_evidence(rel.evidence, source, p.method, p.confidence, p.observed_at, new_run)
-            changes = ({k: [rel.attributes.get(k), v] for k, v in p.attributes.items() if rel.attributes.get(k) != v}
-                       if p.attributes else None)
+            evidence = merge_evidence(rel.evidence, source, method, confidence, observed_at, new_run)
+            changes = ({k: [rel.attributes.get(k), v] for k, v in attributes.items() if rel.attributes.get(k) != v}
+                       if attributes else None)
             dirty = new_run or bool(changes) or evidence != rel.evidence
             if rel.status is not Lifecycle.ACTIVE:
                 self._history(uid, "rel", Action.REACTIVATE, {"status": [rel.status.value, Lifecycle.ACTIVE.value]})
                 rel.status = Lifecycle.ACTIVE
                 dirty = True
             if changes:
-                rel.attributes.update(p.attributes)
+                rel.attributes.update(attributes)
                 self._history(uid, "rel", Action.UPDATE, changes)
                 self.report.relationships_updated += 1
             else:
