@@ -120,7 +120,11 @@ def validate_attributes(cls: CIClass, values: Mapping[str, Any], prefix: str) ->
         definition = cls.attributes.get(name)
         if definition is None:
             raise InvalidItem(f"{prefix}.{name}", f"class {cls.name!r} has no attribute {name!r}")
-        clean[name] = _coerce(definition.type, value, f"{prefix}.{name}")
+        attr_type = definition.type
+        if type(value) is str and attr_type is AttrType.STRING:
+            clean[name] = value  # what _coerce returns for it, without the call and the field name it would build
+        else:
+            clean[name] = _coerce(attr_type, value, f"{prefix}.{name}")
     return clean
 
 
