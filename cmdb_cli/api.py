@@ -123,15 +123,16 @@ def serve(
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
         return
-    # Several workers: uvicorn's supervisor binds the socket here and spawns processes that
-    # each build the app from the options (passed in the environment, which they inherit).
-    # A scheduler runs once, here, with its own ingestor: the workers see what it writes
-    # through the feed.
+    # Several workers: this process accepts and hands each connection to the worker with the
+    # fewest open ones (cmdb_cli.workers); each worker builds the app from the options, passed
+    # in the environment it inherits. A scheduler runs once, here, with its own ingestor: the
+    # workers see what it writes through the change feed.
+    from cmdb_cli.workers import serve_workers
+
     os.environ[_WORKER_OPTIONS] = options.to_json()
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        uvicorn.run("cmdb_cli.api:worker_app", factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, lifespan="off", access_log=False)
+        serve_workers(workers, host, port, worker_app, log_level)
     finally:
         if background is not None:
             background.stop()

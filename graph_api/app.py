@@ -24,7 +24,6 @@ from cmdb.topology.index import TopologyIndex
 from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
 from graph_api.collect import collect_router
-from graph_api.connections import ConnectionRecycler
 from graph_api.context import ApiContext, context_dependency
 from graph_api.enums import check_catalog
 from graph_api.limits import BodyLimit
@@ -142,10 +141,7 @@ def create_app(
 
     limited = BodyLimit(_GraphQLFirst(app, graphql),
                         {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
-    served = metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
-    if settings.max_requests_per_connection:
-        return ConnectionRecycler(served, settings.max_requests_per_connection)
-    return served
+    return metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
 
 
 def _error_response(exc: HTTPException) -> JSONResponse:

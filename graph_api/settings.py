@@ -30,9 +30,6 @@ class ApiSettings(BaseSettings):
     result_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     result_cache_items: int = Field(default=200_000, ge=1_000, le=100_000_000)  # list items held, all entries
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
-    # A keep-alive connection is closed after this many requests (0: never), so that clients
-    # reconnect now and then and several workers share them (graph_api.connections).
-    max_requests_per_connection: int = Field(default=100, ge=0)
 
 
 def get_api_settings() -> ApiSettings:

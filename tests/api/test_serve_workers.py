@@ -3,7 +3,8 @@
 A write made through one worker, and one made by ``cmdb ingest`` in a third process,
 are in the very next answer of the other worker (each catches up on the store's change
 feed before it answers). Connections are pinned to a worker by keep-alive; ``/healthz``
-names the worker that answered.
+names the worker that answered. The supervisor hands new connections to the worker with
+the fewest open ones, and replaces a worker that dies.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +62,23 @@ def _pinned_clients(url: str, headers: dict[str, str]) -> dict[int, httpx.Client
         if len(clients) == 2:
             break
     return clients
+
+
+def _workers_of(url: str, n: int) -> tuple[list[int], list[socket.socket]]:
+    """Open n keep-alive connections one after another; the worker each one landed on."""
+    host, port = url.removeprefix("http://").split(":")
+    found, held = [], []
+    for _ in range(n):
+        sock = socket.create_connection((host, int(port)), timeout=30)
+        held.append(sock)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b"}"):
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed"
+            answer += chunk
+        found.append(json.loads(answer.partition(b"\r\n\r\n")[2])["worker"])
+    return found, held
 
 
 def _impacted(client: httpx.Client, uid: str) -> set[str]:
@@ -124,6 +143,28 @@ def test_two_workers_see_each_others_writes_and_other_processes_writes(tmp_path:
         subprocess.run([*CMDB, "ingest", str(items), "--source", "manual", "--scope", "cli"], env=env,
                        capture_output=True, text=True, timeout=120, check=True)
         assert _impacted(a, db_main) == _impacted(b, db_main) == before | {"billing", "reports"}
+
+        # The supervisor hands each new connection to the worker with the fewest open ones.
+        time.sleep(0.5)  # the probing connections' closes reach the counts
+        landed, held = _workers_of(url, 20)
+        for sock in held:
+            sock.close()
+        assert {w: landed.count(w) for w in workers} == {w: 10 for w in workers}, landed
+
+        # A worker that dies is replaced; the other answers meanwhile.
+        victim, survivor = sorted(workers)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            with httpx.Client(base_url=url, timeout=30) as probe:
+                worker = probe.get("/healthz").json()["worker"]
+            if worker not in (victim, survivor):
+                break
+            assert worker == survivor
+            assert time.monotonic() < deadline, "no replacement worker within 60 s"
+            time.sleep(0.2)
+        replacement = {worker}
+        workers = workers - {victim} | replacement
     finally:
         for client in clients.values():
             client.close()
