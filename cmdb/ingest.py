@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -110,16 +110,12 @@ _UNRESOLVED: Any = object()  # a reference not looked up yet (None: looked up, n
 _NO_ATTRIBUTES: dict[str, Any] = {}  # a queued relationship's attributes when it has none (never modified)
 
 
-class _Prepared(NamedTuple):
-    cls: CIClass
-    values: dict[str, Any]  # validated identifiers and attributes
-    parent_uid: str | None
-    keys: list[str]
-
-
+# Plain tuples, one per observation and one per relationship: a NamedTuple's
+# constructor costs ten times as much.
+# An observation checked: (class, validated identifiers and attributes, parent uid, keys).
+_Prepared = tuple[CIClass, dict[str, Any], str | None, list[str]]
 # A relationship queued for flush_relations: (uid, source uid, type, target uid,
-# attributes, method, confidence, observed_at). A plain tuple: one is built per
-# relationship, and a NamedTuple's constructor costs ten times as much.
+# attributes, method, confidence, observed_at).
 _PendingRel = tuple[str, str, str, str, dict[str, Any], str, float, int]
 
 
@@ -260,7 +256,7 @@ class _Batch:
         keys = keys_for(cls, values, parent_uid if cls.dependency else None)
         if not keys:
             raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
-        return _Prepared(cls, values, parent_uid, keys)
+        return cls, values, parent_uid, keys
 
     def observe(self, obs: Observation) -> None:
         cls, values, parent_uid, keys = self.prepare(obs)
@@ -560,7 +556,7 @@ class Ingestor:
             except InvalidItem:
                 continue
             batch.prepared[id(obs)] = prepared
-            keys.extend(prepared.keys)
+            keys.extend(prepared[3])  # its identification keys
         batch.prefetch_keys(keys)
 
     @staticmethod
