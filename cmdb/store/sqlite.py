@@ -10,7 +10,7 @@ import contextlib
 import re
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,29 +167,6 @@ _ACTIVE = Lifecycle.ACTIVE.value
 _EMPTY = "{}"
 _CI_COLUMNS = "uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov"
 _REL_COLUMNS = "uid, type, src, dst, status, attrs, evidence, last_run"
-
-
-def _select_in(table: str, columns: str, key: str = "uid") -> str:
-    """SELECT ``columns`` of the rows of ``table`` whose ``key`` is in a JSON array, the one parameter.
-
-    One statement for any number of values, prepared once, where ``key IN (?, ?, ...)``
-    is a new statement for every length and has SQLite sort the values into a temporary
-    index first: the array is walked (CROSS JOIN keeps it the outer loop) and each value
-    looked up in the key's index. ~20% less CPU on the reads of a no-change re-ingest.
-    """
-    qualified = ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
-    return f"SELECT {qualified} FROM json_each(?) AS j CROSS JOIN {table} ON {table}.{key} = j.value"
-
-
-_FIND_KEYS = _select_in("id_keys", "key, uid", key="key")
-_GET_CIS = _select_in("cis", _CI_COLUMNS)
-_GET_CI_HEADS = _select_in("cis", "uid, class, created_at")
-_GET_RELS = _select_in("rels", _REL_COLUMNS)
-
-
-def _json_set(values: Collection[str]) -> tuple[str]:
-    """The parameter of a ``_select_in`` statement: the distinct values as a JSON array."""
-    return (orjson.dumps(list(set(values))).decode(),)
 
 
 # The decoders index columns by position (the order of _CI_COLUMNS / _REL_COLUMNS,
@@ -370,7 +347,7 @@ class SQLiteStore(SQLiteChangeFeed):
     # -- identification and writes ---------------------------------------------------
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        for key, uid in self._tuples().execute(_FIND_KEYS, _json_set(keys)):
+        for key, uid in self._select_in("id_keys", "key, uid", "key", keys):
             found.setdefault(key, []).append(uid)
         return found
 
@@ -380,14 +357,34 @@ class SQLiteStore(SQLiteChangeFeed):
         cursor.row_factory = None
         return cursor
 
+    def _select_in(self, table: str, columns: str, key: str, values: Collection[str]) -> Iterable[tuple[Any, ...]]:
+        """``columns`` (plain tuples, in no particular order) of the rows of ``table`` whose ``key`` is in ``values``.
+
+        The values go as one JSON array, walked (CROSS JOIN keeps it the outer loop)
+        and looked up in the key's index: one statement, prepared once, where
+        ``key IN (?, ?, ...)`` is a new statement for every length and has SQLite sort
+        the values into a temporary index first (~20% more CPU for the reads of a
+        no-change re-ingest). A NUL character does not come through json_each intact,
+        so values holding one are asked for that other way.
+        """
+        distinct = list(set(values))
+        array = orjson.dumps(distinct).decode()
+        cursor = self._tuples()
+        if "\\u0000" not in array:
+            qualified = ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+            return cursor.execute(
+                f"SELECT {qualified} FROM json_each(?) AS j CROSS JOIN {table} ON {table}.{key} = j.value", (array,))
+        return [row for chunk in _chunks(distinct)
+                for row in cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} IN ({_marks(len(chunk))})", chunk)]
+
     def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
-        return {row[0]: _ci_from_row(row) for row in self._tuples().execute(_GET_CIS, _json_set(uids))}
+        return {row[0]: _ci_from_row(row) for row in self._select_in("cis", _CI_COLUMNS, "uid", uids)}
 
     def get_ci_heads(self, uids: Collection[str]) -> dict[str, CIHead]:
-        return {row[0]: CIHead._make(row) for row in self._tuples().execute(_GET_CI_HEADS, _json_set(uids))}
+        return {row[0]: CIHead._make(row) for row in self._select_in("cis", "uid, class, created_at", "uid", uids)}
 
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
-        return {row[0]: _rel_from_row(row) for row in self._tuples().execute(_GET_RELS, _json_set(uids))}
+        return {row[0]: _rel_from_row(row) for row in self._select_in("rels", _REL_COLUMNS, "uid", uids)}
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
