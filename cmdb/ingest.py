@@ -493,7 +493,12 @@ class Ingestor:
         for i, raw in enumerate(chunk):
             index = offset + i
             try:
-                item = raw if isinstance(raw, (Observation, ObservedRelation)) else parse_item(raw)
+                # The exact classes first: isinstance() on a pydantic model class goes
+                # through ABCMeta's check, ~0.3 us per item.
+                if type(raw) is Observation or type(raw) is ObservedRelation:
+                    item = raw
+                else:
+                    item = raw if isinstance(raw, (Observation, ObservedRelation)) else parse_item(raw)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field_name = ".".join(str(p) for p in first["loc"]) or "item"
@@ -512,7 +517,7 @@ class Ingestor:
         by_depth: dict[int, list[tuple[int, Observation]]] = {}
         relations: list[tuple[int, ObservedRelation]] = []
         for index, item in parsed:
-            if isinstance(item, Observation):
+            if item.kind == "ci":  # an Observation (the discriminator is cheaper than isinstance())
                 by_depth.setdefault(_ref_depth(item.parent), []).append((index, item))
             else:
                 relations.append((index, item))
