@@ -103,14 +103,14 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
 
 
 def _accept(listener: socket.socket, ready: Sequence[_Worker], closed: Any) -> None:
-    """Hand every waiting connection to the ready worker with the fewest open ones."""
+    """Hand every waiting connection to the ready worker with the fewest open ones (ties: the least handed)."""
     while True:
         try:
             conn, _ = listener.accept()
         except BlockingIOError:
             return
         with conn:
-            worker = min(ready, key=lambda w: w.handed - (closed[w.index] - w.closed_before))
+            worker = min(ready, key=lambda w: (w.handed - (closed[w.index] - w.closed_before), w.handed))
             try:
                 socket.send_fds(worker.channel, [_HANDOFF], [conn.fileno()])
                 worker.handed += 1
