@@ -119,6 +119,40 @@ def _accept(listener: socket.socket, ready: Sequence[_Worker], closed: Any) -> N
 
 
 # -- in each worker -----------------------------------------------------------------------
+class _Coalescing:
+    """A transport whose writes within one turn of the event loop leave as one ``send``.
+
+    uvicorn writes a response's head and body separately: two system calls and, on
+    TCP_NODELAY sockets, two segments, each waking the client. Joined, one of each.
+    Everything else passes through to the transport.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self._flush)
+        else:
+            self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+
 def _worker_main(index: int, channel: socket.socket, closed: Any, app_factory: Callable[[], Any],
                  log_level: str) -> None:
     import uvicorn
@@ -143,13 +177,16 @@ async def _serve_handed(server: Any, config: Any, index: int, channel: socket.so
     def protocol() -> asyncio.Protocol:
         proto: Any = config.http_protocol_class(config=config, server_state=server.server_state,
                                                 app_state=server.lifespan.state)
-        lost = proto.connection_lost
+        made, lost = proto.connection_made, proto.connection_lost
+
+        def connection_made(transport: asyncio.Transport) -> None:
+            made(_Coalescing(transport, loop))
 
         def connection_lost(exc: Exception | None) -> None:
             closed[index] += 1
             lost(exc)
 
-        proto.connection_lost = connection_lost
+        proto.connection_made, proto.connection_lost = connection_made, connection_lost
         return proto  # type: ignore[no-any-return]
 
     def handed() -> None:
