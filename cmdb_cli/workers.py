@@ -124,6 +124,9 @@ class _Coalescing:
 
     uvicorn writes a response's head and body separately: two system calls and, on
     TCP_NODELAY sockets, two segments, each waking the client. Joined, one of each.
+    The responses of the requests one loop turn runs thus leave together at its end;
+    sending each at its body's write instead measured worse at 50 clients (575-621
+    against 664-786 answers a second, p95 141-151 against 116-122 ms; 23:38-23:43 UTC).
     Everything else passes through to the transport.
     """
 
