@@ -127,12 +127,15 @@ def serve(
     # fewest open ones (cmdb_cli.workers); each worker builds the app from the options, passed
     # in the environment it inherits. A scheduler runs once, here, with its own ingestor: the
     # workers see what it writes through the change feed.
-    from cmdb_cli.workers import serve_workers
+    from cmdb_cli.workers import WorkerStartupError, serve_workers
 
     os.environ[_WORKER_OPTIONS] = options.to_json()
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
         serve_workers(workers, host, port, worker_app, log_level)
+    except WorkerStartupError as exc:
+        err_console.print(f"cmdb serve: {exc}")
+        raise typer.Exit(code=1) from None
     finally:
         if background is not None:
             background.stop()

@@ -10,8 +10,9 @@ as if it had accepted it. Each worker counts the connections it closed in a shar
 (its own slot only), so the supervisor knows every worker's open connections.
 
 The supervisor starts accepting once a worker is ready (its app built, its topology index
-loaded), restarts a worker that dies, and on SIGTERM or SIGINT stops accepting, asks the
-workers to finish (SIGTERM: uvicorn's graceful shutdown) and waits for them.
+loaded), restarts a worker that dies after it served (one that never could means the app
+cannot be built: the supervisor stops), and on SIGTERM or SIGINT stops accepting, asks
+the workers to finish (SIGTERM: uvicorn's graceful shutdown) and waits for them.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class _Worker:
 
 
 def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str) -> None:
-    """Serve ``app_factory()``'s app from ``workers`` processes until SIGTERM or SIGINT."""
+    """Serve ``app_factory()``'s app from ``workers`` processes until SIGTERM or SIGINT.
+
+    Raises WorkerStartupError when a worker exits before it ever served: the app cannot be built.
+    """
     listener = socket.create_server((host, port), backlog=2048)
     listener.setblocking(False)
     context = multiprocessing.get_context("spawn")
@@ -69,6 +73,7 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
         return _Worker(index, process, ours, closed_before=closed[index])
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    failed: str | None = None
     pool = [start(i) for i in range(workers)]
     try:
         while not stopping:
@@ -81,11 +86,16 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
             if listener in readable:
                 _accept(listener, ready, closed)
             for i, worker in enumerate(pool):
-                if not worker.process.is_alive() and not stopping:
-                    log.error("worker %d (pid %s) exited with %s; starting another", i, worker.process.pid,
-                              worker.process.exitcode)
-                    worker.channel.close()
-                    pool[i] = start(i)
+                if worker.process.is_alive() or stopping:
+                    continue
+                if not worker.ready:  # it never served: the app cannot be built, another would fail the same way
+                    failed = f"worker {i} failed to start (exit code {worker.process.exitcode})"
+                    stopping = True
+                    break
+                log.error("worker %d (pid %s) exited with %s; starting another", i, worker.process.pid,
+                          worker.process.exitcode)
+                worker.channel.close()
+                pool[i] = start(i)
     finally:
         listener.close()
         for worker in pool:
@@ -100,6 +110,12 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
             worker.channel.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if failed is not None:
+        raise WorkerStartupError(failed)
+
+
+class WorkerStartupError(RuntimeError):
+    """A worker exited before it could serve (its error is in the log above)."""
 
 
 def _accept(listener: socket.socket, ready: Sequence[_Worker], closed: Any) -> None:

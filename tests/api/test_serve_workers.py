@@ -174,3 +174,13 @@ def test_two_workers_see_each_others_writes_and_other_processes_writes(tmp_path:
         store.close()
     assert proc.returncode == 0, (tmp_path / "serve.log").read_text()
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers | {proc.pid}), "a worker outlived the server"
+
+
+def test_workers_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
+    env = {**os.environ, "CMDB_DATA_DIR": str(tmp_path), "CMDB_JOBS_FILE": str(tmp_path / "absent.yaml"),
+           "CMDB_API_PAGE_CAP": "0"}  # refused by the API settings each worker reads
+    env.pop("CMDB_STORE_URL", None)
+    done = subprocess.run([*CMDB, "serve", "--port", str(free_port()), "--workers", "2"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "failed to start" in done.stderr and "page_cap" in done.stderr
