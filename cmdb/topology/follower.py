@@ -82,8 +82,13 @@ class ChangeFollower:
             return applied
 
     def after_apply(self, changes: ChangeSet) -> None:
-        """Ingest listener: this process's own batch reaches the index through the feed, in order."""
-        self.catch_up()
+        """Ingest listener: this process's own batch reaches the index through the feed, in order.
+
+        Should the feed have been turned off, the batch is applied directly: this process
+        then still sees its own writes (no longer the others').
+        """
+        if self.catch_up() == 0 and not self.store.change_feed_enabled():
+            self.index.apply(changes)
 
     def _reload(self) -> int:
         position = self.store.change_feed_position()

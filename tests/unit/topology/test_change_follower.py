@@ -131,3 +131,18 @@ def test_an_ingestor_with_the_follower_as_listener_sees_its_own_batches(tmp_path
         _same_as_fresh(follower, h.store)
     finally:
         h.store.close()
+
+
+def test_with_the_feed_turned_off_a_follower_still_sees_its_own_writes(pair: tuple[Harness, Harness]) -> None:
+    a, b = pair
+    follower = ChangeFollower.load(b.store, SCHEMA)
+    b.ingestor.listeners.append(follower.after_apply)
+    _stack(b, 2)
+    a.store.set_change_feed(False)
+    b.run([obs("host", {"instance_id": "i-5"}, scope="late"),
+           rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id="i-5"), scope="late")],
+          scope="late")
+    _same_as_fresh(follower, b.store)
+    a.run([obs("host", {"instance_id": "i-6"}, scope="other")], scope="other")
+    follower.catch_up()
+    assert len(follower.index) == len(_uids(b.store)) - 1  # another process's write, unseen without the feed
