@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, output: Callable[[], str]) -> None:
+    """Poll ``url``/healthz until it answers 200; fail with ``output()`` should ``proc`` exit first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, output()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{proc.args} did not come up in {timeout:.0f} s"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

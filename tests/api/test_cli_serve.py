@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import free_port
+from tests.api.conftest import free_port, wait_for_healthz
 
 CMDB = [sys.executable, "-m", "cmdb_cli.main"]
 
@@ -45,16 +44,7 @@ def test_serve_and_token_lifecycle(tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "cmdb serve did not come up"
-            time.sleep(0.2)
+        wait_for_healthz(proc, url, 60, lambda: proc.stderr.read() if proc.stderr else "")
         auth = {"Authorization": f"Bearer {token}"}
         r = httpx.post(f"{url}/graphql", json={"query": "{ cis(first: 1) { edges { cursor } } }"}, headers=auth)
         assert r.status_code == 200 and r.json() == {"data": {"cis": {"edges": []}}}

@@ -24,7 +24,7 @@ from cmdb.ingest import Ingestor
 from cmdb.observation import dump_item
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
-from tests.api.conftest import free_port
+from tests.api.conftest import free_port, wait_for_healthz
 from tests.api.estate import seed
 from tests.builders import obs, ref, rel
 
@@ -106,16 +106,7 @@ def test_two_workers_see_each_others_writes_and_other_processes_writes(tmp_path:
     clients: dict[int, httpx.Client] = {}
     workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "cmdb serve --workers 2 did not come up"
-            time.sleep(0.2)
+        wait_for_healthz(proc, url, 120, (tmp_path / "serve.log").read_text)
         assert store.change_feed_enabled()  # turned on by serve --workers
         clients = _pinned_clients(url, headers)
         workers = set(clients)
