@@ -145,20 +145,13 @@ class RawClient:
         status = int(status_line.split()[1])
         length = 0
         cache = ""
-        closing = False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             if name.lower() == "content-length":
                 length = int(value)
             elif name.lower() == "x-cmdb-cache":
                 cache = value.strip()
-            elif name.lower() == "connection" and value.strip().lower() == "close":
-                closing = True  # the server closes after this answer: reconnect for the next request
-        body = await self.reader.readexactly(length)
-        if closing:
-            await self.close()
-            self.reader = self.writer = None
-        return status, body, cache
+        return status, await self.reader.readexactly(length), cache
 
     async def close(self) -> None:
         if self.writer is not None:

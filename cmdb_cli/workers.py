@@ -44,7 +44,6 @@ class _Worker:
     process: BaseProcess
     channel: socket.socket  # the supervisor's end of the pair
     handed: int = 0  # connections handed to it
-    closed_before: int = 0  # the shared count when it started (a restarted worker counts on)
     ready: bool = False
 
 
@@ -64,13 +63,14 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
         stopping = True
 
     def start(index: int) -> _Worker:
+        closed[index] = 0  # no process writes the slot now: the one before is dead, this one not started
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=_worker_main, name=f"cmdb-worker-{index}",
                                   args=(index, theirs, closed, app_factory, log_level))
         process.start()
         theirs.close()
         ours.settimeout(5)  # a handoff to a stuck worker must not stall every accept
-        return _Worker(index, process, ours, closed_before=closed[index])
+        return _Worker(index, process, ours)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     failed: str | None = None
@@ -126,7 +126,7 @@ def _accept(listener: socket.socket, ready: Sequence[_Worker], closed: Any) -> N
         except BlockingIOError:
             return
         with conn:
-            worker = min(ready, key=lambda w: (w.handed - (closed[w.index] - w.closed_before), w.handed))
+            worker = min(ready, key=lambda w: (w.handed - closed[w.index], w.handed))
             try:
                 socket.send_fds(worker.channel, [_HANDOFF], [conn.fileno()])
                 worker.handed += 1
@@ -169,7 +169,6 @@ class _Coalescing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
-
 
 
 def _worker_main(index: int, channel: socket.socket, closed: Any, app_factory: Callable[[], Any],

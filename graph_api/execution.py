@@ -137,6 +137,13 @@ def _irregular(value: Any) -> bool:
     return isinstance(value, Exception) or isawaitable(value)
 
 
+def _enum_name(names: dict[Any, str], enum_cls: type, value: Any) -> str | None:
+    """An enum leaf's answer from the names coerced once, for a member or a (hashable) member value."""
+    if type(value) is enum_cls or type(value) is str or isinstance(value, Enum):
+        return names.get(value)
+    return None
+
+
 def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool, leaf: _Leaf | None) -> _Complete:
     coerce = leaf_type.coerce_output_value
     enum_cls = leaf.enum_cls if leaf is not None else None
@@ -148,8 +155,8 @@ def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bo
             if non_null:
                 raise _Irregular
             return None
-        if enum_cls is not None and (type(value) is enum_cls or type(value) is str or isinstance(value, Enum)):
-            name = names.get(value)
+        if enum_cls is not None:
+            name = _enum_name(names, enum_cls, value)
             if name is not None:
                 return name
         if type(value) not in plain and _irregular(value):
@@ -351,9 +358,8 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         pass
                 elif leaf is not None:
                     value = leaf.read(source_value)
-                    if leaf.enum_cls is not None and (type(value) is leaf.enum_cls or type(value) is str
-                                                      or isinstance(value, Enum)):
-                        name = leaf.names.get(value)
+                    if leaf.enum_cls is not None:
+                        name = _enum_name(leaf.names, leaf.enum_cls, value)
                         if name is not None:
                             results[response_name] = name
                             continue

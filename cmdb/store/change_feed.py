@@ -61,19 +61,21 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _status(status: Any) -> str:
+    return status.value if isinstance(status, Lifecycle) else str(status)
+
+
 def node_row(ci: CI) -> NodeRow:
     """A CI as ``iter_nodes`` returns it (name, min_up and owner as text)."""
     attrs = ci.attributes
-    status = ci.status.value if isinstance(ci.status, Lifecycle) else str(ci.status)
-    return NodeRow(ci.uid, ci.ci_class, status, _text(attrs.get("name")), _text(attrs.get("min_up")),
+    return NodeRow(ci.uid, ci.ci_class, _status(ci.status), _text(attrs.get("name")), _text(attrs.get("min_up")),
                    _text(attrs.get("owner")))
 
 
 def edge_row(rel: Relationship) -> EdgeRow:
     """A relationship as ``iter_edges`` returns it."""
-    status = rel.status.value if isinstance(rel.status, Lifecycle) else str(rel.status)
     ev = rel.evidence
-    return EdgeRow(rel.source_uid, rel.type, rel.target_uid, ev.method, float(ev.confidence), status)
+    return EdgeRow(rel.source_uid, rel.type, rel.target_uid, ev.method, float(ev.confidence), _status(rel.status))
 
 
 def deleted_edge_row(uid: str) -> EdgeRow:

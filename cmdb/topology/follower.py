@@ -42,7 +42,6 @@ class ChangeFollower:
         self.index = index
         self.position = position  # the seq of the last entry applied
         self.page = page
-        self.applied = 0  # entries applied since start
         self.reloads = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -78,7 +77,6 @@ class ChangeFollower:
                 applied += len(entries)
             if newest < self.position:  # the feed restarted (e.g. the file was replaced): start over
                 self._reload()
-            self.applied += applied
             return applied
 
     def after_apply(self, changes: ChangeSet) -> None:

@@ -11,9 +11,6 @@ from cmdb.impact import (
     DependencyReport as DependencyReportModel,
 )
 from cmdb.impact import (
-    Grade as GradeModel,
-)
-from cmdb.impact import (
     ImpactedCI as ImpactedCIModel,
 )
 from cmdb.impact import (
@@ -39,7 +36,6 @@ class Grade(Enum):
     DEGRADED = "degraded"
 
 
-_GRADE = {GradeModel(g.value): g for g in Grade}  # keyed by the domain member: no .value per CI
 
 
 @strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
