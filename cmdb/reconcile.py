@@ -53,18 +53,17 @@ def merge_attributes(
         current = ci.provenance.get(name)
         before = ci.attributes.get(name)
         if current is not None:
+            held: Any
+            new: Any
             if current.source == source:
                 # The usual case, a source seeing its own value again: both ranks share
                 # priority and staleness window, and freshness only grows with the
                 # observation time, so the ranks compare as the observation times do.
-                held_at = current.observed_at
-                if held_at > observed_at or (
-                        held_at == observed_at and before != value and _canon(before) > _canon(value)):
-                    continue
+                held, new = current.observed_at, observed_at
             else:
-                held = precedence.rank(current.source, current.observed_at)
-                if held > candidate or (held == candidate and before != value and _canon(before) > _canon(value)):
-                    continue
+                held, new = precedence.rank(current.source, current.observed_at), candidate
+            if held > new or (held == new and before != value and _canon(before) > _canon(value)):
+                continue
         if before != value:
             changes[name] = [before, value]
             ci.attributes[name] = value
