@@ -101,7 +101,7 @@ def serve(
     follow_writers: bool = typer.Option(False, "--follow-writers",
                                         help="Also see what other processes write (cmdb ingest, a scheduler "
                                              "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
-    gc_gen0: int = typer.Option(50_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
+    gc_gen0: int = typer.Option(10_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
                                 help="Allocations between young-generation garbage collections (0: Python's 700)."),
 ) -> None:
     """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
@@ -208,8 +208,13 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
                       f" (pid {os.getpid()}{followed})")
     # What is loaded now lives as long as the server: keep it out of every later collection
     # (a full collection walked the index's node lists and took ~70-150 ms under load).
-    # Young collections every 50,000 allocations instead of 700: a request's short-lived
-    # objects then mostly die young instead of being promoted mid-request (docs/benchmarks/api.md).
+    # Young collections every 10,000 allocations instead of 700: a request's short-lived
+    # objects then mostly die young instead of being promoted mid-request. Not more: each
+    # request leaves ~115 objects in reference cycles (graphql-core's and strawberry's), which
+    # only a collection frees, and a collection's pause grows with what it walks. At 50,000 a
+    # young collection paused a worker for 50-70 ms about once a second, and every request
+    # queued behind it waited: impact p95 at 50 clients 109-117 ms against 77-82 ms at 10,000
+    # (docs/benchmarks/api.md).
     gc.collect()
     gc.freeze()
     if options.gc_gen0:
