@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
 from operator import getitem
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,40 @@ def test_impact_explains_exactly_when_the_query_shows_explanations(real: Any) ->
     assert [ci["explanation"] for ci in via_fragment] == [ci["explanation"] for ci in full]
     inline = impacted("uid ... on ImpactedCI { path { uid } }")
     assert [ci["path"] for ci in inline] == [ci["path"] for ci in full]
+
+
+@pytest.mark.parametrize(("query", "many"), [
+    ("""query($u: [ID!]!) { impact(uids: $u, maxDepth: 6) { truncated
+        impacted { uid grade depth } services { uid name grade owner } owners } }""", True),
+    ("""query($u: ID!) { ci(uid: $u) { uid name neighbours(first: 50) { direction
+        relationship { type evidence { method confidence } } ci { uid name ciClass } } } }""", False),
+])
+def test_an_answered_query_leaves_nothing_to_the_cyclic_collector(real: Any, query: str, many: bool) -> None:
+    # Garbage in reference cycles waits for a collection, whose pause holds up every request
+    # queued behind it (docs/benchmarks/api.md): an execution's state must go with refcounting.
+    schema, context, uids = real
+    schema.execution_context_class = LeafFastExecutionContext
+    variables = {"u": [uids["db-host"]] if many else uids["db-host"]}
+
+    async def answer() -> Any:
+        return await schema.execute(query, variable_values=variables, context_value=context)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(answer())  # warm: caches filled now are not per-request garbage
+        gc.collect()
+        gc.disable()
+        try:
+            result = loop.run_until_complete(answer())
+            assert not result.errors and result.data, result.errors
+            del result
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            left = [type(o) for o in gc.garbage]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    finally:
+        loop.close()
+    assert left == []
