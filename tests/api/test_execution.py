@@ -314,8 +314,9 @@ def test_an_answered_query_leaves_nothing_to_the_cyclic_collector(real: Any, que
     schema.execution_context_class = LeafFastExecutionContext
     variables = {"u": [uids["db-host"]] if many else uids["db-host"]}
 
-    async def answer() -> Any:
-        return await schema.execute(query, variable_values=variables, context_value=context)
+    async def answer() -> Any:  # a fresh context, as each request has (its own loaders)
+        fresh = ApiContext(context.principal, context.services, context.settings)
+        return await schema.execute(query, variable_values=variables, context_value=fresh)
 
     loop = asyncio.new_event_loop()
     try:
