@@ -68,6 +68,9 @@ class _Leaf(NamedTuple):
     # (strawberry's enum coercion scans every member; resolvers may hand back the value,
     # e.g. a CI class string or a domain enum of the same values).
     names: dict[Any, str]
+    # The same for enum members by identity, filled as they are met (a member lives as long
+    # as its class, so its id stays its own): hashing a member calls Enum.__hash__ in Python.
+    members: dict[int, tuple[Any, str]]
 
 
 # Per field definition of a schema: its _Leaf, or None when the field must take the
@@ -100,7 +103,7 @@ def _leaf(field_def: GraphQLField | None) -> _Leaf | None:
                             names[member.value] = names[member]
                     except Exception:  # left to graphql-core at run time
                         continue
-            leaf = _Leaf(read, of_type.coerce_output_value, non_null, enum_cls if names else None, names)
+            leaf = _Leaf(read, of_type.coerce_output_value, non_null, enum_cls if names else None, names, {})
     _leaves[id(field_def)] = (field_def, leaf)
     return leaf
 
@@ -139,17 +142,23 @@ def _irregular(value: Any) -> bool:
     return isinstance(value, Exception) or isawaitable(value)
 
 
-def _enum_name(names: dict[Any, str], enum_cls: type, value: Any) -> str | None:
-    """An enum leaf's answer from the names coerced once, for a member or a (hashable) member value."""
-    if type(value) is enum_cls or type(value) is str or isinstance(value, Enum):
-        return names.get(value)
+def _enum_name(leaf: _Leaf, value: Any) -> str | None:
+    """An enum leaf's answer from the names coerced once, for a member or a (hashable) member value.
+
+    The callers look ``leaf.members`` up first; a member found by hash is kept there.
+    """
+    if type(value) is leaf.enum_cls or type(value) is str or isinstance(value, Enum):
+        name = leaf.names.get(value)
+        if name is not None and isinstance(value, Enum):
+            leaf.members[id(value)] = (value, name)
+        return name
     return None
 
 
 def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool, leaf: _Leaf | None) -> _Complete:
     coerce = leaf_type.coerce_output_value
-    enum_cls = leaf.enum_cls if leaf is not None else None
-    names = leaf.names if leaf is not None else {}
+    enum_leaf = leaf if leaf is not None and leaf.enum_cls is not None else None
+    members = enum_leaf.members if enum_leaf is not None else {}
     plain = _PLAIN
 
     def complete(value: Any) -> Any:
@@ -157,8 +166,11 @@ def _leaf_completer(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bo
             if non_null:
                 raise _Irregular
             return None
-        if enum_cls is not None:
-            name = _enum_name(names, enum_cls, value)
+        if enum_leaf is not None:
+            member = members.get(id(value))
+            if member is not None and member[0] is value:
+                return member[1]
+            name = _enum_name(enum_leaf, value)
             if name is not None:
                 return name
         if type(value) not in plain and _irregular(value):
@@ -379,7 +391,8 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 elif leaf is not None:
                     value = leaf.read(source_value)
                     if leaf.enum_cls is not None:
-                        name = _enum_name(leaf.names, leaf.enum_cls, value)
+                        member = leaf.members.get(id(value))
+                        name = member[1] if member is not None and member[0] is value else _enum_name(leaf, value)
                         if name is not None:
                             results[response_name] = name
                             continue
