@@ -8,7 +8,7 @@ from fastapi import Request
 from strawberry.fastapi import BaseContext
 
 from graph_api.auth import Principal, authenticate, bearer
-from graph_api.loaders import Loaders, build_loaders
+from graph_api.loaders import Loaders
 from graph_api.services import AppServices
 from graph_api.settings import ApiSettings
 
@@ -21,7 +21,7 @@ class ApiContext(BaseContext):
         self.principal = principal
         self.services = services
         self.settings = settings
-        self.loaders: Loaders = build_loaders(services.reads)
+        self.loaders = Loaders(services.reads)
 
 
 def _is_ide_page(request: Request) -> bool:

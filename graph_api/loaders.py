@@ -26,8 +26,12 @@ class NeighbourKey(NamedTuple):
     types: tuple[str, ...]
 
 
+_BATCH = 2000
+
+
 class Loaders:
-    """This request's loaders, each built on its first use (an impact query needs none of them)."""
+    """One request's loaders (their caches must never outlive it), each built on its first use
+    (an impact query needs none of them)."""
 
     __slots__ = ("_ci", "_neighbours", "_reads", "_relationship")
 
@@ -54,14 +58,6 @@ class Loaders:
         if self._relationship is None:
             self._relationship = DataLoader(load_fn=partial(_load_rels, self._reads), max_batch_size=_BATCH)
         return self._relationship
-
-
-_BATCH = 2000
-
-
-def build_loaders(reads: ReadService) -> Loaders:
-    """Fresh loaders for one request (their caches must never outlive it)."""
-    return Loaders(reads)
 
 
 async def _load_cis(reads: ReadService, uids: Sequence[str]) -> list[CI | None]:
