@@ -209,12 +209,12 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     # What is loaded now lives as long as the server: keep it out of every later collection
     # (a full collection walked the index's node lists and took ~70-150 ms under load).
     # Young collections every 10,000 allocations instead of 700: a request's short-lived
-    # objects then mostly die young instead of being promoted mid-request. Not more: each
-    # request leaves ~115 objects in reference cycles (graphql-core's and strawberry's), which
-    # only a collection frees, and a collection's pause grows with what it walks. At 50,000 a
-    # young collection paused a worker for 50-70 ms about once a second, and every request
-    # queued behind it waited: impact p95 at 50 clients 109-117 ms against 77-82 ms at 10,000
-    # (docs/benchmarks/api.md).
+    # objects then mostly die young instead of being promoted mid-request. Not more: a
+    # collection's pause grows with what it walks, and every request queued behind it waits.
+    # While each request still left its execution state in a reference cycle (graphql-core's
+    # resolver helpers, broken since in graph_api.execution), young collections at 50,000
+    # paused a worker 50-70 ms about once a second: impact p95 at 50 clients 109-117 ms
+    # against 77-82 ms at 10,000 (docs/benchmarks/api.md).
     gc.collect()
     gc.freeze()
     if options.gc_gen0:
