@@ -36,8 +36,6 @@ class Grade(Enum):
     DEGRADED = "degraded"
 
 
-
-
 @strawberry.type(description="One CI on an explanation path and the relationship that led to it.")
 class PathStep:
     uid: strawberry.ID
