@@ -40,8 +40,13 @@ def test_a_ci_another_scope_still_sees_does_not_age(harness: Harness) -> None:
     harness.run([A, B])
     harness.run([obs("host", {"machine_id": "m-b"}, {"instance_id": "i-b"}, source="ssh", scope="lab")],
                 source="ssh", scope="lab")
-    for _ in range(5):
+    for missed in range(1, 6):
+        # Checked right after the run that missed it, before the lab's run sees it again:
+        # i-b ages by its smallest missed count (0, in the lab's scope), never by the largest.
         harness.run([A])
+        assert statuses(harness) == {"i-a": Lifecycle.ACTIVE, "i-b": Lifecycle.ACTIVE}, f"after {missed} missed runs"
+        assert [e.action for e in harness.store.history(harness.find("host", instance_id="i-b").uid)
+                if e.action is not Action.UPDATE] == [Action.CREATE]
         harness.run([obs("host", {"machine_id": "m-b"}, source="ssh", scope="lab")], source="ssh", scope="lab")
     assert statuses(harness) == {"i-a": Lifecycle.ACTIVE, "i-b": Lifecycle.ACTIVE}
     # Another scope of the same source ages only its own sightings.
