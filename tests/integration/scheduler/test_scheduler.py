@@ -8,11 +8,12 @@ else (APScheduler, the job runner, ingest, aging, the run records) is real.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from discovery.base import ProgressHook, ScopeResult
 from discovery.job_runner import SHUTDOWN, SKIPPED, FileLock, JobRunner
 from discovery.jobs import Jobs, parse_jobs
 from discovery.scanner_registry import REGISTRY, ScannerEntry
-from discovery.scheduler import DiscoveryScheduler
+from discovery.scheduler import DiscoveryScheduler, trigger_for
 from schema import load_schema
 
 SCOPE = "lab"
@@ -95,18 +96,39 @@ async def _serve_for(scheduler: DiscoveryScheduler, seconds: float) -> None:
     await asyncio.wait_for(task, 20)
 
 
-def test_interval_jobs_run_at_the_right_times(store: SQLiteStore) -> None:
+def test_an_interval_schedule_fires_every_interval() -> None:
+    """The schedule itself, without a clock: consecutive fire times are exactly one interval apart."""
+    trigger = trigger_for(_jobs("  - {name: tick, scanner: fake, schedule: {interval: 90}}\n").get("tick"))
+    assert trigger is not None
+    first = trigger.get_next_fire_time(None, datetime(2027, 2, 8, 9, 0, tzinfo=UTC))
+    assert first is not None
+    fires = [first]
+    for _ in range(3):
+        following = trigger.get_next_fire_time(fires[-1], fires[-1])
+        assert following is not None
+        fires.append(following)
+    assert [b - a for a, b in itertools.pairwise(fires)] == [timedelta(seconds=90)] * 3
+
+
+def test_interval_jobs_run_repeatedly_through_the_real_scheduler(store: SQLiteStore) -> None:
     jobs = _jobs("  - {name: tick, scanner: fake, schedule: {interval: 1}}\n")
     scheduler = DiscoveryScheduler(jobs, Ingestor(store, load_schema()))
 
-    started = time.time() * 1000
-    asyncio.run(_serve_for(scheduler, 3.6))
-    runs = _runs(store, "tick")
-    assert [(r.scope, r.status) for r in runs] == [(SCOPE, RunStatus.COMPLETE)] * 3
-    offsets = [r.started_at - started for r in runs]
-    for expected, got in zip((1000, 2000, 3000), offsets, strict=True):
-        assert abs(got - expected) < 450, offsets
-    assert runs[0].counts["created"] == 2 and runs[1].counts["unchanged"] == 2
+    async def until_three_runs() -> None:
+        task = asyncio.create_task(scheduler.serve(install_signal_handlers=False))
+        deadline = asyncio.get_running_loop().time() + 30
+        while len([r for r in _runs(store, "tick") if r.status is RunStatus.COMPLETE]) < 3:
+            assert asyncio.get_running_loop().time() < deadline, _runs(store, "tick")
+            await asyncio.sleep(0.05)
+        scheduler.request_stop()
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(until_three_runs())
+    runs = [r for r in _runs(store, "tick") if r.status is RunStatus.COMPLETE]
+    assert [r.scope for r in runs[:3]] == [SCOPE] * 3
+    assert runs[0].counts["created"] == 2 and runs[1].counts["unchanged"] == 2 and runs[2].counts["unchanged"] == 2
+    # each run started after the previous one had finished (max_instances=1)
+    assert all(a.finished_at is not None and a.finished_at <= b.started_at for a, b in itertools.pairwise(runs))
 
 
 def test_an_overlapping_run_is_skipped_and_recorded(store: SQLiteStore) -> None:
