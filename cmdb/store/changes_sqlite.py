@@ -6,7 +6,6 @@ Plans and snapshots are kept as JSON documents (they are read whole).
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from cmdb.changes.model import Change, ChangeFilter, ChangeWindow, TimeWindow
 from cmdb.changes.plan import ChangePlan, Snapshot
+from cmdb.store.sqlite_connections import ThreadConnections
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS chg_changes (
@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS chg_plans (
 _CHUNK = 500
 
 
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
 class SQLiteChangeRepository:
     """ChangeRepository on one SQLite file (WAL; one connection per thread)."""
 
@@ -63,29 +68,15 @@ class SQLiteChangeRepository:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(self.path, _configure)
         self._conn().executescript(_DDL)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(sqlite3.ProgrammingError):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     def _write(self, statements: list[tuple[str, Any]]) -> None:
         conn = self._conn()

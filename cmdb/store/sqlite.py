@@ -35,6 +35,7 @@ from cmdb.model import (
 from cmdb.store.change_feed_sqlite import DDL as _FEED_DDL
 from cmdb.store.change_feed_sqlite import SQLiteChangeFeed
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
+from cmdb.store.sqlite_connections import ThreadConnections
 from schema import Schema
 
 _CHUNK = 500  # host parameters per IN (...) list, well under SQLite's limit
@@ -240,6 +241,17 @@ def _run_from_row(row: sqlite3.Row) -> ScanRun:
     )
 
 
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA cache_size=-65536")
+    # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB:
+    # ingest commits a batch at a time and would otherwise checkpoint constantly.
+    conn.execute("PRAGMA wal_autocheckpoint=10000")
+
+
 class SQLiteStore(SQLiteChangeFeed):
     """GraphStore on one SQLite file (with a change feed, ``cmdb.store.change_feed``)."""
 
@@ -247,10 +259,8 @@ class SQLiteStore(SQLiteChangeFeed):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._connections = ThreadConnections(self.path, _configure)
         self._write_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(_DDL + _FEED_DDL)
         self._migrate_evidence(conn)
@@ -258,21 +268,7 @@ class SQLiteStore(SQLiteChangeFeed):
 
     # -- connections -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=OFF")
-            conn.execute("PRAGMA cache_size=-65536")
-            # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB:
-            # ingest commits a batch at a time and would otherwise checkpoint constantly.
-            conn.execute("PRAGMA wal_autocheckpoint=10000")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -337,12 +333,7 @@ class SQLiteStore(SQLiteChangeFeed):
         return names
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(sqlite3.ProgrammingError):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     # -- identification and writes ---------------------------------------------------
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
