@@ -25,7 +25,8 @@ def test_drift_reports_an_added_dependency_and_a_removed_redundant_instance(scen
     svc = scenario.service
     uid = scenario.change("patch i-web1", ["i-web1"], START)
     svc.plan(uid)
-    snapshot = svc.approve(uid, "cab")
+    snapshot = svc.approve(uid, "cab").snapshot
+    assert snapshot is not None
     assert {(i.name, i.grade) for i in snapshot.plan.impacted} == {
         ("i-web1", "down"), ("web-pool", "degraded"), ("web-app", "degraded"), ("checkout", "degraded")}
 
