@@ -25,7 +25,8 @@ def test_markdown_has_every_section_with_its_values(scenario: Scenario) -> None:
     md = to_markdown(plan)
     sections = [line for line in md.splitlines() if line.startswith("#")]
     assert sections == ["# Change plan: patch i-web1", "## Impact summary", "## Services", "## Owners to notify",
-                        "## Conflicts", "## Windows", "## Risk"]
+                        "## Single points of failure", "## Conflicts", "## Combined impact of the slot",
+                        "## Windows", "## Risk"]
     assert "- **Action:** outage of i-web1" in md
     assert "- **Window:** 2026-01-02 00:00 UTC - 2026-01-02 02:00 UTC" in md
     assert "- **Requester:** alice" in md
@@ -36,7 +37,15 @@ def test_markdown_has_every_section_with_its_values(scenario: Scenario) -> None:
     assert "- team-shop\n- team-web\n" in md
     other = plan.conflicts[0]
     assert (f"| replace orders disk (`{other.change_uid}`) | planned | 2026-01-02 00:00 UTC - 2026-01-02 02:00 UTC"
-            " | checkout | checkout |") in md
+            " | checkout | checkout | both changes impact the same services in overlapping windows: checkout"
+            " (business_service): degraded here, down under 'replace orders disk' |") in md
+    # By hand: the pool alone takes web-app (runs only on it) and checkout (needs all its inputs) down.
+    assert "- **web-pool** (cluster): alone takes down web-app, checkout\n" in md
+    assert "- **web-app** (application): alone takes down checkout\n" in md
+    # Together with the orders disk: i-web1, orders-host, orders-app and checkout down; pool and web-app
+    # degraded. Checkout is already down under the orders change alone: nothing is worse together.
+    assert "the slot takes 4 CI(s) down and degrades 2." in md
+    assert "Nothing fares worse together than under one change alone." in md
     assert "- **BLACKOUT violated:** year-end freeze (2026-01-02 00:00 UTC - 2026-01-03 00:00 UTC) on checkout" in md
     assert f"- **Risk:** {plan.risk.level.upper()} (score {plan.risk.score:g})" in md
     assert plan.risk.score == 75  # 22.5 criticality + 7.5 breadth + 10 margin + 10 conflict + 25 blackout
