@@ -48,9 +48,9 @@ class NoSnapshot(ChangeError):
 class ApprovalConflict(ChangeError):
     """The change moved on while the caller was deciding (another approval won, or a new plan version)."""
 
-    def __init__(self, uid: str, expected: int, actual: int, what: str = "revision") -> None:
-        super().__init__(f"change {uid!r} changed meanwhile ({what} {expected} expected, {actual} now); "
-                         "read it again and retry")
+    def __init__(self, uid: str, expected: int, actual: int, what: str = "revision", detail: str = "") -> None:
+        super().__init__(f"change {uid!r} changed meanwhile ({what} {expected} expected, {actual} now"
+                         f"{'; ' + detail if detail else ''}); read it again and retry")
         self.uid = uid
         self.expected = expected
         self.actual = actual

@@ -71,13 +71,17 @@ TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
 OPEN_STATES = (ChangeState.PLANNED, ChangeState.APPROVED, ChangeState.IN_PROGRESS)
 
 
+#: 9999-12-31T23:59:59.999Z: the last instant a calendar (and every export) can show.
+MAX_MS = 253_402_300_799_999
+
+
 class TimeWindow(BaseModel):
     """A half-open interval ``[start, end)`` in epoch milliseconds."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
+    start: int = Field(ge=0, le=MAX_MS)
+    end: int = Field(ge=0, le=MAX_MS)
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:

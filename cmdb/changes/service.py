@@ -25,7 +25,6 @@ from cmdb.changes.errors import (
 )
 from cmdb.changes.model import (
     OPEN_STATES,
-    TRANSITIONS,
     Approval,
     Change,
     ChangeAction,
@@ -123,7 +122,7 @@ class ChangeService:
         try:
             return TimeWindow(start=start, end=end)
         except ValueError as exc:
-            raise InvalidChange("window", "the window must end after it starts (epoch ms >= 0)") from exc
+            raise InvalidChange("window", "the window must end after it starts, between 1970 and 9999") from exc
 
     def _known(self, uids: tuple[str, ...], field: str) -> None:
         if not uids:
@@ -322,7 +321,11 @@ class ChangeService:
         approved and the plan is kept as the snapshot drift compares with.
         """
         change = self.get(uid)
-        if ChangeState.APPROVED not in TRANSITIONS[change.state] or change.state is not ChangeState.PLANNED:
+        if change.state is not ChangeState.PLANNED:
+            if plan_version is not None and plan_version == change.plan_version:
+                # The approver read this version while it was planned: someone else's approval won.
+                raise ApprovalConflict(uid, plan_version, change.plan_version, "plan version",
+                                       f"it is {change.state.value} now")
             raise InvalidTransition(uid, change.state.value, ChangeState.APPROVED.value)
         approver = approver.strip()
         if not approver:

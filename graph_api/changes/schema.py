@@ -15,6 +15,10 @@ import strawberry
 from strawberry.types import Info
 
 from cmdb.changes import (
+    ApprovalConflict,
+    ApprovalOutcome,
+    ApprovalRefused,
+    CannotStart,
     ChangeError,
     ChangeFilter,
     ChangeNotFound,
@@ -23,20 +27,25 @@ from cmdb.changes import (
     InvalidTransition,
     NewChange,
     NoSnapshot,
+    Review,
     TimeWindow,
 )
+from cmdb.changes.export import change_to_csv, change_to_json, change_to_markdown
+from cmdb.changes.timeparse import parse_instant
 from cmdb.changes.wiring import build_change_service
 from graph_api.auth import CanEdit, CanView
 from graph_api.blocking import run_blocking
 from graph_api.changes.types import (
     Change,
     ChangeAction,
+    ChangeModelKind,
     ChangeOutcome,
     ChangePlan,
     ChangeSnapshot,
     ChangeState,
     ChangeWindow,
     DriftReport,
+    PlanFormat,
     WindowKind,
 )
 from graph_api.context import ApiContext
@@ -54,11 +63,39 @@ class InvalidTransitionError:
     wanted: ChangeState
 
 
-ChangeResult = Annotated[Change | NotFoundError | ValidationError | InvalidTransitionError | NotConfiguredError,
-                         strawberry.union("ChangeResult")]
-PlanResult = Annotated[ChangePlan | NotFoundError | ValidationError | InvalidTransitionError | NotConfiguredError,
-                       strawberry.union("PlanChangeResult")]
-ApproveResult = Annotated[ChangeSnapshot | NotFoundError | ValidationError | InvalidTransitionError
+@strawberry.type(description="The change moved on while you decided (another approval won, or a new plan "
+                             "version): read it again and retry.")
+class ChangeConflictError:
+    message: str
+    expected: int
+    actual: int
+
+
+@strawberry.type(description="You may not approve this change (separation of duties, role, a second vote).")
+class ApprovalRefusedError:
+    message: str
+    reason: str
+
+
+@strawberry.type(description="The change may not start now (outside its window, or its approval was voided).")
+class CannotStartError:
+    message: str
+    reason: str
+
+
+@strawberry.type(description="Your approval was recorded; the plan's risk level needs more before it is approved.")
+class ApprovalRecorded:
+    change: Change
+    level: str
+    missing: str
+
+
+ChangeResult = Annotated[Change | NotFoundError | ValidationError | InvalidTransitionError | ChangeConflictError
+                         | CannotStartError | NotConfiguredError, strawberry.union("ChangeResult")]
+PlanResult = Annotated[ChangePlan | NotFoundError | ValidationError | InvalidTransitionError | ChangeConflictError
+                       | NotConfiguredError, strawberry.union("PlanChangeResult")]
+ApproveResult = Annotated[ChangeSnapshot | ApprovalRecorded | NotFoundError | ValidationError
+                          | InvalidTransitionError | ChangeConflictError | ApprovalRefusedError
                           | NotConfiguredError, strawberry.union("ApproveChangeResult")]
 @strawberry.type(description="The window was withdrawn.")
 class WindowRemoved:
@@ -71,15 +108,30 @@ WindowResult = Annotated[ChangeWindow | NotFoundError | ValidationError | NotCon
                          strawberry.union("ChangeWindowResult")]
 
 
-@strawberry.input(description="A change request to record as a draft.")
+@strawberry.input(description="A change request to record as a draft; its requester is the caller. The window: "
+                              "`startsAt`/`endsAt` as ISO 8601 with an offset, or `start`/`end` in epoch ms.")
 class CreateChangeInput:
     title: str
     cis: list[strawberry.ID]
     action: ChangeAction
-    start: Long
-    end: Long
+    start: Optional[Long] = None  # noqa: UP045
+    end: Optional[Long] = None  # noqa: UP045
+    starts_at: Optional[str] = None  # noqa: UP045
+    ends_at: Optional[str] = None  # noqa: UP045
     description: str = ""
-    requester: Optional[str] = None  # noqa: UP045  (default: the caller's token name)
+    model: ChangeModelKind = ChangeModelKind.NORMAL  # type: ignore[assignment]
+    template: Optional[str] = None  # noqa: UP045
+    implementation_plan: str = ""
+    backout_plan: str = ""
+    test_plan: str = ""
+
+
+@strawberry.input(description="Post-implementation review: actual times (ISO 8601 with an offset), incidents.")
+class ReviewInput:
+    actual_start: str
+    actual_end: str
+    incidents: list[str] = strawberry.field(default_factory=list)
+    notes: str = ""
 
 
 @strawberry.input(description="Which changes to list; every given criterion must hold.")
@@ -137,6 +189,16 @@ class _NotConfigured(Exception):
     pass
 
 
+def _review(outcome: Any, given: ReviewInput) -> Review:
+    start = _instant("actualStart", given.actual_start, None)
+    end = _instant("actualEnd", given.actual_end, None)
+    try:
+        return Review(actual_start=start, actual_end=end, outcome=outcome, incidents=tuple(given.incidents),
+                      notes=given.notes)
+    except ValueError as exc:
+        raise InvalidChange("actualEnd", "the actual end must not be before the actual start") from exc
+
+
 def _cursor(change: Any) -> str:
     return f"{change.window.start}:{change.uid}"
 
@@ -155,6 +217,8 @@ def _query_error(exc: Exception) -> Exception:
         return DomainError("NOT_CONFIGURED", "change planning needs the impact engine (topology index)")
     if isinstance(exc, ChangeNotFound | NoSnapshot):
         return DomainError("NOT_FOUND", str(exc))
+    if isinstance(exc, ApprovalConflict):
+        return DomainError("CONFLICT", str(exc))
     if isinstance(exc, InvalidChange):
         return DomainError("INVALID_ARGUMENT", str(exc), field=exc.field)
     if isinstance(exc, ChangeError):
@@ -182,6 +246,12 @@ def _mutation_error(exc: Exception) -> Any:
     if isinstance(exc, InvalidTransition):
         return InvalidTransitionError(message=str(exc), current=ChangeState(exc.current),
                                       wanted=ChangeState(exc.wanted))
+    if isinstance(exc, ApprovalConflict):
+        return ChangeConflictError(message=str(exc), expected=exc.expected, actual=exc.actual)
+    if isinstance(exc, ApprovalRefused):
+        return ApprovalRefusedError(message=str(exc), reason=exc.reason)
+    if isinstance(exc, CannotStart):
+        return CannotStartError(message=str(exc), reason=exc.reason)
     if isinstance(exc, InvalidChange):
         return ValidationError(message=exc.message, field=exc.field)
     if isinstance(exc, ChangeError):
@@ -201,8 +271,29 @@ async def _mutate(info: Info[ApiContext, None], fn: Callable[[ChangeService], T]
 
 
 def _caller(info: Info[ApiContext, None]) -> str:
+    """The authenticated caller's name: requester and approver are never free fields."""
     principal = info.context.principal
-    return principal.name if principal is not None else "unknown"
+    if principal is None:  # the permission classes refuse anonymous callers before this
+        raise DomainError("UNAUTHENTICATED", "authentication required")
+    return principal.name
+
+
+def _instant(field: str, iso: str | None, ms: int | None, required: bool = True) -> int:
+    """Epoch ms from an ISO 8601 text with an offset (preferred) or epoch ms; a clear ValidationError else."""
+    if iso is not None and ms is not None:
+        raise InvalidChange(field, "give the time once: ISO 8601 or epoch milliseconds, not both")
+    if iso is not None:
+        try:
+            return parse_instant(iso)
+        except ValueError as exc:
+            raise InvalidChange(field, str(exc)) from exc
+    if ms is None:
+        raise InvalidChange(field, "a time is required (ISO 8601 with an offset)")
+    return int(ms)
+
+
+def _window_of(start_iso: str | None, start: int | None, end_iso: str | None, end: int | None) -> tuple[int, int]:
+    return _instant("startsAt", start_iso, start), _instant("endsAt", end_iso, end)
 
 
 @strawberry.type
@@ -248,6 +339,21 @@ class ChangeQueries:
     async def change_drift(self, info: Info[ApiContext, None], uid: strawberry.ID) -> DriftReport:
         return DriftReport.of(await _query(info, lambda s: s.drift(str(uid))))
 
+    @strawberry.field(description="The plan kept when the change was approved (null if never approved).",
+                      permission_classes=[CanView])
+    async def change_snapshot(self, info: Info[ApiContext, None],
+                              uid: strawberry.ID) -> Optional[ChangeSnapshot]:  # noqa: UP045
+        view = await _query(info, lambda s: s.show(str(uid)))
+        return ChangeSnapshot.of(view.snapshot) if view.snapshot else None
+
+    @strawberry.field(description="The change for a CAB: record, approvals, the approved snapshot and the current "
+                                  "preview side by side, as Markdown, CSV or JSON.", permission_classes=[CanView])
+    async def change_export(self, info: Info[ApiContext, None], uid: strawberry.ID,
+                            format: PlanFormat = PlanFormat.MARKDOWN) -> str:
+        view = await _query(info, lambda s: s.show(str(uid)))
+        exporter = {"markdown": change_to_markdown, "csv": change_to_csv, "json": change_to_json}[format.value]
+        return exporter(view)
+
     @strawberry.field(description="Declared maintenance and blackout windows.", permission_classes=[CanView])
     async def change_windows(self, info: Info[ApiContext, None]) -> list[ChangeWindow]:
         return [ChangeWindow.of(w) for w in await _query(info, lambda s: s.windows())]
@@ -255,13 +361,44 @@ class ChangeQueries:
 
 @strawberry.type
 class ChangeMutations:
-    @strawberry.mutation(description="Record a draft change (requester: the caller unless given).",
+    @strawberry.mutation(description="Record a draft change; the requester is the caller.",
                          permission_classes=[CanEdit])
     async def create_change(self, info: Info[ApiContext, None], input: CreateChangeInput) -> ChangeResult:
-        new = NewChange(title=input.title, cis=tuple(str(u) for u in input.cis), action=input.action,
-                        start=int(input.start), end=int(input.end), requester=input.requester or _caller(info),
-                        description=input.description)
-        result, error = await _mutate(info, lambda s: s.create(new))
+        requester = _caller(info)
+
+        def create(s: ChangeService) -> Any:
+            start, end = _window_of(input.starts_at, input.start, input.ends_at, input.end)
+            return s.create(NewChange(
+                title=input.title, cis=tuple(str(u) for u in input.cis), action=input.action, start=start, end=end,
+                requester=requester, description=input.description, model=input.model, template=input.template,
+                implementation_plan=input.implementation_plan, backout_plan=input.backout_plan,
+                test_plan=input.test_plan))
+
+        result, error = await _mutate(info, create)
+        return error or Change.of(result)
+
+    @strawberry.mutation(description="Set a change's description and implementation, backout and test plans.",
+                         permission_classes=[CanEdit])
+    async def describe_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
+                              description: Optional[str] = None,  # noqa: UP045
+                              implementation_plan: Optional[str] = None,  # noqa: UP045
+                              backout_plan: Optional[str] = None,  # noqa: UP045
+                              test_plan: Optional[str] = None) -> ChangeResult:  # noqa: UP045
+        result, error = await _mutate(info, lambda s: s.describe(
+            str(uid), description=description, implementation_plan=implementation_plan, backout_plan=backout_plan,
+            test_plan=test_plan))
+        return error or Change.of(result)
+
+    @strawberry.mutation(description="Move a change to another window (an approved one needs re-approval).",
+                         permission_classes=[CanEdit])
+    async def move_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
+                          starts_at: Optional[str] = None, ends_at: Optional[str] = None,  # noqa: UP045
+                          start: Optional[Long] = None, end: Optional[Long] = None) -> ChangeResult:  # noqa: UP045
+        def move(s: ChangeService) -> Any:
+            a, b = _window_of(starts_at, start, ends_at, end)
+            return s.reschedule(str(uid), a, b)
+
+        result, error = await _mutate(info, move)
         return error or Change.of(result)
 
     @strawberry.mutation(description="Plan a change: impact, services, owners, conflicts, windows, risk "
@@ -270,12 +407,21 @@ class ChangeMutations:
         result, error = await _mutate(info, lambda s: s.plan(str(uid)))
         return error or ChangePlan.of(result)
 
-    @strawberry.mutation(description="Approve a planned change; its plan is snapshotted for `changeDrift`.",
+    @strawberry.mutation(description="Approve a planned change as the caller (never its requester when the "
+                                     "model separates duties). `planVersion`: the version you reviewed. When the "
+                                     "risk level's approvals are complete the plan is snapshotted for `changeDrift`.",
                          permission_classes=[CanEdit])
-    async def approve_change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> ApproveResult:
+    async def approve_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
+                             plan_version: Optional[int] = None) -> ApproveResult:  # noqa: UP045
         approver = _caller(info)
-        result, error = await _mutate(info, lambda s: s.approve(str(uid), approver))
-        return error or ChangeSnapshot.of(result)
+        result, error = await _mutate(info, lambda s: s.approve(str(uid), approver, plan_version))
+        if error is not None:
+            return error  # type: ignore[no-any-return]
+        assert isinstance(result, ApprovalOutcome)
+        if result.snapshot is not None:
+            return ChangeSnapshot.of(result.snapshot)
+        return ApprovalRecorded(change=Change.of(result.change), level=result.status.level,
+                                missing=result.status.missing)
 
     @strawberry.mutation(description="An approved change begins.", permission_classes=[CanEdit])
     async def start_change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> ChangeResult:
@@ -283,9 +429,19 @@ class ChangeMutations:
         return error or Change.of(result)
 
     @strawberry.mutation(description="A running change ends with its outcome.", permission_classes=[CanEdit])
-    async def complete_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
-                              outcome: ChangeOutcome) -> ChangeResult:
-        result, error = await _mutate(info, lambda s: s.complete(str(uid), outcome))
+    async def complete_change(self, info: Info[ApiContext, None], uid: strawberry.ID, outcome: ChangeOutcome,
+                              review: Optional[ReviewInput] = None) -> ChangeResult:  # noqa: UP045
+        def complete(s: ChangeService) -> Any:
+            return s.complete(str(uid), outcome, _review(outcome, review) if review is not None else None)
+
+        result, error = await _mutate(info, complete)
+        return error or Change.of(result)
+
+    @strawberry.mutation(description="Record the post-implementation review of a done change.",
+                         permission_classes=[CanEdit])
+    async def review_change(self, info: Info[ApiContext, None], uid: strawberry.ID, outcome: ChangeOutcome,
+                            review: ReviewInput) -> ChangeResult:
+        result, error = await _mutate(info, lambda s: s.record_review(str(uid), _review(outcome, review)))
         return error or Change.of(result)
 
     @strawberry.mutation(description="Cancel a change that has not started.", permission_classes=[CanEdit])
@@ -296,9 +452,15 @@ class ChangeMutations:
     @strawberry.mutation(description="Declare a maintenance or blackout window on CIs or services.",
                          permission_classes=[CanEdit])
     async def declare_change_window(self, info: Info[ApiContext, None], kind: WindowKind, label: str,
-                                    subjects: list[strawberry.ID], start: Long, end: Long) -> WindowResult:
-        result, error = await _mutate(info, lambda s: s.add_window(kind, label, tuple(str(u) for u in subjects),
-                                                                   int(start), int(end)))
+                                    subjects: list[strawberry.ID],
+                                    start: Optional[Long] = None, end: Optional[Long] = None,  # noqa: UP045
+                                    starts_at: Optional[str] = None,  # noqa: UP045
+                                    ends_at: Optional[str] = None) -> WindowResult:  # noqa: UP045
+        def declare(s: ChangeService) -> Any:
+            a, b = _window_of(starts_at, start, ends_at, end)
+            return s.add_window(kind, label, tuple(str(u) for u in subjects), a, b)
+
+        result, error = await _mutate(info, declare)
         return error or ChangeWindow.of(result)
 
     @strawberry.mutation(description="Withdraw a maintenance or blackout window.", permission_classes=[CanEdit])
