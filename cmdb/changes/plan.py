@@ -44,6 +44,15 @@ class PlannedImpact(_Frozen):
     explanation: str
     path: tuple[Hop, ...] = ()
     margin: int | None = None
+    group_up: int | None = None  # the redundancy arithmetic that graded it: up of size inputs, required needed
+    group_size: int | None = None
+    group_required: int | None = None
+
+    @property
+    def redundant_group(self) -> bool:
+        """Graded through a group that tolerates a loss (size > required), not one needing every input."""
+        return self.group_size is not None and self.group_required is not None \
+            and self.group_size > self.group_required
 
 
 class ServiceNotice(_Frozen):

@@ -174,8 +174,11 @@ class ChangePlanner:
             action=change.action,
             impacted_beyond_change=sum(1 for uid in impacted_uids if uid not in changed),
             services=tuple(ServiceRisk(s.name, s.grade, s.criticality) for s in services),
+            # A CI that needs every input (size == required) has no redundancy to lose: its inputs show up
+            # as single points of failure instead.
             margins=tuple(MarginRisk(p.name, p.margin) for p in impacted
-                          if p.margin is not None and p.uid not in changed),
+                          if p.margin is not None and p.uid not in changed
+                          and (p.margin >= 0 or p.redundant_group)),
             single_points=tuple(f"{p.name} (takes down {', '.join(p.service_names)})" for p in spofs if p.changed),
             failed_changes=tuple(c.title for c in failed),
             stale=tuple(stale),
@@ -195,9 +198,12 @@ class ChangePlanner:
 
     @staticmethod
     def _planned(ci: ImpactedCI) -> PlannedImpact:
+        group = ci.redundancy
         return PlannedImpact(
             uid=ci.uid, name=ci.name, ci_class=ci.ci_class, grade=ci.grade.value, depth=ci.depth,
             explanation=ci.explanation, path=tuple(_hop(s) for s in ci.path), margin=_redundancy_margin(ci),
+            group_up=group.up if group else None, group_size=group.size if group else None,
+            group_required=group.required if group else None,
         )
 
     # -- single points of failure ------------------------------------------------------------
