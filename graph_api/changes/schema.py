@@ -310,7 +310,11 @@ class ChangeQueries:
             if f.overlapping_start is None or f.overlapping_end is None or f.overlapping_end <= f.overlapping_start:
                 raise DomainError("INVALID_ARGUMENT", "give both overlappingStart < overlappingEnd",
                                   field="overlappingStart")
-            overlapping = TimeWindow(start=f.overlapping_start, end=f.overlapping_end)
+            try:
+                overlapping = TimeWindow(start=f.overlapping_start, end=f.overlapping_end)
+            except ValueError as exc:
+                raise DomainError("INVALID_ARGUMENT", "overlappingStart and overlappingEnd must lie between 1970 "
+                                  "and 9999", field="overlappingStart") from exc
         query = ChangeFilter(states=tuple(f.states or ()), ci=str(f.ci) if f.ci else None, overlapping=overlapping,
                              requester=f.requester, after=_after(after), limit=first + 1)
         found = await _query(info, lambda s: s.changes(query)) if first else []

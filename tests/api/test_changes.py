@@ -156,6 +156,9 @@ def test_typed_errors_and_roles(api: Api) -> None:
     forbidden = api.gql(CREATE, {"i": {"title": "x", "cis": [web2], "action": "OUTAGE", "start": T,
                                        "end": T + HOUR}}, role="viewer").json()
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    huge = api.gql("{ changes(filter: {overlappingStart: 1, overlappingEnd: 9000000000000000}) { edges { cursor } } }"
+                   ).json()
+    assert huge["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "field": "overlappingStart"}
     start = api.data("""mutation($u: ID!) { startChange(uid: $u) { __typename
                         ... on InvalidTransitionError { current } } }""", {"u": draft["uid"]}, role="editor")
     assert start["startChange"] == {"__typename": "InvalidTransitionError", "current": "DRAFT"}
