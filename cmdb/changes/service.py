@@ -242,8 +242,9 @@ class ChangeService:
         """Compute the plan of a change and keep it as its latest; a draft becomes planned.
 
         A new plan version voids the approvals given to the previous one. Planning an
-        approved or running change previews it without touching its state or snapshot;
-        a done or cancelled change cannot be planned. A standard change within its
+        approved or running change previews it without touching its snapshot; an
+        approved one whose preview raises its risk level or its services goes back to
+        planned for re-approval. A done or cancelled change cannot be planned. A standard change within its
         template's risk is approved by planning. The overlapping open changes are
         re-planned, so both sides of a conflict see it.
         """
@@ -258,6 +259,8 @@ class ChangeService:
             updated = updated.moved_to(ChangeState.PLANNED, self.clock()).model_copy(
                 update={"plan_version": plan.version, "approvals": ()})
             updated, snapshot = self._pre_approve(updated, plan)
+        elif change.state is ChangeState.APPROVED:
+            updated = self._voided(change, updated, computed)
         self._commit(change, updated, plan=plan, snapshot=snapshot)
         self._refresh_overlapping([change.window], skip={uid})
         return plan
@@ -302,12 +305,17 @@ class ChangeService:
         if change.state is ChangeState.PLANNED:
             updated = updated.model_copy(update={"approvals": ()})
         elif change.state is ChangeState.APPROVED:
-            snapshot = self.repository.get_snapshot(change.uid)
-            reason = reapproval_reason(snapshot.plan, computed) if snapshot is not None else None
-            if reason is not None:
-                updated = updated.moved_to(ChangeState.PLANNED, self.clock()).model_copy(
-                    update={"plan_version": plan.version, "approvals": (), "reapproval_reason": reason})
+            updated = self._voided(change, updated, computed)
         self._commit(change, updated, plan=plan)
+
+    def _voided(self, change: Change, updated: Change, computed: ChangePlan) -> Change:
+        """``updated`` sent back to planned when ``computed`` voids the change's approval, else as it is."""
+        snapshot = self.repository.get_snapshot(change.uid)
+        reason = reapproval_reason(snapshot.plan, computed) if snapshot is not None else None
+        if reason is None:
+            return updated
+        return updated.moved_to(ChangeState.PLANNED, self.clock()).model_copy(
+            update={"plan_version": updated.plan_version, "approvals": (), "reapproval_reason": reason})
 
     # -- approval ----------------------------------------------------------------------------------
     def approve(self, uid: str, approver: str, plan_version: int | None = None) -> ApprovalOutcome:

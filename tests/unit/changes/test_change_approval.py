@@ -216,3 +216,20 @@ def test_moving_an_approved_change_needs_reapproval(scenario: Scenario) -> None:
     assert (moved.state, moved.reapproval_reason, moved.approvals) == (ChangeState.PLANNED, "the window moved", ())
     with pytest.raises(InvalidTransition):
         svc.start(uid)
+
+
+def test_previewing_an_approved_change_that_grew_sends_it_back(scenario: Scenario) -> None:
+    svc = scenario.service
+    uid = scenario.change("patch i-web1", ["i-web1"], START)
+    svc.plan(uid)
+    svc.approve(uid, "bob")
+    assert svc.plan(uid).version == 2 and svc.get(uid).state is ChangeState.APPROVED  # nothing grew: still approved
+    s = {"source": "sample", "scope": "base"}
+    scenario.h.run([obs("business_service", {"service_id": "svc-billing"}, {"name": "billing"}, **s),
+                    rel("DEPENDS_ON", BILLING, WEB_APP, **s)], complete=False, **s)
+    preview = svc.plan(uid)
+    change = svc.get(uid)
+    assert (preview.version, change.state, change.reapproval_reason) == (
+        3, ChangeState.PLANNED, "newly impacted services: billing")
+    snapshot = scenario.repo.get_snapshot(uid)
+    assert snapshot is not None and snapshot.plan.version == 1
