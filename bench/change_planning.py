@@ -21,17 +21,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from estate import estate_streams  # noqa: E402
+from estate import estate_streams
 
-from cmdb.changes import ChangeAction, NewChange  # noqa: E402
-from cmdb.changes.wiring import ChangeSettings, build_change_service  # noqa: E402
-from cmdb.impact import ImpactService  # noqa: E402
-from cmdb.ingest import Ingestor  # noqa: E402
-from cmdb.model import CIQuery  # noqa: E402
-from cmdb.observation import now_ms  # noqa: E402
-from cmdb.store.sqlite import SQLiteStore  # noqa: E402
-from cmdb.topology.index import TopologyIndex  # noqa: E402
-from schema import load_schema  # noqa: E402
+from cmdb.changes import ChangeAction, NewChange
+from cmdb.changes.wiring import ChangeSettings, build_change_service
+from cmdb.impact import ImpactService
+from cmdb.ingest import Ingestor
+from cmdb.model import CIQuery
+from cmdb.observation import now_ms
+from cmdb.store.sqlite import SQLiteStore
+from cmdb.topology.index import TopologyIndex
+from schema import load_schema
 
 DAY = 86_400_000
 HOUR = 3_600_000
