@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cmdb.changes.approval import ApprovalOutcome
     from cmdb.changes.drift import DriftReport
     from cmdb.changes.errors import (
         ApprovalConflict,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from cmdb.changes.planner import ChangePlanner, PlanOptions
     from cmdb.changes.policy import ChangePolicy, load_policy
     from cmdb.changes.risk import RiskRules, load_risk_rules
-    from cmdb.changes.service import ApprovalOutcome, ChangeService, ChangeView, NewChange
+    from cmdb.changes.service import ChangeService, ChangeView, NewChange
 
 _MODULE_OF = {
     "DriftReport": "drift",
@@ -52,7 +53,8 @@ _MODULE_OF = {
     **dict.fromkeys(("ChangePlan", "Conflict", "RiskAssessment", "RiskFactor", "Snapshot", "WindowFinding"), "plan"),
     **dict.fromkeys(("ChangePlanner", "PlanOptions"), "planner"),
     **dict.fromkeys(("RiskRules", "load_risk_rules"), "risk"),
-    **dict.fromkeys(("ApprovalOutcome", "ChangeService", "ChangeView", "NewChange"), "service"),
+    "ApprovalOutcome": "approval",
+    **dict.fromkeys(("ChangeService", "ChangeView", "NewChange"), "service"),
 }
 
 __all__ = [

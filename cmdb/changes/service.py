@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from cmdb.changes.approval import ApprovalOutcome, reapproval_reason, vet_approval
 from cmdb.changes.drift import DriftReport, diff
 from cmdb.changes.errors import (
     ApprovalConflict,
-    ApprovalRefused,
     CannotStart,
     ChangeNotFound,
     InvalidChange,
@@ -39,7 +39,7 @@ from cmdb.changes.model import (
 )
 from cmdb.changes.plan import ChangePlan, Snapshot
 from cmdb.changes.planner import ChangePlanner
-from cmdb.changes.policy import ApprovalStatus, ChangePolicy, approval_status, level_rank, load_policy
+from cmdb.changes.policy import ChangePolicy, approval_status, level_rank, load_policy
 from cmdb.changes.repository import ChangeRepository
 from cmdb.observation import now_ms
 
@@ -74,37 +74,9 @@ class ChangeView:
     snapshot: Snapshot | None
 
 
-@dataclass(frozen=True, slots=True)
-class ApprovalOutcome:
-    """One approval recorded: the change after it, the snapshot when the change became approved, and
-    what the routing still needs otherwise."""
-
-    change: Change
-    snapshot: Snapshot | None
-    status: ApprovalStatus
-
-
 def _material(plan: ChangePlan) -> dict[str, object]:
     """What a re-plan compares to decide whether the plan changed (not when it was computed)."""
     return plan.model_dump(mode="json", exclude={"computed_at", "version", "topology"})
-
-
-def reapproval_reason(approved: ChangePlan, current: ChangePlan) -> str | None:
-    """Why ``current`` voids the approval of ``approved``: a higher risk level, or services newly impacted
-    or impacted worse; None when the approval still holds."""
-    reasons: list[str] = []
-    if level_rank(current.risk.level) > level_rank(approved.risk.level):
-        reasons.append(f"risk rose from {approved.risk.level} ({approved.risk.score:g}) "
-                       f"to {current.risk.level} ({current.risk.score:g})")
-    then = {s.uid: s for s in approved.services}
-    added = [s.name for s in current.services if s.uid not in then]
-    worse = [s.name for s in current.services
-             if s.uid in then and then[s.uid].grade == "degraded" and s.grade == "down"]
-    if added:
-        reasons.append(f"newly impacted services: {', '.join(added)}")
-    if worse:
-        reasons.append(f"services now down (were degraded): {', '.join(worse)}")
-    return "; ".join(reasons) or None
 
 
 class ChangeService:
@@ -343,25 +315,7 @@ class ChangeService:
         plan = self.repository.latest_plan(uid)
         if plan is None or plan.version != change.plan_version:
             raise InvalidTransition(uid, change.state.value, ChangeState.APPROVED.value)
-        model = self.policy.model_of(change.model)
-        if model.pre_approved:
-            raise ApprovalRefused(uid, approver, f"a standard change is approved by its template; this plan's risk "
-                                                 f"({plan.risk.level}) exceeds it: raise a normal change instead")
-        for field in model.requires:
-            if not str(getattr(change, field)).strip():
-                raise InvalidChange(field, f"a {change.model.value} change needs its {field.replace('_', ' ')} "
-                                           "before approval")
-        if model.separation_of_duties and approver == change.requester:
-            raise ApprovalRefused(uid, approver, "separation of duties: the requester cannot approve their own "
-                                                 "change")
-        current = tuple(a for a in change.approvals if a.plan_version == change.plan_version)
-        if any(a.approver == approver for a in current):
-            raise ApprovalRefused(uid, approver, f"already approved plan version {change.plan_version}")
-        groups = self.policy.groups_of(approver)
-        status = approval_status(self.policy, change.model, plan.risk.level, current)
-        if status.rule.role is not None and status.rule.role not in groups:
-            raise ApprovalRefused(uid, approver, f"a {plan.risk.level} risk change needs an approver with role "
-                                                 f"{status.rule.role}")
+        current, groups = vet_approval(self.policy, change, plan, approver)
         now = self.clock()
         approvals = (*current, Approval(approver=approver, at=now, plan_version=change.plan_version, groups=groups))
         status = approval_status(self.policy, change.model, plan.risk.level, approvals)
