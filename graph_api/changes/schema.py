@@ -1,5 +1,7 @@
-"""Queries ``changes``, ``change``, ``changeDrift``, ``changeWindows``; mutations ``createChange``,
-``planChange``, ``approveChange``, ``startChange``, ``completeChange``, ``cancelChange``, ``declareChangeWindow``.
+"""Queries ``changes``, ``change``, ``changePlan``, ``changeSnapshot``, ``changeExport``, ``changeDrift``,
+``changeWindows``; mutations ``createChange``, ``describeChange``, ``planChange``, ``approveChange``,
+``moveChange``, ``startChange``, ``completeChange``, ``reviewChange``, ``cancelChange``,
+``declareChangeWindow``, ``removeChangeWindow``. Requester and approver are the caller, never an argument.
 
 Resolvers call ``cmdb.changes.ChangeService`` off the event loop; expected failures
 are typed (query errors with ``extensions.code``, mutation result unions).
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -35,10 +37,24 @@ from cmdb.changes.timeparse import parse_instant
 from cmdb.changes.wiring import build_change_service
 from graph_api.auth import CanEdit, CanView
 from graph_api.blocking import run_blocking
+from graph_api.changes.inputs import (
+    ApprovalRecorded,
+    ApprovalRefusedError,
+    ApproveResult,
+    CannotStartError,
+    ChangeConflictError,
+    ChangeFilterInput,
+    ChangeResult,
+    CreateChangeInput,
+    InvalidTransitionError,
+    PlanResult,
+    RemoveWindowResult,
+    ReviewInput,
+    WindowRemoved,
+    WindowResult,
+)
 from graph_api.changes.types import (
     Change,
-    ChangeAction,
-    ChangeModelKind,
     ChangeOutcome,
     ChangePlan,
     ChangeSnapshot,
@@ -54,93 +70,6 @@ from graph_api.scalars import Long
 from graph_api.services import AppServices
 
 T = TypeVar("T")
-
-
-@strawberry.type(description="The change's lifecycle does not allow this step (e.g. approving a draft).")
-class InvalidTransitionError:
-    message: str
-    current: ChangeState
-    wanted: ChangeState
-
-
-@strawberry.type(description="The change moved on while you decided (another approval won, or a new plan "
-                             "version): read it again and retry.")
-class ChangeConflictError:
-    message: str
-    expected: int
-    actual: int
-
-
-@strawberry.type(description="You may not approve this change (separation of duties, role, a second vote).")
-class ApprovalRefusedError:
-    message: str
-    reason: str
-
-
-@strawberry.type(description="The change may not start now (outside its window, or its approval was voided).")
-class CannotStartError:
-    message: str
-    reason: str
-
-
-@strawberry.type(description="Your approval was recorded; the plan's risk level needs more before it is approved.")
-class ApprovalRecorded:
-    change: Change
-    level: str
-    missing: str
-
-
-ChangeResult = Annotated[Change | NotFoundError | ValidationError | InvalidTransitionError | ChangeConflictError
-                         | CannotStartError | NotConfiguredError, strawberry.union("ChangeResult")]
-PlanResult = Annotated[ChangePlan | NotFoundError | ValidationError | InvalidTransitionError | ChangeConflictError
-                       | NotConfiguredError, strawberry.union("PlanChangeResult")]
-ApproveResult = Annotated[ChangeSnapshot | ApprovalRecorded | NotFoundError | ValidationError
-                          | InvalidTransitionError | ChangeConflictError | ApprovalRefusedError
-                          | NotConfiguredError, strawberry.union("ApproveChangeResult")]
-@strawberry.type(description="The window was withdrawn.")
-class WindowRemoved:
-    uid: strawberry.ID
-
-
-RemoveWindowResult = Annotated[WindowRemoved | NotFoundError | NotConfiguredError,
-                               strawberry.union("RemoveChangeWindowResult")]
-WindowResult = Annotated[ChangeWindow | NotFoundError | ValidationError | NotConfiguredError,
-                         strawberry.union("ChangeWindowResult")]
-
-
-@strawberry.input(description="A change request to record as a draft; its requester is the caller. The window: "
-                              "`startsAt`/`endsAt` as ISO 8601 with an offset, or `start`/`end` in epoch ms.")
-class CreateChangeInput:
-    title: str
-    cis: list[strawberry.ID]
-    action: ChangeAction
-    start: Optional[Long] = None  # noqa: UP045
-    end: Optional[Long] = None  # noqa: UP045
-    starts_at: Optional[str] = None  # noqa: UP045
-    ends_at: Optional[str] = None  # noqa: UP045
-    description: str = ""
-    model: ChangeModelKind = ChangeModelKind.NORMAL  # type: ignore[assignment]
-    template: Optional[str] = None  # noqa: UP045
-    implementation_plan: str = ""
-    backout_plan: str = ""
-    test_plan: str = ""
-
-
-@strawberry.input(description="Post-implementation review: actual times (ISO 8601 with an offset), incidents.")
-class ReviewInput:
-    actual_start: str
-    actual_end: str
-    incidents: list[str] = strawberry.field(default_factory=list)
-    notes: str = ""
-
-
-@strawberry.input(description="Which changes to list; every given criterion must hold.")
-class ChangeFilterInput:
-    states: Optional[list[ChangeState]] = None  # noqa: UP045
-    ci: Optional[strawberry.ID] = None  # noqa: UP045
-    overlapping_start: Optional[Long] = None  # noqa: UP045
-    overlapping_end: Optional[Long] = None  # noqa: UP045
-    requester: Optional[str] = None  # noqa: UP045
 
 
 @strawberry.type
