@@ -143,10 +143,13 @@ def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario
     scenario.h.run([obs("application", {"app_id": "app-reporting"}, {"name": "reporting"}, **s),
                     rel("DEPENDS_ON", REPORTING, WEB_APP, method=Method.TRAFFIC, confidence=0.5, **s)],
                    complete=False, **s)
-    after = svc.plan(uid).risk
+    plan = svc.plan(uid)
+    after = plan.risk
     assert after.factor(DATA_QUALITY).detail == (
         "low confidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)")
     assert after.score > before.score
+    assert plan.uncertain and plan.uncertainty == (
+        "low-confidence evidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)",)
 
 
 def test_stale_evidence_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
