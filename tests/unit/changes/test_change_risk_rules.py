@@ -111,6 +111,11 @@ def test_decommissioning_the_primary_database_never_scores_lower_as_the_budget_s
         assert cut.uncertain and cut.uncertainty[0].startswith("impact truncated by max_nodes"), budget
         assert cut.risk.floors[-1].startswith("impact cut short (max_nodes)"), budget
         assert cut.risk.score >= full.risk.score
+    shallow = ChangePlanner(s.planner.impact_engine, s.h.store, s.repo, s.h.schema,
+                            options=PlanOptions(max_depth=1), clock=s.h.clock).plan(change)
+    # Depth 1 reaches the three applications, not the business services behind them.
+    assert {i.name for i in shallow.impacted} == {"pg-primary", "orders-app", "inventory-app", "billing-app"}
+    assert (shallow.truncated_by, shallow.risk.score, shallow.uncertain) == (("max_depth",), 100.0, True)
 
 
 def test_stale_evidence_marks_the_plan_uncertain_with_the_reason(scenario: Scenario) -> None:
