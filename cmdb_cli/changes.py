@@ -1,8 +1,15 @@
-"""``cmdb change ...``: record, plan, approve and export changes; check drift before implementing."""
+"""``cmdb change ...``: record, plan, approve and export changes; check drift before implementing.
+
+Who acts: the OS user running the command (``getpass.getuser()``). An admin listed
+in the change models' ``cli_admins`` may act for someone else with ``--as NAME``
+(e.g. to record a CAB decision taken in a meeting); anyone else is refused. Times
+are ISO 8601 with an offset (``2027-02-08T22:00+01:00``, ``...Z``); nothing else.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import getpass
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,24 +18,28 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from cmdb.changes.model import ChangeAction, ChangeOutcome, ChangeState, WindowKind  # light: no planner, no numpy
+# light: no planner, no numpy
+from cmdb.changes.model import ChangeAction, ChangeModelKind, ChangeOutcome, ChangeState, WindowKind
 from cmdb_cli.context import console, err_console, open_store, print_json, schema
 
 if TYPE_CHECKING:
-    from cmdb.changes import Change, ChangeService
+    from cmdb.changes import Change, ChangeService, Review
     from cmdb.changes.plan import ChangePlan
     from cmdb.store.protocol import GraphStore
 
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of text.")
+AsOpt = typer.Option(None, "--as", help="Act as this person instead of the OS user (cli_admins only).")
+#: Exit code of a lost compare-and-set (the change moved on meanwhile: read it again and retry).
+EXIT_CONFLICT = 4
 FORMATS = ("markdown", "csv", "json")
 
 
 @contextlib.contextmanager
 def _service(store_url: str | None) -> Iterator[tuple[ChangeService, GraphStore]]:
     """The change service over the store and a freshly loaded topology index; typed errors exit 1."""
-    from cmdb.changes import ChangeError
+    from cmdb.changes import ApprovalConflict, ChangeError
     from cmdb.changes.wiring import build_change_service
     from cmdb.impact import ImpactService
     from cmdb.topology.index import TopologyIndex
@@ -39,6 +50,9 @@ def _service(store_url: str | None) -> Iterator[tuple[ChangeService, GraphStore]
     service = build_change_service(store, cat, ImpactService(index, cat))
     try:
         yield service, store
+    except ApprovalConflict as exc:
+        err_console.print(f"[red]conflict:[/red] {exc}")
+        raise typer.Exit(code=EXIT_CONFLICT) from exc
     except ChangeError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
@@ -48,16 +62,28 @@ def _service(store_url: str | None) -> Iterator[tuple[ChangeService, GraphStore]
 
 
 def _time(text: str) -> int:
-    """Epoch milliseconds from digits or an ISO 8601 time (UTC when no offset is given)."""
-    if text.isdigit():
-        return int(text)
+    """Epoch milliseconds from an ISO 8601 date and time with an offset; anything else is refused.
+
+    Digits alone are refused: ``20270208`` is neither a time of day nor an offset
+    (read as epoch milliseconds it was a moment of 1970), and a time without an
+    offset is ambiguous across sites.
+    """
+    from cmdb.changes.timeparse import parse_instant
+
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is neither epoch milliseconds nor an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _actor(service: ChangeService, as_: str | None) -> str:
+    """The OS user, or ``as_`` when the OS user is one of the policy's ``cli_admins``."""
+    user = getpass.getuser()
+    if as_ is None or as_ == user:
+        return user
+    if user not in service.policy.cli_admins:
+        raise typer.BadParameter(f"only cli_admins may act as someone else; you are {user!r}", param_hint="--as")
+    return as_
 
 
 def _when(ms: int) -> str:
@@ -102,25 +128,59 @@ def create(
     title: str = typer.Option(..., "--title", help="What the change does."),
     cis: list[str] = typer.Option(..., "--ci", help="A CI the change touches (uid or unique name); repeat."),
     action: ChangeAction = typer.Option(ChangeAction.OUTAGE, "--action", help="outage, restart, modify, decommission."),
-    start: str = typer.Option(..., "--start", help="Window start: ISO 8601 (UTC default) or epoch ms."),
-    end: str = typer.Option(..., "--end", help="Window end: ISO 8601 (UTC default) or epoch ms."),
-    requester: str = typer.Option(..., "--requester", help="Who asks for the change."),
+    start: str = typer.Option(..., "--start", help="Window start: ISO 8601 with an offset."),
+    end: str = typer.Option(..., "--end", help="Window end: ISO 8601 with an offset."),
+    model: ChangeModelKind = typer.Option(ChangeModelKind.NORMAL, "--model", help="standard, normal or emergency."),
+    template: str | None = typer.Option(None, "--template", help="The standard change template it instantiates."),
     description: str = typer.Option("", "--description", help="Free text for the CAB."),
+    implementation_plan: str = typer.Option("", "--implementation-plan", help="How the change is carried out."),
+    backout_plan: str = typer.Option("", "--backout-plan", help="How it is undone if it goes wrong."),
+    test_plan: str = typer.Option("", "--test-plan", help="How success is verified."),
+    as_: str | None = AsOpt,
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Record a draft change."""
+    """Record a draft change, requested by you (the OS user)."""
     from cmdb.changes import NewChange
 
+    window = (_time(start), _time(end))
     with _service(store_url) as (service, store):
-        change = service.create(NewChange(title=title, cis=tuple(_resolve(store, c) for c in cis),
-                                          action=action,
-                                          start=_time(start), end=_time(end), requester=requester,
-                                          description=description))
+        change = service.create(NewChange(
+            title=title, cis=tuple(_resolve(store, c) for c in cis), action=action, start=window[0], end=window[1],
+            requester=_actor(service, as_), description=description, model=model, template=template,
+            implementation_plan=implementation_plan, backout_plan=backout_plan, test_plan=test_plan))
     if as_json:
         print_json(_change_dict(change))
     else:
         console.print(f"created change {change.uid} ({change.state.value})")
+
+
+def describe(
+    uid: str = typer.Argument(..., help="The change's uid."),
+    description: str | None = typer.Option(None, "--description"),
+    implementation_plan: str | None = typer.Option(None, "--implementation-plan"),
+    backout_plan: str | None = typer.Option(None, "--backout-plan"),
+    test_plan: str | None = typer.Option(None, "--test-plan"),
+    store_url: str | None = StoreOpt,
+) -> None:
+    """Set a change's description and its implementation, backout and test plans (before approval)."""
+    with _service(store_url) as (service, _):
+        service.describe(uid, description=description, implementation_plan=implementation_plan,
+                         backout_plan=backout_plan, test_plan=test_plan)
+    console.print(f"{uid} updated")
+
+
+def move(
+    uid: str = typer.Argument(..., help="The change's uid."),
+    start: str = typer.Option(..., "--start", help="New window start: ISO 8601 with an offset."),
+    end: str = typer.Option(..., "--end", help="New window end: ISO 8601 with an offset."),
+    store_url: str | None = StoreOpt,
+) -> None:
+    """Move a change to another window (an approved change goes back for re-approval)."""
+    window = (_time(start), _time(end))
+    with _service(store_url) as (service, _):
+        moved = service.reschedule(uid, *window)
+    console.print(f"{uid} moved ({moved.state.value})")
 
 
 def plan(
@@ -139,8 +199,8 @@ def show(
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Show a change, its latest plan and its approval snapshot."""
-    from cmdb.changes.export import to_markdown
+    """Show a change, its approvals, its approval snapshot and its latest plan."""
+    from cmdb.changes.export import change_to_markdown
 
     with _service(store_url) as (service, _):
         view = service.show(uid)
@@ -153,24 +213,30 @@ def show(
     console.print(f"[bold]{c.title}[/bold] ({c.uid})")
     console.print(f"state {c.state.value}{' / ' + c.outcome.value if c.outcome else ''}; {c.action.value}; "
                   f"{_when(c.window.start)} - {_when(c.window.end)}; requested by {c.requester}")
-    if view.snapshot:
-        console.print(f"approved by {view.snapshot.approved_by} at {_when(view.snapshot.approved_at)}")
-    if view.plan:
-        console.out(to_markdown(view.plan), end="", highlight=False)
+    if view.plan or view.snapshot:
+        console.out(change_to_markdown(view), end="", highlight=False)
     else:
         console.print("not planned yet: run `cmdb change plan`")
 
 
 def approve(
     uid: str = typer.Argument(..., help="The change's uid."),
-    approver: str = typer.Option(..., "--by", help="Who approves (the CAB, a manager)."),
+    plan_version: int | None = typer.Option(None, "--plan-version",
+                                            help="The plan version you reviewed (refused if it moved on)."),
+    as_: str | None = AsOpt,
     store_url: str | None = StoreOpt,
 ) -> None:
-    """Approve a planned change and snapshot its plan (what `drift` compares with)."""
+    """Approve a planned change as yourself; when its risk level's approvals are complete, its plan is
+    snapshotted (what `drift` compares with). Exit 4 when another approval or plan won the race."""
     with _service(store_url) as (service, _):
-        snap = service.approve(uid, approver)
-    console.print(f"approved {uid}: risk {snap.plan.risk.score:g} ({snap.plan.risk.level}), "
-                  f"{len(snap.plan.impacted)} CI(s) impacted")
+        outcome = service.approve(uid, _actor(service, as_), plan_version)
+    plan = outcome.snapshot.plan if outcome.snapshot else None
+    if plan is not None:
+        console.print(f"approved {uid}: risk {plan.risk.score:g} ({plan.risk.level}), "
+                      f"{len(plan.impacted)} CI(s) impacted")
+    else:
+        console.print(f"approval recorded on {uid} ({outcome.status.level} risk); still needed: "
+                      f"{outcome.status.missing}")
 
 
 def drift(
@@ -197,13 +263,15 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     store_url: str | None = StoreOpt,
 ) -> None:
-    """Export the change's latest plan (planned now if it has none) for a CAB meeting or a spreadsheet."""
-    from cmdb.changes.export import to_csv, to_json, to_markdown
+    """Export the change for a CAB: record, approvals, the approved snapshot and the current preview."""
+    from cmdb.changes.export import change_to_csv, change_to_json, change_to_markdown
 
     with _service(store_url) as (service, _):
         view = service.show(uid)
-        result = view.plan or service.plan(uid)
-    text = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[fmt](result)
+        if view.plan is None and view.change.state.value not in ("done", "cancelled"):
+            service.plan(uid)
+            view = service.show(uid)
+    text = {"markdown": change_to_markdown, "csv": change_to_csv, "json": change_to_json}[fmt](view)
     if output is None:
         console.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
     else:
@@ -236,7 +304,8 @@ def list_changes(
 
 
 def start(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> None:
-    """Mark an approved change as in progress."""
+    """Mark an approved change as in progress (inside its window; refused, and sent back for re-approval,
+    when its risk level or services grew since approval)."""
     with _service(store_url) as (service, _):
         service.start(uid)
     console.print(f"{uid} in progress")
@@ -245,13 +314,52 @@ def start(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> N
 def complete(
     uid: str = typer.Argument(...),
     outcome: ChangeOutcome = typer.Option(..., "--outcome", help="succeeded or failed."),
+    actual_start: str | None = typer.Option(None, "--actual-start", help="When work really began (ISO 8601)."),
+    actual_end: str | None = typer.Option(None, "--actual-end", help="When it really ended (ISO 8601)."),
+    incidents: list[str] = typer.Option([], "--incident", help="An incident it caused (reference or text); repeat."),
+    notes: str = typer.Option("", "--notes", help="Post-implementation review notes."),
     store_url: str | None = StoreOpt,
 ) -> None:
-    """Mark a running change done, with its outcome (failures raise the risk of later changes)."""
-
+    """Mark a running change done with its outcome and, given actual times, its post-implementation review
+    (a failure raises the risk of later changes on the same CIs, from when it failed)."""
+    review = _review(outcome, actual_start, actual_end, incidents, notes)
     with _service(store_url) as (service, _):
-        service.complete(uid, outcome)
+        service.complete(uid, outcome, review)
     console.print(f"{uid} done ({outcome.value})")
+
+
+def review(
+    uid: str = typer.Argument(...),
+    outcome: ChangeOutcome = typer.Option(..., "--outcome", help="succeeded or failed."),
+    actual_start: str = typer.Option(..., "--actual-start", help="When work really began (ISO 8601)."),
+    actual_end: str = typer.Option(..., "--actual-end", help="When it really ended (ISO 8601)."),
+    incidents: list[str] = typer.Option([], "--incident", help="An incident it caused (reference or text); repeat."),
+    notes: str = typer.Option("", "--notes"),
+    store_url: str | None = StoreOpt,
+) -> None:
+    """Record the post-implementation review of a done change."""
+    found = _review(outcome, actual_start, actual_end, incidents, notes)
+    assert found is not None
+    with _service(store_url) as (service, _):
+        service.record_review(uid, found)
+    console.print(f"{uid} reviewed ({outcome.value})")
+
+
+def _review(outcome: ChangeOutcome, start: str | None, end: str | None, incidents: list[str],
+            notes: str) -> Review | None:
+    from cmdb.changes import Review
+
+    if start is None and end is None:
+        if incidents or notes:
+            raise typer.BadParameter("a review needs --actual-start and --actual-end", param_hint="--actual-start")
+        return None
+    if start is None or end is None:
+        raise typer.BadParameter("give both --actual-start and --actual-end", param_hint="--actual-start")
+    try:
+        return Review(actual_start=_time(start), actual_end=_time(end), outcome=outcome, incidents=tuple(incidents),
+                      notes=notes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--actual-end") from exc
 
 
 def cancel(uid: str = typer.Argument(...), store_url: str | None = StoreOpt) -> None:
@@ -265,14 +373,14 @@ def window_add(
     kind: WindowKind = typer.Option(..., "--kind", help="maintenance or blackout."),
     label: str = typer.Option(..., "--label"),
     subjects: list[str] = typer.Option(..., "--ci", help="A CI or service (uid or unique name); repeat."),
-    start: str = typer.Option(..., "--start"),
-    end: str = typer.Option(..., "--end"),
+    start: str = typer.Option(..., "--start", help="ISO 8601 with an offset."),
+    end: str = typer.Option(..., "--end", help="ISO 8601 with an offset."),
     store_url: str | None = StoreOpt,
 ) -> None:
-    """Declare a maintenance or blackout window on CIs or services."""
-
+    """Declare a maintenance or blackout window on CIs or services (overlapping changes are re-planned)."""
+    span = (_time(start), _time(end))
     with _service(store_url) as (service, store):
-        window = service.add_window(kind, label, tuple(_resolve(store, s) for s in subjects), _time(start), _time(end))
+        window = service.add_window(kind, label, tuple(_resolve(store, s) for s in subjects), *span)
     console.print(f"window {window.uid} ({kind.value}) recorded")
 
 
@@ -301,9 +409,10 @@ def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     """Add ``cmdb change ...`` (and ``cmdb change window ...``)."""
     change_app = typer.Typer(help="Plan changes: impact, conflicts, blackouts, risk; approve; check drift.",
                              no_args_is_help=True)
-    for name, command in (("create", create), ("plan", plan), ("show", show), ("approve", approve),
-                          ("drift", drift), ("export", export), ("list", list_changes), ("start", start),
-                          ("complete", complete), ("cancel", cancel)):
+    for name, command in (("create", create), ("describe", describe), ("plan", plan), ("show", show),
+                          ("approve", approve), ("drift", drift), ("export", export), ("list", list_changes),
+                          ("move", move), ("start", start), ("complete", complete), ("review", review),
+                          ("cancel", cancel)):
         change_app.command(name)(command)
     window_app = typer.Typer(help="Maintenance and blackout windows on CIs and services.", no_args_is_help=True)
     window_app.command("add")(window_add)

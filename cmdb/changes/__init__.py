@@ -11,41 +11,59 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cmdb.changes.approval import ApprovalOutcome
     from cmdb.changes.drift import DriftReport
-    from cmdb.changes.errors import ChangeError, ChangeNotFound, InvalidChange, InvalidTransition, NoSnapshot
+    from cmdb.changes.errors import (
+        ApprovalConflict,
+        ApprovalRefused,
+        CannotStart,
+        ChangeError,
+        ChangeNotFound,
+        InvalidChange,
+        InvalidTransition,
+        NoSnapshot,
+    )
     from cmdb.changes.model import (
         TRANSITIONS,
+        Approval,
         Change,
         ChangeAction,
         ChangeFilter,
+        ChangeModelKind,
         ChangeOutcome,
         ChangeState,
         ChangeWindow,
+        Review,
         TimeWindow,
         WindowKind,
     )
     from cmdb.changes.plan import ChangePlan, Conflict, RiskAssessment, RiskFactor, Snapshot, WindowFinding
     from cmdb.changes.planner import ChangePlanner, PlanOptions
+    from cmdb.changes.policy import ChangePolicy, load_policy
     from cmdb.changes.risk import RiskRules, load_risk_rules
     from cmdb.changes.service import ChangeService, ChangeView, NewChange
 
 _MODULE_OF = {
     "DriftReport": "drift",
-    **dict.fromkeys(("ChangeError", "ChangeNotFound", "InvalidChange", "InvalidTransition", "NoSnapshot"), "errors"),
-    **dict.fromkeys(("TRANSITIONS", "Change", "ChangeAction", "ChangeFilter", "ChangeOutcome", "ChangeState",
-                     "ChangeWindow", "TimeWindow", "WindowKind"), "model"),
+    **dict.fromkeys(("ApprovalConflict", "ApprovalRefused", "CannotStart", "ChangeError", "ChangeNotFound",
+                     "InvalidChange", "InvalidTransition", "NoSnapshot"), "errors"),
+    **dict.fromkeys(("TRANSITIONS", "Approval", "Change", "ChangeAction", "ChangeFilter", "ChangeModelKind",
+                     "ChangeOutcome", "ChangeState", "ChangeWindow", "Review", "TimeWindow", "WindowKind"), "model"),
+    **dict.fromkeys(("ChangePolicy", "load_policy"), "policy"),
     **dict.fromkeys(("ChangePlan", "Conflict", "RiskAssessment", "RiskFactor", "Snapshot", "WindowFinding"), "plan"),
     **dict.fromkeys(("ChangePlanner", "PlanOptions"), "planner"),
     **dict.fromkeys(("RiskRules", "load_risk_rules"), "risk"),
+    "ApprovalOutcome": "approval",
     **dict.fromkeys(("ChangeService", "ChangeView", "NewChange"), "service"),
 }
 
 __all__ = [
-    "TRANSITIONS", "Change", "ChangeAction", "ChangeError", "ChangeFilter", "ChangeNotFound", "ChangeOutcome",
-    "ChangePlan", "ChangePlanner", "ChangeService", "ChangeState", "ChangeView", "ChangeWindow", "Conflict",
-    "DriftReport", "InvalidChange", "InvalidTransition", "NewChange", "NoSnapshot", "PlanOptions",
-    "RiskAssessment", "RiskFactor", "RiskRules", "Snapshot", "TimeWindow", "WindowFinding", "WindowKind",
-    "load_risk_rules",
+    "TRANSITIONS", "Approval", "ApprovalConflict", "ApprovalOutcome", "ApprovalRefused", "CannotStart", "Change",
+    "ChangeAction", "ChangeError", "ChangeFilter", "ChangeModelKind", "ChangeNotFound", "ChangeOutcome",
+    "ChangePlan", "ChangePlanner", "ChangePolicy", "ChangeService", "ChangeState", "ChangeView", "ChangeWindow",
+    "Conflict", "DriftReport", "InvalidChange", "InvalidTransition", "NewChange", "NoSnapshot", "PlanOptions",
+    "Review", "RiskAssessment", "RiskFactor", "RiskRules", "Snapshot", "TimeWindow", "WindowFinding", "WindowKind",
+    "load_policy", "load_risk_rules",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from cmdb.changes.plan import ChangePlan, EdgeFact, Snapshot, TopologyFacts
+from cmdb.changes.plan import ChangePlan, EdgeFact, Snapshot, TopologyFacts, WindowFinding
 
 
 class _Frozen(BaseModel):
@@ -52,6 +52,16 @@ class GradeChange(_Frozen):
     after_explanation: str | None = None
 
 
+class FactorChange(_Frozen):
+    """A risk factor whose points moved since approval, with both detail lines (the reason in words)."""
+
+    name: str
+    points_before: float
+    points_after: float
+    detail_before: str
+    detail_after: str
+
+
 class DriftReport(_Frozen):
     """Exactly what differs between the approved plan and the plan computed now."""
 
@@ -76,6 +86,10 @@ class DriftReport(_Frozen):
     risk_after: float = 0.0
     level_before: str = ""
     level_after: str = ""
+    risk_factor_changes: tuple[FactorChange, ...] = ()
+    findings_added: tuple[str, ...] = ()  # window findings (blackouts...) that appeared, in words
+    findings_removed: tuple[str, ...] = ()
+    reapproval: str | None = None  # why the approval no longer holds (None: it does)
 
     @property
     def drifted(self) -> bool:
@@ -85,7 +99,7 @@ class DriftReport(_Frozen):
             or self.ci_changes or self.impacted_added or self.impacted_removed or self.grade_changes
             or self.services_added or self.services_removed or self.service_grade_changes
             or self.owners_added or self.owners_removed or self.conflicts_added or self.conflicts_removed
-            or self.risk_before != self.risk_after
+            or self.risk_before != self.risk_after or self.findings_added or self.findings_removed
         )
 
 
@@ -169,6 +183,19 @@ def diff(snapshot: Snapshot, current: ChangePlan, now_facts: TopologyFacts) -> D
         assert item is not None
         return GradeChange(uid=uid, name=item.name, before=a.grade if a else None, after=b.grade if b else None)
 
+    old_factors = {f.name: f for f in then.risk.factors}
+    factor_changes = tuple(
+        FactorChange(name=f.name, points_before=old_factors[f.name].points, points_after=f.points,
+                     detail_before=old_factors[f.name].detail, detail_after=f.detail)
+        for f in current.risk.factors
+        if f.name in old_factors and (old_factors[f.name].points != f.points or old_factors[f.name].detail != f.detail)
+    )
+
+    def finding(f: WindowFinding) -> str:
+        return f"{f.kind.value}: {f.label}"
+
+    old_findings = {finding(f) for f in then.findings}
+    new_findings = {finding(f) for f in current.findings}
     old_conf = {c.change_uid for c in then.conflicts}
     new_conf = {c.change_uid for c in current.conflicts}
     return DriftReport(
@@ -195,4 +222,7 @@ def diff(snapshot: Snapshot, current: ChangePlan, now_facts: TopologyFacts) -> D
         risk_after=current.risk.score,
         level_before=then.risk.level,
         level_after=current.risk.level,
+        risk_factor_changes=factor_changes,
+        findings_added=tuple(sorted(new_findings - old_findings)),
+        findings_removed=tuple(sorted(old_findings - new_findings)),
     )

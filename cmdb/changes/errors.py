@@ -43,3 +43,33 @@ class NoSnapshot(ChangeError):
     def __init__(self, uid: str) -> None:
         super().__init__(f"change {uid!r} has no approved plan snapshot")
         self.uid = uid
+
+
+class ApprovalConflict(ChangeError):
+    """The change moved on while the caller was deciding (another approval won, or a new plan version)."""
+
+    def __init__(self, uid: str, expected: int, actual: int, what: str = "revision", detail: str = "") -> None:
+        super().__init__(f"change {uid!r} changed meanwhile ({what} {expected} expected, {actual} now"
+                         f"{'; ' + detail if detail else ''}); read it again and retry")
+        self.uid = uid
+        self.expected = expected
+        self.actual = actual
+
+
+class ApprovalRefused(ChangeError):
+    """The approver may not approve this change (separation of duties, authority, a second vote)."""
+
+    def __init__(self, uid: str, approver: str, reason: str) -> None:
+        super().__init__(f"{approver!r} cannot approve change {uid!r}: {reason}")
+        self.uid = uid
+        self.approver = approver
+        self.reason = reason
+
+
+class CannotStart(ChangeError):
+    """The change may not start now: outside its window, or its approval was voided by drift."""
+
+    def __init__(self, uid: str, reason: str) -> None:
+        super().__init__(f"change {uid!r} cannot start: {reason}")
+        self.uid = uid
+        self.reason = reason

@@ -41,6 +41,14 @@ class ChangeOutcome(str, Enum):
     FAILED = "failed"
 
 
+class ChangeModelKind(str, Enum):
+    """ITIL 4 change models: pre-approved templates, CAB-routed changes, and urgent fixes."""
+
+    STANDARD = "standard"
+    NORMAL = "normal"
+    EMERGENCY = "emergency"
+
+
 class WindowKind(str, Enum):
     MAINTENANCE = "maintenance"  # changes to these CIs are expected inside such windows
     BLACKOUT = "blackout"  # no change may touch these CIs (or what they impact) inside it
@@ -52,7 +60,8 @@ class WindowKind(str, Enum):
 TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
     ChangeState.DRAFT: frozenset({ChangeState.PLANNED, ChangeState.CANCELLED}),
     ChangeState.PLANNED: frozenset({ChangeState.PLANNED, ChangeState.APPROVED, ChangeState.CANCELLED}),
-    ChangeState.APPROVED: frozenset({ChangeState.IN_PROGRESS, ChangeState.CANCELLED}),
+    # back to planned: drift, a move or a blackout voided the approval (re-approval needed)
+    ChangeState.APPROVED: frozenset({ChangeState.IN_PROGRESS, ChangeState.CANCELLED, ChangeState.PLANNED}),
     ChangeState.IN_PROGRESS: frozenset({ChangeState.DONE}),
     ChangeState.DONE: frozenset(),
     ChangeState.CANCELLED: frozenset(),
@@ -62,13 +71,17 @@ TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
 OPEN_STATES = (ChangeState.PLANNED, ChangeState.APPROVED, ChangeState.IN_PROGRESS)
 
 
+#: 9999-12-31T23:59:59.999Z: the last instant a calendar (and every export) can show.
+MAX_MS = 253_402_300_799_999
+
+
 class TimeWindow(BaseModel):
     """A half-open interval ``[start, end)`` in epoch milliseconds."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
+    start: int = Field(ge=0, le=MAX_MS)
+    end: int = Field(ge=0, le=MAX_MS)
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:
@@ -85,8 +98,42 @@ class TimeWindow(BaseModel):
         return self.start <= other.start and other.end <= self.end
 
 
+class Approval(BaseModel):
+    """One approver's approval of one plan version (``groups``: the groups the approver acted for)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approver: str = Field(min_length=1)
+    at: int
+    plan_version: int
+    groups: tuple[str, ...] = ()
+
+
+class Review(BaseModel):
+    """Post-implementation review: what really happened (it feeds the failure history)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actual_start: int = Field(ge=0)
+    actual_end: int = Field(ge=0)
+    outcome: ChangeOutcome
+    incidents: tuple[str, ...] = ()  # incident references or short texts
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Review:
+        if self.actual_end < self.actual_start:
+            raise ValueError("actual end must not be before actual start")
+        return self
+
+
 class Change(BaseModel):
-    """A change request: CIs touched, action, planned window, requester and lifecycle state."""
+    """A change request: CIs touched, action, planned window, requester and lifecycle state.
+
+    ``revision`` grows with every write of the record: writes are compare-and-set on
+    it, so two approvers racing on one version cannot both win. ``plan_version`` is
+    the version of the latest plan; an approval names the plan version it approves.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -101,6 +148,27 @@ class Change(BaseModel):
     description: str = ""
     created_at: int = 0
     updated_at: int = 0
+    model: ChangeModelKind = ChangeModelKind.NORMAL
+    template: str | None = None  # the standard change template it instantiates
+    implementation_plan: str = ""
+    backout_plan: str = ""
+    test_plan: str = ""
+    revision: int = 0
+    plan_version: int = 0
+    approvals: tuple[Approval, ...] = ()
+    reapproval_reason: str | None = None  # set when drift, a move or a blackout voided the approval
+    recorded_after_fact: bool = False  # an emergency change recorded once its window had passed
+    review: Review | None = None
+    completed_at: int | None = None
+
+    @property
+    def failed_at(self) -> int | None:
+        """When the change failed: its reviewed actual end, else when it was closed; None unless it failed."""
+        if self.outcome is not ChangeOutcome.FAILED:
+            return None
+        if self.review is not None:
+            return self.review.actual_end
+        return self.completed_at if self.completed_at is not None else self.updated_at
 
     def moved_to(self, state: ChangeState, at: int, outcome: ChangeOutcome | None = None) -> Change:
         """This change in ``state``; raises InvalidTransition when the lifecycle forbids it."""
@@ -109,6 +177,8 @@ class Change(BaseModel):
         update: dict[str, object] = {"state": state, "updated_at": at}
         if outcome is not None:
             update["outcome"] = outcome
+        if state is ChangeState.DONE:
+            update["completed_at"] = at
         return self.model_copy(update=update)
 
 

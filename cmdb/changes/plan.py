@@ -11,7 +11,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmdb.changes.model import ChangeAction, ChangeState, TimeWindow
+from cmdb.changes.model import Approval, ChangeAction, ChangeState, TimeWindow
 
 
 class _Frozen(BaseModel):
@@ -44,6 +44,15 @@ class PlannedImpact(_Frozen):
     explanation: str
     path: tuple[Hop, ...] = ()
     margin: int | None = None
+    group_up: int | None = None  # the redundancy arithmetic that graded it: up of size inputs, required needed
+    group_size: int | None = None
+    group_required: int | None = None
+
+    @property
+    def redundant_group(self) -> bool:
+        """Graded through a group that tolerates a loss (size > required), not one needing every input."""
+        return self.group_size is not None and self.group_required is not None \
+            and self.group_size > self.group_required
 
 
 class ServiceNotice(_Frozen):
@@ -57,8 +66,23 @@ class ServiceNotice(_Frozen):
     criticality: str | None = None
 
 
+class SharedImpact(_Frozen):
+    """A CI both changes impact, with the grade each gives it."""
+
+    uid: str
+    name: str
+    ci_class: str
+    ours: str  # its grade under this change
+    theirs: str  # its grade under the other change
+    service: bool = False
+
+
 class Conflict(_Frozen):
-    """Another open change whose window overlaps and whose impact shares CIs or services."""
+    """Another open change whose window overlaps and whose impact shares CIs or services.
+
+    ``reason`` says in words which shared service or CI makes it a conflict and how
+    each change grades it; ``shared`` holds the same per CI.
+    """
 
     change_uid: str
     title: str
@@ -66,6 +90,45 @@ class Conflict(_Frozen):
     window: TimeWindow
     shared_cis: tuple[str, ...]  # uids impacted by both changes (services included)
     shared_services: tuple[str, ...]  # the services among them
+    shared: tuple[SharedImpact, ...] = ()
+    reason: str = ""
+
+
+class CombinedItem(_Frozen):
+    """A CI impacted by the slot: its grade when the overlapping changes run together, and alone."""
+
+    uid: str
+    name: str
+    ci_class: str
+    grade: str  # together
+    alone: str | None  # the worst grade any one of the changes gives it on its own (None: none does)
+    explanation: str = ""
+    service: bool = False
+
+
+class CombinedImpact(_Frozen):
+    """What the slot does together: the impact of the union of the CIs of every overlapping open change.
+
+    ``worse`` lists the CIs that fare worse together than under any one change alone
+    (two "degraded" restarts of a pool's members that take it down together).
+    """
+
+    changes: tuple[str, ...]  # this change first, then the overlapping ones
+    cis: tuple[str, ...]  # the union of their CIs
+    impacted: tuple[CombinedItem, ...]
+    worse: tuple[CombinedItem, ...]
+    truncated: bool = False
+
+
+class SinglePoint(_Frozen):
+    """An impacted CI whose loss alone takes an impacted service down."""
+
+    uid: str
+    name: str
+    ci_class: str
+    services: tuple[str, ...]  # uids of the services it alone takes down
+    service_names: tuple[str, ...]
+    changed: bool  # one of the change's own CIs
 
 
 class FindingKind(str, Enum):
@@ -94,7 +157,8 @@ class RiskAssessment(_Frozen):
     score: float  # 0..max_score
     level: str  # low | medium | high | critical (thresholds in the rules)
     factors: tuple[RiskFactor, ...]
-    multiplier: float = 1.0  # the action's weight applied to the factors' sum
+    multiplier: float = 1.0  # the action's weight applied to the discountable factors' sum
+    floors: tuple[str, ...] = ()  # floors that raised the score (blackout, truncated impact), in words
 
     def factor(self, name: str) -> RiskFactor:
         """The factor called ``name`` (KeyError when the rules do not define it)."""
@@ -156,6 +220,12 @@ class ChangePlan(_Frozen):
     findings: tuple[WindowFinding, ...]
     risk: RiskAssessment
     topology: TopologyFacts = Field(default_factory=TopologyFacts)
+    version: int = 0  # the plan's version for its change (1, 2, ...); approvals name it
+    truncated_by: tuple[str, ...] = ()  # max_nodes / max_depth
+    uncertain: bool = False  # the plan knows less than it should (truncated, stale or weak evidence)
+    uncertainty: tuple[str, ...] = ()  # why, in words
+    single_points_of_failure: tuple[SinglePoint, ...] = ()
+    combined: CombinedImpact | None = None  # None: no other open change overlaps the window
 
     @property
     def blackout_violations(self) -> tuple[WindowFinding, ...]:
@@ -171,5 +241,6 @@ class Snapshot(_Frozen):
 
     change_uid: str
     approved_at: int
-    approved_by: str
+    approved_by: str  # the approvers, comma-separated (``approvals`` has each with its time)
     plan: ChangePlan
+    approvals: tuple[Approval, ...] = ()

@@ -24,19 +24,23 @@ from cmdb.changes.model import (
 from cmdb.changes.plan import (
     ChangePlan,
     CIFact,
+    CombinedImpact,
+    CombinedItem,
     Conflict,
     EdgeFact,
     FindingKind,
     Hop,
     PlannedImpact,
     ServiceNotice,
+    SharedImpact,
+    SinglePoint,
     TopologyFacts,
     WindowFinding,
 )
 from cmdb.changes.repository import ChangeRepository
 from cmdb.changes.risk import MarginRisk, RiskInputs, RiskRules, ServiceRisk, score
 from cmdb.impact.errors import ImpactError
-from cmdb.impact.models import ImpactedCI, ImpactReport, ImpactRequest, PathStep
+from cmdb.impact.models import ImpactedCI, ImpactReport, ImpactRequest, PathStep, SpofReport
 from cmdb.model import CI, rel_uid
 from cmdb.observation import now_ms
 from cmdb.store.protocol import Direction, GraphStore
@@ -46,11 +50,32 @@ _DAY_MS = 86_400_000
 _UNCERTAIN = frozenset({"traffic", "inferred"})
 
 
+_GRADE_RANK = {"degraded": 1, "down": 2}
+#: Services examined for single points of failure per plan (each is one bounded analysis).
+SPOF_SERVICES = 50
+
+
 class ImpactEngine(Protocol):
     """What planning needs of the impact engine (``cmdb.impact.ImpactService``)."""
 
     def impact(self, request: ImpactRequest) -> ImpactReport:
         ...
+
+    def single_points_of_failure(self, service_uid: str, max_depth: int = 10, max_nodes: int = 2_000,
+                                 rel_types: tuple[str, ...] | None = None,
+                                 min_confidence: float = 0.0) -> SpofReport:
+        ...
+
+
+def _worse(a: str | None, b: str | None) -> str | None:
+    """The worse of two grades (None: not impacted)."""
+    return max((a, b), key=lambda g: _GRADE_RANK.get(g or "", 0))
+
+
+def _redundancy_margin(ci: ImpactedCI) -> int | None:
+    # Seam for cmdb.impact: the redundancy arithmetic is read from the typed field the
+    # impact engine fills (``ImpactedCI.redundancy``), never parsed from the explanation text.
+    return ci.redundancy.margin if ci.redundancy is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +136,8 @@ class ChangePlanner:
 
     # -- the plan --------------------------------------------------------------------------
     def plan(self, change: Change) -> ChangePlan:
-        """Impact, services and owners, conflicts, window findings and the scored risk of ``change``."""
+        """Impact, services and owners, conflicts, the slot's combined impact, window findings,
+        single points of failure and the scored risk of ``change``, with what it does not know."""
         now = self.clock()
         report = self.impact_of(change)
         impacted_uids = [ci.uid for ci in report.impacted]
@@ -123,59 +149,148 @@ class ChangePlanner:
             for s in report.services
         )
         owners = tuple(sorted(set(report.owners) | {s.owner for s in services if s.owner}))
-        conflicts = tuple(self._conflicts(change, set(impacted_uids), {s.uid for s in services}))
+        rivals = self._overlapping(change)
+        conflicts = tuple(self._conflicts(report, {s.uid for s in services}, rivals))
+        combined = self._combined(change, report, rivals)
         findings = tuple(self._window_findings(change, impacted_uids))
         stale, weak = self._weak_data(report.impacted, cis, now)
         failed = self._recent_failures(change)
         changed = set(change.cis)
+        spofs, spof_note = self._single_points(report)
+        truncated_by = tuple(t.value for t in report.truncated_by) or (("max_nodes",) if report.truncated else ())
+        uncertainty: list[str] = []
+        if truncated_by:
+            uncertainty.append(f"impact truncated by {', '.join(truncated_by)} (max_depth {self.options.max_depth}, "
+                               f"max_nodes {self.options.max_nodes}): more CIs and services may be impacted")
+        if stale:
+            uncertainty.append(f"stale evidence: {'; '.join(stale[:5])}" + (
+                f" (+{len(stale) - 5} more)" if len(stale) > 5 else ""))
+        if weak:
+            uncertainty.append(f"low-confidence evidence: {'; '.join(weak[:5])}" + (
+                f" (+{len(weak) - 5} more)" if len(weak) > 5 else ""))
+        if spof_note:
+            uncertainty.append(spof_note)
         risk = score(RiskInputs(
             action=change.action,
             impacted_beyond_change=sum(1 for uid in impacted_uids if uid not in changed),
             services=tuple(ServiceRisk(s.name, s.grade, s.criticality) for s in services),
+            # A CI that needs every input (size == required) has no redundancy to lose: its inputs show up
+            # as single points of failure instead.
             margins=tuple(MarginRisk(p.name, p.margin) for p in impacted
-                          if p.margin is not None and p.margin >= 0 and p.uid not in changed),
+                          if p.margin is not None and p.uid not in changed
+                          and (p.margin >= 0 or p.redundant_group)),
+            single_points=tuple(f"{p.name} (takes down {', '.join(p.service_names)})" for p in spofs if p.changed),
             failed_changes=tuple(c.title for c in failed),
             stale=tuple(stale),
             low_confidence=tuple(weak),
             conflicts=tuple(c.title for c in conflicts),
             blackouts=tuple(f.label for f in findings if f.kind is FindingKind.BLACKOUT),
+            truncated=truncated_by,
         ), self.rules)
         return ChangePlan(
             change_uid=change.uid, title=change.title, action=change.action, window=change.window,
             requester=change.requester, cis=change.cis, computed_at=now, impacted=impacted,
             truncated=report.truncated, services=services, owners=owners, conflicts=conflicts,
             findings=findings, risk=risk, topology=self.topology_facts(impacted_uids),
+            truncated_by=truncated_by, uncertain=bool(uncertainty), uncertainty=tuple(uncertainty),
+            single_points_of_failure=spofs, combined=combined,
         )
 
     @staticmethod
     def _planned(ci: ImpactedCI) -> PlannedImpact:
+        group = ci.redundancy
         return PlannedImpact(
             uid=ci.uid, name=ci.name, ci_class=ci.ci_class, grade=ci.grade.value, depth=ci.depth,
-            explanation=ci.explanation, path=tuple(_hop(s) for s in ci.path),
-            margin=ci.redundancy.margin if ci.redundancy is not None else None,
+            explanation=ci.explanation, path=tuple(_hop(s) for s in ci.path), margin=_redundancy_margin(ci),
+            group_up=group.up if group else None, group_size=group.size if group else None,
+            group_required=group.required if group else None,
         )
 
-    # -- conflicts ---------------------------------------------------------------------------
-    def _conflicts(self, change: Change, impacted: set[str], services: set[str]) -> Iterable[Conflict]:
-        """Open changes overlapping the window whose impact shares a CI or service with this one's."""
+    # -- single points of failure ------------------------------------------------------------
+    def _single_points(self, report: ImpactReport) -> tuple[tuple[SinglePoint, ...], str | None]:
+        """Impacted CIs whose loss alone takes one of the impacted services down."""
+        impacted = report.by_uid()
+        services = report.services[:SPOF_SERVICES]
+        note = None
+        if len(report.services) > SPOF_SERVICES:
+            note = (f"single points of failure checked for {SPOF_SERVICES} of {len(report.services)} "
+                    "impacted services")
+        takes_down: dict[str, list[tuple[str, str]]] = {}
+        opts = self.options
+        for svc in services:
+            try:
+                found = self.impact_engine.single_points_of_failure(
+                    svc.uid, max_depth=opts.max_depth, rel_types=opts.rel_types,
+                    min_confidence=opts.min_confidence)
+            except ImpactError:
+                continue
+            if found.truncated and note is None:
+                note = f"single points of failure of {svc.name} checked on a truncated dependency graph"
+            for spof in found.spofs:
+                if spof.uid in impacted:
+                    takes_down.setdefault(spof.uid, []).append((svc.uid, svc.name))
+        changed = {ci.uid for ci in report.impacted if ci.depth == 0}
+        points = tuple(
+            SinglePoint(uid=uid, name=impacted[uid].name, ci_class=impacted[uid].ci_class,
+                        services=tuple(s for s, _ in svcs), service_names=tuple(n for _, n in svcs),
+                        changed=uid in changed)
+            for uid, svcs in sorted(takes_down.items(), key=lambda kv: (impacted[kv[0]].depth, impacted[kv[0]].name))
+        )
+        return points, note
+
+    # -- conflicts and the slot ------------------------------------------------------------------
+    def _overlapping(self, change: Change) -> list[tuple[Change, ImpactReport]]:
+        """Open changes whose window overlaps this one's, with their own impact."""
         others = self.repository.list_changes(ChangeFilter(
             states=self.options.conflict_states, overlapping=change.window, limit=1000))
+        found: list[tuple[Change, ImpactReport]] = []
         for other in others:
             if other.uid == change.uid:
                 continue
             try:
-                theirs = self.impact_of(other)
+                found.append((other, self.impact_of(other)))
             except InvalidChange:
                 continue  # its CIs are gone from the graph: nothing left to share
-            shared = impacted & {ci.uid for ci in theirs.impacted}
+        return found
+
+    def _conflicts(self, ours: ImpactReport, services: set[str],
+                   rivals: list[tuple[Change, ImpactReport]]) -> Iterable[Conflict]:
+        """Overlapping open changes whose impact shares a CI or service with this one's, and why."""
+        mine = ours.by_uid()
+        for other, theirs in rivals:
+            their = theirs.by_uid()
+            shared = sorted(set(mine) & set(their))
             if not shared:
                 continue
             their_services = {s.uid for s in theirs.services}
+            both_services = sorted(set(shared) & services & their_services)
+            items = tuple(SharedImpact(uid=u, name=mine[u].name, ci_class=mine[u].ci_class,
+                                       ours=mine[u].grade.value, theirs=their[u].grade.value,
+                                       service=u in both_services) for u in shared)
             yield Conflict(
                 change_uid=other.uid, title=other.title, state=other.state, window=other.window,
-                shared_cis=tuple(sorted(shared)),
-                shared_services=tuple(sorted(shared & services & their_services)),
+                shared_cis=tuple(shared), shared_services=tuple(both_services), shared=items,
+                reason=_conflict_reason(other, items),
             )
+
+    def _combined(self, change: Change, ours: ImpactReport,
+                  rivals: list[tuple[Change, ImpactReport]]) -> CombinedImpact | None:
+        """The impact of the union of the CIs of this change and every overlapping open change."""
+        if not rivals:
+            return None
+        union = tuple(dict.fromkeys([*change.cis, *(ci for other, _ in rivals for ci in other.cis)]))
+        together = self.impact_of(change.model_copy(update={"cis": union}))
+        alone: dict[str, str] = {}
+        for report in (ours, *(r for _, r in rivals)):
+            for ci in report.impacted:
+                alone[ci.uid] = _worse(alone.get(ci.uid), ci.grade.value) or ci.grade.value
+        service_uids = {s.uid for s in together.services}
+        items = tuple(CombinedItem(uid=ci.uid, name=ci.name, ci_class=ci.ci_class, grade=ci.grade.value,
+                                   alone=alone.get(ci.uid), explanation=ci.explanation,
+                                   service=ci.uid in service_uids) for ci in together.impacted)
+        worse = tuple(i for i in items if _GRADE_RANK[i.grade] > _GRADE_RANK.get(i.alone or "", 0))
+        return CombinedImpact(changes=(change.uid, *(o.uid for o, _ in rivals)), cis=union, impacted=items,
+                              worse=worse, truncated=together.truncated)
 
     # -- windows -----------------------------------------------------------------------------
     def _window_findings(self, change: Change, impacted: list[str]) -> Iterable[WindowFinding]:
@@ -200,16 +315,22 @@ class ChangePlanner:
 
     # -- risk inputs ---------------------------------------------------------------------------
     def _recent_failures(self, change: Change) -> list[Change]:
-        """Failed changes on any of the same CIs that ended within the lookback before this one starts."""
+        """Failed changes on any of the same CIs that failed within the lookback before this one starts.
+
+        Keyed by when each actually failed (its review's actual end, else when it was
+        closed), not by its planned window: a change planned long ago that failed last
+        week is a recent failure.
+        """
         lookback = int(self.rules.failed_changes.lookback_days * _DAY_MS)
-        found: dict[str, Change] = {}
+        found: dict[str, tuple[int, Change]] = {}
         for ci in change.cis:
             for other in self.repository.list_changes(ChangeFilter(states=(ChangeState.DONE,), ci=ci, limit=1000)):
-                if other.uid == change.uid or other.outcome is not ChangeOutcome.FAILED:
+                failed_at = other.failed_at
+                if other.uid == change.uid or other.outcome is not ChangeOutcome.FAILED or failed_at is None:
                     continue
-                if change.window.start - lookback <= other.window.end <= change.window.start:
-                    found[other.uid] = other
-        return sorted(found.values(), key=lambda c: (c.window.end, c.uid))
+                if change.window.start - lookback <= failed_at <= change.window.start:
+                    found[other.uid] = (failed_at, other)
+        return [c for _, c in sorted(found.values(), key=lambda fc: (fc[0], fc[1].uid))]
 
     def _weak_data(self, impacted: list[ImpactedCI], cis: dict[str, CI], now: int) -> tuple[list[str], list[str]]:
         """Stale CIs and old or low-confidence relationships on the explanation paths."""
@@ -265,3 +386,12 @@ class ChangePlanner:
             for ci in sorted(cis.values(), key=lambda c: c.uid)
         )
         return TopologyFacts(relationships=edges, cis=facts)
+
+
+def _conflict_reason(other: Change, shared: tuple[SharedImpact, ...]) -> str:
+    """Which shared service (else CI) makes ``other`` a conflict, and how each change grades it."""
+    named = [i for i in shared if i.service] or list(shared)
+    parts = [f"{i.name} ({i.ci_class}): {i.ours} here, {i.theirs} under {other.title!r}" for i in named[:3]]
+    more = f" (+{len(named) - 3} more)" if len(named) > 3 else ""
+    what = "services" if named and named[0].service else "CIs"
+    return f"both changes impact the same {what} in overlapping windows: {'; '.join(parts)}{more}"

@@ -18,6 +18,12 @@ class ChangeRepository(Protocol):
         """Insert or replace a change (and the CIs it touches)."""
         ...
 
+    def commit_change(self, change: Change, expected_revision: int, plan: ChangePlan | None = None,
+                      snapshot: Snapshot | None = None) -> bool:
+        """Write ``change`` (and its latest plan / approved snapshot) only if the stored revision is still
+        ``expected_revision``, all in one transaction; False when another writer got there first."""
+        ...
+
     def get_change(self, uid: str) -> Change | None:
         ...
 

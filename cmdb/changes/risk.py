@@ -1,7 +1,11 @@
 """Risk scoring of a change plan: documented, configurable rules and a pure scoring function.
 
-The score is the sum of the factors' points, each factor capped, times the
-action's multiplier, capped at ``max_score``. Every factor is reported with the
+The score is the sum of the discountable factors' points (each capped) times the
+action's multiplier, plus the blackout and conflict points (never discounted: a
+gentle action inside a freeze is still inside the freeze), capped at
+``max_score``. Floors: a blackout violation makes the change at least ``medium``;
+an impact cut short by the node or depth budget scores ``max_score`` (what lies
+beyond the budget is unknown, and knowing less must never score lower). Every factor is reported with the
 value it measured and the points it added, so a CAB sees why. The rules are a
 pydantic model: defaults here, overrides from a YAML file (``load_risk_rules``).
 docs/change-planning.md documents each factor and the direction it moves the score.
@@ -28,6 +32,8 @@ CONFLICTS = "conflicts"
 BLACKOUT = "blackout"
 
 FACTOR_NAMES = (CRITICALITY, BREADTH, REDUNDANCY, FAILED_CHANGES, DATA_QUALITY, CONFLICTS, BLACKOUT)
+#: Factors the action's multiplier never discounts (a restart inside a blackout is inside the blackout).
+UNDISCOUNTED = frozenset({CONFLICTS, BLACKOUT})
 
 
 class _Rule(BaseModel):
@@ -53,7 +59,8 @@ class BreadthRule(_Rule):
 
 
 class RedundancyRule(_Rule):
-    """Points per CI left with no (margin 0) or a thin (margin 1) redundancy margin."""
+    """Points per CI left with no margin (margin 0, a group fully down, a changed single point of failure)
+    or a thin one (margin 1)."""
 
     no_margin: float = Field(default=10.0, ge=0)
     thin_margin: float = Field(default=4.0, ge=0)
@@ -61,7 +68,9 @@ class RedundancyRule(_Rule):
 
 
 class FailedChangesRule(_Rule):
-    """Points per failed change on the same CIs that ended within ``lookback_days`` before this one."""
+    """Points per failed change on the same CIs that failed within ``lookback_days`` before this one starts.
+
+    When it failed: the actual end of its post-implementation review, else when it was closed."""
 
     lookback_days: float = Field(default=90.0, gt=0)
     per_change: float = Field(default=10.0, ge=0)
@@ -145,12 +154,14 @@ class RiskInputs:
     action: ChangeAction
     impacted_beyond_change: int  # impacted CIs that are not the changed CIs themselves
     services: tuple[ServiceRisk, ...] = ()
-    margins: tuple[MarginRisk, ...] = ()  # impacted CIs graded through a redundancy group
+    margins: tuple[MarginRisk, ...] = ()  # impacted CIs graded through a redundancy group (margin < 0: down)
+    single_points: tuple[str, ...] = ()  # changed CIs that alone take an impacted service down
     failed_changes: tuple[str, ...] = ()  # titles of recent failed changes on the same CIs
     stale: tuple[str, ...] = field(default=())  # descriptions of stale facts on impact paths
     low_confidence: tuple[str, ...] = field(default=())  # descriptions of weak relationships on paths
     conflicts: tuple[str, ...] = ()  # titles of conflicting changes
     blackouts: tuple[str, ...] = ()  # labels of violated blackout windows
+    truncated: tuple[str, ...] = ()  # why the impact was cut short (empty: it was not)
 
 
 def _names(items: tuple[str, ...], limit: int = 5) -> str:
@@ -182,15 +193,24 @@ def score(inputs: RiskInputs, rules: RiskRules) -> RiskAssessment:
                f"{len(inputs.services)} service(s)"))
 
     red = rules.redundancy
+    # A group already down (margin < 0) has no margin either: it must weigh at least what
+    # margin 0 weighs, or taking more members down would lower the score.
     none_left = tuple(m.name for m in inputs.margins if m.margin == 0)
+    gone = tuple(m.name for m in inputs.margins if m.margin < 0)
     thin = tuple(m.name for m in inputs.margins if m.margin == 1)
-    raw = len(none_left) * red.no_margin + len(thin) * red.thin_margin
+    spof = inputs.single_points
+    raw = (len(none_left) + len(gone) + len(spof)) * red.no_margin + len(thin) * red.thin_margin
     detail = []
     if none_left:
         detail.append(f"no margin left: {_names(none_left)}")
+    if gone:
+        detail.append(f"redundancy group down: {_names(gone)}")
+    if spof:
+        detail.append(f"single point of failure changed: {_names(spof)}")
     if thin:
         detail.append(f"one failure from down: {_names(thin)}")
-    factors.append(RiskFactor(name=REDUNDANCY, value=float(len(none_left) + len(thin)), points=min(raw, red.cap),
+    factors.append(RiskFactor(name=REDUNDANCY, value=float(len(none_left) + len(gone) + len(spof) + len(thin)),
+                              points=min(raw, red.cap),
                               detail="; ".join(detail) or "redundancy margins unaffected or ample"))
 
     fc = rules.failed_changes
@@ -225,8 +245,24 @@ def score(inputs: RiskInputs, rules: RiskRules) -> RiskAssessment:
         detail=f"inside blackout: {_names(inputs.blackouts)}" if inputs.blackouts else "no blackout violated"))
 
     multiplier = rules.action_multipliers.get(inputs.action, 1.0)
-    total = round(min(rules.max_score, multiplier * sum(f.points for f in factors)), 2)
+    discounted = sum(f.points for f in factors if f.name not in UNDISCOUNTED)
+    fixed = sum(f.points for f in factors if f.name in UNDISCOUNTED)
+    total = round(min(rules.max_score, multiplier * discounted + fixed), 2)
     lv = rules.levels
-    level = "critical" if total >= lv.critical else "high" if total >= lv.high else (
+    floors: list[str] = []
+    if inputs.blackouts and total < lv.medium:
+        total = lv.medium
+        floors.append(f"inside a blackout: at least medium ({lv.medium:g})")
+    if inputs.truncated:
+        total = rules.max_score
+        floors.append(f"impact cut short ({', '.join(inputs.truncated)}): what lies beyond is unknown, "
+                      f"scored at the maximum ({rules.max_score:g})")
+    return RiskAssessment(score=total, level=level_of(total, rules), factors=tuple(factors), multiplier=multiplier,
+                          floors=tuple(floors))
+
+
+def level_of(total: float, rules: RiskRules) -> str:
+    """The level a score falls in, by the rules' lower bounds."""
+    lv = rules.levels
+    return "critical" if total >= lv.critical else "high" if total >= lv.high else (
         "medium" if total >= lv.medium else "low")
-    return RiskAssessment(score=total, level=level, factors=tuple(factors), multiplier=multiplier)

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cmdb.changes.planner import ChangePlanner, ImpactEngine, PlanOptions
+from cmdb.changes.policy import load_policy
 from cmdb.changes.risk import load_risk_rules
 from cmdb.changes.service import ChangeService
 from cmdb.observation import now_ms
@@ -24,12 +25,14 @@ class ChangeSettings(BaseSettings):
     ``db_path``: the SQLite file for change records; by default the embedded
     store's own file, or ``changes.sqlite`` in the data directory for other backends.
     ``risk_rules``: a YAML file overriding the default risk rules (docs/change-planning.md).
+    ``models``: the change models file (YAML; default: the packaged ``change_models.yaml``).
     """
 
     model_config = SettingsConfigDict(env_prefix="CMDB_CHANGE_", extra="ignore")
 
     db_path: Path | None = None
     risk_rules: Path | None = None
+    models: Path | None = None
     max_depth: int = Field(default=8, ge=0, le=20)
     max_nodes: int = Field(default=10_000, ge=1, le=1_000_000)
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -65,4 +68,4 @@ def build_change_service(
         options=PlanOptions(max_depth=cfg.max_depth, max_nodes=cfg.max_nodes, min_confidence=cfg.min_confidence),
         clock=clock,
     )
-    return ChangeService(planner, repository, clock=clock)
+    return ChangeService(planner, repository, clock=clock, policy=load_policy(cfg.models))

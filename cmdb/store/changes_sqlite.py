@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS chg_changes (
     requester TEXT NOT NULL,
     start_ms INTEGER NOT NULL,
     end_ms INTEGER NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chg_changes_window ON chg_changes(start_ms, end_ms);
 CREATE TABLE IF NOT EXISTS chg_change_cis (
@@ -70,7 +71,11 @@ class SQLiteChangeRepository:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._connections = ThreadConnections(self.path, _configure)
-        self._conn().executescript(_DDL)
+        conn = self._conn()
+        conn.executescript(_DDL)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(chg_changes)")}
+        if "revision" not in columns:  # a file written before revisions existed
+            conn.execute("ALTER TABLE chg_changes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
         return self._connections.get()
@@ -78,11 +83,19 @@ class SQLiteChangeRepository:
     def close(self) -> None:
         self._connections.close_all()
 
-    def _write(self, statements: list[tuple[str, Any]]) -> None:
+    def _write(self, statements: list[tuple[str, Any]], guard: tuple[str, Any] | None = None) -> bool:
+        """Run ``statements`` in one write transaction; with ``guard``, only when it returns a row.
+
+        BEGIN IMMEDIATE takes SQLite's write lock before the guard reads, so the check
+        and the writes are one atomic step across threads and processes.
+        """
         conn = self._conn()
         with self._lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if guard is not None and conn.execute(*guard).fetchone() is None:
+                    conn.execute("ROLLBACK")
+                    return False
                 for sql, params in statements:
                     if isinstance(params, list):
                         conn.executemany(sql, params)
@@ -92,19 +105,36 @@ class SQLiteChangeRepository:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return True
 
     # -- changes ---------------------------------------------------------------------
-    def save_change(self, change: Change) -> None:
-        self._write([
-            ("INSERT INTO chg_changes(uid, state, requester, start_ms, end_ms, body) VALUES (?,?,?,?,?,?)"
+    @staticmethod
+    def _change_rows(change: Change) -> list[tuple[str, Any]]:
+        return [
+            ("INSERT INTO chg_changes(uid, state, requester, start_ms, end_ms, body, revision) VALUES (?,?,?,?,?,?,?)"
              " ON CONFLICT(uid) DO UPDATE SET state=excluded.state, requester=excluded.requester,"
-             " start_ms=excluded.start_ms, end_ms=excluded.end_ms, body=excluded.body",
+             " start_ms=excluded.start_ms, end_ms=excluded.end_ms, body=excluded.body, revision=excluded.revision",
              (change.uid, change.state.value, change.requester, change.window.start, change.window.end,
-              change.model_dump_json())),
+              change.model_dump_json(), change.revision)),
             ("DELETE FROM chg_change_cis WHERE change_uid = ?", (change.uid,)),
             ("INSERT OR IGNORE INTO chg_change_cis(ci_uid, change_uid) VALUES (?, ?)",
              [(ci, change.uid) for ci in change.cis]),
-        ])
+        ]
+
+    def save_change(self, change: Change) -> None:
+        self._write(self._change_rows(change))
+
+    def commit_change(self, change: Change, expected_revision: int, plan: ChangePlan | None = None,
+                      snapshot: Snapshot | None = None) -> bool:
+        rows = self._change_rows(change)
+        if plan is not None:
+            rows.append(("INSERT OR REPLACE INTO chg_plans(change_uid, kind, at, body) VALUES (?, 'latest', ?, ?)",
+                         (plan.change_uid, plan.computed_at, plan.model_dump_json())))
+        if snapshot is not None:
+            rows.append(("INSERT OR REPLACE INTO chg_plans(change_uid, kind, at, body) VALUES (?, 'approved', ?, ?)",
+                         (snapshot.change_uid, snapshot.approved_at, snapshot.model_dump_json())))
+        return self._write(rows, guard=("SELECT 1 FROM chg_changes WHERE uid = ? AND revision = ?",
+                                        (change.uid, expected_revision)))
 
     def get_change(self, uid: str) -> Change | None:
         row = self._conn().execute("SELECT body FROM chg_changes WHERE uid = ?", (uid,)).fetchone()

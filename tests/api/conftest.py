@@ -120,6 +120,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
     plain = {role.value: tokens.create(f"test-{role.value}", role)[1] for role in Role}
+    plain["approver"] = tokens.create("test-approver", Role.EDITOR)[1]  # a second editor: changes need two people
     revoked_info, plain["revoked"] = tokens.create("revoked", Role.ADMIN)
     tokens.revoke(revoked_info.token_id)
     triggered: list[str] = []

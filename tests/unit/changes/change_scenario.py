@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cmdb.changes import ChangeAction, ChangePlanner, ChangeService, NewChange, PlanOptions, RiskRules
+from cmdb.changes import (
+    ChangeAction,
+    ChangeModelKind,
+    ChangePlanner,
+    ChangePolicy,
+    ChangeService,
+    NewChange,
+    PlanOptions,
+    RiskRules,
+    load_policy,
+)
 from cmdb.impact import ImpactService
 from cmdb.observation import CIRef, Item, Method
 from cmdb.store.changes_sqlite import SQLiteChangeRepository
@@ -72,10 +82,22 @@ def pool_items(members: Sequence[int] = (1, 2, 3), at: int = T0) -> list[Item]:
     return items
 
 
+def test_policy() -> ChangePolicy:
+    """The packaged change models, with approver groups filled in: carol and dave sit on the CAB,
+    erin is the change manager, frank is on the emergency CAB."""
+    base = load_policy()
+    return base.model_copy(update={"groups": {"cab": ("carol", "dave"), "change-manager": ("erin",),
+                                              "ecab": ("frank",)}})
+
+
+test_policy.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test
+
+
 class Scenario:
     """The estate in a real SQLite store, the topology index fed by the ingestor, and the change service."""
 
-    def __init__(self, tmp_path: Path, rules: RiskRules | None = None) -> None:
+    def __init__(self, tmp_path: Path, rules: RiskRules | None = None, options: PlanOptions | None = None,
+                 policy: ChangePolicy | None = None) -> None:
         self.h = Harness(tmp_path / "cmdb.sqlite")
         self.h.run(base_items(), source="sample", scope="base")
         self.h.run(pool_items(), source="aws", scope="pool")
@@ -85,8 +107,9 @@ class Scenario:
         self.h.ingestor.listeners.append(self.index.apply)
         self.repo = SQLiteChangeRepository(self.h.store.path)
         self.planner = ChangePlanner(ImpactService(self.index, self.h.schema), self.h.store, self.repo,
-                                     self.h.schema, rules=rules, options=PlanOptions(), clock=self.h.clock)
-        self.service = ChangeService(self.planner, self.repo, clock=self.h.clock)
+                                     self.h.schema, rules=rules, options=options or PlanOptions(),
+                                     clock=self.h.clock)
+        self.service = ChangeService(self.planner, self.repo, clock=self.h.clock, policy=policy or test_policy())
 
     def uid(self, cls: str, **attrs: Any) -> str:
         return str(self.h.find(cls, **attrs).uid)
@@ -97,9 +120,12 @@ class Scenario:
         return str(matches[0])
 
     def change(self, title: str, names: Sequence[str], start: int, hours: int = 2,
-               action: ChangeAction = ChangeAction.OUTAGE, requester: str = "alice") -> str:
+               action: ChangeAction = ChangeAction.OUTAGE, requester: str = "alice",
+               model: ChangeModelKind = ChangeModelKind.NORMAL, template: str | None = None) -> str:
         new = NewChange(title=title, cis=tuple(self.named(n) for n in names), action=action, start=start,
-                        end=start + hours * HOUR, requester=requester)
+                        end=start + hours * HOUR, requester=requester, model=model, template=template,
+                        implementation_plan=f"{action.value} {', '.join(names)}",
+                        backout_plan="restore the previous state from the runbook")
         return self.service.create(new).uid
 
     def close(self) -> None:
@@ -107,4 +133,4 @@ class Scenario:
         self.h.store.close()
 
 
-__all__ = ["DAY", "HOUR", "T0", "Method", "Scenario", "pool_items"]
+__all__ = ["DAY", "HOUR", "T0", "Method", "Scenario", "pool_items", "test_policy"]

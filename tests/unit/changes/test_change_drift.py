@@ -25,7 +25,8 @@ def test_drift_reports_an_added_dependency_and_a_removed_redundant_instance(scen
     svc = scenario.service
     uid = scenario.change("patch i-web1", ["i-web1"], START)
     svc.plan(uid)
-    snapshot = svc.approve(uid, "cab")
+    snapshot = svc.approve(uid, "cab").snapshot
+    assert snapshot is not None
     assert {(i.name, i.grade) for i in snapshot.plan.impacted} == {
         ("i-web1", "down"), ("web-pool", "degraded"), ("web-app", "degraded"), ("checkout", "degraded")}
 
@@ -64,5 +65,13 @@ def test_drift_reports_an_added_dependency_and_a_removed_redundant_instance(scen
     assert report.owners_added == ("team-billing",) and report.owners_removed == ()
     assert report.conflicts_added == report.conflicts_removed == ()
     assert report.risk_after > report.risk_before
+    # The reason, not just a number: each factor that moved, with its detail then and now.
+    moved = {f.name: (f.points_before, f.points_after) for f in report.risk_factor_changes}
+    assert moved == {"criticality": (22.5, 50.0), "breadth": (7.5, 11.0), "redundancy_margin": (10.0, 10.0)}
+    redundancy = next(f for f in report.risk_factor_changes if f.name == "redundancy_margin")
+    assert (redundancy.detail_before, redundancy.detail_after) == (
+        "no margin left: web-pool", "single point of failure changed: i-web1 (takes down web-app, checkout, billing)")
+    assert report.reapproval == ("risk rose from medium (40) to high (71); newly impacted services: billing; "
+                                 "services now down (were degraded): web-app, checkout")
     # The snapshot is untouched: drift compares, it does not re-approve.
     assert scenario.repo.get_snapshot(uid) == snapshot

@@ -131,10 +131,11 @@ def test_lifecycle_transitions_and_typed_errors(scenario: Scenario) -> None:
     with pytest.raises(NoSnapshot):
         svc.drift(uid)
     svc.plan(uid)
-    snapshot = svc.approve(uid, "cab")
-    assert snapshot.approved_by == "cab" and svc.get(uid).state is ChangeState.APPROVED
+    snapshot = svc.approve(uid, "cab").snapshot
+    assert snapshot is not None and snapshot.approved_by == "cab" and svc.get(uid).state is ChangeState.APPROVED
     with pytest.raises(InvalidTransition):
         svc.approve(uid, "cab")  # already approved
+    scenario.h.clock.now = START  # the window opens
     svc.start(uid)
     with pytest.raises(InvalidTransition):
         svc.cancel(uid)  # a running change finishes; it is not cancelled

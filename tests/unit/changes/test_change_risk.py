@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, RiskRules, load_risk_rules
+from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, Review, RiskRules, load_risk_rules
 from cmdb.changes.risk import (
     BLACKOUT,
     BREADTH,
@@ -73,7 +73,8 @@ def test_action_multiplier_and_caps() -> None:
     rules = RiskRules()
     restart = score(replace(MORE[CONFLICTS], action=ChangeAction.RESTART), rules)
     outage = score(MORE[CONFLICTS], rules)
-    assert restart.score == pytest.approx(outage.score * 0.75)
+    # By hand: discountable 5 + 4 = 9, conflicts 10 (never discounted): outage 19, restart 0.75 * 9 + 10.
+    assert (outage.score, restart.score) == (19.0, 16.75)
     many = score(replace(BASE, conflicts=tuple(f"c{i}" for i in range(10))), rules)
     assert many.factor(CONFLICTS).points == rules.conflicts.cap
 
@@ -94,25 +95,44 @@ def test_rules_load_from_yaml_and_a_zero_weight_silences_a_factor(tmp_path: Path
 
 # -- the planner measures each factor on the real graph ------------------------------------------
 
-def test_a_recent_failed_change_on_the_same_ci_raises_risk(scenario: Scenario) -> None:
+def _fail(scenario: Scenario, title: str, start: int, failed_at: int) -> str:
+    """A change on i-web1 in [start, start + 2 h) that ran until ``failed_at`` and failed (with its review)."""
     svc = scenario.service
-    first = scenario.change("patch i-web1", ["i-web1"], START)
-    before = svc.plan(first).risk
-    old = scenario.change("earlier patch", ["i-web1"], START - 10 * DAY)
-    svc.plan(old)
-    svc.approve(old, "cab")
-    svc.start(old)
-    svc.complete(old, ChangeOutcome.FAILED)
-    after = svc.plan(first).risk
-    assert after.factor(FAILED_CHANGES).value == 1 and "earlier patch" in after.factor(FAILED_CHANGES).detail
-    assert after.score > before.score
-    # A failure older than the lookback (90 days) or a success does not count.
-    ancient = scenario.change("ancient patch", ["i-web1"], START - 200 * DAY)
-    svc.plan(ancient)
-    svc.approve(ancient, "cab")
-    svc.start(ancient)
-    svc.complete(ancient, ChangeOutcome.FAILED)
-    assert svc.plan(first).risk.factor(FAILED_CHANGES).value == 1
+    uid = scenario.change(title, ["i-web1"], start)
+    svc.plan(uid)
+    svc.approve(uid, "carol")
+    scenario.h.clock.now = start
+    svc.start(uid)
+    scenario.h.clock.now = failed_at
+    svc.complete(uid, ChangeOutcome.FAILED, Review(actual_start=start, actual_end=failed_at,
+                                                   outcome=ChangeOutcome.FAILED, incidents=("INC-1042",)))
+    return uid
+
+
+def test_failure_history_is_keyed_by_when_the_change_failed(scenario: Scenario) -> None:
+    svc = scenario.service
+    # A migration planned for START + 2 h overran and failed 20 days later (its review says so).
+    _fail(scenario, "migrate web nodes", START, START + 20 * DAY)
+    # 100 days after its planned window, 80 days after it failed: inside the 90-day lookback.
+    later = START + 100 * DAY
+    scenario.h.clock.now = later - 2 * DAY
+    uid = scenario.change("patch i-web1", ["i-web1"], later)
+    factor = svc.plan(uid).risk.factor(FAILED_CHANGES)
+    assert (factor.value, factor.points) == (1.0, 10.0)
+    assert factor.detail == "failed in the last 90 days: migrate web nodes"
+    # 120 days after it failed: outside the lookback; a success never counts.
+    much_later = START + 140 * DAY
+    scenario.h.clock.now = much_later - 2 * DAY
+    uid2 = scenario.change("patch i-web1 again", ["i-web1"], much_later)
+    assert svc.plan(uid2).risk.factor(FAILED_CHANGES).value == 0
+    ok = scenario.change("a good patch", ["i-web1"], much_later + DAY)
+    svc.plan(ok)
+    svc.approve(ok, "carol")
+    scenario.h.clock.now = much_later + DAY
+    svc.start(ok)
+    svc.complete(ok, ChangeOutcome.SUCCEEDED)
+    scenario.h.clock.now = much_later - DAY
+    assert svc.plan(uid2).risk.factor(FAILED_CHANGES).value == 0
 
 
 def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
@@ -123,10 +143,13 @@ def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario
     scenario.h.run([obs("application", {"app_id": "app-reporting"}, {"name": "reporting"}, **s),
                     rel("DEPENDS_ON", REPORTING, WEB_APP, method=Method.TRAFFIC, confidence=0.5, **s)],
                    complete=False, **s)
-    after = svc.plan(uid).risk
+    plan = svc.plan(uid)
+    after = plan.risk
     assert after.factor(DATA_QUALITY).detail == (
         "low confidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)")
     assert after.score > before.score
+    assert plan.uncertain and plan.uncertainty == (
+        "low-confidence evidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)",)
 
 
 def test_stale_evidence_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
