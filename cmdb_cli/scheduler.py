@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
@@ -33,7 +34,20 @@ def scheduler(jobs_file: str = JobsOpt, store_url: str | None = StoreOpt) -> Non
                       + f"  created {counts.get('created', 0)} updated {counts.get('updated', 0)}"
                         f" stale {counts.get('stale', 0)} retired {counts.get('retired', 0)}")
 
-    sched = DiscoveryScheduler(jobs, open_ingestor(store), lock_dir(store_url), on_outcome=report)
+    hooks: list[Callable[[JobOutcome], None]] = [report]
+    notifier = None
+    webhook = jobs.notifications.webhook
+    if webhook is not None:
+        from discovery.notify import WebhookNotifier
+
+        notifier = WebhookNotifier(webhook, lambda: webhook.secret.resolve(jobs.base_dir))
+        hooks.append(notifier)
+
+    def on_outcome(outcome: JobOutcome) -> None:
+        for hook in hooks:
+            hook(outcome)
+
+    sched = DiscoveryScheduler(jobs, open_ingestor(store), lock_dir(store_url), on_outcome=on_outcome)
 
     async def main() -> None:
         serving = asyncio.create_task(sched.serve())
@@ -50,6 +64,8 @@ def scheduler(jobs_file: str = JobsOpt, store_url: str | None = StoreOpt) -> Non
     try:
         asyncio.run(main())
     finally:
+        if notifier is not None:
+            notifier.close()
         store.close()
     console.print("scheduler stopped")
 

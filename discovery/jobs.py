@@ -214,10 +214,45 @@ class JobSpec(BaseModel):
         return value
 
 
+class WebhookSpec(BaseModel):
+    """Where the scheduler posts operator events (``discovery.notify``) and when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    secret: CredentialRef  # the HMAC key, by reference
+    after_failures: int = Field(default=3, ge=1)  # a job failing this many times in a row
+    retired_fraction: float = Field(default=0.2, gt=0, le=1)  # a run retiring more than this share of its scope
+    timeout: float = Field(default=10, gt=0)
+    attempts: int = Field(default=4, ge=1, le=20)
+    retry_delay: float = Field(default=1.0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"webhook url {value!r} must be http:// or https://")
+        return value
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _parse_ref(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return CredentialRef.parse(value)
+        return value
+
+
+class Notifications(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: WebhookSpec | None = None
+
+
 class JobsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     defaults: Defaults = Field(default_factory=Defaults)
+    notifications: Notifications = Field(default_factory=Notifications)
     jobs: list[JobSpec] = Field(default_factory=list)
 
 
@@ -262,6 +297,8 @@ class Jobs:
 
     path: str
     jobs: list[Job] = field(default_factory=list)
+    notifications: Notifications = field(default_factory=Notifications)
+    base_dir: Path | None = None
 
     def get(self, name: str) -> Job:
         for job in self.jobs:
@@ -401,9 +438,15 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
                         misfire_grace=spec.misfire_grace or d.misfire_grace, base_dir=base_dir,
                         line=line_of(lines, loc),
                         credential_lines={k: line_of(lines, (*loc, "credentials", k)) for k in spec.credentials}))
+    webhook = model.notifications.webhook
+    if webhook is not None and check_credentials:
+        unresolved = webhook.secret.problem(base_dir)
+        if unresolved is not None:
+            full = ("notifications", "webhook", "secret")
+            problems.append(JobsProblem(line_of(lines, full), _where(full), f"credential {webhook.secret}: {unresolved}"))
     if problems:
         raise JobsFileError(path, sorted(problems, key=lambda p: (p.line or 0, p.where)))
-    return Jobs(path=path, jobs=jobs)
+    return Jobs(path=path, jobs=jobs, notifications=model.notifications, base_dir=base_dir)
 
 
 def load_jobs(path: str | Path, check_credentials: bool = True) -> Jobs:
