@@ -52,3 +52,18 @@ def test_aging_pages_through_every_candidate(harness: Harness, missing: int) -> 
     run, _ = harness.run(_hosts(kept))
     assert _statuses(harness) == {"keep": Lifecycle.ACTIVE, **{g: Lifecycle.STALE for g in gone}}
     assert (run.counts["stale"], run.counts["retired"]) == (missing, 0)
+
+
+def test_aging_records_its_run_counts_every_retirement_and_tells_the_listeners(harness: Harness) -> None:
+    heard: list[tuple[str, str]] = []
+    harness.ingestor.listeners.append(
+        lambda changes: heard.extend((h.subject_uid, h.action.value) for h in changes.history if h.action.value != "create"))
+    harness.run(_hosts(["keep", "gone-1", "gone-2"]))
+    uids = {c.attributes["instance_id"]: c.uid for c in harness.all_cis()}
+    runs = [harness.run(_hosts(["keep"]))[0] for _ in range(4)]
+    assert [(r.counts["stale"], r.counts["retired"]) for r in runs] == [(0, 0), (2, 0), (0, 0), (0, 2)]
+    assert sorted(heard) == sorted([(uids["gone-1"], "stale"), (uids["gone-2"], "stale"),
+                                    (uids["gone-1"], "retire"), (uids["gone-2"], "retire")])
+    for name in ("gone-1", "gone-2"):
+        aged = [(h.action.value, h.run_id, h.source) for h in harness.store.history(uids[name])][1:]
+        assert aged == [("stale", runs[1].run_id, "aws"), ("retire", runs[3].run_id, "aws")]
