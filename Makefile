@@ -22,7 +22,10 @@ demo: setup system-deps
 
 ## Lint and run the whole test suite.
 test: setup system-deps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(COVERAGE)
+	$(BIN)/python scripts/coverage_floor.py coverage.json
+
+COVERAGE = --cov=schema --cov=cmdb --cov=discovery --cov=graph_api --cov=cmdb_cli --cov-report=json:coverage.json --cov-report=
 
 lint:
 	$(BIN)/ruff check .
