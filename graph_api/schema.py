@@ -16,7 +16,6 @@ from functools import lru_cache
 
 import strawberry
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
-from strawberry.extensions.max_aliases import create_validator as create_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -24,9 +23,10 @@ from graph_api.analysis.schema import AnalysisQueries
 from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
+from graph_api.document_cost import create_limits_rule
 from graph_api.errors import should_mask
 from graph_api.execution import LeafFastExecutionContext
-from graph_api.limits import LimitsFirst, create_limits_rule
+from graph_api.limits import LimitsFirst
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
@@ -42,9 +42,9 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
     ``result_cache``: serve repeated index-only queries from it (``graph_api.result_cache``).
     """
     cached = [lambda: CachedResults(result_cache)] if result_cache is not None else []
-    aliases_rule = create_aliases_rule(settings.max_aliases)
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
-                                     settings.page_cap, settings.max_fields)
+                                     settings.page_cap, settings.max_fields, settings.max_aliases,
+                                     settings.max_analyses)
     query = merge_types("Query", QUERY_MIXINS)
     mutation = merge_types("Mutation", MUTATION_MIXINS)
     return strawberry.Schema(
@@ -56,7 +56,7 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=256),
-            lambda: LimitsFirst([aliases_rule, limits_rule]),
+            lambda: LimitsFirst([limits_rule]),
             lambda: MaskErrors(should_mask_error=should_mask),
             *cached,
         ],

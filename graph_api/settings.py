@@ -19,7 +19,10 @@ class ApiSettings(BaseSettings):
     max_aliases: int = Field(default=50, ge=1, le=10_000)
     max_tokens: int = Field(default=3_000, ge=100, le=1_000_000)  # parsing costs ~0.1 ms/token here
     max_fields: int = Field(default=1_000, ge=10, le=100_000)  # field selections per document
-    max_cost: int = Field(default=100_000, ge=100)
+    # Estimated values an answer may hold (graph_api.document_cost): a default impact with
+    # explanation paths (maxNodes 10,000, paths of up to 7 steps) is 260,000 to 570,000.
+    max_cost: int = Field(default=1_000_000, ge=100)
+    max_analyses: int = Field(default=10, ge=1, le=1_000)  # impact/dependencies/paths/topology/SPOF per request
     max_query_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
     max_collect_bytes: int = Field(default=50_000_000, ge=1_000)
     max_collect_items: int = Field(default=100_000, ge=1)
