@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import time
@@ -23,7 +24,16 @@ from rich.table import Table
 
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, schema, settings
+from cmdb_cli.context import (
+    configure_logging,
+    console,
+    err_console,
+    open_ingestor,
+    open_store,
+    print_json,
+    schema,
+    settings,
+)
 
 if TYPE_CHECKING:
     from cmdb.ingest import Ingestor
@@ -107,8 +117,12 @@ def serve(
     """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
     import uvicorn
 
+    from cmdb_cli import read_deadline
+
     options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
-                            follow=follow_writers or workers > 1)
+                            follow=follow_writers or workers > 1,
+                            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+                            json_logs=os.environ.get("CMDB_JSON_LOGS", "").lower() in ("1", "true", "yes"))
     if options.follow:
         _turn_feed_on(store_url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
@@ -118,7 +132,8 @@ def serve(
         app, ingestor = _build_app(options)
         background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
         try:
-            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False,
+                        http=read_deadline.configured())
         finally:
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
@@ -132,7 +147,7 @@ def serve(
     os.environ[_WORKER_OPTIONS] = options.to_json()
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        serve_workers(workers, host, port, worker_app, log_level)
+        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
@@ -153,6 +168,9 @@ class _ServeOptions:
     jobs_file: str
     gc_gen0: int
     follow: bool
+    # The supervisor's logging, for the workers (spawned: they start with Python's defaults).
+    log_level: str = "WARNING"
+    json_logs: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -180,7 +198,9 @@ def _turn_feed_on(store_url: str | None) -> None:
 
 def worker_app() -> Any:
     """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
-    app, _ = _build_app(_ServeOptions.from_json(os.environ[_WORKER_OPTIONS]))
+    options = _ServeOptions.from_json(os.environ[_WORKER_OPTIONS])
+    configure_logging(options.log_level, options.json_logs)
+    app, _ = _build_app(options)
     return app
 
 

@@ -47,9 +47,11 @@ class _Worker:
     ready: bool = False
 
 
-def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str) -> None:
+def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str,
+                  http: Callable[[], type[asyncio.Protocol]] | None = None) -> None:
     """Serve ``app_factory()``'s app from ``workers`` processes until SIGTERM or SIGINT.
 
+    ``http``: called in each worker for uvicorn's HTTP protocol class (module-level, so it pickles).
     Raises WorkerStartupError when a worker exits before it ever served: the app cannot be built.
     """
     listener = socket.create_server((host, port), backlog=2048)
@@ -66,7 +68,7 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
         closed[index] = 0  # no process writes the slot now: the one before is dead, this one not started
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=_worker_main, name=f"cmdb-worker-{index}",
-                                  args=(index, theirs, closed, app_factory, log_level))
+                                  args=(index, theirs, closed, app_factory, log_level, http))
         process.start()
         theirs.close()
         ours.settimeout(5)  # a handoff to a stuck worker must not stall every accept
@@ -172,10 +174,11 @@ class _Coalescing:
 
 
 def _worker_main(index: int, channel: socket.socket, closed: Any, app_factory: Callable[[], Any],
-                 log_level: str) -> None:
+                 log_level: str, http: Callable[[], type[asyncio.Protocol]] | None) -> None:
     import uvicorn
 
-    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=False)
+    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=False,
+                            http=http() if http is not None else "auto")
     server = uvicorn.Server(config)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(_serve_handed(server, config, index, channel, closed))

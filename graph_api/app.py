@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException as RequestRefused  # what strawberry's view answers as a 4xx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -65,6 +66,26 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
         context = await self._context_getter(request)  # raises Unauthenticated (HTTP 401)
         context.request, context.response = request, response
         return context
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request body (or a GET parameter) as JSON; anything orjson refuses is a 400: invalid
+        JSON or UTF-8, lone surrogates, nesting past 1,024 levels (json.loads would recurse until
+        RecursionError, a 500). A body that is JSON but not an object (or a batch) is a 400 too."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise RequestRefused(400, f"Unable to parse request body as JSON: {exc.msg}") from None
+        if not isinstance(value, dict | list):
+            raise RequestRefused(400, "The request body must be a JSON object.")
+        return value
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise RequestRefused(400, "The GraphQL operation's `operationName` must be a string or null, "
+                                          "if provided.")
+        return parsed
 
     def encode_json(self, data: object) -> bytes | str:
         try:

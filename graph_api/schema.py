@@ -15,16 +15,18 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from graph_api.analysis.schema import AnalysisQueries
 from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
 from graph_api.document_cost import create_limits_rule
-from graph_api.errors import should_mask
+from graph_api.errors import log_errors, should_mask
 from graph_api.execution import LeafFastExecutionContext
 from graph_api.limits import LimitsFirst
 from graph_api.result_cache import CachedResults, ResultCache
@@ -47,7 +49,7 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
                                      settings.max_analyses)
     query = merge_types("Query", QUERY_MIXINS)
     mutation = merge_types("Mutation", MUTATION_MIXINS)
-    return strawberry.Schema(
+    return _Schema(
         query=query,
         mutation=mutation,
         types=list(FAMILY_TYPES.values()),
@@ -61,6 +63,14 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
             *cached,
         ],
     )
+
+
+class _Schema(strawberry.Schema):
+    """strawberry's schema, logging errors by kind (``graph_api.errors.log_errors``) instead of
+    every error at error level with a traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,8 @@ class ApiSettings(BaseSettings):
     # changes (graph_api.result_cache); 0 entries turns the cache off.
     result_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     result_cache_items: int = Field(default=200_000, ge=1_000, le=100_000_000)  # list items held, all entries
+    # Seconds a client has to deliver each request, head and body (cmdb_cli.read_deadline).
+    read_timeout: float = Field(default=10.0, gt=0, le=3600)
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
 
 
