@@ -52,12 +52,12 @@ Listener = Callable[[ChangeSet], None]
 
 @dataclass(frozen=True, slots=True)
 class ItemError:
-    index: int  # position of the item in the ingested stream
+    index: int  # 0-based position of the item in the ingested stream (the CLI reports 1-based lines)
     field: str
     message: str
 
     def __str__(self) -> str:
-        return f"item {self.index}: {self.field}: {self.message}"
+        return f"index {self.index}: {self.field}: {self.message}"
 
 
 @dataclass(slots=True)
