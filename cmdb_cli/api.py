@@ -60,13 +60,26 @@ def token_create(
     role: Role = typer.Option(Role.VIEWER, "--role", "-r", help="viewer < editor < admin; collector only feeds observations."),
     tokens: Path | None = TokensOpt,
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    sources: list[str] = typer.Option([], "--source", "-s",
+                                      help="Collector tokens: a source it may write as (repeatable; never 'manual')."),
+    scopes: list[str] = typer.Option([], "--scope",
+                                     help="Collector tokens: a scope it may write in, glob patterns allowed "
+                                          "('acct-123/*'); repeatable. Its complete runs age only these."),
 ) -> None:
     """Create a token and print it once (only its SHA-256 digest is stored)."""
-    info, plain = _token_service(tokens).create(name, role)
+    from cmdb.tokens import InvalidBinding
+
+    try:
+        info, plain = _token_service(tokens).create(name, role, sources, scopes, known_sources=schema().sources)
+    except InvalidBinding as exc:
+        err_console.print(f"cmdb token create: {exc}")
+        raise typer.Exit(code=2) from None
     if json_out:
-        print_json({"token_id": info.token_id, "name": info.name, "role": info.role.value, "token": plain})
+        print_json({"token_id": info.token_id, "name": info.name, "role": info.role.value, "token": plain,
+                    "sources": list(info.sources), "scopes": list(info.scopes)})
         return
-    console.print(f"token {info.token_id} ({info.role.value}) for {info.name!r}; copy it now, it is not shown again:")
+    bound = f" writing {', '.join(info.sources)} in {', '.join(info.scopes)}" if info.sources else ""
+    console.print(f"token {info.token_id} ({info.role.value}{bound}) for {info.name!r}; copy it now, it is not shown again:")
     console.print(plain, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -76,12 +89,13 @@ def token_list(tokens: Path | None = TokensOpt, json_out: bool = typer.Option(Fa
     rows = _token_service(tokens).list()
     if json_out:
         print_json([{"token_id": t.token_id, "name": t.name, "role": t.role.value, "created_at": t.created_at,
-                     "revoked_at": t.revoked_at} for t in rows])
+                     "revoked_at": t.revoked_at, "sources": list(t.sources), "scopes": list(t.scopes)} for t in rows])
         return
-    table = Table("id", "name", "role", "created", "state")
+    table = Table("id", "name", "role", "writes", "created", "state")
     for t in rows:
         created = datetime.fromtimestamp(t.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-        table.add_row(t.token_id, t.name, t.role.value, created, "active" if t.active else "revoked")
+        writes = f"{','.join(t.sources)} in {','.join(t.scopes)}" if t.sources else ""
+        table.add_row(t.token_id, t.name, t.role.value, writes, created, "active" if t.active else "revoked")
     console.print(table)
 
 
