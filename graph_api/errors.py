@@ -17,6 +17,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 from cmdb.errors import CmdbError, NotFound
 from cmdb.impact.errors import ImpactError, UnknownCI
+from cmdb.redact import redact_text
 from cmdb.services.errors import EditRejected, InvalidQuery, NotConfigured
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         if expected(error):
             code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION")
-            message = " ".join(error.message.split())
+            message = redact_text(" ".join(error.message.split()))  # it may quote a value the request sent
             log.info("request refused: %s: %s", code, message[:300] + ("..." if len(message) > 300 else ""))
         else:
             log.error("unexpected error in resolver at %s", ".".join(map(str, error.path or ())) or "-",
