@@ -125,6 +125,9 @@ def serve(
     follow_writers: bool = typer.Option(False, "--follow-writers",
                                         help="Also see what other processes write (cmdb ingest, a scheduler "
                                              "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
+    liveness_timeout: float = typer.Option(20.0, "--liveness-timeout", envvar="CMDB_SERVE_LIVENESS_TIMEOUT", min=1,
+                                           help="With --workers > 1: seconds a worker may leave its liveness check "
+                                                "unanswered before it is replaced."),
     gc_gen0: int = typer.Option(10_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
                                 help="Allocations between young-generation garbage collections (0: Python's 700)."),
 ) -> None:
@@ -161,7 +164,8 @@ def serve(
     os.environ[_WORKER_OPTIONS] = options.to_json()
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured)
+        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
+                      liveness_timeout=liveness_timeout)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
@@ -266,8 +270,10 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     api_settings = ApiSettings(host=options.host, port=options.port, **threads)
     if follower is not None:
         follower.follow(interval=1.0)  # an idle worker stays current too
+    from cmdb_cli.workers import liveness
+
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None)
+                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness)
     return app, ingestor
 
 

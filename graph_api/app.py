@@ -103,6 +103,7 @@ def create_app(
     ingestor: Ingestor | None = None,
     trigger_discovery: DiscoveryTrigger | None = None,
     refresh: Callable[[], object] | None = None,
+    liveness: Callable[[], list[dict[str, Any]] | None] | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
@@ -113,6 +114,7 @@ def create_app(
     ``triggerDiscovery`` returns NotConfiguredError.
     ``refresh``: called before each HTTP request is handled (a change-feed follower's
     ``catch_up``, so an answer reflects every write committed before the request came).
+    ``liveness``: every worker's liveness when served by several workers (``/healthz`` reports it).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
@@ -152,7 +154,11 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
+        health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
+        workers = liveness() if liveness is not None else None
+        if workers is not None:
+            health["workers"] = workers
+        return health
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
