@@ -44,7 +44,6 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from graphql.pyutils import Undefined
 
 # Query fields running an analysis on the topology index: their own cost, besides what they return.
 EXPENSIVE_FIELDS = {"impact": 200, "dependencies": 200, "paths": 200, "singlePointsOfFailure": 500, "topology": 100}
@@ -247,7 +246,8 @@ def _name(op: OperationDefinitionNode) -> str:
 
 def _field(parent: object, name: str) -> GraphQLField | None:
     if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-        return parent.fields.get(name)
+        found: GraphQLField | None = parent.fields.get(name)
+        return found
     return None
 
 
@@ -259,7 +259,7 @@ def _int_arg(value: object, declared: GraphQLArgument | None, ceiling: int) -> i
         return ceiling
     if value is None and declared is not None:
         default = declared.default_value
-        if isinstance(default, int) and not isinstance(default, bool) and default is not Undefined:
+        if isinstance(default, int) and not isinstance(default, bool):  # (Undefined is not an int)
             return max(1, min(default, ceiling))
     return 1
 
