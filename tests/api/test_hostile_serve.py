@@ -218,8 +218,11 @@ def test_half_open_connections_are_closed_and_do_not_stop_answers(served: Served
     try:
         for i in range(2000):
             sock = socket.create_connection((host, int(port)), timeout=BOUND)
-            if i % 2:
-                sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n")  # a head never finished
+            if i % 3 == 1:  # a head never finished
+                sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n")
+            elif i % 3 == 2:  # a body never finished
+                sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n"
+                             b"Content-Type: application/json\r\n\r\n{\"query\": ")
             held.append(sock)
         waited = _small_query_answered(served)
         # every held connection is closed by the server once the read deadline passes
