@@ -79,6 +79,11 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
             raise RequestRefused(400, "The request body must be a JSON object.")
         return value
 
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        # GET ?variables=null means none, as in a body; parse_json takes only objects
+        kept = {k: v for k, v in dict(params).items() if not (k in ("variables", "extensions") and v == "null")}
+        return super().parse_query_params(kept)
+
     async def parse_http_body(self, request: Any) -> Any:
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
