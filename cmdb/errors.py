@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cmdb.redact import redact_text
+
 
 class CmdbError(Exception):
     """Base of the domain's expected failures."""
@@ -18,6 +20,7 @@ class InvalidItem(CmdbError):
     """An observation or relation that cannot be applied; ``field`` names the culprit."""
 
     def __init__(self, field: str, message: str) -> None:
+        message = redact_text(message)  # it may quote the value it refuses; run errors and logs keep it
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cmdb.errors import InvalidItem
+from cmdb.storable import check_storable
 from schema import AttrType, CIClass, Schema
 
 _SEP = "\x1f"
@@ -113,6 +114,7 @@ def validate_attributes(cls: CIClass, values: Mapping[str, Any], prefix: str) ->
 
     Raises InvalidItem naming ``prefix.attribute`` for an unknown or ill-typed one.
     """
+    check_storable(values, prefix)  # what no store can encode is this item's error, not its batch's
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if value is None:

@@ -39,6 +39,7 @@ from cmdb.model import (
 )
 from cmdb.observation import CIRef, Item, Observation, ObservedRelation, now_ms, parse_item
 from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
+from cmdb.redact import redact_attributes, redact_relation_attributes
 from cmdb.store.protocol import GraphStore
 from schema import CIClass, Schema
 
@@ -52,12 +53,12 @@ Listener = Callable[[ChangeSet], None]
 
 @dataclass(frozen=True, slots=True)
 class ItemError:
-    index: int  # position of the item in the ingested stream
+    index: int  # 0-based position of the item in the ingested stream (the CLI reports 1-based lines)
     field: str
     message: str
 
     def __str__(self) -> str:
-        return f"item {self.index}: {self.field}: {self.message}"
+        return f"index {self.index}: {self.field}: {self.message}"
 
 
 @dataclass(slots=True)
@@ -245,7 +246,7 @@ class _Batch:
         if cls.dependency is not None and obs.parent is None:
             raise InvalidItem("parent", f"class {cls.name!r} is identified within a parent: give 'parent'")
         identifiers = validate_attributes(cls, obs.identifiers, "identifiers")
-        attributes = validate_attributes(cls, obs.attributes, "attributes")
+        attributes = redact_attributes(cls, validate_attributes(cls, obs.attributes, "attributes"))
         values = {**attributes, **identifiers}
         parent_uid: str | None = None
         if obs.parent is not None:
@@ -351,7 +352,7 @@ class _Batch:
         if not self.schema.allows(item.type, src_cls, dst_cls):
             raise InvalidItem("type", f"{item.type} is not allowed from {src_cls!r} to {dst_cls!r}")
         attrs = item.attributes
-        attributes = {k: v for k, v in attrs.items() if v is not None} if attrs else _NO_ATTRIBUTES
+        attributes = redact_relation_attributes({k: v for k, v in attrs.items() if v is not None}) if attrs else _NO_ATTRIBUTES
         evidence = item.evidence
         # _value_: the value without Enum.value's descriptor call, once per relationship.
         self.pending.append((rel_uid(source_uid, item.type, target_uid), source_uid, item.type, target_uid,

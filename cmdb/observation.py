@@ -14,6 +14,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cmdb.errors import InvalidItem
+from cmdb.storable import check_storable
+
 Scalar = str | int | float | bool
 
 
@@ -34,7 +37,21 @@ def _no_empty_identifiers(value: dict[str, Scalar]) -> dict[str, Scalar]:
     for key, item in value.items():
         if item is None or (isinstance(item, str) and not item.strip()):
             raise ValueError(f"identifier {key!r} is empty")
+    return _storable(value, "identifiers")
+
+
+def _storable(value: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """What no store can encode (cmdb.storable) is refused here, as this item's own error."""
+    if value:
+        try:
+            check_storable(value, prefix)
+        except InvalidItem as exc:
+            raise ValueError(str(exc)) from None
     return value
+
+
+def _storable_attributes(value: dict[str, Any]) -> dict[str, Any]:
+    return _storable(value, "attributes")
 
 
 class CIRef(BaseModel):
@@ -90,6 +107,8 @@ class ObservedRelation(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     evidence: Evidence = Field(default_factory=Evidence)
     observed_at: int = Field(default_factory=now_ms, gt=0)
+
+    _attributes_storable = field_validator("attributes")(_storable_attributes)
 
 
 Item = Observation | ObservedRelation

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import time
@@ -23,7 +24,16 @@ from rich.table import Table
 
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, schema, settings
+from cmdb_cli.context import (
+    configure_logging,
+    console,
+    err_console,
+    open_ingestor,
+    open_store,
+    print_json,
+    schema,
+    settings,
+)
 
 if TYPE_CHECKING:
     from cmdb.ingest import Ingestor
@@ -50,13 +60,26 @@ def token_create(
     role: Role = typer.Option(Role.VIEWER, "--role", "-r", help="viewer < editor < admin; collector only feeds observations."),
     tokens: Path | None = TokensOpt,
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    sources: list[str] = typer.Option([], "--source", "-s",
+                                      help="Collector tokens: a source it may write as (repeatable; never 'manual')."),
+    scopes: list[str] = typer.Option([], "--scope",
+                                     help="Collector tokens: a scope it may write in, glob patterns allowed "
+                                          "('acct-123/*'); repeatable. Its complete runs age only these."),
 ) -> None:
     """Create a token and print it once (only its SHA-256 digest is stored)."""
-    info, plain = _token_service(tokens).create(name, role)
+    from cmdb.tokens import InvalidBinding
+
+    try:
+        info, plain = _token_service(tokens).create(name, role, sources, scopes, known_sources=schema().sources)
+    except InvalidBinding as exc:
+        err_console.print(f"cmdb token create: {exc}")
+        raise typer.Exit(code=2) from None
     if json_out:
-        print_json({"token_id": info.token_id, "name": info.name, "role": info.role.value, "token": plain})
+        print_json({"token_id": info.token_id, "name": info.name, "role": info.role.value, "token": plain,
+                    "sources": list(info.sources), "scopes": list(info.scopes)})
         return
-    console.print(f"token {info.token_id} ({info.role.value}) for {info.name!r}; copy it now, it is not shown again:")
+    bound = f" writing {', '.join(info.sources)} in {', '.join(info.scopes)}" if info.sources else ""
+    console.print(f"token {info.token_id} ({info.role.value}{bound}) for {info.name!r}; copy it now, it is not shown again:")
     console.print(plain, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -66,12 +89,13 @@ def token_list(tokens: Path | None = TokensOpt, json_out: bool = typer.Option(Fa
     rows = _token_service(tokens).list()
     if json_out:
         print_json([{"token_id": t.token_id, "name": t.name, "role": t.role.value, "created_at": t.created_at,
-                     "revoked_at": t.revoked_at} for t in rows])
+                     "revoked_at": t.revoked_at, "sources": list(t.sources), "scopes": list(t.scopes)} for t in rows])
         return
-    table = Table("id", "name", "role", "created", "state")
+    table = Table("id", "name", "role", "writes", "created", "state")
     for t in rows:
         created = datetime.fromtimestamp(t.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-        table.add_row(t.token_id, t.name, t.role.value, created, "active" if t.active else "revoked")
+        writes = f"{','.join(t.sources)} in {','.join(t.scopes)}" if t.sources else ""
+        table.add_row(t.token_id, t.name, t.role.value, writes, created, "active" if t.active else "revoked")
     console.print(table)
 
 
@@ -101,14 +125,21 @@ def serve(
     follow_writers: bool = typer.Option(False, "--follow-writers",
                                         help="Also see what other processes write (cmdb ingest, a scheduler "
                                              "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
+    liveness_timeout: float = typer.Option(20.0, "--liveness-timeout", envvar="CMDB_SERVE_LIVENESS_TIMEOUT", min=1,
+                                           help="With --workers > 1: seconds a worker may leave its liveness check "
+                                                "unanswered before it is replaced."),
     gc_gen0: int = typer.Option(10_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
                                 help="Allocations between young-generation garbage collections (0: Python's 700)."),
 ) -> None:
     """Serve the GraphQL API (/graphql with GraphiQL), /healthz, /metrics and POST /api/v1/collect."""
     import uvicorn
 
+    from cmdb_cli import read_deadline
+
     options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
-                            follow=follow_writers or workers > 1)
+                            follow=follow_writers or workers > 1,
+                            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+                            json_logs=os.environ.get("CMDB_JSON_LOGS", "").lower() in ("1", "true", "yes"))
     if options.follow:
         _turn_feed_on(store_url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
@@ -118,7 +149,8 @@ def serve(
         app, ingestor = _build_app(options)
         background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
         try:
-            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False,
+                        http=read_deadline.configured())
         finally:
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
@@ -132,7 +164,8 @@ def serve(
     os.environ[_WORKER_OPTIONS] = options.to_json()
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        serve_workers(workers, host, port, worker_app, log_level)
+        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
+                      liveness_timeout=liveness_timeout)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
@@ -153,6 +186,9 @@ class _ServeOptions:
     jobs_file: str
     gc_gen0: int
     follow: bool
+    # The supervisor's logging, for the workers (spawned: they start with Python's defaults).
+    log_level: str = "WARNING"
+    json_logs: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -180,7 +216,9 @@ def _turn_feed_on(store_url: str | None) -> None:
 
 def worker_app() -> Any:
     """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
-    app, _ = _build_app(_ServeOptions.from_json(os.environ[_WORKER_OPTIONS]))
+    options = _ServeOptions.from_json(os.environ[_WORKER_OPTIONS])
+    configure_logging(options.log_level, options.json_logs)
+    app, _ = _build_app(options)
     return app
 
 
@@ -232,8 +270,10 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     api_settings = ApiSettings(host=options.host, port=options.port, **threads)
     if follower is not None:
         follower.follow(interval=1.0)  # an idle worker stays current too
+    from cmdb_cli.workers import liveness
+
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None)
+                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness)
     return app, ingestor
 
 

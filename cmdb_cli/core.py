@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from cmdb.store.protocol import Direction
 from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json, schema
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
+if TYPE_CHECKING:
+    from cmdb.ingest import ItemError
+
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -43,11 +46,21 @@ def run_to_dict(run: ScanRun) -> dict[str, Any]:
     return data
 
 
-def _read_lines(path: str) -> Iterator[dict[str, Any] | str]:
-    """Decoded JSON objects; a line that is not a JSON object yields its error text."""
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+def _read_lines(path: str, lines: list[int]) -> Iterator[dict[str, Any] | str]:
+    """Decoded JSON objects; a line that is not one (invalid UTF-8 or JSON, nested past what the
+    decoder can take, not an object) yields its error text, named by its 1-based line number.
+
+    ``lines`` gets the line number of each object yielded, in order: item ``i`` of the ingest
+    is line ``lines[i]``. Lines are read as bytes, so one bad byte costs its line only.
+    """
+    handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     try:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield f"line {number}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                continue
             if not line.strip():
                 continue
             try:
@@ -55,10 +68,22 @@ def _read_lines(path: str) -> Iterator[dict[str, Any] | str]:
             except json.JSONDecodeError as exc:
                 yield f"line {number}: invalid JSON: {exc.msg}"
                 continue
-            yield value if isinstance(value, dict) else f"line {number}: expected a JSON object"
+            except RecursionError:
+                yield f"line {number}: JSON nested too deep"
+                continue
+            if isinstance(value, dict):
+                lines.append(number)
+                yield value
+            else:
+                yield f"line {number}: expected a JSON object"
     finally:
-        if handle is not sys.stdin:
+        if handle is not sys.stdin.buffer:
             handle.close()
+
+
+def _at_line(error: ItemError, lines: list[int]) -> dict[str, Any]:
+    """A rejected item named by its 1-based line in the file instead of its index in the ingest."""
+    return {"line": lines[error.index], "field": error.field, "message": error.message}
 
 
 def ingest(
@@ -75,9 +100,10 @@ def ingest(
     ingestor = open_ingestor(store)
     run = ingestor.start_run(source, scope)
     decode_errors: list[str] = []
+    lines: list[int] = []
 
     def items() -> Iterator[dict[str, Any]]:
-        for entry in _read_lines(file):
+        for entry in _read_lines(file, lines):
             if isinstance(entry, str):
                 decode_errors.append(entry)
             else:
@@ -87,11 +113,13 @@ def ingest(
     finished = ingestor.finish_run(run, complete=complete and not decode_errors, errors=decode_errors)
     store.close()
     if as_json:
-        print_json({"run": run_to_dict(finished), "rejected": [asdict(e) for e in report.rejected]})
+        print_json({"run": run_to_dict(finished), "rejected": [_at_line(e, lines) for e in report.rejected],
+                    "unreadable": decode_errors})
     else:
         counts = report.as_counts()
         console.print(f"run {finished.run_id} {finished.status.value}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        for error in [*decode_errors, *(str(e) for e in report.rejected)][:50]:
+        rejected = (f"line {e['line']}: {e['field']}: {e['message']}" for e in (_at_line(r, lines) for r in report.rejected))
+        for error in [*decode_errors, *rejected][:50]:
             err_console.print(f"[red]rejected[/red] {error}")
     if report.rejected or decode_errors:
         raise typer.Exit(code=2)

@@ -13,6 +13,12 @@ The supervisor starts accepting once a worker is ready (its app built, its topol
 loaded), restarts a worker that dies after it served (one that never could means the app
 cannot be built: the supervisor stops), and on SIGTERM or SIGINT stops accepting, asks
 the workers to finish (SIGTERM: uvicorn's graceful shutdown) and waits for them.
+
+Liveness: every second the supervisor pings each ready worker over its channel; the
+worker's event loop answers. A worker that has not answered for ``liveness_timeout``
+seconds (its loop stuck in a computation, the process frozen) is killed and replaced
+like one that died. When each worker last answered, and its pid, are kept in shared
+arrays that every worker's ``/healthz`` reports (``liveness()``).
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ log = logging.getLogger(__name__)
 
 _READY = b"r"
 _HANDOFF = b"c"
+_PING = b"p"
+_PONG = b"a"
 _GRACE_SECONDS = 30
+_PING_SECONDS = 1.0
 
 
 @dataclass
@@ -45,17 +54,24 @@ class _Worker:
     channel: socket.socket  # the supervisor's end of the pair
     handed: int = 0  # connections handed to it
     ready: bool = False
+    pinged: float = 0.0  # when it was last pinged (time.monotonic)
 
 
-def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str) -> None:
+def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str,
+                  http: Callable[[], type[asyncio.Protocol]] | None = None, liveness_timeout: float = 20.0) -> None:
     """Serve ``app_factory()``'s app from ``workers`` processes until SIGTERM or SIGINT.
 
+    ``http``: called in each worker for uvicorn's HTTP protocol class (module-level, so it pickles).
     Raises WorkerStartupError when a worker exits before it ever served: the app cannot be built.
     """
     listener = socket.create_server((host, port), backlog=2048)
     listener.setblocking(False)
     context = multiprocessing.get_context("spawn")
     closed = context.Array("q", workers, lock=False)  # connections each worker closed, written by it alone
+    # Written by the supervisor alone, read by every worker's /healthz: each worker's pid and when
+    # it last answered a ping (time.monotonic: one clock for all processes of the machine).
+    shared = _Liveness(context.Array("q", workers, lock=False), context.Array("d", workers, lock=False),
+                       liveness_timeout)
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -64,10 +80,12 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
 
     def start(index: int) -> _Worker:
         closed[index] = 0  # no process writes the slot now: the one before is dead, this one not started
+        shared.answered[index] = 0.0
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=_worker_main, name=f"cmdb-worker-{index}",
-                                  args=(index, theirs, closed, app_factory, log_level))
+                                  args=(index, theirs, closed, app_factory, log_level, http, shared))
         process.start()
+        shared.pids[index] = process.pid or 0
         theirs.close()
         ours.settimeout(5)  # a handoff to a stuck worker must not stall every accept
         return _Worker(index, process, ours)
@@ -78,13 +96,19 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
     try:
         while not stopping:
             ready = [w for w in pool if w.ready]
-            waiting = [w.channel for w in pool if not w.ready]
-            readable, _, _ = select.select(([listener] if ready else []) + waiting, [], [], 0.5)
+            channels = [w.channel for w in pool]  # readiness, then answers to pings
+            readable, _, _ = select.select(([listener] if ready else []) + channels, [], [], 0.5)
+            now = time.monotonic()
             for worker in pool:
                 if worker.channel in readable:
-                    worker.ready = worker.channel.recv(16) == _READY
+                    _heard(worker, shared, now)
             if listener in readable:
-                _accept(listener, ready, closed)
+                # New connections go to workers that answered their last pings; a silent one gets
+                # none while it may still recover (all of them do, should every worker be silent).
+                answering = [w for w in ready if now - shared.answered[w.index] <= 2 * _PING_SECONDS + 0.5]
+                _accept(listener, answering or ready, closed)
+            for worker in pool:
+                _check_liveness(worker, shared, now)
             for i, worker in enumerate(pool):
                 if worker.process.is_alive() or stopping:
                     continue
@@ -116,6 +140,64 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
 
 class WorkerStartupError(RuntimeError):
     """A worker exited before it could serve (its error is in the log above)."""
+
+
+@dataclass
+class _Liveness:
+    """Shared with every worker: each one's pid and when it last answered a ping (0: not yet)."""
+
+    pids: Any  # multiprocessing Array of q
+    answered: Any  # multiprocessing Array of d (time.monotonic)
+    timeout: float
+
+    def report(self) -> list[dict[str, Any]]:
+        """Per worker: index, pid, whether it answers its liveness check, seconds since it last did."""
+        now = time.monotonic()
+        out = []
+        for index, pid in enumerate(self.pids):
+            answered = self.answered[index]
+            since = round(now - answered, 3) if answered else None
+            out.append({"index": index, "pid": pid, "alive": since is not None and since <= self.timeout,
+                        "last_answer_s": since})
+        return out
+
+
+_shared: _Liveness | None = None  # in a worker: what the supervisor shares (None outside serve_workers)
+
+
+def liveness() -> list[dict[str, Any]] | None:
+    """In a worker of ``serve_workers``: every worker's liveness (``_Liveness.report``); else None."""
+    return _shared.report() if _shared is not None else None
+
+
+def _heard(worker: _Worker, shared: _Liveness, now: float) -> None:
+    """Read what a worker said on its channel: ready, or the answer to a ping."""
+    try:
+        message = worker.channel.recv(16)
+    except (BlockingIOError, TimeoutError, OSError):
+        return
+    if message == _READY:
+        worker.ready = True
+        shared.answered[worker.index] = now
+    elif message == _PONG:
+        shared.answered[worker.index] = now
+
+
+def _check_liveness(worker: _Worker, shared: _Liveness, now: float) -> None:
+    """Ping a ready worker once a second; kill one silent for longer than the timeout (it is then replaced)."""
+    if not worker.ready or not worker.process.is_alive():
+        return
+    silent = now - shared.answered[worker.index]
+    if silent > shared.timeout:
+        log.error("worker %d (pid %s) has not answered its liveness check for %.1f s; replacing it",
+                  worker.index, worker.process.pid, silent)
+        worker.process.kill()
+        worker.process.join(5)
+        return
+    if now - worker.pinged >= _PING_SECONDS:
+        worker.pinged = now
+        with contextlib.suppress(OSError):  # a full channel or a dead worker: the timeout decides
+            worker.channel.send(_PING)
 
 
 def _accept(listener: socket.socket, ready: Sequence[_Worker], closed: Any) -> None:
@@ -172,10 +254,14 @@ class _Coalescing:
 
 
 def _worker_main(index: int, channel: socket.socket, closed: Any, app_factory: Callable[[], Any],
-                 log_level: str) -> None:
+                 log_level: str, http: Callable[[], type[asyncio.Protocol]] | None, shared: _Liveness) -> None:
     import uvicorn
 
-    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=False)
+    global _shared
+    _shared = shared  # for liveness(), which the app's /healthz calls
+
+    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=False,
+                            http=http() if http is not None else "auto")
     server = uvicorn.Server(config)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(_serve_handed(server, config, index, channel, closed))
@@ -215,6 +301,10 @@ async def _serve_handed(server: Any, config: Any, index: int, channel: socket.so
         if not message:  # the supervisor is gone
             loop.remove_reader(channel.fileno())
             server.should_exit = True
+            return
+        if message == _PING:  # answered from the event loop: a stuck loop does not answer
+            with contextlib.suppress(OSError):
+                channel.send(_PONG)
             return
         for fd in fds:
             conn = socket.socket(fileno=fd)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException as RequestRefused  # what strawberry's view answers as a 4xx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -66,6 +67,31 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
         context.request, context.response = request, response
         return context
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request body (or a GET parameter) as JSON; anything orjson refuses is a 400: invalid
+        JSON or UTF-8, lone surrogates, nesting past 1,024 levels (json.loads would recurse until
+        RecursionError, a 500). A body that is JSON but not an object (or a batch) is a 400 too."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise RequestRefused(400, f"Unable to parse request body as JSON: {exc.msg}") from None
+        if not isinstance(value, dict | list):
+            raise RequestRefused(400, "The request body must be a JSON object.")
+        return value
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        # GET ?variables=null means none, as in a body; parse_json takes only objects
+        kept = {k: v for k, v in dict(params).items() if not (k in ("variables", "extensions") and v == "null")}
+        return super().parse_query_params(kept)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(item.operation_name, str | None):
+                raise RequestRefused(400, "The GraphQL operation's `operationName` must be a string or null, "
+                                          "if provided.")
+        return parsed
+
     def encode_json(self, data: object) -> bytes | str:
         try:
             return orjson.dumps(data)
@@ -82,6 +108,7 @@ def create_app(
     ingestor: Ingestor | None = None,
     trigger_discovery: DiscoveryTrigger | None = None,
     refresh: Callable[[], object] | None = None,
+    liveness: Callable[[], list[dict[str, Any]] | None] | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
@@ -92,6 +119,7 @@ def create_app(
     ``triggerDiscovery`` returns NotConfiguredError.
     ``refresh``: called before each HTTP request is handled (a change-feed follower's
     ``catch_up``, so an answer reflects every write committed before the request came).
+    ``liveness``: every worker's liveness when served by several workers (``/healthz`` reports it).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
@@ -131,7 +159,11 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
+        health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
+        workers = liveness() if liveness is not None else None
+        if workers is not None:
+            health["workers"] = workers
+        return health
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from strawberry.permission import BasePermission
 
-from cmdb.tokens import InvalidToken, Role, TokenInfo, TokenService
+from cmdb.tokens import InvalidToken, Role, TokenInfo, TokenService, write_allowed
 
 UNAUTHENTICATED_BODY = {"errors": [{"message": "Authentication required: send a valid bearer token.",
                                      "extensions": {"code": "UNAUTHENTICATED"}}]}
@@ -25,10 +25,16 @@ class Principal:
     token_id: str
     name: str
     role: Role
+    sources: tuple[str, ...] = ()  # a collector's binding (cmdb.tokens)
+    scopes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, info: TokenInfo) -> Principal:
-        return cls(token_id=info.token_id, name=info.name, role=info.role)
+        return cls(token_id=info.token_id, name=info.name, role=info.role, sources=info.sources, scopes=info.scopes)
+
+    def may_write(self, source: str, scope: str) -> bool:
+        """Whether this principal may deliver ``source``'s observations in ``scope`` and end that run."""
+        return write_allowed(self.role, self.sources, self.scopes, source, scope)
 
 
 class Unauthenticated(HTTPException):

@@ -17,6 +17,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 from cmdb.errors import CmdbError, NotFound
 from cmdb.impact.errors import ImpactError, UnknownCI
+from cmdb.redact import redact_text
 from cmdb.services.errors import EditRejected, InvalidQuery, NotConfigured
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,28 @@ def as_domain_error(exc: Exception) -> DomainError | None:
     return None
 
 
-def should_mask(error: GraphQLError) -> bool:
-    """Mask everything except validation errors and our typed errors; log what is masked."""
+def expected(error: GraphQLError) -> bool:
+    """A refusal (syntax, validation, a limit, a typed domain error) rather than a failure of ours."""
     original = error.original_error
-    if original is None or isinstance(original, StrawberryGraphQLError | GraphQLError):
-        return False
-    log.error("unexpected error in resolver", exc_info=original)
-    return True
+    return original is None or isinstance(original, StrawberryGraphQLError | GraphQLError)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask everything except validation errors and our typed errors (``log_errors`` logs them)."""
+    return not expected(error)
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Refusals as one line each at info (any token holder can cause them: no tracebacks to flood
+    the log with); unexpected errors at error with their traceback."""
+    for error in errors:
+        if expected(error):
+            code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION")
+            message = redact_text(" ".join(error.message.split()))  # it may quote a value the request sent
+            log.info("request refused: %s: %s", code, message[:300] + ("..." if len(message) > 300 else ""))
+        else:
+            log.error("unexpected error in resolver at %s", ".".join(map(str, error.path or ())) or "-",
+                      exc_info=error.original_error)
 
 
 # -- mutation result members --------------------------------------------------------------

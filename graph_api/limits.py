@@ -14,17 +14,8 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
-    InlineFragmentNode,
-    IntValueNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     validate,
 )
 from graphql.validation import ASTValidationRule
@@ -36,124 +27,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-EXPENSIVE_FIELDS = {"impact": 200, "dependencies": 200, "paths": 200, "singlePointsOfFailure": 500, "topology": 100}
-
-
-def create_limits_rule(max_depth: int, max_introspection_depth: int, max_cost: int,
-                       page_cap: int, max_fields: int) -> type[ValidationRule]:
-    """A validation rule refusing documents that nest too deep, abuse introspection or cost too much.
-
-    Cost: each field costs 1 (expensive analyses more); a field with a ``first``
-    argument multiplies its children's cost by it (the page cap when it is a variable).
-    Field count: the spec's OverlappingFieldsCanBeMerged rule is quadratic in sibling
-    fields, so documents with more than ``max_fields`` selections are refused first.
-    """
-
-    class LimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            doc = context.document
-            self.fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-            fields = sum(_count_fields(d.selection_set) for d in doc.definitions
-                         if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode))
-            if fields > max_fields:
-                self.report_error(GraphQLError(
-                    f"Document has {fields} field selections; the limit is {max_fields}."))
-                return
-            for op in doc.definitions:
-                if isinstance(op, OperationDefinitionNode):
-                    self.check(op)
-
-        def check(self, op: OperationDefinitionNode) -> None:
-            name = op.name.value if op.name else "anonymous"
-            self.schema_roots = 0
-            try:
-                depth, intro_depth, cost = self.walk(op.selection_set, 0, False, frozenset())
-            except _Refused as refused:
-                self.report_error(GraphQLError(f"'{name}' {refused}", [op]))
-                return
-            if depth > max_depth:
-                self.report_error(GraphQLError(f"'{name}' exceeds maximum operation depth of {max_depth}", [op]))
-            elif intro_depth > max_introspection_depth:
-                self.report_error(GraphQLError(
-                    f"'{name}' exceeds maximum introspection depth of {max_introspection_depth}", [op]))
-            elif cost > max_cost:
-                self.report_error(GraphQLError(
-                    f"'{name}' is too expensive: estimated cost {cost} exceeds {max_cost}; "
-                    "ask for smaller pages or fewer nested lists", [op]))
-
-        def walk(self, sel: SelectionSetNode | None, level: int, intro: bool,
-                 visited: frozenset[str]) -> tuple[int, int, int]:
-            """(depth of ordinary fields, depth inside introspection, cost) of a selection set."""
-            if sel is None:
-                return 0, 0, 0
-            if level > max(max_depth, max_introspection_depth) + 5:
-                raise _Refused(f"exceeds maximum introspection depth of {max_introspection_depth}" if intro
-                               else f"exceeds maximum operation depth of {max_depth}")
-            depth = intro_depth = cost = 0
-            for node in sel.selections:
-                if isinstance(node, FieldNode):
-                    fname = node.name.value
-                    is_intro = intro or fname.startswith("__")
-                    if fname == "__schema":
-                        self.schema_roots += 1
-                        if self.schema_roots > 1:
-                            raise _Refused("one __schema selection per operation")
-                    d, i, c = self.walk(node.selection_set, level + 1, is_intro, visited)
-                    mult = self.multiplier(node)
-                    cost += EXPENSIVE_FIELDS.get(fname, 1) + mult * c
-                    if node.selection_set is not None:
-                        if is_intro:
-                            intro_depth = max(intro_depth, 1 + max(i, d))
-                        else:
-                            depth = max(depth, 1 + d)
-                            intro_depth = max(intro_depth, i)
-                elif isinstance(node, InlineFragmentNode):
-                    d, i, c = self.walk(node.selection_set, level, intro, visited)
-                    depth, intro_depth, cost = max(depth, d), max(intro_depth, i), cost + c
-                elif isinstance(node, FragmentSpreadNode):
-                    frag_name = node.name.value
-                    if frag_name in visited:
-                        continue  # the spec's NoFragmentCycles rule reports it
-                    frag = self.fragments.get(frag_name)
-                    if frag is not None:
-                        d, i, c = self.walk(frag.selection_set, level, intro, visited | {frag_name})
-                        depth, intro_depth, cost = max(depth, d), max(intro_depth, i), cost + c
-                if cost > max_cost * 10:
-                    raise _Refused(f"is too expensive: estimated cost exceeds {max_cost}; "
-                                   "ask for smaller pages or fewer nested lists")
-            return depth, intro_depth, cost
-
-        @staticmethod
-        def multiplier(node: FieldNode) -> int:
-            for arg in node.arguments or ():
-                if arg.name.value in ("first", "last", "limit", "maxPaths"):
-                    if isinstance(arg.value, IntValueNode):
-                        return max(1, min(int(arg.value.value), page_cap * 10))
-                    return page_cap
-            return 1
-
-    return LimitsRule
-
-
-class _Refused(Exception):
-    pass
-
-
-def _count_fields(sel: SelectionSetNode | None) -> int:
-    if sel is None:
-        return 0
-    total = 0
-    stack = [sel]
-    while stack:
-        current = stack.pop()
-        for node in current.selections:
-            if isinstance(node, FieldNode):
-                total += 1
-            if isinstance(node, FieldNode | InlineFragmentNode) and node.selection_set is not None:
-                stack.append(node.selection_set)
-    return total
 
 
 class _PerDocument:

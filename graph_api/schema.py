@@ -15,18 +15,20 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
-from strawberry.extensions.max_aliases import create_validator as create_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from graph_api.analysis.schema import AnalysisQueries
 from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
 from graph_api.cis.types import FAMILY_TYPES
-from graph_api.errors import should_mask
+from graph_api.document_cost import create_limits_rule
+from graph_api.errors import log_errors, should_mask
 from graph_api.execution import LeafFastExecutionContext
-from graph_api.limits import LimitsFirst, create_limits_rule
+from graph_api.limits import LimitsFirst
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
@@ -42,12 +44,12 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
     ``result_cache``: serve repeated index-only queries from it (``graph_api.result_cache``).
     """
     cached = [lambda: CachedResults(result_cache)] if result_cache is not None else []
-    aliases_rule = create_aliases_rule(settings.max_aliases)
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
-                                     settings.page_cap, settings.max_fields)
+                                     settings.page_cap, settings.max_fields, settings.max_aliases,
+                                     settings.max_analyses)
     query = merge_types("Query", QUERY_MIXINS)
     mutation = merge_types("Mutation", MUTATION_MIXINS)
-    return strawberry.Schema(
+    return _Schema(
         query=query,
         mutation=mutation,
         types=list(FAMILY_TYPES.values()),
@@ -56,11 +58,19 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=256),
-            lambda: LimitsFirst([aliases_rule, limits_rule]),
+            lambda: LimitsFirst([limits_rule]),
             lambda: MaskErrors(should_mask_error=should_mask),
             *cached,
         ],
     )
+
+
+class _Schema(strawberry.Schema):
+    """strawberry's schema, logging errors by kind (``graph_api.errors.log_errors``) instead of
+    every error at error level with a traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,10 @@ class ApiSettings(BaseSettings):
     max_aliases: int = Field(default=50, ge=1, le=10_000)
     max_tokens: int = Field(default=3_000, ge=100, le=1_000_000)  # parsing costs ~0.1 ms/token here
     max_fields: int = Field(default=1_000, ge=10, le=100_000)  # field selections per document
-    max_cost: int = Field(default=100_000, ge=100)
+    # Estimated values an answer may hold (graph_api.document_cost): a default impact with
+    # explanation paths (maxNodes 10,000, paths of up to 7 steps) is 260,000 to 570,000.
+    max_cost: int = Field(default=1_000_000, ge=100)
+    max_analyses: int = Field(default=10, ge=1, le=1_000)  # impact/dependencies/paths/topology/SPOF per request
     max_query_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
     max_collect_bytes: int = Field(default=50_000_000, ge=1_000)
     max_collect_items: int = Field(default=100_000, ge=1)
@@ -29,6 +32,8 @@ class ApiSettings(BaseSettings):
     # changes (graph_api.result_cache); 0 entries turns the cache off.
     result_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     result_cache_items: int = Field(default=200_000, ge=1_000, le=100_000_000)  # list items held, all entries
+    # Seconds a client has to deliver each request, head and body (cmdb_cli.read_deadline).
+    read_timeout: float = Field(default=10.0, gt=0, le=3600)
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
 
 

@@ -50,7 +50,7 @@ def _attr_def(owner: str, name: str, raw: Any) -> AttributeDef:
         raw = {"type": raw}
     if not isinstance(raw, dict):
         raise SchemaError(where, f"expected a type name or a mapping, got {raw!r}")
-    unknown = set(raw) - {"type", "description", "indexed"}
+    unknown = set(raw) - {"type", "description", "indexed", "sensitive"}
     if unknown:
         raise SchemaError(where, f"unknown keys {sorted(unknown)}")
     try:
@@ -58,7 +58,10 @@ def _attr_def(owner: str, name: str, raw: Any) -> AttributeDef:
     except ValueError:
         allowed = ", ".join(t.value for t in AttrType)
         raise SchemaError(where, f"unknown type {raw.get('type')!r} (allowed: {allowed})") from None
-    return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)))
+    sensitive = raw.get("sensitive", False)
+    if not isinstance(sensitive, bool):
+        raise SchemaError(where, f"sensitive must be true or false, got {sensitive!r}")
+    return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)), sensitive)
 
 
 def _aging(where: str, raw: Any, base: Aging) -> Aging:

@@ -45,6 +45,7 @@ class AttributeDef:
     type: AttrType
     description: str = ""
     indexed: bool = False
+    sensitive: bool = False  # never stored (cmdb.redact): a secret a source may report, e.g. EC2 user data
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from cmdb.identify import keys_for
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import CI, Action, ChangeSet, HistoryEntry, Lifecycle, Relationship, ScanRun, rel_uid
 from cmdb.observation import CIRef, Evidence, Method, Observation, ObservedRelation, now_ms
+from cmdb.redact import redact_text
 from cmdb.services.errors import EditRejected
 from schema import Schema
 
@@ -149,7 +150,7 @@ class ManualEdits:
             at = now_ms()
             changes: dict[str, list[Any]] = {"status": [ci.status.value, Lifecycle.RETIRED.value]}
             if reason:
-                changes["reason"] = [None, reason]
+                changes["reason"] = [None, redact_text(reason)]  # free text: cmdb.redact
             ci.status = Lifecycle.RETIRED
             ci.updated_at = at
             changeset = ChangeSet(cis=[ci], history=[HistoryEntry(

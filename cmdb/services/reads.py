@@ -14,6 +14,11 @@ PAGE_CAP = 500  # hard cap on one page of CIs, whatever the caller asks
 FILTER_OPS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "contains"})
 
 
+# Text filters match with LIKE: SQLite refuses patterns past 50,000 bytes ("LIKE or GLOB pattern
+# too complex"), an unexpected error; 1,000 characters stay below it even escaped, 4 bytes each.
+MAX_PATTERN_CHARS = 1_000
+
+
 @dataclass(frozen=True, slots=True)
 class CISearch:
     """What ``cis(filter, first, after)`` asks: class (with subclasses), attributes, text, status."""
@@ -78,7 +83,12 @@ class ReadService:
                 raise InvalidQuery("filter.attributes", f"unknown operator {flt.op!r}")
             if not isinstance(flt.value, str | int | float | bool):
                 raise InvalidQuery("filter.attributes", f"the value for {flt.attribute!r} must be a string, number or boolean")
+            if isinstance(flt.value, str) and len(flt.value) > MAX_PATTERN_CHARS:
+                raise InvalidQuery("filter.attributes", f"the value for {flt.attribute!r} is longer than "
+                                                        f"{MAX_PATTERN_CHARS} characters")
         text = request.text.strip() if request.text else None
+        if text is not None and len(text) > MAX_PATTERN_CHARS:
+            raise InvalidQuery("filter.text", f"longer than {MAX_PATTERN_CHARS} characters")
         query = CIQuery(
             classes=classes, text=text or None, filters=request.filters, statuses=request.statuses,
             after=request.after, limit=min(request.first, self.page_cap),

@@ -7,6 +7,7 @@ One connection per thread (WAL lets readers run beside the single writer); every
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sqlite3
 import threading
@@ -37,6 +38,8 @@ from cmdb.store.change_feed_sqlite import SQLiteChangeFeed
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from cmdb.store.sqlite_connections import ThreadConnections
 from schema import Schema
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 500  # host parameters per IN (...) list, well under SQLite's limit
 
@@ -280,7 +283,14 @@ class SQLiteStore(SQLiteChangeFeed):
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, a read-only
+                # file): a ROLLBACK then fails with "cannot rollback - no transaction is active",
+                # which would hide the real error. Roll back only what is still open.
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.warning("rollback after a failed write failed too", exc_info=True)
                 raise
 
     def _migrate_evidence(self, conn: sqlite3.Connection) -> None:

@@ -179,7 +179,8 @@ def _family_attributes(family: str) -> dict[str, AttrType]:
         if cls.family != family:
             continue
         for attr in cls.attributes.values():
-            seen.setdefault(attr.name, set()).add(attr.type)
+            if not attr.sensitive:  # never stored (cmdb.redact): no field to read it from
+                seen.setdefault(attr.name, set()).add(attr.type)
     return {name: next(iter(types)) for name, types in sorted(seen.items())
             if len(types) == 1 and name not in _BASE_FIELDS and name.isidentifier() and not keyword.iskeyword(name)
             and not name.startswith("_")}

@@ -27,7 +27,10 @@ from schema import load_schema
 from tests.api.estate import seed
 
 JOBS = {"aws-prod"}
-EXPLODE = "explode-uid"  # a lookup of this uid makes the store fail (to see unexpected errors masked)
+EXPLODE = "explode-uid"
+# What the tests' collector token may write (every other source and scope is refused with 403).
+COLLECTOR_BINDING = {"sources": ("aws", "ssh", "sample"),
+                     "scopes": ("acct-*", "prec", "cache-test", "poison-*", "conc", "auth-*", "bound-*")}  # a lookup of this uid makes the store fail (to see unexpected errors masked)
 
 
 class CountingStore:
@@ -119,7 +122,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     ingestor = Ingestor(store, catalog, listeners=[index.apply])  # type: ignore[arg-type]
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
-    plain = {role.value: tokens.create(f"test-{role.value}", role)[1] for role in Role}
+    plain = {role.value: tokens.create(f"test-{role.value}", role, **(COLLECTOR_BINDING if role is Role.COLLECTOR else {}))[1]  # type: ignore[arg-type]
+             for role in Role}
     plain["approver"] = tokens.create("test-approver", Role.EDITOR)[1]  # a second editor: changes need two people
     revoked_info, plain["revoked"] = tokens.create("revoked", Role.ADMIN)
     tokens.revoke(revoked_info.token_id)

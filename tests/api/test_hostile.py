@@ -1,22 +1,21 @@
-"""Hostile queries are refused fast with a clear error, and the server stays healthy."""
+"""Hostile queries are refused with a clear error before anything runs, and the server stays healthy.
+
+No durations are asserted: each request has a bounded wait (an httpx timeout); how fast
+refusals are is measured by bench/hostile_validation.py (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
-
-import time
 
 import httpx
 import pytest
 
 from tests.api.conftest import Api
 
-FAST = 3.0  # seconds of wall clock (shared, loaded 2-core machine): refusals happen before execution
+BOUND = 10.0  # seconds any answer may take here (a bound on the wait, not a measure)
 
 
 def _refused(api: Api, query: str, expect: str, role: str = "viewer") -> dict:  # type: ignore[type-arg]
-    start = time.perf_counter()
-    r = api.gql(query, role=role)
-    elapsed = time.perf_counter() - start
-    assert elapsed < FAST, f"took {elapsed:.2f}s"
+    r = api.gql(query, role=role, timeout=BOUND)
     body = r.json()
     assert body.get("data") is None, body
     messages = " ".join(e["message"] for e in body["errors"])
@@ -26,7 +25,7 @@ def _refused(api: Api, query: str, expect: str, role: str = "viewer") -> dict:  
 
 
 def _healthy(api: Api) -> None:
-    assert httpx.get(f"{api.url}/healthz", timeout=5).json()["status"] == "ok"
+    assert httpx.get(f"{api.url}/healthz", timeout=BOUND).json()["status"] == "ok"
 
 
 def test_depth_50(api: Api) -> None:
@@ -63,9 +62,7 @@ def test_cost_of_nested_lists(api: Api) -> None:
 
 def test_one_megabyte_query(api: Api) -> None:
     query = "{ ci(uid: \"" + "x" * 1_000_000 + "\") { uid } }"
-    start = time.perf_counter()
-    r = api.gql(query)
-    assert time.perf_counter() - start < FAST
+    r = api.gql(query, timeout=BOUND)
     assert r.status_code == 413
     assert r.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
     _healthy(api)
@@ -82,12 +79,49 @@ def test_many_sibling_fields(api: Api) -> None:
     _refused(api, f'{{ ci(uid: "x") {{ {fields} }} }}', "field selections; the limit is 1000")
 
 
-@pytest.mark.parametrize("payload", [b"{not json", b"", b"[1,2", b'{"query": 5}', b"\xff\xfe"])
+@pytest.mark.parametrize("payload", [b"{not json", b"", b"[1,2", b'{"query": 5}', b"\xff\xfe", b'"{ uid }"', b"7",
+                                     b'{"query": "{ __typename }", "operationName": ["a"]}', b"[" * 3000 + b"]" * 3000])
 def test_malformed_json(api: Api, payload: bytes) -> None:
-    r = httpx.post(f"{api.url}/graphql", content=payload,
+    r = httpx.post(f"{api.url}/graphql", content=payload, timeout=BOUND,
                    headers={**api.headers("viewer"), "content-type": "application/json"})
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 400, (r.status_code, r.text)
     _healthy(api)
+
+
+def _fragment_bomb(levels: int) -> str:
+    frags = ["fragment F0 on Query { a: __typename }"]
+    frags += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    return f"{{ ...F{levels} }}\n" + "\n".join(frags)
+
+
+def test_fragment_bomb(api: Api) -> None:
+    """2^40 fields once expanded, 1.7 KB written: judged with each fragment walked once."""
+    _refused(api, _fragment_bomb(40), "is too expensive")
+    # Small enough to cost little, the same shape is refused for its aliases and its expanded size,
+    # each counted through the memoised fragments.
+    _refused(api, _fragment_bomb(11), "2048 aliases found. Allowed: 50")
+    _refused(api, _fragment_bomb(11).replace("a: __typename", "__typename"),
+             "2048 field selections once fragments are expanded")
+
+
+def test_missing_arguments_are_costed_at_their_defaults(api: Api) -> None:
+    """``neighbours`` without ``first`` returns up to 100 (its default): costed so, not as 1."""
+    nested = "{ ci(uid: \"x\") { neighbours%s { ci { neighbours%s { ci { neighbours%s { otherUid } } } } } } }"
+    explicit = _refused(api, nested % (("(first: 100)",) * 3), "is too expensive")
+    implicit = _refused(api, nested % (("",) * 3), "is too expensive")
+    assert explicit["errors"][0]["message"] == implicit["errors"][0]["message"]
+    assert api.gql(nested % (("(first: 5)",) * 3)).json() == {"data": {"ci": None}}
+
+
+def test_analyses_are_costed_by_what_they_may_return(api: Api) -> None:
+    fifty = " ".join(f'i{i}: impact(uids: ["x"]) {{ truncated }}' for i in range(50))
+    _refused(api, f"{{ {fifty} }}", "asks for 50 analyses")
+    # maxNodes is the size of the answer: 50,000 impacted CIs with their paths is too much ...
+    _refused(api, '{ impact(uids: ["x"], maxNodes: 50000) { impacted { uid name grade depth explanation '
+                  "path { uid name ciClass relType } } } }", "is too expensive")
+    # ... the default 10,000 with the same selection is not (NOT_FOUND: the query ran).
+    r = api.gql('{ impact(uids: ["x"]) { impacted { uid name grade depth explanation path { uid name ciClass relType } } } }')
+    assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 def test_introspection_abuse(api: Api) -> None:

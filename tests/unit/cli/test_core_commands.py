@@ -78,7 +78,7 @@ def test_bad_lines_are_reported_with_their_line_and_field_and_the_run_is_incompl
     result = cmdb(["ingest", str(file), "--source", "manual", "--scope", "hand"], data_dir)
     assert result.returncode == 2
     assert "line 3: invalid JSON" in result.stderr
-    assert "item 1: class: unknown CI class 'gizmo'" in result.stderr
+    assert "line 2: class: unknown CI class 'gizmo'" in result.stderr
     runs = json.loads(cmdb(["runs", "--json"], data_dir).stdout)
     assert [(r["status"], r["counts"]["created"], r["counts"]["rejected"]) for r in runs] == [("incomplete", 2, 1)]
 

@@ -1,0 +1,88 @@
+"""A deadline for reading each request: uvicorn's httptools protocol with a read timeout.
+
+uvicorn (0.55) times out only an idle keep-alive connection after a response, and any
+byte received cancels that timer: a connection that never sends a request, or sends its
+head or body a byte at a time, is held for ever (2,000 half-open connections stayed
+open 40 s and more). Here a request's head must arrive within ``seconds`` of the
+connection opening or of the previous response ending, and its body within ``seconds``
+more plus the time its declared length takes at ``MIN_BYTES_PER_SECOND`` (a collector's
+50 MB batch over a slow link is not cut off); a chunked body must keep bringing
+``_CHUNK_CREDIT`` bytes every ``seconds``. Otherwise the connection is closed. The hooks
+used (``connection_made``, ``on_headers_complete``, ``on_body``, ``on_message_complete``,
+``on_response_complete``, ``connection_lost``, ``headers``, ``pipeline``, ``loop``,
+``transport``) are uvicorn's HttpToolsProtocol's own; pinned in pyproject.toml
+(uvicorn < 0.56) and tested by tests/api/test_hostile_serve.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MIN_BYTES_PER_SECOND = 64 * 1024
+_CHUNK_CREDIT = 8 * 1024  # bytes of a chunked body that buy another ``seconds``
+_LONGEST_BODY = 50_000_000  # the default collector batch limit: its slowest delivery, ~13 minutes
+
+
+def with_read_deadline(seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol closing connections that do not deliver a request in ``seconds``."""
+
+    class ReadDeadlineProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _credit = 0
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            length = next((v for k, v in self.headers if k == b"content-length"), b"")
+            if length.isdigit():  # (a declared length past the API's limits is answered 413 at once)
+                self._arm(seconds + min(int(length), _LONGEST_BODY) / MIN_BYTES_PER_SECOND)
+            self._credit = 0
+
+        def on_body(self, body: bytes) -> None:
+            self._credit += len(body)
+            if self._credit >= _CHUNK_CREDIT and not any(k == b"content-length" for k, _ in self.headers):
+                self._credit = 0
+                self._arm(seconds)  # a chunked body that keeps coming
+            super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            self._disarm()  # the request is read whole: the app takes it from here
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.pipeline and not self.transport.is_closing():
+                self._arm()  # the next request on this keep-alive connection
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self, after: float = seconds) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(after, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return ReadDeadlineProtocol
+
+
+def configured() -> type[asyncio.Protocol]:
+    """The protocol with the API settings' ``read_timeout`` (read when called: in each worker)."""
+    from graph_api.settings import get_api_settings
+
+    return with_read_deadline(get_api_settings().read_timeout)

@@ -1,0 +1,97 @@
+"""``cmdb serve --workers 2``: a worker that stops answering its liveness check is replaced.
+
+The fault is real: the worker process is frozen with SIGSTOP (its event loop then answers
+nothing, as when stuck in a computation). ``/healthz``, answered by the other worker,
+reports every worker's liveness; the frozen one shows as not alive, then is killed and a
+new worker takes its slot and answers. Waits are bounded polls, not timing assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import free_port, wait_for_healthz
+
+CMDB = [sys.executable, "-m", "cmdb_cli.main"]
+TIMEOUT = 3  # CMDB_SERVE_LIVENESS_TIMEOUT of the server under test
+
+
+def _health(url: str) -> dict[str, Any]:
+    with httpx.Client(timeout=10) as client:  # a new connection each time: either worker may answer
+        return client.get(f"{url}/healthz").json()  # type: ignore[no-any-return]
+
+
+def _poll(url: str, until: Any, bound: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + bound
+    while True:
+        try:
+            health = _health(url)
+        except httpx.TransportError:  # a connection handed to the frozen worker before it fell silent
+            health = {}
+        if health and until(health):
+            return health
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+
+
+def test_a_frozen_worker_is_reported_and_replaced(tmp_path: Path) -> None:
+    env = {**os.environ, "CMDB_DATA_DIR": str(tmp_path), "CMDB_JOBS_FILE": str(tmp_path / "absent.yaml"),
+           "CMDB_SERVE_LIVENESS_TIMEOUT": str(TIMEOUT)}
+    env.pop("CMDB_STORE_URL", None)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen([*CMDB, "serve", "--port", str(port), "--workers", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+    frozen = 0
+    try:
+        wait_for_healthz(proc, url, 120, log_path.read_text)
+        health = _poll(url, lambda h: len(h["workers"]) == 2 and all(w["alive"] for w in h["workers"]))
+        pids = {w["pid"] for w in health["workers"]}
+        assert health["worker"] in pids
+        frozen = min(pids)
+        os.kill(frozen, signal.SIGSTOP)
+        # The other worker answers and reports the frozen one as not alive ...
+        seen = _poll(url, lambda h: any(w["pid"] == frozen and not w["alive"] for w in h["workers"]))
+        assert seen["worker"] != frozen
+        # ... which is then killed and replaced by a new worker that answers its checks.
+        replaced = _poll(url, lambda h: frozen not in {w["pid"] for w in h["workers"]}
+                         and all(w["alive"] for w in h["workers"]))
+        new = {w["pid"] for w in replaced["workers"]} - pids
+        assert len(new) == 1, replaced
+        _poll(url, lambda h: h["worker"] in new)  # the replacement serves requests
+        assert "has not answered its liveness check" in log_path.read_text()
+        assert not Path(f"/proc/{frozen}").exists() or "Z" in Path(f"/proc/{frozen}/stat").read_text().split()[2]
+    finally:
+        if frozen and Path(f"/proc/{frozen}").exists():
+            os.kill(frozen, signal.SIGCONT)
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
+    assert proc.returncode == 0, log_path.read_text()
+
+
+def test_a_single_worker_reports_no_worker_list(tmp_path: Path) -> None:
+    env = {**os.environ, "CMDB_DATA_DIR": str(tmp_path), "CMDB_JOBS_FILE": str(tmp_path / "absent.yaml")}
+    env.pop("CMDB_STORE_URL", None)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([*CMDB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_healthz(proc, url, 120, lambda: "")
+        health = _health(url)
+        assert "workers" not in health and health["worker"] == proc.pid, json.dumps(health)
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
