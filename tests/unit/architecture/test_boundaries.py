@@ -1,4 +1,4 @@
-"""The boxes and arrows of ARCHITECTURE.md, enforced (import-linter contracts in pyproject.toml)."""
+"""The boxes and arrows of docs/architecture.md, enforced (import-linter contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
