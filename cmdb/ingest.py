@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from cmdb.aging import AgingReport, age_scope
 from cmdb.errors import InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
-from cmdb.identify import check_class, keys_for, validate_attributes
+from cmdb.identify import Identity, check_class, contradicts, identity, keys_for, validate_attributes
+from cmdb.merge import absorb
 from cmdb.model import (
     CI,
     Action,
@@ -37,6 +38,7 @@ from cmdb.model import (
     new_uid,
     rel_uid,
 )
+from cmdb.normalise import normalise
 from cmdb.observation import CIRef, Item, Observation, ObservedRelation, now_ms, parse_item
 from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
 from cmdb.store.protocol import GraphStore
@@ -70,6 +72,7 @@ class IngestReport:
     relationships_unchanged: int = 0
     rejected: list[ItemError] = field(default_factory=list)
     duplicates: int = 0
+    merged: int = 0  # CIs absorbed by another (found to be the same thing)
 
     def add(self, other: IngestReport) -> None:
         self.created += other.created
@@ -80,6 +83,7 @@ class IngestReport:
         self.relationships_unchanged += other.relationships_unchanged
         self.rejected.extend(other.rejected)
         self.duplicates += other.duplicates
+        self.merged += other.merged
 
     def as_counts(self) -> dict[str, int]:
         return {
@@ -87,7 +91,7 @@ class IngestReport:
             "relationships_created": self.relationships_created,
             "relationships_updated": self.relationships_updated,
             "relationships_unchanged": self.relationships_unchanged,
-            "rejected": len(self.rejected), "duplicates": self.duplicates,
+            "rejected": len(self.rejected), "duplicates": self.duplicates, "merged": self.merged,
         }
 
 
@@ -112,8 +116,9 @@ _NO_ATTRIBUTES: dict[str, Any] = {}  # a queued relationship's attributes when i
 
 # Plain tuples, one per observation and one per relationship: a NamedTuple's
 # constructor costs ten times as much.
-# An observation checked: (class, validated identifiers and attributes, parent uid, keys).
-_Prepared = tuple[CIClass, dict[str, Any], str | None, list[str]]
+# An observation checked: (class, validated and normalised identifiers and attributes,
+# parent uid, keys, the values as observed where normalising changed them).
+_Prepared = tuple[CIClass, dict[str, Any], str | None, list[str], dict[str, Any] | None]
 # A relationship queued for flush_relations: (uid, source uid, type, target uid,
 # attributes, method, confidence, observed_at).
 _PendingRel = tuple[str, str, str, str, dict[str, Any], str, float, int]
@@ -139,6 +144,7 @@ class _Batch:
         self.dirty: dict[str, CI] = {}
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
+        self.deleted_rels: set[str] = set()  # relationships a merge re-pointed (cmdb.merge)
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
@@ -192,25 +198,74 @@ class _Batch:
         return [cis[u] if u in cis else heads[u] for u in uids if u in cis or u in heads]
 
     # -- identification -----------------------------------------------------------------
-    def match(self, keys: list[str], whole: bool = True) -> tuple[Any, list[Any]]:
-        """The CI the keys (in rule order) identify: the first rule matching any CI, plus duplicates to flag.
+    def match(self, keys: list[str], values: dict[str, Any], ident: Identity,
+              whole: bool = True) -> tuple[Any, list[Any]]:
+        """The CI the keys (in rule order) identify, and the CIs to absorb into it.
 
-        ``whole``: CIs, else heads (CIs where the batch holds them).
+        A candidate is refused when it is another thing (``Identity.refuses``: a strong
+        identifier, a rule's scope or, for a locator, a name disagrees). The first rule
+        with a candidate left decides: the oldest of its candidates, unless they are
+        separated from each other (one name held by two things: the name was reused,
+        the newest active holder has it). Every other candidate of any rule that nothing
+        separates from it is the same thing: ``whole`` (an observation) returns them
+        with the oldest of them all first, to keep; references never absorb.
         """
+        first: list[Any] | None = None
+        accepted: dict[str, Any] = {}
+        rules = ident.rules
         for key in keys:
             found = self.candidates(key, whole)
             if not found:
                 continue
+            rule = rules[key[:key.index("|")]]
             if len(found) > 1:  # a CI whose class moved out of the rule's subtree no longer answers it
-                owner = key.split("#", 1)[0]
+                owner = rule.owner
                 found = [ci for ci in found if self.schema.is_a(ci.ci_class, owner)]
+            if whole:
+                found = [ci for ci in found if not ident.refuses(rule, values, ci.attributes)]
+            elif ident.needs_values(rule, values):
+                values = ident.normalised(values)  # a reference's identifiers as given
+                found = [ci for ci in found if not ident.refuses(rule, values, self.values_of(ci.uid))]
             if not found:
                 continue
-            if len(found) == 1:
-                return found[0], []
-            ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
-            return ordered[0], ordered[1:]
-        return None, []
+            if first is None:
+                first = found
+                if not whole:
+                    break
+            for ci in found:
+                accepted.setdefault(ci.uid, ci)
+        if first is None:
+            return None, []
+        winner = first[0] if len(first) == 1 else self._pick(first, ident, whole)
+        if len(accepted) == 1:
+            return winner, []
+        group = [winner]
+        for ci in sorted(accepted.values(), key=lambda c: (c.created_at, c.uid)):
+            if ci is not winner and not any(contradicts(ci.attributes, g.attributes, ident.separating) for g in group):
+                group.append(ci)
+        if len(group) == 1:
+            return winner, []
+        group.sort(key=lambda c: (c.created_at, c.uid))
+        return group[0], group[1:]
+
+    @staticmethod
+    def _pick(found: list[Any], ident: Identity, whole: bool) -> Any:
+        ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
+        if not whole:
+            return ordered[0]
+        oldest = ordered[0]
+        if not any(contradicts(c.attributes, oldest.attributes, ident.separating) for c in ordered[1:]):
+            return oldest
+        # Separated things sharing a name: the name went to the newest thing still active.
+        return max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+
+    def values_of(self, uid: str) -> dict[str, Any]:
+        """A candidate's attributes, loading it whole when the batch holds only its head."""
+        ci = self.cis.get(uid)
+        if ci is None:
+            self.cis.update(self.store.get_cis([uid]))
+            ci = self.cis.get(uid)
+        return ci.attributes if ci is not None else {}
 
     def resolve_ref(self, ref: CIRef, field_name: str) -> str:
         token = self.token(ref)
@@ -227,11 +282,12 @@ class _Batch:
         if cls is None:
             raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
         parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
-        keys = keys_for(cls, ref.identifiers, parent_uid)
+        values = ref_values(self.schema, cls, ref)
+        keys = keys_for(cls, values, parent_uid)
         if not keys:
             raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
         self.prefetch_keys(keys, whole=False)
-        found, _ = self.match(keys, whole=False)
+        found, _ = self.match(keys, values, identity(self.schema, cls), whole=False)
         return found.uid if found is not None else None
 
     # -- CI observations --------------------------------------------------------------
@@ -247,6 +303,7 @@ class _Batch:
         identifiers = validate_attributes(cls, obs.identifiers, "identifiers")
         attributes = validate_attributes(cls, obs.attributes, "attributes")
         values = {**attributes, **identifiers}
+        observed = normalise(schema, cls, values)
         parent_uid: str | None = None
         if obs.parent is not None:
             parent_uid = self.resolve_ref(obs.parent, "parent")
@@ -256,31 +313,34 @@ class _Batch:
         keys = keys_for(cls, values, parent_uid if cls.dependency else None)
         if not keys:
             raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
-        return cls, values, parent_uid, keys
+        return cls, values, parent_uid, keys, observed
 
     def observe(self, obs: Observation) -> None:
-        cls, values, parent_uid, keys = self.prepare(obs)
+        cls, values, parent_uid, keys, observed = self.prepare(obs)
         schema = self.schema
         self.prefetch_keys(keys)
-        ci, duplicates = self.match(keys)
+        ci, absorbed = self.match(keys, values, identity(schema, cls))
         if ci is None:
             if not schema.may_create(obs.source, cls.name):
                 raise InvalidItem("class", f"source {obs.source!r} may not create {cls.name!r} CIs")
-            ci = self._create(cls, values, obs, parent_uid)
+            ci = self._create(cls, values, obs, parent_uid, observed)
         else:
-            self._update(ci, cls, values, obs, parent_uid)
-        for dup in duplicates:
-            self._flag_duplicate(dup, ci)
+            self._update(ci, cls, values, obs, parent_uid, observed)
+        for other in absorbed:  # the same thing: nothing separates it from this CI
+            absorb(self, ci, other)
         self._sight(ci.uid, "ci")
         if parent_uid is not None and cls.dependency is not None:
             rel_type = cls.dependency.relationship
             self.pending.append((rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
                                  _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
 
-    def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
+    def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None,
+                observed: dict[str, Any] | None = None) -> CI:
         ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
                 parent_uid=parent_uid)
-        changes, _ = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        changes, _ = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence, obs.hearsay)
+        if observed:
+            _note_observed(changes, observed)
         changes["class"] = [None, cls.name]
         self.cis[ci.uid] = ci
         self.dirty[ci.uid] = ci
@@ -289,13 +349,21 @@ class _Batch:
         self.report.created += 1
         return ci
 
-    def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> None:
-        old_class = self.schema.cls(ci.ci_class)
+    def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None,
+                observed: dict[str, Any] | None = None) -> None:
+        schema = self.schema
+        old_class = schema.cls(ci.ci_class)
         old_parent = ci.parent_uid if old_class.dependency else None
         before = dict(ci.attributes)
-        changes, provenance_moved = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
-        new_class = self.schema.more_specific(ci.ci_class, cls.name)
-        if new_class != ci.ci_class:
+        changes, provenance_moved = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence,
+                                                     obs.hearsay)
+        if observed and changes:
+            _note_observed(changes, observed)
+        new_class = schema.more_specific(ci.ci_class, cls.name)
+        # A subclass refines; a generic class is refined inside its family only by a
+        # source with the right to say so (one that may create the new class).
+        if new_class != ci.ci_class and (schema.is_a(new_class, ci.ci_class)
+                                         or (not obs.hearsay and schema.may_create(obs.source, new_class))):
             changes["class"] = [ci.ci_class, new_class]
             ci.ci_class = new_class
         if ci.parent_uid is None and parent_uid is not None:
@@ -420,6 +488,21 @@ class _Batch:
         return self.changes
 
 
+def _note_observed(changes: dict[str, list[Any]], observed: dict[str, Any]) -> None:
+    """History shows a value as observed beside the one stored, where normalising changed it: [before, after, observed]."""
+    for name, raw in observed.items():
+        change = changes.get(name)
+        if change is not None:
+            changes[name] = [change[0], change[1], raw]
+
+
+def ref_values(schema: Schema, cls: CIClass, ref: CIRef) -> dict[str, Any]:
+    """A reference's identifiers normalised as observations' values are, so that both give one key."""
+    values = dict(ref.identifiers)
+    normalise(schema, cls, values)
+    return values
+
+
 class Ingestor:
     """Runs scan runs: start, ingest batches, finish (aging only after a complete run)."""
 
@@ -451,7 +534,7 @@ class Ingestor:
         if keys is None:
             if len(self._reference_keys) >= _REFERENCE_KEYS_KEPT:
                 self._reference_keys.clear()
-            keys = self._reference_keys[token] = keys_for(cls, ref.identifiers, None)
+            keys = self._reference_keys[token] = keys_for(cls, ref_values(self.schema, cls, ref), None)
         return keys
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
@@ -573,11 +656,11 @@ class Ingestor:
             if token not in unique and token not in batch.ref_cache:
                 unique[token] = ref
         nested = [r for r in unique.values() if r.parent is not None]
-        level: list[tuple[tuple[Any, ...], list[str]]] = []
+        level: list[tuple[tuple[Any, ...], list[str], CIRef, CIClass]] = []
         for token, ref in unique.items():
             cls = batch.schema.classes.get(ref.ci_class)
             if cls is not None and ref.parent is None:
-                level.append((token, batch.ing.reference_keys(token, cls, ref)))
+                level.append((token, batch.ing.reference_keys(token, cls, ref), ref, cls))
         Ingestor._resolve_refs(batch, level)
         if nested:
             Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])
@@ -590,20 +673,20 @@ class Ingestor:
                     parent_uid = batch.resolve_ref(ref.parent, "parent")
                 except InvalidItem:
                     continue
-                level.append((batch.token(ref), keys_for(cls, ref.identifiers, parent_uid)))
+                level.append((batch.token(ref), keys_for(cls, ref_values(batch.schema, cls, ref), parent_uid), ref, cls))
             Ingestor._resolve_refs(batch, level)
 
     @staticmethod
-    def _resolve_refs(batch: _Batch, refs: list[tuple[tuple[Any, ...], list[str]]]) -> None:
-        """Resolve references given as (token, keys) after one lookup of all their keys.
+    def _resolve_refs(batch: _Batch, refs: list[tuple[tuple[Any, ...], list[str], CIRef, CIClass]]) -> None:
+        """Resolve references given as (token, keys, reference, class) after one lookup of all their keys.
 
         What ``_Batch.resolve_ref`` would answer for each, without its per-reference
         lookup; a reference without keys is left to it (it reports the error).
         """
-        batch.prefetch_keys([key for _, keys in refs for key in keys], whole=False)
-        for token, keys in refs:
+        batch.prefetch_keys([key for _, keys, _, _ in refs for key in keys], whole=False)
+        for token, keys, ref, cls in refs:
             if keys:
-                found, _ = batch.match(keys, whole=False)
+                found, _ = batch.match(keys, ref.identifiers, identity(batch.schema, cls), whole=False)
                 batch.ref_cache[token] = found.uid if found is not None else None
 
     def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:

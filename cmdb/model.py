@@ -33,6 +33,8 @@ class Action(str, Enum):
     REACTIVATE = "reactivate"
     DELETE = "delete"
     DUPLICATE = "duplicate"
+    MERGE = "merge"  # on both CIs: one absorbed the other (``merged_into`` / ``absorbed``)
+    UNMERGE = "unmerge"
 
 
 def new_uid() -> str:
@@ -57,6 +59,7 @@ class Provenance:
 
     source: str
     observed_at: int
+    hearsay: bool = False  # the source reported it about a neighbour, not from the thing's own scan
 
 
 class CIHead(NamedTuple):
@@ -159,10 +162,14 @@ class ChangeSet:
     # (kind, uid) of CIs and relationships to delete with their keys and sightings
     # (history is kept). Deletes are applied before the upserts of the same batch.
     deleted: list[tuple[str, str]] = field(default_factory=list)
+    # A merge moves sightings: the uids whose sightings go (applied after the deletes),
+    # then sightings written exactly as given, missed-run counts included.
+    dropped_sightings: list[str] = field(default_factory=list)
+    restored_sightings: list[tuple[Sighting, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.cis or self.keys or self.removed_keys or self.relationships or self.history
-                    or self.sightings or self.deleted)
+                    or self.sightings or self.deleted or self.dropped_sightings or self.restored_sightings)
 
 
 @dataclass(frozen=True, slots=True)
