@@ -59,7 +59,9 @@ class Provenance:
 
     source: str
     observed_at: int
-    hearsay: bool = False  # the source reported it about a neighbour, not from the thing's own scan
+    # The source reported it about a neighbour, not from the thing's own scan; stored as a third
+    # element, true, only when set (``Provenance(*stored)`` reads both forms).
+    hearsay: bool = False
 
 
 class CIHead(NamedTuple):

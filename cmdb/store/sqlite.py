@@ -175,13 +175,13 @@ _REL_COLUMNS = "uid, type, src, dst, status, attrs, evidence, last_run"
 def _ci_from_row(row: sqlite3.Row | tuple[Any, ...]) -> CI:
     return CI(
         row[0], row[1], _loads(row[8]),
-        {k: Provenance(v[0], v[1], len(v) > 2 and bool(v[2])) for k, v in _loads(row[9]).items()},
+        {k: Provenance(*v) for k, v in _loads(row[9]).items()},
         _LIFECYCLE[row[2]], row[4], row[5], row[6], row[7],
     )
 
 
 def _ci_row(ci: CI) -> tuple[Any, ...]:
-    prov = {k: ([p.source, p.observed_at, 1] if p.hearsay else [p.source, p.observed_at]) for k, p in ci.provenance.items()}
+    prov = {k: ([p.source, p.observed_at, True] if p.hearsay else [p.source, p.observed_at]) for k, p in ci.provenance.items()}
     name = ci.attributes.get("name")
     return (
         ci.uid, ci.ci_class, ci.status.value, None if name is None else str(name), ci.created_at,

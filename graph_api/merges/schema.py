@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import strawberry
@@ -45,7 +46,7 @@ def _payload(result: MergeResult) -> MergePayload:
     return MergePayload(kept=ci_type(result.kept), other=ci_type(result.other), run_id=result.run_id)
 
 
-async def _write(fn, *args):  # type: ignore[no-untyped-def]
+async def _write(fn: Callable[..., MergeResult], *args: str) -> MergePayload | NotFoundError | ValidationError:
     try:
         return _payload(await run_write(fn, *args))
     except Exception as exc:
@@ -71,8 +72,8 @@ class MergeMutations:
                                      "separates them.", permission_classes=[CanEdit])
     async def merge_cis(self, info: Info[ApiContext, None], keep: strawberry.ID,
                         other: strawberry.ID) -> MergeOutcome:
-        return await _write(info.context.services.merges.merge, str(keep), str(other))  # type: ignore[no-any-return]
+        return await _write(info.context.services.merges.merge, str(keep), str(other))
 
     @strawberry.mutation(description="Undo the merge that absorbed `uid`.", permission_classes=[CanEdit])
     async def unmerge_ci(self, info: Info[ApiContext, None], uid: strawberry.ID) -> MergeOutcome:
-        return await _write(info.context.services.merges.unmerge, str(uid))  # type: ignore[no-any-return]
+        return await _write(info.context.services.merges.unmerge, str(uid))
