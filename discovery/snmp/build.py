@@ -160,7 +160,10 @@ class _Builder:
         cls = classify(system, has_bridge_table=system.services is None and bool(ports))
         self.result.ci_class = cls
         self.result.name = system.sys_name or system.lldp_sys_name
-        self.result.identity = tuple(sorted(ids.items()))
+        # What recognises one device answering on two addresses: its strong identifiers and its
+        # full name (a short name and a domain alone are shared by other devices).
+        self.result.identity = tuple(sorted((k, v) for k, v in ids.items() if k != "dns_domain"
+                                            and not (k == "sys_name" and "fqdn" in ids)))
         device = CIRef(ci_class=cls, identifiers=ids)
         self.device = device
         host = walk.address.rsplit(":", 1)[0] if walk.address.count(":") == 1 else walk.address
