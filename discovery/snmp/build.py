@@ -212,7 +212,7 @@ class _Builder:
                      identifiers={"address": address, "network_scope": network_scope or self.ctx.network_scope})
 
     def addresses(self, addresses: list[AddressInfo], interfaces: dict[int, InterfaceInfo]) -> None:
-        host_name = self.result.name if self.result.ci_class == "host" else None
+        host_name = self.result.name if self.result.ci_class == "host" else None  # sysName: the kernel's host name
         for info in addresses:
             if not info.interesting:
                 continue

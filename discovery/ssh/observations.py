@@ -164,7 +164,7 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
     subnet_refs: dict[str, CIRef] = {}  # several addresses of one subnet: one observation, one reference
     has_address: list[tuple[CIRef, CIRef]] = []
     in_network: list[tuple[CIRef, CIRef]] = []
-    host_name = ids.get("sys_name") or ctx.name
+    host_name = facts.hostname or ctx.name  # the kernel's host name: what the host's SNMP sysName says too
     for iface in facts.interfaces:
         if iface.name == "lo":
             continue
