@@ -236,6 +236,14 @@ class _Batch:
                 accepted.setdefault(ci.uid, ci)
         if first is None:
             return None, []
+        if len(first) > 1 and not whole:  # a reference naming a reused name: decided as an observation's is
+            missing = [c.uid for c in first if c.uid not in self.cis]
+            if missing:
+                self.cis.update(self.store.get_cis(missing))
+            loaded = [self.cis[c.uid] for c in first if c.uid in self.cis]
+            if len(loaded) == len(first):
+                return self._pick(loaded, ident, True), []
+            return self._pick(first, ident, False), []
         winner = first[0] if len(first) == 1 else self._pick(first, ident, whole)
         if len(accepted) == 1:
             return winner, []

@@ -102,18 +102,26 @@ def is_global_address(address: str) -> bool:
     return not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
 
 
+# Runtimes that run many different programs: their process name names no one service.
+GENERIC_RUNTIMES = frozenset({"java", "python", "nodejs", "node", "ruby", "perl", "php", "php-fpm", "dotnet", "mono",
+                              "erlang-beam", "beam.smp", "bash", "sh"})
+
+
 def listener_pid_names(instances: dict[tuple[str, int], Instance]) -> dict[tuple[str, int], str]:
     """The process name of each listener that is its program's only listener on the host.
 
     With it a listener answers (product, process name) too, what SNMP's process table
     reports (``sshd``, ``postgres``): one CI for both. A program listening on two ports
-    (python on 8080 and 9100) gives neither that name: it would name both.
+    gives neither that name (it would name both), nor does a generic runtime (java,
+    python: a client process of another program of that runtime would take it).
     """
     counts: dict[str, int] = {}
     for inst in instances.values():
         if inst.pid_name:
             counts[inst.pid_name] = counts.get(inst.pid_name, 0) + 1
-    return {key: inst.pid_name for key, inst in instances.items() if inst.pid_name and counts[inst.pid_name] == 1}
+    return {key: inst.pid_name for key, inst in instances.items()
+            if inst.pid_name and counts[inst.pid_name] == 1 and inst.product not in GENERIC_RUNTIMES
+            and inst.pid_name not in GENERIC_RUNTIMES}
 
 
 @functools.lru_cache(maxsize=8192)

@@ -19,7 +19,7 @@ from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.values import Oid, Value
 from discovery.ssh.facts import Address, HostFacts, InterfaceFact
 from discovery.ssh.observations import HostContext, host_items
-from tests.builders import DAY, T0, Harness, obs, ref
+from tests.builders import DAY, T0, Harness, obs, ref, rel
 from tests.unit.discovery.ssh.ssh_recordings import MACHINE_IDS, context, lab_facts
 
 RECORDINGS = Path(__file__).parents[2] / "data" / "snmp" / "recordings"
@@ -83,6 +83,16 @@ def test_a_host_rebuilt_under_its_name_with_a_new_machine_id_is_a_new_ci_and_the
     assert [(h.uid == old.uid, h.attributes["machine_id"], h.attributes["fqdn"]) for h in hosts(harness)] == [
         (True, MACHINE_IDS["db1"], "db1.lab.test"), (False, "0" * 31 + "1", "db1.lab.test")]
     assert not any("machine_id" in h.changes for h in harness.store.history(old.uid) if h.action is Action.UPDATE)
+    # The name went to the new machine: what names the host by its FQDN alone now means the new one.
+    new = hosts(harness)[1]
+    _, report = harness.run([obs("application", {"name": "billing"}, source="manual", scope="hand"),
+                             rel("RUNS_ON", ref("application", name="billing"), ref("host", fqdn="db1.lab.test"),
+                                 source="manual", scope="hand")], source="manual", scope="hand")
+    assert report.rejected == []
+    assert [(r.type, r.target_uid) for r in harness.all_rels() if r.type == "RUNS_ON"] == [("RUNS_ON", new.uid)]
+    harness.run([obs("host", {"fqdn": "DB1.lab.test."}, {"owner": "dba"}, source="manual", scope="hand")],
+                source="manual", scope="hand")
+    assert {h.uid: h.attributes.get("owner") for h in hosts(harness)} == {old.uid: None, new.uid: "dba"}
     # The old one ages normally: not seen by the next complete runs of its scope.
     for _ in range(4):
         ssh(harness, rebuilt, context("db1"))
