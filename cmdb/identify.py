@@ -99,6 +99,14 @@ class Identity:
             for rule in schema.classes[sub].identifiers:
                 self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
 
+    def checks(self, incoming: Mapping[str, Any]) -> bool:
+        """Whether a match of ``incoming`` could be refused by some rule: two strong identifiers, or a scope value."""
+        strong = 0
+        for attr in self.strong:
+            if incoming.get(attr) is not None:
+                strong += 1
+        return strong > 1 or any(incoming.get(attr) is not None for attr in self.separating[len(self.strong):])
+
     def normalised(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` normalised as the class declares (a reference's identifiers)."""
         out = dict(values)

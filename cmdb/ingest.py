@@ -691,6 +691,12 @@ class Ingestor:
         What ``_Batch.resolve_ref`` would answer for each, without its per-reference
         lookup; a reference without keys is left to it (it reports the error).
         """
+        # References that carry what a match must not contradict (a second strong identifier,
+        # a name's scope: an SNMP device named by serial, chassis id and name) are checked
+        # against the CIs' values: those are loaded whole, in the same one call per level.
+        checked = [keys for _, keys, ref, cls in refs if identity(batch.schema, cls).checks(ref.identifiers)]
+        if checked:
+            batch.prefetch_keys([key for keys in checked for key in keys], whole=True)
         batch.prefetch_keys([key for _, keys, _, _ in refs for key in keys], whole=False)
         for token, keys, ref, cls in refs:
             if keys:
