@@ -179,6 +179,17 @@ def test_lldp_neighbours_whose_names_the_agent_truncated_stay_apart_by_chassis_i
         ("zj-bp-bak-arista", "44:4c:a8:31:3e:df"), ("zj-bp-bak-arista", "44:4c:a8:31:3e:e0")}
 
 
+def test_an_lldp_neighbour_name_the_agent_truncated_still_finds_the_device_by_its_chassis_id(harness: Harness) -> None:
+    own = snmp_items(walk_of("arista-dcs-7150s-52-cl", SYS_NAME=b"dumsys-87.dc1.example.com"))
+    device = next(i for i in own if isinstance(i, Observation) and i.ci_class == "switch")
+    truncated = lldp_neighbour("dumsys-87.dc1.exa", chassis=str(device.identifiers["chassis_id"]))
+    for order in ([truncated], own, [truncated]):  # heard of first, scanned, heard of again
+        harness.run(order, source="snmp", scope="seeds")
+    switches = [c for c in hosts(harness) if c.attributes.get("chassis_id") == device.identifiers["chassis_id"]]
+    assert [(c.ci_class, c.attributes["fqdn"], c.attributes["dns_domain"]) for c in switches] == [
+        ("switch", "dumsys-87.dc1.example.com", "dc1.example.com")]
+
+
 def _two_accounts() -> tuple[list[Any], list[Any]]:
     payload = json.loads((AWS / "global.json").read_text())
     split = copy.deepcopy(payload)
