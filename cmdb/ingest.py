@@ -71,7 +71,7 @@ class IngestReport:
     relationships_updated: int = 0
     relationships_unchanged: int = 0
     rejected: list[ItemError] = field(default_factory=list)
-    duplicates: int = 0
+    duplicates: int = 0  # CIs flagged duplicate_of another without a merge (none since merging; kept for the counts)
     merged: int = 0  # CIs absorbed by another (found to be the same thing)
 
     def add(self, other: IngestReport) -> None:
@@ -404,15 +404,6 @@ class _Batch:
             holders = self.key_cache.get(key, [])
             if ci.uid in holders:
                 holders.remove(ci.uid)
-
-    def _flag_duplicate(self, dup: CI, winner: CI) -> None:
-        if dup.duplicate_of == winner.uid:
-            return
-        self._history(dup.uid, "ci", Action.DUPLICATE, {"duplicate_of": [dup.duplicate_of, winner.uid]})
-        dup.duplicate_of = winner.uid
-        dup.updated_at = self.now
-        self.dirty[dup.uid] = dup
-        self.report.duplicates += 1
 
     # -- relationships ---------------------------------------------------------------
     def relate(self, item: ObservedRelation) -> None:
