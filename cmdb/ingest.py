@@ -145,6 +145,7 @@ class _Batch:
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
         self.deleted_rels: set[str] = set()  # relationships a merge re-pointed (cmdb.merge)
+        self.added_keys: set[tuple[str, str]] = set()  # the (key, uid) pairs of changes.keys
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
@@ -395,15 +396,37 @@ class _Batch:
     def _register_keys(self, ci: CI, cls: CIClass, old_keys: set[str]) -> None:
         new_keys = set(keys_for(cls, ci.attributes, ci.parent_uid if cls.dependency else None))
         for key in new_keys - old_keys:
-            self.changes.keys.append((key, ci.uid))
-            holders = self.key_cache.setdefault(key, [])
-            if ci.uid not in holders:
-                holders.append(ci.uid)
+            self.add_key(key, ci.uid)
         for key in old_keys - new_keys:
-            self.changes.removed_keys.append((key, ci.uid))
-            holders = self.key_cache.get(key, [])
-            if ci.uid in holders:
-                holders.remove(ci.uid)
+            self.remove_key(key, ci.uid)
+
+    def add_key(self, key: str, uid: str) -> None:
+        """``uid`` answers ``key`` from this batch on (and in the store once applied)."""
+        pair = (key, uid)
+        removed = self.changes.removed_keys
+        if removed and pair in removed:  # removed earlier in this batch: the store still has it
+            removed.remove(pair)
+        else:
+            self.changes.keys.append(pair)
+            self.added_keys.add(pair)
+        holders = self.key_cache.setdefault(key, [])
+        if uid not in holders:
+            holders.append(uid)
+
+    def remove_key(self, key: str, uid: str) -> None:
+        """``uid`` no longer answers ``key``. The store applies removals before additions, so a
+        key this batch added (a CI created, then absorbed by a merge) is taken out of the additions."""
+        pair = (key, uid)
+        if pair in self.added_keys:  # rare: a key added and taken back within one batch
+            self.added_keys.discard(pair)
+            added = self.changes.keys
+            while pair in added:
+                added.remove(pair)
+        else:
+            self.changes.removed_keys.append(pair)
+        holders = self.key_cache.get(key)
+        if holders is not None and uid in holders:
+            holders.remove(uid)
 
     # -- relationships ---------------------------------------------------------------
     def relate(self, item: ObservedRelation) -> None:

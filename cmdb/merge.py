@@ -54,17 +54,12 @@ def absorb(batch: _Batch, keep: CI, gone: CI) -> None:
         changes["status"] = [keep.status.value, Lifecycle.ACTIVE.value]
         keep.status = Lifecycle.ACTIVE
 
-    for key in gone_keys:  # the absorbed CI answers no key any more...
-        batch.changes.removed_keys.append((key, gone.uid))
-        holders = batch.key_cache.get(key)
-        if holders is not None and gone.uid in holders:
-            holders.remove(gone.uid)
+    for key in sorted(gone_keys):  # the absorbed CI answers no key any more...
+        batch.remove_key(key, gone.uid)
     batch._register_keys(keep, schema.cls(keep.ci_class), keep_before)
-    for key in gone_keys:  # ...and the kept one answers all of them, values it did not take included
-        holders = batch.key_cache.setdefault(key, [])
-        if keep.uid not in holders:
-            holders.append(keep.uid)
-            batch.changes.keys.append((key, keep.uid))
+    for key in sorted(gone_keys):  # ...and the kept one answers all of them, values it did not take included
+        if keep.uid not in batch.key_cache.get(key, ()):
+            batch.add_key(key, keep.uid)
 
     keep.updated_at = gone.updated_at = batch.now
     batch._history(keep.uid, "ci", Action.MERGE, {"absorbed": [None, gone.uid], **changes})

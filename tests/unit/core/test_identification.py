@@ -162,3 +162,17 @@ def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:
         for parent in (None, "p-uid"):
             expected = [k for r in cls.identifiers if (k := rule_key(r, values, parent)) is not None]
             assert keys_for(cls, values, parent) == expected, cls.name
+
+
+def test_a_ci_created_and_absorbed_in_one_batch_leaves_no_key_behind(harness: Harness) -> None:
+    harness.run([obs("host", {"fqdn": "db-1.example.com"}, source="manual", scope="hand")], source="manual", scope="hand")
+    harness.clock.advance(DAY)
+    # One batch: the first item creates a CI, the second bridges it with the older one.
+    _, report = harness.run([obs("host", {"machine_id": "m-new"}, source="ssh"),
+                             obs("host", {"machine_id": "m-new"}, {"fqdn": "db-1.example.com"}, source="ssh")],
+                            source="ssh")
+    assert (report.created, report.merged) == (1, 1)
+    kept = harness.find("host", fqdn="db-1.example.com", machine_id="m-new")
+    from cmdb.identify import keys_for
+    keys = keys_for(harness.schema.cls("host"), {"machine_id": "m-new", "fqdn": "db-1.example.com"}, None)
+    assert harness.store.find_keys(keys) == {k: [kept.uid] for k in keys}
