@@ -89,6 +89,11 @@ class CI:
         value = self.attributes.get("name")
         return str(value) if value is not None else self.uid
 
+    @property
+    def merged_into(self) -> str | None:
+        """The CI that absorbed this one: a merge retires it with ``duplicate_of`` naming the kept CI."""
+        return self.duplicate_of if self.status is Lifecycle.RETIRED else None
+
 
 @dataclass(slots=True)
 class RelEvidence:

@@ -28,7 +28,7 @@ def test_a_merge_moves_dependents_and_edges_and_unmerge_moves_them_back(harness:
     merges = Merges(harness.ingestor)
 
     result = merges.merge(keep.uid, other.uid)
-    assert (result.kept.attributes["machine_id"], result.other.status, result.other.duplicate_of) == (
+    assert (result.kept.attributes["machine_id"], result.other.status, result.other.merged_into) == (
         "m-db", Lifecycle.RETIRED, keep.uid)
     edges = {(r.source_uid, r.type, r.target_uid) for r in harness.all_rels()}
     assert edges == {(keep.uid, "CONTAINS", iface.uid), (app.uid, "RUNS_ON", keep.uid)}
@@ -40,7 +40,8 @@ def test_a_merge_moves_dependents_and_edges_and_unmerge_moves_them_back(harness:
     assert (report.created, report.updated) == (0, 0)
 
     restored = merges.unmerge(other.uid)
-    assert (restored.other.status, restored.other.duplicate_of) == (Lifecycle.ACTIVE, None)
+    assert (restored.other.status, restored.other.duplicate_of, restored.other.merged_into) == (
+        Lifecycle.ACTIVE, None, None)
     assert "machine_id" not in restored.kept.attributes and restored.kept.attributes["owner"] == "dba"
     edges = {(r.source_uid, r.type, r.target_uid) for r in harness.all_rels()}
     assert edges == {(other.uid, "CONTAINS", iface.uid), (app.uid, "RUNS_ON", other.uid)}
