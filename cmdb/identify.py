@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from cmdb.errors import InvalidItem
+from cmdb.normalise import normalise
 from cmdb.storable import check_storable
-from schema import AttrType, CIClass, Schema
+from schema import AttrType, CIClass, IdentifierRule, Schema, Strength
 
 _SEP = "\x1f"
 
@@ -68,6 +69,99 @@ def keys_for(cls: CIClass, values: Mapping[str, Any], parent_uid: str | None) ->
         else:
             keys.append(prefix + scope + _SEP.join(parts))
     return keys
+
+
+class Identity:
+    """What a class's identification checks besides its keys, compiled once per class.
+
+    ``strong``: the attributes that never move to another thing; two sides that both
+    carry one with different values are two things. ``names``: the name attributes its
+    rules use, which a locator match (an if_index, an address) must not contradict.
+    ``rules``: each rule by its key prefix (``device#4``), for its strength and scope.
+    """
+
+    __slots__ = ("cls", "names", "rules", "schema", "separating", "strong")
+
+    def __init__(self, schema: Schema, cls: CIClass) -> None:
+        self.schema = schema
+        self.cls = cls
+        self.strong = tuple(n for n, a in cls.attributes.items() if a.identity is Strength.STRONG)
+        ruled = {attr for rule in cls.identifiers for attr in rule.attributes}
+        self.names = tuple(n for n in sorted(ruled) if cls.attributes[n].identity is Strength.NAME)
+        scopes = {attr for rule in cls.identifiers for attr in rule.scope}
+        # What keeps two CIs apart (never merged): a strong identifier, or a name's scope.
+        self.separating = self.strong + tuple(sorted(scopes - set(self.strong)))
+        self.rules: dict[str, IdentifierRule] = {}
+        for owner in (cls.name, *cls.ancestors):
+            for rule in schema.classes[owner].identifiers:
+                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
+        # Rules of the subclasses too: a key of a subclass's rule may be asked about.
+        for sub in schema.subtree(cls.name):
+            for rule in schema.classes[sub].identifiers:
+                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
+
+    def checks(self, incoming: Mapping[str, Any]) -> bool:
+        """Whether a match of ``incoming`` could be refused by some rule: two strong identifiers, or a scope value."""
+        strong = 0
+        for attr in self.strong:
+            if incoming.get(attr) is not None:
+                strong += 1
+        return strong > 1 or any(incoming.get(attr) is not None for attr in self.separating[len(self.strong):])
+
+    def normalised(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` normalised as the class declares (a reference's identifiers)."""
+        out = dict(values)
+        normalise(self.schema, self.cls, out)
+        return out
+
+    def refuses(self, rule: IdentifierRule, incoming: Mapping[str, Any], held: Mapping[str, Any]) -> bool:
+        """Whether a match through ``rule`` of ``held`` (a CI's values) by ``incoming`` is another thing.
+
+        A strong identifier present on both sides disagrees; a scope attribute of the
+        rule present on both sides disagrees (the same name in another domain); or, for
+        a locator rule, a name the class identifies by disagrees (a reused if_index).
+        """
+        if contradicts(incoming, held, self.strong):
+            return True
+        if rule.scope and contradicts(incoming, held, rule.scope):
+            return True
+        return rule.strength is Strength.LOCATOR and contradicts(incoming, held, self.names)
+
+    def needs_values(self, rule: IdentifierRule, incoming: Mapping[str, Any]) -> bool:
+        """Whether :meth:`refuses` could refuse anything: ``incoming`` carries a value the rule does not compare."""
+        own = rule.attributes
+        for attr in self.strong:
+            if attr not in own and incoming.get(attr) is not None:
+                return True
+        if any(incoming.get(attr) is not None for attr in rule.scope):
+            return True
+        return rule.strength is Strength.LOCATOR and any(
+            attr not in own and incoming.get(attr) is not None for attr in self.names)
+
+
+_IDENTITIES: dict[int, tuple[Schema, CIClass, Identity]] = {}
+
+
+def identity(schema: Schema, cls: CIClass) -> Identity:
+    """The class's :class:`Identity`, built once (asked once per observation)."""
+    entry = _IDENTITIES.get(id(cls))
+    if entry is None or entry[1] is not cls or entry[0] is not schema:
+        entry = _IDENTITIES[id(cls)] = (schema, cls, Identity(schema, cls))
+    return entry[2]
+
+
+def contradicts(a: Mapping[str, Any], b: Mapping[str, Any], attributes: tuple[str, ...]) -> bool:
+    """Whether any of ``attributes`` is present on both sides with values that differ once normalised."""
+    for attr in attributes:
+        x = a.get(attr)
+        if x is None:
+            continue
+        y = b.get(attr)
+        if y is None or x == y:
+            continue
+        if _normalise(x) != _normalise(y):
+            return True
+    return False
 
 
 def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:

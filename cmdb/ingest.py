@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from cmdb.aging import AgingReport, age_scope
 from cmdb.errors import InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
-from cmdb.identify import check_class, keys_for, validate_attributes
+from cmdb.identify import Identity, check_class, contradicts, identity, keys_for, validate_attributes
+from cmdb.merge import absorb
 from cmdb.model import (
     CI,
     Action,
@@ -37,6 +38,7 @@ from cmdb.model import (
     new_uid,
     rel_uid,
 )
+from cmdb.normalise import normalise
 from cmdb.observation import CIRef, Item, Observation, ObservedRelation, now_ms, parse_item
 from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
 from cmdb.redact import redact_attributes, redact_relation_attributes
@@ -70,7 +72,8 @@ class IngestReport:
     relationships_updated: int = 0
     relationships_unchanged: int = 0
     rejected: list[ItemError] = field(default_factory=list)
-    duplicates: int = 0
+    duplicates: int = 0  # CIs flagged duplicate_of another without a merge (none since merging; kept for the counts)
+    merged: int = 0  # CIs absorbed by another (found to be the same thing)
 
     def add(self, other: IngestReport) -> None:
         self.created += other.created
@@ -81,6 +84,7 @@ class IngestReport:
         self.relationships_unchanged += other.relationships_unchanged
         self.rejected.extend(other.rejected)
         self.duplicates += other.duplicates
+        self.merged += other.merged
 
     def as_counts(self) -> dict[str, int]:
         return {
@@ -88,7 +92,7 @@ class IngestReport:
             "relationships_created": self.relationships_created,
             "relationships_updated": self.relationships_updated,
             "relationships_unchanged": self.relationships_unchanged,
-            "rejected": len(self.rejected), "duplicates": self.duplicates,
+            "rejected": len(self.rejected), "duplicates": self.duplicates, "merged": self.merged,
         }
 
 
@@ -113,8 +117,9 @@ _NO_ATTRIBUTES: dict[str, Any] = {}  # a queued relationship's attributes when i
 
 # Plain tuples, one per observation and one per relationship: a NamedTuple's
 # constructor costs ten times as much.
-# An observation checked: (class, validated identifiers and attributes, parent uid, keys).
-_Prepared = tuple[CIClass, dict[str, Any], str | None, list[str]]
+# An observation checked: (class, validated and normalised identifiers and attributes,
+# parent uid, keys, the values as observed where normalising changed them).
+_Prepared = tuple[CIClass, dict[str, Any], str | None, list[str], dict[str, Any] | None]
 # A relationship queued for flush_relations: (uid, source uid, type, target uid,
 # attributes, method, confidence, observed_at).
 _PendingRel = tuple[str, str, str, str, dict[str, Any], str, float, int]
@@ -140,6 +145,8 @@ class _Batch:
         self.dirty: dict[str, CI] = {}
         self.rels: dict[str, Relationship] = {}
         self.dirty_rels: dict[str, Relationship] = {}
+        self.deleted_rels: set[str] = set()  # relationships a merge re-pointed (cmdb.merge)
+        self.added_keys: set[tuple[str, str]] = set()  # the (key, uid) pairs of changes.keys
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
@@ -193,25 +200,82 @@ class _Batch:
         return [cis[u] if u in cis else heads[u] for u in uids if u in cis or u in heads]
 
     # -- identification -----------------------------------------------------------------
-    def match(self, keys: list[str], whole: bool = True) -> tuple[Any, list[Any]]:
-        """The CI the keys (in rule order) identify: the first rule matching any CI, plus duplicates to flag.
+    def match(self, keys: list[str], values: dict[str, Any], ident: Identity,
+              whole: bool = True) -> tuple[Any, list[Any]]:
+        """The CI the keys (in rule order) identify, and the CIs to absorb into it.
 
-        ``whole``: CIs, else heads (CIs where the batch holds them).
+        A candidate is refused when it is another thing (``Identity.refuses``: a strong
+        identifier, a rule's scope or, for a locator, a name disagrees). The first rule
+        with a candidate left decides: the oldest of its candidates, unless they are
+        separated from each other (one name held by two things: the name was reused,
+        the newest active holder has it). Every other candidate of any rule that nothing
+        separates from it is the same thing: ``whole`` (an observation) returns them
+        with the oldest of them all first, to keep; references never absorb.
         """
+        first: list[Any] | None = None
+        accepted: dict[str, Any] = {}
+        rules = ident.rules
         for key in keys:
             found = self.candidates(key, whole)
             if not found:
                 continue
+            rule = rules[key[:key.index("|")]]
             if len(found) > 1:  # a CI whose class moved out of the rule's subtree no longer answers it
-                owner = key.split("#", 1)[0]
+                owner = rule.owner
                 found = [ci for ci in found if self.schema.is_a(ci.ci_class, owner)]
+            if whole:
+                found = [ci for ci in found if not ident.refuses(rule, values, ci.attributes)]
+            elif ident.needs_values(rule, values):
+                values = ident.normalised(values)  # a reference's identifiers as given
+                found = [ci for ci in found if not ident.refuses(rule, values, self.values_of(ci.uid))]
             if not found:
                 continue
-            if len(found) == 1:
-                return found[0], []
-            ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
-            return ordered[0], ordered[1:]
-        return None, []
+            if first is None:
+                first = found
+                if not whole:
+                    break
+            for ci in found:
+                accepted.setdefault(ci.uid, ci)
+        if first is None:
+            return None, []
+        if len(first) > 1 and not whole:  # a reference naming a reused name: decided as an observation's is
+            missing = [c.uid for c in first if c.uid not in self.cis]
+            if missing:
+                self.cis.update(self.store.get_cis(missing))
+            loaded = [self.cis[c.uid] for c in first if c.uid in self.cis]
+            if len(loaded) == len(first):
+                return self._pick(loaded, ident, True), []
+            return self._pick(first, ident, False), []
+        winner = first[0] if len(first) == 1 else self._pick(first, ident, whole)
+        if len(accepted) == 1:
+            return winner, []
+        group = [winner]
+        for ci in sorted(accepted.values(), key=lambda c: (c.created_at, c.uid)):
+            if ci is not winner and not any(contradicts(ci.attributes, g.attributes, ident.separating) for g in group):
+                group.append(ci)
+        if len(group) == 1:
+            return winner, []
+        group.sort(key=lambda c: (c.created_at, c.uid))
+        return group[0], group[1:]
+
+    @staticmethod
+    def _pick(found: list[Any], ident: Identity, whole: bool) -> Any:
+        ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
+        if not whole:
+            return ordered[0]
+        oldest = ordered[0]
+        if not any(contradicts(c.attributes, oldest.attributes, ident.separating) for c in ordered[1:]):
+            return oldest
+        # Separated things sharing a name: the name went to the newest thing still active.
+        return max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+
+    def values_of(self, uid: str) -> dict[str, Any]:
+        """A candidate's attributes, loading it whole when the batch holds only its head."""
+        ci = self.cis.get(uid)
+        if ci is None:
+            self.cis.update(self.store.get_cis([uid]))
+            ci = self.cis.get(uid)
+        return ci.attributes if ci is not None else {}
 
     def resolve_ref(self, ref: CIRef, field_name: str) -> str:
         token = self.token(ref)
@@ -228,11 +292,12 @@ class _Batch:
         if cls is None:
             raise InvalidItem(f"{field_name}.class", f"unknown CI class {ref.ci_class!r}")
         parent_uid = self.resolve_ref(ref.parent, f"{field_name}.parent") if ref.parent is not None else None
-        keys = keys_for(cls, ref.identifiers, parent_uid)
+        values = ref_values(self.schema, cls, ref)
+        keys = keys_for(cls, values, parent_uid)
         if not keys:
             raise InvalidItem(f"{field_name}.identifiers", f"no identifier rule of {cls.name!r} is satisfied")
         self.prefetch_keys(keys, whole=False)
-        found, _ = self.match(keys, whole=False)
+        found, _ = self.match(keys, values, identity(self.schema, cls), whole=False)
         return found.uid if found is not None else None
 
     # -- CI observations --------------------------------------------------------------
@@ -248,6 +313,7 @@ class _Batch:
         identifiers = validate_attributes(cls, obs.identifiers, "identifiers")
         attributes = redact_attributes(cls, validate_attributes(cls, obs.attributes, "attributes"))
         values = {**attributes, **identifiers}
+        observed = normalise(schema, cls, values)
         parent_uid: str | None = None
         if obs.parent is not None:
             parent_uid = self.resolve_ref(obs.parent, "parent")
@@ -257,31 +323,34 @@ class _Batch:
         keys = keys_for(cls, values, parent_uid if cls.dependency else None)
         if not keys:
             raise InvalidItem("identifiers", f"no identifier rule of {cls.name!r} is satisfied by the given attributes")
-        return cls, values, parent_uid, keys
+        return cls, values, parent_uid, keys, observed
 
     def observe(self, obs: Observation) -> None:
-        cls, values, parent_uid, keys = self.prepare(obs)
+        cls, values, parent_uid, keys, observed = self.prepare(obs)
         schema = self.schema
         self.prefetch_keys(keys)
-        ci, duplicates = self.match(keys)
+        ci, absorbed = self.match(keys, values, identity(schema, cls))
         if ci is None:
             if not schema.may_create(obs.source, cls.name):
                 raise InvalidItem("class", f"source {obs.source!r} may not create {cls.name!r} CIs")
-            ci = self._create(cls, values, obs, parent_uid)
+            ci = self._create(cls, values, obs, parent_uid, observed)
         else:
-            self._update(ci, cls, values, obs, parent_uid)
-        for dup in duplicates:
-            self._flag_duplicate(dup, ci)
+            self._update(ci, cls, values, obs, parent_uid, observed)
+        for other in absorbed:  # the same thing: nothing separates it from this CI
+            absorb(self, ci, other)
         self._sight(ci.uid, "ci")
         if parent_uid is not None and cls.dependency is not None:
             rel_type = cls.dependency.relationship
             self.pending.append((rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
                                  _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
 
-    def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> CI:
+    def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None,
+                observed: dict[str, Any] | None = None) -> CI:
         ci = CI(uid=new_uid(), ci_class=cls.name, attributes={}, created_at=self.now, updated_at=self.now,
                 parent_uid=parent_uid)
-        changes, _ = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
+        changes, _ = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence, obs.hearsay)
+        if observed:
+            _note_observed(changes, observed)
         changes["class"] = [None, cls.name]
         self.cis[ci.uid] = ci
         self.dirty[ci.uid] = ci
@@ -290,13 +359,21 @@ class _Batch:
         self.report.created += 1
         return ci
 
-    def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None) -> None:
-        old_class = self.schema.cls(ci.ci_class)
+    def _update(self, ci: CI, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None,
+                observed: dict[str, Any] | None = None) -> None:
+        schema = self.schema
+        old_class = schema.cls(ci.ci_class)
         old_parent = ci.parent_uid if old_class.dependency else None
         before = dict(ci.attributes)
-        changes, provenance_moved = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence)
-        new_class = self.schema.more_specific(ci.ci_class, cls.name)
-        if new_class != ci.ci_class:
+        changes, provenance_moved = merge_attributes(ci, values, obs.source, obs.observed_at, self.precedence,
+                                                     obs.hearsay)
+        if observed and changes:
+            _note_observed(changes, observed)
+        new_class = schema.more_specific(ci.ci_class, cls.name)
+        # A subclass refines; a generic class is refined inside its family only by a
+        # source with the right to say so (one that may create the new class).
+        if new_class != ci.ci_class and (schema.is_a(new_class, ci.ci_class)
+                                         or (not obs.hearsay and schema.may_create(obs.source, new_class))):
             changes["class"] = [ci.ci_class, new_class]
             ci.ci_class = new_class
         if ci.parent_uid is None and parent_uid is not None:
@@ -320,24 +397,37 @@ class _Batch:
     def _register_keys(self, ci: CI, cls: CIClass, old_keys: set[str]) -> None:
         new_keys = set(keys_for(cls, ci.attributes, ci.parent_uid if cls.dependency else None))
         for key in new_keys - old_keys:
-            self.changes.keys.append((key, ci.uid))
-            holders = self.key_cache.setdefault(key, [])
-            if ci.uid not in holders:
-                holders.append(ci.uid)
+            self.add_key(key, ci.uid)
         for key in old_keys - new_keys:
-            self.changes.removed_keys.append((key, ci.uid))
-            holders = self.key_cache.get(key, [])
-            if ci.uid in holders:
-                holders.remove(ci.uid)
+            self.remove_key(key, ci.uid)
 
-    def _flag_duplicate(self, dup: CI, winner: CI) -> None:
-        if dup.duplicate_of == winner.uid:
-            return
-        self._history(dup.uid, "ci", Action.DUPLICATE, {"duplicate_of": [dup.duplicate_of, winner.uid]})
-        dup.duplicate_of = winner.uid
-        dup.updated_at = self.now
-        self.dirty[dup.uid] = dup
-        self.report.duplicates += 1
+    def add_key(self, key: str, uid: str) -> None:
+        """``uid`` answers ``key`` from this batch on (and in the store once applied)."""
+        pair = (key, uid)
+        removed = self.changes.removed_keys
+        if removed and pair in removed:  # removed earlier in this batch: the store still has it
+            removed.remove(pair)
+        else:
+            self.changes.keys.append(pair)
+            self.added_keys.add(pair)
+        holders = self.key_cache.setdefault(key, [])
+        if uid not in holders:
+            holders.append(uid)
+
+    def remove_key(self, key: str, uid: str) -> None:
+        """``uid`` no longer answers ``key``. The store applies removals before additions, so a
+        key this batch added (a CI created, then absorbed by a merge) is taken out of the additions."""
+        pair = (key, uid)
+        if pair in self.added_keys:  # rare: a key added and taken back within one batch
+            self.added_keys.discard(pair)
+            added = self.changes.keys
+            while pair in added:
+                added.remove(pair)
+        else:
+            self.changes.removed_keys.append(pair)
+        holders = self.key_cache.get(key)
+        if holders is not None and uid in holders:
+            holders.remove(uid)
 
     # -- relationships ---------------------------------------------------------------
     def relate(self, item: ObservedRelation) -> None:
@@ -421,6 +511,21 @@ class _Batch:
         return self.changes
 
 
+def _note_observed(changes: dict[str, list[Any]], observed: dict[str, Any]) -> None:
+    """History shows a value as observed beside the one stored, where normalising changed it: [before, after, observed]."""
+    for name, raw in observed.items():
+        change = changes.get(name)
+        if change is not None:
+            changes[name] = [change[0], change[1], raw]
+
+
+def ref_values(schema: Schema, cls: CIClass, ref: CIRef) -> dict[str, Any]:
+    """A reference's identifiers normalised as observations' values are, so that both give one key."""
+    values = dict(ref.identifiers)
+    normalise(schema, cls, values)
+    return values
+
+
 class Ingestor:
     """Runs scan runs: start, ingest batches, finish (aging only after a complete run)."""
 
@@ -452,7 +557,7 @@ class Ingestor:
         if keys is None:
             if len(self._reference_keys) >= _REFERENCE_KEYS_KEPT:
                 self._reference_keys.clear()
-            keys = self._reference_keys[token] = keys_for(cls, ref.identifiers, None)
+            keys = self._reference_keys[token] = keys_for(cls, ref_values(self.schema, cls, ref), None)
         return keys
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
@@ -574,11 +679,11 @@ class Ingestor:
             if token not in unique and token not in batch.ref_cache:
                 unique[token] = ref
         nested = [r for r in unique.values() if r.parent is not None]
-        level: list[tuple[tuple[Any, ...], list[str]]] = []
+        level: list[tuple[tuple[Any, ...], list[str], CIRef, CIClass]] = []
         for token, ref in unique.items():
             cls = batch.schema.classes.get(ref.ci_class)
             if cls is not None and ref.parent is None:
-                level.append((token, batch.ing.reference_keys(token, cls, ref)))
+                level.append((token, batch.ing.reference_keys(token, cls, ref), ref, cls))
         Ingestor._resolve_refs(batch, level)
         if nested:
             Ingestor._prefetch_refs(batch, [r.parent for r in nested if r.parent is not None])
@@ -591,20 +696,26 @@ class Ingestor:
                     parent_uid = batch.resolve_ref(ref.parent, "parent")
                 except InvalidItem:
                     continue
-                level.append((batch.token(ref), keys_for(cls, ref.identifiers, parent_uid)))
+                level.append((batch.token(ref), keys_for(cls, ref_values(batch.schema, cls, ref), parent_uid), ref, cls))
             Ingestor._resolve_refs(batch, level)
 
     @staticmethod
-    def _resolve_refs(batch: _Batch, refs: list[tuple[tuple[Any, ...], list[str]]]) -> None:
-        """Resolve references given as (token, keys) after one lookup of all their keys.
+    def _resolve_refs(batch: _Batch, refs: list[tuple[tuple[Any, ...], list[str], CIRef, CIClass]]) -> None:
+        """Resolve references given as (token, keys, reference, class) after one lookup of all their keys.
 
         What ``_Batch.resolve_ref`` would answer for each, without its per-reference
         lookup; a reference without keys is left to it (it reports the error).
         """
-        batch.prefetch_keys([key for _, keys in refs for key in keys], whole=False)
-        for token, keys in refs:
+        # References that carry what a match must not contradict (a second strong identifier,
+        # a name's scope: an SNMP device named by serial, chassis id and name) are checked
+        # against the CIs' values: those are loaded whole, in the same one call per level.
+        checked = [keys for _, keys, ref, cls in refs if identity(batch.schema, cls).checks(ref.identifiers)]
+        if checked:
+            batch.prefetch_keys([key for keys in checked for key in keys], whole=True)
+        batch.prefetch_keys([key for _, keys, _, _ in refs for key in keys], whole=False)
+        for token, keys, ref, cls in refs:
             if keys:
-                found, _ = batch.match(keys, whole=False)
+                found, _ = batch.match(keys, ref.identifiers, identity(batch.schema, cls), whole=False)
                 batch.ref_cache[token] = found.uid if found is not None else None
 
     def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:

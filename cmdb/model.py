@@ -33,6 +33,8 @@ class Action(str, Enum):
     REACTIVATE = "reactivate"
     DELETE = "delete"
     DUPLICATE = "duplicate"
+    MERGE = "merge"  # on both CIs: one absorbed the other (``merged_into`` / ``absorbed``)
+    UNMERGE = "unmerge"
 
 
 def new_uid() -> str:
@@ -57,6 +59,9 @@ class Provenance:
 
     source: str
     observed_at: int
+    # The source reported it about a neighbour, not from the thing's own scan; stored as a third
+    # element, true, only when set (``Provenance(*stored)`` reads both forms).
+    hearsay: bool = False
 
 
 class CIHead(NamedTuple):
@@ -83,6 +88,11 @@ class CI:
     def name(self) -> str:
         value = self.attributes.get("name")
         return str(value) if value is not None else self.uid
+
+    @property
+    def merged_into(self) -> str | None:
+        """The CI that absorbed this one: a merge retires it with ``duplicate_of`` naming the kept CI."""
+        return self.duplicate_of if self.status is Lifecycle.RETIRED else None
 
 
 @dataclass(slots=True)
@@ -159,10 +169,14 @@ class ChangeSet:
     # (kind, uid) of CIs and relationships to delete with their keys and sightings
     # (history is kept). Deletes are applied before the upserts of the same batch.
     deleted: list[tuple[str, str]] = field(default_factory=list)
+    # A merge moves sightings: the uids whose sightings go (applied after the deletes),
+    # then sightings written exactly as given, missed-run counts included.
+    dropped_sightings: list[str] = field(default_factory=list)
+    restored_sightings: list[tuple[Sighting, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.cis or self.keys or self.removed_keys or self.relationships or self.history
-                    or self.sightings or self.deleted)
+                    or self.sightings or self.deleted or self.dropped_sightings or self.restored_sightings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,9 @@ class Observation(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     parent: CIRef | None = None
     observed_at: int = Field(default_factory=now_ms, gt=0)
+    # Hearsay: what the source says about a thing it did not scan itself (an LLDP/CDP
+    # neighbour, an ARP entry). It ranks below that thing's own scan by the same source.
+    hearsay: bool = False
 
     _identifiers_set = field_validator("identifiers")(_no_empty_identifiers)
 

@@ -2,7 +2,7 @@
 
 Precedence is a total order on candidate values, so the result does not depend
 on the order sources report in: a value ranks by (fresh, source priority,
-observed_at, source name, value), where *fresh* means observed within its
+first-hand, observed_at, source name, value), where *fresh* means observed within its
 source's staleness window of now, and the value itself (canonical JSON) breaks
 the last tie: one source reporting two values at the same instant. So a lower-priority source overwrites a higher one's
 value only once that value has gone stale, and stale data never overwrites fresh
@@ -32,13 +32,15 @@ class Precedence:
         self._priority = {name: s.priority for name, s in schema.sources.items()}
         self._window = {name: int(s.staleness_days * _DAY_MS) for name, s in schema.sources.items()}
 
-    def rank(self, source: str, observed_at: int) -> tuple[bool, int, int, str]:
+    def rank(self, source: str, observed_at: int, hearsay: bool = False) -> tuple[bool, int, bool, int, str]:
+        """(fresh, priority, first-hand, observed_at, source): hearsay ranks below first-hand data of its source."""
         fresh = self._now - observed_at <= self._window.get(source, 0)
-        return (fresh, self._priority.get(source, 0), observed_at, source)
+        return (fresh, self._priority.get(source, 0), not hearsay, observed_at, source)
 
 
 def merge_attributes(
-    ci: CI, incoming: Mapping[str, Any], source: str, observed_at: int, precedence: Precedence
+    ci: CI, incoming: Mapping[str, Any], source: str, observed_at: int, precedence: Precedence,
+    hearsay: bool = False,
 ) -> tuple[dict[str, list[Any]], bool]:
     """Apply ``incoming`` onto ``ci`` in place.
 
@@ -48,27 +50,28 @@ def merge_attributes(
     """
     changes: dict[str, list[Any]] = {}
     moved = False
-    candidate = precedence.rank(source, observed_at)
+    candidate = precedence.rank(source, observed_at, hearsay)
     for name, value in incoming.items():
         current = ci.provenance.get(name)
         before = ci.attributes.get(name)
         if current is not None:
             held: Any
             new: Any
-            if current.source == source:
+            if current.source == source and current.hearsay is hearsay:
                 # The usual case, a source seeing its own value again: both ranks share
                 # priority and staleness window, and freshness only grows with the
                 # observation time, so the ranks compare as the observation times do.
                 held, new = current.observed_at, observed_at
             else:
-                held, new = precedence.rank(current.source, current.observed_at), candidate
+                held, new = precedence.rank(current.source, current.observed_at, current.hearsay), candidate
             if held > new or (held == new and before != value and _canon(before) > _canon(value)):
                 continue
         if before != value:
             changes[name] = [before, value]
             ci.attributes[name] = value
-        if current is None or current.source != source or current.observed_at != observed_at:
-            ci.provenance[name] = Provenance(source, observed_at)
+        if (current is None or current.source != source or current.observed_at != observed_at
+                or current.hearsay is not hearsay):
+            ci.provenance[name] = Provenance(source, observed_at, hearsay) if hearsay else Provenance(source, observed_at)
             moved = True
     return changes, moved
 

@@ -35,7 +35,7 @@ def ci_to_dict(ci: CI) -> dict[str, Any]:
     return {
         "uid": ci.uid, "class": ci.ci_class, "status": ci.status.value, "name": ci.name,
         "attributes": ci.attributes, "created_at": ci.created_at, "updated_at": ci.updated_at,
-        "parent_uid": ci.parent_uid, "duplicate_of": ci.duplicate_of,
+        "parent_uid": ci.parent_uid, "duplicate_of": ci.duplicate_of, "merged_into": ci.merged_into,
         "provenance": {k: {"source": p.source, "observed_at": p.observed_at} for k, p in ci.provenance.items()},
     }
 

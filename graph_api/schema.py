@@ -29,13 +29,14 @@ from graph_api.document_cost import create_limits_rule
 from graph_api.errors import log_errors, should_mask
 from graph_api.execution import LeafFastExecutionContext
 from graph_api.limits import LimitsFirst
+from graph_api.merges.schema import MergeMutations, MergeQueries
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
 from graph_api.settings import ApiSettings
 
-QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries)
-MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations)
+QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries, MergeQueries)
+MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations, MergeMutations)
 
 
 def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None) -> strawberry.Schema:

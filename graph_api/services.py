@@ -10,6 +10,7 @@ from cmdb.impact import ImpactService
 from cmdb.ingest import Ingestor
 from cmdb.services.collect import CollectService
 from cmdb.services.edits import ManualEdits
+from cmdb.services.merges import Merges
 from cmdb.services.reads import ReadService
 from cmdb.services.topology import TopologyService
 from cmdb.store.protocol import GraphStore
@@ -30,6 +31,7 @@ class AppServices:
     topology: TopologyService
     edits: ManualEdits
     collect: CollectService
+    merges: Merges
     impact: ImpactService | None = None
     trigger_discovery: DiscoveryTrigger | None = None
     write_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,5 +54,6 @@ class AppServices:
             topology=TopologyService(store, schema),
             edits=ManualEdits(ingestor, schema, lock=lock),
             collect=CollectService(ingestor, lock=lock),
+            merges=Merges(ingestor, lock=lock),
             impact=impact, trigger_discovery=trigger_discovery, write_lock=lock,
         )

@@ -13,14 +13,16 @@ from schema.model import (
     IdentifierRule,
     ImpactDirection,
     MinUp,
+    Normaliser,
     Redundancy,
     RelationshipType,
     SourceDef,
+    Strength,
 )
 from schema.registry import Schema, UnknownName
 
 __all__ = [
     "Aging", "AttrType", "AttributeDef", "CIClass", "Dependency", "IdentifierRule",
-    "ImpactDirection", "MinUp", "Redundancy", "RelationshipType", "Schema", "SchemaError",
-    "SourceDef", "UnknownName", "build_schema", "load_schema",
+    "ImpactDirection", "MinUp", "Normaliser", "Redundancy", "RelationshipType", "Schema", "SchemaError",
+    "SourceDef", "Strength", "UnknownName", "build_schema", "load_schema",
 ]

@@ -22,9 +22,11 @@ from schema.model import (
     IdentifierRule,
     ImpactDirection,
     MinUp,
+    Normaliser,
     Redundancy,
     RelationshipType,
     SourceDef,
+    Strength,
 )
 from schema.registry import Schema
 
@@ -40,17 +42,45 @@ class SchemaError(ValueError):
 
 _CLASS_KEYS = {
     "parent", "abstract", "family", "description", "attributes",
-    "identifiers", "dependent_on", "redundancy", "aging",
+    "identifiers", "dependent_on", "redundancy", "aging", "generic",
 }
+_STRING_STEPS = frozenset(Normaliser) - {Normaliser.VOCABULARY}
+_WEAKEST = (Strength.LOCATOR, Strength.NAME, Strength.STRONG)  # weakest first
 
 
-def _attr_def(owner: str, name: str, raw: Any) -> AttributeDef:
+def _normalise_steps(where: str, raw: Any, attr_type: AttrType,
+                     vocabularies: dict[str, dict[str, str]]) -> tuple[tuple[Normaliser, str | None], ...]:
+    if raw is None:
+        return ()
+    listed = raw if isinstance(raw, list) else [raw]
+    if listed and attr_type is not AttrType.STRING:
+        raise SchemaError(where, f"normalise applies to string attributes, not {attr_type.value}")
+    steps: list[tuple[Normaliser, str | None]] = []
+    for step in listed:
+        if isinstance(step, dict) and set(step) == {"vocabulary"}:
+            vocabulary = str(step["vocabulary"])
+            if vocabulary not in vocabularies:
+                raise SchemaError(where, f"vocabulary {vocabulary!r} is not declared under 'vocabularies'")
+            steps.append((Normaliser.VOCABULARY, vocabulary))
+            continue
+        try:
+            normaliser = Normaliser(step)
+        except ValueError:
+            allowed = ", ".join(sorted(n.value for n in _STRING_STEPS))
+            raise SchemaError(where, f"unknown normaliser {step!r} (allowed: {allowed}, {{vocabulary: NAME}})") from None
+        if normaliser is Normaliser.VOCABULARY:
+            raise SchemaError(where, "vocabulary needs a name: {vocabulary: NAME}")
+        steps.append((normaliser, None))
+    return tuple(steps)
+
+
+def _attr_def(owner: str, name: str, raw: Any, vocabularies: dict[str, dict[str, str]] | None = None) -> AttributeDef:
     where = f"class {owner!r}, attribute {name!r}"
     if isinstance(raw, str):
         raw = {"type": raw}
     if not isinstance(raw, dict):
         raise SchemaError(where, f"expected a type name or a mapping, got {raw!r}")
-    unknown = set(raw) - {"type", "description", "indexed", "sensitive"}
+    unknown = set(raw) - {"type", "description", "indexed", "identity", "normalise", "sensitive"}
     if unknown:
         raise SchemaError(where, f"unknown keys {sorted(unknown)}")
     try:
@@ -58,10 +88,66 @@ def _attr_def(owner: str, name: str, raw: Any) -> AttributeDef:
     except ValueError:
         allowed = ", ".join(t.value for t in AttrType)
         raise SchemaError(where, f"unknown type {raw.get('type')!r} (allowed: {allowed})") from None
+    identity: Strength | None = None
+    if raw.get("identity") is not None:
+        try:
+            identity = Strength(raw["identity"])
+        except ValueError:
+            allowed = ", ".join(s.value for s in Strength)
+            raise SchemaError(where, f"unknown identity strength {raw['identity']!r} (allowed: {allowed})") from None
+    steps = _normalise_steps(where, raw.get("normalise"), attr_type, vocabularies or {})
     sensitive = raw.get("sensitive", False)
     if not isinstance(sensitive, bool):
         raise SchemaError(where, f"sensitive must be true or false, got {sensitive!r}")
-    return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)), sensitive)
+    return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)),
+                        identity, steps, sensitive)
+
+
+def _vocabularies(raw: Any) -> dict[str, dict[str, str]]:
+    """``{vocabulary: {canonical: [synonym, ...]}}`` -> ``{vocabulary: {lower-case synonym or canonical: canonical}}``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SchemaError("vocabularies", "must map a vocabulary name to {canonical term: [synonyms]}")
+    out: dict[str, dict[str, str]] = {}
+    for name, terms in raw.items():
+        where = f"vocabulary {name!r}"
+        if not isinstance(terms, dict):
+            raise SchemaError(where, "must map each canonical term to a list of synonyms")
+        mapping: dict[str, str] = {}
+        for canonical, synonyms in terms.items():
+            for term in [canonical, *(synonyms or [])]:
+                key = str(term).strip().casefold()
+                if mapping.get(key, canonical) != canonical:
+                    raise SchemaError(where, f"{term!r} is a synonym of both {mapping[key]!r} and {canonical!r}")
+                mapping[key] = str(canonical)
+        out[str(name)] = mapping
+    return out
+
+
+def _rule(where: str, index: int, raw: Any, owner: str, attributes: dict[str, AttributeDef]) -> IdentifierRule:
+    scope: list[Any] = []
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"attributes", "scope"}
+        if unknown:
+            raise SchemaError(where, f"identifier rule {index} has unknown keys {sorted(unknown)}")
+        scope = raw.get("scope") or []
+        raw = raw.get("attributes")
+    if not isinstance(raw, list) or not raw or not isinstance(scope, list):
+        raise SchemaError(where, f"identifier rule {index} must be a non-empty list of attributes "
+                                 "or {attributes: [...], scope: [...]}")
+    for attr_name in [*raw, *scope]:
+        if attr_name not in attributes:
+            raise SchemaError(f"{where}, attribute {attr_name!r}", f"identifier rule {index} names an undeclared attribute")
+    strengths = []
+    for attr_name in raw:
+        strength = attributes[attr_name].identity
+        if strength is None:
+            raise SchemaError(f"{where}, attribute {attr_name!r}",
+                              f"identifier rule {index} names it: declare its identity (strong, name or locator)")
+        strengths.append(strength)
+    weakest = min(strengths, key=_WEAKEST.index)
+    return IdentifierRule(owner, index, tuple(raw), tuple(scope), weakest)
 
 
 def _aging(where: str, raw: Any, base: Aging) -> Aging:
@@ -92,6 +178,7 @@ def build_schema(document: dict[str, Any]) -> Schema:
     raw_rels: dict[str, dict[str, Any]] = document.get("relationships") or {}
     raw_sources: dict[str, dict[str, Any]] = document.get("sources") or {}
     default_aging = _aging("defaults", (document.get("defaults") or {}).get("aging"), Aging())
+    vocabularies = _vocabularies(document.get("vocabularies"))
 
     for name, raw in raw_classes.items():
         if not isinstance(raw, dict):
@@ -128,21 +215,17 @@ def build_schema(document: dict[str, Any]) -> Schema:
         attributes = dict(parent_cls.attributes) if parent_cls else {}
         for attr_name, attr_raw in (raw.get("attributes") or {}).items():
             inherited = parent_cls.attributes.get(attr_name) if parent_cls else None
-            if inherited is not None and _attr_def(name, attr_name, attr_raw).type != inherited.type:
+            definition = _attr_def(name, attr_name, attr_raw, vocabularies)
+            if inherited is not None and definition.type != inherited.type:
                 raise SchemaError(f"{where}, attribute {attr_name!r}", "redefines an inherited attribute with another type")
-            attributes[attr_name] = _attr_def(name, attr_name, attr_raw)
+            attributes[attr_name] = definition
 
         rules = list(parent_cls.identifiers) if parent_cls else []
         own_rules = raw.get("identifiers") or []
         if not isinstance(own_rules, list):
             raise SchemaError(where, "identifiers must be a list of attribute lists")
         for i, rule in enumerate(own_rules):
-            if not isinstance(rule, list) or not rule:
-                raise SchemaError(where, f"identifier rule {i} must be a non-empty list of attributes")
-            for attr_name in rule:
-                if attr_name not in attributes:
-                    raise SchemaError(f"{where}, attribute {attr_name!r}", f"identifier rule {i} names an undeclared attribute")
-            rules.append(IdentifierRule(name, i, tuple(rule)))
+            rules.append(_rule(where, i, rule, name, attributes))
         identity_root = parent_cls.identity_root if parent_cls and parent_cls.identifiers else name
         if own_rules and parent_cls and parent_cls.identifiers:
             identity_root = parent_cls.identity_root
@@ -189,7 +272,10 @@ def build_schema(document: dict[str, Any]) -> Schema:
             aging=aging,
             family=family,
             ancestors=ancestors,
+            generic=bool(raw.get("generic", False)),
         )
+        if classes[name].generic and abstract:
+            raise SchemaError(where, "a generic class is one a CI can carry: it cannot be abstract")
 
     relationships: dict[str, RelationshipType] = {}
     for name, raw in raw_rels.items():
@@ -223,7 +309,7 @@ def build_schema(document: dict[str, Any]) -> Schema:
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(where, f"needs numeric priority and staleness_days ({exc})") from None
 
-    return Schema(classes, relationships, sources)
+    return Schema(classes, relationships, sources, vocabularies)
 
 
 def load_schema(path: Path | None = None) -> Schema:

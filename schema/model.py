@@ -39,12 +39,45 @@ class ImpactDirection(str, Enum):
     NONE = "none"
 
 
+class Strength(str, Enum):
+    """What an identifying attribute says about the thing it names.
+
+    ``STRONG``: never moves to another thing (serial, machine-id, instance id, DMI UUID).
+    ``NAME``: unique only within a scope (a domain, an account, a device) and reusable
+    once its thing is gone (FQDN, sysName, zone name, interface name).
+    ``LOCATOR``: identifies only within its network or host, and only for a while
+    (IP address, if_index, a listening port's number).
+    """
+
+    STRONG = "strong"
+    NAME = "name"
+    LOCATOR = "locator"
+
+
+class Normaliser(str, Enum):
+    """A step applied to an attribute's value before identification and storage.
+
+    ``vocabulary`` maps synonyms to one canonical term through a vocabulary the
+    catalog declares (``normalise: [lower, {vocabulary: product}]``).
+    """
+
+    TRIM = "trim"  # surrounding whitespace dropped, inner runs collapsed to one space
+    LOWER = "lower"
+    UPPER = "upper"
+    TRAILING_DOT = "trailing_dot"  # ``example.com.`` -> ``example.com``
+    MAC = "mac"  # any of aa:bb.., AA-BB-.., aabb.ccdd.eeff, aabbccddeeff -> aa:bb:cc:dd:ee:ff
+    SERIAL = "serial"  # trimmed, upper case, inner spaces dropped; placeholder serials dropped
+    VOCABULARY = "vocabulary"
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeDef:
     name: str
     type: AttrType
     description: str = ""
     indexed: bool = False
+    identity: Strength | None = None  # declared for every attribute an identifier rule names
+    normalise: tuple[tuple[Normaliser, str | None], ...] = ()  # (step, vocabulary name for VOCABULARY)
     sensitive: bool = False  # never stored (cmdb.redact): a secret a source may report, e.g. EC2 user data
 
 
@@ -59,6 +92,11 @@ class IdentifierRule:
     owner: str
     index: int
     attributes: tuple[str, ...]
+    # Attributes a match through this rule must not contradict: a name is unique
+    # only within them (a hostname within its domain, a zone within its account and
+    # visibility). A side without a scope value contradicts nothing.
+    scope: tuple[str, ...] = ()
+    strength: Strength = Strength.STRONG  # the weakest strength of its attributes
 
     @property
     def name(self) -> str:
@@ -141,6 +179,9 @@ class CIClass:
     aging: Aging
     family: str  # coarse grouping for the API (device, network, software, ...)
     ancestors: tuple[str, ...] = field(default=())  # nearest first, excluding self
+    # A generic class (an LLDP/CDP neighbour's ``network_device``) may be refined to
+    # any concrete class of its family by a source that may create that class.
+    generic: bool = False
 
     def is_a(self, other: str) -> bool:
         return self.name == other or other in self.ancestors

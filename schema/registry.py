@@ -19,6 +19,8 @@ class Schema:
     classes: dict[str, CIClass]
     relationships: dict[str, RelationshipType]
     sources: dict[str, SourceDef]
+    # vocabulary -> {lower-case term: canonical term} (``normalise: [{vocabulary: NAME}]``)
+    vocabularies: dict[str, dict[str, str]] = field(default_factory=dict)
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
     _allowed: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -55,8 +57,23 @@ class Schema:
         return cls in self._subtrees.get(other, frozenset())
 
     def more_specific(self, current: str, observed: str) -> str:
-        """The class a CI should carry when ``observed`` reports on a CI of class ``current``."""
-        if observed != current and self.is_a(observed, current):
+        """The class a CI should carry when ``observed`` reports on a CI of class ``current``.
+
+        A subclass refines its ancestor (``host`` -> ``cloud_instance``). A *generic*
+        class (``generic: true`` in the catalog: an LLDP/CDP neighbour's
+        ``network_device``) is refined to any concrete class of its family that is not
+        one of its ancestors (``network_device`` -> ``host``). Nothing else changes a
+        class: a generic report never downgrades a specific one. Whether the source may
+        say so is the caller's question (:meth:`may_create` the new class).
+        """
+        if observed == current:
+            return current
+        if self.is_a(observed, current):
+            return observed
+        held = self.classes.get(current)
+        seen = self.classes.get(observed)
+        if (held is not None and seen is not None and held.generic and not seen.abstract
+                and seen.family == held.family and not held.is_a(observed)):
             return observed
         return current
 

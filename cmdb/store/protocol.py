@@ -85,7 +85,9 @@ class GraphStore(Protocol):
     def apply(self, changes: ChangeSet) -> None:
         """Write one batch atomically: all of it or, on error, none of it.
 
-        Sightings reset the item's missed-run count in that source and scope.
+        Sightings reset the item's missed-run count in that source and scope;
+        ``dropped_sightings`` are removed and ``restored_sightings`` written as given
+        (a merge moving them from one CI to another), after the deletes.
         """
         ...
 
@@ -132,6 +134,10 @@ class GraphStore(Protocol):
 
     def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
         """Write sightings exactly as given, missed-run counts included (for import)."""
+        ...
+
+    def sightings_of(self, uids: Collection[str]) -> list[tuple[Sighting, int]]:
+        """The sightings of these CIs and relationships with their missed-run counts (a merge moves them)."""
         ...
 
     def counts(self) -> StoreCounts:

@@ -179,13 +179,13 @@ _REL_COLUMNS = "uid, type, src, dst, status, attrs, evidence, last_run"
 def _ci_from_row(row: sqlite3.Row | tuple[Any, ...]) -> CI:
     return CI(
         row[0], row[1], _loads(row[8]),
-        {k: Provenance(v[0], v[1]) for k, v in _loads(row[9]).items()},
+        {k: Provenance(*v) for k, v in _loads(row[9]).items()},
         _LIFECYCLE[row[2]], row[4], row[5], row[6], row[7],
     )
 
 
 def _ci_row(ci: CI) -> tuple[Any, ...]:
-    prov = {k: [p.source, p.observed_at] for k, p in ci.provenance.items()}
+    prov = {k: ([p.source, p.observed_at, True] if p.hearsay else [p.source, p.observed_at]) for k, p in ci.provenance.items()}
     name = ci.attributes.get("name")
     return (
         ci.uid, ci.ci_class, ci.status.value, None if name is None else str(name), ci.created_at,
@@ -393,6 +393,10 @@ class SQLiteStore(SQLiteChangeFeed):
         with self._transaction() as conn:
             if changes.deleted:
                 self._delete(conn, changes.deleted)
+            if changes.dropped_sightings:
+                conn.executemany("DELETE FROM sightings WHERE subject_uid = ?", [(u,) for u in changes.dropped_sightings])
+            if changes.restored_sightings:
+                self._restore_sightings(conn, changes.restored_sightings)
             if changes.cis:
                 conn.executemany(
                     "INSERT INTO cis(uid, class, status, name, created_at, updated_at, parent_uid, duplicate_of, attrs, prov)"
@@ -681,14 +685,24 @@ class SQLiteStore(SQLiteChangeFeed):
 
     def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
         with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
-                " VALUES (?,?,?,?,?,?,?) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
-                " subject_kind=excluded.subject_kind, run_id=excluded.run_id, seen_at=excluded.seen_at,"
-                " missed=excluded.missed",
-                [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at, missed)
-                 for s, missed in sightings],
-            )
+            self._restore_sightings(conn, sightings)
+
+    @staticmethod
+    def _restore_sightings(conn: sqlite3.Connection, sightings: Sequence[tuple[Sighting, int]]) -> None:
+        conn.executemany(
+            "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+            " subject_kind=excluded.subject_kind, run_id=excluded.run_id, seen_at=excluded.seen_at,"
+            " missed=excluded.missed",
+            [(s.subject_uid, s.source, s.scope, s.subject_kind, s.run_id, s.seen_at, missed)
+             for s, missed in sightings],
+        )
+
+    def sightings_of(self, uids: Collection[str]) -> list[tuple[Sighting, int]]:
+        rows = self._select_in("sightings", "subject_uid, subject_kind, source, scope, run_id, seen_at, missed",
+                               "subject_uid", list(set(uids)))
+        return sorted(((Sighting(*row[:6]), int(row[6])) for row in rows),
+                      key=lambda pair: (pair[0].subject_uid, pair[0].source, pair[0].scope))
 
     # -- aging primitives --------------------------------------------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:

@@ -86,7 +86,7 @@ def ci_record(ci: CI) -> dict[str, Any]:
     return {
         "kind": "ci", "uid": ci.uid, "class": ci.ci_class, "status": ci.status.value,
         "attributes": ci.attributes,
-        "provenance": {k: [p.source, p.observed_at] for k, p in ci.provenance.items()},
+        "provenance": {k: ([p.source, p.observed_at, True] if p.hearsay else [p.source, p.observed_at]) for k, p in ci.provenance.items()},
         "created_at": ci.created_at, "updated_at": ci.updated_at,
         "parent_uid": ci.parent_uid, "duplicate_of": ci.duplicate_of,
     }
@@ -139,7 +139,7 @@ def _run(rec: dict[str, Any]) -> ScanRun:
 
 def _ci(rec: dict[str, Any]) -> CI:
     return CI(rec["uid"], rec["class"], rec["attributes"],
-              {k: Provenance(v[0], v[1]) for k, v in rec["provenance"].items()}, Lifecycle(rec["status"]),
+              {k: Provenance(*v) for k, v in rec["provenance"].items()}, Lifecycle(rec["status"]),
               rec["created_at"], rec["updated_at"], rec["parent_uid"], rec["duplicate_of"])
 
 

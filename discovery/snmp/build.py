@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
+from discovery.addressing import address_scope, split_name
 from discovery.snmp.parsers.cdp import CdpNeighbor, parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
@@ -81,15 +82,32 @@ class DeviceResult:
     fdb: list[tuple[CIRef, str, int | None]] = field(default_factory=list)  # (access port, mac, vlan)
 
 
+def name_identifiers(name: str | None) -> dict[str, str]:
+    """A system name as identifiers: the short name, and the domain and FQDN when it carries them.
+
+    ``sw1.dc1.example.com`` -> sys_name ``sw1``, dns_domain ``dc1.example.com``, fqdn
+    ``sw1.dc1.example.com``: what SSH reports for the same machine (its short hostname
+    and ``hostname -f``), so an LLDP neighbour advertising its FQDN and the host's own
+    scan end as one CI; a short name is unique only within its domain.
+    """
+    short, domain, fqdn = split_name(sys_name_key(name))
+    ids: dict[str, str] = {}
+    if fqdn:
+        ids["fqdn"] = fqdn
+    if short:
+        ids["sys_name"] = short
+        if domain:
+            ids["dns_domain"] = domain
+    return ids
+
+
 def device_identifiers(system: SystemInfo, serial: str | None) -> dict[str, str]:
     ids: dict[str, str] = {}
     if serial:
         ids["serial_number"] = serial
     if system.chassis_id:
         ids["chassis_id"] = system.chassis_id
-    name = sys_name_key(system.sys_name or system.lldp_sys_name)
-    if name:
-        ids["sys_name"] = name
+    ids.update(name_identifiers(system.sys_name or system.lldp_sys_name))
     return ids
 
 
@@ -97,9 +115,7 @@ def _neighbor_ref(chassis: str | None, name: str | None) -> CIRef | None:
     ids: dict[str, str] = {}
     if chassis:
         ids["chassis_id"] = chassis
-    key = sys_name_key(name)
-    if key:
-        ids["sys_name"] = key
+    ids.update(name_identifiers(name))
     return CIRef(ci_class="network_device", identifiers=ids) if ids else None
 
 
@@ -114,10 +130,11 @@ class _Builder:
         self.result = DeviceResult(address=walk.address, problems=list(walk.problems))
 
     # -- small constructors --------------------------------------------------
-    def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None) -> None:
+    def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None,
+            hearsay: bool = False) -> None:
         self.result.items.append(Observation(
             source=self.ctx.source, scope=self.ctx.scope, ci_class=cls, identifiers=dict(ids),
-            attributes=_clean(attrs), parent=parent, observed_at=self.ctx.observed_at,
+            attributes=_clean(attrs), parent=parent, observed_at=self.ctx.observed_at, hearsay=hearsay,
         ))
 
     def rel(self, kind: str, a: CIRef, b: CIRef, attrs: dict[str, Any], method: Method, confidence: float) -> None:
@@ -143,7 +160,10 @@ class _Builder:
         cls = classify(system, has_bridge_table=system.services is None and bool(ports))
         self.result.ci_class = cls
         self.result.name = system.sys_name or system.lldp_sys_name
-        self.result.identity = tuple(sorted(ids.items()))
+        # What recognises one device answering on two addresses: its strong identifiers and its
+        # full name (a short name and a domain alone are shared by other devices).
+        self.result.identity = tuple(sorted((k, v) for k, v in ids.items() if k != "dns_domain"
+                                            and not (k == "sys_name" and "fqdn" in ids)))
         device = CIRef(ci_class=cls, identifiers=ids)
         self.device = device
         host = walk.address.rsplit(":", 1)[0] if walk.address.count(":") == 1 else walk.address
@@ -187,23 +207,27 @@ class _Builder:
             "oper_status": info.oper_status, "mtu": info.mtu, "description": info.descr,
         }, parent=self.device)
 
-    def address_ref(self, address: str) -> CIRef:
-        return CIRef(ci_class="ip_address", identifiers={"address": address, "network_scope": self.ctx.network_scope})
+    def address_ref(self, address: str, network_scope: str | None = None) -> CIRef:
+        return CIRef(ci_class="ip_address",
+                     identifiers={"address": address, "network_scope": network_scope or self.ctx.network_scope})
 
     def addresses(self, addresses: list[AddressInfo], interfaces: dict[int, InterfaceInfo]) -> None:
+        host_name = self.result.name if self.result.ci_class == "host" else None  # sysName: the kernel's host name
         for info in addresses:
             if not info.interesting:
                 continue
-            ref = self.address_ref(info.address)
+            owner = interfaces.get(info.if_index) if info.if_index is not None else None
+            # A host's docker0/virbr0 address is its own: scoped to the host, not the network.
+            scope = address_scope(info.address, owner.name if owner else None, self.ctx.network_scope, host_name)
+            ref = self.address_ref(info.address, scope)
             self.obs("ip_address", ref.identifiers, {
                 "name": info.address, "prefix_length": info.prefix_length, "version": info.version,
             })
-            owner = interfaces.get(info.if_index) if info.if_index is not None else None
             holder = self.iface_ref(self.device, owner.name) if owner else self.device
             self.rel("HAS_ADDRESS", holder, ref, {}, Method.CONFIG, 1.0)
             network = info.network
             if network and info.prefix_length not in (32, 128):
-                subnet = {"cidr": network, "network_scope": self.ctx.network_scope}
+                subnet = {"cidr": network, "network_scope": scope}
                 self.obs("subnet", subnet, {"name": network})
                 self.rel("IN_NETWORK", ref, CIRef(ci_class="subnet", identifiers=subnet), {}, Method.CONFIG, 1.0)
 
@@ -228,12 +252,14 @@ class _Builder:
 
     def _link(self, neighbor: Neighbor, system: SystemInfo) -> None:
         self.result.neighbors.append(neighbor)
-        self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes)
+        # Hearsay: what this device says about its neighbour ranks below the neighbour's own scan.
+        self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes, hearsay=True)
         if neighbor.remote_interface is None:
             self.rel("CONNECTS_TO", self.device, neighbor.ref, {"protocol": neighbor.protocol}, Method.CONFIG, 0.9)
             return
         remote_if = self.iface_ref(neighbor.ref, neighbor.remote_interface)
-        self.obs("interface", remote_if.identifiers, {"name": neighbor.remote_interface}, parent=neighbor.ref)
+        self.obs("interface", remote_if.identifiers, {"name": neighbor.remote_interface}, parent=neighbor.ref,
+                 hearsay=True)
         local_if = self.iface_ref(self.device, neighbor.local_interface)
         mine = (sys_name_key(system.sys_name) or system.chassis_id or "", neighbor.local_interface)
         theirs = (neighbor.key, neighbor.remote_interface)
@@ -267,7 +293,7 @@ class _Builder:
             return
         caps = entry.capabilities or 0
         role = "router" if caps & CAP_ROUTER and not caps & CAP_BRIDGE else "switch" if caps & CAP_BRIDGE else None
-        key = str(ref.identifiers.get("sys_name") or ref.identifiers["chassis_id"])
+        key = sys_name_key(entry.sys_name) or str(ref.identifiers["chassis_id"])
         linked.add(local)
         self._link(Neighbor(
             key=key, ref=ref, local_interface=local, remote_interface=entry.port, protocol="lldp",
@@ -289,7 +315,7 @@ class _Builder:
                 continue
             linked.add(local.name)
             self._link(Neighbor(
-                key=str(ref.identifiers.get("sys_name") or ref.identifiers["chassis_id"]), ref=ref,
+                key=sys_name_key(entry.device_id) or str(ref.identifiers["chassis_id"]), ref=ref,
                 local_interface=local.name,
                 remote_interface=entry.port, protocol="cdp",
                 management_addresses=(entry.address,) if entry.address else (),
@@ -305,7 +331,8 @@ class _Builder:
             if owner is None or not AddressInfo(entry.ip, None, None, 4).interesting:
                 continue
             ref = self.address_ref(entry.ip)
-            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": 4})
+            # An ARP entry is hearsay about the address's holder.
+            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": 4}, hearsay=True)
             self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), ref,
                      {"via": "arp", "mac": entry.mac}, Method.TRAFFIC, 0.7)
         for fdb in parse_fdb(values):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, observe_many, relate_many
+from discovery.addressing import address_scope, split_name
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.products import product_for_port, product_for_process
 
@@ -51,11 +52,15 @@ def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
     instance_id = ctx.instance_id or facts.instance_id
     if instance_id:
         ids["instance_id"] = instance_id
-    if facts.fqdn:
-        ids["fqdn"] = facts.fqdn
-    if facts.hostname:
-        # The same form the SNMP scanner gives sysName (lower case, no trailing dot): one CI for both.
-        ids["sys_name"] = facts.hostname.lower().rstrip(".")
+    # The short name, as the SNMP scanner gives sysName (lower case, no trailing dot, no
+    # domain: a kernel hostname may be the FQDN), unique within its DNS domain.
+    short, domain, fqdn = split_name(facts.hostname, facts.fqdn)
+    if fqdn:
+        ids["fqdn"] = fqdn
+    if short:
+        ids["sys_name"] = short
+        if domain:
+            ids["dns_domain"] = domain
     return ids
 
 
@@ -95,6 +100,28 @@ def is_global_address(address: str) -> bool:
     """Loopback and link-local addresses are not CIs: every host has the same ones."""
     ip = ipaddress.ip_address(address)
     return not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
+
+
+# Runtimes that run many different programs: their process name names no one service.
+GENERIC_RUNTIMES = frozenset({"java", "python", "nodejs", "node", "ruby", "perl", "php", "php-fpm", "dotnet", "mono",
+                              "erlang-beam", "beam.smp", "bash", "sh"})
+
+
+def listener_pid_names(instances: dict[tuple[str, int], Instance]) -> dict[tuple[str, int], str]:
+    """The process name of each listener that is its program's only listener on the host.
+
+    With it a listener answers (product, process name) too, what SNMP's process table
+    reports (``sshd``, ``postgres``): one CI for both. A program listening on two ports
+    gives neither that name (it would name both), nor does a generic runtime (java,
+    python: a client process of another program of that runtime would take it).
+    """
+    counts: dict[str, int] = {}
+    for inst in instances.values():
+        if inst.pid_name:
+            counts[inst.pid_name] = counts.get(inst.pid_name, 0) + 1
+    return {key: inst.pid_name for key, inst in instances.items()
+            if inst.pid_name and counts[inst.pid_name] == 1 and inst.product not in GENERIC_RUNTIMES
+            and inst.pid_name not in GENERIC_RUNTIMES}
 
 
 @functools.lru_cache(maxsize=8192)
@@ -145,6 +172,7 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
     subnet_refs: dict[str, CIRef] = {}  # several addresses of one subnet: one observation, one reference
     has_address: list[tuple[CIRef, CIRef]] = []
     in_network: list[tuple[CIRef, CIRef]] = []
+    host_name = facts.hostname or ctx.name  # the kernel's host name: what the host's SNMP sysName says too
     for iface in facts.interfaces:
         if iface.name == "lo":
             continue
@@ -155,15 +183,17 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
         for addr in iface.addresses:
             if not is_global_address(addr.address):
                 continue
-            ip_ref = CIRef(ci_class="ip_address", identifiers={"address": addr.address, "network_scope": ctx.network_scope})
-            addresses.append(({"address": addr.address, "network_scope": ctx.network_scope}, _compact(
+            # docker0's 172.17.0.1, virbr0's 192.168.122.1: this host's own, not the network's.
+            net_scope = address_scope(addr.address, iface.name, ctx.network_scope, str(host_name))
+            ip_ref = CIRef(ci_class="ip_address", identifiers={"address": addr.address, "network_scope": net_scope})
+            addresses.append(({"address": addr.address, "network_scope": net_scope}, _compact(
                 {"name": addr.address, "prefix_length": addr.prefix_length, "version": addr.version, "mac": iface.mac})))
             cidr = network_of(addr.address, addr.prefix_length)
-            subnet_ref = subnet_refs.get(cidr)
+            subnet_ref = subnet_refs.get(f"{net_scope}|{cidr}")
             if subnet_ref is None:
-                subnet_ref = subnet_refs[cidr] = CIRef(
-                    ci_class="subnet", identifiers={"cidr": cidr, "network_scope": ctx.network_scope})
-                subnets.append(({"cidr": cidr, "network_scope": ctx.network_scope}, {"name": cidr}))
+                subnet_ref = subnet_refs[f"{net_scope}|{cidr}"] = CIRef(
+                    ci_class="subnet", identifiers={"cidr": cidr, "network_scope": net_scope})
+                subnets.append(({"cidr": cidr, "network_scope": net_scope}, {"name": cidr}))
             has_address.append((if_ref, ip_ref))
             in_network.append((ip_ref, subnet_ref))
     many("interface", interfaces, parent)
@@ -180,12 +210,14 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
         for name, version, arch in facts.packages.rows()
     ), parent=parent, source=source, scope=scope, observed_at=observed_at))
     instances: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for inst in listener_instances(facts).values():
+    listeners = listener_instances(facts)
+    pid_names = listener_pid_names(listeners)
+    for key, inst in listeners.items():
         proc = procs.get(inst.pid) if inst.pid is not None else None
         instances.append((inst.identifiers(), _compact(
-            # No pid_name here: it is an identifying attribute of client instances, and two
-            # listeners of one program (python on 8080 and on 9100) must stay two CIs.
-            {"name": f"{inst.product}:{inst.port}", "process_name": inst.pid_name,
+            # pid_name only for a program's only listener: two listeners of one program
+            # (python on 8080 and on 9100) must stay two CIs.
+            {"name": f"{inst.product}:{inst.port}", "process_name": inst.pid_name, "pid_name": pid_names.get(key),
              "listen_addresses": sorted(inst.listen_addresses),
              "user": proc.user if proc else None, "command": proc.args[:500] if proc else None}
         )))

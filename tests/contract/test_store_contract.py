@@ -282,3 +282,49 @@ def test_keys_and_sightings_are_listed_and_sightings_restored_with_their_missed_
     store.mark_missed("aws", "eu", "r9")
     assert {(s.subject_uid, s.source, m) for page in store.iter_sightings() for s, m in page} == {
         ("a", "aws", 1), ("b", "aws", 2), ("a", "ssh", 1)}
+
+
+def test_a_batch_moves_sightings_from_one_subject_to_another(store: GraphStore) -> None:
+    """What a merge writes: the absorbed uid's sightings dropped, the merged ones written with their counts."""
+    store.restore_sightings([(Sighting("old", "ci", "aws", "eu", "r1", T0), 2),
+                             (Sighting("new", "ci", "ssh", "dc1", "r2", T0 + 1), 0)])
+    assert store.sightings_of(["old", "absent"]) == [(Sighting("old", "ci", "aws", "eu", "r1", T0), 2)]
+    store.apply(ChangeSet(dropped_sightings=["old"],
+                          restored_sightings=[(Sighting("new", "ci", "aws", "eu", "r1", T0), 2)]))
+    assert store.sightings_of(["old"]) == []
+    assert store.sightings_of(["new"]) == [(Sighting("new", "ci", "aws", "eu", "r1", T0), 2),
+                                           (Sighting("new", "ci", "ssh", "dc1", "r2", T0 + 1), 0)]
+
+
+def test_hearsay_provenance_round_trips(store: GraphStore) -> None:
+    ci = make_ci("h", "network_device", name="sw1")
+    ci.provenance["name"] = Provenance("snmp", T0, hearsay=True)
+    store.apply(ChangeSet(cis=[ci]))
+    assert store.get_cis(["h"])["h"].provenance == {"name": Provenance("snmp", T0, hearsay=True)}
+
+
+def test_a_merge_through_the_ingest_pipeline_moves_keys_edges_and_sightings(store: GraphStore) -> None:
+    ingestor = Ingestor(store, load_schema(), clock=Clock())
+
+    def run(source: str, scope: str, items: list[object]) -> None:
+        scan = ingestor.start_run(source, scope)
+        report = ingestor.ingest(scan, items)  # type: ignore[arg-type]
+        assert report.rejected == []
+        ingestor.finish_run(scan, complete=True)
+
+    run("manual", "hand", [obs("host", {"fqdn": "db-1.example.com"}, {"owner": "dba"}, source="manual", scope="hand")])
+    host = ref("host", machine_id="m-db")
+    run("ssh", "lab", [obs("host", {"machine_id": "m-db"}, source="ssh", scope="lab"),
+                       obs("interface", {"name": "eth0"}, parent=host, source="ssh", scope="lab")])
+    run("ssh", "lab", [obs("host", {"machine_id": "m-db"}, {"fqdn": "db-1.example.com"}, source="ssh", scope="lab")])
+    cis = {c.uid: c for batch in store.iter_cis() for c in batch}
+    (kept,) = [c for c in cis.values() if c.ci_class == "host" and c.status is Lifecycle.ACTIVE]
+    (gone,) = [c for c in cis.values() if c.ci_class == "host" and c.status is Lifecycle.RETIRED]
+    assert (kept.attributes["owner"], kept.attributes["machine_id"], gone.duplicate_of) == ("dba", "m-db", kept.uid)
+    (iface,) = [c for c in cis.values() if c.ci_class == "interface"]
+    assert iface.parent_uid == kept.uid
+    assert {(r.source_uid, r.type, r.target_uid) for batch in store.iter_relationships() for r in batch} == {
+        (kept.uid, "CONTAINS", iface.uid)}
+    assert {(s.source, s.scope) for s, _ in store.sightings_of([kept.uid])} == {("manual", "hand"), ("ssh", "lab")}
+    assert store.sightings_of([gone.uid]) == []
+    assert set(store.find_keys(["device#2||m-db"])["device#2||m-db"]) == {kept.uid}

@@ -178,7 +178,7 @@ def ci_row(ci: CI) -> list[Any]:
             _CI_SHAPES[shape] = prop_keys
     return [
         ci.uid, ci.created_at, ci.ci_class, ci.status.value, ci.updated_at, dumps(ci.attributes),
-        dumps({k: [p.source, p.observed_at] for k, p in ci.provenance.items()}), search_text(ci.attributes),
+        dumps({k: ([p.source, p.observed_at, True] if p.hearsay else [p.source, p.observed_at]) for k, p in ci.provenance.items()}), search_text(ci.attributes),
         ci.parent_uid, ci.duplicate_of, prop_keys, name, props,
     ]
 
@@ -189,7 +189,7 @@ def ci_from(row: Sequence[Any]) -> CI:
         uid=uid,
         ci_class=ci_class,
         attributes=loads(attrs),
-        provenance={k: Provenance(v[0], v[1]) for k, v in loads(prov).items()},
+        provenance={k: Provenance(*v) for k, v in loads(prov).items()},
         status=Lifecycle(lifecycle),
         created_at=created_at,
         updated_at=updated_at,

@@ -261,6 +261,10 @@ class Statements:
             f"UNWIND $uids AS u MATCH (s:{SIGHTING_LABEL} {{subject_uid: u}}) "
             "RETURN u, min(s.missed), max(s.seen_at)"
         )
+        self.sightings_of = (
+            f"UNWIND $uids AS u MATCH (s:{SIGHTING_LABEL} {{subject_uid: u}}) "
+            "RETURN s.subject_uid, s.subject_kind, s.source, s.scope, s.run_id, s.seen_at, s.missed"
+        )
         self.ci_status = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.lifecycle"
 
     # -- per class and per relationship type -------------------------------------

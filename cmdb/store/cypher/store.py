@@ -136,6 +136,7 @@ class CypherStore:
         st = self.statements
         units: list[Unit] = []
         units.extend(self._delete_units(changes.deleted))
+        units.extend(self._moved_sighting_units(changes))
         # Last state wins within a batch, as sequential upserts would have it.
         cis = list({ci.uid: ci for ci in changes.cis}.values())
         first_created: dict[str, int] = {}
@@ -352,12 +353,31 @@ class CypherStore:
 
     def restore_sightings(self, sightings: Sequence[tuple[Sighting, int]]) -> None:
         """Write sightings exactly as exported, missed-run counts included (``cmdb import``)."""
+        for chunk in _chunks(self._restore_rows(sightings), self.batch_size):
+            self.transport.write([Unit(self.statements.restore_sightings, {"rows": chunk}, BOOKKEEPING)])
+
+    @staticmethod
+    def _restore_rows(sightings: Sequence[tuple[Sighting, int]]) -> list[dict[str, Any]]:
         rows = codec.sighting_rows([s for s, _ in sightings])
         missed = {codec.dumps([s.subject_uid, s.source, s.scope]): m for s, m in sightings}
         for row in rows:
             row["missed"] = missed[row["sid"]]
-        for chunk in _chunks(rows, self.batch_size):
-            self.transport.write([Unit(self.statements.restore_sightings, {"rows": chunk}, BOOKKEEPING)])
+        return rows
+
+    def _moved_sighting_units(self, changes: ChangeSet) -> list[Unit]:
+        """A merge's sightings: those of the absorbed uids dropped, the merged ones written as given."""
+        st = self.statements
+        units: list[Unit] = []
+        for chunk in _chunks([{"uid": uid} for uid in sorted(set(changes.dropped_sightings))], self.batch_size):
+            units.append(Unit(st.delete_sightings_of, {"rows": chunk}, BOOKKEEPING))
+        for chunk in _chunks(self._restore_rows(changes.restored_sightings), self.batch_size):
+            units.append(Unit(st.restore_sightings, {"rows": chunk}, BOOKKEEPING))
+        return units
+
+    def sightings_of(self, uids: Collection[str]) -> list[tuple[Sighting, int]]:
+        rows = self.transport.read(self.statements.sightings_of, {"uids": sorted(set(uids))}, BOOKKEEPING)
+        return sorted(((Sighting(r[0], r[1], r[2], r[3], r[4], int(r[5])), int(r[6])) for r in rows),
+                      key=lambda pair: (pair[0].subject_uid, pair[0].source, pair[0].scope))
 
     def counts(self) -> StoreCounts:
         st = self.statements

@@ -34,8 +34,10 @@ def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
 
     zones = {zone_id(z["Id"]): z for z in items(payload, "route53.list_hosted_zones", "HostedZones")}
     for zid, zone in zones.items():
+        # A zone name is unique only within its account and visibility (split-horizon DNS
+        # has a public and a private zone of one name): both travel with the zone.
         zone_ci = out.ci(ref("dns_zone", zone_id=zid), name=zone["Name"], zone_name=zone["Name"],
-                         private=bool((zone.get("Config") or {}).get("PrivateZone", False)))
+                         account_id=account_id, private=bool((zone.get("Config") or {}).get("PrivateZone", False)))
         out.rel("CONTAINS", account, zone_ci)
     records: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for page in payload.get("route53.list_resource_record_sets", []):

@@ -46,6 +46,11 @@ def collect(targets: Mapping[str, Any], credentials: Mapping[str, Credential], o
     return asyncio.run(go()), scanner.summary
 
 
+def device_name(ci: Any) -> str:
+    """A device's full name: its FQDN where its name has a domain (the lab's all do), else its sysName."""
+    return str(ci.attributes.get("fqdn") or ci.attributes.get("sys_name"))
+
+
 class Graph:
     """The store's CIs and relationships as sets the tests compare exactly."""
 
@@ -55,11 +60,11 @@ class Graph:
         self.schema = harness.schema
 
     def devices(self) -> set[tuple[str, str]]:
-        return {(c.ci_class, str(c.attributes.get("sys_name"))) for c in self.cis.values()
+        return {(c.ci_class, device_name(c)) for c in self.cis.values()
                 if self.schema.is_a(c.ci_class, "device")}
 
     def device_uid(self, sys_name: str) -> str:
-        uids = [u for u, c in self.cis.items() if c.attributes.get("sys_name") == sys_name
+        uids = [u for u, c in self.cis.items() if device_name(c) == sys_name
                 and self.schema.is_a(c.ci_class, "device")]
         assert len(uids) == 1, f"{sys_name}: {len(uids)} device CIs"
         return uids[0]
@@ -67,7 +72,7 @@ class Graph:
     def _owner(self, uid: str) -> str:
         parent = self.cis[uid].parent_uid
         assert parent is not None
-        return str(self.cis[parent].attributes.get("sys_name"))
+        return device_name(self.cis[parent])
 
     def interfaces(self) -> set[tuple[str, str]]:
         return {(self._owner(u), str(c.attributes["name"])) for u, c in self.cis.items() if c.ci_class == "interface"}
@@ -87,7 +92,7 @@ class Graph:
         for r in self.rels:
             a, b = self.cis[r.source_uid], self.cis[r.target_uid]
             if r.type == "CONNECTS_TO" and a.ci_class != "interface":
-                out.add(frozenset({str(a.attributes["sys_name"]), str(b.attributes["sys_name"])}))
+                out.add(frozenset({device_name(a), device_name(b)}))
         return out
 
     def rel_pairs(self, rel_type: str) -> set[tuple[str, str]]:

@@ -38,7 +38,7 @@ def test_cli_discovers_the_lab_and_reports_failures(lab: Lab, tmp_path: Path) ->
     assert "public" not in result.output  # the community never shows
     store = SQLiteStore(db)
     try:
-        names = {c.attributes.get("sys_name") for batch in store.iter_cis() for c in batch
+        names = {c.attributes.get("fqdn") for batch in store.iter_cis() for c in batch
                  if c.ci_class in ("switch", "router", "firewall", "network_device")}
     finally:
         store.close()

@@ -58,24 +58,50 @@ def test_dependent_classes_are_identified_inside_their_parent(harness: Harness) 
     assert contains == {(hosts["a"], "CONTAINS"), (hosts["b"], "CONTAINS")}
 
 
-def test_several_matches_the_oldest_wins_and_the_others_are_flagged_never_merged(harness: Harness) -> None:
-    harness.run([obs("host", {"fqdn": "db-1.example.com"}, source="manual", scope="hand")], source="manual", scope="hand")
+def test_an_observation_bridging_two_cis_nothing_separates_merges_them_into_the_older(harness: Harness) -> None:
+    harness.run([obs("host", {"fqdn": "db-1.example.com"}, {"owner": "dba"}, source="manual", scope="hand")],
+                source="manual", scope="hand")
     harness.clock.advance(DAY)
-    harness.run([obs("host", {"machine_id": "m-db"}, source="ssh")], source="ssh")
-    harness.clock.advance(DAY)
-    # ssh learns the FQDN of its host: now two CIs carry the same FQDN.
-    harness.run([obs("host", {"machine_id": "m-db"}, {"fqdn": "db-1.example.com"}, source="ssh")], source="ssh")
-    harness.clock.advance(DAY)
-    _, report = harness.run([obs("host", {"fqdn": "db-1.example.com"}, {"os_name": "Debian"}, source="snmp",
-                                 scope="net")], source="snmp", scope="net")
-    older = harness.find("host", fqdn="db-1.example.com", os_name="Debian")
+    host = ref("host", machine_id="m-db")
+    harness.run([obs("host", {"machine_id": "m-db"}, {"kernel": "6.1"}, source="ssh"),
+                 obs("interface", {"name": "eth0"}, {"mtu": 1500}, parent=host, source="ssh")], source="ssh")
+    older = harness.find("host", fqdn="db-1.example.com")
     newer = harness.find("host", machine_id="m-db")
-    assert older.uid != newer.uid and older.created_at < newer.created_at
-    assert newer.duplicate_of == older.uid and older.duplicate_of is None
-    assert report.duplicates == 1
-    flagged = [h for h in harness.store.history(newer.uid) if h.action is Action.DUPLICATE]
-    assert [h.changes for h in flagged] == [{"duplicate_of": [None, older.uid]}]
-    assert len(harness.all_cis()) == 2
+    assert older.uid != newer.uid
+    harness.clock.advance(DAY)
+    # ssh learns the FQDN of its host: its identifiers now point at both CIs, and no
+    # strong identifier separates them (the manual CI has none): one thing.
+    _, report = harness.run([obs("host", {"machine_id": "m-db"}, {"fqdn": "db-1.example.com"}, source="ssh"),
+                             obs("interface", {"name": "eth0"}, {"mtu": 1500}, parent=host, source="ssh")],
+                            source="ssh")
+    assert report.merged == 1 and report.created == 0
+    cis = {c.uid: c for c in harness.all_cis()}
+    kept, gone = cis[older.uid], cis[newer.uid]
+    assert (kept.status.value, kept.duplicate_of) == ("active", None)
+    assert (gone.status.value, gone.duplicate_of) == ("retired", older.uid)
+    assert {k: kept.attributes.get(k) for k in ("fqdn", "machine_id", "kernel", "owner")} == {
+        "fqdn": "db-1.example.com", "machine_id": "m-db", "kernel": "6.1", "owner": "dba"}
+    assert {k: p.source for k, p in kept.provenance.items() if k in ("owner", "kernel")} == {
+        "owner": "manual", "kernel": "ssh"}
+    # Its dependents, edges, keys and sightings moved with it.
+    interfaces = [c for c in cis.values() if c.ci_class == "interface"]
+    assert [(c.parent_uid, c.attributes["name"]) for c in interfaces] == [(older.uid, "eth0")]
+    assert {(r.source_uid, r.type, r.target_uid) for r in harness.all_rels()} == {
+        (older.uid, "CONTAINS", interfaces[0].uid)}
+    from cmdb.identify import keys_for
+    keys = keys_for(harness.schema.cls("host"), {"machine_id": "m-db"}, None)
+    assert harness.store.find_keys(keys) == {keys[0]: [older.uid]}
+    assert {(s.source, s.scope) for s, _ in harness.store.sightings_of([older.uid])} == {
+        ("manual", "hand"), ("ssh", "s1")}
+    assert harness.store.sightings_of([newer.uid]) == []
+    assert [h.changes for h in harness.store.history(newer.uid) if h.action is Action.MERGE] == [
+        {"merged_into": [None, older.uid], "status": ["active", "retired"]}]
+    absorbed = [h.changes for h in harness.store.history(older.uid) if h.action is Action.MERGE]
+    assert len(absorbed) == 1 and absorbed[0]["absorbed"] == [None, newer.uid]
+    # Seen again, nothing changes: one CI answers every identifier.
+    _, again = harness.run([obs("host", {"machine_id": "m-db"}, {"fqdn": "db-1.example.com"}, source="ssh")],
+                           source="ssh")
+    assert (again.created, again.merged, again.updated) == (0, 0, 0)
 
 
 def test_create_rights_per_source_and_class(harness: Harness) -> None:
@@ -136,3 +162,17 @@ def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:
         for parent in (None, "p-uid"):
             expected = [k for r in cls.identifiers if (k := rule_key(r, values, parent)) is not None]
             assert keys_for(cls, values, parent) == expected, cls.name
+
+
+def test_a_ci_created_and_absorbed_in_one_batch_leaves_no_key_behind(harness: Harness) -> None:
+    harness.run([obs("host", {"fqdn": "db-1.example.com"}, source="manual", scope="hand")], source="manual", scope="hand")
+    harness.clock.advance(DAY)
+    # One batch: the first item creates a CI, the second bridges it with the older one.
+    _, report = harness.run([obs("host", {"machine_id": "m-new"}, source="ssh"),
+                             obs("host", {"machine_id": "m-new"}, {"fqdn": "db-1.example.com"}, source="ssh")],
+                            source="ssh")
+    assert (report.created, report.merged) == (1, 1)
+    kept = harness.find("host", fqdn="db-1.example.com", machine_id="m-new")
+    from cmdb.identify import keys_for
+    keys = keys_for(harness.schema.cls("host"), {"machine_id": "m-new", "fqdn": "db-1.example.com"}, None)
+    assert harness.store.find_keys(keys) == {k: [kept.uid] for k in keys}

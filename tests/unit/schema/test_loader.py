@@ -15,7 +15,7 @@ BASE: dict[str, Any] = {
     "sources": {"manual": {"priority": 100, "staleness_days": 1, "may_create": ["*"]}},
     "classes": {
         "ci": {"abstract": True, "attributes": {"name": "string"}},
-        "host": {"parent": "ci", "identifiers": [["fqdn"]], "attributes": {"fqdn": "string"}},
+        "host": {"parent": "ci", "identifiers": [["fqdn"]], "attributes": {"fqdn": {"type": "string", "identity": "name"}}},
         "vm": {"parent": "host", "attributes": {"cpu": "int"}},
     },
     "relationships": {"RUNS_ON": {"from": ["ci"], "to": ["host"], "impact": "target_to_source"}},
@@ -48,7 +48,8 @@ def test_inheritance_of_attributes_rules_and_subtrees() -> None:
     assert cloud.ancestors == ("host", "device", "ci")
     assert {"instance_id", "fqdn", "kernel", "instance_type", "name"} <= set(cloud.attributes)
     assert [r.attributes for r in cloud.identifiers] == [
-        ("serial_number",), ("chassis_id",), ("machine_id",), ("instance_id",), ("fqdn",), ("sys_name",)]
+        ("serial_number",), ("chassis_id",), ("machine_id",), ("instance_id",), ("fqdn",), ("sys_name",),
+        ("dmi_uuid",)]
     assert schema.subtree("host") == {"host", "physical_server", "virtual_machine", "cloud_instance"}
     assert schema.cls("interface").dependency is not None
     assert schema.cls("interface").dependency.relationship == "CONTAINS"  # type: ignore[union-attr]
@@ -70,6 +71,23 @@ def test_inheritance_of_attributes_rules_and_subtrees() -> None:
         (["relationships", "RUNS_ON", "impact"], "sideways", "relationship 'RUNS_ON', attribute 'impact'"),
         (["sources", "manual", "may_create"], ["gadget"], "source 'manual', attribute 'may_create': class 'gadget'"),
         (["classes", "ci", "abstract"], False, "class 'ci': a concrete class needs at least one identifier rule"),
+        (["classes", "host", "attributes", "fqdn"], "string",
+         "class 'host', attribute 'fqdn': identifier rule 0 names it: declare its identity (strong, name or locator)"),
+        (["classes", "host", "attributes", "fqdn"], {"type": "string", "identity": "firm"},
+         "class 'host', attribute 'fqdn': unknown identity strength 'firm'"),
+        (["classes", "host", "attributes", "fqdn"], {"type": "string", "identity": "name", "normalise": ["shout"]},
+         "class 'host', attribute 'fqdn': unknown normaliser 'shout'"),
+        (["classes", "host", "attributes", "fqdn"], {"type": "string", "identity": "name",
+                                                     "normalise": [{"vocabulary": "nope"}]},
+         "class 'host', attribute 'fqdn': vocabulary 'nope' is not declared"),
+        (["classes", "vm", "attributes", "cpu"], {"type": "int", "normalise": "lower"},
+         "class 'vm', attribute 'cpu': normalise applies to string attributes"),
+        (["classes", "host", "identifiers"], [{"attributes": ["fqdn"], "scope": ["domain"]}],
+         "class 'host', attribute 'domain': identifier rule 0 names an undeclared attribute"),
+        (["classes", "host", "identifiers"], [{"attributes": ["fqdn"], "within": ["name"]}],
+         "class 'host': identifier rule 0 has unknown keys ['within']"),
+        (["vocabularies"], {"product": {"openssh": ["sshd"], "sshd-fork": ["SSHD"]}},
+         "vocabulary 'product': 'SSHD' is a synonym of both 'openssh' and 'sshd-fork'"),
     ],
 )
 def test_a_broken_catalog_fails_at_load_naming_class_and_attribute(path: list[str], value: Any, message: str) -> None:
@@ -95,3 +113,39 @@ def test_min_up_counts_and_percentages(raw: str, size: int, needed: int) -> None
 def test_min_up_rejects_nonsense(raw: str) -> None:
     with pytest.raises(ValueError):
         MinUp.parse(raw)
+
+
+def test_identifier_strength_scope_normalisation_and_vocabularies_are_declared_in_the_bundled_catalog() -> None:
+    from schema import Normaliser, Strength
+
+    schema = load_schema()
+    host = schema.cls("host")
+    strong = {n for n, a in host.attributes.items() if a.identity is Strength.STRONG}
+    assert strong == {"serial_number", "chassis_id", "machine_id", "instance_id", "dmi_uuid"}
+    assert {n for n, a in host.attributes.items() if a.identity is Strength.NAME} == {"name", "fqdn", "sys_name"}
+    sys_name_rule = next(r for r in host.identifiers if r.attributes == ("sys_name",))
+    assert sys_name_rule.scope == ("dns_domain",) and sys_name_rule.strength is Strength.NAME
+    zone_rules = {r.attributes: r.scope for r in schema.cls("dns_zone").identifiers}
+    assert zone_rules == {("zone_id",): (), ("zone_name",): ("account_id", "private")}
+    interface = schema.cls("interface")
+    assert [r.strength for r in interface.identifiers] == [Strength.NAME, Strength.LOCATOR]
+    assert host.attributes["fqdn"].normalise == (
+        (Normaliser.TRIM, None), (Normaliser.LOWER, None), (Normaliser.TRAILING_DOT, None))
+    assert schema.cls("software_instance").attributes["product"].normalise[-1] == (Normaliser.VOCABULARY, "product")
+    assert schema.vocabularies["product"]["sshd"] == "openssh"
+    assert schema.vocabularies["product"]["postgres"] == "postgresql"
+    # Every attribute an identifier rule names declares its strength (the loader refuses otherwise).
+    for cls in schema.classes.values():
+        for rule in cls.identifiers:
+            assert all(cls.attributes[a].identity is not None for a in rule.attributes), rule.name
+
+
+def test_a_generic_class_is_refined_inside_its_family_and_nothing_else_changes_class() -> None:
+    schema = load_schema()
+    assert schema.cls("network_device").generic
+    assert schema.more_specific("network_device", "host") == "host"
+    assert schema.more_specific("network_device", "switch") == "switch"
+    assert schema.more_specific("host", "network_device") == "host"  # never downgraded
+    assert schema.more_specific("switch", "host") == "switch"  # a specific class is not generic
+    assert schema.more_specific("network_device", "interface") == "network_device"  # another family
+    assert schema.more_specific("host", "cloud_instance") == "cloud_instance"

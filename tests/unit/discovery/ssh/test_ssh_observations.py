@@ -16,7 +16,8 @@ def test_db_host_items_exact() -> None:
     items = host_items(lab_facts("db1"), context("db1"))
     cis = {(i.ci_class, _key(i.identifiers)) for i in items if isinstance(i, Observation) and i.ci_class != "software_package"}
     assert cis == {
-        ("host", _key({"machine_id": MACHINE_IDS["db1"], "fqdn": "db1.lab.test", "sys_name": "db1"})),
+        ("host", _key({"machine_id": MACHINE_IDS["db1"], "fqdn": "db1.lab.test", "sys_name": "db1",
+                       "dns_domain": "lab.test"})),
         ("interface", _key({"name": "eth0"})),
         ("ip_address", _key({"address": "10.250.9.1", "network_scope": "global"})),
         ("subnet", _key({"cidr": "10.250.9.0/24", "network_scope": "global"})),
@@ -45,7 +46,9 @@ def test_host_and_instance_attributes() -> None:
     }
     pg = next(i for i in items if isinstance(i, Observation) and i.identifiers.get("product") == "postgresql")
     assert pg.attributes["listen_addresses"] == ["0.0.0.0", "::"]
-    assert pg.attributes["user"] == "postgres" and pg.attributes["process_name"] == "postgres" and "pid_name" not in pg.attributes
+    # The only listener of its program also answers (product, pid_name), as SNMP's process table names it.
+    assert pg.attributes["user"] == "postgres" and pg.attributes["process_name"] == "postgres"
+    assert pg.attributes["pid_name"] == "postgres"
     assert "/usr/lib/postgresql/15/bin/postgres" in pg.attributes["command"]
 
 

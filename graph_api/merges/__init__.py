@@ -1,0 +1,1 @@
+"""GraphQL area: manual merge and unmerge of CIs, and the suspected duplicates."""
