@@ -30,9 +30,10 @@ from graph_api.limits import LimitsFirst, create_limits_rule
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
+from graph_api.session.schema import SessionQueries
 from graph_api.settings import ApiSettings
 
-QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries)
+QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries, SessionQueries)
 MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations)
 
 
