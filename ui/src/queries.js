@@ -106,9 +106,11 @@ export const PLAN_CHANGE = `mutation Plan($uid: ID!) { planChange(uid: $uid) { _
 export const APPROVE_CHANGE = `mutation Approve($uid: ID!) { approveChange(uid: $uid) { __typename ... on ChangeSnapshot { changeUid } ${ERR} } }`;
 export const CANCEL_CHANGE = `mutation Cancel($uid: ID!) { cancelChange(uid: $uid) { __typename ... on Change { uid } ${ERR} } }`;
 
-// The overview: every CI with its outgoing relationships, a page at a time.
+// The overview: every CI with its outgoing relationships, a page at a time (200 x 100 keeps
+// the query under the server's default cost limit).
+export const OVERVIEW_OUT_CAP = 100;
 export const OVERVIEW = `query Overview($after: String) {
-  cis(first: 500, after: $after) {
+  cis(first: 200, after: $after) {
     edges { node { uid name ciClass neighbours(direction: OUT, first: 100) { otherUid relationship { uid type } } } }
     pageInfo { hasNextPage endCursor }
   }

@@ -259,9 +259,9 @@ export function impactPage(params) {
         const roots = [...picked].map(([u, name]) => nodeData({ uid: u, name, ciClass: "" }, { failed: true }));
         const starts = new Map();
         report.impacted.forEach((c) => c.path.length && starts.set(c.path[0].uid, c.path[0]));
-        view.add([...roots.filter((r) => !starts.has(r.data.id)),
-          ...[...starts.values()].map((s) => nodeData(s)),
-          ...report.impacted.map((c) => nodeData(c, { grade: c.grade, explanation: c.explanation })),
+        // Impacted CIs first: a CI assumed down is in the report too (depth 0), with its grade.
+        view.add([...report.impacted.map((c) => nodeData(c, { grade: c.grade, explanation: c.explanation })),
+          ...[...starts.values()].map((s) => nodeData(s)), ...roots,
           ...report.impacted.flatMap((c) => pathEdges(c.path))]);
         view.cy.batch(() => {
           initial.forEach((u) => view.cy.getElementById(u).addClass("failed"));
@@ -475,11 +475,12 @@ export function overviewPage() {
     const started = performance.now();
     try {
       const nodes = [], edges = [];
-      let after = null;
+      let after = null, capped = 0;
       do {
         const data = await gql(Q.OVERVIEW, { after });
         for (const { node } of data.cis.edges) {
           nodes.push(nodeData(node));
+          if (node.neighbours.length >= Q.OVERVIEW_OUT_CAP) capped += 1;
           for (const n of node.neighbours) edges.push(edgeData({ uid: n.relationship.uid, source: node.uid, target: n.otherUid, type: n.relationship.type }));
         }
         after = data.cis.pageInfo.hasNextPage ? data.cis.pageInfo.endCursor : null;
@@ -488,7 +489,8 @@ export function overviewPage() {
       view.cy.one("render", () => {
         const rendered = performance.now();
         window.cmdbUi.overview = { nodes: nodes.length, edges: view.cy.edges().length, fetchMs: fetched - started, renderMs: rendered - fetched };
-        note.textContent = `${nodes.length} CIs, ${view.cy.edges().length} relationships (fetched in ${Math.round(fetched - started)} ms, drawn in ${Math.round(rendered - fetched)} ms). Click a CI for its neighbourhood.`;
+        note.textContent = `${nodes.length} CIs, ${view.cy.edges().length} relationships (fetched in ${Math.round(fetched - started)} ms, drawn in ${Math.round(rendered - fetched)} ms). Click a CI for its neighbourhood.`
+          + (capped ? ` ${capped} CIs reached the cap of ${Q.OVERVIEW_OUT_CAP} outgoing relationships drawn each; they may have more.` : "");
       });
       view.cy.batch(() => { view.add([...nodes, ...edges]); view.layout(); });
     } catch (err) { note.replaceChildren(errorBox(err)); }
