@@ -3,7 +3,7 @@
 import cytoscape from "cytoscape";
 import cytoscapeSvg from "cytoscape-svg";
 import { download, h, hideTooltip, showTooltip } from "./dom.js";
-import { tieredDagre, tieredGrid } from "./layout.js";
+import { tieredDagre, tieredGridPositions } from "./layout.js";
 import { className, TIER_COLOURS, TIER_NAMES, tierOf } from "./tiers.js";
 
 cytoscape.use(cytoscapeSvg);
@@ -13,7 +13,7 @@ export const DAGRE_LIMIT = 400;
 
 const STYLE = [
   { selector: "node", style: {
-    "background-color": (n) => TIER_COLOURS[n.data("tier")] || "#888", label: "data(label)", "font-size": 11,
+    "background-color": "data(colour)", label: "data(label)", "font-size": 11,
     "text-valign": "bottom", "text-margin-y": 4, width: 22, height: 22, "min-zoomed-font-size": 7, color: "#222",
     "text-background-color": "#fff", "text-background-opacity": 0.7, "text-background-padding": 1,
   } },
@@ -35,9 +35,19 @@ const STYLE = [
   { selector: ".filtered", style: { display: "none" } },
 ];
 
+// Thousands of CIs: a stylesheet of its own, as small as it can be (styles are resolved for
+// every element before the first frame): no labels (the tooltip names a CI; measuring 2,000
+// labels alone costs seconds), straight "haystack" edges without arrows (the cheapest edge).
+const LARGE_STYLE = [
+  { selector: "node", style: { "background-color": "data(colour)", label: "", width: 14, height: 14 } },
+  { selector: "edge", style: { "curve-style": "haystack", "haystack-radius": 0, width: 1, "line-color": "#c5cccc" } },
+  { selector: ".filtered", style: { display: "none" } },
+];
+
 export function nodeData(ci, extra = {}) {
   const ciClass = className(ci.ciClass);
-  return { group: "nodes", data: { id: ci.uid, label: ci.name, ciClass, tier: tierOf(ciClass), ...extra } };
+  const tier = tierOf(ciClass);
+  return { group: "nodes", data: { id: ci.uid, label: ci.name, ciClass, tier, colour: TIER_COLOURS[tier], ...extra } };
 }
 
 export function edgeData(rel) {
@@ -57,14 +67,15 @@ export function pathEdges(steps) {
 }
 
 export class GraphView {
-  constructor({ large = false, onTap = null, tooltip = null } = {}) {
+  constructor({ large = false, onTap = null, tooltip = null, legend = null } = {}) {
     this.large = large;
     this.onTap = onTap;
     this.tooltip = tooltip;
     this.canvas = h("div", { class: "graph-canvas", "data-testid": "graph" });
     this.filters = h("div", { class: "graph-filters" });
-    this.legend = h("div", { class: "legend" }, TIER_NAMES.map((name, i) =>
-      h("span", {}, h("i", { style: `background:${TIER_COLOURS[i]}` }), name)));
+    // Colours are tiers unless the view colours by something else (impact: the grade).
+    this.legend = h("div", { class: "legend" }, (legend || TIER_NAMES.map((name, i) => [name, TIER_COLOURS[i]])).map(([name, colour]) =>
+      h("span", {}, h("i", { style: `background:${colour}` }), name)));
     this.status = h("span", { class: "graph-status" });
     const button = (label, fn, id) => h("button", { type: "button", onClick: fn, "data-testid": id }, label);
     this.toolbar = h("div", { class: "graph-toolbar" },
@@ -85,7 +96,7 @@ export class GraphView {
   mount() {
     const large = this.large;
     this.cy = cytoscape({
-      container: this.canvas, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 4,
+      container: this.canvas, style: large ? LARGE_STYLE : STYLE, wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 4,
       // For thousands of nodes: draw a cached texture while panning/zooming, no edges meanwhile.
       textureOnViewport: large, hideEdgesOnViewport: large, pixelRatio: large ? 1 : "auto",
       motionBlur: false,
@@ -126,8 +137,10 @@ export class GraphView {
       // A handful of CIs would otherwise be blown up to fill the canvas.
       if (this.cy.zoom() > 1.2) { this.cy.zoom(1.2); this.cy.center(); }
     } else {
-      this.cy.batch(() => tieredGrid(this.cy, nodes).forEach((l) => l.run()));
-      this.cy.fit(undefined, 20);
+      const json = nodes.map((n) => ({ data: { tier: n.data("tier"), label: n.data("label") }, id: n.id() }));
+      tieredGridPositions(json);
+      const at = new Map(json.map((n) => [n.id, n.position]));
+      nodes.layout({ name: "preset", positions: (n) => at.get(n.id()), fit: true, padding: 20, animate: false }).run();
     }
     this.status.textContent = `${nodes.length} CIs, ${this.cy.edges(":visible").length} relationships`;
   }

@@ -3,6 +3,7 @@
 import { failure, gql } from "./api.js";
 import { ciLink, fmt, h, hideTooltip, showTooltip, table, when } from "./dom.js";
 import { edgeData, GraphView, nodeData, pathEdges } from "./graph.js";
+import { tieredGridPositions } from "./layout.js";
 import * as Q from "./queries.js";
 
 const state = { classes: null };
@@ -242,6 +243,7 @@ export function impactPage(params) {
       const byUid = new Map(report.impacted.map((c) => [c.uid, c]));
       const holder = h("div", { class: "graph-holder" });
       const view = new GraphView({
+        legend: [["down", "#d62728"], ["degraded", "#ffbf00"], ["assumed down (diamond)", "#d62728"]],
         tooltip: (node) => (byUid.has(node.id()) ? gradeTooltip(byUid.get(node.id())) : [h("b", {}, node.data("label")), " assumed down"]),
         onTap: (node) => { window.location.hash = `#/ci/${encodeURIComponent(node.id())}`; },
       });
@@ -492,7 +494,10 @@ export function overviewPage() {
         note.textContent = `${nodes.length} CIs, ${view.cy.edges().length} relationships (fetched in ${Math.round(fetched - started)} ms, drawn in ${Math.round(rendered - fetched)} ms). Click a CI for its neighbourhood.`
           + (capped ? ` ${capped} CIs reached the cap of ${Q.OVERVIEW_OUT_CAP} outgoing relationships drawn each; they may have more.` : "");
       });
-      view.cy.batch(() => { view.add([...nodes, ...edges]); view.layout(); });
+      tieredGridPositions(nodes);  // laid out before they are added: no layout pass over thousands of CIs
+      view.cy.batch(() => view.add([...nodes, ...edges]));
+      view.cy.fit(undefined, 20);
+      view.status.textContent = `${nodes.length} CIs, ${view.cy.edges().length} relationships`;
     } catch (err) { note.replaceChildren(errorBox(err)); }
   });
   return page("Overview of the estate, by tier", note, holder);
