@@ -50,8 +50,9 @@ def wait_drawn(page: Page, labels: set[str]) -> None:
 def node_point(page: Page, node_uid: str) -> tuple[float, float]:
     """Where a node is on screen (page coordinates), to click or hover it like a user."""
     point = page.evaluate(
-        """(id) => { const cy = window.cmdbUi.cy, n = cy.getElementById(id), p = n.renderedPosition(),
-             box = cy.container().getBoundingClientRect(); return [box.left + p.x, box.top + p.y]; }""", node_uid)
+        """(id) => { const cy = window.cmdbUi.cy, n = cy.getElementById(id), p = n.renderedPosition();
+             cy.container().scrollIntoView({ block: 'nearest' });
+             const box = cy.container().getBoundingClientRect(); return [box.left + p.x, box.top + p.y]; }""", node_uid)
     return float(point[0]), float(point[1])
 
 

@@ -156,21 +156,33 @@ def test_dependencies_highlight_the_services_single_points_of_failure(page: Page
     expect(page.get_by_test_id("shortest")).to_have_text("Shortest: db-host → db-main → shop → checkout")
 
 
-def test_overview_draws_every_ci(page: Page, served: Served) -> None:
+def test_overview_draws_every_ci_and_their_relationships_on_demand(page: Page, served: Served) -> None:
     sign_in(page, served, "viewer")
     page.goto(f"{served.url}/ui#/overview")
     page.wait_for_function("() => window.cmdbUi && window.cmdbUi.overview")
     every: set[str] = set()
+    relationships: set[str] = set()
     after = None
     while True:
-        data = api(served, "query($a: String) { cis(first: 200, after: $a) { edges { node { uid } } pageInfo { hasNextPage endCursor } } }",
+        data = api(served, """query($a: String) { cis(first: 200, after: $a) {
+            edges { node { uid neighbours(direction: OUT) { relationship { uid } } } } pageInfo { hasNextPage endCursor } } }""",
                    {"a": after})["cis"]
         every |= {e["node"]["uid"] for e in data["edges"]}
+        relationships |= {n["relationship"]["uid"] for e in data["edges"] for n in e["node"]["neighbours"]}
         if not data["pageInfo"]["hasNextPage"]:
             break
         after = data["pageInfo"]["endCursor"]
     assert set(page.evaluate("() => window.cmdbUi.cy.nodes().map((n) => n.id())")) == every
-    assert page.evaluate("() => window.cmdbUi.overview.nodes") == len(every)
+    assert page.evaluate("() => window.cmdbUi.cy.edges().length") == 0
+    # A click on a CI draws its own relationships (in and out).
+    db_main = uid(served, "db-main")
+    page.mouse.click(*node_point(page, db_main))
+    expect(page.get_by_test_id("overview-focus")).to_contain_text("db-main: 2 relationships drawn")
+    ends = page.evaluate("() => window.cmdbUi.cy.edges().map((e) => [e.source().data('label'), e.data('type'), e.target().data('label')])")
+    assert {tuple(e) for e in ends} == {("shop", "DEPENDS_ON", "db-main"), ("db-main", "RUNS_ON", "db-host")}
+    page.get_by_test_id("overview-all-edges").check()
+    expect(page.get_by_test_id("overview-focus")).to_have_text(f"{len(relationships)} relationships drawn")
+    assert set(page.evaluate("() => window.cmdbUi.cy.edges().map((e) => e.id())")) == relationships
 
 
 def test_graphiql_is_served_by_the_app_and_runs_a_query(page: Page, served: Served) -> None:
