@@ -40,15 +40,17 @@ def drawn(page: Page, selector: str = "node") -> set[str]:
 
 
 def wait_drawn(page: Page, labels: set[str]) -> None:
-    """Wait until exactly ``labels`` are drawn (fails after the page's default timeout)."""
+    """Wait until exactly ``labels`` are laid out and drawn (fails after the page's default timeout)."""
     page.wait_for_function(
         """(want) => { const cy = window.cmdbUi && window.cmdbUi.cy; if (!cy) return false;
              const got = cy.nodes(':visible').map((n) => n.data('label')).sort();
-             return JSON.stringify(got) === JSON.stringify(want); }""", arg=sorted(labels))
+             return JSON.stringify(got) === JSON.stringify(want) && cy.container().dataset.ready === 'true'; }""",
+        arg=sorted(labels))
 
 
 def node_point(page: Page, node_uid: str) -> tuple[float, float]:
-    """Where a node is on screen (page coordinates), to click or hover it like a user."""
+    """Where a node is on screen (page coordinates), to click or hover it like a user, once drawn."""
+    page.wait_for_function("() => window.cmdbUi.cy.container().dataset.ready === 'true'")
     point = page.evaluate(
         """(id) => { const cy = window.cmdbUi.cy, n = cy.getElementById(id), p = n.renderedPosition();
              cy.container().scrollIntoView({ block: 'nearest' });

@@ -130,6 +130,10 @@ export class GraphView {
   layout() {
     const nodes = this.cy.nodes(":visible");
     if (nodes.empty()) return;
+    // "ready" once the laid-out picture has been drawn (what a user sees before clicking;
+    // the browser tests wait on it rather than on time).
+    this.canvas.dataset.ready = "false";
+    this.cy.one("render", () => { this.canvas.dataset.ready = "true"; });
     this.cy.edges().toggleClass("labelled", nodes.length <= 60);
     if (nodes.length <= DAGRE_LIMIT && !this.large) {
       const positions = tieredDagre(this.cy, nodes);

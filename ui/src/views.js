@@ -528,6 +528,8 @@ export function overviewPage() {
           + (capped ? ` ${capped} CIs reached the cap of ${Q.OVERVIEW_OUT_CAP} outgoing relationships drawn each; they may have more.` : "");
       });
       tieredGridPositions(nodes);  // laid out before they are added: no layout pass over thousands of CIs
+      view.canvas.dataset.ready = "false";
+      view.cy.one("render", () => { view.canvas.dataset.ready = "true"; });
       view.cy.batch(() => view.add(nodes));
       view.cy.fit(undefined, 20);
       view.status.textContent = `${nodes.length} CIs`;
