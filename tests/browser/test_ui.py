@@ -67,6 +67,20 @@ def test_search_a_host_open_its_graph_expand_and_run_impact_on_its_database(page
     assert hosts(served.requests) == {"127.0.0.1"}
 
 
+def test_search_by_class_and_attribute(page: Page, served: Served) -> None:
+    sign_in(page, served, "viewer")
+    page.get_by_test_id("search-class").select_option("PHYSICAL_SERVER")
+    page.get_by_test_id("search-attr").fill("cpu_count>=40")
+    page.get_by_test_id("search-go").click()
+    page.get_by_test_id("search-results").wait_for()
+    # db-host has 32 CPUs, the ten hypervisors 64; the VMs are another class.
+    assert {row[:2] for row in table_rows(page, "search-results")} == {(f"hv-{k}", "physical_server") for k in range(10)}
+    page.get_by_test_id("search-attr").fill("cpu_count>=8")
+    page.get_by_test_id("search-go").click()
+    expect(page.locator("[data-testid='search-results'] tbody tr")).to_have_count(11)
+    assert "db-host" in {row[0] for row in table_rows(page, "search-results")}
+
+
 def test_impact_shows_degraded_grades_with_the_redundancy_arithmetic(page: Page, served: Served) -> None:
     sign_in(page, served, "viewer")
     page.goto(f"{served.url}/ui#/impact")

@@ -18,7 +18,7 @@ function signInPage(message) {
     await start();
   } },
   h("h1", {}, "cmdb-graph"),
-  h("p", {}, "Sign in with an API token (cmdb tokens create NAME --role viewer). It is kept in this tab only."),
+  h("p", {}, "Sign in with an API token (cmdb token create NAME --role viewer). It is kept in this tab only."),
   input, h("button", { type: "submit", class: "primary", "data-testid": "signin" }, "Sign in"),
   message ? h("p", { class: "error", role: "alert", "data-testid": "signin-error" }, message) : null);
   app.replaceChildren(form);
