@@ -261,4 +261,20 @@ def test_change_page_and_mutation_controls_by_role(page: Page, served: Served) -
     page.locator("[data-mutation='approve']").click()
     expect(page.get_by_test_id("drift")).to_contain_text("no drift")
     assert api(served, "query($u: ID!) { change(uid: $u) { state } }", {"u": change})["change"]["state"] == "APPROVED"
+
+    # An editor records a change through the form, plans it, and sees the approved one as a conflict.
+    page.goto(f"{served.url}/ui#/changes")
+    page.get_by_test_id("new-title").fill("Reboot db-main")
+    page.get_by_test_id("new-cis").fill(uid(served, "db-main"))
+    page.get_by_test_id("new-action").select_option("OUTAGE")
+    page.get_by_test_id("new-start").fill("2100-01-01T00:30")
+    page.get_by_test_id("new-end").fill("2100-01-01T01:30")
+    page.get_by_test_id("new-submit").click()
+    page.locator("[data-mutation='plan']").click()
+    page.get_by_test_id("conflicts").wait_for()
+    assert [row[:2] for row in table_rows(page, "conflicts")] == [("Patch db-host", "APPROVED")]
+    created_uid = page.url.rsplit("/", 1)[1]
+    stored = api(served, "query($u: ID!) { change(uid: $u) { title action state window { start end } } }", {"u": created_uid})
+    assert stored["change"] == {"title": "Reboot db-main", "action": "OUTAGE", "state": "PLANNED",
+                                "window": {"start": 4_102_446_600_000, "end": 4_102_450_200_000}}
     assert hosts(served.requests) == {"127.0.0.1"}

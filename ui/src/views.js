@@ -373,11 +373,11 @@ export function changesPage(params, session) {
 }
 
 function newChangeForm() {
-  const title = h("input", { placeholder: "title", required: true });
-  const cis = h("input", { placeholder: "CI uids, comma-separated", required: true });
-  const action = h("select", {}, ["OUTAGE", "RESTART", "MODIFY", "DECOMMISSION"].map((a) => h("option", {}, a)));
-  const start = h("input", { type: "datetime-local", required: true });
-  const end = h("input", { type: "datetime-local", required: true });
+  const title = h("input", { placeholder: "title", required: true, "data-testid": "new-title" });
+  const cis = h("input", { placeholder: "CI uids, comma-separated", required: true, "data-testid": "new-cis" });
+  const action = h("select", { "data-testid": "new-action" }, ["OUTAGE", "RESTART", "MODIFY", "DECOMMISSION"].map((a) => h("option", {}, a)));
+  const start = h("input", { type: "datetime-local", required: true, "data-testid": "new-start" });
+  const end = h("input", { type: "datetime-local", required: true, "data-testid": "new-end" });
   const out = h("span", {});
   return h("form", { class: "form", "data-mutation": "create-change", onSubmit: async (evt) => {
     evt.preventDefault();
@@ -390,7 +390,7 @@ function newChangeForm() {
       else window.location.hash = `#/change/${encodeURIComponent(result.uid)}`;
     } catch (err) { out.replaceChildren(errorBox(err)); }
   } }, h("b", {}, "New change "), title, cis, action, "from ", start, " to ", end, " (UTC) ",
-  h("button", { type: "submit" }, "Create draft"), out);
+  h("button", { type: "submit", "data-testid": "new-submit" }, "Create draft"), out);
 }
 
 function mutationButton(label, query, uid, after) {
