@@ -108,6 +108,13 @@ def test_impact_shows_degraded_grades_with_the_redundancy_arithmetic(page: Page,
     page.locator(f"[data-testid='impacted'] tr[data-uid='{uid(served, 'checkout')}']").hover()
     expect(page.locator("#tooltip").get_by_test_id("tooltip-explanation")).to_have_text(
         "input shop degraded (DEPENDS_ON) -> degraded")
+    expect(page.get_by_test_id("truncated")).to_have_count(0)
+
+    # A depth limit that cuts the answer short is said, and only what was reached is shown.
+    page.goto(f"{served.url}/ui#/impact?uids={web_1}&depth=1&nodes=10000")
+    expect(page.get_by_test_id("truncated")).to_have_text(
+        "Truncated: the answer stopped at the depth limit; more CIs may be impacted.")
+    assert {(r[0], r[2]) for r in table_rows(page, "impacted")} == {("web-1", "DOWN"), ("web-pool", "DEGRADED")}
     assert hosts(served.requests) == {"127.0.0.1"}
 
 

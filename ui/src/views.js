@@ -191,6 +191,8 @@ export function graphPage(uid) {
 }
 
 // --- impact -------------------------------------------------------------------------------
+const LIMIT_NAMES = { max_depth: "depth limit", max_nodes: "node budget" };
+
 function picker(initial, label) {
   const picked = new Map(initial.map((u) => [u, u]));
   const list = h("ul", { class: "picked", "data-testid": "picked" });
@@ -273,7 +275,7 @@ export function impactPage(params) {
       });
       return [
         report.truncated ? h("p", { class: "warning", "data-testid": "truncated" },
-          `Truncated: the answer stopped at the ${report.truncatedBy.join(" and ")} limit; more CIs may be impacted.`) : null,
+          `Truncated: the answer stopped at the ${report.truncatedBy.map((t) => LIMIT_NAMES[t] || t).join(" and ")}; more CIs may be impacted.`) : null,
         h("p", { class: "summary", "data-testid": "impact-summary" },
           `${report.impacted.length} impacted CIs: ${report.impacted.filter((c) => c.grade === "DOWN").length} down, `
           + `${report.impacted.filter((c) => c.grade === "DEGRADED").length} degraded.`),
