@@ -75,6 +75,7 @@ class Served:
     url: str
     tokens: dict[str, str]
     ingestor: Ingestor
+    token_service: TokenService
     requests: list[str] = field(default_factory=list)
 
 
@@ -93,7 +94,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(store_threads=0), ingestor=ingestor)
     try:
         with serving(app) as url:
-            yield Served(url=url, tokens=plain, ingestor=ingestor)
+            yield Served(url=url, tokens=plain, ingestor=ingestor, token_service=tokens)
     finally:
         store.close()
         token_store.close()

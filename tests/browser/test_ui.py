@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import httpx
 from playwright.sync_api import Page, expect
 
+from cmdb.tokens import Role
 from tests.browser.conftest import Served, hosts
 from tests.browser.helpers import api, node_point, sign_in, table_rows, uid, wait_drawn
 
@@ -234,6 +235,16 @@ def test_the_token_in_the_url_fragment_signs_in_and_leaves_the_address_bar(page:
     expect(page.get_by_test_id("who")).to_have_text("ui-viewer (viewer)")
     assert served.tokens["viewer"] not in page.url
     assert all(served.tokens["viewer"] not in url for url in served.requests)  # a fragment never reaches the server
+
+
+def test_a_token_revoked_mid_session_brings_back_the_sign_in(page: Page, served: Served) -> None:
+    info, token = served.token_service.create("ui-short-lived", Role.VIEWER)
+    page.goto(f"{served.url}/ui#token={token}")
+    expect(page.get_by_test_id("who")).to_have_text("ui-short-lived (viewer)")
+    served.token_service.revoke(info.token_id)
+    page.goto(f"{served.url}/ui#/search?q=web")
+    expect(page.get_by_test_id("signin-error")).to_have_text("The server no longer accepts this token.")
+    assert page.evaluate("() => sessionStorage.length") == 0
 
 
 CHANGE = """mutation($input: CreateChangeInput!) { createChange(input: $input) { ... on Change { uid } } }"""

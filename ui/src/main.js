@@ -1,6 +1,6 @@
 // cmdb-graph's web interface: sign in with an API token, then explore, assess impact and
 // review changes through the public GraphQL API (the token's role applies as over HTTP).
-import { gql, token, Unauthenticated } from "./api.js";
+import { gql, onUnauthenticated, token, Unauthenticated } from "./api.js";
 import { h, hideTooltip } from "./dom.js";
 import * as Q from "./queries.js";
 import { takeTokenFromFragment, TOKEN_KEY } from "./token.js";
@@ -77,9 +77,7 @@ async function start() {
 }
 
 // A request refused mid-session (token revoked) brings the sign-in back.
-window.addEventListener("unhandledrejection", (evt) => {
-  if (evt.reason instanceof Unauthenticated) signOut("The server no longer accepts this token.");
-});
+onUnauthenticated(() => { if (session) signOut("The server no longer accepts this token."); });
 window.addEventListener("hashchange", () => session && route());
 takeTokenFromFragment();
 start();

@@ -23,7 +23,6 @@ async function fill(target, build) {
     target.replaceChildren(...[await build()].flat(Infinity).filter((c) => c !== null && c !== undefined));
   } catch (err) {
     target.replaceChildren(errorBox(err));
-    if (err.name === "Unauthenticated" || err.constructor.name === "Unauthenticated") throw err;
   }
 }
 
