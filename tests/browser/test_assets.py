@@ -12,10 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 from starlette.routing import Route
 
 import graph_api.web as web
-from tests.browser.conftest import Served
+from tests.browser.conftest import Served, hosts
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"index.html", "app.js", "app.css", "graphiql/index.html", "graphiql/init.js", "graphiql/graphiql.min.js",
@@ -64,3 +65,26 @@ def test_without_the_build_the_pages_say_how_to_build(monkeypatch: pytest.Monkey
     assert response.status_code == 503
     assert b"scripts/system-deps.sh" in response.body
     assert web.graphiql_page().status_code == 503
+
+
+def test_the_browser_refuses_anything_from_another_origin(page: Page, served: Served) -> None:
+    """The policy is enforced, not only sent: a script, a fetch and an image from another origin
+    (127.0.0.2, loopback, so nothing could leave the machine even if it were not) are refused."""
+    failed: dict[str, str] = {}
+    page.on("requestfailed", lambda request: failed.__setitem__(request.url, request.failure or ""))
+    page.goto(f"{served.url}/ui")
+    page.get_by_test_id("token").wait_for()
+    violations = page.evaluate("""async () => {
+      const seen = [];
+      document.addEventListener('securitypolicyviolation', (e) => seen.push(e.effectiveDirective));
+      const s = document.createElement('script'); s.src = 'http://127.0.0.2:9/x.js'; document.body.append(s);
+      const i = document.createElement('img'); i.src = 'http://127.0.0.2:9/x.png'; document.body.append(i);
+      await fetch('http://127.0.0.2:9/graphql').catch(() => null);
+      for (let n = 0; n < 50 && seen.length < 3; n++) await new Promise((r) => setTimeout(r, 20));
+      return seen.sort();
+    }""")
+    assert violations == ["connect-src", "img-src", "script-src-elem"]
+    # The browser reports the script and image as requests, each failed by the policy before it was sent.
+    elsewhere = {url for url in served.requests if "127.0.0.2" in url}
+    assert elsewhere and all(failed.get(url) == "csp" for url in elsewhere), (elsewhere, failed)
+    assert hosts([url for url in served.requests if url not in elsewhere]) == {"127.0.0.1"}
