@@ -150,7 +150,10 @@ def _serve(store: GraphStore, estate: DemoEstate, port: int, with_scheduler: boo
     app = create_app(store, catalog, token_store, index=index, ingestor=ingestor, trigger_discovery=trigger)
     background = start_scheduler_in_background(jobs, ingestor, estate.data_dir / "locks") if with_scheduler else None
     url = f"http://127.0.0.1:{port}"
-    console.print(f"\n[bold green]GraphQL API: {url}/graphql[/bold green]  (GraphiQL in a browser)")
+    # The token rides in the URL fragment, which a browser never sends to the server; the page
+    # keeps it in the tab's sessionStorage and clears it from the address bar.
+    console.print(f"\n[bold green]Web interface: {url}/ui#token={token}[/bold green]", soft_wrap=True)
+    console.print(f"[bold green]GraphQL API: {url}/graphql[/bold green]  (GraphiQL in a browser, served by the API)")
     console.print(f"In GraphiQL's Headers tab: {{\"Authorization\": \"Bearer {token}\"}}   "
                   f"(the token is also in {token_path})")
     for title, query in _examples(store):

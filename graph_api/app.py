@@ -1,4 +1,4 @@
-"""The FastAPI application factory: GraphQL (with GraphiQL), /healthz, /metrics and the collector endpoint."""
+"""The FastAPI application factory: GraphQL (with GraphiQL), /healthz, /metrics, the collector endpoint and /ui."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from graph_api.result_cache import CACHE_HEADER, ResultCache
 from graph_api.schema import build_schema
 from graph_api.services import AppServices, DiscoveryTrigger
 from graph_api.settings import ApiSettings, get_api_settings
+from graph_api.web import graphiql_page, ui_routes
 from schema import Schema
 
 
@@ -91,6 +92,10 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
                 raise RequestRefused(400, "The GraphQL operation's `operationName` must be a string or null, "
                                           "if provided.")
         return parsed
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        # The self-hosted GraphiQL (graph_api.web), not strawberry's page, which loads from a CDN.
+        return graphiql_page()
 
     def encode_json(self, data: object) -> bytes | str:
         try:
@@ -156,6 +161,7 @@ def create_app(
                           cache)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))
+    app.router.routes.extend(ui_routes())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

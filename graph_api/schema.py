@@ -33,9 +33,10 @@ from graph_api.merges.schema import MergeMutations, MergeQueries
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
+from graph_api.session.schema import SessionQueries
 from graph_api.settings import ApiSettings
 
-QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries, MergeQueries)
+QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries, MergeQueries, SessionQueries)
 MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations, MergeMutations)
 
 

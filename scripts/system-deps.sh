@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need outside Python: OpenSSH server and
 # iproute2 (lab hosts in network namespaces), net-snmp (a real SNMP agent), a
-# real database server for the dependency-mapping lab, and Neo4j's Cypher linter
-# (npm). Idempotent: only what is missing is installed. Needs root for apt-get.
+# real database server for the dependency-mapping lab, Neo4j's Cypher linter (npm),
+# Debian's Chromium and chromedriver (the web interface's browser tests) and the web
+# interface itself (npm ci + build). Idempotent: only what is missing is installed.
+# Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux)
+APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux
+              chromium chromium-driver)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,4 +30,19 @@ fi
 if [ -f tools/cypher-lint/package-lock.json ] && [ ! -d tools/cypher-lint/node_modules/@neo4j-cypher ]; then
   echo "system-deps: installing Neo4j's Cypher linter (npm)"
   npm ci --prefix tools/cypher-lint --no-audit --no-fund --loglevel=error
+fi
+
+# The web interface and GraphiQL (/ui, /graphql): npm packages pinned by ui/package-lock.json,
+# built into graph_api/static/ui (package data, never committed). Rebuilt when a source or the
+# lock file is newer than the build.
+ui_stamp=graph_api/static/ui/versions.json
+if [ -f ui/package-lock.json ]; then
+  if [ ! -d ui/node_modules/cytoscape ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    echo "system-deps: installing the web interface's npm packages"
+    npm ci --prefix ui --no-audit --no-fund --loglevel=error
+  fi
+  if [ ! -f "$ui_stamp" ] || [ -n "$(find ui/src ui/build.mjs ui/package-lock.json -newer "$ui_stamp" -print -quit)" ]; then
+    echo "system-deps: building the web interface"
+    npm run --prefix ui --silent build >/dev/null
+  fi
 fi
