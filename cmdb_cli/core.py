@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -43,8 +44,8 @@ def run_to_dict(run: ScanRun) -> dict[str, Any]:
     return data
 
 
-def _read_lines(path: str) -> Iterator[dict[str, Any] | str]:
-    """Decoded JSON objects; a line that is not a JSON object yields its error text."""
+def _read_lines(path: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, decoded JSON object); a line that is not a JSON object gives its error text."""
     handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
         for number, line in enumerate(handle, start=1):
@@ -53,12 +54,26 @@ def _read_lines(path: str) -> Iterator[dict[str, Any] | str]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield f"line {number}: invalid JSON: {exc.msg}"
+                yield number, f"line {number}: invalid JSON: {exc.msg}"
                 continue
-            yield value if isinstance(value, dict) else f"line {number}: expected a JSON object"
+            yield number, value if isinstance(value, dict) else f"line {number}: expected a JSON object"
     finally:
         if handle is not sys.stdin:
             handle.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt (as SIGINT does), so the run closes with the reason."""
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def ingest(
@@ -70,30 +85,56 @@ def ingest(
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Ingest a JSON-lines file of observations as one scan run."""
+    """Ingest a JSON-lines file of observations as one scan run.
+
+    The run is complete only if every line was read and applied; a rejected line
+    makes it incomplete (nothing ages on its account) and the exit code 2, with the
+    rejections listed by line number. Ctrl-C (or SIGTERM) ends the run incomplete
+    and exits 130.
+    """
     store = open_store(store_url)
     ingestor = open_ingestor(store)
-    run = ingestor.start_run(source, scope)
     decode_errors: list[str] = []
+    lines: list[int] = []  # the file's line number of each item handed to the ingest, by position
 
     def items() -> Iterator[dict[str, Any]]:
-        for entry in _read_lines(file):
+        for number, entry in _read_lines(file):
             if isinstance(entry, str):
                 decode_errors.append(entry)
             else:
+                lines.append(number)
                 yield entry
 
-    report = ingestor.ingest(run, items())
-    finished = ingestor.finish_run(run, complete=complete and not decode_errors, errors=decode_errors)
-    store.close()
+    opened: list[str] = []
+    try:
+        with _terminate_as_interrupt(), ingestor.run(source, scope) as run:
+            opened.append(run.run_id)
+            run.ingest(items())
+            if decode_errors:
+                run.error(*decode_errors)
+                run.incomplete(f"{len(decode_errors)} line(s) could not be read")
+            if not complete:
+                run.incomplete("ingested with --incomplete")
+    except KeyboardInterrupt as exc:
+        closed = f"run {opened[0]} closed incomplete" if opened else "no run started"
+        err_console.print(f"[red]interrupted[/red] ({exc or 'SIGINT'}): {closed}")
+        raise typer.Exit(code=130) from None
+    finally:
+        store.close()
+    finished, report = run.finished, run.report
+    assert finished is not None
+    rejected = [{"line": lines[e.index], "field": e.field, "message": e.message} for e in report.rejected]
+    problems = [*decode_errors, *(f"line {r['line']}: {r['field']}: {r['message']}" for r in rejected)]
     if as_json:
-        print_json({"run": run_to_dict(finished), "rejected": [asdict(e) for e in report.rejected]})
+        print_json({"run": run_to_dict(finished), "rejected": rejected, "unreadable": decode_errors})
     else:
         counts = report.as_counts()
         console.print(f"run {finished.run_id} {finished.status.value}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        for error in [*decode_errors, *(str(e) for e in report.rejected)][:50]:
-            err_console.print(f"[red]rejected[/red] {error}")
-    if report.rejected or decode_errors:
+        for problem in problems[:50]:
+            err_console.print(f"[red]rejected[/red] {problem}")
+        if len(problems) > 50:
+            err_console.print(f"... and {len(problems) - 50} more")
+    if problems:
         raise typer.Exit(code=2)
 
 

@@ -233,19 +233,16 @@ def test_the_ingest_pipeline_runs_on_the_store(store: GraphStore) -> None:
     items = [obs("cloud_instance", {"instance_id": "i-1"}, {"name": "web"}), obs("subnet", {"subnet_id": "s-1"}),
              rel("IN_NETWORK", ref("cloud_instance", instance_id="i-1"), ref("subnet", subnet_id="s-1"))]
     for _ in range(2):
-        run = ingestor.start_run("aws", "s1")
-        ingestor.ingest(run, items)
-        ingestor.finish_run(run, complete=True)
-    run = ingestor.start_run("ssh", "lab")
-    ingestor.ingest(run, [obs("host", {"machine_id": "m"}, {"instance_id": "i-1"}, source="ssh", scope="lab")])
-    ingestor.finish_run(run, complete=True)
+        with ingestor.run("aws", "s1") as run:
+            run.ingest(items)
+    with ingestor.run("ssh", "lab") as run:
+        run.ingest([obs("host", {"machine_id": "m"}, {"instance_id": "i-1"}, source="ssh", scope="lab")])
     cis = sorted((c.ci_class, c.attributes.get("machine_id")) for batch in store.iter_cis() for c in batch)
     assert cis == [("cloud_instance", "m"), ("subnet", None)]
     assert store.counts().history == 4  # 2 creates + 1 relationship create + 1 update (machine_id)
     for _ in range(4):
-        run = ingestor.start_run("aws", "s1")
-        ingestor.ingest(run, items[1:2])
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run("aws", "s1") as run:
+            run.ingest(items[1:2])
     statuses = {c.ci_class: c.status for batch in store.iter_cis() for c in batch}
     # Still seen by ssh: the instance stays active although aws no longer sees it.
     assert statuses == {"cloud_instance": Lifecycle.ACTIVE, "subnet": Lifecycle.ACTIVE}
