@@ -149,3 +149,26 @@ def close_abandoned(store: GraphStore, now: int, lease_ms: int, own: set[str]) -
         log.warning("scan run %s (%s/%s) %s", run.run_id, run.source, run.scope, reason)
         closed.append(run)
     return closed
+
+
+def close_removed_parts(ingestor: Ingestor, source: str, scope: str, parts: Iterable[str],
+                        job: str | None) -> list[ScanRun]:
+    """Age what an inventory's removed parts held: one empty, complete run per part no longer listed.
+
+    ``scope`` is an inventory (an SSH host list) whose parts are the scopes
+    ``<scope>/<part>``; ``parts`` is what it lists now. A part the store still
+    holds sightings for that is not listed was removed from the inventory: a
+    complete run that sees nothing there counts one missed run for everything it
+    held, so it goes stale, then retired, by its class's aging, unless another
+    source or scope still sees it. Call only when the inventory was read whole.
+    """
+    listed = {f"{scope}/{part}" for part in parts}
+    closed: list[ScanRun] = []
+    for part_scope in ingestor.store.sighting_scopes(source, f"{scope}/"):
+        if part_scope in listed:
+            continue
+        with ingestor.run(source, part_scope, job=job) as run:
+            run.error(f"not in the inventory of {scope} any more: what it held misses this run")
+        assert run.finished is not None
+        closed.append(run.finished)
+    return closed

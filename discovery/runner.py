@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import ScanRun
 from cmdb.observation import Item
+from cmdb.runs import close_removed_parts
 from discovery.base import ProgressHook, Scanner, ScopeResult
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
                 run.incomplete(stopped[0])
             elif result.complete:
                 run.error(*result.errors)
+                if result.parts is not None:  # an inventory read whole: its removed parts age
+                    removed = close_removed_parts(ingestor, source, result.scope, result.parts, job)
+                    run.run.counts["parts"] = len(result.parts)
+                    run.run.counts["removed_parts"] = len(removed)
             else:
                 run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
                                silent=result.silent)

@@ -23,7 +23,6 @@ import pytest
 
 from cmdb.model import RunStatus
 from cmdb.store.sqlite import SQLiteStore
-from schema import load_schema
 
 CMDB = str(Path(sys.executable).with_name("cmdb"))
 APPS = 1500  # 2,999 items, more than one ingest batch (2,000): the first one commits while stdin stays open
