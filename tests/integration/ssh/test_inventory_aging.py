@@ -27,7 +27,7 @@ def scan(harness: Harness, lab: AppLab, listed: tuple[str, ...], unreachable: tu
     """Scan an inventory of the ``listed`` lab hosts; ``unreachable`` ones are listed at an address nobody answers."""
     hosts = [h for h in lab.lab.hosts if h.name in listed]
     entries = [HostEntry(name=h.name, address=DEAD_ADDRESS if h.name in unreachable else h.address) for h in hosts]
-    inventory = lab.lab.inventory(hosts, hosts=entries, connect_timeout_s=3.0)
+    inventory = lab.lab.inventory(hosts, connect_timeout_s=3.0).model_copy(update={"hosts": entries})
     harness.clock.advance(60_000)
     return asyncio.run(run_scan(SSHScanner(inventory, connector=lab.lab.connector), harness.ingestor))
 
