@@ -419,6 +419,6 @@ class Statements:
         names |= {a for c in self.schema.classes.values() for a in c.attributes}
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
-                  "counts", "errors", "name", "value",
+                  "counts", "errors", "owner", "heartbeat_at", "name", "value",
                   "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
         return sorted(names)
