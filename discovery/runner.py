@@ -49,6 +49,8 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
         else:
             for key, value in result.stats.items():
                 run.run.counts[f"scan_{key}"] = value
+            if not stopped and stop is not None and (late := stop()) is not None:
+                stopped.append(late)  # interrupted once the items were in: still not a whole scan
             if stopped:
                 run.error(*result.errors)
                 run.incomplete(stopped[0])
