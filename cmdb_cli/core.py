@@ -124,7 +124,10 @@ def ingest(
     finished, report = run.finished, run.report
     assert finished is not None
     rejected = [{"line": lines[e.index], "field": e.field, "message": e.message} for e in report.rejected]
-    problems = [*decode_errors, *(f"line {r['line']}: {r['field']}: {r['message']}" for r in rejected)]
+    # Every line that did not make it, in file order: unreadable ones and rejected items.
+    problems = [text for _, text in sorted(
+        [(int(e.split(":", 1)[0].removeprefix("line ")), e) for e in decode_errors]
+        + [(r["line"], f"line {r['line']}: {r['field']}: {r['message']}") for r in rejected])]
     if as_json:
         print_json({"run": run_to_dict(finished), "rejected": rejected, "unreadable": decode_errors})
     else:
