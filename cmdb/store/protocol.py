@@ -93,8 +93,8 @@ class GraphStore(Protocol):
         A store that cannot hold the reads and the write in one transaction must
         instead make ``apply`` raise ``cmdb.errors.IdentityConflict`` (writing
         nothing) when a key it registers already belongs to another CI; the
-        ingestor then identifies the batch again. Leaving the block on an error
-        writes nothing of it.
+        ingestor then identifies the batch again. Where it is a transaction
+        (SQLite), leaving the block on an error writes nothing of the batch.
         """
         ...
 
