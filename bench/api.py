@@ -62,9 +62,8 @@ def seed(db: Path, cis: int) -> None:
     items = 0
     _, streams = estate_streams(cis)
     for source, scope, stream in streams:
-        run = ingestor.start_run(source, scope)
-        report = ingestor.ingest(run, stream)
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run(source, scope) as run:
+            report = run.ingest(stream)
         items += sum(report.as_counts().values())
         print(f"  {source}/{scope}: {report.as_counts()}  ({time.perf_counter() - started:.0f} s)", flush=True)
     counts = store.counts()

@@ -56,9 +56,8 @@ def main() -> None:
         started = time.perf_counter()
         _, streams = estate_streams(args.cis)
         for source, scope, stream in streams:
-            run = ingestor.start_run(source, scope)
-            ingestor.ingest(run, stream)
-            ingestor.finish_run(run, complete=True)
+            with ingestor.run(source, scope) as run:
+                run.ingest(stream)
         print(f"estate: ~{args.cis} CIs ingested in {time.perf_counter() - started:.1f} s")
         index = TopologyIndex.load(store, catalog)
         service = build_change_service(store, catalog, ImpactService(index, catalog),

@@ -9,7 +9,7 @@ work), the final counts against the ground truth, and the peak memory (max RSS).
 
 What is timed is the ingest: each scope's observations are generated into a list
 first (that generation, the synthetic scanner's work, is timed apart and printed
-as "generation"), then start_run, ingest and finish_run (aging included) run on
+as "generation"), then the run (ingest, and aging at its end) runs on
 the clock.
 """
 
@@ -47,9 +47,8 @@ def one_pass(ingestor: Ingestor, cis: int) -> tuple[tuple[float, float, float], 
         observations += sum(1 for item in items if isinstance(item, Observation))
         relations += sum(1 for item in items if not isinstance(item, Observation))
         started, cpu_started = time.perf_counter(), time.process_time()
-        run = ingestor.start_run(source, scope)
-        total.add(ingestor.ingest(run, items))
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run(source, scope) as run:
+            total.add(run.ingest(items))
         wall += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
         del items

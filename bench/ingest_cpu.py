@@ -3,7 +3,7 @@
     python bench/ingest_cpu.py 10000 label      # prints: label first <CPU s> again <CPU s>
 
 What bench/ingest.py times, without its reporting: every scope of the synthetic estate is
-generated first, then start_run / ingest / finish_run of each scope run under
+generated first, then one ``ingestor.run`` of each scope under
 ``time.process_time``. Small and quick, so two versions of the code (``git archive``
 copies, each run with its own PYTHONPATH) can be alternated many times in the same
 minutes and compared by their minima on a machine others share.
@@ -30,9 +30,8 @@ def one_pass(ingestor: Ingestor, cis: int) -> float:
     scopes = [(source, scope, list(stream)) for source, scope, stream in streams]
     started = time.process_time()
     for source, scope, items in scopes:
-        run = ingestor.start_run(source, scope)
-        ingestor.ingest(run, items)
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run(source, scope) as run:
+            run.ingest(items)
     return time.process_time() - started
 
 

@@ -189,9 +189,10 @@ def main() -> None:
         store = SQLiteStore(work / "bench.sqlite")
         ingestor = Ingestor(store, load_schema())
         wall = time.perf_counter()
-        run = ingestor.start_run("snmp", "bench")
-        report = ingestor.ingest(run, result.items)
-        ingestor.finish_run(run, complete=result.complete, errors=result.errors)
+        with ingestor.run("snmp", "bench") as run:
+            report = run.ingest(result.items)
+            if not result.complete:
+                run.incomplete(*result.errors)
         ingest_s = time.perf_counter() - wall
         store.close()
     finally:

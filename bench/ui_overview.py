@@ -125,9 +125,8 @@ def main() -> None:
     ingestor = Ingestor(store, catalog)
     _, streams = estate_streams(args.cis, rels_per_ci=2.0)
     for source, scope, items in streams:
-        run = ingestor.start_run(source, scope)
-        ingestor.ingest(run, items)
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run(source, scope) as run:
+            run.ingest(items)
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     token = TokenService(token_store).create("bench", Role.VIEWER)[1]
     index = TopologyIndex.load(store, catalog)

@@ -43,10 +43,19 @@ def age_scope(
     now: int,
     batch_size: int,
     notify: Callable[[ChangeSet], None] | None = None,
+    ttl_only: bool = False,
 ) -> AgingReport:
-    """Age everything in ``run``'s scope that ``run`` (complete) did not see."""
+    """Age everything in ``run``'s scope that ``run`` (complete) did not see.
+
+    ``ttl_only``: ``run`` is incomplete because its target was silent; nothing
+    counts a missed run, but what nobody has seen for longer than its class's TTL
+    goes stale.
+    """
     report = AgingReport()
-    if not store.mark_missed(run.source, run.scope, run.run_id):
+    if ttl_only:
+        if not any(c.aging.ttl_days is not None for c in schema.classes.values()):
+            return report
+    elif not store.mark_missed(run.source, run.scope, run.run_id):
         return report  # the run saw everything its scope holds: no candidates to page through
     after: str | None = None
     while True:
@@ -58,7 +67,7 @@ def age_scope(
         moves: dict[str, tuple[str, Lifecycle]] = {}
         for cand in page:
             policy = schema.cls(cand.ci_class).aging if cand.ci_class in schema.classes else RELATIONSHIP_AGING
-            target = lifecycle_for(cand, policy, now)
+            target = lifecycle_for(cand._replace(min_missed=0) if ttl_only else cand, policy, now)
             # Aging only moves forward; a sighting (in ingest) is what reactivates.
             order = [Lifecycle.ACTIVE, Lifecycle.STALE, Lifecycle.RETIRED]
             if order.index(target) > order.index(Lifecycle(cand.status)):

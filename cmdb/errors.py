@@ -32,3 +32,18 @@ class PermissionDenied(CmdbError):
 
 class RunStateError(CmdbError):
     """A scan run used out of order (ingest into a finished run, finish twice)."""
+
+
+class IdentityConflict(CmdbError):
+    """A store refused a batch because an identification key it registers already belongs to another CI.
+
+    Raised by ``GraphStore.apply`` when another writer registered the key between
+    this batch's lookups and its write (a store whose ``write_batch`` cannot hold
+    its lookups and its write in one transaction, e.g. a uniqueness constraint on
+    Cypher key nodes). Nothing of the batch was written: the ingestor identifies
+    the batch again from scratch.
+    """
+
+    def __init__(self, key: str, message: str = "") -> None:
+        super().__init__(message or f"identification key {key!r} was registered by another writer")
+        self.key = key

@@ -9,17 +9,18 @@ error naming its field and leaves nothing behind; the rest of the batch applies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import ValidationError
 
 from cmdb.aging import AgingReport, age_scope
-from cmdb.errors import InvalidItem, RunStateError
+from cmdb.errors import IdentityConflict, InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
 from cmdb.identify import Identity, check_class, contradicts, identity, keys_for, validate_attributes
 from cmdb.merge import absorb
@@ -42,8 +43,12 @@ from cmdb.normalise import normalise
 from cmdb.observation import CIRef, Item, Observation, ObservedRelation, now_ms, parse_item
 from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
 from cmdb.redact import redact_attributes, redact_relation_attributes
+from cmdb.run_owner import current_owner
 from cmdb.store.protocol import GraphStore
 from schema import CIClass, Schema
+
+if TYPE_CHECKING:
+    from cmdb.runs import ActiveRun
 
 log = logging.getLogger(__name__)
 # Key-value events through the stdlib logger, so levels and handlers apply even
@@ -525,9 +530,16 @@ def ref_values(schema: Schema, cls: CIClass, ref: CIRef) -> dict[str, Any]:
     normalise(schema, cls, values)
     return values
 
+DEFAULT_RUN_LEASE_MS = 3_600_000  # a run of another machine silent this long is abandoned
+_IDENTITY_RETRIES = 5  # times a batch is identified again after an IdentityConflict
+
 
 class Ingestor:
-    """Runs scan runs: start, ingest batches, finish (aging only after a complete run)."""
+    """Runs scan runs: start, ingest batches, finish (aging only after a complete run).
+
+    Callers open a run with :meth:`run`, the one context manager that starts and
+    ends every run on every exit path; ``start_run`` and ``finish_run`` are its parts.
+    """
 
     def __init__(
         self,
@@ -537,6 +549,7 @@ class Ingestor:
         listeners: Sequence[Listener] = (),
         batch_size: int = 2000,
         aging_batch_size: int = 1000,
+        run_lease_ms: int = DEFAULT_RUN_LEASE_MS,
     ) -> None:
         self.store = store
         self.schema = schema
@@ -544,8 +557,32 @@ class Ingestor:
         self.listeners = list(listeners)
         self.batch_size = batch_size
         self.aging_batch_size = aging_batch_size
+        self.run_lease_ms = run_lease_ms
         self._sighted_in_run: dict[str, set[str]] = {}  # run id -> uids its committed batches sighted
         self._reference_keys: dict[tuple[Any, ...], list[str]] = {}  # see reference_keys()
+        self._swept_at: int | None = None  # when close_abandoned_runs last looked
+        self._owner = current_owner()
+
+    def run(self, source: str, scope: str, job: str | None = None) -> contextlib.AbstractContextManager[ActiveRun]:
+        """Open a scan run for the ``with`` block: the only way a run starts and ends.
+
+        The block ingests through the :class:`cmdb.runs.ActiveRun` it gets and says
+        what it could not cover (``incomplete``). Leaving the block finishes the run:
+        complete when nothing was reported missing and no item was rejected, else
+        incomplete with the reasons; an exception, a cancellation or an interrupt
+        (Ctrl-C, a signal turned into an exception) ends it incomplete with that reason.
+        """
+        from cmdb.runs import open_run  # cmdb.runs builds on this module
+
+        return open_run(self, source, scope, job)
+
+    def close_abandoned_runs(self) -> list[ScanRun]:
+        """Close as ``abandoned`` the runs that will never finish (see :mod:`cmdb.runs`); returns them."""
+        from cmdb.runs import close_abandoned
+
+        now = self.clock()
+        self._swept_at = now
+        return close_abandoned(self.store, now, self.run_lease_ms, set(self._sighted_in_run))
 
     def reference_keys(self, token: tuple[Any, ...], cls: CIClass, ref: CIRef) -> list[str]:
         """The identification keys of a reference without a parent, remembered across batches.
@@ -561,8 +598,13 @@ class Ingestor:
         return keys
 
     def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
+        """Record a new run (use :meth:`run`); the first one, and one per quarter lease, closes abandoned runs."""
         self.schema.source(source)  # unknown source -> UnknownName
-        run = ScanRun(run_id=new_uid(), source=source, scope=scope, started_at=self.clock(), job=job)
+        now = self.clock()
+        if self._swept_at is None or now - self._swept_at > self.run_lease_ms // 4:
+            self.close_abandoned_runs()
+        run = ScanRun(run_id=new_uid(), source=source, scope=scope, started_at=now, job=job,
+                      owner=self._owner, heartbeat_at=now)
         self.store.save_run(run)
         self._sighted_in_run[run.run_id] = set()
         return run
@@ -582,19 +624,66 @@ class Ingestor:
                 chunk = list(islice(iterator, self.batch_size))
                 if not chunk:
                     break
+                self._heartbeat(run)
                 report.add(self._ingest_batch(run, chunk, offset))
                 offset += len(chunk)
         for key, value in report.as_counts().items():
             run.counts[key] = run.counts.get(key, 0) + value
         run.errors.extend(str(e) for e in report.rejected[:1000])
+        run.heartbeat_at = self.clock()
         self.store.save_run(run)
         if report.rejected:
             events.warning("items_rejected", run_id=run.run_id, source=run.source, scope=run.scope,
                            rejected=len(report.rejected), first=str(report.rejected[0]))
         return report
 
+    def _heartbeat(self, run: ScanRun) -> None:
+        """Between batches, now and then: show the run's owner alive, and stop if a writer closed the run as abandoned."""
+        now = self.clock()
+        if run.heartbeat_at is not None and now - run.heartbeat_at < self.run_lease_ms // 10:
+            return
+        stored = self.store.get_run(run.run_id)
+        if stored is not None and stored.status is RunStatus.ABANDONED:
+            raise RunStateError(f"run {run.run_id} was closed as abandoned (silent longer than its lease)")
+        run.heartbeat_at = now
+        self.store.save_run(run)
+
     def _ingest_batch(self, run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int) -> IngestReport:
-        batch = _Batch(self, run, self.clock())
+        """Parse a chunk, then identify and apply it in one write transaction of the store.
+
+        The key lookups and the write happen under ``store.write_batch()``, so two
+        processes ingesting the same things cannot both find them missing and both
+        create them. A store that detects such a race only at the write raises
+        ``IdentityConflict`` having written nothing; the batch is identified again.
+        """
+        rejected: list[ItemError] = []
+        parsed = self._parse_chunk(run, chunk, offset, rejected)
+        for attempt in range(_IDENTITY_RETRIES + 1):
+            try:
+                with self.store.write_batch():
+                    batch = self._identify_batch(run, parsed, rejected)
+                    changes = batch.changeset()
+                    if changes:
+                        self.store.apply(changes)
+                break
+            except IdentityConflict as exc:
+                if attempt == _IDENTITY_RETRIES:
+                    raise
+                events.info("identity_conflict_retry", run_id=run.run_id, key=exc.key, attempt=attempt + 1)
+        if changes:
+            self._sighted_in_run.setdefault(run.run_id, set()).update(batch.sighted)  # the uids of changes.sightings
+            for listener in self.listeners:
+                try:
+                    listener(changes)
+                except Exception:  # a listener must never lose a committed batch
+                    log.exception("ingest listener failed")
+        batch.report.rejected.sort(key=lambda e: e.index)
+        return batch.report
+
+    @staticmethod
+    def _parse_chunk(run: ScanRun, chunk: list[Item | dict[str, Any]], offset: int,
+                     rejected: list[ItemError]) -> list[tuple[int, Item]]:
+        """The chunk's items checked for shape and run (outside the write transaction); failures go to ``rejected``."""
         parsed: list[tuple[int, Item]] = []
         for i, raw in enumerate(chunk):
             index = offset + i
@@ -608,14 +697,20 @@ class Ingestor:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field_name = ".".join(str(p) for p in first["loc"]) or "item"
-                batch.report.rejected.append(ItemError(index, field_name, first["msg"]))
+                rejected.append(ItemError(index, field_name, first["msg"]))
                 continue
             if item.source != run.source or item.scope != run.scope:
-                batch.report.rejected.append(ItemError(
+                rejected.append(ItemError(
                     index, "source" if item.source != run.source else "scope",
                     f"item is from {item.source}/{item.scope}, run is {run.source}/{run.scope}"))
                 continue
             parsed.append((index, item))
+        return parsed
+
+    def _identify_batch(self, run: ScanRun, parsed: list[tuple[int, Item]], rejected: list[ItemError]) -> _Batch:
+        """Identify and reconcile parsed items against the store: the batch, its ChangeSet ready."""
+        batch = _Batch(self, run, self.clock())
+        batch.report.rejected.extend(rejected)
         # Parents before children, CIs before relationships, so references resolve in
         # one pass; each level's identification keys are looked up in one store call.
         # Every check of an item happens before it changes any state, so a rejected
@@ -642,17 +737,7 @@ class Ingestor:
             except InvalidItem as exc:
                 batch.report.rejected.append(ItemError(index, exc.field, exc.message))
         batch.flush_relations()
-        changes = batch.changeset()
-        if changes:
-            self.store.apply(changes)
-            self._sighted_in_run.setdefault(run.run_id, set()).update(batch.sighted)  # the uids of changes.sightings
-            for listener in self.listeners:
-                try:
-                    listener(changes)
-                except Exception:  # a listener must never lose a committed batch
-                    log.exception("ingest listener failed")
-        batch.report.rejected.sort(key=lambda e: e.index)
-        return batch.report
+        return batch
 
     @staticmethod
     def _prefetch_observations(batch: _Batch, observations: list[Observation]) -> None:
@@ -718,11 +803,35 @@ class Ingestor:
                 found, _ = batch.match(keys, ref.identifiers, identity(batch.schema, cls), whole=False)
                 batch.ref_cache[token] = found.uid if found is not None else None
 
-    def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = ()) -> ScanRun:
-        """Close a run. Only a complete run ages what its scope no longer sees."""
+    def apply_changes(self, run: ScanRun, changes: ChangeSet) -> None:
+        """Apply a ChangeSet made outside identification (a manual retire) in ``run``, and tell the listeners."""
+        if run.status is not RunStatus.RUNNING:
+            raise RunStateError(f"run {run.run_id} is {run.status.value}; start a new run")
+        self.store.apply(changes)
+        self._notify(changes)
+
+    def finish_run(self, run: ScanRun, complete: bool, errors: Iterable[str] = (), silent: bool = False) -> ScanRun:
+        """Close a run (use :meth:`run`). Only a complete run ages what its scope no longer sees.
+
+        ``silent``: an incomplete run whose target did not answer at all; what its
+        scope holds still goes stale past its class's TTL (by time since anyone last
+        saw it), never by missed runs.
+        """
         if run.status is not RunStatus.RUNNING:
             raise RunStateError(f"run {run.run_id} is already {run.status.value}")
+        stored = self.store.get_run(run.run_id)
+        if stored is not None and stored.status is RunStatus.ABANDONED:
+            # Another writer gave up on this run (its lease ran out): its sightings were
+            # taken back, and it must not age anything now.
+            self._sighted_in_run.pop(run.run_id, None)
+            events.warning("scan_run_was_abandoned", run_id=run.run_id, source=run.source, scope=run.scope)
+            return stored
         run.errors.extend(errors)
+        if not complete and silent:
+            with gc_paused():
+                by_ttl = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,
+                                   self._notify, ttl_only=True)
+            run.counts["stale"] = by_ttl.staled
         if complete:
             with gc_paused():
                 aging: AgingReport = age_scope(self.store, self.schema, run, self.clock(), self.aging_batch_size,

@@ -23,6 +23,9 @@ class RunStatus(str, Enum):
     RUNNING = "running"
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"
+    # Never finished (the process was killed or lost its store): closed by the next
+    # writer, its sightings taken back (they count neither as evidence nor for aging).
+    ABANDONED = "abandoned"
 
 
 class Action(str, Enum):
@@ -142,6 +145,10 @@ class ScanRun:
     status: RunStatus = RunStatus.RUNNING
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # The process running it (``cmdb.run_owner``) and when it last showed it is alive:
+    # what tells a later writer that a ``running`` run will never finish.
+    owner: str | None = None
+    heartbeat_at: int | None = None
 
 
 @dataclass(slots=True)

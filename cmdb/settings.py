@@ -26,6 +26,8 @@ class CoreSettings(BaseSettings):
     store_url: str | None = None
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000)
     aging_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # A run whose owner cannot be asked (another machine) is abandoned after this long without a heartbeat.
+    run_lease_s: int = Field(default=3600, ge=60)
     schema_path: Path | None = None
 
     def resolved_store_url(self) -> str:

@@ -70,7 +70,7 @@ def open_store(url: str | None = None) -> GraphStore:
 def open_ingestor(store: GraphStore, listeners: Sequence[Listener] = ()) -> Ingestor:
     cfg = settings()
     return Ingestor(store, schema(), listeners=listeners, batch_size=cfg.ingest_batch_size,
-                    aging_batch_size=cfg.aging_batch_size)
+                    aging_batch_size=cfg.aging_batch_size, run_lease_ms=cfg.run_lease_s * 1000)
 
 
 def print_json(value: Any) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -19,9 +20,6 @@ from cmdb.store.protocol import Direction
 from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json, schema
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
-if TYPE_CHECKING:
-    from cmdb.ingest import ItemError
-
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -46,12 +44,11 @@ def run_to_dict(run: ScanRun) -> dict[str, Any]:
     return data
 
 
-def _read_lines(path: str, lines: list[int]) -> Iterator[dict[str, Any] | str]:
-    """Decoded JSON objects; a line that is not one (invalid UTF-8 or JSON, nested past what the
-    decoder can take, not an object) yields its error text, named by its 1-based line number.
+def _read_lines(path: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(1-based line number, decoded JSON object); a line that is not one (invalid UTF-8 or JSON,
+    nested past what the decoder can take, not an object) gives its error text instead.
 
-    ``lines`` gets the line number of each object yielded, in order: item ``i`` of the ingest
-    is line ``lines[i]``. Lines are read as bytes, so one bad byte costs its line only.
+    Lines are read as bytes, so one bad byte costs its line only.
     """
     handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     try:
@@ -59,31 +56,36 @@ def _read_lines(path: str, lines: list[int]) -> Iterator[dict[str, Any] | str]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield f"line {number}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                yield number, f"line {number}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
                 continue
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield f"line {number}: invalid JSON: {exc.msg}"
+                yield number, f"line {number}: invalid JSON: {exc.msg}"
                 continue
             except RecursionError:
-                yield f"line {number}: JSON nested too deep"
+                yield number, f"line {number}: JSON nested too deep"
                 continue
-            if isinstance(value, dict):
-                lines.append(number)
-                yield value
-            else:
-                yield f"line {number}: expected a JSON object"
+            yield number, value if isinstance(value, dict) else f"line {number}: expected a JSON object"
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
 
 
-def _at_line(error: ItemError, lines: list[int]) -> dict[str, Any]:
-    """A rejected item named by its 1-based line in the file instead of its index in the ingest."""
-    return {"line": lines[error.index], "field": error.field, "message": error.message}
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt (as SIGINT does), so the run closes with the reason."""
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def ingest(
@@ -95,33 +97,59 @@ def ingest(
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Ingest a JSON-lines file of observations as one scan run."""
+    """Ingest a JSON-lines file of observations as one scan run.
+
+    The run is complete only if every line was read and applied; a rejected line
+    makes it incomplete (nothing ages on its account) and the exit code 2, with the
+    rejections listed by line number. Ctrl-C (or SIGTERM) ends the run incomplete
+    and exits 130.
+    """
     store = open_store(store_url)
     ingestor = open_ingestor(store)
-    run = ingestor.start_run(source, scope)
     decode_errors: list[str] = []
-    lines: list[int] = []
+    lines: list[int] = []  # the file's line number of each item handed to the ingest, by position
 
     def items() -> Iterator[dict[str, Any]]:
-        for entry in _read_lines(file, lines):
+        for number, entry in _read_lines(file):
             if isinstance(entry, str):
                 decode_errors.append(entry)
             else:
+                lines.append(number)
                 yield entry
 
-    report = ingestor.ingest(run, items())
-    finished = ingestor.finish_run(run, complete=complete and not decode_errors, errors=decode_errors)
-    store.close()
+    opened: list[str] = []
+    try:
+        with _terminate_as_interrupt(), ingestor.run(source, scope) as run:
+            opened.append(run.run_id)
+            run.ingest(items())
+            if decode_errors:
+                run.error(*decode_errors)
+                run.incomplete(f"{len(decode_errors)} line(s) could not be read")
+            if not complete:
+                run.incomplete("ingested with --incomplete")
+    except KeyboardInterrupt as exc:
+        closed = f"run {opened[0]} closed incomplete" if opened else "no run started"
+        err_console.print(f"[red]interrupted[/red] ({exc or 'SIGINT'}): {closed}")
+        raise typer.Exit(code=130) from None
+    finally:
+        store.close()
+    finished, report = run.finished, run.report
+    assert finished is not None
+    rejected = [{"line": lines[e.index], "field": e.field, "message": e.message} for e in report.rejected]
+    # Every line that did not make it, in file order: unreadable ones and rejected items.
+    problems = [text for _, text in sorted(
+        [(int(e.split(":", 1)[0].removeprefix("line ")), e) for e in decode_errors]
+        + [(r["line"], f"line {r['line']}: {r['field']}: {r['message']}") for r in rejected])]
     if as_json:
-        print_json({"run": run_to_dict(finished), "rejected": [_at_line(e, lines) for e in report.rejected],
-                    "unreadable": decode_errors})
+        print_json({"run": run_to_dict(finished), "rejected": rejected, "unreadable": decode_errors})
     else:
         counts = report.as_counts()
         console.print(f"run {finished.run_id} {finished.status.value}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        rejected = (f"line {e['line']}: {e['field']}: {e['message']}" for e in (_at_line(r, lines) for r in report.rejected))
-        for error in [*decode_errors, *rejected][:50]:
-            err_console.print(f"[red]rejected[/red] {error}")
-    if report.rejected or decode_errors:
+        for problem in problems[:50]:
+            err_console.print(f"[red]rejected[/red] {problem}")
+        if len(problems) > 50:
+            err_console.print(f"... and {len(problems) - 50} more")
+    if problems:
         raise typer.Exit(code=2)
 
 

@@ -65,7 +65,7 @@ def discover_hosts(
             runs = asyncio.run(run_scan(scanner, ingestor, progress=tick, on_run=on_run))
     finally:
         store.close()
-    summary = _summary(runs, reports)
+    summary = _summary(runs, reports, inv.scope)
     if as_json:
         print_json(summary)
     else:
@@ -74,9 +74,10 @@ def discover_hosts(
         raise typer.Exit(1)
 
 
-def _summary(runs: list[ScanRun], reports: dict[str, IngestReport]) -> dict[str, Any]:
-    hosts = [r for r in runs if not r.scope.endswith(":traffic")]
-    traffic = next((r for r in runs if r.scope.endswith(":traffic")), None)
+def _summary(runs: list[ScanRun], reports: dict[str, IngestReport], scope: str) -> dict[str, Any]:
+    hosts = [r for r in runs if r.scope.startswith(f"{scope}/")]
+    traffic = next((r for r in runs if r.scope == f"{scope}:traffic"), None)
+    whole = next((r for r in runs if r.scope == scope), None)  # the inventory's own run (its removed hosts)
     rows = []
     for r in hosts:
         rep = reports.get(r.scope, IngestReport())
@@ -94,6 +95,7 @@ def _summary(runs: list[ScanRun], reports: dict[str, IngestReport]) -> dict[str,
             "updated": edges.relationships_updated if edges else 0,
             "unchanged": edges.relationships_unchanged if edges else 0,
         },
+        "removed_hosts": whole.counts.get("removed_parts", 0) if whole else 0,
         "runs": rows,
     }
 

@@ -15,6 +15,12 @@ class ScopeResult:
 
     ``complete`` is False when any part of the scope failed: then nothing in the
     scope is aged. ``errors`` say, per failing target, what went wrong.
+    ``silent``: the scope's target did not answer at all (a host unreachable):
+    nothing ages for missing this run, but what the scope holds goes stale once
+    nobody has seen it for longer than its class's TTL.
+    ``parts``: this scope is an inventory whose parts are the scopes
+    ``<scope>/<part>`` (one per host); a part the store still holds that is not
+    listed was removed from the inventory, and its run ages what it held.
     """
 
     scope: str
@@ -22,6 +28,8 @@ class ScopeResult:
     complete: bool
     errors: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    silent: bool = False
+    parts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +31,7 @@ from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import RunStatus, ScanRun
 from discovery.base import ProgressHook, ScopeResult
 from discovery.jobs import Job
-from discovery.runner import RunHook
+from discovery.runner import RunHook, ingest_scope
 from discovery.scanner_registry import REGISTRY, build_scanner
 
 log = logging.getLogger(__name__)
@@ -135,32 +134,11 @@ class FileLock:
             self._fh = None
 
 
-def _until(interrupt: _Interrupt, items: Iterable[Any]) -> Iterator[Any]:
-    """Stop feeding the ingest at the next batch boundary once interrupted."""
-    for item in items:
-        if interrupt.event.is_set():
-            return
-        yield item
-
-
 def _ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str,
                   interrupt: _Interrupt) -> tuple[ScanRun, IngestReport]:
-    """Like ``discovery.runner.ingest_scope``, but an interrupted scope never closes complete."""
-    run = ingestor.start_run(source, result.scope, job=job)
-    report = IngestReport()
-    try:
-        report = ingestor.ingest(run, _until(interrupt, result.items))
-    except Exception as exc:
-        log.exception("ingest of %s/%s failed", source, result.scope)
-        ingestor.finish_run(run, complete=False, errors=[*result.errors, f"ingest failed: {exc}"])
-        return run, report
-    for key, value in result.stats.items():
-        run.counts[f"scan_{key}"] = value
-    if interrupt.event.is_set():
-        ingestor.finish_run(run, complete=False, errors=[*result.errors, interrupt.reason or "interrupted"])
-    else:
-        ingestor.finish_run(run, complete=result.complete, errors=result.errors)
-    return run, report
+    """``discovery.runner.ingest_scope``, stopped at the next item once the execution is interrupted."""
+    return ingest_scope(ingestor, source, result, job,
+                        stop=lambda: (interrupt.reason or "interrupted") if interrupt.event.is_set() else None)
 
 
 class JobRunner:
@@ -184,8 +162,10 @@ class JobRunner:
         return executions
 
     def _record(self, job: Job, error: str) -> ScanRun:
-        run = self.ingestor.start_run(job_source(job), job_scope(job.name), job=job.name)
-        return self.ingestor.finish_run(run, complete=False, errors=[error])
+        with self.ingestor.run(job_source(job), job_scope(job.name), job=job.name) as run:
+            run.incomplete(error)
+        assert run.finished is not None
+        return run.finished
 
     async def record_skip(self, job: Job) -> ScanRun:
         """Record that a due execution of ``job`` was skipped because one is still running."""

@@ -1,17 +1,20 @@
 """Runs a scanner into the ingest pipeline: one scan run per scope.
 
 A scope whose scanning failed, or whose ingest raised, ends incomplete with its
-reasons and ages nothing; the other scopes still finish complete.
+reasons and ages nothing; the other scopes still finish complete. The run is
+opened and closed by ``Ingestor.run``, so an interrupt ends it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import ScanRun
+from cmdb.observation import Item
+from cmdb.runs import close_removed_parts
 from discovery.base import ProgressHook, Scanner, ScopeResult
 
 log = logging.getLogger(__name__)
@@ -19,20 +22,49 @@ log = logging.getLogger(__name__)
 RunHook = Callable[[ScanRun, IngestReport], None]
 
 
-def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str | None = None) -> tuple[ScanRun, IngestReport]:
-    """Apply one scope's observations as one scan run, then close it complete or not."""
-    run = ingestor.start_run(source, result.scope, job=job)
-    report = IngestReport()
-    try:
-        report = ingestor.ingest(run, result.items)
-    except Exception as exc:  # the store dropped mid-batch: the run cannot be complete
-        log.exception("ingest of %s/%s failed", source, result.scope)
-        ingestor.finish_run(run, complete=False, errors=[*result.errors, f"ingest failed: {exc}"])
-        return run, report
-    for key, value in result.stats.items():
-        run.counts[f"scan_{key}"] = value
-    ingestor.finish_run(run, complete=result.complete, errors=result.errors)
-    return run, report
+def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str | None = None,
+                 stop: Callable[[], str | None] | None = None) -> tuple[ScanRun, IngestReport]:
+    """Apply one scope's observations as one scan run, complete only if the scanner and the ingest say so.
+
+    ``stop``: asked between items; a reason stops the ingest at the next item and
+    ends the run incomplete with that reason (a job's timeout or shutdown).
+    """
+    stopped: list[str] = []
+
+    def until(items: Iterable[Item]) -> Iterator[Item]:
+        for item in items:
+            reason = stop() if stop is not None else None
+            if reason is not None:
+                stopped.append(reason)
+                return
+            yield item
+
+    with ingestor.run(source, result.scope, job=job) as run:
+        try:
+            run.ingest(until(result.items) if stop is not None else result.items)
+        except Exception as exc:  # the store dropped mid-batch: the run cannot be complete
+            log.exception("ingest of %s/%s failed", source, result.scope)
+            run.error(*result.errors)
+            run.incomplete(f"ingest failed: {exc}")
+        else:
+            for key, value in result.stats.items():
+                run.run.counts[f"scan_{key}"] = value
+            if not stopped and stop is not None and (late := stop()) is not None:
+                stopped.append(late)  # interrupted once the items were in: still not a whole scan
+            if stopped:
+                run.error(*result.errors)
+                run.incomplete(stopped[0])
+            elif result.complete:
+                run.error(*result.errors)
+                if result.parts is not None:  # an inventory read whole: its removed parts age
+                    removed = close_removed_parts(ingestor, source, result.scope, result.parts, job)
+                    run.run.counts["parts"] = len(result.parts)
+                    run.run.counts["removed_parts"] = len(removed)
+            else:
+                run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
+                               silent=result.silent)
+    assert run.finished is not None
+    return run.finished, run.report
 
 
 async def run_scan(

@@ -56,9 +56,12 @@ class Harness:
 
     def run(self, items: Iterable[Item | dict[str, Any]], source: str = "aws", scope: str = "s1",
             complete: bool = True) -> tuple[ScanRun, IngestReport]:
-        run = self.ingestor.start_run(source, scope)
-        report = self.ingestor.ingest(run, items)
-        return self.ingestor.finish_run(run, complete=complete), report
+        with self.ingestor.run(source, scope) as run:
+            report = run.ingest(items)
+            if not complete:
+                run.incomplete("test: incomplete run")
+        assert run.finished is not None
+        return run.finished, report
 
     def all_cis(self) -> list[Any]:
         return [ci for batch in self.store.iter_cis() for ci in batch]

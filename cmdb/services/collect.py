@@ -42,14 +42,11 @@ class CollectService:
             raise InvalidQuery("source", f"unknown source {batch.source!r}")
         if not batch.scope.strip():
             raise InvalidQuery("scope", "must not be empty")
-        with self.lock:
-            run = self.ingestor.start_run(batch.source, batch.scope, job="collector")
-            try:
-                report = self.ingestor.ingest(run, batch.items)
-            except BaseException:
-                self.ingestor.finish_run(run, complete=False, errors=["ingest failed"])
-                raise
-            # A batch with rejected items is not the whole truth about its scope: never age on it.
-            complete = batch.complete and not report.rejected
-            run = self.ingestor.finish_run(run, complete=complete)
-        return CollectResult(run=run, report=report)
+        # A batch with rejected items is not the whole truth about its scope: the run
+        # ends incomplete (Ingestor.run sees to it) and ages nothing.
+        with self.lock, self.ingestor.run(batch.source, batch.scope, job="collector") as run:
+            run.ingest(batch.items)
+            if not batch.complete:
+                run.incomplete("the collector sent part of its scope (complete: false)")
+        assert run.finished is not None
+        return CollectResult(run=run.finished, report=run.report)

@@ -27,6 +27,7 @@ from schema import Schema
 
 MANUAL_SOURCE = "manual"
 MANUAL_SCOPE = "api"
+_NOT_A_SCAN = "manual edit: not a scan of its scope (ages nothing)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +70,15 @@ class ManualEdits:
 
     # -- one run per edit ------------------------------------------------------------------
     def _run(self, items: Sequence[Observation | ObservedRelation]) -> tuple[ScanRun, IngestReport]:
-        with self.lock:
-            run = self.ingestor.start_run(MANUAL_SOURCE, MANUAL_SCOPE, job="api")
-            try:
-                report = self.ingestor.ingest(run, items)
-            finally:
-                self.ingestor.finish_run(run, complete=False)
+        with self.lock, self.ingestor.run(MANUAL_SOURCE, MANUAL_SCOPE, job="api") as run:
+            run.ingest(items)
+            run.incomplete(_NOT_A_SCAN)
+        report = run.report
         if report.rejected:
             err = report.rejected[0]
             raise EditRejected(err.field, err.message)
-        return run, report
+        assert run.finished is not None
+        return run.finished, report
 
     def _observation(self, ci_class: str, identifiers: Mapping[str, Any], attributes: Mapping[str, Any],
                      parent: CIRef | None) -> Observation:
@@ -146,18 +146,15 @@ class ManualEdits:
             ci = self._get(uid)
             if ci.status is Lifecycle.RETIRED:
                 return EditResult(ci=ci, run_id="", changed=False)
-            run = self.ingestor.start_run(MANUAL_SOURCE, MANUAL_SCOPE, job="api")
-            at = now_ms()
-            changes: dict[str, list[Any]] = {"status": [ci.status.value, Lifecycle.RETIRED.value]}
-            if reason:
-                changes["reason"] = [None, redact_text(reason)]  # free text: cmdb.redact
-            ci.status = Lifecycle.RETIRED
-            ci.updated_at = at
-            changeset = ChangeSet(cis=[ci], history=[HistoryEntry(
-                subject_uid=uid, subject_kind="ci", action=Action.RETIRE, changes=changes,
-                source=MANUAL_SOURCE, run_id=run.run_id, at=at)])
-            self.store.apply(changeset)
-            for listener in self.ingestor.listeners:
-                listener(changeset)
-            self.ingestor.finish_run(run, complete=False)
+            with self.ingestor.run(MANUAL_SOURCE, MANUAL_SCOPE, job="api") as run:
+                at = now_ms()
+                changes: dict[str, list[Any]] = {"status": [ci.status.value, Lifecycle.RETIRED.value]}
+                if reason:
+                    changes["reason"] = [None, redact_text(reason)]  # free text: cmdb.redact
+                ci.status = Lifecycle.RETIRED
+                ci.updated_at = at
+                run.apply(ChangeSet(cis=[ci], history=[HistoryEntry(
+                    subject_uid=uid, subject_kind="ci", action=Action.RETIRE, changes=changes,
+                    source=MANUAL_SOURCE, run_id=run.run_id, at=at)]))
+                run.incomplete(_NOT_A_SCAN)
         return EditResult(ci=self._get(uid), run_id=run.run_id, changed=True)

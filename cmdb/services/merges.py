@@ -51,6 +51,9 @@ class SuspectedDuplicate:
     separated_by: tuple[str, ...] = field(default=())
 
 
+_NOT_A_SCAN = "a manual merge, not a scan: it ages nothing"
+
+
 class Merges:
     """Manual merge and unmerge, and the duplicates report; one writer at a time (``lock``)."""
 
@@ -94,14 +97,12 @@ class Merges:
             clash = [a for a in ident.separating if contradicts(keep.attributes, gone.attributes, (a,))]
             if clash:
                 raise EditRejected("uid", f"{keep.uid} and {gone.uid} are two things: their {', '.join(clash)} differ")
-            run = self.ingestor.start_run(MERGE_SOURCE, MERGE_SCOPE, job="merge")
-            try:
-                batch = _Batch(self.ingestor, run, self.ingestor.clock())
+            with self.ingestor.run(MERGE_SOURCE, MERGE_SCOPE, job="merge") as run:
+                batch = _Batch(self.ingestor, run.run, self.ingestor.clock())
                 batch.cis.update({keep.uid: keep, gone.uid: gone})
                 absorb(batch, keep, gone)
                 self._apply(batch)
-            finally:
-                self.ingestor.finish_run(run, complete=False)
+                run.incomplete(_NOT_A_SCAN)
             return MergeResult(self._get(keep_uid), self._get(gone_uid), run.run_id)
 
     def unmerge(self, uid: str) -> MergeResult:
@@ -114,14 +115,12 @@ class Merges:
                 raise EditRejected("uid", f"CI {uid} was not merged into another")
             merge_run = merges[-1].run_id
             keep = self._get(keep_uid)
-            run = self.ingestor.start_run(MERGE_SOURCE, MERGE_SCOPE, job="unmerge")
-            try:
-                batch = _Batch(self.ingestor, run, self.ingestor.clock())
+            with self.ingestor.run(MERGE_SOURCE, MERGE_SCOPE, job="unmerge") as run:
+                batch = _Batch(self.ingestor, run.run, self.ingestor.clock())
                 batch.cis.update({keep.uid: keep, gone.uid: gone})
                 self._undo(batch, keep, gone, merge_run)
                 self._apply(batch)
-            finally:
-                self.ingestor.finish_run(run, complete=False)
+                run.incomplete(_NOT_A_SCAN)
             return MergeResult(self._get(keep.uid), self._get(uid), run.run_id)
 
     def _undo(self, batch: _Batch, keep: CI, gone: CI, merge_run: str | None) -> None:

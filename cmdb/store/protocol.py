@@ -7,6 +7,7 @@ these methods. ``tests/contract/`` holds the suite every implementation passes.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -82,12 +83,28 @@ class GraphStore(Protocol):
     def get_relationships(self, uids: Collection[str]) -> dict[str, Relationship]:
         ...
 
+    def write_batch(self) -> AbstractContextManager[None]:
+        """One write transaction around an ingest batch's identification reads and its ``apply``.
+
+        Inside it (on the calling thread), ``find_keys``, ``get_cis``,
+        ``get_ci_heads`` and ``get_relationships`` read what the ``apply`` then
+        writes, and no other writer, in this process or another, registers a key
+        in between: two processes ingesting the same things end with one CI each.
+        A store that cannot hold the reads and the write in one transaction must
+        instead make ``apply`` raise ``cmdb.errors.IdentityConflict`` (writing
+        nothing) when a key it registers already belongs to another CI; the
+        ingestor then identifies the batch again. Where it is a transaction
+        (SQLite), leaving the block on an error writes nothing of the batch.
+        """
+        ...
+
     def apply(self, changes: ChangeSet) -> None:
         """Write one batch atomically: all of it or, on error, none of it.
 
         Sightings reset the item's missed-run count in that source and scope;
         ``dropped_sightings`` are removed and ``restored_sightings`` written as given
         (a merge moving them from one CI to another), after the deletes.
+        May raise ``IdentityConflict`` (see ``write_batch``), having written nothing.
         """
         ...
 
@@ -153,6 +170,29 @@ class GraphStore(Protocol):
     def list_runs(self, source: str | None = None, scope: str | None = None, limit: int = 50,
                   job: str | None = None) -> list[ScanRun]:
         """Most recent first, optionally only one source, scope or job."""
+        ...
+
+    def unfinished_runs(self) -> list[ScanRun]:
+        """The runs still ``running``, oldest first (to find the abandoned ones)."""
+        ...
+
+    def abandon_run(self, run: ScanRun) -> None:
+        """Save ``run`` (status ``abandoned``) and take back what its sightings did, in one transaction.
+
+        Sightings it made count neither for aging nor as evidence: each sighting
+        whose last run is ``run`` gets back the run, last-seen time and missed-run
+        count it had before (plus the runs missed since), and each relationship
+        whose last run is ``run`` gets back its evidence from before ``run``
+        (times seen, confidence, sources). What ``run`` created keeps its one
+        sighting. The values it wrote and their history stay: they were observed.
+        """
+        ...
+
+    def sighting_scopes(self, source: str, prefix: str) -> list[str]:
+        """The scopes of ``source`` beginning with ``prefix`` that hold sightings, sorted.
+
+        An inventory's parts (``dc1/<host>``) that the store still holds.
+        """
         ...
 
     # -- aging primitives (the policy lives in cmdb.aging) ---------------------------

@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS rels (
     status TEXT NOT NULL,
     attrs TEXT NOT NULL,
     evidence TEXT NOT NULL,
-    last_run TEXT
+    last_run TEXT,
+    prev_evidence TEXT,
+    prev_run TEXT
 );
 CREATE INDEX IF NOT EXISTS rels_src ON rels(src, type);
 CREATE INDEX IF NOT EXISTS rels_dst ON rels(dst, type);
@@ -95,6 +97,9 @@ CREATE TABLE IF NOT EXISTS sightings (
     run_id TEXT NOT NULL,
     seen_at INTEGER NOT NULL,
     missed INTEGER NOT NULL DEFAULT 0,
+    prev_run_id TEXT,
+    prev_seen_at INTEGER,
+    prev_missed INTEGER,
     PRIMARY KEY (subject_uid, source, scope)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sightings_scope ON sightings(source, scope, subject_uid);
@@ -107,7 +112,9 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at INTEGER,
     status TEXT NOT NULL,
     counts TEXT NOT NULL,
-    errors TEXT NOT NULL
+    errors TEXT NOT NULL,
+    owner TEXT,
+    heartbeat_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS ci_attrs (
     name TEXT NOT NULL,
@@ -122,7 +129,18 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE INDEX IF NOT EXISTS runs_scope ON runs(source, scope, started_at);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS runs_running ON runs(started_at) WHERE status = 'running';
 """
+
+# Columns added after the tables first shipped: (table, column, type), added to older files on open.
+# The ``prev_*`` columns hold what a sighting or a relationship's evidence was before its last
+# run, so that a run closed as abandoned can be taken back (``abandon_run``).
+_ADDED_COLUMNS = (
+    ("rels", "prev_evidence", "TEXT"), ("rels", "prev_run", "TEXT"),
+    ("sightings", "prev_run_id", "TEXT"), ("sightings", "prev_seen_at", "INTEGER"),
+    ("sightings", "prev_missed", "INTEGER"),
+    ("runs", "owner", "TEXT"), ("runs", "heartbeat_at", "INTEGER"),
+)
 
 _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -155,15 +173,29 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+# A run seeing a relationship or a sighting again first keeps what it was before that
+# run (``prev_*``, once per run: later batches of the same run leave it), so that the run
+# can be taken back if it is abandoned. UPDATE's right-hand sides read the row as it was.
 _UPSERT_REL = (
     "INSERT INTO rels(uid, type, src, dst, status, attrs, evidence, last_run) VALUES (?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(uid) DO UPDATE SET status=excluded.status, attrs=excluded.attrs,"
-    " evidence=excluded.evidence, last_run=excluded.last_run"
+    " ON CONFLICT(uid) DO UPDATE SET"
+    " prev_evidence=CASE WHEN rels.last_run IS excluded.last_run THEN rels.prev_evidence ELSE rels.evidence END,"
+    " prev_run=CASE WHEN rels.last_run IS excluded.last_run THEN rels.prev_run ELSE rels.last_run END,"
+    " status=excluded.status, attrs=excluded.attrs, evidence=excluded.evidence, last_run=excluded.last_run"
+)
+_UPDATE_REL = (  # parameters: status, attrs, evidence, last run, uid
+    "UPDATE rels SET prev_evidence = CASE WHEN last_run IS ?4 THEN prev_evidence ELSE evidence END,"
+    " prev_run = CASE WHEN last_run IS ?4 THEN prev_run ELSE last_run END,"
+    " status = ?1, attrs = ?2, evidence = ?3, last_run = ?4 WHERE uid = ?5"
 )
 _SIGHT_UIDS = (  # "WHERE true": SQLite's parser needs it between an upsert's SELECT and ON CONFLICT
     "INSERT INTO sightings(subject_uid, source, scope, subject_kind, run_id, seen_at, missed)"
     " SELECT j.value, ?, ?, ?, ?, ?, 0 FROM json_each(?) AS j WHERE true"
     " ON CONFLICT(subject_uid, source, scope) DO UPDATE SET"
+    " prev_run_id=CASE WHEN sightings.run_id = excluded.run_id THEN sightings.prev_run_id ELSE sightings.run_id END,"
+    " prev_seen_at=CASE WHEN sightings.run_id = excluded.run_id THEN sightings.prev_seen_at"
+    " ELSE sightings.seen_at END,"
+    " prev_missed=CASE WHEN sightings.run_id = excluded.run_id THEN sightings.prev_missed ELSE sightings.missed END,"
     " run_id=excluded.run_id, seen_at=MAX(sightings.seen_at, excluded.seen_at), missed=0"
 )
 _LIFECYCLE = {m.value: m for m in Lifecycle}
@@ -241,6 +273,8 @@ def _run_from_row(row: sqlite3.Row) -> ScanRun:
         status=RunStatus(row["status"]),
         counts=_loads(row["counts"]),
         errors=_loads(row["errors"]),
+        owner=row["owner"],
+        heartbeat_at=row["heartbeat_at"],
     )
 
 
@@ -263,8 +297,11 @@ class SQLiteStore(SQLiteChangeFeed):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._connections = ThreadConnections(self.path, _configure)
-        self._write_lock = threading.Lock()
+        self._local = threading.local()  # per thread: inside a write transaction?
+        # Reentrant: a thread inside write_batch() may save its run or apply.
+        self._write_lock = threading.RLock()
         conn = self._conn()
+        self._add_columns(conn)
         conn.executescript(_DDL + _FEED_DDL)
         self._migrate_evidence(conn)
         self._indexed = self._index_attributes(conn, schema)
@@ -275,10 +312,20 @@ class SQLiteStore(SQLiteChangeFeed):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection inside one write transaction: committed, or rolled back on any error."""
+        """This thread's connection inside one write transaction: committed, or rolled back on any error.
+
+        Inside another one on the same thread (``write_batch``), the outer one decides.
+        """
+        local = self._local
+        if getattr(local, "in_transaction", False):
+            yield self._conn()
+            return
         with self._write_lock:
             conn = self._conn()
+            # IMMEDIATE: the database's write lock now, across processes, before any read
+            # (busy-waits up to the connection's timeout while another process writes).
             conn.execute("BEGIN IMMEDIATE")
+            local.in_transaction = True
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -292,6 +339,33 @@ class SQLiteStore(SQLiteChangeFeed):
                     except sqlite3.Error:
                         log.warning("rollback after a failed write failed too", exc_info=True)
                 raise
+            finally:
+                local.in_transaction = False
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``) holding a batch's key lookups and its apply.
+
+        Taking the write lock before the lookups serialises identification across
+        processes, not only threads: a second ingest waits, then finds the keys the
+        first one registered.
+        """
+        with self._transaction():
+            yield
+
+    @staticmethod
+    def _add_columns(conn: sqlite3.Connection) -> None:
+        """Add the columns of ``_ADDED_COLUMNS`` a file created before them lacks."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table, column, kind in _ADDED_COLUMNS:
+            if table not in tables:
+                continue  # a new file: the DDL creates it whole
+            if column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:  # another process opening the file added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def _migrate_evidence(self, conn: sqlite3.Connection) -> None:
         """Rewrite relationship evidence stored as JSON objects (files before 2026-11-22) as arrays.
@@ -446,9 +520,7 @@ class SQLiteStore(SQLiteChangeFeed):
             else:
                 seen_again.append((*_rel_state(rel), rel.last_run, rel.uid))
         if seen_again:
-            updated = conn.executemany(
-                "UPDATE rels SET status = ?, attrs = ?, evidence = ?, last_run = ? WHERE uid = ?", seen_again,
-            ).rowcount
+            updated = conn.executemany(_UPDATE_REL, seen_again).rowcount
             if updated != len(seen_again):
                 new.extend(_rel_row(rel) for rel in changes.relationships if rel.uid not in created)
         if new:
@@ -628,13 +700,45 @@ class SQLiteStore(SQLiteChangeFeed):
     # -- scan runs --------------------------------------------------------------------
     def save_run(self, run: ScanRun) -> None:
         with self._write_lock:
-            self._conn().execute(
-                "INSERT INTO runs(run_id, source, scope, job, started_at, finished_at, status, counts, errors)"
-                " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET finished_at=excluded.finished_at,"
-                " status=excluded.status, counts=excluded.counts, errors=excluded.errors, job=excluded.job",
-                (run.run_id, run.source, run.scope, run.job, run.started_at, run.finished_at, run.status.value,
-                 _dumps(run.counts), _dumps(run.errors)),
-            )
+            self._save_run(self._conn(), run)
+
+    @staticmethod
+    def _save_run(conn: sqlite3.Connection, run: ScanRun) -> None:
+        conn.execute(
+            "INSERT INTO runs(run_id, source, scope, job, started_at, finished_at, status, counts, errors, owner,"
+            " heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET"
+            " finished_at=excluded.finished_at, status=excluded.status, counts=excluded.counts,"
+            " errors=excluded.errors, job=excluded.job, owner=excluded.owner, heartbeat_at=excluded.heartbeat_at",
+            (run.run_id, run.source, run.scope, run.job, run.started_at, run.finished_at, run.status.value,
+             _dumps(run.counts), _dumps(run.errors), run.owner, run.heartbeat_at),
+        )
+
+    def unfinished_runs(self) -> list[ScanRun]:
+        rows = self._conn().execute("SELECT * FROM runs WHERE status = 'running' ORDER BY started_at, run_id")
+        return [_run_from_row(r) for r in rows]
+
+    def abandon_run(self, run: ScanRun) -> None:
+        # No index on the run columns (they would cost every ingest): two scans, once per abandoned run.
+        with self._transaction() as conn:
+            self._save_run(conn, run)
+            conn.execute(
+                "UPDATE sightings SET run_id = prev_run_id, seen_at = prev_seen_at, missed = prev_missed + missed,"
+                " prev_run_id = NULL, prev_seen_at = NULL, prev_missed = NULL"
+                " WHERE run_id = ? AND prev_run_id IS NOT NULL", (run.run_id,))
+            conn.execute(
+                "UPDATE rels SET evidence = prev_evidence, last_run = prev_run, prev_evidence = NULL, prev_run = NULL"
+                " WHERE last_run = ? AND prev_evidence IS NOT NULL", (run.run_id,))
+
+    def sighting_scopes(self, source: str, prefix: str) -> list[str]:
+        # A loose index scan on sightings_scope (source, scope, ...): one probe per distinct scope.
+        rows = self._conn().execute(
+            "WITH RECURSIVE s(scope) AS ("
+            " SELECT (SELECT MIN(scope) FROM sightings WHERE source = ?1 AND scope >= ?2)"
+            " UNION ALL SELECT (SELECT MIN(scope) FROM sightings WHERE source = ?1 AND scope > s.scope)"
+            " FROM s WHERE s.scope IS NOT NULL AND substr(s.scope, 1, length(?2)) = ?2)"
+            " SELECT scope FROM s WHERE scope IS NOT NULL AND substr(scope, 1, length(?2)) = ?2",
+            (source, prefix)).fetchall()
+        return [r[0] for r in rows]
 
     def get_run(self, run_id: str) -> ScanRun | None:
         row = self._conn().execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()

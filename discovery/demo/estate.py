@@ -172,10 +172,11 @@ def declare_services(estate: DemoEstate, ingestor: Ingestor) -> ScanRun:
     """Ingest Acme's declared service map (source ``manual``) as one complete run."""
     from discovery.demo.services import SCOPE, SOURCE, service_map
 
-    run = ingestor.start_run(SOURCE, SCOPE, job="acme-services")
     hosts_real = any(p.name == "hosts" and p.status == "real" for p in estate.parts)
-    ingestor.ingest(run, service_map(estate.instances, with_processes=hosts_real))
-    return ingestor.finish_run(run, complete=True)
+    with ingestor.run(SOURCE, SCOPE, job="acme-services") as run:
+        run.ingest(service_map(estate.instances, with_processes=hosts_real))
+    assert run.finished is not None
+    return run.finished
 
 
 async def _discover(estate: DemoEstate, ingestor: Ingestor, progress: ProgressHook | None) -> list[JobOutcome]:

@@ -1,10 +1,12 @@
 """The SSH host scanner: bounded concurrency, a deadline per host, one scope per host.
 
 Scopes: ``<inventory scope>/<host name>`` for each host's own CIs (complete only
-when everything on that host was read), then ``<inventory scope>:traffic`` for the
-dependency edges inferred across all hosts (complete only when every host's
-socket table was read). The traffic scope comes last because its edges name
-CIs the host scopes create.
+when everything on that host was read; *silent* when nothing was), then
+``<inventory scope>:traffic`` for the dependency edges inferred across all hosts
+(complete only when every host's socket table was read). The traffic scope comes
+after the hosts because its edges name CIs the host scopes create. Last comes the
+inventory scope itself, empty, listing its hosts as its parts: a host scope the
+store still holds for a host that left the inventory then ages.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ class SSHScanner:
                 complete=out.ok,
                 errors=[f"{out.target.name}: {e}" for e in out.errors],
                 stats={"items": len(items), "elapsed_ms": int(out.elapsed_s * 1000)},
+                # Nothing read from the host: silent, not absent (it ages only past its TTL).
+                silent=out.facts is None,
             )
         outcomes.sort(key=lambda o: order[o.target.name])
         self.outcomes = outcomes
@@ -207,6 +211,10 @@ class SSHScanner:
             errors=errors,
             stats={"hosts": len(usable), "edges": sum(1 for i in deps if i.kind == "rel")},
         )
+        # Last, the inventory itself: its parts are the hosts it lists now, so a host scope the
+        # store holds for a host no longer listed ages (the scan's scope is its inventory).
+        yield ScopeResult(scope=self.inventory.scope, items=[], complete=True,
+                          parts=tuple(t.name for t in self.inventory.targets()))
 
 
 def _first_error(exc: ValueError) -> str:

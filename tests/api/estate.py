@@ -57,10 +57,9 @@ def estate_items() -> list[Item]:
 
 
 def seed(ingestor: Ingestor) -> None:
-    run = ingestor.start_run(SOURCE, SCOPE)
-    report = ingestor.ingest(run, estate_items())
-    assert not report.rejected, report.rejected
-    ingestor.finish_run(run, complete=True)
+    with ingestor.run(SOURCE, SCOPE) as run:
+        report = run.ingest(estate_items())
+        assert not report.rejected, report.rejected
 
 
 def seeded_names() -> set[str]:

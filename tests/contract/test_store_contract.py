@@ -192,6 +192,39 @@ def test_scan_runs_are_saved_updated_and_listed_newest_first(store: GraphStore) 
     assert [r.run_id for r in store.list_runs(job="nightly")] == ["r1"]
 
 
+def test_unfinished_runs_keep_their_owner_and_heartbeat_and_an_abandoned_one_is_closed(store: GraphStore) -> None:
+    running = ScanRun("r1", "aws", "acct/eu", T0, owner="host/boot/1:42:7", heartbeat_at=T0 + 3)
+    later = ScanRun("r2", "ssh", "lab", T0 + 10, owner="host/boot/1:43:8", heartbeat_at=T0 + 11)
+    done = ScanRun("r3", "ssh", "lab", T0 + 20, status=RunStatus.COMPLETE, finished_at=T0 + 30)
+    for run in (later, running, done):
+        store.save_run(run)
+    assert store.unfinished_runs() == [running, later]  # oldest first
+    running.status, running.finished_at, running.errors = RunStatus.ABANDONED, T0 + 50, ["abandoned: gone"]
+    store.abandon_run(running)
+    assert store.get_run("r1") == running
+    assert store.unfinished_runs() == [later]
+
+
+def test_sighting_scopes_are_the_scopes_of_a_source_under_a_prefix(store: GraphStore) -> None:
+    store.apply(ChangeSet(
+        cis=[make_ci("x"), make_ci("y")],
+        sightings=[Sighting("x", "ci", "ssh", "dc1/db1", "r1", T0), Sighting("y", "ci", "ssh", "dc1/app1", "r1", T0),
+                   Sighting("x", "ci", "ssh", "dc1:traffic", "r1", T0), Sighting("y", "ci", "ssh", "dc10/a", "r1", T0),
+                   Sighting("x", "ci", "aws", "dc1/other", "r1", T0), Sighting("y", "ci", "ssh", "dc1/db1", "r1", T0)],
+    ))
+    assert store.sighting_scopes("ssh", "dc1/") == ["dc1/app1", "dc1/db1"]
+    assert store.sighting_scopes("ssh", "dc2/") == []
+
+
+def test_a_write_batch_holds_a_batchs_lookups_and_its_apply(store: GraphStore) -> None:
+    with store.write_batch():
+        assert store.find_keys(["application#|a"]) == {}
+        store.apply(ChangeSet(cis=[make_ci("a")], keys=[("application#|a", "a")]))
+        assert store.find_keys(["application#|a"]) == {"application#|a": ["a"]}  # its own write, inside
+    assert store.find_keys(["application#|a"]) == {"application#|a": ["a"]}
+    assert set(store.get_cis(["a"])) == {"a"}
+
+
 def test_missed_runs_are_counted_per_source_and_scope_and_reset_by_a_sighting(store: GraphStore) -> None:
     store.apply(ChangeSet(
         cis=[make_ci("x"), make_ci("y")],
@@ -233,19 +266,16 @@ def test_the_ingest_pipeline_runs_on_the_store(store: GraphStore) -> None:
     items = [obs("cloud_instance", {"instance_id": "i-1"}, {"name": "web"}), obs("subnet", {"subnet_id": "s-1"}),
              rel("IN_NETWORK", ref("cloud_instance", instance_id="i-1"), ref("subnet", subnet_id="s-1"))]
     for _ in range(2):
-        run = ingestor.start_run("aws", "s1")
-        ingestor.ingest(run, items)
-        ingestor.finish_run(run, complete=True)
-    run = ingestor.start_run("ssh", "lab")
-    ingestor.ingest(run, [obs("host", {"machine_id": "m"}, {"instance_id": "i-1"}, source="ssh", scope="lab")])
-    ingestor.finish_run(run, complete=True)
+        with ingestor.run("aws", "s1") as run:
+            run.ingest(items)
+    with ingestor.run("ssh", "lab") as run:
+        run.ingest([obs("host", {"machine_id": "m"}, {"instance_id": "i-1"}, source="ssh", scope="lab")])
     cis = sorted((c.ci_class, c.attributes.get("machine_id")) for batch in store.iter_cis() for c in batch)
     assert cis == [("cloud_instance", "m"), ("subnet", None)]
     assert store.counts().history == 4  # 2 creates + 1 relationship create + 1 update (machine_id)
     for _ in range(4):
-        run = ingestor.start_run("aws", "s1")
-        ingestor.ingest(run, items[1:2])
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run("aws", "s1") as run:
+            run.ingest(items[1:2])
     statuses = {c.ci_class: c.status for batch in store.iter_cis() for c in batch}
     # Still seen by ssh: the instance stays active although aws no longer sees it.
     assert statuses == {"cloud_instance": Lifecycle.ACTIVE, "subnet": Lifecycle.ACTIVE}

@@ -266,15 +266,15 @@ def run_row(run: ScanRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id, "source": run.source, "scope": run.scope, "job": run.job,
         "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status.value,
-        "counts": dumps(run.counts), "errors": dumps(run.errors),
+        "counts": dumps(run.counts), "errors": dumps(run.errors), "owner": run.owner, "heartbeat_at": run.heartbeat_at,
     }
 
 
 def run_from(row: Sequence[Any]) -> ScanRun:
-    run_id, source, scope, job, started_at, finished_at, status, counts, errors = row
+    run_id, source, scope, job, started_at, finished_at, status, counts, errors, owner, heartbeat_at = row
     return ScanRun(
         run_id=run_id, source=source, scope=scope, started_at=started_at, job=job, finished_at=finished_at,
-        status=RunStatus(status), counts=loads(counts), errors=loads(errors),
+        status=RunStatus(status), counts=loads(counts), errors=loads(errors), owner=owner, heartbeat_at=heartbeat_at,
     )
 
 

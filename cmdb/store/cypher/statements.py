@@ -71,7 +71,8 @@ _REL_RETURN = (
     "r.method, r.confidence, r.lifecycle, r.last_run"
 )
 _HISTORY_RETURN = "h.seq, h.subject_uid, h.subject_kind, h.action, h.changes, h.source, h.run_id, h.at"
-_RUN_RETURN = "r.run_id, r.source, r.scope, r.job, r.started_at, r.finished_at, r.status, r.counts, r.errors"
+_RUN_RETURN = ("r.run_id, r.source, r.scope, r.job, r.started_at, r.finished_at, r.status, r.counts, r.errors, "
+               "r.owner, r.heartbeat_at")
 
 
 def class_label(ci_class: str) -> str:
@@ -187,7 +188,7 @@ class Statements:
             f"UNWIND $rows AS row MERGE (r:{RUN_LABEL} {{run_id: row.run_id}}) "
             "ON CREATE SET r.source = row.source, r.scope = row.scope, r.started_at = row.started_at "
             "SET r.job = row.job, r.finished_at = row.finished_at, r.status = row.status, "
-            "r.counts = row.counts, r.errors = row.errors"
+            "r.counts = row.counts, r.errors = row.errors, r.owner = row.owner, r.heartbeat_at = row.heartbeat_at"
         )
         # Bounded: one page (by subject uid) of a scope's sightings per call.
         self.mark_missed_page = (
@@ -252,6 +253,13 @@ class Statements:
             f"MATCH (r:{RUN_LABEL}) WHERE ($source IS NULL OR r.source = $source) "
             "AND ($scope IS NULL OR r.scope = $scope) AND ($job IS NULL OR r.job = $job) "
             f"RETURN {_RUN_RETURN} ORDER BY r.started_at DESC, r.run_id DESC LIMIT $limit"
+        )
+        self.unfinished_runs = (
+            f"MATCH (r:{RUN_LABEL}) WHERE r.status = 'running' RETURN {_RUN_RETURN} ORDER BY r.started_at, r.run_id"
+        )
+        self.sighting_scopes = (
+            f"MATCH (s:{SIGHTING_LABEL}) WHERE s.source = $source AND s.scope STARTS WITH $prefix "
+            "RETURN DISTINCT s.scope ORDER BY s.scope"
         )
         self.aging_page = (
             f"MATCH (s:{SIGHTING_LABEL} {{skey: $skey}}) WHERE s.subject_uid > $after AND s.run_id <> $run_id "
@@ -415,6 +423,6 @@ class Statements:
         names |= {a for c in self.schema.classes.values() for a in c.attributes}
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
-                  "counts", "errors", "name", "value",
+                  "counts", "errors", "owner", "heartbeat_at", "name", "value",
                   "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

@@ -7,7 +7,9 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any, cast
 
@@ -100,6 +102,11 @@ class CypherStore:
                     rel = codec.rel_from(row)
                     result[rel.uid] = rel
         return result
+
+    def write_batch(self) -> AbstractContextManager[None]:
+        # No transaction spans the lookups here (yet): see GraphStore.write_batch for the
+        # IdentityConflict contract a Cypher apply follows instead.
+        return contextlib.nullcontext()
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
@@ -401,6 +408,18 @@ class CypherStore:
                   job: str | None = None) -> list[ScanRun]:
         params = {"source": source or None, "scope": scope or None, "job": job or None, "limit": limit}
         return [codec.run_from(r) for r in self.transport.read(self.statements.list_runs, params, BOOKKEEPING)]
+
+    def unfinished_runs(self) -> list[ScanRun]:
+        return [codec.run_from(r) for r in self.transport.read(self.statements.unfinished_runs, {}, BOOKKEEPING)]
+
+    def abandon_run(self, run: ScanRun) -> None:
+        # The run is closed; taking back its sightings and evidence (as SQLiteStore does)
+        # needs their values from before the run, which this store does not keep yet.
+        self.save_run(run)
+
+    def sighting_scopes(self, source: str, prefix: str) -> list[str]:
+        params = {"source": source, "prefix": prefix}
+        return [r[0] for r in self.transport.read(self.statements.sighting_scopes, params, BOOKKEEPING)]
 
     # -- aging primitives -----------------------------------------------------------
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:

@@ -221,14 +221,13 @@ def _rel_attrs(rel: tuple[str, str, str]) -> set[str]:
 def test_instance_seen_by_the_host_scanner_is_one_ci(world: World) -> None:
     account, region = ACCOUNTS[1], REGIONS[1]
     instance_id = world.per_account[account].handles[region]["instances"][0]
-    run = world.ingestor.start_run("ssh", "hosts")
-    # What the SSH scanner sends for an EC2 host: its machine id, and the instance id it reads from IMDS.
-    report = world.ingestor.ingest(run, [Observation(
-        source="ssh", scope="hosts", ci_class="host",
-        identifiers={"machine_id": "4c4c4544004c4a10", "instance_id": instance_id},
-        attributes={"hostname": "web-1", "kernel": "6.1.0", "cpu_count": 2},
-    )])
-    world.ingestor.finish_run(run, complete=True)
+    with world.ingestor.run("ssh", "hosts") as run:
+        # What the SSH scanner sends for an EC2 host: its machine id, and the instance id it reads from IMDS.
+        report = run.ingest([Observation(
+            source="ssh", scope="hosts", ci_class="host",
+            identifiers={"machine_id": "4c4c4544004c4a10", "instance_id": instance_id},
+            attributes={"hostname": "web-1", "kernel": "6.1.0", "cpu_count": 2},
+        )])
     assert (report.created, report.updated, report.rejected) == (0, 1, [])
     holders = [ci for batch in world.store.iter_cis() for ci in batch if ci.attributes.get("instance_id") == instance_id]
     assert len(holders) == 1

@@ -57,9 +57,8 @@ def streams() -> list[tuple[str, str, list[Any]]]:
 
 
 def ingest(ingestor: Ingestor, source: str, scope: str, items: list[Any]) -> None:
-    run = ingestor.start_run(source, scope)
-    ingestor.ingest(run, items)
-    ingestor.finish_run(run, complete=True)
+    with ingestor.run(source, scope) as run:
+        run.ingest(items)
 
 
 def dump(store: GraphStore) -> bytes:

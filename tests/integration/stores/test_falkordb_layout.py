@@ -25,9 +25,8 @@ def ingest_twice(store: CypherStore) -> None:
     for round_ in range(2):
         for source, scope, stream in SyntheticEstate(EstateSpec.for_size(150, 4.0, seed=5)).streams():
             items = list(stream)
-            run = ingestor.start_run(source, scope)
-            ingestor.ingest(run, items[: len(items) - 7 * round_])  # the second round misses a few
-            ingestor.finish_run(run, complete=True)
+            with ingestor.run(source, scope) as run:
+                run.ingest(items[: len(items) - 7 * round_])  # the second round misses a few
         clock.advance(DAY)
 
 

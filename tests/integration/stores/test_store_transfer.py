@@ -30,9 +30,8 @@ def build_estate(path: Path, cis: int = 300) -> SQLiteStore:
     ingestor = Ingestor(store, schema, clock=clock)
     for _ in range(2):
         for source, scope, items in SyntheticEstate(EstateSpec.for_size(cis, 4.0, seed=3)).streams():
-            run = ingestor.start_run(source, scope)
-            ingestor.ingest(run, items)
-            ingestor.finish_run(run, complete=True)
+            with ingestor.run(source, scope) as run:
+                run.ingest(items)
         clock.advance(DAY)
     return store
 

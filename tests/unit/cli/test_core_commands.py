@@ -77,10 +77,17 @@ def test_bad_lines_are_reported_with_their_line_and_field_and_the_run_is_incompl
     file.write_text(lines(SERVICE, bad_class) + "{not json\n" + lines(APP))
     result = cmdb(["ingest", str(file), "--source", "manual", "--scope", "hand"], data_dir)
     assert result.returncode == 2
-    assert "line 3: invalid JSON" in result.stderr
-    assert "line 2: class: unknown CI class 'gizmo'" in result.stderr
+    # Listed by their line in the file (1-based), in file order.
+    listed = [line.removeprefix("rejected ") for line in result.stderr.splitlines() if line.startswith("rejected ")]
+    assert listed == ["line 2: class: unknown CI class 'gizmo'",
+                      "line 3: invalid JSON: Expecting property name enclosed in double quotes"]
     runs = json.loads(cmdb(["runs", "--json"], data_dir).stdout)
     assert [(r["status"], r["counts"]["created"], r["counts"]["rejected"]) for r in runs] == [("incomplete", 2, 1)]
+    assert runs[0]["errors"][-2:] == ["1 line(s) could not be read", "1 item(s) rejected"]
+    as_json = cmdb(["ingest", str(file), "--source", "manual", "--scope", "hand", "--json"], data_dir)
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["rejected"] == [
+        {"line": 2, "field": "class", "message": "unknown CI class 'gizmo'"}]
 
 
 def test_unknown_uid_is_a_clear_error(data_dir: Path) -> None:

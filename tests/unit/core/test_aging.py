@@ -88,10 +88,9 @@ def test_evidence_accumulates_per_run_and_traffic_confidence_grows(harness: Harn
     edge = next(r for r in harness.all_rels() if r.type == "DEPENDS_ON")
     assert (edge.evidence.times_seen, edge.evidence.confidence, edge.evidence.method) == (1, 0.5, "traffic")
     # The same batch again in the same run changes nothing.
-    run = harness.ingestor.start_run("aws", "s1")
-    harness.ingestor.ingest(run, items)
-    harness.ingestor.ingest(run, items)
-    harness.ingestor.finish_run(run, complete=True)
+    with harness.ingestor.run("aws", "s1") as run:
+        run.ingest(items)
+        run.ingest(items)
     edge = next(r for r in harness.all_rels() if r.type == "DEPENDS_ON")
     assert (edge.evidence.times_seen, edge.evidence.confidence) == (2, 0.75)
     harness.clock.advance(1000)

@@ -124,9 +124,8 @@ def test_an_ingestor_with_the_follower_as_listener_sees_its_own_batches(tmp_path
         h.store.set_change_feed(True)
         follower = ChangeFollower.load(h.store, SCHEMA)
         ingestor = Ingestor(h.store, SCHEMA, clock=h.clock, listeners=[follower.after_apply])
-        run = ingestor.start_run("aws", "s1")
-        ingestor.ingest(run, [obs("host", {"instance_id": "i-1"})])
-        ingestor.finish_run(run, complete=True)
+        with ingestor.run("aws", "s1") as run:
+            run.ingest([obs("host", {"instance_id": "i-1"})])
         assert follower.position == h.store.change_feed_position() == 1
         _same_as_fresh(follower, h.store)
     finally:
