@@ -13,6 +13,7 @@ from schema.model import (
     IdentifierRule,
     ImpactDirection,
     MinUp,
+    NetworkSpec,
     Redundancy,
     RelationshipType,
     SourceDef,
@@ -21,6 +22,6 @@ from schema.registry import Schema, UnknownName
 
 __all__ = [
     "Aging", "AttrType", "AttributeDef", "CIClass", "Dependency", "IdentifierRule",
-    "ImpactDirection", "MinUp", "Redundancy", "RelationshipType", "Schema", "SchemaError",
+    "ImpactDirection", "MinUp", "NetworkSpec", "Redundancy", "RelationshipType", "Schema", "SchemaError",
     "SourceDef", "UnknownName", "build_schema", "load_schema",
 ]

@@ -10,6 +10,7 @@ from cmdb.impact.models import (
     ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkState,
     PathReport,
     PathStep,
     ServiceImpact,
@@ -21,6 +22,6 @@ from cmdb.impact.service import ImpactService
 
 __all__ = [
     "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "GroupState", "ImpactError", "ImpactReport",
-    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "PathReport", "PathStep",
+    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "NetworkState", "PathReport", "PathStep",
     "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
 ]

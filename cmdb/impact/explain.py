@@ -84,17 +84,19 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
     down, down_edge = w.down, w.down_edge
     e_frm, e_type, e_flip, grouped = w.e_frm, w.e_type, w.e_flip, w.e_grouped
     gsize, gdown, required = w.group_size, w.group_down, w.required
-    n_roots = w.n_roots
+    n_roots, n_down = w.n_roots, w.n_down
 
     def parent_of(p: int) -> int:
+        if p < n_down:
+            return -1
+        if down[p] and down_edge[p] >= 0:
+            return int(e_frm[down_edge[p]])
         if p < n_roots:
             return -1
-        if down[p]:
-            return int(e_frm[down_edge[p]])
         return int(parent[p])
 
     def step_of(p: int) -> PathStep:
-        if p < n_roots:
+        if p < n_down or (p < n_roots and not (down[p] and down_edge[p] >= 0)):
             return PathStep(uids[p], names[p], classes[p])
         if down[p]:
             e = down_edge[p]
@@ -109,9 +111,11 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
     why = ""
     for p in range(len(order)):
         group: GroupState | None = None
-        if p < n_roots:
+        if p < n_down:
             if explain:
                 why = "assumed down"
+        elif p < n_roots and not down[p]:
+            why = ""  # a degraded seed: the network layer explains it
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:

@@ -43,6 +43,7 @@ class ImpactRequest:
     rel_types: tuple[str, ...] | None = None
     min_confidence: float = 0.0
     explain: bool = True
+    uplinks: tuple[str, ...] | None = None  # the network layer's uplinks for this question (None: the catalog's)
 
 
 @dataclass(slots=True)
@@ -51,7 +52,8 @@ class PathStep:
 
     The first step of a path is where it starts (``rel_type`` None). Otherwise the
     stored relationship is ``rel_source -[rel_type]-> rel_target`` (one of them is
-    the previous step's CI, the other this one).
+    the previous step's CI, the other this one; for a network link, the ports or
+    the address it joins: ``acc1 Ethernet2 -[SEEN_BEHIND]-> 10.0.10.50``).
     """
 
     uid: str
@@ -67,7 +69,11 @@ class ImpactedCI:
     """An impacted CI: grade, shortest propagation depth, one explanation path, why.
 
     ``redundancy`` holds the arithmetic of the redundancy group that graded the CI
-    (None when an input alone decided its grade), for callers that weigh margins.
+    (None when an input alone decided its grade), for callers that weigh margins;
+    for a CI the network layer graded, its links towards the uplinks (``up`` of
+    ``size`` still lead somewhere, ``required`` 1). ``network`` holds the network
+    layer's full arithmetic (paths left of total) for those CIs. ``depth`` is the
+    length of the explanation path.
     """
 
     uid: str
@@ -78,6 +84,33 @@ class ImpactedCI:
     path: list[PathStep]
     explanation: str
     redundancy: GroupState | None = None
+    network: NetworkState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkState:
+    """Why the network layer graded a CI: its links and shortest paths to the uplinks.
+
+    ``links_up`` of ``links_total``: its own links towards the uplinks that still lead
+    to a connected CI; ``paths_left`` of ``paths_total``: its shortest paths to the
+    uplinks (LAG members counted apart) that avoid every failure; ``min_up`` paths
+    keep it connected (1). ``rerouted``: none of its shortest paths is left but a
+    longer one is (degraded, not down). ``via``: the port or CI of the lost path
+    named in the explanation.
+    """
+
+    links_up: int
+    links_total: int
+    paths_left: int
+    paths_total: int
+    min_up: int = 1
+    rerouted: bool = False
+    via: str = ""
+
+    @property
+    def margin(self) -> int:
+        """How many more of its links may go before it is cut off (negative: cut off)."""
+        return self.links_up - self.min_up
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,23 +17,32 @@ from cmdb.impact.models import (
     DependencyCI,
     DependencyReport,
     DependencyRequest,
+    Grade,
+    GroupState,
+    ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkState,
     PathReport,
     PathStep,
     ServiceImpact,
     SpofReport,
+    Truncation,
 )
+from cmdb.impact.network import NetGrade, grade_network
 from cmdb.impact.propagation import Filters, GroupMemo, Reach, grade, group_sizes, reach, required_up
 from cmdb.impact.spof import single_points_of_failure
 from cmdb.impact.walk import PlainAdjacency, Walked, walk
 from cmdb.topology.arrays import Int32s
 from cmdb.topology.index import TopologyIndex
+from cmdb.topology.network import NetworkGraph
 from cmdb.topology.snapshot import Topology
 from schema import Schema
 
 #: Impact questions reaching at most this many CIs are answered by the plain-Python walk.
 FAST_PATH_LIMIT = 400
+#: Rounds of network grading and propagation feeding each other (two settle every case met so far).
+_NETWORK_ROUNDS = 4
 
 
 class ImpactService:
@@ -120,38 +129,71 @@ class ImpactService:
         distinct_roots = sorted(set(roots.tolist()))
         max_nodes = max(request.max_nodes, len(distinct_roots))
         memo = self._group_memo(topo, filters)
-        walked: Walked | None = None
-        if self._fast_limit > 0:
-            adj = self._plain_adjacency(topo)
-            walked = walk(
-                adj, distinct_roots, max_depth=request.max_depth, max_nodes=max_nodes,
-                blocked=set(blocked.tolist()), filters=filters, memo=memo, limit=self._fast_limit,
-            )
-        if walked is None:
-            r = reach(
-                topo, roots, forward=True, max_depth=request.max_depth,
-                max_nodes=max_nodes, blocked=blocked, filters=filters,
-            )
-            walked = Walked.of(topo, r, grade(topo, r, filters, memo))
+        uplinks = None if request.uplinks is None else tuple(sorted(set(self._ids(topo, request.uplinks).tolist())))
+        net = topo.network(uplinks, request.min_confidence)
+        blocked_set = set(blocked.tolist())
+
+        def run(down: list[int], seeds: list[int]) -> Walked:
+            walked: Walked | None = None
+            if self._fast_limit > 0:
+                walked = walk(
+                    self._plain_adjacency(topo), down, max_depth=request.max_depth, max_nodes=max_nodes + len(seeds),
+                    blocked=blocked_set, filters=filters, memo=memo, limit=self._fast_limit, seeds=seeds,
+                )
+            if walked is None:
+                r = reach(
+                    topo, np.array(down, np.int32), forward=True, max_depth=request.max_depth,
+                    max_nodes=max_nodes + len(seeds), blocked=blocked, filters=filters,
+                    seeds=np.array(seeds, np.int32),
+                )
+                walked = Walked.of(topo, r, grade(topo, r, filters, memo))
+            return walked
+
+        # The network layer and propagation feed each other: what propagation takes down
+        # may cut CIs off the network, and what is cut off propagates up to its services.
+        walked = run(distinct_roots, [])
+        net_grades: dict[int, NetGrade] = {}
+        if net is not None:
+            requested = set(distinct_roots)
+            seen_failed: set[int] | None = None
+            for _ in range(_NETWORK_ROUNDS):
+                net_down = {nid for nid, g in net_grades.items() if g.down}
+                failed = {nid for nid, d in zip(walked.order, walked.down, strict=True) if d and nid not in net_down}
+                if failed == seen_failed:
+                    break
+                seen_failed = failed
+                found = grade_network(net, failed)
+                found = {nid: g for nid, g in found.items() if nid not in blocked_set and nid not in requested}
+                if found.keys() == net_grades.keys() and all(found[k].down == net_grades[k].down for k in found):
+                    net_grades = found
+                    break
+                net_grades = found
+                down = sorted(requested | {nid for nid, g in found.items() if g.down})
+                walked = run(down, sorted(nid for nid, g in found.items() if not g.down))
         impacted = impacted_cis(topo, walked, request.explain)
+        truncated_by = walked.truncated_by
+        if net_grades:
+            assert net is not None
+            impacted, truncated_by = _network_answers(
+                topo, net, walked, impacted, net_grades, request.explain, request.max_depth, truncated_by,
+            )
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes.tolist()
-        order = walked.order
-        for p, cid in enumerate(walked.class_ids):
-            if not is_service[cid]:
+        class_ids = topo.vocab.class_ids
+        for ci in impacted:
+            if not is_service[class_ids.get(ci.ci_class, 0)]:
                 continue
-            ci = impacted[p]
-            owner = topo.owner(order[p])
+            owner = topo.owner(topo.nodes.uid_to_id[ci.uid])
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
             if owner:
                 owners.add(owner)
         return ImpactReport(
             impacted=impacted,
-            truncated=bool(walked.truncated_by),
+            truncated=bool(truncated_by),
             services=services,
             owners=sorted(owners),
-            truncated_by=walked.truncated_by,
+            truncated_by=truncated_by,
         )
 
     # -- dependencies --------------------------------------------------------------------
@@ -257,6 +299,86 @@ class ImpactService:
         )
         spofs = single_points_of_failure(topo, r, filters)
         return SpofReport(service_uid, spofs, int(r.order.shape[0]) - 1, bool(r.truncated_by), r.truncated_by)
+
+
+def _via(topo: Topology, net: NetworkGraph, g: NetGrade) -> str:
+    """The lost path's far end as a person names it: "acc1 Ethernet2" (device and port)."""
+    local = net.local.get(g.cause)
+    if local is None:  # a failed port
+        owner = _port_owner(net, g.link, g.cause)
+        return f"{topo.name(owner)} {topo.name(g.cause)}" if owner >= 0 else topo.name(g.cause)
+    port = net.port_of(g.link, local)
+    return f"{topo.name(g.cause)} {topo.name(port)}" if port >= 0 else topo.name(g.cause)
+
+
+def _port_owner(net: NetworkGraph, link: int, port: int) -> int:
+    if net.ia[link] == port:
+        return net.gid[net.la[link]]
+    if net.ib[link] == port:
+        return net.gid[net.lb[link]]
+    return -1
+
+
+def _network_answers(
+    topo: Topology,
+    net: NetworkGraph,
+    walked: Walked,
+    impacted: list[ImpactedCI],
+    grades: dict[int, NetGrade],
+    explain: bool,
+    max_depth: int,
+    truncated_by: tuple[Truncation, ...],
+) -> tuple[list[ImpactedCI], tuple[Truncation, ...]]:
+    """Explain the CIs the network layer graded, and extend the paths that start at them.
+
+    A graded CI's path is its cause's path plus the lost link; what propagation
+    reached from it continues that path. Depth is the path's length, so a CI the
+    network puts past ``max_depth`` is left out and the answer says so.
+    """
+    by_nid = {nid: ci for nid, ci in zip(walked.order, impacted, strict=True)}
+    extended: dict[str, tuple[list[PathStep], int]] = {}  # seed uid -> (its path, its depth)
+    types = topo.vocab.types
+    for nid, g in grades.items():  # nearest the failures first: causes come before what they explain
+        ci = by_nid.get(nid)
+        cause = by_nid.get(g.cause)
+        if ci is None or cause is None:
+            continue
+        via = _via(topo, net, g)
+        ci.network = NetworkState(g.links_up, g.links_total, g.paths_left, g.paths_total, 1, g.rerouted, via)
+        ci.redundancy = GroupState(g.links_up, g.links_total, 1)
+        if ci.grade is Grade.DOWN and not g.down:
+            continue  # propagation took it down through another input: that explanation stands
+        ci.depth = cause.depth + 1
+        if explain:
+            link = g.link
+            ci.path = [*cause.path, PathStep(
+                topo.uid(nid), topo.name(nid), topo.class_name(nid), types[net.rel_type[link]],
+                topo.uid(net.rel_src[link]), topo.uid(net.rel_dst[link]),
+            )]
+            if g.down:
+                ci.explanation = f"lost its last path to the uplinks (via {via}) -> down"
+            elif g.rerouted:
+                ci.explanation = (f"0 of {g.paths_total} shortest paths left (lost via {via}), "
+                                  "connected over a longer one -> degraded")
+            else:
+                ci.explanation = f"{g.paths_left} of {g.paths_total} paths left (lost via {via}) -> degraded"
+        extended[ci.uid] = (ci.path, ci.depth)
+    kept: list[ImpactedCI] = []
+    beyond = False
+    for ci in impacted:
+        if ci.path and ci.uid not in extended and ci.path[0].uid in extended:
+            prefix, offset = extended[ci.path[0].uid]
+            ci.path = [*prefix, *ci.path[1:]]
+            ci.depth = len(ci.path) - 1
+        elif not ci.path and ci.uid not in extended:
+            pass
+        if ci.depth > max_depth:
+            beyond = True
+            continue
+        kept.append(ci)
+    if beyond and Truncation.MAX_DEPTH not in truncated_by:
+        truncated_by = (*truncated_by, Truncation.MAX_DEPTH)
+    return kept, truncated_by
 
 
 def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]:

@@ -62,6 +62,11 @@ class Walked:
     group_size: list[int]
     group_down: list[int]
     required: list[int]
+    n_down: int = -1  # positions [0, n_down) are down roots, [n_down, n_roots) degraded seeds (-1: all roots)
+
+    def __post_init__(self) -> None:
+        if self.n_down < 0:
+            self.n_down = self.n_roots
 
     @classmethod
     def of(cls, topo: Topology, r: Reach, g: Grading) -> Walked:
@@ -84,6 +89,7 @@ class Walked:
             group_size=g.group_size.tolist(),
             group_down=g.group_down.tolist(),
             required=g.required.tolist(),
+            n_down=r.down_roots,
         )
 
 
@@ -171,11 +177,16 @@ def walk(
     filters: Filters,
     memo: GroupMemo | None,
     limit: int,
+    seeds: list[int] | None = None,
 ) -> Walked | None:
     """Reach and grade like ``reach`` + ``grade``, or None once more than ``limit`` CIs are reached.
 
-    ``roots`` sorted and distinct; ``blocked`` holds no root.
+    ``roots`` sorted and distinct; ``blocked`` holds no root. ``seeds``: degraded
+    seeds (sorted, distinct, no root), reached at depth 0 after the roots.
     """
+    n_down = len(roots)
+    if seeds:
+        roots = roots + seeds
     n_roots = len(roots)
     pos: dict[int, int] = {nid: p for p, nid in enumerate(roots)}
     order = list(roots)
@@ -223,7 +234,7 @@ def walk(
         v not in pos and v not in blocked for _u, edges in adj.leaving(frontier, filters) for v, *_ in edges
     ):
         truncated.append(Truncation.MAX_DEPTH)
-    return _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo)
+    return _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo, n_down)
 
 
 def _grade(
@@ -238,6 +249,7 @@ def _grade(
     truncated_by: tuple[Truncation, ...],
     filters: Filters,
     memo: GroupMemo | None,
+    n_down: int,
 ) -> Walked:
     """``propagation.grade`` over lists: the same edges, fixpoint and shortest causes."""
     size = len(order)
@@ -251,7 +263,7 @@ def _grade(
         fp = pos[u]
         for v, t, f, _c, g in edges:
             tp = pos.get(v)
-            if tp is None or tp < n_roots:
+            if tp is None or tp < n_down:
                 continue
             key = (fp * size + tp) * 2 + g  # one edge per (input, CI, grouped?)
             if key in seen:
@@ -278,7 +290,7 @@ def _grade(
         out[fp].append(e)
     down = [False] * size
     group_down = [0] * size
-    stack = list(range(n_roots))
+    stack = list(range(n_down))
     for p in stack:
         down[p] = True
     while stack:
@@ -308,9 +320,9 @@ def _grade(
         by_frm.setdefault(e_frm[e], []).append((rank, e))
     down_edge = [-1] * size
     reached = [False] * size
-    for p in range(n_roots):
+    for p in range(n_down):
         reached[p] = True
-    level_nodes = list(range(n_roots))
+    level_nodes = list(range(n_down))
     while level_nodes:
         cands = [c for p in level_nodes for c in by_frm.get(p, ())]
         cands.sort()
@@ -325,5 +337,5 @@ def _grade(
     class_ids = [adj.node(nid)[0] for nid in order]
     return Walked(
         order, class_ids, depth, parent, via_type, via_flip, n_roots, truncated_by,
-        down, down_edge, e_frm, e_type, e_flip, e_grouped, group_size, group_down, required,
+        down, down_edge, e_frm, e_type, e_flip, e_grouped, group_size, group_down, required, n_down,
     )
