@@ -273,11 +273,13 @@ def test_only_active_relationships_count() -> None:
     assert grades(impact(g, "b")) == {"b": "down"}
 
 
-def test_directions_none_and_both() -> None:
+def test_links_and_addresses_carry_no_impact() -> None:
+    # A physical link is connectivity, not propagation: its far end is not taken down
+    # (the network layer grades what loses its paths to the uplinks; these ports have none).
     g = Graph().ci("i1", "interface").ci("i2", "interface").ci("ip", "ip_address")
     g.rel("i1", "CONNECTS_TO", "i2").rel("i1", "HAS_ADDRESS", "ip")
-    assert grades(impact(g, "i1")) == {"i1": "down", "i2": "down"}
-    assert grades(impact(g, "i2")) == {"i2": "down", "i1": "down"}
+    assert grades(impact(g, "i1")) == {"i1": "down"}
+    assert grades(impact(g, "i2")) == {"i2": "down"}
     assert grades(impact(g, "ip")) == {"ip": "down"}
 
 
