@@ -49,7 +49,7 @@ class NetGrade:
 def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrade]:
     """Per attached CI (global id) the failure changes, its grade; failed CIs are not listed."""
     local = g.local
-    dist, up, down_adj, inc = g.dist, g.up, g.down, g.inc
+    dist, up, down_adj, inc, transit = g.dist, g.up, g.down, g.inc, g.transit
     failed_nodes: set[int] = set()
     dead_links: set[int] = set()
     port_failed: dict[int, int] = {}  # dead link -> the failed port that killed it
@@ -100,13 +100,15 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
     cut = {u for u in ordered if left[u] == 0.0}
 
     def connected(v: int) -> bool:
-        return v not in failed_nodes and dist[v] >= 0 and (v not in affected or left[v] > 0.0)
+        return transit[v] and v not in failed_nodes and dist[v] >= 0 and (v not in affected or left[v] > 0.0)
 
     rerouted: set[int] = set()
     stack = [u for u in cut if any(link not in dead_links and connected(v) for link, v in inc[u])]
     rerouted.update(stack)
     while stack:
         u = stack.pop()
+        if not transit[u]:
+            continue
         for link, v in inc[u]:
             if v in cut and v not in rerouted and link not in dead_links:
                 rerouted.add(v)

@@ -336,6 +336,13 @@ def _network_answers(
     network puts past ``max_depth`` is left out and the answer says so.
     """
     by_nid = {nid: ci for nid, ci in zip(walked.order, impacted, strict=True)}
+    # A switch or host with fewer paths does not make its ports degraded: leave those out.
+    is_port = topo.vocab.network.interface
+    order, parent = walked.order, walked.parent
+    quiet = {
+        order[p] for p in range(walked.n_roots, len(order))
+        if not walked.down[p] and is_port[walked.class_ids[p]] and order[parent[p]] in grades
+    }
     extended: dict[str, tuple[list[PathStep], int]] = {}  # seed uid -> (its path, its depth)
     types = topo.vocab.types
     for nid, g in grades.items():  # nearest the failures first: causes come before what they explain
@@ -365,13 +372,13 @@ def _network_answers(
         extended[ci.uid] = (ci.path, ci.depth)
     kept: list[ImpactedCI] = []
     beyond = False
-    for ci in impacted:
+    for nid, ci in zip(order, impacted, strict=True):
+        if nid in quiet:
+            continue
         if ci.path and ci.uid not in extended and ci.path[0].uid in extended:
-            prefix, offset = extended[ci.path[0].uid]
+            prefix, _ = extended[ci.path[0].uid]
             ci.path = [*prefix, *ci.path[1:]]
             ci.depth = len(ci.path) - 1
-        elif not ci.path and ci.uid not in extended:
-            pass
         if ci.depth > max_depth:
             beyond = True
             continue

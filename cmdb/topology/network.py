@@ -74,6 +74,7 @@ class NetworkGraph:
     rel_dst: list[int]
     rel_type: list[int]
     uplink: list[bool]
+    transit: list[bool]  # forwards traffic for others (a network device or an uplink; hosts do not)
     dist: list[int]
     paths: list[float]
     inc: list[list[tuple[int, int]]]  # node -> (link, other end) for every link
@@ -184,10 +185,13 @@ def build_network(
     la = np.searchsorted(gid, la_g).astype(np.int64)
     lb = np.searchsorted(gid, lb_g).astype(np.int64)
     up_mask = _uplinks(gid, la, lb, class_id, uplink_attr, codes, uplinks)
-    dist, paths, inc_ptr, inc_link, inc_other = _distances(m, la, lb, up_mask)
+    # A host attached to two switches is not a path between them.
+    transit = ~codes.host[class_id[gid]] | up_mask if m else np.zeros(0, np.bool_)
+    dist, paths, inc_ptr, inc_link, inc_other = _distances(m, la, lb, up_mask, transit)
 
     inc_link_l, inc_other_l, ptr = inc_link.tolist(), inc_other.tolist(), inc_ptr.tolist()
     dist_l = dist.tolist()
+    transit_l = transit.tolist()
     inc: list[list[tuple[int, int]]] = []
     up: list[list[tuple[int, int]]] = []
     down: list[list[int]] = [[] for _ in range(m)]
@@ -195,7 +199,7 @@ def build_network(
         mine = list(zip(inc_link_l[ptr[u]:ptr[u + 1]], inc_other_l[ptr[u]:ptr[u + 1]], strict=True))
         inc.append(mine)
         d = dist_l[u]
-        nearer = [(link, v) for link, v in mine if d > 0 and dist_l[v] == d - 1]
+        nearer = [(link, v) for link, v in mine if d > 0 and dist_l[v] == d - 1 and transit_l[v]]
         up.append(nearer)
         for _, v in nearer:
             down[v].append(u)
@@ -209,7 +213,7 @@ def build_network(
     return NetworkGraph(
         gid=gid_l, local={g: i for i, g in enumerate(gid_l)}, la=la.tolist(), lb=lb.tolist(),
         ia=ia.tolist(), ib=ib.tolist(), rel_src=rel_src.tolist(), rel_dst=rel_dst.tolist(),
-        rel_type=rel_type.tolist(), uplink=up_mask.tolist(), dist=dist_l, paths=paths.tolist(),
+        rel_type=rel_type.tolist(), uplink=up_mask.tolist(), transit=transit_l, dist=dist_l, paths=paths.tolist(),
         inc=inc, up=up, down=down, port_links=port_links,
     )
 
@@ -250,9 +254,10 @@ def _uplinks(
 
 
 def _distances(
-    m: int, la: NDArray[np.int64], lb: NDArray[np.int64], uplink: NDArray[np.bool_]
+    m: int, la: NDArray[np.int64], lb: NDArray[np.int64], uplink: NDArray[np.bool_], transit: NDArray[np.bool_]
 ) -> tuple[Int32s, NDArray[np.float64], NDArray[np.int64], Int32s, Int32s]:
-    """Hop distance to the nearest uplink and shortest-path counts (level-synchronous BFS)."""
+    """Hop distance to the nearest uplink and shortest-path counts (level-synchronous BFS
+    that never continues through a CI that does not forward)."""
     n_links = int(la.shape[0])
     ends = np.concatenate([la, lb])
     others = np.concatenate([lb, la])
@@ -283,4 +288,5 @@ def _distances(
         dist[nxt] = level
         np.add.at(paths, nxt, paths[frm])
         frontier = np.unique(nxt)
+        frontier = frontier[transit[frontier]]
     return dist, paths, inc_ptr, inc_link, inc_other
