@@ -61,6 +61,9 @@ def impact(
     exclude: list[str] = typer.Option([], "--exclude", help="CI known not to be impacted (repeatable)."),
     rel_types: list[str] | None = RelTypeOpt,
     min_confidence: float = MinConfOpt,
+    uplinks: list[str] = typer.Option(
+        [], "--uplink", help="A CI the network layer treats as an uplink for this question, instead of the "
+        "catalog's routers/firewalls/gateways (repeatable)."),
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -70,7 +73,7 @@ def impact(
     with _service(store_url) as service:
         report = service.impact(ImpactRequest(
             tuple(uids), max_depth=depth, max_nodes=max_nodes, exclude=tuple(exclude),
-            rel_types=_types(rel_types), min_confidence=min_confidence,
+            rel_types=_types(rel_types), min_confidence=min_confidence, uplinks=tuple(uplinks) or None,
         ))
     if as_json:
         print_json(asdict(report))

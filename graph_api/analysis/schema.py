@@ -99,13 +99,19 @@ class AnalysisQueries:
     async def impact(self, info: Info[ApiContext, None], uids: list[strawberry.ID], max_depth: int = 6,
                      max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
                      types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
-                     min_confidence: float = 0.0) -> ImpactReport:
+                     min_confidence: float = 0.0,
+                     uplinks: Annotated[Optional[list[strawberry.ID]], strawberry.argument(  # noqa: UP045
+                         description="The network layer's uplinks for this question (default: the catalog's).",
+                     )] = None) -> ImpactReport:
         _bounds(max_depth, max_nodes)
         if not uids or len(uids) > 1000:
             raise DomainError("INVALID_ARGUMENT", "give between 1 and 1000 uids", field="uids")
+        if uplinks is not None and len(uplinks) > 1000:
+            raise DomainError("INVALID_ARGUMENT", "give at most 1000 uplinks", field="uplinks")
         request = ImpactRequest(uids=tuple(str(u) for u in uids), max_depth=max_depth, max_nodes=max_nodes,
                                 exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
                                 min_confidence=min_confidence,
+                                uplinks=None if uplinks is None else tuple(str(u) for u in uplinks),
                                 # The engine builds paths and texts only when the query shows them.
                                 explain=_shows(info, _EXPLANATIONS))
         return ImpactReport.of(await _run(_engine(info).impact, request))

@@ -61,14 +61,42 @@ def _steps(steps: list[PathStepModel]) -> list[PathStep]:
 # class and grade serialise by value (CIClassName and Grade values are the domain's
 # strings). A report names a few hundred CIs: building a second object for each cost
 # ~0.2 ms of a ~2.3 ms request.
+@strawberry.type(description="The redundancy arithmetic that graded a CI: `up` of `size` inputs up, `required` needed.")
+class Redundancy:
+    up: int
+    size: int
+    required: int
+    margin: int = strawberry.field(description="How many more inputs may go before the CI does (negative: short).")
+
+
+@strawberry.type(description=(
+    "Why the network layer graded a CI: its links towards the uplinks still leading somewhere "
+    "(`linksUp` of `linksTotal`), its shortest paths to the uplinks left (`pathsLeft` of `pathsTotal`, "
+    "LAG members apart), `minUp` paths needed; `rerouted`: connected only over a longer path."
+))
+class NetworkRedundancy:
+    links_up: int
+    links_total: int
+    paths_left: int
+    paths_total: int
+    min_up: int
+    rerouted: bool
+    via: str
+    margin: int = strawberry.field(description="How many more of its links may go before it is cut off.")
+
+
 @strawberry.type(description="An impacted CI: grade, depth, one explanation path and the arithmetic behind it.")
 class ImpactedCI:
     uid: strawberry.ID
     ci_class: CIClassName
     name: str
     grade: Grade
-    depth: int
+    depth: int = strawberry.field(description="The length of the explanation path.")
     explanation: str
+    redundancy: Optional[Redundancy] = strawberry.field(  # noqa: UP045
+        description="The redundancy group (or, for the network layer, the links) that decided the grade.")
+    network: Optional[NetworkRedundancy] = strawberry.field(  # noqa: UP045
+        description="The network layer's arithmetic, for CIs graded by their paths to the uplinks.")
 
     @strawberry.field(description="From a CI assumed down to this one.")
     def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:
