@@ -64,15 +64,15 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
         return {}
     la, lb = g.la, g.lb
 
-    def dead(link: int, far: int) -> bool:
-        return link in dead_links or far in failed_nodes
-
     # The affected region: every CI with a shortest path through a failed node or link.
     start: list[int] = []
-    for link in dead_links:
+    for link in dead_links:  # a lost link matters to its farther end when it is on that end's shortest paths
         a, b = la[link], lb[link]
-        if dist[a] >= 0 and dist[b] >= 0 and dist[a] != dist[b]:
-            start.append(a if dist[a] > dist[b] else b)
+        if dist[a] >= 0 and dist[b] >= 0:
+            if dist[a] == dist[b] + 1 and transit[b]:
+                start.append(a)
+            elif dist[b] == dist[a] + 1 and transit[a]:
+                start.append(b)
     affected: set[int] = set()
     stack = [*failed_nodes, *start]
     for u in start:
@@ -92,8 +92,10 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
     for u in ordered:
         total = 0.0
         for link, v in up[u]:
-            if not dead(link, v):
-                total += left[v] if v in affected else paths[v]
+            if link in dead_links or v in failed_nodes:
+                continue
+            got = left.get(v)
+            total += paths[v] if got is None else got
         left[u] = total
 
     # Those left with no shortest path: connected over a longer detour, or cut off?
@@ -120,14 +122,17 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
     for u in ordered:
         links_up = 0
         cause_link = -1
+        lost_above = -1
         for link, v in up[u]:
-            if dead(link, v) or v in is_down:
+            if link in dead_links or v in failed_nodes or v in is_down:
                 if cause_link < 0:
                     cause_link = link
-            elif v not in affected or left[v] > 0.0 or v in rerouted:
+            else:
                 links_up += 1
+                if lost_above < 0 and v in affected:
+                    lost_above = link
         if cause_link < 0:  # every own link is up: a path was lost further up, through a degraded CI
-            cause_link = next(link for link, v in up[u] if v in affected)
+            cause_link = lost_above
         far = lb[cause_link] if la[cause_link] == u else la[cause_link]
         if far in failed_nodes or far in affected:
             cause = gid[far]

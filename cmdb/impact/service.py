@@ -133,18 +133,20 @@ class ImpactService:
         net = topo.network(uplinks, request.min_confidence)
         blocked_set = set(blocked.tolist())
 
-        def run(down: list[int], seeds: list[int]) -> Walked:
+        def run(down: list[int], seeds: list[int], quiet: set[int] = frozenset()) -> Walked:  # type: ignore[assignment]
+            # ``quiet``: the ports of CIs the network layer degraded; fewer paths do not degrade a port.
             walked: Walked | None = None
+            stop = blocked_set | quiet if quiet else blocked_set
             if self._fast_limit > 0:
                 walked = walk(
-                    self._plain_adjacency(topo), down, max_depth=request.max_depth, max_nodes=max_nodes + len(seeds),
-                    blocked=blocked_set, filters=filters, memo=memo, limit=self._fast_limit, seeds=seeds,
+                    self._plain_adjacency(topo), down, max_depth=request.max_depth, max_nodes=max(max_nodes, len(down) + len(seeds)),
+                    blocked=stop, filters=filters, memo=memo, limit=self._fast_limit, seeds=seeds,
                 )
             if walked is None:
                 r = reach(
                     topo, np.array(down, np.int32), forward=True, max_depth=request.max_depth,
-                    max_nodes=max_nodes + len(seeds), blocked=blocked, filters=filters,
-                    seeds=np.array(seeds, np.int32),
+                    max_nodes=max(max_nodes, len(down) + len(seeds)), blocked=np.array(sorted(stop), np.int32) if quiet else blocked,
+                    filters=filters, seeds=np.array(seeds, np.int32),
                 )
                 walked = Walked.of(topo, r, grade(topo, r, filters, memo))
             return walked
@@ -169,7 +171,8 @@ class ImpactService:
                     break
                 net_grades = found
                 down = sorted(requested | {nid for nid, g in found.items() if g.down})
-                walked = run(down, sorted(nid for nid, g in found.items() if not g.down))
+                degraded = sorted(nid for nid, g in found.items() if not g.down)
+                walked = run(down, degraded, _ports_of(net, degraded) - requested)
         impacted = impacted_cis(topo, walked, request.explain)
         truncated_by = walked.truncated_by
         if net_grades:
@@ -299,6 +302,19 @@ class ImpactService:
         )
         spofs = single_points_of_failure(topo, r, filters)
         return SpofReport(service_uid, spofs, int(r.order.shape[0]) - 1, bool(r.truncated_by), r.truncated_by)
+
+
+def _ports_of(net: NetworkGraph, nids: list[int]) -> set[int]:
+    """The ports (global ids) on the network links of these attached CIs."""
+    ports: set[int] = set()
+    local, inc, port_of = net.local, net.inc, net.port_of
+    for nid in nids:
+        u = local[nid]
+        for link, _ in inc[u]:
+            port = port_of(link, u)
+            if port >= 0:
+                ports.add(port)
+    return ports
 
 
 def _via(topo: Topology, net: NetworkGraph, g: NetGrade) -> str:

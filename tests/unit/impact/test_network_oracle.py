@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cmdb.impact import ImpactRequest
@@ -101,6 +101,10 @@ def oracle(
 @pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(net=networks())
+# A lost cable that is not on the far end's shortest paths (h0 reaches r0 via s0 in 2 hops, via s7 in 4).
+@example(net=(["r0"], ["s0", "s1", "s7"], ["h0"], [
+    ("r0", "c0", "s0", "c0"), ("s0", "c1", "s1", "c1"), ("s1", "c7", "s7", "c7"), ("s7", "c9", "h0", "c9"),
+    ("s0", "c10", "h0", "c10")], ["s7/c9"]))
 def test_grades_match_the_oracle(
     path: str, net: tuple[list[str], list[str], list[str], list[Cable], list[str]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
