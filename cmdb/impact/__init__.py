@@ -10,6 +10,9 @@ from cmdb.impact.models import (
     ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkLinkSpof,
+    NetworkSpof,
+    NetworkSpofReport,
     NetworkState,
     PathReport,
     PathStep,
@@ -22,6 +25,7 @@ from cmdb.impact.service import ImpactService
 
 __all__ = [
     "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "GroupState", "ImpactError", "ImpactReport",
-    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "NetworkState", "PathReport", "PathStep",
+    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "NetworkLinkSpof",
+    "NetworkSpof", "NetworkSpofReport", "NetworkState", "PathReport", "PathStep",
     "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
 ]

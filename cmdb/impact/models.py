@@ -220,3 +220,37 @@ class SpofReport:
     considered: int  # dependencies examined
     truncated: bool
     truncated_by: tuple[Truncation, ...] = field(default=())
+
+
+@dataclass(slots=True)
+class NetworkSpof:
+    """A device whose loss alone cuts ``cuts_off`` (uids) off every uplink."""
+
+    uid: str
+    ci_class: str
+    name: str
+    cuts_off: list[str]
+
+
+@dataclass(slots=True)
+class NetworkLinkSpof:
+    """A link (the stored relationship's ends and ports) whose loss alone cuts ``cuts_off`` off."""
+
+    a_uid: str
+    b_uid: str
+    a_port: str | None
+    b_port: str | None
+    rel_type: str
+    cuts_off: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpofReport:
+    """Network single points of failure of a site (the network part holding ``uid``) or a service."""
+
+    uid: str
+    devices: list[NetworkSpof]
+    links: list[NetworkLinkSpof]
+    considered: int  # attached CIs examined
+    truncated: bool
+

@@ -22,6 +22,7 @@ from cmdb.impact.models import (
     ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkSpofReport,
     NetworkState,
     PathReport,
     PathStep,
@@ -29,6 +30,7 @@ from cmdb.impact.models import (
     SpofReport,
     Truncation,
 )
+from cmdb.impact.netspof import network_spofs, site_of
 from cmdb.impact.network import NetGrade, grade_network
 from cmdb.impact.propagation import Filters, GroupMemo, Reach, grade, group_sizes, reach, required_up
 from cmdb.impact.spof import single_points_of_failure
@@ -277,6 +279,45 @@ class ImpactService:
         except nx.NetworkXNoPath:
             pass
         return PathReport(a, b, found[0] if found else [], found, truncated)
+
+    # -- network single points of failure ------------------------------------------------
+    def network_single_points_of_failure(
+        self,
+        uid: str,
+        max_nodes: int = 5_000,
+        max_depth: int = 10,
+        uplinks: tuple[str, ...] | None = None,
+    ) -> NetworkSpofReport:
+        """Devices and links whose loss alone cuts something off the uplinks.
+
+        For an attached CI (a switch, a router, a host): its site, the connected part of
+        the network holding it, and everything there each one cuts off. For anything
+        else (a service): the attached CIs it needs (its dependencies within
+        ``max_depth``), the parts holding them, and which of them each one cuts off.
+        At most ``max_nodes`` attached CIs are examined (``truncated`` says so).
+        """
+        self._bounds(max_depth, max_nodes)
+        topo = self._index.view()
+        root = self._ids(topo, [uid])
+        up_ids = None if uplinks is None else tuple(sorted(set(self._ids(topo, uplinks).tolist())))
+        net = topo.network(up_ids)
+        if net is None:
+            raise InvalidRequest("the schema declares no network layer")
+        nid = int(root[0])
+        targets: list[int] | None
+        if nid in net.local:
+            starts = [net.local[nid]]
+            targets = None
+        else:
+            r = reach(topo, root, forward=False, max_depth=max_depth, max_nodes=max_nodes,
+                      blocked=np.empty(0, np.int32), filters=Filters(None, 0.0))
+            starts = sorted({net.local[x] for x in r.order.tolist() if x in net.local})
+            targets = starts
+        if not starts:
+            return NetworkSpofReport(uid, [], [], 0, False)
+        nodes, truncated = site_of(net, starts, max_nodes)
+        devices, links = network_spofs(topo, net, nodes, targets)
+        return NetworkSpofReport(uid, devices, links, len(nodes), truncated)
 
     # -- single points of failure --------------------------------------------------------
     def single_points_of_failure(
