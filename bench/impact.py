@@ -332,7 +332,7 @@ def timed_impacts(service: ImpactService, starts: list[str], depth: int) -> tupl
 def network_queries(service: ImpactService, estate: Estate, uids: list[str], queries: int,
                     rng: np.random.Generator) -> None:
     """Impact of a random network device and of a core switch (depth 6, 10k node budget)."""
-    topo = service._index.view()  # noqa: SLF001 - the bench reports the network graph's own build
+    topo = service._index.view()
     watch = Stopwatch()
     if hasattr(topo, "network"):
         with watch:

@@ -134,9 +134,9 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
         if cause_link < 0:  # every own link is up: a path was lost further up, through a degraded CI
             cause_link = lost_above
         far = lb[cause_link] if la[cause_link] == u else la[cause_link]
-        if far in failed_nodes or far in affected:
+        if far in failed_nodes or cause_link not in port_failed:
             cause = gid[far]
-        else:
+        else:  # the link itself was lost: its failed port explains it
             cause = port_failed[cause_link]
         out[gid[u]] = NetGrade(
             nid=gid[u], down=u in is_down, cause=cause, link=cause_link, links_up=links_up,

@@ -11,7 +11,14 @@ from strawberry.types import Info
 from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
 from cmdb.services.errors import NotConfigured
 from cmdb.services.topology import TopologyRequest
-from graph_api.analysis.types import DependencyReport, ImpactReport, PathReport, SpofReport, TopologyView
+from graph_api.analysis.types import (
+    DependencyReport,
+    ImpactReport,
+    NetworkSpofReport,
+    PathReport,
+    SpofReport,
+    TopologyView,
+)
 from graph_api.auth import CanView
 from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
@@ -151,3 +158,18 @@ class AnalysisQueries:
         report = await _run(lambda: engine.single_points_of_failure(str(service), max_depth=max_depth,
                                                                     max_nodes=max_nodes))
         return SpofReport.of(report)
+
+    @strawberry.field(description=(
+        "Network single points of failure: for a switch, router or host, its site (the connected part of the "
+        "network); for a service, the network its hosts need. Devices and links whose loss alone cuts something "
+        "off every uplink, with what each cuts off."), permission_classes=[CanView])
+    async def network_single_points_of_failure(
+        self, info: Info[ApiContext, None], uid: strawberry.ID, max_nodes: int = 5_000, max_depth: int = 10,
+        uplinks: Optional[list[strawberry.ID]] = None,  # noqa: UP045
+    ) -> NetworkSpofReport:
+        _bounds(max_depth, max_nodes)
+        engine = _engine(info)
+        ups = None if uplinks is None else tuple(str(u) for u in uplinks)
+        report = await _run(lambda: engine.network_single_points_of_failure(
+            str(uid), max_nodes=max_nodes, max_depth=max_depth, uplinks=ups))
+        return NetworkSpofReport.of(report)

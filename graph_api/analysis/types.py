@@ -17,6 +17,9 @@ from cmdb.impact import (
     ImpactReport as ImpactReportModel,
 )
 from cmdb.impact import (
+    NetworkSpofReport as NetworkSpofReportModel,
+)
+from cmdb.impact import (
     PathReport as PathReportModel,
 )
 from cmdb.impact import (
@@ -192,6 +195,46 @@ class SpofReport:
         return cls(service_uid=strawberry.ID(r.service_uid), considered=r.considered, truncated=r.truncated,
                    spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CLASS_MEMBER[s.ci_class], name=s.name,
                                  depth=s.depth, path=_steps(s.path)) for s in r.spofs])
+
+
+@strawberry.type(description="A device whose loss alone cuts `cutsOff` off every uplink.")
+class NetworkSpof:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    cuts_off: list[strawberry.ID]
+
+
+@strawberry.type(description="A link (its ends, ports and the relationship reporting it) whose loss alone cuts `cutsOff` off.")
+class NetworkLinkSpof:
+    a_uid: strawberry.ID
+    b_uid: strawberry.ID
+    a_port: Optional[strawberry.ID]  # noqa: UP045
+    b_port: Optional[strawberry.ID]  # noqa: UP045
+    rel_type: str
+    cuts_off: list[strawberry.ID]
+
+
+@strawberry.type(description="Network single points of failure of a site (the part holding `uid`) or of a service.")
+class NetworkSpofReport:
+    uid: strawberry.ID
+    devices: list[NetworkSpof]
+    links: list[NetworkLinkSpof]
+    considered: int
+    truncated: bool
+
+    @classmethod
+    def of(cls, r: NetworkSpofReportModel) -> NetworkSpofReport:
+        ids = strawberry.ID
+        return cls(
+            uid=ids(r.uid), considered=r.considered, truncated=r.truncated,
+            devices=[NetworkSpof(uid=ids(d.uid), ci_class=CLASS_MEMBER[d.ci_class], name=d.name,
+                                 cuts_off=[ids(u) for u in d.cuts_off]) for d in r.devices],
+            links=[NetworkLinkSpof(a_uid=ids(k.a_uid), b_uid=ids(k.b_uid),
+                                   a_port=ids(k.a_port) if k.a_port else None,
+                                   b_port=ids(k.b_port) if k.b_port else None, rel_type=k.rel_type,
+                                   cuts_off=[ids(u) for u in k.cuts_off]) for k in r.links],
+        )
 
 
 @strawberry.type(description="A CI in a topology view and its distance from the root.")

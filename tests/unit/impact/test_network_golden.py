@@ -6,6 +6,8 @@ and a business service on top; its NICs ``h/eth0``, ``h/eth1`` are inside it.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from cmdb.impact import Grade, GroupState, ImpactReport, ImpactRequest, NetworkState
@@ -145,7 +147,7 @@ def ring() -> Net:
     """rtr - s1 - s2 - s3 - s4 - s5 - rtr; a host on s3 (two shortest paths: via s2 and via s4)."""
     g = Net().device("rtr", "router")
     names = ["rtr", "s1", "s2", "s3", "s4", "s5", "rtr"]
-    for a, b in zip(names, names[1:], strict=False):
+    for a, b in itertools.pairwise(names):
         if b != "rtr":
             g.device(b)
         g.cable(a, f"to-{b}", b, f"to-{a}")
