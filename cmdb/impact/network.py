@@ -134,10 +134,9 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
         if cause_link < 0:  # every own link is up: a path was lost further up, through a degraded CI
             cause_link = lost_above
         far = lb[cause_link] if la[cause_link] == u else la[cause_link]
-        if far in failed_nodes or cause_link not in port_failed:
-            cause = gid[far]
-        else:  # the link itself was lost: its failed port explains it
-            cause = port_failed[cause_link]
+        # A link lost to a failed port is explained by the port, otherwise by the far end.
+        lost_port = port_failed.get(cause_link) if far not in failed_nodes else None
+        cause = gid[far] if lost_port is None else lost_port
         out[gid[u]] = NetGrade(
             nid=gid[u], down=u in is_down, cause=cause, link=cause_link, links_up=links_up,
             links_total=len(up[u]), paths_left=int(left[u]), paths_total=int(paths[u]), rerouted=u in rerouted,
