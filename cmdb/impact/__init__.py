@@ -20,6 +20,7 @@ from cmdb.impact.models import (
     SpofCI,
     SpofReport,
     Truncation,
+    UngradedCI,
 )
 from cmdb.impact.service import ImpactService
 
@@ -27,5 +28,5 @@ __all__ = [
     "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "GroupState", "ImpactError", "ImpactReport",
     "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "NetworkLinkSpof",
     "NetworkSpof", "NetworkSpofReport", "NetworkState", "PathReport", "PathStep",
-    "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
+    "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UngradedCI", "UnknownCI", "UnknownRelationshipType",
 ]

@@ -85,6 +85,8 @@ class ImpactedCI:
     explanation: str
     redundancy: GroupState | None = None
     network: NetworkState | None = None
+    lifecycle: str = "active"  # the CI's own: a stale CI may no longer exist
+    unknown_inputs: int = 0  # inputs past the depth limit or the budget, not graded (counted as up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,15 +140,34 @@ class ServiceImpact:
     owner: str | None
 
 
+@dataclass(slots=True)
+class UngradedCI:
+    """A CI the impact reaches but does not grade, and why.
+
+    ``reason``: ``max_depth`` or ``max_nodes`` (past the bounds: unknown, never up),
+    ``retired`` (out of service: propagation stops there).
+    """
+
+    uid: str
+    ci_class: str
+    name: str
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class ImpactReport:
-    """Every impacted CI (the requested ones included, depth 0), rolled up to services."""
+    """Every impacted CI (the requested ones included, depth 0), rolled up to services.
+
+    ``unknown``: the CIs next in line past the depth limit or the node budget, and
+    retired CIs the impact reached (it stops at them); none of them is up for sure.
+    """
 
     impacted: list[ImpactedCI]
     truncated: bool
     services: list[ServiceImpact]
     owners: list[str]
     truncated_by: tuple[Truncation, ...] = ()
+    unknown: list[UngradedCI] = field(default_factory=list)
 
     def by_uid(self) -> dict[str, ImpactedCI]:
         return {ci.uid: ci for ci in self.impacted}

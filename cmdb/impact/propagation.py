@@ -45,6 +45,7 @@ class Reach:
     n_roots: int
     truncated_by: tuple[Truncation, ...]
     n_down: int = -1  # roots [0, n_down) are down; [n_down, n_roots) are degraded seeds (-1: all down)
+    unknown: Int32s | None = None  # CIs the walk would reach next, past the depth limit or the budget (sorted)
 
     @property
     def down_roots(self) -> int:
@@ -89,6 +90,7 @@ def reach(
     count = int(roots.shape[0])
     frontier = roots
     truncated: list[Truncation] = []
+    unknown: Int32s = np.empty(0, np.int32)
     for level in range(1, max_depth + 1):
         if not frontier.shape[0]:
             break
@@ -103,6 +105,7 @@ def reach(
         room = max_nodes - count
         if uniq.shape[0] > room:
             truncated.append(Truncation.MAX_NODES)
+            unknown = np.sort(uniq[discovery[max(room, 0):]]).astype(np.int32)
             discovery = discovery[: max(room, 0)]
         uniq, first = uniq[discovery], first[discovery]
         rows = new[first]
@@ -121,8 +124,10 @@ def reach(
         if frontier.shape[0] and max_depth >= 0:
             edges = topo.expand(frontier, forward, filters.type_ok, filters.min_confidence)
             nxt = edges.to if forward else edges.frm
-            if bool((pos[nxt] == UNSEEN).any()):
+            beyond = pos[nxt] == UNSEEN
+            if bool(beyond.any()):
                 truncated.append(Truncation.MAX_DEPTH)
+                unknown = np.unique(nxt[beyond]).astype(np.int32)
     return Reach(
         order=np.concatenate(orders),
         depth=np.concatenate(depths),
@@ -133,6 +138,7 @@ def reach(
         n_roots=int(roots.shape[0]),
         truncated_by=tuple(truncated),
         n_down=n_down,
+        unknown=unknown,
     )
 
 

@@ -29,6 +29,7 @@ from cmdb.impact.models import (
     ServiceImpact,
     SpofReport,
     Truncation,
+    UngradedCI,
 )
 from cmdb.impact.netspof import network_spofs, site_of
 from cmdb.impact.network import NetGrade, grade_network
@@ -65,6 +66,16 @@ class ImpactService:
         self._groups: tuple[Topology | None, GroupMemo] = (None, {})
         # The plain walk's per-CI edge tuples, for one view (filled as questions touch CIs).
         self._plain: PlainAdjacency | None = None
+        self._retired_ids: tuple[Topology | None, Int32s] = (None, np.empty(0, np.int32))
+
+    def _retired(self, topo: Topology) -> Int32s:
+        """The retired CIs of a view (sorted ids), computed once per view."""
+        view, ids = self._retired_ids
+        if view is not topo:
+            statuses = topo.nodes.statuses
+            ids = np.array([i for i in range(topo.n) if statuses[i] == "retired"], np.int32)
+            self._retired_ids = (topo, ids)
+        return ids
 
     def _plain_adjacency(self, topo: Topology) -> PlainAdjacency:
         adj = self._plain
@@ -133,6 +144,11 @@ class ImpactService:
         memo = self._group_memo(topo, filters)
         uplinks = None if request.uplinks is None else tuple(sorted(set(self._ids(topo, request.uplinks).tolist())))
         net = topo.network(uplinks, request.min_confidence)
+        # A retired CI is out of service: impact stops there (it is listed as such, not graded).
+        retired = self._retired(topo)
+        if retired.shape[0]:
+            gate = retired[~np.isin(retired, roots)]
+            blocked = np.union1d(blocked, gate).astype(np.int32)
         blocked_set = set(blocked.tolist())
 
         def run(down: list[int], seeds: list[int], quiet: set[int] = frozenset()) -> Walked:  # type: ignore[assignment]
@@ -177,11 +193,13 @@ class ImpactService:
                 walked = run(down, degraded, _ports_of(net, degraded) - requested)
         impacted = impacted_cis(topo, walked, request.explain)
         truncated_by = walked.truncated_by
+        beyond: list[ImpactedCI] = []
         if net_grades:
             assert net is not None
-            impacted, truncated_by = _network_answers(
+            impacted, truncated_by, beyond = _network_answers(
                 topo, net, walked, impacted, net_grades, request.explain, request.max_depth, truncated_by,
             )
+        unknown = _ungraded(topo, walked, impacted, beyond, retired, filters, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes.tolist()
@@ -199,6 +217,7 @@ class ImpactService:
             services=services,
             owners=sorted(owners),
             truncated_by=truncated_by,
+            unknown=unknown,
         )
 
     # -- dependencies --------------------------------------------------------------------
@@ -385,7 +404,7 @@ def _network_answers(
     explain: bool,
     max_depth: int,
     truncated_by: tuple[Truncation, ...],
-) -> tuple[list[ImpactedCI], tuple[Truncation, ...]]:
+) -> tuple[list[ImpactedCI], tuple[Truncation, ...], list[ImpactedCI]]:
     """Explain the CIs the network layer graded, and extend the paths that start at them.
 
     A graded CI's path is its cause's path plus the lost link; what propagation
@@ -428,7 +447,7 @@ def _network_answers(
                 ci.explanation = f"{g.paths_left} of {g.paths_total} paths left (lost via {via}) -> degraded"
         extended[ci.uid] = (ci.path, ci.depth)
     kept: list[ImpactedCI] = []
-    beyond = False
+    beyond: list[ImpactedCI] = []
     for nid, ci in zip(order, impacted, strict=True):
         if nid in quiet:
             continue
@@ -437,12 +456,57 @@ def _network_answers(
             ci.path = [*prefix, *ci.path[1:]]
             ci.depth = len(ci.path) - 1
         if ci.depth > max_depth:
-            beyond = True
+            beyond.append(ci)
             continue
         kept.append(ci)
     if beyond and Truncation.MAX_DEPTH not in truncated_by:
         truncated_by = (*truncated_by, Truncation.MAX_DEPTH)
-    return kept, truncated_by
+    return kept, truncated_by, beyond
+
+
+def _ungraded(
+    topo: Topology,
+    walked: Walked,
+    impacted: list[ImpactedCI],
+    beyond: list[ImpactedCI],
+    retired: Int32s,
+    filters: Filters,
+    explain: bool,
+) -> list[UngradedCI]:
+    """What the answer does not grade (past its bounds, retired) and the grades that depend on it.
+
+    Every graded CI gets its lifecycle; one with inputs past the bounds says how many
+    it counted as up.
+    """
+    uid_to_id = topo.nodes.uid_to_id
+    statuses = topo.nodes.statuses
+    ids = [uid_to_id[ci.uid] for ci in impacted]
+    for ci, nid in zip(impacted, ids, strict=True):
+        ci.lifecycle = statuses[nid]
+    budget = Truncation.MAX_NODES if Truncation.MAX_NODES in walked.truncated_by else Truncation.MAX_DEPTH
+    out: list[UngradedCI] = [
+        UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), budget.value) for n in walked.unknown
+    ]
+    out += [UngradedCI(ci.uid, ci.ci_class, ci.name, Truncation.MAX_DEPTH.value) for ci in beyond]
+    if retired.shape[0] and ids:
+        edges = topo.expand(np.array(ids, np.int32), True, filters.type_ok, filters.min_confidence)
+        hit = np.unique(edges.to[np.isin(edges.to, retired)])
+        out += [UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), "retired") for n in hit.tolist()]
+    missing = [*walked.unknown, *(uid_to_id[ci.uid] for ci in beyond)]
+    if missing and ids:
+        edges = topo.expand(np.array(missing, np.int32), True, filters.type_ok, filters.min_confidence)
+        graded = np.array(sorted(set(ids)), np.int32)
+        inside = np.isin(edges.to, graded)
+        pairs = np.unique(edges.to[inside].astype(np.int64) * topo.n + edges.frm[inside])
+        targets, counts = np.unique(pairs // topo.n, return_counts=True)
+        count_of = dict(zip(targets.tolist(), counts.tolist(), strict=True))
+        for ci, nid in zip(impacted, ids, strict=True):
+            k = count_of.get(nid, 0)
+            if k:
+                ci.unknown_inputs = k
+                if explain:
+                    ci.explanation += f" ({k} input{'s' if k > 1 else ''} past the bounds counted as up)"
+    return out
 
 
 def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]:

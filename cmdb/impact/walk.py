@@ -17,7 +17,7 @@ same tie-breaks. ``tests/unit/impact/test_fast_path.py`` asserts it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class Walked:
     group_down: list[int]
     required: list[int]
     n_down: int = -1  # positions [0, n_down) are down roots, [n_down, n_roots) degraded seeds (-1: all roots)
+    unknown: list[int] = field(default_factory=list)  # next CIs past the depth limit or the budget (sorted ids)
 
     def __post_init__(self) -> None:
         if self.n_down < 0:
@@ -90,6 +91,7 @@ class Walked:
             group_down=g.group_down.tolist(),
             required=g.required.tolist(),
             n_down=r.down_roots,
+            unknown=[] if r.unknown is None else r.unknown.tolist(),
         )
 
 
@@ -195,6 +197,7 @@ def walk(
     via_type = [0] * n_roots
     via_flip = [False] * n_roots
     truncated: list[Truncation] = []
+    unknown: list[int] = []
     frontier = list(roots)
     finished = True  # the depth limit, not an empty frontier or the budget, ended the walk
     for level in range(1, max_depth + 1):
@@ -215,6 +218,7 @@ def walk(
         fresh = list(found)
         if len(fresh) > room:
             truncated.append(Truncation.MAX_NODES)
+            unknown = sorted(fresh[max(room, 0):])
             fresh = fresh[: max(room, 0)]
         for v in fresh:
             pos[v] = len(order)
@@ -230,11 +234,15 @@ def walk(
         if truncated:
             finished = False
             break
-    if finished and frontier and max_depth >= 0 and any(
-        v not in pos and v not in blocked for _u, edges in adj.leaving(frontier, filters) for v, *_ in edges
-    ):
-        truncated.append(Truncation.MAX_DEPTH)
-    return _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo, n_down)
+    if finished and frontier and max_depth >= 0:
+        unknown = sorted({
+            v for _u, edges in adj.leaving(frontier, filters) for v, *_ in edges if v not in pos and v not in blocked
+        })
+        if unknown:
+            truncated.append(Truncation.MAX_DEPTH)
+    walked = _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo, n_down)
+    walked.unknown = unknown
+    return walked
 
 
 def _grade(
