@@ -100,6 +100,9 @@ class ImpactedCI:
         description="The redundancy group (or, for the network layer, the links) that decided the grade.")
     network: Optional[NetworkRedundancy] = strawberry.field(  # noqa: UP045
         description="The network layer's arithmetic, for CIs graded by their paths to the uplinks.")
+    lifecycle: str = strawberry.field(description="The CI's own lifecycle: a stale CI may no longer exist.")
+    unknown_inputs: int = strawberry.field(
+        description="Inputs past the depth limit or the node budget, not graded and counted as up.")
 
     @strawberry.field(description="From a CI assumed down to this one.")
     def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:
@@ -115,6 +118,16 @@ class ServiceImpact:
     owner: Optional[str]  # noqa: UP045
 
 
+@strawberry.type(description=(
+    "A CI the impact reaches but does not grade: `reason` max_depth or max_nodes (past the bounds: unknown, "
+    "never up) or retired (out of service: impact stops there)."))
+class UngradedCI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    reason: str
+
+
 @strawberry.type
 class ImpactReport:
     impacted: list[ImpactedCI]
@@ -122,12 +135,14 @@ class ImpactReport:
     owners: list[str]
     truncated: bool
     truncated_by: list[str]
+    unknown: list[UngradedCI]
 
     @classmethod
     def of(cls, r: ImpactReportModel) -> ImpactReport:
         return cls(
             impacted=cast(list[ImpactedCI], r.impacted), services=cast(list[ServiceImpact], r.services),
             owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
+            unknown=cast(list[UngradedCI], r.unknown),
         )
 
 

@@ -20,8 +20,9 @@ from graph_api.settings import ApiSettings
 from schema import load_schema
 from tests.builders import obs, ref, rel
 
-QUERY = """query($u: [ID!]!, $up: [ID!]) { impact(uids: $u, uplinks: $up) {
-  impacted { name grade depth explanation path { name relType }
+QUERY = """query($u: [ID!]!, $up: [ID!]) { impact(uids: $u, uplinks: $up, maxDepth: 2) {
+  truncatedBy unknown { name reason }
+  impacted { name grade depth explanation path { name relType } lifecycle unknownInputs
              redundancy { up size required margin }
              network { linksUp linksTotal pathsLeft pathsTotal minUp rerouted via margin } } } }"""
 
@@ -99,7 +100,13 @@ def test_network_arithmetic_as_fields_and_uplinks_per_query(tmp_path: Path) -> N
     assert by["h1"]["network"]["pathsLeft"] == 0 and by["h1"]["network"]["margin"] == -1
     assert [s["name"] for s in by["h1"]["path"]] == ["acc1", "h1"] and by["h1"]["depth"] == 1
     assert by["acc1"]["network"] is None and by["acc1"]["redundancy"] is None
+    assert {(i["lifecycle"], i["unknownInputs"]) for i in acc1["impacted"]} == {("active", 0)}
+    # maxDepth 2 reaches the hosts' NICs (acc1 > h1 > h1 eth0): nothing lies past it.
+    assert acc1["truncatedBy"] == [] and acc1["unknown"] == []
     # acc2 as the only uplink: the core's loss cuts the router and acc1's side off; h2 keeps acc2.
     grades = {i["name"]: i["grade"] for i in core_with_acc2_uplink["impacted"] if i["name"] in
               {"rtr", "acc1", "acc2", "h1", "h2", "core"}}
     assert grades == {"core": "DOWN", "rtr": "DOWN", "acc1": "DOWN", "h1": "DOWN"}
+    # h1's NIC would be at depth 3 (core > acc1 > h1 > eth0): unknown, not up.
+    assert core_with_acc2_uplink["truncatedBy"] == ["max_depth"]
+    assert {"name": "eth0", "reason": "max_depth"} in core_with_acc2_uplink["unknown"]
