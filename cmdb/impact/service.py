@@ -191,13 +191,14 @@ class ImpactService:
                 down = sorted(requested | {nid for nid, g in found.items() if g.down})
                 degraded = sorted(nid for nid, g in found.items() if not g.down)
                 walked = run(down, degraded, _ports_of(net, degraded) - requested)
-        impacted = impacted_cis(topo, walked, request.explain)
+        chain_roots: list[int] = []
+        impacted = impacted_cis(topo, walked, request.explain, chain_roots)
         truncated_by = walked.truncated_by
         beyond: list[ImpactedCI] = []
         if net_grades:
             assert net is not None
             impacted, truncated_by, beyond = _network_answers(
-                topo, net, walked, impacted, net_grades, request.explain, request.max_depth, truncated_by,
+                topo, net, walked, impacted, chain_roots, net_grades, request.explain, request.max_depth, truncated_by,
             )
         unknown = _ungraded(topo, walked, impacted, beyond, retired, filters, request.explain)
         services: list[ServiceImpact] = []
@@ -400,6 +401,7 @@ def _network_answers(
     net: NetworkGraph,
     walked: Walked,
     impacted: list[ImpactedCI],
+    chain_roots: list[int],
     grades: dict[int, NetGrade],
     explain: bool,
     max_depth: int,
@@ -448,13 +450,15 @@ def _network_answers(
         extended[ci.uid] = (ci.path, ci.depth)
     kept: list[ImpactedCI] = []
     beyond: list[ImpactedCI] = []
-    for nid, ci in zip(order, impacted, strict=True):
+    for p, (nid, ci) in enumerate(zip(order, impacted, strict=True)):
         if nid in quiet:
             continue
-        if ci.path and ci.uid not in extended and ci.path[0].uid in extended:
-            prefix, _ = extended[ci.path[0].uid]
-            ci.path = [*prefix, *ci.path[1:]]
-            ci.depth = len(ci.path) - 1
+        seed = impacted[chain_roots[p]].uid
+        if ci.uid not in extended and seed in extended:
+            prefix, offset = extended[seed]
+            ci.depth += offset
+            if ci.path:
+                ci.path = [*prefix, *ci.path[1:]]
         if ci.depth > max_depth:
             beyond.append(ci)
             continue

@@ -83,3 +83,30 @@ def test_network_depth_counts_on_the_explanation_path(path: str, monkeypatch: py
     report = ask(path, g, monkeypatch, "core", max_depth=4)
     assert "svc" not in report.by_uid() and ("svc", "max_depth") in unknown(report)
     assert report.truncated and all(ci.depth <= 4 and ci.depth == len(ci.path) - 1 for ci in report.impacted)
+
+
+def test_depth_is_the_explanation_path_length(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # c is first reached at hop 2 (through its redundant member m1, which does not tip it), but
+    # goes down through its plain input z at the end of x > y1 > y2 > z: depth 4, that path.
+    g = Graph().ci("x", "physical_server").ci("m1", "virtual_machine").ci("m2", "virtual_machine")
+    g.ci("c", "cluster", min_up="1").ci("y1", "virtual_machine").ci("y2", "software_instance")
+    g.ci("z", "software_instance")
+    g.rel("m1", "HOSTED_ON", "x").rel("c", "HAS_MEMBER", "m1").rel("c", "HAS_MEMBER", "m2")
+    g.rel("y1", "HOSTED_ON", "x").rel("y2", "RUNS_ON", "y1").rel("z", "DEPENDS_ON", "y2").rel("c", "DEPENDS_ON", "z")
+    for explain in (True, False):
+        report = ask(path, g, monkeypatch, "x", explain=explain)
+        c = report.by_uid()["c"]
+        assert (c.grade.value, c.depth) == ("down", 4)
+        if explain:
+            assert [s.uid for s in c.path] == ["x", "y1", "y2", "z", "c"]
+
+
+def test_depths_agree_with_or_without_explanations(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Net().device("rtr", "router").device("core").device("acc")
+    g.cable("rtr", "p1", "core", "p1").cable("core", "p2", "acc", "p1")
+    g.host("h", "svc").seen_behind("acc", "p2", "h")
+    explained = ask(path, g, monkeypatch, "core")
+    bare = ask(path, g, monkeypatch, "core", explain=False)
+    assert {(ci.uid, ci.grade, ci.depth) for ci in explained.impacted} == {
+        (ci.uid, ci.grade, ci.depth) for ci in bare.impacted}
+    assert explained.by_uid()["svc"].depth == 5 and all(not ci.path for ci in bare.impacted)
