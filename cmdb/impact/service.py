@@ -155,7 +155,7 @@ class ImpactService:
             # ``quiet``: the ports of CIs the network layer degraded; fewer paths do not degrade a port.
             walked: Walked | None = None
             stop = blocked_set | quiet if quiet else blocked_set
-            if self._fast_limit > 0:
+            if 0 < len(down) + len(seeds) <= self._fast_limit:  # more seeds than the walk's limit: no try
                 walked = walk(
                     self._plain_adjacency(topo), down, max_depth=request.max_depth, max_nodes=max(max_nodes, len(down) + len(seeds)),
                     blocked=stop, filters=filters, memo=memo, limit=self._fast_limit, seeds=seeds,
@@ -413,13 +413,13 @@ def _network_answers(
     reached from it continues that path. Depth is the path's length, so a CI the
     network puts past ``max_depth`` is left out and the answer says so.
     """
-    by_nid = {nid: ci for nid, ci in zip(walked.order, impacted, strict=True)}
+    by_nid = dict(zip(walked.order, impacted, strict=True))
     # A switch or host with fewer paths does not make its ports degraded: leave those out.
-    is_port = topo.vocab.network.interface
-    order, parent = walked.order, walked.parent
+    is_port = topo.vocab.network.interface.tolist()
+    order, parent, down, class_ids = walked.order, walked.parent, walked.down, walked.class_ids
     quiet = {
         order[p] for p in range(walked.n_roots, len(order))
-        if not walked.down[p] and is_port[walked.class_ids[p]] and order[parent[p]] in grades
+        if is_port[class_ids[p]] and not down[p] and order[parent[p]] in grades
     }
     extended: dict[str, tuple[list[PathStep], int]] = {}  # seed uid -> (its path, its depth)
     types = topo.vocab.types
@@ -450,15 +450,16 @@ def _network_answers(
         extended[ci.uid] = (ci.path, ci.depth)
     kept: list[ImpactedCI] = []
     beyond: list[ImpactedCI] = []
-    for p, (nid, ci) in enumerate(zip(order, impacted, strict=True)):
-        if nid in quiet:
+    seeds = {p for p in range(walked.n_roots) if impacted[p].uid in extended}
+    for p, ci in enumerate(impacted):
+        if quiet and order[p] in quiet:
             continue
-        seed = impacted[chain_roots[p]].uid
-        if ci.uid not in extended and seed in extended:
-            prefix, offset = extended[seed]
+        root = chain_roots[p]
+        if root != p and root in seeds:
+            prefix, offset = extended[impacted[root].uid]
             ci.depth += offset
             if ci.path:
-                ci.path = [*prefix, *ci.path[1:]]
+                ci.path = prefix + ci.path[1:]
         if ci.depth > max_depth:
             beyond.append(ci)
             continue
@@ -487,11 +488,12 @@ def _ungraded(
     ids = [uid_to_id[ci.uid] for ci in impacted]
     for ci, nid in zip(impacted, ids, strict=True):
         ci.lifecycle = statuses[nid]
-    budget = Truncation.MAX_NODES if Truncation.MAX_NODES in walked.truncated_by else Truncation.MAX_DEPTH
+    budget = (Truncation.MAX_NODES if Truncation.MAX_NODES in walked.truncated_by else Truncation.MAX_DEPTH).value
+    depth_limit = Truncation.MAX_DEPTH.value
     out: list[UngradedCI] = [
-        UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), budget.value) for n in walked.unknown
+        UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), budget) for n in walked.unknown
     ]
-    out += [UngradedCI(ci.uid, ci.ci_class, ci.name, Truncation.MAX_DEPTH.value) for ci in beyond]
+    out += [UngradedCI(ci.uid, ci.ci_class, ci.name, depth_limit) for ci in beyond]
     if retired.shape[0] and ids:
         edges = topo.expand(np.array(ids, np.int32), True, filters.type_ok, filters.min_confidence)
         hit = np.unique(edges.to[np.isin(edges.to, retired)])
