@@ -2,6 +2,17 @@
 
     .venv/bin/python bench/impact.py                      # 1M CIs, 5M relationships
     .venv/bin/python bench/impact.py --cis 100000 --rels 500000 --queries 200   # quick
+    .venv/bin/python bench/impact.py --network-devices 50000   # with a three-tier network (see below)
+
+With ``--network-devices N`` the switch and interface layers are replaced by a
+network as the SNMP scanner reports it: sites of 2,000 devices (2 routers as
+uplinks, 2 cores cabled to both routers and to each other, 18 distribution pairs
+cabled to both cores, access switches cabled to both switches of a pair or, one in
+five, by a two-member LAG to one), every physical server attached to one or two
+access switches (half of them dual-homed; half by LLDP cables, half by FDB evidence:
+``port -[SEEN_BEHIND]-> address`` with the server's NIC holding the address).
+Ports are interfaces inside their devices. The same generator runs under today's
+code (``PYTHONPATH=/work/main``) for the comparison of build times.
 
 The estate is generated with numpy in a layered shape (sites > racks > servers >
 VMs > processes > applications > business services, clusters with min_up, NICs
@@ -38,6 +49,10 @@ LAYERS = [  # class, share of the CIs (ip_address takes the rest)
 ]
 
 
+SITE = 2000  # network devices per site
+DIST_PAIRS = 18
+
+
 @dataclass
 class Estate:
     classes: list[str]  # per CI
@@ -51,6 +66,7 @@ class Estate:
     method: np.ndarray  # 0 declared, 1 traffic
     conf: np.ndarray
     active: np.ndarray
+    cores: np.ndarray | None = None
 
 
 def rss_mb() -> float:
@@ -61,15 +77,71 @@ def rss_mb() -> float:
     return 0.0
 
 
-def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
+def _network_plan(n_devices: int, n_servers: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Links of a three-tier network by local device number (routers first), and host attachments."""
+    sites = max(1, n_devices // SITE)
+    per = n_devices // sites
+    n_access = per - 4 - 2 * DIST_PAIRS
+    la: list[np.ndarray] = []
+    lb: list[np.ndarray] = []
+    routers, cores, access_all = [], [], []
+    for s in range(sites):
+        base = s * per
+        r = np.array([base, base + 1])
+        c = np.array([base + 2, base + 3])
+        d = base + 4 + np.arange(2 * DIST_PAIRS)
+        a = base + 4 + 2 * DIST_PAIRS + np.arange(n_access)
+        routers.append(r)
+        cores.append(c)
+        access_all.append(a)
+        la += [np.repeat(r, 2), np.array([c[0]]), np.repeat(c, len(d))]
+        lb += [np.tile(c, 2), np.array([c[1]]), np.tile(d, 2)]
+        pair = a % DIST_PAIRS
+        lag = rng.random(n_access) < 0.2
+        # Dual-homed to both switches of a pair, or a two-member LAG to the first.
+        la += [a, a]
+        lb += [d[2 * pair], np.where(lag, d[2 * pair], d[2 * pair + 1])]
+    router_ids = np.concatenate(routers)
+    access = np.concatenate(access_all)
+    site_of_server = np.arange(n_servers) % sites
+    first = access_all[0].shape[0]
+    pick1 = np.array([access_all[s][i] for s, i in zip(site_of_server, rng.integers(0, first, n_servers), strict=True)])
+    pick2 = np.array([access_all[s][i] for s, i in zip(site_of_server, rng.integers(0, first, n_servers), strict=True)])
+    dual = (rng.random(n_servers) < 0.5) & (pick1 != pick2)
+    host_sw = np.concatenate([pick1, pick2[dual]])
+    host = np.concatenate([np.arange(n_servers), np.arange(n_servers)[dual]])
+    lldp = rng.random(host.shape[0]) < 0.5
+    # Number the routers first (their class range), then the switches.
+    total = sites * per
+    assert total == n_devices, f"--network-devices must be a multiple of {SITE}"
+    order = np.concatenate([router_ids, np.setdiff1d(np.arange(total), router_ids)])
+    new = np.empty(total, np.int64)
+    new[order] = np.arange(total)
+    return {"la": new[np.concatenate(la)], "lb": new[np.concatenate(lb)], "routers": new[router_ids],
+            "cores": new[np.concatenate(cores)], "access": new[access], "host": host, "host_sw": new[host_sw],
+            "lldp": lldp}
+
+
+def generate(n_cis: int, n_rels: int, seed: int, net_devices: int = 0) -> Estate:
     """A layered estate with exactly ``n_cis`` CIs and ``n_rels`` relationships."""
     rng = np.random.default_rng(seed)
     ranges: dict[str, tuple[int, int]] = {}
     start = 0
+    plan: dict[str, np.ndarray] | None = None
+    if net_devices:
+        plan = _network_plan(net_devices, max(2, int(n_cis * dict(LAYERS)["physical_server"])), rng)
+        n_links, n_attach = len(plan["la"]), len(plan["host"])
     for cls, share in LAYERS:
         count = max(2, int(n_cis * share))
+        if plan is not None and cls == "switch":
+            ranges["router"] = (start, start + len(plan["routers"]))
+            start += len(plan["routers"])
+            count = net_devices - len(plan["routers"])
+        elif plan is not None and cls == "interface":
+            count = 2 * (n_links + n_attach)
         ranges[cls] = (start, start + count)
         start += count
+    assert start < n_cis, "the network does not fit in --cis"
     ranges["ip_address"] = (start, n_cis)
     classes: list[str] = []
     for cls, (lo, hi) in ranges.items():
@@ -90,7 +162,7 @@ def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
         return c, plo + (c - c[0]) * (phi - plo) // len(c)
 
     types = ["LOCATED_IN", "CONTAINS", "HOSTED_ON", "IN_NETWORK", "HAS_MEMBER", "RUNS_ON", "DEPENDS_ON",
-             "CONNECTS_TO", "ATTACHED_TO", "HAS_ADDRESS", "MEMBER_OF", "USES"]
+             "CONNECTS_TO", "ATTACHED_TO", "HAS_ADDRESS", "MEMBER_OF", "USES", "SEEN_BEHIND"]
     t = {name: i for i, name in enumerate(types)}
     parts: list[tuple[np.ndarray, np.ndarray, int, int]] = []  # src, dst, type, method
 
@@ -120,14 +192,37 @@ def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
     bss = ids("business_service")
     add(np.repeat(bss, 5), pick("application", 5 * len(bss)), "DEPENDS_ON")
     ifaces = ids("interface")
-    n_server_if = int(len(ifaces) * 0.8)
-    server_if, switch_if = ifaces[:n_server_if], ifaces[n_server_if:]
-    slo, shi = ranges["physical_server"]
-    add(slo + (server_if - server_if[0]) * (shi - slo) // len(server_if), server_if, "CONTAINS")
-    wlo, whi = ranges["switch"]
-    add(wlo + (switch_if - switch_if[0]) * (whi - wlo) // len(switch_if), switch_if, "CONTAINS")
-    cabled = server_if[: len(server_if) // 3]
-    add(cabled, rng.choice(switch_if, len(cabled)), "CONNECTS_TO")
+    seen_ips = np.empty(0, np.int64)
+    if plan is None:
+        n_server_if = int(len(ifaces) * 0.8)
+        server_if, switch_if = ifaces[:n_server_if], ifaces[n_server_if:]
+        slo, shi = ranges["physical_server"]
+        add(slo + (server_if - server_if[0]) * (shi - slo) // len(server_if), server_if, "CONTAINS")
+        wlo, whi = ranges["switch"]
+        add(wlo + (switch_if - switch_if[0]) * (whi - wlo) // len(switch_if), switch_if, "CONTAINS")
+        cabled = server_if[: len(server_if) // 3]
+        add(cabled, rng.choice(switch_if, len(cabled)), "CONNECTS_TO")
+    else:
+        # Network devices are numbered routers first (the router range), then switches: contiguous.
+        dev0 = ranges["router"][0]
+        la, lb = plan["la"] + dev0, plan["lb"] + dev0
+        pa, pb = ifaces[0 : 2 * len(la) : 2], ifaces[1 : 2 * len(la) : 2]
+        add(la, pa, "CONTAINS")
+        add(lb, pb, "CONTAINS")
+        add(pa, pb, "CONNECTS_TO")
+        add(la, lb, "CONNECTS_TO")
+        sw = plan["host_sw"] + dev0
+        host = plan["host"] + ranges["physical_server"][0]
+        port = ifaces[2 * len(la) :: 2][: len(sw)]
+        nic = ifaces[2 * len(la) + 1 :: 2][: len(sw)]
+        add(sw, port, "CONTAINS")
+        add(host, nic, "CONTAINS")
+        lldp = plan["lldp"]
+        add(port[lldp], nic[lldp], "CONNECTS_TO")
+        add(sw[lldp], host[lldp], "CONNECTS_TO")
+        seen_ips = ids("ip_address")[: int((~lldp).sum())]
+        add(nic[~lldp], seen_ips, "HAS_ADDRESS")
+        add(port[~lldp], seen_ips, "SEEN_BEHIND", method=2)
     vols = ids("volume")
     add(vols, pick("virtual_machine", len(vols)), "ATTACHED_TO")
     # Process-to-process dependencies: 10% of processes are servers; clients use nearby servers.
@@ -146,9 +241,9 @@ def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
     add(*client_server(n_declared), "DEPENDS_ON")
     add(*client_server(n_traffic), "DEPENDS_ON", method=1)
     used += n_declared + n_traffic
-    ips = ids("ip_address")
+    ips = ids("ip_address")[len(seen_ips):]
     add(rng.choice(ifaces, len(ips)), ips, "HAS_ADDRESS")
-    used += len(ips)
+    used += len(ips) + len(seen_ips)
     rest = max(0, n_rels - used)
     members = rng.integers(ranges["virtual_machine"][0], ranges["software_instance"][1], rest // 2)
     add(members, pick("security_group", len(members)), "MEMBER_OF")
@@ -159,7 +254,9 @@ def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
     etype = np.concatenate([np.full(len(p[0]), p[2], np.int8) for p in parts])
     method = np.concatenate([np.full(len(p[0]), p[3], np.int8) for p in parts])
     conf = np.where(method == 1, rng.uniform(0.3, 1.0, len(src)), 1.0).astype(np.float32)
+    conf[method == 2] = 0.9  # FDB evidence
     active = rng.random(len(src)) >= 0.02  # 2% stale or retired
+    active[method == 2] = True
     min_up: dict[int, str] = {}
     for c in ids("cluster").tolist():
         roll = rng.random()
@@ -168,7 +265,8 @@ def generate(n_cis: int, n_rels: int, seed: int) -> Estate:
         elif roll < 0.4:
             min_up[c] = "66%"
     owners = {int(i): f"team-{int(i) % 97}" for i in np.concatenate([apps, bss]).tolist()}
-    return Estate(classes, ranges, min_up, owners, src, dst, types, etype, method, conf, active)
+    cores = None if plan is None else plan["cores"] + ranges["router"][0]
+    return Estate(classes, ranges, min_up, owners, src, dst, types, etype, method, conf, active, cores)
 
 
 def uid(i: int) -> str:
@@ -181,7 +279,7 @@ def node_rows(e: Estate, uids: list[str]) -> Iterator[NodeRow]:
 
 
 def edge_rows(e: Estate, uids: list[str], batch: int = 50_000) -> Iterator[EdgeRow]:
-    methods = ("declared", "traffic")
+    methods = ("declared", "traffic", "traffic")
     for lo in range(0, len(e.src), batch):
         hi = lo + batch
         for s, d, t, m, c, a in zip(e.src[lo:hi].tolist(), e.dst[lo:hi].tolist(), e.etype[lo:hi].tolist(),
@@ -231,19 +329,42 @@ def timed_impacts(service: ImpactService, starts: list[str], depth: int) -> tupl
     return watch, sizes, truncated
 
 
+def network_queries(service: ImpactService, estate: Estate, uids: list[str], queries: int,
+                    rng: np.random.Generator) -> None:
+    """Impact of a random network device and of a core switch (depth 6, 10k node budget)."""
+    topo = service._index.view()
+    watch = Stopwatch()
+    if hasattr(topo, "network"):
+        with watch:
+            net = topo.network()
+        size = 0 if net is None else net.size
+        print(f"network graph (first query builds it once per view): {size:,} attached CIs, "
+              f"{0 if net is None else len(net.la):,} links; wall {watch.wall[0]:.0f} ms, CPU {watch.cpu[0]:.0f} ms")
+    lo, hi = estate.ranges["router"][0], estate.ranges["switch"][1]
+    assert estate.cores is not None
+    for label, pool in (("random network devices", np.arange(lo, hi)), ("core switches", estate.cores)):
+        starts = [uids[i] for i in rng.choice(pool, queries).tolist()]
+        service.impact(ImpactRequest((starts[0],)))  # warm up
+        watch, sizes, truncated = timed_impacts(service, starts, 6)
+        print(f"network-aware impact from {len(starts)} {label}, depth 6: {watch.report()}; "
+              f"impacted CIs mean {statistics.mean(sizes):.0f}, max {max(sizes)}; {truncated} truncated")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cis", type=int, default=1_000_000)
     parser.add_argument("--rels", type=int, default=5_000_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--network-devices", type=int, default=0,
+                        help="replace the switch/interface layers by a three-tier network of this many devices")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after the build, as a server would after loading the index at start")
     args = parser.parse_args()
     schema = load_schema()
 
     t0 = time.perf_counter()
-    estate = generate(args.cis, args.rels, args.seed)
+    estate = generate(args.cis, args.rels, args.seed, args.network_devices)
     uids = [uid(i) for i in range(args.cis)]
     gen_s = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
@@ -280,6 +401,8 @@ def main() -> None:
 
     service = ImpactService(index, schema)
     rng = np.random.default_rng(args.seed + 1)
+    if args.network_devices:
+        network_queries(service, estate, uids, args.queries, rng)
     random_starts = [uids[i] for i in rng.integers(0, args.cis, args.queries).tolist()]
     infra = np.concatenate([np.arange(*estate.ranges[c]) for c in ("rack", "physical_server", "switch", "subnet",
                                                                     "virtual_machine", "cluster")])

@@ -61,6 +61,9 @@ def impact(
     exclude: list[str] = typer.Option([], "--exclude", help="CI known not to be impacted (repeatable)."),
     rel_types: list[str] | None = RelTypeOpt,
     min_confidence: float = MinConfOpt,
+    uplinks: list[str] = typer.Option(
+        [], "--uplink", help="A CI the network layer treats as an uplink for this question, instead of the "
+        "catalog's routers/firewalls/gateways (repeatable)."),
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -70,7 +73,7 @@ def impact(
     with _service(store_url) as service:
         report = service.impact(ImpactRequest(
             tuple(uids), max_depth=depth, max_nodes=max_nodes, exclude=tuple(exclude),
-            rel_types=_types(rel_types), min_confidence=min_confidence,
+            rel_types=_types(rel_types), min_confidence=min_confidence, uplinks=tuple(uplinks) or None,
         ))
     if as_json:
         print_json(asdict(report))
@@ -182,12 +185,40 @@ def spof(
         console.print(f"[bold yellow]truncated[/bold yellow] ({', '.join(t.value for t in report.truncated_by)})")
 
 
+def netspof(
+    uid: str = typer.Argument(..., help="A switch/router/host (its site) or a service (the network its hosts need)."),
+    max_nodes: int = typer.Option(5_000, "--max-nodes", help="Attached CIs examined at most."),
+    depth: int = typer.Option(10, "--depth", help="Dependency depth searched for a service's hosts."),
+    uplinks: list[str] = typer.Option([], "--uplink", help="Uplink for this question instead of the catalog's."),
+    store_url: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Network single points of failure: devices and links whose loss alone cuts something off the uplinks."""
+    with _service(store_url) as service:
+        report = service.network_single_points_of_failure(uid, max_nodes=max_nodes, max_depth=depth,
+                                                          uplinks=tuple(uplinks) or None)
+    if as_json:
+        print_json(asdict(report))
+        return
+    table = Table(title=f"Network single points of failure for {uid} ({report.considered} attached CIs examined)")
+    for col in ("kind", "what", "cuts off"):
+        table.add_column(col)
+    for d in report.devices:
+        table.add_row(d.ci_class, f"{d.name} ({d.uid})", ", ".join(d.cuts_off))
+    for k in report.links:
+        table.add_row(k.rel_type, f"{k.a_port or k.a_uid} - {k.b_port or k.b_uid}", ", ".join(k.cuts_off))
+    console.print(table)
+    if report.truncated:
+        console.print("[bold yellow]truncated[/bold yellow]: the site is larger than --max-nodes")
+
+
 def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     """Add the impact commands to the ``cmdb`` app."""
     app.command("impact")(impact)
     app.command("deps")(deps)
     app.command("path")(path)
     app.command("spof")(spof)
+    app.command("netspof")(netspof)
 
 
 __all__ = ["register"]

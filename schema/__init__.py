@@ -13,6 +13,7 @@ from schema.model import (
     IdentifierRule,
     ImpactDirection,
     MinUp,
+    NetworkSpec,
     Normaliser,
     Redundancy,
     RelationshipType,
@@ -23,6 +24,6 @@ from schema.registry import Schema, UnknownName
 
 __all__ = [
     "Aging", "AttrType", "AttributeDef", "CIClass", "Dependency", "IdentifierRule",
-    "ImpactDirection", "MinUp", "Normaliser", "Redundancy", "RelationshipType", "Schema", "SchemaError",
+    "ImpactDirection", "MinUp", "NetworkSpec", "Normaliser", "Redundancy", "RelationshipType", "Schema", "SchemaError",
     "SourceDef", "Strength", "UnknownName", "build_schema", "load_schema",
 ]

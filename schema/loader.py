@@ -22,6 +22,7 @@ from schema.model import (
     IdentifierRule,
     ImpactDirection,
     MinUp,
+    NetworkSpec,
     Normaliser,
     Redundancy,
     RelationshipType,
@@ -309,7 +310,53 @@ def build_schema(document: dict[str, Any]) -> Schema:
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(where, f"needs numeric priority and staleness_days ({exc})") from None
 
-    return Schema(classes, relationships, sources, vocabularies)
+    return Schema(classes, relationships, sources, vocabularies,
+                  _network(document.get("network"), classes, relationships))
+
+
+_NETWORK_KEYS = {"links", "attachments", "addresses", "containment", "uplinks", "hosts", "interfaces", "devices"}
+
+
+def _network(raw: Any, classes: dict[str, CIClass], relationships: dict[str, RelationshipType]) -> NetworkSpec:
+    """The ``network:`` section: which relationships are connectivity and what an uplink is."""
+    if raw is None:
+        return NetworkSpec()
+    if not isinstance(raw, dict):
+        raise SchemaError("network", "must be a mapping")
+    unknown = set(raw) - _NETWORK_KEYS
+    if unknown:
+        raise SchemaError("network", f"unknown keys {sorted(unknown)}")
+
+    def rels(key: str) -> tuple[str, ...]:
+        names = tuple(raw.get(key) or ())
+        for name in names:
+            if name not in relationships:
+                raise SchemaError(f"network, attribute {key!r}", f"relationship {name!r} is not declared")
+            if key == "links" and relationships[name].impact is not ImpactDirection.NONE:
+                raise SchemaError(f"network, attribute {key!r}", f"link {name!r} must carry impact: none")
+        return names
+
+    def class_list(where: str, value: Any) -> tuple[str, ...]:
+        names = tuple(value or ())
+        for name in names:
+            if name not in classes:
+                raise SchemaError(f"network, attribute {where!r}", f"class {name!r} is not declared")
+        return names
+
+    uplinks = raw.get("uplinks") or {}
+    if not isinstance(uplinks, dict) or set(uplinks) - {"classes", "attribute"}:
+        raise SchemaError("network, attribute 'uplinks'", "must be a mapping of classes and attribute")
+    attribute = str(uplinks.get("attribute") or "uplink")
+    containment = raw.get("containment")
+    if containment is not None and containment not in relationships:
+        raise SchemaError("network, attribute 'containment'", f"relationship {containment!r} is not declared")
+    return NetworkSpec(
+        links=rels("links"), attachments=rels("attachments"), addresses=rels("addresses"),
+        containment=None if containment is None else str(containment),
+        uplink_classes=class_list("uplinks", uplinks.get("classes")), uplink_attribute=attribute,
+        host_classes=class_list("hosts", raw.get("hosts")), interface_classes=class_list("interfaces", raw.get("interfaces")),
+        device_classes=class_list("devices", raw.get("devices")),
+    )
 
 
 def load_schema(path: Path | None = None) -> Schema:

@@ -204,3 +204,28 @@ class SourceDef:
     priority: int
     staleness_days: float
     may_create: tuple[str, ...]  # class names (subtrees); "*" for all
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """How the network layer is read: connectivity, not propagation.
+
+    ``links``: relationship types that are physical/logical links (device or interface
+    ends). ``attachments``: forwarding/ARP evidence that a port reaches an address or
+    interface (``SEEN_BEHIND``), joined with ``addresses`` (``HAS_ADDRESS``) to the
+    host holding it. ``containment``: device -> interface. ``uplink_classes``: CIs
+    of these classes (and subclasses) are uplinks unless they carry
+    ``uplink_attribute`` false; a network component (a site) in which some CI carries
+    it true uses exactly those.
+    """
+
+    links: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    containment: str | None = None
+    uplink_classes: tuple[str, ...] = ()
+    uplink_attribute: str = "uplink"
+    host_classes: tuple[str, ...] = ()
+    interface_classes: tuple[str, ...] = ()
+    device_classes: tuple[str, ...] = ()
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schema.model import CIClass, RelationshipType, SourceDef
+from schema.model import CIClass, NetworkSpec, RelationshipType, SourceDef
 
 
 class UnknownName(KeyError):
@@ -21,6 +21,7 @@ class Schema:
     sources: dict[str, SourceDef]
     # vocabulary -> {lower-case term: canonical term} (``normalise: [{vocabulary: NAME}]``)
     vocabularies: dict[str, dict[str, str]] = field(default_factory=dict)
+    network: NetworkSpec = field(default_factory=NetworkSpec)
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
     _allowed: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 

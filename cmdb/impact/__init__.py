@@ -10,17 +10,23 @@ from cmdb.impact.models import (
     ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkLinkSpof,
+    NetworkSpof,
+    NetworkSpofReport,
+    NetworkState,
     PathReport,
     PathStep,
     ServiceImpact,
     SpofCI,
     SpofReport,
     Truncation,
+    UngradedCI,
 )
 from cmdb.impact.service import ImpactService
 
 __all__ = [
     "DependencyCI", "DependencyReport", "DependencyRequest", "Grade", "GroupState", "ImpactError", "ImpactReport",
-    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "PathReport", "PathStep",
-    "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UnknownCI", "UnknownRelationshipType",
+    "ImpactRequest", "ImpactService", "ImpactedCI", "InvalidRequest", "NetworkLinkSpof",
+    "NetworkSpof", "NetworkSpofReport", "NetworkState", "PathReport", "PathStep",
+    "ServiceImpact", "SpofCI", "SpofReport", "Truncation", "UngradedCI", "UnknownCI", "UnknownRelationshipType",
 ]

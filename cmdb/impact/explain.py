@@ -55,6 +55,27 @@ def paths_by_parent(
     return [p or () for p in paths]
 
 
+def _chain_lengths(size: int, parent_of: Callable[[int], int], roots: list[int]) -> list[int]:
+    """Hops from a root to each position along ``parent_of`` (memoised, parents form a forest);
+    ``roots`` receives each position's root position."""
+    hops = [-1] * size
+    roots[:] = [-1] * size
+    for start in range(size):
+        if hops[start] >= 0:
+            continue
+        chain = [start]
+        p = parent_of(start)
+        while p >= 0 and hops[p] < 0:
+            chain.append(p)
+            p = parent_of(p)
+        base, root = (-1, chain[-1]) if p < 0 else (hops[p], roots[p])
+        for q in reversed(chain):
+            base += 1
+            hops[q] = base
+            roots[q] = root
+    return hops
+
+
 def _min_up_text(min_up: MinUp | None, required: int) -> str:
     if min_up is None:
         return f"min_up {required}"
@@ -67,11 +88,14 @@ def _group_text(group: GroupState, min_up: MinUp | None, outcome: str) -> str:
     return f"{group.up} of {group.size} up, {_min_up_text(min_up, group.required)} -> {outcome}"
 
 
-def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[ImpactedCI]:
+def impacted_cis(
+    topo: Topology, w: Walked, explain: bool = True, chain_roots: list[int] | None = None
+) -> list[ImpactedCI]:
     """Every reached CI graded, with its depth, explanation path and explanation.
 
     ``explain`` False leaves the paths and texts out (empty), for callers that show
     neither; grades, depths and the redundancy arithmetic are the same.
+    ``chain_roots`` receives, per position, the root position its explanation starts at.
     """
     order = w.order
     all_uids = topo.nodes.uids
@@ -80,21 +104,23 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
     vocab_classes = topo.vocab.classes
     classes = [vocab_classes[c] for c in w.class_ids]
     types = topo.vocab.types
-    parent, depth, via_type, via_flip = w.parent, w.depth, w.via_type, w.via_flip
+    parent, via_type, via_flip = w.parent, w.via_type, w.via_flip
     down, down_edge = w.down, w.down_edge
     e_frm, e_type, e_flip, grouped = w.e_frm, w.e_type, w.e_flip, w.e_grouped
     gsize, gdown, required = w.group_size, w.group_down, w.required
-    n_roots = w.n_roots
+    n_roots, n_down = w.n_roots, w.n_down
 
     def parent_of(p: int) -> int:
+        if p < n_down:
+            return -1
+        if down[p] and down_edge[p] >= 0:
+            return int(e_frm[down_edge[p]])
         if p < n_roots:
             return -1
-        if down[p]:
-            return int(e_frm[down_edge[p]])
         return int(parent[p])
 
     def step_of(p: int) -> PathStep:
-        if p < n_roots:
+        if p < n_down or (p < n_roots and not (down[p] and down_edge[p] >= 0)):
             return PathStep(uids[p], names[p], classes[p])
         if down[p]:
             e = down_edge[p]
@@ -105,13 +131,18 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
         return PathStep(uids[p], names[p], classes[p], types[etype], uids[src], uids[dst])
 
     paths = paths_by_parent(len(order), step_of, parent_of) if explain else None
+    # Depth is the explanation path's length (explained or not): the causal chain of a
+    # down CI can be longer than the shortest way in.
+    hops = _chain_lengths(len(order), parent_of, chain_roots if chain_roots is not None else [])
     result: list[ImpactedCI] = []
     why = ""
     for p in range(len(order)):
         group: GroupState | None = None
-        if p < n_roots:
+        if p < n_down:
             if explain:
                 why = "assumed down"
+        elif p < n_roots and not down[p]:
+            why = ""  # a degraded seed: the network layer explains it
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:
@@ -127,7 +158,7 @@ def impacted_cis(topo: Topology, w: Walked, explain: bool = True) -> list[Impact
         elif explain:
             why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
         result.append(
-            ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, depth[p],
+            ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, hops[p],
                        list(paths[p]) if paths is not None else [], why, group)
         )
     return result

@@ -43,6 +43,7 @@ class ImpactRequest:
     rel_types: tuple[str, ...] | None = None
     min_confidence: float = 0.0
     explain: bool = True
+    uplinks: tuple[str, ...] | None = None  # the network layer's uplinks for this question (None: the catalog's)
 
 
 @dataclass(slots=True)
@@ -51,7 +52,8 @@ class PathStep:
 
     The first step of a path is where it starts (``rel_type`` None). Otherwise the
     stored relationship is ``rel_source -[rel_type]-> rel_target`` (one of them is
-    the previous step's CI, the other this one).
+    the previous step's CI, the other this one; for a network link, the ports or
+    the address it joins: ``acc1 Ethernet2 -[SEEN_BEHIND]-> 10.0.10.50``).
     """
 
     uid: str
@@ -67,7 +69,11 @@ class ImpactedCI:
     """An impacted CI: grade, shortest propagation depth, one explanation path, why.
 
     ``redundancy`` holds the arithmetic of the redundancy group that graded the CI
-    (None when an input alone decided its grade), for callers that weigh margins.
+    (None when an input alone decided its grade), for callers that weigh margins;
+    for a CI the network layer graded, its links towards the uplinks (``up`` of
+    ``size`` still lead somewhere, ``required`` 1). ``network`` holds the network
+    layer's full arithmetic (paths left of total) for those CIs. ``depth`` is the
+    length of the explanation path.
     """
 
     uid: str
@@ -78,6 +84,35 @@ class ImpactedCI:
     path: list[PathStep]
     explanation: str
     redundancy: GroupState | None = None
+    network: NetworkState | None = None
+    lifecycle: str = "active"  # the CI's own: a stale CI may no longer exist
+    unknown_inputs: int = 0  # inputs past the depth limit or the budget, not graded (counted as up)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkState:
+    """Why the network layer graded a CI: its links and shortest paths to the uplinks.
+
+    ``links_up`` of ``links_total``: its own links towards the uplinks that still lead
+    to a connected CI; ``paths_left`` of ``paths_total``: its shortest paths to the
+    uplinks (LAG members counted apart) that avoid every failure; ``min_up`` paths
+    keep it connected (1). ``rerouted``: none of its shortest paths is left but a
+    longer one is (degraded, not down). ``via``: the port or CI of the lost path
+    named in the explanation.
+    """
+
+    links_up: int
+    links_total: int
+    paths_left: int
+    paths_total: int
+    min_up: int = 1
+    rerouted: bool = False
+    via: str = ""
+
+    @property
+    def margin(self) -> int:
+        """How many more of its links may go before it is cut off (negative: cut off)."""
+        return self.links_up - self.min_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +140,34 @@ class ServiceImpact:
     owner: str | None
 
 
+@dataclass(slots=True)
+class UngradedCI:
+    """A CI the impact reaches but does not grade, and why.
+
+    ``reason``: ``max_depth`` or ``max_nodes`` (past the bounds: unknown, never up),
+    ``retired`` (out of service: propagation stops there).
+    """
+
+    uid: str
+    ci_class: str
+    name: str
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class ImpactReport:
-    """Every impacted CI (the requested ones included, depth 0), rolled up to services."""
+    """Every impacted CI (the requested ones included, depth 0), rolled up to services.
+
+    ``unknown``: the CIs next in line past the depth limit or the node budget, and
+    retired CIs the impact reached (it stops at them); none of them is up for sure.
+    """
 
     impacted: list[ImpactedCI]
     truncated: bool
     services: list[ServiceImpact]
     owners: list[str]
     truncated_by: tuple[Truncation, ...] = ()
+    unknown: list[UngradedCI] = field(default_factory=list)
 
     def by_uid(self) -> dict[str, ImpactedCI]:
         return {ci.uid: ci for ci in self.impacted}
@@ -187,3 +241,37 @@ class SpofReport:
     considered: int  # dependencies examined
     truncated: bool
     truncated_by: tuple[Truncation, ...] = field(default=())
+
+
+@dataclass(slots=True)
+class NetworkSpof:
+    """A device whose loss alone cuts ``cuts_off`` (uids) off every uplink."""
+
+    uid: str
+    ci_class: str
+    name: str
+    cuts_off: list[str]
+
+
+@dataclass(slots=True)
+class NetworkLinkSpof:
+    """A link (the stored relationship's ends and ports) whose loss alone cuts ``cuts_off`` off."""
+
+    a_uid: str
+    b_uid: str
+    a_port: str | None
+    b_port: str | None
+    rel_type: str
+    cuts_off: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpofReport:
+    """Network single points of failure of a site (the network part holding ``uid``) or a service."""
+
+    uid: str
+    devices: list[NetworkSpof]
+    links: list[NetworkLinkSpof]
+    considered: int  # attached CIs examined
+    truncated: bool
+

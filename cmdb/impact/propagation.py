@@ -44,6 +44,12 @@ class Reach:
     pos: Int32s
     n_roots: int
     truncated_by: tuple[Truncation, ...]
+    n_down: int = -1  # roots [0, n_down) are down; [n_down, n_roots) are degraded seeds (-1: all down)
+    unknown: Int32s | None = None  # CIs the walk would reach next, past the depth limit or the budget (sorted)
+
+    @property
+    def down_roots(self) -> int:
+        return self.n_roots if self.n_down < 0 else self.n_down
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +67,20 @@ def reach(
     max_nodes: int,
     blocked: Int32s,
     filters: Filters,
+    seeds: Int32s | None = None,
 ) -> Reach:
-    """Breadth-first propagation from ``roots`` along propagation edges (or against them)."""
+    """Breadth-first propagation from ``roots`` along propagation edges (or against them).
+
+    ``seeds``: CIs already graded degraded (by the network layer), reached at depth 0
+    after the roots; they propagate like any reached CI and may still turn down.
+    """
     pos = np.full(topo.n, UNSEEN, dtype=np.int32)
     pos[blocked] = BLOCKED
     roots = np.unique(roots)
+    n_down = int(roots.shape[0])
+    if seeds is not None and seeds.shape[0]:
+        seeds = np.setdiff1d(np.unique(seeds), roots).astype(np.int32)
+        roots = np.concatenate([roots, seeds])
     pos[roots] = np.arange(roots.shape[0], dtype=np.int32)
     orders: list[Int32s] = [roots]
     depths: list[Int32s] = [np.zeros(roots.shape[0], np.int32)]
@@ -75,6 +90,7 @@ def reach(
     count = int(roots.shape[0])
     frontier = roots
     truncated: list[Truncation] = []
+    unknown: Int32s = np.empty(0, np.int32)
     for level in range(1, max_depth + 1):
         if not frontier.shape[0]:
             break
@@ -89,6 +105,7 @@ def reach(
         room = max_nodes - count
         if uniq.shape[0] > room:
             truncated.append(Truncation.MAX_NODES)
+            unknown = np.sort(uniq[discovery[max(room, 0):]]).astype(np.int32)
             discovery = discovery[: max(room, 0)]
         uniq, first = uniq[discovery], first[discovery]
         rows = new[first]
@@ -107,8 +124,10 @@ def reach(
         if frontier.shape[0] and max_depth >= 0:
             edges = topo.expand(frontier, forward, filters.type_ok, filters.min_confidence)
             nxt = edges.to if forward else edges.frm
-            if bool((pos[nxt] == UNSEEN).any()):
+            beyond = pos[nxt] == UNSEEN
+            if bool(beyond.any()):
                 truncated.append(Truncation.MAX_DEPTH)
+                unknown = np.unique(nxt[beyond]).astype(np.int32)
     return Reach(
         order=np.concatenate(orders),
         depth=np.concatenate(depths),
@@ -118,6 +137,8 @@ def reach(
         pos=pos,
         n_roots=int(roots.shape[0]),
         truncated_by=tuple(truncated),
+        n_down=n_down,
+        unknown=unknown,
     )
 
 
@@ -188,7 +209,7 @@ def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = N
     size = int(r.order.shape[0])
     edges = topo.expand(r.order, True, filters.type_ok, filters.min_confidence)
     to_pos = r.pos[edges.to]
-    edges = edges.take(to_pos >= r.n_roots)
+    edges = edges.take(to_pos >= r.down_roots)
     grouped = topo.grouped(edges)
     fp = r.pos[edges.frm].astype(np.int64)
     tp = r.pos[edges.to].astype(np.int64)
@@ -208,7 +229,7 @@ def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = N
         tolerance[gpos] = [n_inputs - need for n_inputs, need in arithmetic]
 
     down = np.zeros(size, np.bool_)
-    down[: r.n_roots] = True
+    down[: r.down_roots] = True
     down_edge = np.full(size, -1, np.int64)
     group_down = np.zeros(size, np.int64)
     newly = down.copy()
@@ -229,7 +250,7 @@ def grade(topo: Topology, r: Reach, filters: Filters, memo: GroupMemo | None = N
             down[uniq] = True
             down_edge[uniq] = cand[first]
             newly[uniq] = True
-    down_edge = _shortest_causes(down, group_down > tolerance, fp, tp, grouped, r.n_roots)
+    down_edge = _shortest_causes(down, group_down > tolerance, fp, tp, grouped, r.down_roots)
     return Grading(down, down_edge, edges, grouped, group_size, group_down, required)
 
 

@@ -17,23 +17,35 @@ from cmdb.impact.models import (
     DependencyCI,
     DependencyReport,
     DependencyRequest,
+    Grade,
+    GroupState,
+    ImpactedCI,
     ImpactReport,
     ImpactRequest,
+    NetworkSpofReport,
+    NetworkState,
     PathReport,
     PathStep,
     ServiceImpact,
     SpofReport,
+    Truncation,
+    UngradedCI,
 )
+from cmdb.impact.netspof import network_spofs, site_of
+from cmdb.impact.network import NetGrade, grade_network
 from cmdb.impact.propagation import Filters, GroupMemo, Reach, grade, group_sizes, reach, required_up
 from cmdb.impact.spof import single_points_of_failure
 from cmdb.impact.walk import PlainAdjacency, Walked, walk
 from cmdb.topology.arrays import Int32s
 from cmdb.topology.index import TopologyIndex
+from cmdb.topology.network import NetworkGraph
 from cmdb.topology.snapshot import Topology
 from schema import Schema
 
 #: Impact questions reaching at most this many CIs are answered by the plain-Python walk.
 FAST_PATH_LIMIT = 400
+#: Rounds of network grading and propagation feeding each other (two settle every case met so far).
+_NETWORK_ROUNDS = 4
 
 
 class ImpactService:
@@ -54,6 +66,16 @@ class ImpactService:
         self._groups: tuple[Topology | None, GroupMemo] = (None, {})
         # The plain walk's per-CI edge tuples, for one view (filled as questions touch CIs).
         self._plain: PlainAdjacency | None = None
+        self._retired_ids: tuple[Topology | None, Int32s] = (None, np.empty(0, np.int32))
+
+    def _retired(self, topo: Topology) -> Int32s:
+        """The retired CIs of a view (sorted ids), computed once per view."""
+        view, ids = self._retired_ids
+        if view is not topo:
+            statuses = topo.nodes.statuses
+            ids = np.array([i for i in range(topo.n) if statuses[i] == "retired"], np.int32)
+            self._retired_ids = (topo, ids)
+        return ids
 
     def _plain_adjacency(self, topo: Topology) -> PlainAdjacency:
         adj = self._plain
@@ -120,38 +142,83 @@ class ImpactService:
         distinct_roots = sorted(set(roots.tolist()))
         max_nodes = max(request.max_nodes, len(distinct_roots))
         memo = self._group_memo(topo, filters)
-        walked: Walked | None = None
-        if self._fast_limit > 0:
-            adj = self._plain_adjacency(topo)
-            walked = walk(
-                adj, distinct_roots, max_depth=request.max_depth, max_nodes=max_nodes,
-                blocked=set(blocked.tolist()), filters=filters, memo=memo, limit=self._fast_limit,
+        uplinks = None if request.uplinks is None else tuple(sorted(set(self._ids(topo, request.uplinks).tolist())))
+        net = topo.network(uplinks, request.min_confidence)
+        # A retired CI is out of service: impact stops there (it is listed as such, not graded).
+        retired = self._retired(topo)
+        if retired.shape[0]:
+            gate = retired[~np.isin(retired, roots)]
+            blocked = np.union1d(blocked, gate).astype(np.int32)
+        blocked_set = set(blocked.tolist())
+
+        def run(down: list[int], seeds: list[int], quiet: set[int] = frozenset()) -> Walked:  # type: ignore[assignment]
+            # ``quiet``: the ports of CIs the network layer degraded; fewer paths do not degrade a port.
+            walked: Walked | None = None
+            stop = blocked_set | quiet if quiet else blocked_set
+            if 0 < len(down) + len(seeds) <= self._fast_limit:  # more seeds than the walk's limit: no try
+                walked = walk(
+                    self._plain_adjacency(topo), down, max_depth=request.max_depth, max_nodes=max(max_nodes, len(down) + len(seeds)),
+                    blocked=stop, filters=filters, memo=memo, limit=self._fast_limit, seeds=seeds,
+                )
+            if walked is None:
+                r = reach(
+                    topo, np.array(down, np.int32), forward=True, max_depth=request.max_depth,
+                    max_nodes=max(max_nodes, len(down) + len(seeds)), blocked=np.array(sorted(stop), np.int32) if quiet else blocked,
+                    filters=filters, seeds=np.array(seeds, np.int32),
+                )
+                walked = Walked.of(topo, r, grade(topo, r, filters, memo))
+            return walked
+
+        # The network layer and propagation feed each other: what propagation takes down
+        # may cut CIs off the network, and what is cut off propagates up to its services.
+        walked = run(distinct_roots, [])
+        net_grades: dict[int, NetGrade] = {}
+        if net is not None:
+            requested = set(distinct_roots)
+            seen_failed: set[int] | None = None
+            for _ in range(_NETWORK_ROUNDS):
+                net_down = {nid for nid, g in net_grades.items() if g.down}
+                failed = {nid for nid, d in zip(walked.order, walked.down, strict=True) if d and nid not in net_down}
+                if failed == seen_failed:
+                    break
+                seen_failed = failed
+                found = grade_network(net, failed)
+                found = {nid: g for nid, g in found.items() if nid not in blocked_set and nid not in requested}
+                if found.keys() == net_grades.keys() and all(found[k].down == net_grades[k].down for k in found):
+                    net_grades = found
+                    break
+                net_grades = found
+                down = sorted(requested | {nid for nid, g in found.items() if g.down})
+                degraded = sorted(nid for nid, g in found.items() if not g.down)
+                walked = run(down, degraded, _ports_of(net, degraded) - requested)
+        chain_roots: list[int] = []
+        impacted = impacted_cis(topo, walked, request.explain, chain_roots)
+        truncated_by = walked.truncated_by
+        beyond: list[ImpactedCI] = []
+        if net_grades:
+            assert net is not None
+            impacted, truncated_by, beyond = _network_answers(
+                topo, net, walked, impacted, chain_roots, net_grades, request.explain, request.max_depth, truncated_by,
             )
-        if walked is None:
-            r = reach(
-                topo, roots, forward=True, max_depth=request.max_depth,
-                max_nodes=max_nodes, blocked=blocked, filters=filters,
-            )
-            walked = Walked.of(topo, r, grade(topo, r, filters, memo))
-        impacted = impacted_cis(topo, walked, request.explain)
+        unknown = _ungraded(topo, walked, impacted, beyond, retired, filters, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes.tolist()
-        order = walked.order
-        for p, cid in enumerate(walked.class_ids):
-            if not is_service[cid]:
+        class_ids = topo.vocab.class_ids
+        for ci in impacted:
+            if not is_service[class_ids.get(ci.ci_class, 0)]:
                 continue
-            ci = impacted[p]
-            owner = topo.owner(order[p])
+            owner = topo.owner(topo.nodes.uid_to_id[ci.uid])
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
             if owner:
                 owners.add(owner)
         return ImpactReport(
             impacted=impacted,
-            truncated=bool(walked.truncated_by),
+            truncated=bool(truncated_by),
             services=services,
             owners=sorted(owners),
-            truncated_by=walked.truncated_by,
+            truncated_by=truncated_by,
+            unknown=unknown,
         )
 
     # -- dependencies --------------------------------------------------------------------
@@ -233,6 +300,45 @@ class ImpactService:
             pass
         return PathReport(a, b, found[0] if found else [], found, truncated)
 
+    # -- network single points of failure ------------------------------------------------
+    def network_single_points_of_failure(
+        self,
+        uid: str,
+        max_nodes: int = 5_000,
+        max_depth: int = 10,
+        uplinks: tuple[str, ...] | None = None,
+    ) -> NetworkSpofReport:
+        """Devices and links whose loss alone cuts something off the uplinks.
+
+        For an attached CI (a switch, a router, a host): its site, the connected part of
+        the network holding it, and everything there each one cuts off. For anything
+        else (a service): the attached CIs it needs (its dependencies within
+        ``max_depth``), the parts holding them, and which of them each one cuts off.
+        At most ``max_nodes`` attached CIs are examined (``truncated`` says so).
+        """
+        self._bounds(max_depth, max_nodes)
+        topo = self._index.view()
+        root = self._ids(topo, [uid])
+        up_ids = None if uplinks is None else tuple(sorted(set(self._ids(topo, uplinks).tolist())))
+        net = topo.network(up_ids)
+        if net is None:
+            raise InvalidRequest("the schema declares no network layer")
+        nid = int(root[0])
+        targets: list[int] | None
+        if nid in net.local:
+            starts = [net.local[nid]]
+            targets = None
+        else:
+            r = reach(topo, root, forward=False, max_depth=max_depth, max_nodes=max_nodes,
+                      blocked=np.empty(0, np.int32), filters=Filters(None, 0.0))
+            starts = sorted({net.local[x] for x in r.order.tolist() if x in net.local})
+            targets = starts
+        if not starts:
+            return NetworkSpofReport(uid, [], [], 0, False)
+        nodes, truncated = site_of(net, starts, max_nodes)
+        devices, links = network_spofs(topo, net, nodes, targets)
+        return NetworkSpofReport(uid, devices, links, len(nodes), truncated)
+
     # -- single points of failure --------------------------------------------------------
     def single_points_of_failure(
         self,
@@ -257,6 +363,156 @@ class ImpactService:
         )
         spofs = single_points_of_failure(topo, r, filters)
         return SpofReport(service_uid, spofs, int(r.order.shape[0]) - 1, bool(r.truncated_by), r.truncated_by)
+
+
+def _ports_of(net: NetworkGraph, nids: list[int]) -> set[int]:
+    """The ports (global ids) on the network links of these attached CIs."""
+    ports: set[int] = set()
+    local, inc, port_of = net.local, net.inc, net.port_of
+    for nid in nids:
+        u = local[nid]
+        for link, _ in inc[u]:
+            port = port_of(link, u)
+            if port >= 0:
+                ports.add(port)
+    return ports
+
+
+def _via(topo: Topology, net: NetworkGraph, g: NetGrade) -> str:
+    """The lost path's far end as a person names it: "acc1 Ethernet2" (device and port)."""
+    local = net.local.get(g.cause)
+    if local is None:  # a failed port
+        owner = _port_owner(net, g.link, g.cause)
+        return f"{topo.name(owner)} {topo.name(g.cause)}" if owner >= 0 else topo.name(g.cause)
+    port = net.port_of(g.link, local)
+    return f"{topo.name(g.cause)} {topo.name(port)}" if port >= 0 else topo.name(g.cause)
+
+
+def _port_owner(net: NetworkGraph, link: int, port: int) -> int:
+    if net.ia[link] == port:
+        return net.gid[net.la[link]]
+    if net.ib[link] == port:
+        return net.gid[net.lb[link]]
+    return -1
+
+
+def _network_answers(
+    topo: Topology,
+    net: NetworkGraph,
+    walked: Walked,
+    impacted: list[ImpactedCI],
+    chain_roots: list[int],
+    grades: dict[int, NetGrade],
+    explain: bool,
+    max_depth: int,
+    truncated_by: tuple[Truncation, ...],
+) -> tuple[list[ImpactedCI], tuple[Truncation, ...], list[ImpactedCI]]:
+    """Explain the CIs the network layer graded, and extend the paths that start at them.
+
+    A graded CI's path is its cause's path plus the lost link; what propagation
+    reached from it continues that path. Depth is the path's length, so a CI the
+    network puts past ``max_depth`` is left out and the answer says so.
+    """
+    by_nid = dict(zip(walked.order, impacted, strict=True))
+    # A switch or host with fewer paths does not make its ports degraded: leave those out.
+    is_port = topo.vocab.network.interface.tolist()
+    order, parent, down, class_ids = walked.order, walked.parent, walked.down, walked.class_ids
+    quiet = {
+        order[p] for p in range(walked.n_roots, len(order))
+        if is_port[class_ids[p]] and not down[p] and order[parent[p]] in grades
+    }
+    extended: dict[str, tuple[list[PathStep], int]] = {}  # seed uid -> (its path, its depth)
+    types = topo.vocab.types
+    for nid, g in grades.items():  # nearest the failures first: causes come before what they explain
+        ci = by_nid.get(nid)
+        cause = by_nid.get(g.cause)
+        if ci is None or cause is None:
+            continue
+        via = _via(topo, net, g)
+        ci.network = NetworkState(g.links_up, g.links_total, g.paths_left, g.paths_total, 1, g.rerouted, via)
+        ci.redundancy = GroupState(g.links_up, g.links_total, 1)
+        if ci.grade is Grade.DOWN and not g.down:
+            continue  # propagation took it down through another input: that explanation stands
+        ci.depth = cause.depth + 1
+        if explain:
+            link = g.link
+            ci.path = [*cause.path, PathStep(
+                topo.uid(nid), topo.name(nid), topo.class_name(nid), types[net.rel_type[link]],
+                topo.uid(net.rel_src[link]), topo.uid(net.rel_dst[link]),
+            )]
+            if g.down:
+                ci.explanation = f"lost its last path to the uplinks (via {via}) -> down"
+            elif g.rerouted:
+                ci.explanation = (f"0 of {g.paths_total} shortest paths left (lost via {via}), "
+                                  "connected over a longer one -> degraded")
+            else:
+                ci.explanation = f"{g.paths_left} of {g.paths_total} paths left (lost via {via}) -> degraded"
+        extended[ci.uid] = (ci.path, ci.depth)
+    kept: list[ImpactedCI] = []
+    beyond: list[ImpactedCI] = []
+    seeds = {p for p in range(walked.n_roots) if impacted[p].uid in extended}
+    for p, ci in enumerate(impacted):
+        if quiet and order[p] in quiet:
+            continue
+        root = chain_roots[p]
+        if root != p and root in seeds:
+            prefix, offset = extended[impacted[root].uid]
+            ci.depth += offset
+            if ci.path:
+                ci.path = prefix + ci.path[1:]
+        if ci.depth > max_depth:
+            beyond.append(ci)
+            continue
+        kept.append(ci)
+    if beyond and Truncation.MAX_DEPTH not in truncated_by:
+        truncated_by = (*truncated_by, Truncation.MAX_DEPTH)
+    return kept, truncated_by, beyond
+
+
+def _ungraded(
+    topo: Topology,
+    walked: Walked,
+    impacted: list[ImpactedCI],
+    beyond: list[ImpactedCI],
+    retired: Int32s,
+    filters: Filters,
+    explain: bool,
+) -> list[UngradedCI]:
+    """What the answer does not grade (past its bounds, retired) and the grades that depend on it.
+
+    Every graded CI gets its lifecycle; one with inputs past the bounds says how many
+    it counted as up.
+    """
+    uid_to_id = topo.nodes.uid_to_id
+    statuses = topo.nodes.statuses
+    ids = [uid_to_id[ci.uid] for ci in impacted]
+    for ci, nid in zip(impacted, ids, strict=True):
+        ci.lifecycle = statuses[nid]
+    budget = (Truncation.MAX_NODES if Truncation.MAX_NODES in walked.truncated_by else Truncation.MAX_DEPTH).value
+    depth_limit = Truncation.MAX_DEPTH.value
+    out: list[UngradedCI] = [
+        UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), budget) for n in walked.unknown
+    ]
+    out += [UngradedCI(ci.uid, ci.ci_class, ci.name, depth_limit) for ci in beyond]
+    if retired.shape[0] and ids:
+        edges = topo.expand(np.array(ids, np.int32), True, filters.type_ok, filters.min_confidence)
+        hit = np.unique(edges.to[np.isin(edges.to, retired)])
+        out += [UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), "retired") for n in hit.tolist()]
+    missing = [*walked.unknown, *(uid_to_id[ci.uid] for ci in beyond)]
+    if missing and ids:
+        edges = topo.expand(np.array(missing, np.int32), True, filters.type_ok, filters.min_confidence)
+        graded = np.array(sorted(set(ids)), np.int32)
+        inside = np.isin(edges.to, graded)
+        pairs = np.unique(edges.to[inside].astype(np.int64) * topo.n + edges.frm[inside])
+        targets, counts = np.unique(pairs // topo.n, return_counts=True)
+        count_of = dict(zip(targets.tolist(), counts.tolist(), strict=True))
+        for ci, nid in zip(impacted, ids, strict=True):
+            k = count_of.get(nid, 0)
+            if k:
+                ci.unknown_inputs = k
+                if explain:
+                    ci.explanation += f" ({k} input{'s' if k > 1 else ''} past the bounds counted as up)"
+    return out
 
 
 def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]:

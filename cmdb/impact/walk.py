@@ -17,7 +17,7 @@ same tie-breaks. ``tests/unit/impact/test_fast_path.py`` asserts it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,6 +62,12 @@ class Walked:
     group_size: list[int]
     group_down: list[int]
     required: list[int]
+    n_down: int = -1  # positions [0, n_down) are down roots, [n_down, n_roots) degraded seeds (-1: all roots)
+    unknown: list[int] = field(default_factory=list)  # next CIs past the depth limit or the budget (sorted ids)
+
+    def __post_init__(self) -> None:
+        if self.n_down < 0:
+            self.n_down = self.n_roots
 
     @classmethod
     def of(cls, topo: Topology, r: Reach, g: Grading) -> Walked:
@@ -84,6 +90,8 @@ class Walked:
             group_size=g.group_size.tolist(),
             group_down=g.group_down.tolist(),
             required=g.required.tolist(),
+            n_down=r.down_roots,
+            unknown=[] if r.unknown is None else r.unknown.tolist(),
         )
 
 
@@ -171,11 +179,16 @@ def walk(
     filters: Filters,
     memo: GroupMemo | None,
     limit: int,
+    seeds: list[int] | None = None,
 ) -> Walked | None:
     """Reach and grade like ``reach`` + ``grade``, or None once more than ``limit`` CIs are reached.
 
-    ``roots`` sorted and distinct; ``blocked`` holds no root.
+    ``roots`` sorted and distinct; ``blocked`` holds no root. ``seeds``: degraded
+    seeds (sorted, distinct, no root), reached at depth 0 after the roots.
     """
+    n_down = len(roots)
+    if seeds:
+        roots = roots + seeds
     n_roots = len(roots)
     pos: dict[int, int] = {nid: p for p, nid in enumerate(roots)}
     order = list(roots)
@@ -184,6 +197,7 @@ def walk(
     via_type = [0] * n_roots
     via_flip = [False] * n_roots
     truncated: list[Truncation] = []
+    unknown: list[int] = []
     frontier = list(roots)
     finished = True  # the depth limit, not an empty frontier or the budget, ended the walk
     for level in range(1, max_depth + 1):
@@ -204,6 +218,7 @@ def walk(
         fresh = list(found)
         if len(fresh) > room:
             truncated.append(Truncation.MAX_NODES)
+            unknown = sorted(fresh[max(room, 0):])
             fresh = fresh[: max(room, 0)]
         for v in fresh:
             pos[v] = len(order)
@@ -219,11 +234,15 @@ def walk(
         if truncated:
             finished = False
             break
-    if finished and frontier and max_depth >= 0 and any(
-        v not in pos and v not in blocked for _u, edges in adj.leaving(frontier, filters) for v, *_ in edges
-    ):
-        truncated.append(Truncation.MAX_DEPTH)
-    return _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo)
+    if finished and frontier and max_depth >= 0:
+        unknown = sorted({
+            v for _u, edges in adj.leaving(frontier, filters) for v, *_ in edges if v not in pos and v not in blocked
+        })
+        if unknown:
+            truncated.append(Truncation.MAX_DEPTH)
+    walked = _grade(adj, order, pos, depth, parent, via_type, via_flip, n_roots, tuple(truncated), filters, memo, n_down)
+    walked.unknown = unknown
+    return walked
 
 
 def _grade(
@@ -238,6 +257,7 @@ def _grade(
     truncated_by: tuple[Truncation, ...],
     filters: Filters,
     memo: GroupMemo | None,
+    n_down: int,
 ) -> Walked:
     """``propagation.grade`` over lists: the same edges, fixpoint and shortest causes."""
     size = len(order)
@@ -251,7 +271,7 @@ def _grade(
         fp = pos[u]
         for v, t, f, _c, g in edges:
             tp = pos.get(v)
-            if tp is None or tp < n_roots:
+            if tp is None or tp < n_down:
                 continue
             key = (fp * size + tp) * 2 + g  # one edge per (input, CI, grouped?)
             if key in seen:
@@ -278,7 +298,7 @@ def _grade(
         out[fp].append(e)
     down = [False] * size
     group_down = [0] * size
-    stack = list(range(n_roots))
+    stack = list(range(n_down))
     for p in stack:
         down[p] = True
     while stack:
@@ -308,9 +328,9 @@ def _grade(
         by_frm.setdefault(e_frm[e], []).append((rank, e))
     down_edge = [-1] * size
     reached = [False] * size
-    for p in range(n_roots):
+    for p in range(n_down):
         reached[p] = True
-    level_nodes = list(range(n_roots))
+    level_nodes = list(range(n_down))
     while level_nodes:
         cands = [c for p in level_nodes for c in by_frm.get(p, ())]
         cands.sort()
@@ -325,5 +345,5 @@ def _grade(
     class_ids = [adj.node(nid)[0] for nid in order]
     return Walked(
         order, class_ids, depth, parent, via_type, via_flip, n_roots, truncated_by,
-        down, down_edge, e_frm, e_type, e_flip, e_grouped, group_size, group_down, required,
+        down, down_edge, e_frm, e_type, e_flip, e_grouped, group_size, group_down, required, n_down,
     )

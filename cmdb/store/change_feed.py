@@ -69,7 +69,11 @@ def node_row(ci: CI) -> NodeRow:
     """A CI as ``iter_nodes`` returns it (name, min_up and owner as text)."""
     attrs = ci.attributes
     return NodeRow(ci.uid, ci.ci_class, _status(ci.status), _text(attrs.get("name")), _text(attrs.get("min_up")),
-                   _text(attrs.get("owner")))
+                   _text(attrs.get("owner")), _flag(attrs.get("uplink")))
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else value is True or str(value).lower() in ("true", "1", "yes")
 
 
 def edge_row(rel: Relationship) -> EdgeRow:

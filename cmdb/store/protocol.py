@@ -41,6 +41,7 @@ class NodeRow(NamedTuple):
     name: str | None
     min_up: str | None
     owner: str | None
+    uplink: bool | None = None  # the CI's ``uplink`` attribute (network layer), None when absent
 
 
 class AgingCandidate(NamedTuple):

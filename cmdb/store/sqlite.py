@@ -657,13 +657,14 @@ class SQLiteStore(SQLiteChangeFeed):
 
     def iter_nodes(self, batch_size: int = 50_000) -> Iterator[list[NodeRow]]:
         cols = ("uid, class, status, name, json_extract(attrs, '$.min_up') AS min_up,"
-                " json_extract(attrs, '$.owner') AS owner FROM cis")
+                " json_extract(attrs, '$.owner') AS owner, json_extract(attrs, '$.uplink') AS uplink FROM cis")
         for rows in self._paged(f"SELECT {cols} ORDER BY uid LIMIT ?",
                                 f"SELECT {cols} WHERE uid > ? ORDER BY uid LIMIT ?", "uid", batch_size):
             yield [
                 NodeRow(r["uid"], r["class"], r["status"], r["name"],
                         None if r["min_up"] is None else str(r["min_up"]),
-                        None if r["owner"] is None else str(r["owner"]))
+                        None if r["owner"] is None else str(r["owner"]),
+                        None if r["uplink"] is None else bool(r["uplink"]))
                 for r in rows
             ]
 

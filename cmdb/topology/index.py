@@ -32,6 +32,7 @@ from cmdb.topology.arrays import (
     edge_key,
     edge_keys,
 )
+from cmdb.topology.network import NetworkEdges
 from cmdb.topology.snapshot import NodeTable, Topology
 from cmdb.topology.vocabulary import (
     CERTAIN,
@@ -85,11 +86,11 @@ def propagation_edges(
     ])
 
 
-def _topology(vocab: Vocabulary, nodes: NodeTable, n: int, edges: EdgeBatch) -> Topology:
+def _topology(vocab: Vocabulary, nodes: NodeTable, n: int, edges: EdgeBatch, net: NetworkEdges) -> Topology:
     fwd = build_adjacency(n, edges.frm, edges, edges.to)
     rev = build_adjacency(n, edges.to, edges, edges.frm)
     keys = np.unique(edges.stored_keys()) if len(edges) else np.empty(0, np.int64)
-    return Topology(vocab, n, nodes, fwd, rev, keys, Overlay.empty())
+    return Topology(vocab, n, nodes, fwd, rev, keys, Overlay.empty(), net)
 
 
 class TopologyIndex:
@@ -101,6 +102,8 @@ class TopologyIndex:
         self._threshold = compact_threshold
         self._ov_edges: dict[int, _Stored] = {}  # key -> stored relationship added since compaction
         self._masked: set[int] = set()
+        # The network layer's relationships by key, materialised on the first change to them.
+        self._net: dict[int, tuple[int, int, int, float]] | None = None
         self.stats: BuildStats | None = None
 
     # -- construction ------------------------------------------------------------------
@@ -125,7 +128,7 @@ class TopologyIndex:
         gc.disable()
         try:
             table = _node_table(nodes, vocab)
-            src_a, dst_a, type_a, conf_a, meth_a, read, skipped = _edge_arrays(edges, table.uid_to_id, vocab)
+            src_a, dst_a, type_a, conf_a, meth_a, read, skipped, net = _edge_arrays(edges, table.uid_to_id, vocab)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -138,7 +141,7 @@ class TopologyIndex:
             src_a, dst_a, type_a, conf_a, meth_a = src_a[keep], dst_a[keep], type_a[keep], conf_a[keep], meth_a[keep]
         del keys
         prop = propagation_edges(src_a, dst_a, type_a, conf_a, meth_a, vocab)
-        index = cls(_topology(vocab, table, n, prop), compact_threshold)
+        index = cls(_topology(vocab, table, n, prop, net), compact_threshold)
         index.stats = BuildStats(n, read, int(src_a.shape[0]), skipped)
         return index
 
@@ -177,12 +180,15 @@ class TopologyIndex:
             self._drop_orphans(topo)
             table, n = self._apply_nodes(topo, nodes)
             changed = False
+            net_changed = self._net_nodes_changed(topo, table, n, nodes)
             for edge in edges:
                 changed |= self._apply_edge(topo, table, n, edge)
-            if not changed and n == topo.n and table is topo.nodes:
+                net_changed |= self._apply_net_edge(topo, table, n, edge)
+            if not changed and not net_changed and n == topo.n and table is topo.nodes:
                 return
             overlay = self._overlay(topo) if changed else topo.overlay
-            new = Topology(topo.vocab, n, table, topo.fwd, topo.rev, topo.base_keys, overlay)
+            net = self._net_edges(topo) if net_changed else topo.net
+            new = Topology(topo.vocab, n, table, topo.fwd, topo.rev, topo.base_keys, overlay, net)
             if overlay.size() > self._compact_limit(new):
                 new = self._compacted(new)
             self._topo = new
@@ -197,6 +203,7 @@ class TopologyIndex:
         with self._lock:
             self._topo = other._topo
             self._ov_edges, self._masked = other._ov_edges, other._masked
+            self._net = other._net
             self.stats = other.stats
 
     def _compact_limit(self, topo: Topology) -> int:
@@ -210,7 +217,7 @@ class TopologyIndex:
         t = topo.nodes
         for uid in t.uids[topo.n :]:
             t.uid_to_id.pop(uid, None)
-        for values in (t.uids, t.names, t.owners, t.statuses, t.min_up):
+        for values in (t.uids, t.names, t.owners, t.statuses, t.min_up, t.uplink):
             del values[topo.n :]
 
     def _apply_nodes(self, topo: Topology, rows: Sequence[NodeRow]) -> tuple[NodeTable, int]:
@@ -221,7 +228,8 @@ class TopologyIndex:
         class_id, min_up = t.class_id, t.min_up
         class_copied = min_up_copied = False
         n = topo.n
-        for uid, ci_class, status, name, raw_min_up, owner in rows:
+        for uid, ci_class, status, name, raw_min_up, owner, *rest in rows:
+            uplink = rest[0] if rest else None
             cid = vocab.class_id(ci_class)
             mu = parse_min_up(raw_min_up)
             nid = t.uid_to_id.get(uid)
@@ -239,6 +247,7 @@ class TopologyIndex:
                 t.owners.append(owner)
                 t.statuses.append(status)
                 min_up.append(mu)
+                t.uplink.append(uplink)
                 t.uid_to_id[uid] = nid
                 continue
             if int(class_id[nid]) != cid:
@@ -251,7 +260,8 @@ class TopologyIndex:
                 min_up[nid] = mu
             # Display values: replaced in place (a reader may see the newer one).
             t.names[nid], t.owners[nid], t.statuses[nid] = name, owner, status
-        return NodeTable(t.uids, t.uid_to_id, t.names, t.owners, t.statuses, min_up, class_id), n
+            t.uplink[nid] = uplink
+        return NodeTable(t.uids, t.uid_to_id, t.names, t.owners, t.statuses, min_up, class_id, t.uplink), n
 
     def _apply_edge(self, topo: Topology, nodes: NodeTable, n: int, edge: EdgeRow) -> bool:
         source_uid, rel_type, target_uid, method, confidence, status = edge
@@ -326,7 +336,66 @@ class TopologyIndex:
         merged = EdgeBatch.concat([base, topo.overlay.edges])
         self._ov_edges.clear()
         self._masked.clear()
-        return _topology(topo.vocab, topo.nodes, topo.n, merged)
+        return _topology(topo.vocab, topo.nodes, topo.n, merged, topo.net)
+
+    # -- the network layer -------------------------------------------------------------------
+    @staticmethod
+    def _net_nodes_changed(topo: Topology, table: NodeTable, n: int, rows: Sequence[NodeRow]) -> bool:
+        """Did a CI the network layer reads change its class or uplink mark (a new network graph)?"""
+        codes = topo.vocab.network
+        if not codes.enabled:
+            return False
+        for row in rows:
+            nid = table.uid_to_id.get(row[0])
+            if nid is None or nid >= n:
+                continue
+            cid = int(table.class_id[nid])
+            if nid >= topo.n:
+                if codes.uplink_class[cid] or (len(row) > 6 and row[6] is not None):
+                    return True
+                continue
+            if cid != int(topo.nodes.class_id[nid]) or (len(row) > 6 and row[6] is not None):
+                return True
+        return False
+
+    def _apply_net_edge(self, topo: Topology, nodes: NodeTable, n: int, edge: EdgeRow) -> bool:
+        source_uid, rel_type, target_uid, method, confidence, status = edge
+        vocab = topo.vocab
+        tid = vocab.type_ids.get(rel_type)
+        if tid is None or not vocab.net_types[tid]:
+            return False
+        s = nodes.uid_to_id.get(source_uid)
+        d = nodes.uid_to_id.get(target_uid)
+        if s is None or d is None or s >= n or d >= n:
+            return False
+        if self._net is None:
+            net = topo.net
+            self._net = {
+                edge_key(a, b, t): (a, b, t, c)
+                for a, b, t, c in zip(net.src.tolist(), net.dst.tolist(), net.etype.tolist(), net.conf.tolist(),
+                                      strict=True)
+            }
+        key = edge_key(s, d, tid)
+        if status == ACTIVE:
+            row = (s, d, tid, float(np.float32(vocab.effective_confidence(method, confidence))))
+            if self._net.get(key) == row:
+                return False
+            self._net[key] = row
+            return True
+        return self._net.pop(key, None) is not None
+
+    def _net_edges(self, topo: Topology) -> NetworkEdges:
+        if self._net is None:  # only nodes changed: same edges, a fresh graph cache
+            net = topo.net
+            return NetworkEdges(net.src, net.dst, net.etype, net.conf)
+        rows = list(self._net.values())
+        if not rows:
+            return NetworkEdges.empty()
+        cols = list(zip(*rows, strict=True))
+        return NetworkEdges(
+            np.array(cols[0], np.int32), np.array(cols[1], np.int32), np.array(cols[2], np.int16),
+            np.array(cols[3], np.float32),
+        )
 
 
 _CHUNK = 65_536
@@ -344,17 +413,20 @@ def _node_table(nodes: Iterable[NodeRow], vocab: Vocabulary) -> NodeTable:
     owners: list[str | None] = []
     statuses: list[str] = []
     min_ups: list[MinUp | None] = []
+    uplinks: list[bool | None] = []
     codes: list[int] = []
     unknown = vocab.class_ids[UNKNOWN_CLASS]
     it = iter(nodes)
     while chunk := list(islice(it, _CHUNK)):
-        u, c, st, nm, mu, ow = _columns(chunk, 6)
+        width = len(chunk[0])
+        u, c, st, nm, mu, ow, *up = _columns(chunk, width)
         uids.extend(u)
         codes.extend(map(vocab.class_ids.get, c, repeat(unknown)))
         statuses.extend(st)
         names.extend(nm)
         min_ups.extend(map(parse_min_up, mu))
         owners.extend(ow)
+        uplinks.extend(up[0] if up else repeat(None, len(chunk)))
     uid_to_id = dict(zip(uids, range(len(uids)), strict=True))
     if len(uid_to_id) != len(uids):
         # The same uid twice: keep one node per uid, the later row's values.
@@ -363,15 +435,19 @@ def _node_table(nodes: Iterable[NodeRow], vocab: Vocabulary) -> NodeTable:
         uids = [uids[i] for i in keep]
         names, owners = [names[i] for i in keep], [owners[i] for i in keep]
         statuses, min_ups, codes = [statuses[i] for i in keep], [min_ups[i] for i in keep], [codes[i] for i in keep]
+        uplinks = [uplinks[i] for i in keep]
         uid_to_id = {uid: i for i, uid in enumerate(uids)}
-    return NodeTable(uids, uid_to_id, names, owners, statuses, min_ups, np.array(codes, dtype=np.int16))
+    return NodeTable(uids, uid_to_id, names, owners, statuses, min_ups, np.array(codes, dtype=np.int16), uplinks)
 
 
 def _edge_arrays(
     edges: Iterable[EdgeRow], uid_to_id: dict[str, int], vocab: Vocabulary
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """Active, propagating relationships with both ends known, as (src, dst, type, conf, method) arrays."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, NetworkEdges]:
+    """Active, propagating relationships with both ends known, as (src, dst, type, conf, method) arrays,
+    and the active relationships the network layer reads."""
     parts: list[tuple[np.ndarray, ...]] = []
+    net_parts: list[tuple[np.ndarray, ...]] = []
+    net_types = vocab.net_types
     read = skipped = 0
     other = vocab.method_ids["other"]
     it = iter(edges)
@@ -381,21 +457,35 @@ def _edge_arrays(
         s_uid, r_type, t_uid, method, confidence, status = _columns(chunk, 6)
         tids = np.fromiter(map(vocab.type_ids.get, r_type, repeat(-1)), np.int64, size)
         ok = np.fromiter(map(ACTIVE.__eq__, status), np.bool_, size) & (tids >= 0)
+        net_ok = ok.copy()
+        net_ok[net_ok] = net_types[tids[net_ok]]
         ok[ok] = vocab.directions[tids[ok]] != DIR_NONE
         src = np.fromiter(map(uid_to_id.get, s_uid, repeat(-1)), np.int64, size)
         dst = np.fromiter(map(uid_to_id.get, t_uid, repeat(-1)), np.int64, size)
         known = (src >= 0) & (dst >= 0)
         skipped += int((ok & ~known).sum())
         ok &= known
+        net_ok &= known
         uncertain = np.fromiter(map(UNCERTAIN_METHODS.__contains__, method), np.bool_, size)
         conf = np.where(uncertain, np.asarray(confidence, dtype=np.float32), CERTAIN).astype(np.float32)
+        if net_ok.any():
+            net_parts.append((src[net_ok].astype(np.int32), dst[net_ok].astype(np.int32),
+                              tids[net_ok].astype(np.int16), conf[net_ok]))
         meth = np.fromiter(map(vocab.method_ids.get, method, repeat(other)), np.int8, size)
         parts.append((src[ok].astype(np.int32), dst[ok].astype(np.int32), tids[ok].astype(np.int16), conf[ok], meth[ok]))
+    net = NetworkEdges.empty()
+    if net_parts:
+        nc = [np.concatenate([p[i] for p in net_parts]) for i in range(4)]
+        # One relationship per key: a later row wins.
+        keys = edge_keys(nc[0], nc[1], nc[2])
+        _, last_rev = np.unique(keys[::-1], return_index=True)
+        keep = np.sort(keys.shape[0] - 1 - last_rev)
+        net = NetworkEdges(nc[0][keep], nc[1][keep], nc[2][keep], nc[3][keep])
     if not parts:
         e32 = np.empty(0, np.int32)
-        return e32, e32, np.empty(0, np.int16), np.empty(0, np.float32), np.empty(0, np.int8), read, skipped
+        return e32, e32, np.empty(0, np.int16), np.empty(0, np.float32), np.empty(0, np.int8), read, skipped, net
     cols = [np.concatenate([p[i] for p in parts]) for i in range(5)]
-    return cols[0], cols[1], cols[2], cols[3], cols[4], read, skipped
+    return cols[0], cols[1], cols[2], cols[3], cols[4], read, skipped, net
 
 
 def _same(a: _Stored, b: _Stored) -> bool:

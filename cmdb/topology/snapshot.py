@@ -8,12 +8,13 @@ append-only lists shared between views; they are informational only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cmdb.topology.arrays import Adjacency, EdgeBatch, Int32s, Int64s, Overlay
+from cmdb.topology.network import NetworkEdges, NetworkGraph, build_network
 from cmdb.topology.vocabulary import Vocabulary
 from schema import MinUp
 
@@ -29,6 +30,7 @@ class NodeTable:
     statuses: list[str]
     min_up: list[MinUp | None]  # the CI's own override, copied on change
     class_id: NDArray[np.int16]  # capacity >= n; copied when an existing node changes class
+    uplink: list[bool | None]  # the CI's ``uplink`` attribute (network layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,26 @@ class Topology:
     rev: Adjacency  # node -> its inputs
     base_keys: Int64s  # sorted stored-relationship keys present in the base CSR
     overlay: Overlay
+    net: NetworkEdges = field(default_factory=NetworkEdges.empty)  # what the network layer reads
+
+    # -- network layer ------------------------------------------------------------------
+    def network(self, uplinks: tuple[int, ...] | None = None, min_confidence: float = 0.0) -> NetworkGraph | None:
+        """The network graph for these uplinks (None: the catalog's), built once per set of edges.
+
+        None when the schema declares no network layer.
+        """
+        if not self.vocab.network.enabled:
+            return None
+        key = (uplinks, float(min_confidence))
+        graph = self.net.graphs.get(key)
+        if graph is None:
+            graph = build_network(
+                self.net, self.n, self.nodes.class_id, self.nodes.uplink, self.vocab.network, uplinks, min_confidence,
+            )
+            if len(self.net.graphs) >= 8:
+                self.net.graphs.clear()
+            self.net.graphs[key] = graph
+        return graph
 
     # -- node lookups ----------------------------------------------------------------
     def id_of(self, uid: str) -> int | None:

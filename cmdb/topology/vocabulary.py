@@ -37,6 +37,54 @@ METHODS = ("declared", "config", "traffic", "inferred", "other")
 
 
 @dataclass(frozen=True)
+class NetworkCodes:
+    """The network layer's reading of the schema, as per-type and per-class tables."""
+
+    read: NDArray[np.bool_]  # per type id: the network layer keeps these relationships
+    link: NDArray[np.bool_]  # per type id
+    attachment: NDArray[np.bool_]
+    address: NDArray[np.bool_]
+    containment: int  # type id, -1 when none
+    device: NDArray[np.bool_]  # per class id
+    interface: NDArray[np.bool_]
+    host: NDArray[np.bool_]
+    uplink_class: NDArray[np.bool_]
+
+    @classmethod
+    def from_schema(cls, schema: Schema, classes: tuple[str, ...], type_ids: dict[str, int]) -> NetworkCodes:
+        spec = schema.network
+        n_types = max(1, len(type_ids))
+
+        def types(names: tuple[str, ...]) -> NDArray[np.bool_]:
+            mask = np.zeros(n_types, np.bool_)
+            for name in names:
+                mask[type_ids[name]] = True
+            return mask
+
+        def kinds(names: tuple[str, ...]) -> NDArray[np.bool_]:
+            mask = np.zeros(len(classes), np.bool_)
+            for cid, name in enumerate(classes):
+                ci_class = schema.classes.get(name)
+                mask[cid] = ci_class is not None and any(ci_class.is_a(k) for k in names)
+            return mask
+
+        link, attachment, address = types(spec.links), types(spec.attachments), types(spec.addresses)
+        containment = type_ids[spec.containment] if spec.containment else -1
+        read = link | attachment | address
+        if containment >= 0:
+            read[containment] = True
+        return cls(
+            read=read, link=link, attachment=attachment, address=address, containment=containment,
+            device=kinds(spec.device_classes), interface=kinds(spec.interface_classes),
+            host=kinds(spec.host_classes), uplink_class=kinds(spec.uplink_classes),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.link.any())
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """Name <-> code tables and the per-code semantics the traversals need."""
 
@@ -49,6 +97,12 @@ class Vocabulary:
     default_min_up: tuple[MinUp | None, ...]  # per class id
     service_classes: NDArray[np.bool_]  # per class id: family "service" (applications, business services)
     method_ids: dict[str, int]
+    network: NetworkCodes
+
+    @property
+    def net_types(self) -> NDArray[np.bool_]:
+        """Per type id: does the network layer read it (links, attachments, addresses, containment)?"""
+        return self.network.read
 
     @classmethod
     def from_schema(cls, schema: Schema) -> Vocabulary:
@@ -84,6 +138,7 @@ class Vocabulary:
             default_min_up=tuple(defaults),
             service_classes=service,
             method_ids={m: i for i, m in enumerate(METHODS)},
+            network=NetworkCodes.from_schema(schema, classes, type_ids),
         )
 
     def class_id(self, name: str) -> int:

@@ -11,7 +11,14 @@ from strawberry.types import Info
 from cmdb.impact import DependencyRequest, ImpactRequest, ImpactService
 from cmdb.services.errors import NotConfigured
 from cmdb.services.topology import TopologyRequest
-from graph_api.analysis.types import DependencyReport, ImpactReport, PathReport, SpofReport, TopologyView
+from graph_api.analysis.types import (
+    DependencyReport,
+    ImpactReport,
+    NetworkSpofReport,
+    PathReport,
+    SpofReport,
+    TopologyView,
+)
 from graph_api.auth import CanView
 from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
@@ -99,13 +106,19 @@ class AnalysisQueries:
     async def impact(self, info: Info[ApiContext, None], uids: list[strawberry.ID], max_depth: int = 6,
                      max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
                      types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
-                     min_confidence: float = 0.0) -> ImpactReport:
+                     min_confidence: float = 0.0,
+                     uplinks: Annotated[Optional[list[strawberry.ID]], strawberry.argument(  # noqa: UP045
+                         description="The network layer's uplinks for this question (default: the catalog's).",
+                     )] = None) -> ImpactReport:
         _bounds(max_depth, max_nodes)
         if not uids or len(uids) > 1000:
             raise DomainError("INVALID_ARGUMENT", "give between 1 and 1000 uids", field="uids")
+        if uplinks is not None and len(uplinks) > 1000:
+            raise DomainError("INVALID_ARGUMENT", "give at most 1000 uplinks", field="uplinks")
         request = ImpactRequest(uids=tuple(str(u) for u in uids), max_depth=max_depth, max_nodes=max_nodes,
                                 exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
                                 min_confidence=min_confidence,
+                                uplinks=None if uplinks is None else tuple(str(u) for u in uplinks),
                                 # The engine builds paths and texts only when the query shows them.
                                 explain=_shows(info, _EXPLANATIONS))
         return ImpactReport.of(await _run(_engine(info).impact, request))
@@ -145,3 +158,18 @@ class AnalysisQueries:
         report = await _run(lambda: engine.single_points_of_failure(str(service), max_depth=max_depth,
                                                                     max_nodes=max_nodes))
         return SpofReport.of(report)
+
+    @strawberry.field(description=(
+        "Network single points of failure: for a switch, router or host, its site (the connected part of the "
+        "network); for a service, the network its hosts need. Devices and links whose loss alone cuts something "
+        "off every uplink, with what each cuts off."), permission_classes=[CanView])
+    async def network_single_points_of_failure(
+        self, info: Info[ApiContext, None], uid: strawberry.ID, max_nodes: int = 5_000, max_depth: int = 10,
+        uplinks: Optional[list[strawberry.ID]] = None,  # noqa: UP045
+    ) -> NetworkSpofReport:
+        _bounds(max_depth, max_nodes)
+        engine = _engine(info)
+        ups = None if uplinks is None else tuple(str(u) for u in uplinks)
+        report = await _run(lambda: engine.network_single_points_of_failure(
+            str(uid), max_nodes=max_nodes, max_depth=max_depth, uplinks=ups))
+        return NetworkSpofReport.of(report)

@@ -17,6 +17,9 @@ from cmdb.impact import (
     ImpactReport as ImpactReportModel,
 )
 from cmdb.impact import (
+    NetworkSpofReport as NetworkSpofReportModel,
+)
+from cmdb.impact import (
     PathReport as PathReportModel,
 )
 from cmdb.impact import (
@@ -61,14 +64,45 @@ def _steps(steps: list[PathStepModel]) -> list[PathStep]:
 # class and grade serialise by value (CIClassName and Grade values are the domain's
 # strings). A report names a few hundred CIs: building a second object for each cost
 # ~0.2 ms of a ~2.3 ms request.
+@strawberry.type(description="The redundancy arithmetic that graded a CI: `up` of `size` inputs up, `required` needed.")
+class Redundancy:
+    up: int
+    size: int
+    required: int
+    margin: int = strawberry.field(description="How many more inputs may go before the CI does (negative: short).")
+
+
+@strawberry.type(description=(
+    "Why the network layer graded a CI: its links towards the uplinks still leading somewhere "
+    "(`linksUp` of `linksTotal`), its shortest paths to the uplinks left (`pathsLeft` of `pathsTotal`, "
+    "LAG members apart), `minUp` paths needed; `rerouted`: connected only over a longer path."
+))
+class NetworkRedundancy:
+    links_up: int
+    links_total: int
+    paths_left: int
+    paths_total: int
+    min_up: int
+    rerouted: bool
+    via: str
+    margin: int = strawberry.field(description="How many more of its links may go before it is cut off.")
+
+
 @strawberry.type(description="An impacted CI: grade, depth, one explanation path and the arithmetic behind it.")
 class ImpactedCI:
     uid: strawberry.ID
     ci_class: CIClassName
     name: str
     grade: Grade
-    depth: int
+    depth: int = strawberry.field(description="The length of the explanation path.")
     explanation: str
+    redundancy: Optional[Redundancy] = strawberry.field(  # noqa: UP045
+        description="The redundancy group (or, for the network layer, the links) that decided the grade.")
+    network: Optional[NetworkRedundancy] = strawberry.field(  # noqa: UP045
+        description="The network layer's arithmetic, for CIs graded by their paths to the uplinks.")
+    lifecycle: str = strawberry.field(description="The CI's own lifecycle: a stale CI may no longer exist.")
+    unknown_inputs: int = strawberry.field(
+        description="Inputs past the depth limit or the node budget, not graded and counted as up.")
 
     @strawberry.field(description="From a CI assumed down to this one.")
     def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:
@@ -84,6 +118,16 @@ class ServiceImpact:
     owner: Optional[str]  # noqa: UP045
 
 
+@strawberry.type(description=(
+    "A CI the impact reaches but does not grade: `reason` max_depth or max_nodes (past the bounds: unknown, "
+    "never up) or retired (out of service: impact stops there)."))
+class UngradedCI:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    reason: str
+
+
 @strawberry.type
 class ImpactReport:
     impacted: list[ImpactedCI]
@@ -91,12 +135,14 @@ class ImpactReport:
     owners: list[str]
     truncated: bool
     truncated_by: list[str]
+    unknown: list[UngradedCI]
 
     @classmethod
     def of(cls, r: ImpactReportModel) -> ImpactReport:
         return cls(
             impacted=cast(list[ImpactedCI], r.impacted), services=cast(list[ServiceImpact], r.services),
             owners=list(r.owners), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
+            unknown=cast(list[UngradedCI], r.unknown),
         )
 
 
@@ -164,6 +210,46 @@ class SpofReport:
         return cls(service_uid=strawberry.ID(r.service_uid), considered=r.considered, truncated=r.truncated,
                    spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CLASS_MEMBER[s.ci_class], name=s.name,
                                  depth=s.depth, path=_steps(s.path)) for s in r.spofs])
+
+
+@strawberry.type(description="A device whose loss alone cuts `cutsOff` off every uplink.")
+class NetworkSpof:
+    uid: strawberry.ID
+    ci_class: CIClassName
+    name: str
+    cuts_off: list[strawberry.ID]
+
+
+@strawberry.type(description="A link (its ends, ports and the relationship reporting it) whose loss alone cuts `cutsOff` off.")
+class NetworkLinkSpof:
+    a_uid: strawberry.ID
+    b_uid: strawberry.ID
+    a_port: Optional[strawberry.ID]  # noqa: UP045
+    b_port: Optional[strawberry.ID]  # noqa: UP045
+    rel_type: str
+    cuts_off: list[strawberry.ID]
+
+
+@strawberry.type(description="Network single points of failure of a site (the part holding `uid`) or of a service.")
+class NetworkSpofReport:
+    uid: strawberry.ID
+    devices: list[NetworkSpof]
+    links: list[NetworkLinkSpof]
+    considered: int
+    truncated: bool
+
+    @classmethod
+    def of(cls, r: NetworkSpofReportModel) -> NetworkSpofReport:
+        ids = strawberry.ID
+        return cls(
+            uid=ids(r.uid), considered=r.considered, truncated=r.truncated,
+            devices=[NetworkSpof(uid=ids(d.uid), ci_class=CLASS_MEMBER[d.ci_class], name=d.name,
+                                 cuts_off=[ids(u) for u in d.cuts_off]) for d in r.devices],
+            links=[NetworkLinkSpof(a_uid=ids(k.a_uid), b_uid=ids(k.b_uid),
+                                   a_port=ids(k.a_port) if k.a_port else None,
+                                   b_port=ids(k.b_port) if k.b_port else None, rel_type=k.rel_type,
+                                   cuts_off=[ids(u) for u in k.cuts_off]) for k in r.links],
+        )
 
 
 @strawberry.type(description="A CI in a topology view and its distance from the root.")

@@ -44,7 +44,7 @@ def graph(store: GraphStore) -> GraphStore:
     store.apply(ChangeSet(
         cis=[make_ci("a", "application", name="shop", owner="team-a", min_up="2"),
              make_ci("b", "host", name="web-1", fqdn="web-1.example.com", cpu_count=4),
-             make_ci("c", "physical_server", name="rack-srv", cpu_count=32),
+             make_ci("c", "physical_server", name="rack-srv", cpu_count=32, uplink=True),
              make_ci("d", "database", status=Lifecycle.STALE, name="orders-db", port=5432)],
         keys=[("app#0||shop", "a"), ("device#4||web-1.example.com", "b")],
         relationships=[make_rel("a", "RUNS_ON", "b"), make_rel("b", "HOSTED_ON", "c"),
@@ -159,7 +159,7 @@ def test_iterators_cover_everything_in_pages(graph: GraphStore) -> None:
     assert sorted(nodes) == [
         NodeRow("a", "application", "active", "shop", "2", "team-a"),
         NodeRow("b", "host", "active", "web-1", None, None),
-        NodeRow("c", "physical_server", "active", "rack-srv", None, None),
+        NodeRow("c", "physical_server", "active", "rack-srv", None, None, True),  # the network layer's uplink mark
         NodeRow("d", "database", "stale", "orders-db", None, None),
     ]
     edges = [e for batch in graph.iter_edges(batch_size=3) for e in batch]

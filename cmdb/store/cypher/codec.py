@@ -279,9 +279,9 @@ def run_from(row: Sequence[Any]) -> ScanRun:
 
 
 def node_from(row: Sequence[Any]) -> NodeRow:
-    uid, ci_class, lifecycle, name, min_up, owner = row
+    uid, ci_class, lifecycle, name, min_up, owner, uplink = row
     return NodeRow(uid, ci_class, lifecycle, name, None if min_up is None else str(min_up),
-                   None if owner is None else str(owner))
+                   None if owner is None else str(owner), None if uplink is None else bool(uplink))
 
 
 def edge_from(row: Sequence[Any]) -> EdgeRow:

@@ -222,7 +222,7 @@ class Statements:
         )
         self.page_nodes = (
             f"MATCH (n:{CI_LABEL}) WHERE n.uid > $after "
-            "RETURN n.uid, n.ci_class, n.lifecycle, n.name, n.min_up, n.owner ORDER BY n.uid LIMIT $limit"
+            "RETURN n.uid, n.ci_class, n.lifecycle, n.name, n.min_up, n.owner, n.uplink ORDER BY n.uid LIMIT $limit"
         )
         # Relationships are paged by their source CI (a scan of all edges per page
         # would make iterating quadratic): a page of CI uids, then their out-edges.

@@ -14,7 +14,38 @@ from cmdb.impact import (
     UnknownCI,
     UnknownRelationshipType,
 )
+from tests.unit.impact.conftest_net import PATHS
 from tests.unit.impact.impact_graphs import Graph, grades
+
+
+@pytest.fixture(autouse=True, params=PATHS)
+def impact_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every golden scenario on both impact paths, each for real: the other one fails if taken.
+
+    (The conftest hook that parametrized these tests before never set the fixture up:
+    both variants ran the plain walk.)
+    """
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError(f"{request.param}: the other impact path was taken")
+
+    if request.param == "vectorised":
+        monkeypatch.setattr("cmdb.impact.service.FAST_PATH_LIMIT", 0)
+        monkeypatch.setattr("cmdb.impact.service.walk", refuse)
+    else:
+        monkeypatch.setattr("cmdb.impact.service.FAST_PATH_LIMIT", 1_000_000)
+        monkeypatch.setattr("cmdb.impact.service.reach", _impact_reach_refused(refuse))
+    return str(request.param)
+
+
+def _impact_reach_refused(refuse):  # type: ignore[no-untyped-def]
+    """``reach`` that refuses forward (impact) walks; dependency, path and SPOF queries still use it."""
+    from cmdb.impact.propagation import reach
+
+    def guarded(*args, forward, **kwargs):  # type: ignore[no-untyped-def]
+        if forward:
+            refuse()
+        return reach(*args, forward=forward, **kwargs)
+    return guarded
 
 
 def impact(g: Graph, *uids: str, **kw: object):  # type: ignore[no-untyped-def]
@@ -273,11 +304,13 @@ def test_only_active_relationships_count() -> None:
     assert grades(impact(g, "b")) == {"b": "down"}
 
 
-def test_directions_none_and_both() -> None:
+def test_links_and_addresses_carry_no_impact() -> None:
+    # A physical link is connectivity, not propagation: its far end is not taken down
+    # (the network layer grades what loses its paths to the uplinks; these ports have none).
     g = Graph().ci("i1", "interface").ci("i2", "interface").ci("ip", "ip_address")
     g.rel("i1", "CONNECTS_TO", "i2").rel("i1", "HAS_ADDRESS", "ip")
-    assert grades(impact(g, "i1")) == {"i1": "down", "i2": "down"}
-    assert grades(impact(g, "i2")) == {"i2": "down", "i1": "down"}
+    assert grades(impact(g, "i1")) == {"i1": "down"}
+    assert grades(impact(g, "i2")) == {"i2": "down"}
     assert grades(impact(g, "ip")) == {"ip": "down"}
 
 

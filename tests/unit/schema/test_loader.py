@@ -53,7 +53,8 @@ def test_inheritance_of_attributes_rules_and_subtrees() -> None:
     assert schema.subtree("host") == {"host", "physical_server", "virtual_machine", "cloud_instance"}
     assert schema.cls("interface").dependency is not None
     assert schema.cls("interface").dependency.relationship == "CONTAINS"  # type: ignore[union-attr]
-    assert schema.rel("CONNECTS_TO").impact is ImpactDirection.BOTH
+    assert schema.rel("CONNECTS_TO").impact is ImpactDirection.NONE  # connectivity: the network layer reads it
+    assert schema.network.links == ("CONNECTS_TO",) and schema.network.uplink_classes == ("router", "firewall", "gateway")
     assert schema.rel("CONTAINS").impact is ImpactDirection.SOURCE_TO_TARGET
     assert schema.rel("RUNS_ON").impact is ImpactDirection.TARGET_TO_SOURCE
 
