@@ -25,7 +25,7 @@ discover_app = typer.Typer(help="Run a discovery scanner once and ingest what it
 app.add_typer(discover_app, name="discover")
 
 # Command modules, one per area. Add yours here.
-AREAS: tuple[str, ...] = ("core", "jobs", "scheduler", "changes", "hosts", "impact", "demo", "store", "snmp", "api", "aws")
+AREAS: tuple[str, ...] = ("core", "jobs", "scheduler", "changes", "hosts", "impact", "demo", "store", "snmp", "api", "aws", "vsphere")
 
 for _area in AREAS:
     importlib.import_module(f"cmdb_cli.{_area}").register(app, discover_app)

@@ -1,0 +1,111 @@
+"""govmomi's vCenter simulator (vcsim) as a child process: for tests, the bench and the demo.
+
+Not used by the scanner. ``scripts/system-deps.sh`` builds the binary into
+``tools/vcsim/bin``; ``CMDB_VCSIM`` or the PATH may name another. The simulator
+listens on 127.0.0.1 on a port the kernel picks (``-l 127.0.0.1:0``) and prints
+its URL once it serves; it is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_URL = re.compile(r"GOVC_URL=https://[^@]*@(127\.0\.0\.1:\d+)/sdk")
+_REPO = Path(__file__).resolve().parents[2]
+
+
+class VcsimUnavailable(RuntimeError):
+    """The vcsim binary is not built here (run scripts/system-deps.sh)."""
+
+
+def vcsim_binary() -> str:
+    """The simulator to run: ``CMDB_VCSIM``, the repository's build, else the PATH."""
+    candidates = [os.environ.get("CMDB_VCSIM"), str(_REPO / "tools" / "vcsim" / "bin" / "vcsim"), shutil.which("vcsim")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise VcsimUnavailable("vcsim is not built: run scripts/system-deps.sh (it installs govmomi's vcsim with Go)")
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """vcsim's inventory-size flags (its defaults: 1 datacenter, 1 cluster of 3 hosts, 1 standalone host...)."""
+
+    datacenters: int = 1
+    clusters: int = 1
+    hosts: int = 3  # per cluster
+    standalone_hosts: int = 1
+    vms: int = 2  # per resource pool
+    pools: int = 0  # extra resource pools per compute resource
+    datastores: int = 1
+    portgroups: int = 1
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+    def flags(self) -> list[str]:
+        return ["-dc", str(self.datacenters), "-cluster", str(self.clusters), "-host", str(self.hosts),
+                "-standalone-host", str(self.standalone_hosts), "-vm", str(self.vms), "-pool", str(self.pools),
+                "-ds", str(self.datastores), "-pg", str(self.portgroups), *self.extra]
+
+
+@dataclass(frozen=True, slots=True)
+class Vcsim:
+    """A running simulator: where it listens and its credentials."""
+
+    server: str  # 127.0.0.1:PORT
+    user: str
+    password: str = field(repr=False)
+    pid: int
+
+
+@contextmanager
+def running_vcsim(inventory: Inventory | None = None, user: str = "cmdb", password: str = "vcsim-pass",
+                  start_timeout: float = 120.0, workdir: Path | None = None) -> Iterator[Vcsim]:
+    """Start vcsim on 127.0.0.1 (a free port), yield it once it serves, stop it by PID on exit."""
+    inventory = inventory or Inventory()
+    cmd = [vcsim_binary(), "-l", "127.0.0.1:0", "-username", user, "-password", password, *inventory.flags()]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir,
+                            start_new_session=True)
+    try:
+        server = _wait_for_url(proc, start_timeout)
+        # Keep reading its output so a chatty simulator never blocks on a full pipe.
+        assert proc.stdout is not None
+        threading.Thread(target=proc.stdout.read, daemon=True, name="vcsim-output").start()
+        yield Vcsim(server=server, user=user, password=password, pid=proc.pid)
+    finally:
+        _stop(proc)
+
+
+def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> str:
+    """vcsim prints ``export GOVC_URL=...`` when it serves: read lines until it does (bounded)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()  # blocks until a line or EOF; the process either serves or exits
+        if not line:
+            break
+        seen.append(line)
+        match = _URL.search(line)
+        if match:
+            return match.group(1)
+    raise RuntimeError(f"vcsim did not start (exit {proc.poll()}): {''.join(seen[-5:])}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
