@@ -28,7 +28,7 @@ _PC = vmodl.query.PropertyCollector
 
 # The properties read per managed object type (vSphere type names), nothing else.
 OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "ClusterComputeResource": ("name", "host", "configuration.dasConfig"),
+    "ClusterComputeResource": ("name", "host", "configurationEx"),
     "ComputeResource": ("name", "host"),
     "HostSystem": ("name", "parent", "hardware.systemInfo", "runtime.inMaintenanceMode", "runtime.connectionState",
                    "runtime.powerState", "summary.config.product.fullName", "hardware.memorySize",

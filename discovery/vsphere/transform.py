@@ -281,9 +281,9 @@ def _transform_object(out: _Out, index: _Index, dc_ref: CIRef, record: dict[str,
     elif kind == "HostSystem":
         _host(out, dc_ref, ref, props, serial_hosts)
     elif kind == "ClusterComputeResource":
-        hosts = [h for h in props.get("host") or ()]
+        hosts = list(props.get("host") or ())
         out.ci(ref, {"name": _name(record), "kind": "vsphere_cluster",
-                     "min_up": cluster_min_up(props.get("configuration.dasConfig"), len(hosts))})
+                     "min_up": cluster_min_up((props.get("configurationEx") or {}).get("dasConfig"), len(hosts))})
         out.rel("LOCATED_IN", ref, dc_ref)
         for host in hosts:
             out.rel("HAS_MEMBER", ref, index.refs.get(host))
