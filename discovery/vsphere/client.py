@@ -39,7 +39,7 @@ OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "Datastore": ("name", "summary.url", "summary.type", "summary.capacity"),
     "Network": ("name",),
     "DistributedVirtualPortgroup": ("config.distributedVirtualSwitch",),
-    "DistributedVirtualSwitch": ("name", "uuid"),
+    "DistributedVirtualSwitch": ("name",),
     "ResourcePool": ("name", "parent"),
 }
 

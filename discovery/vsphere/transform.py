@@ -213,9 +213,8 @@ def _index(vcenter: str, objects: Iterable[dict[str, Any]]) -> _Index:
         elif kind in _NETWORKS:
             ref = CIRef(ci_class="network", identifiers={"network_id": object_id(vcenter, moid)})
         elif kind in _SWITCHES:
-            uuid = _uuid(props.get("uuid"))
-            ref = CIRef(ci_class="network",
-                        identifiers={"network_id": f"dvs:{uuid}" if uuid else object_id(vcenter, moid)})
+            # By moid, not by its uuid: a switch belongs to one vCenter, and vcsim repeats uuids.
+            ref = CIRef(ci_class="network", identifiers={"network_id": object_id(vcenter, moid)})
         elif kind in _POOLS:
             parent = str(props.get("parent") or "")
             if parent in compute:
@@ -317,6 +316,8 @@ def _host(out: _Out, dc_ref: CIRef, ref: CIRef, props: dict[str, Any], serial_ho
     out.ci(ref, {
         "name": name, "hostname": name.split(".")[0] if not _is_ip(name) else None,
         "fqdn": name if "." in name and not _is_ip(name) else None,
+        # The form SNMP and LLDP give a neighbour's system name: one CI for the ESXi host they see.
+        "sys_name": name.lower().rstrip(".") if name and not _is_ip(name) else None,
         "serial_number": serial if serial and serial_hosts[serial.lower()] == 1 else None,
         "vendor": info.get("vendor"), "model": info.get("model"),
         "os_name": "VMware ESXi", "os_version": props.get("summary.config.product.fullName"),
