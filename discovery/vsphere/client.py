@@ -15,9 +15,10 @@ again; a second loss ends the collection with :class:`SessionLost`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,10 +163,8 @@ class VsphereClient:
 
     def logout(self) -> None:
         if self._si is not None:
-            try:
+            with contextlib.suppress(Exception):  # a session already gone has nothing to close
                 Disconnect(self._si)
-            except Exception:  # a session already gone has nothing to close
-                pass
             self._si = None
 
     def session_key(self) -> str:
@@ -177,61 +176,45 @@ class VsphereClient:
         return {"name": about.fullName, "api_version": about.apiVersion, "instance_uuid": about.instanceUuid}
 
     # -- retrieval ---------------------------------------------------------------------------------
-    def _retrieve(self, container: Any, types: Iterable[str]) -> list[dict[str, Any]]:
-        """Every object of ``types`` under ``container``, page by page, as records."""
+    def _pages(self, container: Any, view_types: list[Any], prop_specs: list[Any],
+               page_size: int | None) -> Iterator[list[Any]]:
+        """ObjectContent pages of a recursive ContainerView: RetrievePropertiesEx, then its continuation token."""
         content = self._si.content
-        type_names = list(types)
-        view = content.viewManager.CreateContainerView(container, [_VIM_TYPES[t] for t in type_names], True)
         self.calls += 1
+        view = content.viewManager.CreateContainerView(container, view_types, True)
         try:
             traverse = _PC.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)
-            spec = _PC.FilterSpec(
-                objectSet=[_PC.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
-                propSet=[_PC.PropertySpec(type=_VIM_TYPES[t], pathSet=list(OBJECT_PROPERTIES[t]))
-                         for t in OBJECT_PROPERTIES if t in type_names or _subtype_of(t, type_names)],
-            )
-            options = _PC.RetrieveOptions(maxObjects=self.settings.page_size)
-            records: list[dict[str, Any]] = []
+            spec = _PC.FilterSpec(objectSet=[_PC.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
+                                  propSet=prop_specs)
             self.calls += 1
-            result = content.propertyCollector.RetrievePropertiesEx([spec], options)
+            result = content.propertyCollector.RetrievePropertiesEx([spec], _PC.RetrieveOptions(maxObjects=page_size))
             while result is not None:
-                records.extend(object_record(c) for c in result.objects)
-                if self.on_page is not None:
-                    self.on_page(len(result.objects))
+                yield list(result.objects)
                 if not result.token:
                     break
                 self.calls += 1
                 result = content.propertyCollector.ContinueRetrievePropertiesEx(result.token)
-            return records
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the session may be the thing that failed
                 view.DestroyView()
-            except Exception:  # the session may be the thing that failed
-                pass
+
+    def _retrieve(self, container: Any, types: Iterable[str]) -> list[dict[str, Any]]:
+        """Every object of ``types`` under ``container``, page by page, as records."""
+        type_names = list(types)
+        prop_specs = [_PC.PropertySpec(type=_VIM_TYPES[t], pathSet=list(OBJECT_PROPERTIES[t]))
+                      for t in OBJECT_PROPERTIES if _subtype_of(t, type_names)]
+        records: list[dict[str, Any]] = []
+        for page in self._pages(container, [_VIM_TYPES[t] for t in type_names], prop_specs, self.settings.page_size):
+            records.extend(object_record(c) for c in page)
+            if self.on_page is not None:
+                self.on_page(len(page))
+        return records
 
     def _datacenters(self) -> list[tuple[str, str]]:
-        content = self._si.content
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.Datacenter], True)
-        try:
-            spec = _PC.FilterSpec(
-                objectSet=[_PC.ObjectSpec(obj=view, skip=True, selectSet=[
-                    _PC.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)])],
-                propSet=[_PC.PropertySpec(type=vim.Datacenter, pathSet=["name"])])
-            self.calls += 1
-            result = content.propertyCollector.RetrievePropertiesEx([spec], _PC.RetrieveOptions())
-            out: list[tuple[str, str]] = []
-            while result is not None:
-                out.extend((c.obj._moId, str(c.propSet[0].val)) for c in result.objects)
-                if not result.token:
-                    break
-                self.calls += 1
-                result = content.propertyCollector.ContinueRetrievePropertiesEx(result.token)
-            return sorted(out)
-        finally:
-            try:
-                view.DestroyView()
-            except Exception:
-                pass
+        specs = [_PC.PropertySpec(type=vim.Datacenter, pathSet=["name"])]
+        return sorted((c.obj._moId, str(c.propSet[0].val))
+                      for page in self._pages(self._si.content.rootFolder, [vim.Datacenter], specs, None)
+                      for c in page)
 
     def _with_session(self, read: Callable[[], Any]) -> Any:
         """``read()``, re-logging in once per collection if the session is no longer valid."""
@@ -272,4 +255,4 @@ class VsphereClient:
 def _subtype_of(type_name: str, view_types: list[str]) -> bool:
     """True when ``type_name`` is a subtype of one of ``view_types`` (a cluster is a compute resource)."""
     cls = _VIM_TYPES[type_name]
-    return any(issubclass(cls, _VIM_TYPES[t]) for t in view_types)
+    return any(cls is _VIM_TYPES[t] or issubclass(cls, _VIM_TYPES[t]) for t in view_types)
