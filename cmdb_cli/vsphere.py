@@ -45,7 +45,7 @@ def discover_vsphere(
     try:
         password = CredentialRef.parse(password_ref).resolve()
     except ValueError as exc:
-        err_console.print(f"[red]invalid input:[/red] {exc}")
+        err_console.print(f"[red]invalid input:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     connect = ConnectSettings(server=server, user=user, password=password, verify=not insecure, ca_file=ca_file,
                               page_size=page_size)
