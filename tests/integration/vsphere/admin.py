@@ -42,6 +42,9 @@ class Admin:
         """VM name -> the name of the host vCenter says it runs on (the truth to compare with)."""
         return {v.name: v.runtime.host.name for v in self._all(vim.VirtualMachine)}
 
+    def vm_datastores(self) -> dict[str, set[str]]:
+        return {v.name: {d.name for d in v.datastore} for v in self._all(vim.VirtualMachine)}
+
     def migrate(self, vm: str, host: str) -> None:
         WaitForTask(self.vm(vm).RelocateVM_Task(vim.vm.RelocateSpec(host=self.host(host))))
 

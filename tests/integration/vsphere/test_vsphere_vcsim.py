@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmdb.impact.models import Grade, ImpactRequest
+from cmdb.impact.service import ImpactService
 from cmdb.model import Action, RunStatus
+from cmdb.topology import TopologyIndex
 from discovery.base import Progress
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.observations import HostContext, host_items
@@ -68,7 +71,7 @@ def test_custom_inventory_pools_ha_and_guest_facts(harness: Harness, vcsim_custo
         admin.enable_ha("DC1_C0")
         admin.set_guest("DC0_C0_RP1_VM0", hostname="web-01.example.com", ip="10.1.2.3")
         vm_hosts = admin.vm_hosts()
-        vm_datastores = {v.name: {d.name for d in v.datastore} for v in admin._all(__import__("pyVmomi").vim.VirtualMachine)}
+        vm_datastores = admin.vm_datastores()
     run = scan(harness, vcsim_custom)
     assert run.status is RunStatus.COMPLETE, run.errors
     expected_cis = {("10.1.2.3", "ip_address")}
@@ -207,3 +210,19 @@ def test_vm_and_its_ssh_discovered_guest_are_one_ci(harness: Harness, vcsim_defa
     assert guest.attributes["power_state"] == "poweredOn"
     assert ("HOSTED_ON", "app-01", vm_host) in rel_set(harness)
     assert sum(1 for c in harness.all_cis() if c.ci_class in ("host", "virtual_machine")) == len(DEFAULT_VMS)
+
+
+def test_impact_of_a_host_failure_on_vms_and_clusters(harness: Harness, vcsim_custom: Vcsim) -> None:
+    with admin_session(vcsim_custom) as admin:
+        admin.enable_ha("DC1_C0")
+        vm_hosts = admin.vm_hosts()
+    assert scan(harness, vcsim_custom).status is RunStatus.COMPLETE
+    service = ImpactService(TopologyIndex.load(harness.store, harness.schema), harness.schema)
+    uid = {c.attributes["name"]: c.uid for c in harness.all_cis() if "_C0" in str(c.attributes.get("name"))}
+    for dc, grade in (("DC0", Grade.DOWN), ("DC1", Grade.DEGRADED)):
+        vm, host = f"{dc}_C0_RP1_VM0", vm_hosts[f"{dc}_C0_RP1_VM0"]
+        report = service.impact(ImpactRequest(uids=(uid[host],))).by_uid()
+        assert report[uid[vm]].grade is Grade.DOWN  # its host is gone
+        # HA off (min_up 100%): one host down is the cluster down; HA on (min_up 1): degraded.
+        assert report[uid[f"{dc}_C0"]].grade is grade
+        assert "1 of 2 up" in report[uid[f"{dc}_C0"]].explanation
