@@ -13,7 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,41 +67,34 @@ class Vcsim:
     pid: int
 
 
-@contextmanager
-def running_vcsim(inventory: Inventory | None = None, user: str = "cmdb", password: str = "vcsim-pass",
-                  start_timeout: float = 120.0, workdir: Path | None = None) -> Iterator[Vcsim]:
-    """Start vcsim on 127.0.0.1 (a free port), yield it once it serves, stop it by PID on exit."""
+def start_vcsim(inventory: Inventory | None = None, user: str = "cmdb", password: str = "vcsim-pass",
+                start_timeout: float = 120.0, workdir: Path | None = None) -> tuple[subprocess.Popen[bytes], Vcsim]:
+    """Start vcsim on 127.0.0.1 (a port the kernel picks) and return it once it serves.
+
+    Its output goes to ``<workdir>/vcsim.log`` (a temporary directory when None); the
+    URL line it prints when it serves is waited for, bounded by ``start_timeout``. The
+    caller stops it with :func:`stop_vcsim` (or records its PID, as the demo does).
+    """
     inventory = inventory or Inventory()
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="cmdb-vcsim-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "vcsim.log"
     cmd = [vcsim_binary(), "-l", "127.0.0.1:0", "-username", user, "-password", password, *inventory.flags()]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir,
-                            start_new_session=True)
-    try:
-        server = _wait_for_url(proc, start_timeout)
-        # Keep reading its output so a chatty simulator never blocks on a full pipe.
-        assert proc.stdout is not None
-        threading.Thread(target=proc.stdout.read, daemon=True, name="vcsim-output").start()
-        yield Vcsim(server=server, user=user, password=password, pid=proc.pid)
-    finally:
-        _stop(proc)
-
-
-def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> str:
-    """vcsim prints ``export GOVC_URL=...`` when it serves: read lines until it does (bounded)."""
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()  # blocks until a line or EOF; the process either serves or exits
-        if not line:
-            break
-        seen.append(line)
-        match = _URL.search(line)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
+    deadline = time.monotonic() + start_timeout
+    while True:
+        match = _URL.search(log.read_text(errors="replace"))
         if match:
-            return match.group(1)
-    raise RuntimeError(f"vcsim did not start (exit {proc.poll()}): {''.join(seen[-5:])}")
+            return proc, Vcsim(server=match.group(1), user=user, password=password, pid=proc.pid)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_vcsim(proc)
+            raise RuntimeError(f"vcsim did not start (exit {proc.poll()}): {log.read_text(errors='replace')[-1000:]}")
+        time.sleep(0.05)  # polling its log for the URL line, bounded by the deadline above
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_vcsim(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM by PID, SIGKILL if it does not exit within 20 s."""
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGTERM)
         try:
@@ -109,3 +102,15 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=20)
+
+
+@contextmanager
+def running_vcsim(inventory: Inventory | None = None, user: str = "cmdb", password: str = "vcsim-pass",
+                  start_timeout: float = 120.0, workdir: Path | None = None) -> Iterator[Vcsim]:
+    """Start vcsim on 127.0.0.1, yield it once it serves, stop it by PID on exit."""
+    with tempfile.TemporaryDirectory(prefix="cmdb-vcsim-") as tmp:
+        proc, sim = start_vcsim(inventory, user, password, start_timeout, workdir or Path(tmp))
+        try:
+            yield sim
+        finally:
+            stop_vcsim(proc)
