@@ -88,7 +88,7 @@ def _start_network(work: Path, state: DemoState) -> Any:
 
 def _add_vsphere(work: Path, state: DemoState, estate: DemoEstate, jobs: list[dict[str, Any]], secrets: Path,
                  say: Say) -> None:
-    """A small vCenter (vcsim): one datacenter, a 3-host cluster, 2 resource pools of 2 VMs each."""
+    """A small vCenter (vcsim): one datacenter, a 3-host cluster, a resource pool of 2 VMs, 2 datastores."""
     from discovery.vsphere.vcsim import Inventory, VcsimUnavailable, start_vcsim
 
     say("starting a vCenter simulator (vcsim) ...")
@@ -109,7 +109,7 @@ def _add_vsphere(work: Path, state: DemoState, estate: DemoEstate, jobs: list[di
         "options": {"server": sim.server, "user": sim.user, "insecure": True},
     })
     estate.parts.append(Part("vsphere", "real", f"vcsim at {sim.server}: datacenter DC0, cluster DC0_C0 of 3 ESXi "
-                             "hosts, 4 VMs in 2 resource pools, 2 datastores, a distributed switch", "acme-vsphere"))
+                             "hosts, 2 VMs in a resource pool, 2 datastores, a distributed switch", "acme-vsphere"))
 
 
 def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netns_prefix: str | None = None) -> DemoEstate:
