@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import ssl
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -216,6 +217,10 @@ class VsphereClient:
                       for page in self._pages(self._si.content.rootFolder, [vim.Datacenter], specs, None)
                       for c in page)
 
+    def _read_datacenter(self, moid: str) -> list[dict[str, Any]]:
+        # The stub is read at call time: after a re-login it is the new session's.
+        return self._retrieve(vim.Datacenter(moid, stub=self._si._stub), _VIEW_TYPES)
+
     def _with_session(self, read: Callable[[], Any]) -> Any:
         """``read()``, re-logging in once per collection if the session is no longer valid."""
         try:
@@ -242,8 +247,7 @@ class VsphereClient:
         for moid, name in self._with_session(self._datacenters):
             entry: dict[str, Any] = {"moid": moid, "name": name, "objects": []}
             try:
-                entry["objects"] = self._with_session(
-                    lambda m=moid: self._retrieve(vim.Datacenter(m, stub=self._si._stub), _VIEW_TYPES))
+                entry["objects"] = self._with_session(functools.partial(self._read_datacenter, moid))
             except vmodl.MethodFault as exc:
                 if isinstance(exc, vim.fault.NotAuthenticated):
                     raise

@@ -70,6 +70,9 @@ class VsphereScanner:
             payload = client.partial
         except VsphereError as exc:
             errors.append(str(exc))
+        except Exception as exc:  # the connection dropped mid-sweep, an answer pyvmomi could not parse
+            errors.append(f"collection failed: {type(exc).__name__}: {exc}")
+            payload = client.partial
         finally:
             client.logout()
         stats = {"api_calls": client.calls, "relogins": client.relogins}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
 from cmdb.impact.models import Grade, ImpactRequest
@@ -226,3 +230,29 @@ def test_impact_of_a_host_failure_on_vms_and_clusters(harness: Harness, vcsim_cu
         # HA off (min_up 100%): one host down is the cluster down; HA on (min_up 1): degraded.
         assert report[uid[f"{dc}_C0"]].grade is grade
         assert "1 of 2 up" in report[uid[f"{dc}_C0"]].explanation
+
+
+def _dead(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "State:\tZ" in status  # exited, not yet reaped by the fixture
+
+
+def test_vcenter_gone_mid_scan_ends_incomplete_and_ages_nothing(harness: Harness, vcsim_default: Vcsim) -> None:
+    assert scan(harness, vcsim_default).status is RunStatus.COMPLETE
+
+    def kill_vcenter(p: Progress) -> None:
+        if not _dead(vcsim_default.pid):
+            os.kill(vcsim_default.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not _dead(vcsim_default.pid):  # its sockets close when it exits
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+
+    runs = [scan(harness, vcsim_default, progress=kill_vcenter, page_size=3) for _ in range(3)]
+    assert all(r.status is RunStatus.INCOMPLETE for r in runs)
+    assert runs[0].errors[0].startswith("collection failed: "), runs[0].errors
+    assert all(r.errors[0].startswith(f"cannot reach {vcsim_default.server}") for r in runs[1:]), runs[1].errors
+    assert ci_set(harness) == DEFAULT_CIS and ci_set(harness, "stale") == set()
