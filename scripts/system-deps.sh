@@ -39,6 +39,9 @@ if [ ! -x tools/vcsim/bin/vcsim ] || [ "$(cat tools/vcsim/bin/.version 2>/dev/nu
   fi
   echo "system-deps: building vcsim $VCSIM_VERSION (go install)"
   mkdir -p tools/vcsim/bin
-  GOBIN="$PWD/tools/vcsim/bin" GOFLAGS=-mod=mod go install "github.com/vmware/govmomi/vcsim@$VCSIM_VERSION"
+  if ! out=$(GOBIN="$PWD/tools/vcsim/bin" GOFLAGS=-mod=mod go install "github.com/vmware/govmomi/vcsim@$VCSIM_VERSION" 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
   echo "$VCSIM_VERSION" > tools/vcsim/bin/.version
 fi
