@@ -11,8 +11,10 @@ from typing import Any
 from cmdb.impact.models import Grade, ImpactRequest
 from cmdb.impact.service import ImpactService
 from cmdb.model import Action, RunStatus
+from cmdb.observation import Observation
 from cmdb.topology import TopologyIndex
 from discovery.base import Progress
+from discovery.snmp.values import sys_name_key
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.observations import HostContext, host_items
 from discovery.vsphere.vcsim import Vcsim
@@ -256,3 +258,19 @@ def test_vcenter_gone_mid_scan_ends_incomplete_and_ages_nothing(harness: Harness
     assert runs[0].errors[0].startswith("collection failed: "), runs[0].errors
     assert all(r.errors[0].startswith(f"cannot reach {vcsim_default.server}") for r in runs[1:]), runs[1].errors
     assert ci_set(harness) == DEFAULT_CIS and ci_set(harness, "stale") == set()
+
+
+def test_esxi_host_seen_as_an_lldp_neighbour_is_one_ci(harness: Harness, vcsim_default: Vcsim) -> None:
+    # What the SNMP scanner sends for a switch's LLDP neighbour (discovery.snmp.build): the chassis MAC
+    # and the system name, in its identifier form.
+    neighbour = Observation(source="snmp", scope="campus", ci_class="network_device",
+                            identifiers={"chassis_id": "00:50:56:aa:bb:cc", "sys_name": sys_name_key("DC0_C0_H1")},
+                            attributes={"name": "DC0_C0_H1"}, observed_at=harness.clock.now)
+    harness.run([neighbour], source="snmp", scope="campus")
+    assert scan(harness, vcsim_default).status is RunStatus.COMPLETE
+    (esxi,) = [c for c in harness.all_cis() if c.attributes.get("name") == "DC0_C0_H1"]
+    # One CI with both sources' keys. Its class (refining a network_device into a physical_server,
+    # siblings in the device family) is the identification engine's call, not this scanner's.
+    assert esxi.attributes["chassis_id"] == "00:50:56:aa:bb:cc" and esxi.attributes["dmi_uuid"]
+    assert {p.source for p in esxi.provenance.values()} == {"snmp", "vsphere"}
+    assert len(harness.all_cis()) == len(DEFAULT_CIS)
