@@ -37,6 +37,7 @@ OBJECT_PROPERTIES: dict[str, tuple[str, ...]] = {
                    "hardware.cpuInfo.numCpuThreads"),
     "VirtualMachine": ("name", "config.uuid", "config.instanceUuid", "config.template", "config.guestFullName",
                        "config.hardware.numCPU", "config.hardware.memoryMB", "runtime.host", "runtime.powerState",
+                       "runtime.connectionState",
                        "guest.hostName", "guest.net", "datastore", "network", "resourcePool"),
     "Datastore": ("name", "summary.url", "summary.type", "summary.capacity"),
     "Network": ("name",),

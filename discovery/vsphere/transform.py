@@ -273,7 +273,9 @@ def _transform_object(out: _Out, index: _Index, dc_ref: CIRef, record: dict[str,
         return  # a standalone host's wrapper and the hidden root pools are not CIs
     ref = index.refs.get(moid)
     if ref is None:
-        out.errors.append(f"{kind} {moid} ({_name(record)}): no identifier (no BIOS or instance UUID)")
+        state = props.get("runtime.connectionState")
+        why = f", connection state {state}" if state and state != "connected" else ""
+        out.errors.append(f"{kind} {moid} ({_name(record)}): no identifier (no BIOS or instance UUID{why})")
         return
     if kind == "VirtualMachine":
         _vm(out, index, ref, props, network_scope)

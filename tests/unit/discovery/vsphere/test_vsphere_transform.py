@@ -195,3 +195,13 @@ def test_datacenter_error_is_reported_and_others_kept() -> None:
     assert t.errors == ["datacenter DC1 (" + payload["datacenters"][1]["moid"] + "): NoPermission: read access denied"]
     assert ("DC0_C0_RP1_VM0", "virtual_machine") in ci_set(t)
     assert not any(name.startswith("DC1_") for name, _ in ci_set(t))
+
+
+def test_an_inaccessible_vm_says_why_it_has_no_identifier() -> None:
+    payload = load("default")
+    vm = by_name(payload, "DC0_H0_VM0")
+    # vCenter leaves ``config`` unset for a VM whose files it cannot reach.
+    vm["props"] = {"name": "DC0_H0_VM0", "runtime.connectionState": "inaccessible", "runtime.powerState": "poweredOff"}
+    t = transform_inventory(payload, "vc1", T)
+    assert t.errors == [f"VirtualMachine {vm['moid']} (DC0_H0_VM0): no identifier (no BIOS or instance UUID, "
+                        "connection state inaccessible)"]
