@@ -17,9 +17,12 @@ from discovery.base import Progress
 from discovery.snmp.values import sys_name_key
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.observations import HostContext, host_items
-from discovery.vsphere.vcsim import Vcsim
+from discovery.vsphere.client import ConnectSettings
+from discovery.vsphere.scanner import VsphereScanConfig, VsphereScanner
+from discovery.vsphere.vcsim import Inventory, Vcsim, running_vcsim
 from tests.builders import Harness
 from tests.integration.vsphere.admin import admin_session
+from tests.integration.vsphere.certs import make_certs
 from tests.integration.vsphere.estate import ci_set, rel_set, scan
 
 DEFAULT_HOSTS = {"DC0_H0", "DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"}
@@ -274,3 +277,16 @@ def test_esxi_host_seen_as_an_lldp_neighbour_is_one_ci(harness: Harness, vcsim_d
     assert esxi.attributes["chassis_id"] == "00:50:56:aa:bb:cc" and esxi.attributes["dmi_uuid"]
     assert {p.source for p in esxi.provenance.values()} == {"snmp", "vsphere"}
     assert len(harness.all_cis()) == len(DEFAULT_CIS)
+
+
+def test_certificate_signed_by_the_given_ca_is_verified_and_trusted(harness: Harness, tmp_path: Path) -> None:
+    ca, cert, key = make_certs(tmp_path)
+    with running_vcsim(Inventory(extra=("-tlscert", str(cert), "-tlskey", str(key)))) as sim:
+        trusted = VsphereScanner(VsphereScanConfig(ConnectSettings(
+            sim.server, sim.user, sim.password, verify=True, ca_file=str(ca)))).scan_sync()
+        untrusted = VsphereScanner(VsphereScanConfig(ConnectSettings(
+            sim.server, sim.user, sim.password, verify=True))).scan_sync()
+    assert trusted.complete, trusted.errors
+    assert {(o.attributes.get("name"), o.ci_class) for o in trusted.items if isinstance(o, Observation)} >= {
+        ("DC0_C0", "cluster"), ("DC0_C0_RP0_VM0", "virtual_machine")}
+    assert not untrusted.complete and untrusted.errors[0].startswith(f"certificate of {sim.server} not trusted")
