@@ -51,6 +51,12 @@ class Admin:
     def power_off(self, vm: str) -> None:
         WaitForTask(self.vm(vm).PowerOffVM_Task())
 
+    def destroy(self, vm: str) -> None:
+        target = self.vm(vm)
+        if target.runtime.powerState != "poweredOff":
+            WaitForTask(target.PowerOffVM_Task())
+        WaitForTask(target.Destroy_Task())
+
     def maintenance(self, host: str) -> None:
         WaitForTask(self.host(host).EnterMaintenanceMode_Task(timeout=0))
 

@@ -290,3 +290,20 @@ def test_certificate_signed_by_the_given_ca_is_verified_and_trusted(harness: Har
     assert {(o.attributes.get("name"), o.ci_class) for o in trusted.items if isinstance(o, Observation)} >= {
         ("DC0_C0", "cluster"), ("DC0_C0_RP0_VM0", "virtual_machine")}
     assert not untrusted.complete and untrusted.errors[0].startswith(f"certificate of {sim.server} not trusted")
+
+
+def test_a_deleted_vm_goes_stale_then_retired_and_keeps_its_history(harness: Harness, vcsim_default: Vcsim) -> None:
+    assert scan(harness, vcsim_default).status is RunStatus.COMPLETE
+    with admin_session(vcsim_default) as admin:
+        admin.destroy("DC0_H0_VM1")
+    gone = harness.find("virtual_machine", name="DC0_H0_VM1")
+    statuses = []
+    for _ in range(4):
+        assert scan(harness, vcsim_default).status is RunStatus.COMPLETE
+        statuses.append(harness.store.get_cis({gone.uid})[gone.uid].status.value)
+    assert statuses == ["active", "stale", "stale", "retired"]
+    assert ci_set(harness) == DEFAULT_CIS - {("DC0_H0_VM1", "virtual_machine")}
+    assert {e for e in rel_set(harness, "retired")} == {
+        ("HOSTED_ON", "DC0_H0_VM1", "DC0_H0"), ("DEPENDS_ON", "DC0_H0_VM1", "DC0/LocalDS_0"),
+        ("IN_NETWORK", "DC0_H0_VM1", "DC0_DVPG0")}
+    assert _history(harness, gone.uid)[0].action is Action.CREATE
