@@ -225,6 +225,7 @@ def test_impact_of_a_host_failure_on_vms_and_clusters(harness: Harness, vcsim_cu
     with admin_session(vcsim_custom) as admin:
         admin.enable_ha("DC1_C0")
         vm_hosts = admin.vm_hosts()
+        vm_datastores = admin.vm_datastores()
     assert scan(harness, vcsim_custom).status is RunStatus.COMPLETE
     service = ImpactService(TopologyIndex.load(harness.store, harness.schema), harness.schema)
     uid = {c.attributes["name"]: c.uid for c in harness.all_cis() if "_C0" in str(c.attributes.get("name"))}
@@ -235,6 +236,15 @@ def test_impact_of_a_host_failure_on_vms_and_clusters(harness: Harness, vcsim_cu
         # HA off (min_up 100%): one host down is the cluster down; HA on (min_up 1): degraded.
         assert report[uid[f"{dc}_C0"]].grade is grade
         assert "1 of 2 up" in report[uid[f"{dc}_C0"]].explanation
+    # A datastore's failure takes down the VMs whose disks are on it; its port group's, the VMs attached.
+    names = {c.uid: c.attributes.get("name") for c in harness.all_cis()}
+    located = {(names[r.source_uid], names[r.target_uid]): r.source_uid for r in harness.all_rels()
+               if r.type == "LOCATED_IN"}
+    (store,) = vm_datastores["DC0_C0_RP1_VM0"]
+    for failed in (located[(store, "DC0")], located[("DC0_DVPG0", "DC0")]):
+        report = service.impact(ImpactRequest(uids=(failed,))).by_uid()
+        assert {names[u] for u, i in report.items() if i.grade is Grade.DOWN and i.ci_class == "virtual_machine"} == {
+            "DC0_C0_RP1_VM0"}
 
 
 def _dead(pid: int) -> bool:
