@@ -49,7 +49,7 @@ def test_inheritance_of_attributes_rules_and_subtrees() -> None:
     assert {"instance_id", "fqdn", "kernel", "instance_type", "name"} <= set(cloud.attributes)
     assert [r.attributes for r in cloud.identifiers] == [
         ("serial_number",), ("chassis_id",), ("machine_id",), ("instance_id",), ("fqdn",), ("sys_name",),
-        ("dmi_uuid",)]  # host's own rule, after the inherited ones
+        ("dmi_uuid",)]
     assert schema.subtree("host") == {"host", "physical_server", "virtual_machine", "cloud_instance"}
     assert schema.cls("interface").dependency is not None
     assert schema.cls("interface").dependency.relationship == "CONTAINS"  # type: ignore[union-attr]
