@@ -6,15 +6,32 @@ maintenance mode, terminate a session) through the public vSphere API.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pyVim.connect import Disconnect, SmartConnect
-from pyVim.task import WaitForTask
 from pyVmomi import vim
 
 from discovery.vsphere.vcsim import Vcsim
+
+
+def wait_for_task(task: Any, timeout: float = 60.0) -> None:
+    """Wait (bounded) until the task succeeds; raise its fault if it fails.
+
+    pyVim.task.WaitForTask trips over vcsim's task names when it finds a task still running.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        info = task.info
+        if info.state == "success":
+            return
+        if info.state == "error":
+            raise info.error
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"task {info.key} still {info.state} after {timeout} s")
+        time.sleep(0.02)
 
 
 class Admin:
@@ -46,30 +63,30 @@ class Admin:
         return {v.name: {d.name for d in v.datastore} for v in self._all(vim.VirtualMachine)}
 
     def migrate(self, vm: str, host: str) -> None:
-        WaitForTask(self.vm(vm).RelocateVM_Task(vim.vm.RelocateSpec(host=self.host(host))))
+        wait_for_task(self.vm(vm).RelocateVM_Task(vim.vm.RelocateSpec(host=self.host(host))))
 
     def power_off(self, vm: str) -> None:
-        WaitForTask(self.vm(vm).PowerOffVM_Task())
+        wait_for_task(self.vm(vm).PowerOffVM_Task())
 
     def destroy(self, vm: str) -> None:
         target = self.vm(vm)
         if target.runtime.powerState != "poweredOff":
-            WaitForTask(target.PowerOffVM_Task())
-        WaitForTask(target.Destroy_Task())
+            wait_for_task(target.PowerOffVM_Task())
+        wait_for_task(target.Destroy_Task())
 
     def maintenance(self, host: str) -> None:
-        WaitForTask(self.host(host).EnterMaintenanceMode_Task(timeout=0))
+        wait_for_task(self.host(host).EnterMaintenanceMode_Task(timeout=0))
 
     def set_guest(self, vm: str, *, uuid: str | None = None, hostname: str | None = None,
                   ip: str | None = None) -> None:
         """BIOS UUID through the ConfigSpec; guest facts through vcsim's ``SET.`` extraConfig keys."""
         extra = [vim.option.OptionValue(key=k, value=v) for k, v in
                  (("SET.guest.hostName", hostname), ("SET.guest.ipAddress", ip)) if v]
-        WaitForTask(self.vm(vm).ReconfigVM_Task(vim.vm.ConfigSpec(uuid=uuid, extraConfig=extra)))
+        wait_for_task(self.vm(vm).ReconfigVM_Task(vim.vm.ConfigSpec(uuid=uuid, extraConfig=extra)))
 
     def enable_ha(self, cluster: str) -> None:
         das = vim.cluster.DasConfigInfo(enabled=True, admissionControlEnabled=True)
-        WaitForTask(self.cluster(cluster).ReconfigureComputeResource_Task(vim.cluster.ConfigSpecEx(dasConfig=das), True))
+        wait_for_task(self.cluster(cluster).ReconfigureComputeResource_Task(vim.cluster.ConfigSpecEx(dasConfig=das), True))
 
     def terminate_other_sessions(self) -> list[str]:
         """End every session but this one (the scanner's), as an operator or an idle timeout would."""
