@@ -81,7 +81,9 @@ def start_vcsim(inventory: Inventory | None = None, user: str = "cmdb", password
     log = workdir / "vcsim.log"
     cmd = [vcsim_binary(), "-l", "127.0.0.1:0", "-username", user, "-password", password, *inventory.flags()]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
+        # TMPDIR: vcsim keeps its datastores' files there; inside workdir they go with it, even after a SIGKILL.
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+                                env={**os.environ, "TMPDIR": str(workdir)})
     deadline = time.monotonic() + start_timeout
     while True:
         match = _URL.search(log.read_text(errors="replace"))
