@@ -26,7 +26,7 @@ app.add_typer(discover_app, name="discover")
 
 # Command modules, one per area. Add yours here.
 AREAS: tuple[str, ...] = ("core", "jobs", "scheduler", "changes", "hosts", "impact", "demo", "store", "snmp", "api", "aws",
-                          "merges")
+                          "merges", "vsphere")
 
 for _area in AREAS:
     importlib.import_module(f"cmdb_cli.{_area}").register(app, discover_app)

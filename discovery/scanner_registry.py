@@ -70,6 +70,19 @@ class SampleOptions(BaseModel):
     seed: int = 7
 
 
+class VsphereOptions(BaseModel):
+    """A vCenter (``host`` or ``host:port``); ``insecure`` skips certificate checks (a simulator in tests only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: str = Field(min_length=1)
+    user: str | None = None  # or the ``user`` credential
+    ca_file: str | None = None  # relative to the jobs file
+    insecure: bool = False
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    network_scope: str = "global"
+
+
 Builder = Callable[["Job", BaseModel, "dict[str, Secret]"], Scanner]
 
 
@@ -166,6 +179,22 @@ def _build_sample(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> S
     return scanner
 
 
+def _build_vsphere(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> Scanner:
+    mod = _require("discovery.vsphere.scanner", "vsphere")
+    client = _require("discovery.vsphere.client", "vsphere")
+    assert isinstance(options, VsphereOptions)
+    user = secrets["user"].reveal() if "user" in secrets else options.user
+    if not user or "password" not in secrets:
+        raise ValueError("vsphere needs a user (options.user or credentials.user) and credentials.password")
+    ca_file = options.ca_file
+    if ca_file and not os.path.isabs(os.path.expanduser(ca_file)) and job.base_dir is not None:
+        ca_file = str(job.base_dir / ca_file)
+    connect = client.ConnectSettings(server=options.server, user=user, password=secrets["password"].reveal(),
+                                     verify=not options.insecure, ca_file=ca_file, page_size=options.page_size)
+    scanner: Scanner = mod.VsphereScanner(mod.VsphereScanConfig(connect=connect, network_scope=options.network_scope))
+    return scanner
+
+
 REGISTRY: dict[str, ScannerEntry] = {
     e.name: e
     for e in (
@@ -177,6 +206,8 @@ REGISTRY: dict[str, ScannerEntry] = {
                      _build_snmp, "network devices over SNMP"),
         ScannerEntry("hosts", "ssh", "discovery.ssh.scanner", HostsOptions, frozenset({"ssh_key", "key_passphrase"}),
                      _build_hosts, "Linux hosts over SSH"),
+        ScannerEntry("vsphere", "vsphere", "discovery.vsphere.scanner", VsphereOptions,
+                     frozenset({"user", "password"}), _build_vsphere, "a vCenter's inventory through pyvmomi"),
         ScannerEntry("sample", "sample", "discovery.synthetic", SampleOptions, frozenset(),
                      _build_sample, "the bundled synthetic sample estate"),
     )
@@ -211,6 +242,10 @@ def options_problems(spec: JobSpec, base_dir: Path | None = None) -> list[tuple[
             out.append((("credentials", key), f"scanner {spec.scanner!r} takes no credential {key!r} (takes: {allowed})"))
     if spec.scanner == "aws" and ("access_key_id" in spec.credentials) != ("secret_access_key" in spec.credentials):
         out.append((("credentials",), "give both access_key_id and secret_access_key, or neither"))
+    if spec.scanner == "vsphere" and "password" not in spec.credentials:
+        out.append((("credentials",), "give credentials.password (env:NAME or file:/path)"))
+    if isinstance(options, VsphereOptions) and not options.user and "user" not in spec.credentials:
+        out.append((("options", "user"), "give options.user or credentials.user"))
     if spec.scanner == "snmp" and options is not None:
         out.extend(_snmp_problems(spec))
     if isinstance(options, HostsOptions) and isinstance(options.inventory, str):

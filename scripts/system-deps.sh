@@ -46,3 +46,20 @@ if [ -f ui/package-lock.json ]; then
     npm run --prefix ui --silent build >/dev/null
   fi
 fi
+
+# govmomi's vCenter simulator for the vSphere tests, bench and demo, built with Go from the
+# Go module proxy (v0.46.3: later releases moved vcsim out of the root module). Not committed.
+VCSIM_VERSION=v0.46.3
+if [ ! -x tools/vcsim/bin/vcsim ] || [ "$(cat tools/vcsim/bin/.version 2>/dev/null)" != "$VCSIM_VERSION" ]; then
+  if ! command -v go >/dev/null; then
+    echo "system-deps: go is missing; install Go to build vcsim (the vSphere tests need it)" >&2
+    exit 1
+  fi
+  echo "system-deps: building vcsim $VCSIM_VERSION (go install)"
+  mkdir -p tools/vcsim/bin
+  if ! out=$(GOBIN="$PWD/tools/vcsim/bin" GOFLAGS=-mod=mod go install "github.com/vmware/govmomi/vcsim@$VCSIM_VERSION" 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$VCSIM_VERSION" > tools/vcsim/bin/.version
+fi

@@ -86,6 +86,32 @@ def _start_network(work: Path, state: DemoState) -> Any:
     return start_network_lab(work, state.add_process)
 
 
+def _add_vsphere(work: Path, state: DemoState, estate: DemoEstate, jobs: list[dict[str, Any]], secrets: Path,
+                 say: Say) -> None:
+    """A small vCenter (vcsim): one datacenter, a 3-host cluster, a resource pool of 2 VMs, 2 datastores."""
+    from discovery.vsphere.vcsim import Inventory, VcsimUnavailable, start_vcsim
+
+    say("starting a vCenter simulator (vcsim) ...")
+    try:
+        proc, sim = start_vcsim(Inventory(clusters=1, hosts=3, standalone_hosts=0, vms=2, pools=1, datastores=2),
+                                user="svc-cmdb", password="demo-vcsim", workdir=work)
+    except VcsimUnavailable as exc:
+        estate.parts.append(Part("vsphere", "skipped", str(exc)))
+        return
+    except Exception as exc:
+        estate.parts.append(Part("vsphere", "failed", f"{type(exc).__name__}: {exc}"))
+        return
+    state.add_process("vcsim", proc.pid, "vcsim")
+    jobs.append({
+        "name": "acme-vsphere", "scanner": "vsphere", "schedule": {"interval": 600, "jitter": 30}, "timeout": 300,
+        "credentials": {"password": _secret(secrets, "vcenter_password", sim.password)},
+        # insecure: vcsim's certificate is self-signed; a real vCenter gets ca_file instead.
+        "options": {"server": sim.server, "user": sim.user, "insecure": True},
+    })
+    estate.parts.append(Part("vsphere", "real", f"vcsim at {sim.server}: datacenter DC0, cluster DC0_C0 of 3 ESXi "
+                             "hosts, 2 VMs in a resource pool, 2 datastores, a distributed switch", "acme-vsphere"))
+
+
 def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netns_prefix: str | None = None) -> DemoEstate:
     """Start every part this machine allows (stopping a previous demo first) and write ``jobs.yaml``.
 
@@ -136,6 +162,8 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
                                      f"on 127.0.0.x:{lab.port}, crawled from core1 by LLDP/CDP", "acme-network"))
         except Exception as exc:
             estate.parts.append(Part("network", "failed", f"{type(exc).__name__}: {exc}"))
+
+    _add_vsphere(data_dir / "vsphere", state, estate, jobs, secrets, say)
 
     from discovery.demo.hosts_lab import PREFIX, hosts_lab_problem, start_hosts_lab
 

@@ -35,6 +35,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inve
 from discovery.ssh.netns import NamespaceConnector
 
 SSHD = "/usr/sbin/sshd"
+DMI_UUID = "/sys/class/dmi/id/product_uuid"
 
 SSHD_CONFIG = """\
 Port 22
@@ -226,9 +228,16 @@ class Lab:
             if Path("/root/.bashrc").is_file():
                 (h.dir / "bashrc").write_text("")
                 rc = f" && mount --bind {h.dir}/bashrc /root/.bashrc"
+            # Each lab host is its own machine: its own BIOS/DMI UUID too, where this machine has one
+            # (an identifier rule of host: shared, it would make the lab hosts one CI).
+            dmi = ""
+            if Path(DMI_UUID).is_file():
+                (h.dir / "product_uuid").write_text(str(uuid.uuid4()) + "\n")
+                dmi = f" && {{ mount --bind {h.dir}/product_uuid {DMI_UUID} || true; }}"
             boot = (
                 f"hostname {shlex.quote(h.name)} && mount --bind {h.dir}/machine-id /etc/machine-id"
-                f" && mount --bind {h.dir}/hosts /etc/hosts{shadow}{rc} && exec {SSHD} -D -e -f {h.dir}/sshd_config"
+                f" && mount --bind {h.dir}/hosts /etc/hosts{shadow}{rc}{dmi}"
+                f" && exec {SSHD} -D -e -f {h.dir}/sshd_config"
             )
             h.proc = subprocess.Popen(
                 ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount", "--pid", "--fork", "--kill-child",

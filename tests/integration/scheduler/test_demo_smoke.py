@@ -50,11 +50,13 @@ def _cis(store: SQLiteStore, uids: set[str]) -> dict[str, CI]:
 def _check_store(store: SQLiteStore, hosts_possible: bool) -> None:
     """The cross-source picture the demo must produce (exact sets where the estate is fixed)."""
     runs = store.list_runs(limit=100)
-    assert {r.job for r in runs} == {"acme-aws", "acme-network", "acme-services"} | (
+    assert {r.job for r in runs} == {"acme-aws", "acme-network", "acme-vsphere", "acme-services"} | (
         {"acme-hosts"} if hosts_possible else {"acme-sample"})
     assert [(r.scope, r.errors[:3]) for r in runs if r.status.value != "complete"] == []
     core = _named(store, "core1.lab.example")
     assert core.ci_class == "switch"
+    assert _named(store, "DC0_C0").ci_class == "cluster"  # the vSphere estate (vcsim)
+    assert _named(store, "DC0_C0_RP1_VM0").ci_class == "virtual_machine"
     if not hosts_possible:
         return
     servers = {n: _named(store, n) for n in ("web1", "app1", "db1", "cache1")}
@@ -128,7 +130,7 @@ def test_demo_discovers_the_estate_for_real_serves_it_and_stop_cleans_up(tmp_pat
             time.sleep(1)
         output = log.read_text()
         state = json.loads((data_dir / "demo-state.json").read_text())
-        assert "discovered for real: aws, network" + (", hosts" if hosts_possible else "") in output
+        assert "discovered for real: aws, network, vsphere" + (", hosts" if hosts_possible else "") in output
         store = SQLiteStore(data_dir / "cmdb.sqlite", load_schema())
         try:
             _check_store(store, hosts_possible)

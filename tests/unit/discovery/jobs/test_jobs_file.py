@@ -71,7 +71,7 @@ def test_unknown_scanner_is_refused_with_its_line() -> None:
           - name: b
             scanner: mainframe
         """)
-    assert problems == [(5, "jobs[1].scanner", "unknown scanner 'mainframe' (known: aws, hosts, sample, snmp)")]
+    assert problems == [(5, "jobs[1].scanner", "unknown scanner 'mainframe' (known: aws, hosts, sample, snmp, vsphere)")]
 
 
 def test_missing_credential_reference_is_refused_with_its_line(tmp_path: Path,
