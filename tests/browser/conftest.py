@@ -79,7 +79,7 @@ class Served:
     requests: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert built(), "the web interface is not built: run `bash scripts/system-deps.sh`"
     tmp = tmp_path_factory.mktemp("ui")
@@ -91,6 +91,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
     plain = {role.value: tokens.create(f"ui-{role.value}", role)[1] for role in (Role.VIEWER, Role.EDITOR)}
+    plain["approver"] = tokens.create("ui-approver", Role.EDITOR)[1]  # a requester never approves their own change
     app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(store_threads=0), ingestor=ingestor)
     try:
         with serving(app) as url:
@@ -100,8 +101,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         token_store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running on the main
+    # thread while it is open, and every later test that calls asyncio.run() would fail.
     with chromium() as b:
         yield b
 

@@ -25,12 +25,13 @@ def uid(served: Served, name: str) -> str:
     return str(found)
 
 
-def sign_in(page: Page, served: Served, role: str) -> None:
+def sign_in(page: Page, served: Served, who: str, role: str | None = None) -> None:
+    """Sign in with the token named ``ui-<who>``, whose role is ``role`` (by default ``who`` itself)."""
     page.goto(f"{served.url}/ui")
-    page.get_by_test_id("token").fill(served.tokens[role])
+    page.get_by_test_id("token").fill(served.tokens[who])
     page.get_by_test_id("signin").click()
     page.get_by_test_id("who").wait_for()
-    assert page.get_by_test_id("who").inner_text() == f"ui-{role} ({role})"
+    assert page.get_by_test_id("who").inner_text() == f"ui-{who} ({role or who})"
 
 
 def drawn(page: Page, selector: str = "node") -> set[str]:

@@ -253,7 +253,8 @@ CHANGE = """mutation($input: CreateChangeInput!) { createChange(input: $input) {
 def test_change_page_and_mutation_controls_by_role(page: Page, served: Served) -> None:
     db_host = uid(served, "db-host")
     created = api(served, CHANGE, {"input": {"title": "Patch db-host", "cis": [db_host], "action": "RESTART",
-                                             "start": 4_102_444_800_000, "end": 4_102_448_400_000}})
+                                             "start": 4_102_444_800_000, "end": 4_102_448_400_000,
+                                             "implementationPlan": "apt upgrade; reboot", "backoutPlan": "boot the old kernel"}})
     change = created["createChange"]["uid"]
     api(served, "mutation($u: ID!) { planChange(uid: $u) { __typename } }", {"u": change})
 
@@ -276,11 +277,19 @@ def test_change_page_and_mutation_controls_by_role(page: Page, served: Served) -
     page.goto(f"{served.url}/ui#/change/{change}")
     page.get_by_test_id("risk-factors").wait_for()
     assert {b.get_attribute("data-mutation") for b in page.locator("button[data-mutation]").all()} == {"plan", "approve", "cancel"}
+
+    # Another editor approves: the requester may not approve their own change.
+    page.get_by_test_id("signout").click()
+    sign_in(page, served, "approver", "editor")
+    page.goto(f"{served.url}/ui#/change/{change}")
+    page.get_by_test_id("risk-factors").wait_for()
     page.locator("[data-mutation='approve']").click()
     expect(page.get_by_test_id("drift")).to_contain_text("no drift")
     assert api(served, "query($u: ID!) { change(uid: $u) { state } }", {"u": change})["change"]["state"] == "APPROVED"
 
     # An editor records a change through the form, plans it, and sees the approved one as a conflict.
+    page.get_by_test_id("signout").click()
+    sign_in(page, served, "editor")
     page.goto(f"{served.url}/ui#/changes")
     page.get_by_test_id("new-title").fill("Reboot db-main")
     page.get_by_test_id("new-cis").fill(uid(served, "db-main"))

@@ -35,8 +35,12 @@ export const TOPOLOGY = `query Topology($root: ID!, $depth: Int!) {
 
 const STEP = "uid name ciClass relType relSource relTarget";
 
-export const IMPACT = `query Impact($uids: [ID!]!, $maxDepth: Int!, $maxNodes: Int!) {
-  impact(uids: $uids, maxDepth: $maxDepth, maxNodes: $maxNodes) {
+// The size bounds are literals, not variables: the server costs a query before it sees its
+// variables, so a variable maxNodes is costed at its ceiling (graph_api/document_cost.py).
+const bound = (value, low, high) => Math.min(high, Math.max(low, Math.trunc(Number(value)) || low));
+
+export const IMPACT = (maxDepth, maxNodes) => `query Impact($uids: [ID!]!) {
+  impact(uids: $uids, maxDepth: ${bound(maxDepth, 0, 10)}, maxNodes: ${bound(maxNodes, 1, 50000)}) {
     impacted { uid ciClass name grade depth explanation path { ${STEP} } }
     services { uid name ciClass grade owner }
     owners truncated truncatedBy
@@ -45,9 +49,9 @@ export const IMPACT = `query Impact($uids: [ID!]!, $maxDepth: Int!, $maxNodes: I
 
 export const CI_HEAD = "query Head($uid: ID!) { ci(uid: $uid) { uid name ciClass } }";
 
-export const DEPENDENCIES = `query Deps($uid: ID!, $maxDepth: Int!, $maxNodes: Int!) {
+export const DEPENDENCIES = (maxDepth, maxNodes) => `query Deps($uid: ID!) {
   ci(uid: $uid) { uid name ciClass }
-  dependencies(uid: $uid, maxDepth: $maxDepth, maxNodes: $maxNodes) {
+  dependencies(uid: $uid, maxDepth: ${bound(maxDepth, 0, 10)}, maxNodes: ${bound(maxNodes, 1, 50000)}) {
     dependencies { uid ciClass name depth redundant path { ${STEP} } }
     truncated truncatedBy
   }

@@ -8,7 +8,7 @@ import { afterRender, fill, mountGraph } from "./common.js";
 export function dependencyPage(uid) {
   const results = h("div", {});
   fill(results, async () => {
-    const data = await gql(Q.DEPENDENCIES, { uid, maxDepth: 6, maxNodes: 10000 });
+    const data = await gql(Q.DEPENDENCIES(6, 10000), { uid });
     if (!data.ci) return h("p", { class: "error" }, `No CI ${uid}.`);
     const report = data.dependencies;
     const cls = data.ci.ciClass.toLowerCase();

@@ -43,8 +43,8 @@ function gradeTooltip(ci) {
 export function impactPage(params) {
   const initial = (params.get("uids") || "").split(",").filter(Boolean);
   const { element, picked } = picker(initial, "Add CI");
-  const depth = h("input", { type: "number", min: 1, max: 20, value: params.get("depth") || 6, title: "maximum depth" });
-  const budget = h("input", { type: "number", min: 10, max: 100000, value: params.get("nodes") || 10000, title: "node budget" });
+  const depth = h("input", { type: "number", min: 1, max: 10, value: params.get("depth") || 6, title: "maximum depth" });
+  const budget = h("input", { type: "number", min: 10, max: 50000, value: params.get("nodes") || 10000, title: "node budget" });
   const results = h("div", { class: "results" });
   const run = () => {
     window.location.hash = `#/impact?uids=${[...picked.keys()].map(encodeURIComponent).join(",")}&depth=${depth.value}&nodes=${budget.value}`;
@@ -54,7 +54,7 @@ export function impactPage(params) {
     h("button", { type: "button", onClick: run, "data-testid": "run-impact", class: "primary" }, "Run impact"));
   if (initial.length) {
     fill(results, async () => {
-      const data = await gql(Q.IMPACT, { uids: initial, maxDepth: Number(depth.value), maxNodes: Number(budget.value) });
+      const data = await gql(Q.IMPACT(depth.value, budget.value), { uids: initial });
       const report = data.impact;
       const byUid = new Map(report.impacted.map((c) => [c.uid, c]));
       const holder = h("div", { class: "graph-holder" });
