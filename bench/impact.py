@@ -358,6 +358,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--network-devices", type=int, default=0,
                         help="replace the switch/interface layers by a three-tier network of this many devices")
+    parser.add_argument("--network-only", action="store_true",
+                        help="after the build, time the network questions only")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after the build, as a server would after loading the index at start")
     args = parser.parse_args()
@@ -403,6 +405,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed + 1)
     if args.network_devices:
         network_queries(service, estate, uids, args.queries, rng)
+        if args.network_only:
+            return
     random_starts = [uids[i] for i in rng.integers(0, args.cis, args.queries).tolist()]
     infra = np.concatenate([np.arange(*estate.ranges[c]) for c in ("rack", "physical_server", "switch", "subnet",
                                                                     "virtual_machine", "cluster")])

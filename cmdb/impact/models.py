@@ -86,7 +86,7 @@ class ImpactedCI:
     redundancy: GroupState | None = None
     network: NetworkState | None = None
     lifecycle: str = "active"  # the CI's own: a stale CI may no longer exist
-    unknown_inputs: int = 0  # inputs past the depth limit or the budget, not graded (counted as up)
+    unknown_inputs: int = 0  # of a degraded CI: inputs past the depth limit or the budget, counted as up
 
 
 @dataclass(frozen=True, slots=True)

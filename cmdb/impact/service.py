@@ -480,8 +480,8 @@ def _ungraded(
 ) -> list[UngradedCI]:
     """What the answer does not grade (past its bounds, retired) and the grades that depend on it.
 
-    Every graded CI gets its lifecycle; one with inputs past the bounds says how many
-    it counted as up.
+    Every graded CI gets its lifecycle; a degraded one with inputs past the bounds
+    (which could have taken it down) says how many it counted as up.
     """
     uid_to_id = topo.nodes.uid_to_id
     statuses = topo.nodes.statuses
@@ -508,7 +508,7 @@ def _ungraded(
         count_of = dict(zip(targets.tolist(), counts.tolist(), strict=True))
         for ci, nid in zip(impacted, ids, strict=True):
             k = count_of.get(nid, 0)
-            if k:
+            if k and ci.grade is Grade.DEGRADED:  # counted as up, they might have taken it down
                 ci.unknown_inputs = k
                 if explain:
                     ci.explanation += f" ({k} input{'s' if k > 1 else ''} past the bounds counted as up)"

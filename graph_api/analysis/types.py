@@ -102,7 +102,7 @@ class ImpactedCI:
         description="The network layer's arithmetic, for CIs graded by their paths to the uplinks.")
     lifecycle: str = strawberry.field(description="The CI's own lifecycle: a stale CI may no longer exist.")
     unknown_inputs: int = strawberry.field(
-        description="Inputs past the depth limit or the node budget, not graded and counted as up.")
+        description="Of a degraded CI: inputs past the depth limit or the node budget, counted as up.")
 
     @strawberry.field(description="From a CI assumed down to this one.")
     def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:

@@ -61,3 +61,28 @@ def test_deps_path_spof(estate: Harness) -> None:
     assert {s["name"] for s in spof["spofs"]} == {"web-app", "web-pool", "orders-db", "db-host"}
     assert runner.invoke(app, ["spof", shop]).exit_code == 0
     assert "db-host" in runner.invoke(app, ["path", dbhost, shop]).output
+
+
+def test_network_impact_and_netspof_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cmdb impact --uplink`` and ``cmdb netspof`` on the API test's small network, in a real SQLite file."""
+    from tests.api.test_network_impact import _estate
+
+    h = Harness(tmp_path / "cmdb.sqlite")
+    h.run(_estate(), source="snmp", scope="s1")
+    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{h.store.path}")
+    monkeypatch.setenv("CMDB_DATA_DIR", str(tmp_path))
+    uid = {n: h.find(cls, name=n).uid for n, cls in (("acc1", "switch"), ("acc2", "switch"), ("core", "switch"),
+                                                      ("h2", "host"))}
+    runner = CliRunner()
+    out = runner.invoke(app, ["impact", uid["acc1"], "--json"])
+    assert out.exit_code == 0, out.output
+    h2 = next(c for c in json.loads(out.output)["impacted"] if c["name"] == "h2")
+    assert (h2["grade"], h2["network"]) == ("degraded", {
+        "links_up": 1, "links_total": 2, "paths_left": 1, "paths_total": 2, "min_up": 1, "rerouted": False,
+        "via": "acc1 p3"})
+    out = runner.invoke(app, ["impact", uid["core"], "--uplink", uid["acc2"], "--json"])
+    assert out.exit_code == 0, out.output
+    assert "h2" not in {c["name"] for c in json.loads(out.output)["impacted"]}
+    spof = json.loads(runner.invoke(app, ["netspof", uid["acc1"], "--json"]).output)
+    assert {(d["name"], len(d["cuts_off"])) for d in spof["devices"]} == {("rtr", 5), ("core", 4), ("acc1", 1)}
+    assert runner.invoke(app, ["netspof", uid["acc1"]]).exit_code == 0
