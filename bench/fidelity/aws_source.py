@@ -9,7 +9,6 @@ instance stays listed (state ``terminated``) for the round after its end.
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from typing import Any
 
 from bench.fidelity.truth import ACCOUNTS, REGION, Estate
@@ -54,7 +53,7 @@ def region_payload(estate: Estate, account: str, rnd: int, index: Index) -> dict
         if host.kind != "ec2" or host.account != account:
             continue
         thing = estate.things[host.tid]
-        if not thing.alive(rnd) and not (thing.died == rnd):  # listed as terminated one round, then gone
+        if not thing.alive(rnd) and thing.died != rnd:  # listed as terminated one round, then gone
             continue
         if thing.born > rnd:
             continue

@@ -45,6 +45,7 @@ class Harness:
         self.observed: set[str] = set()
         self.dependent = {name for name, cls in self.schema.classes.items() if cls.dependency is not None}
         self.order: list[list[str]] = []
+        self.rejected = 0
 
     def close(self) -> None:
         self.store.close()
@@ -58,22 +59,24 @@ class Harness:
         """Churn (from round 2), every source's runs in a random source order, then the score."""
         if rnd > 1:
             apply_round(self.estate, rnd)
-        self.log.clear()
-        self.now = EPOCH_MS + rnd * DAY_MS
+        self.begin(rnd)
         order = list(SOURCES)
         self.rng.shuffle(order)
         self.order.append(order)
-        played: list[tuple[Run, str]] = []
-        rejected = 0
-        for source in order:
-            for run in SOURCES[source](self.estate, rnd, self.tick):
-                result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors)
-                scan_run, report = ingest_scope(self.ingestor, run.source, result)
-                rejected += len(report.rejected)
-                played.append((run, scan_run.run_id))
-        score = self.land(rnd, played)
-        score.rejected = rejected
-        return score
+        played = [self.execute(run) for source in order for run in SOURCES[source](self.estate, rnd, self.tick)]
+        return self.land(rnd, played)
+
+    def begin(self, rnd: int) -> None:
+        self.log.clear()
+        self.rejected = 0
+        self.now = EPOCH_MS + rnd * DAY_MS
+
+    def execute(self, run: Run) -> tuple[Run, str]:
+        """Ingest one run as the scan runner does (``discovery.runner.ingest_scope``)."""
+        result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors)
+        scan_run, report = ingest_scope(self.ingestor, run.source, result)
+        self.rejected += len(report.rejected)
+        return run, scan_run.run_id
 
     def land(self, rnd: int, played: list[tuple[Run, str]]) -> RoundScore:
         """Map this round's observations onto the CIs they landed on, then score."""
@@ -103,6 +106,7 @@ class Harness:
         rels = [r for page in self.store.iter_relationships() for r in page]
         score = score_round(rnd, self.ledger, cis, rels, alive, died, self.labels())
         score.unmapped = unmapped
+        score.rejected = self.rejected
         return score
 
     def labels(self) -> dict[str, str]:

@@ -8,9 +8,8 @@ company's DNS zones by name and visibility. Each line goes through
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
+from collections.abc import Callable
 
 from bench.fidelity.truth import Estate
 from bench.fidelity.units import Index, Run

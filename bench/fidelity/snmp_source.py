@@ -9,9 +9,8 @@ a seed that does not answer makes the scope incomplete, as in ``SnmpScanner``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ipaddress
+from collections.abc import Callable
 
 from bench.fidelity.truth import Estate, Host, Iface, NetDevice
 from bench.fidelity.units import Index, Run

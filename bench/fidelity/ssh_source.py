@@ -9,9 +9,8 @@ A host that does not answer yields an incomplete run with no items.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
+from collections.abc import Callable
 
 from bench.fidelity.truth import Estate, Host
 from bench.fidelity.units import Index, Run

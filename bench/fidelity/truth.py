@@ -220,7 +220,7 @@ class Estate:
         for i in range(self._count(5)):
             access = self.new_device(site, "switch", f"acc{i + 1}.{SITES[site]}", ports=24, stacked=i % 3 == 0,
                                      truncates=i % 2 == 1)
-            self.links.append(Link(access, self.devices[access].ports[-1].name, core,
+            self.links.append(Link(access, self.devices[access].ports[-2].name, core,
                                    self.devices[core].ports[1 + i % 7].name))
         del net
 

@@ -21,7 +21,7 @@ FAMILY: dict[str, str] = {
     "network_device": "device", "switch": "device", "router": "device", "firewall": "device",
     "interface": "interface", "ip_address": "ip", "subnet": "subnet", "software_instance": "service",
     "filesystem": "fs", "software_package": "package", "dns_zone": "zone", "dns_record": "record",
-    "cloud_account": "account", "cloud_region": "region", "vpc": "vpc", "network": "vpc",
+    "application": "application", "cloud_account": "account", "cloud_region": "region", "vpc": "vpc", "network": "vpc",
 }
 
 
