@@ -6,19 +6,22 @@ import argparse
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
+import cmdb
+import discovery
 from bench.fidelity.harness import Harness
 from bench.fidelity.score import RoundScore
 
 HEADER = (f"{'round':>5} {'things':>6} {'CIs':>6} {'recall':>7} {'precis':>7} {'dup':>4} {'unflg':>5} "
-          f"{'2-in-1':>6} {'rel rec':>7} {'rel pre':>7} {'wrong':>5} {'missed':>6} {'unmap':>5} {'rej':>5}  sources")
+          f"{'2-in-1':>6} {'rel rec':>7} {'rel pre':>7} {'wrong':>5} {'missed':>6} {'rej':>5} {'oracle':>9}  sources")
 
 
 def line(score: RoundScore, order: list[str]) -> str:
     return (f"{score.round:>5} {score.things:>6} {score.cis:>6} {score.recall:>7.2%} {score.precision:>7.2%} "
             f"{score.duplicates:>4} {score.unflagged:>5} {score.two_things:>6} {score.rel_recall:>7.2%} "
-            f"{score.rel_precision:>7.2%} {score.wrong_retired:>5} {score.missed_retired:>6} {score.unmapped:>5} "
-            f"{score.rejected:>5}  {','.join(order)}")
+            f"{score.rel_precision:>7.2%} {score.wrong_retired:>5} {score.missed_retired:>6} "
+            f"{score.rejected:>5} {f'{score.unmapped}/{score.unplaced}/{score.unaccounted}':>9}  {','.join(order)}")
 
 
 def meets_target(score: RoundScore) -> bool:
@@ -38,6 +41,8 @@ def main() -> None:
     kinds = Counter(t.kind for t in harness.estate.things.values())
     print(f"estate: {len(harness.estate.things)} real things at round 1 ({dict(sorted(kinds.items()))}); "
           f"seed {args.seed}; store {harness.path}; {os.cpu_count()} CPUs")
+    # Which engine and scanners are measured (PYTHONPATH decides; run with python -P to keep the cwd out).
+    print(f"engine: {Path(cmdb.__file__).parent}; scanners: {Path(discovery.__file__).parent}")
     print(HEADER)
     passed = 0
     for rnd in range(1, args.rounds + 1):

@@ -88,24 +88,30 @@ class Harness:
                 if sighting.run_id in run_ids and sighting.subject_kind == "ci":
                     sighted.setdefault(sighting.run_id, set()).add(sighting.subject_uid)
         everywhere = Finder(cis, cis.keys(), self.log)
-        unmapped = 0
+        unmapped = unplaced = unaccounted = 0
         for run, run_id in played:
             landing = Landing(Finder(cis, sighted.get(run_id, ()), self.log), everywhere, self.dependent)
             unmapped += run.unmapped
+            placed: set[str] = set()
             for item, tid in zip(run.items, run.things, strict=True):
                 if not isinstance(item, Observation) or tid is None:
                     continue
                 self.observed.add(tid)
                 uid = landing.observation(item)
-                if uid is not None:
+                if uid is None:
+                    unplaced += 1  # rejected by the ingest, or landed where the oracle cannot tell
+                else:
+                    placed.add(uid)
                     self.ledger.land(uid, tid)
+            # The oracle's self-check: every CI a run sighted got at least one of its observations.
+            unaccounted += len(sighted.get(run_id, set()) - placed)
             self.ledger.relations |= run.relations
         things = self.estate.things
         alive = {t: things[t].alive(rnd) for t in self.observed}
         died = {t: things[t].died for t in self.observed}
         rels = [r for page in self.store.iter_relationships() for r in page]
         score = score_round(rnd, self.ledger, cis, rels, alive, died, self.labels())
-        score.unmapped = unmapped
+        score.unmapped, score.unplaced, score.unaccounted = unmapped, unplaced, unaccounted
         score.rejected = self.rejected
         return score
 

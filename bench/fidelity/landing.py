@@ -27,7 +27,7 @@ Values = dict[tuple[str, str], set[str]]
 
 
 def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int)) and not isinstance(value, bool)
+    return isinstance(value, (str, int, float, bool))
 
 
 class ValueLog:
@@ -67,30 +67,33 @@ class Finder:
                 for value in held:
                     self.by_value[(attr, value)].add(uid)
 
-    def find(self, ci_class: str, identifiers: dict[str, Any], parent_uid: str | None, dependent: bool) -> str | None:
+    def candidates(self, ci_class: str, identifiers: dict[str, Any], parents: set[str] | None) -> list[str]:
+        """CIs of the family (inside one of ``parents`` when given) holding the strongest value sent that any holds."""
         family = FAMILY.get(ci_class)
         ordered = sorted(identifiers.items(), key=lambda kv: STRENGTH.index(kv[0]) if kv[0] in STRENGTH else 99)
 
         def fits(uid: str) -> bool:
             ci = self.cis[uid]
-            return FAMILY.get(ci.ci_class) == family and (not dependent or ci.parent_uid == parent_uid)
+            return FAMILY.get(ci.ci_class) == family and (parents is None or ci.parent_uid in parents)
 
         for attr, value in ordered:
             found = sorted(u for u in self.by_value.get((attr, norm(value)), ()) if fits(u))
-            if len(found) == 1:
-                return found[0]
-            if found:  # narrow by the other values sent
-                best = max(found, key=lambda u: sum(1 for a, v in identifiers.items()
-                                                    if u in self.by_value.get((a, norm(v)), ())))
-                return best
+            if found:
+                return found
         if family == "device":  # a name sent under one attribute may be held under another
             for attr, value in ordered:
-                if attr not in NAMES:
-                    continue
-                found = sorted(u for other in NAMES for u in self.by_value.get((other, norm(value)), ()) if fits(u))
-                if found:
-                    return found[0]
-        return None
+                if attr in NAMES:
+                    found = sorted({u for other in NAMES for u in self.by_value.get((other, norm(value)), ()) if fits(u)})
+                    if found:
+                        return found
+        return []
+
+    def find(self, ci_class: str, identifiers: dict[str, Any], parents: set[str] | None) -> str | None:
+        """The one CI the observation landed on: among the candidates, the one holding most of its values."""
+        found = self.candidates(ci_class, identifiers, parents)
+        if len(found) <= 1:
+            return found[0] if found else None
+        return max(found, key=lambda u: sum(1 for a, v in identifiers.items() if u in self.by_value.get((a, norm(v)), ())))
 
 
 class Landing:
@@ -100,23 +103,32 @@ class Landing:
         self.sighted = sighted
         self.everywhere = everywhere
         self.dependent = dependent
-        self.memo: dict[int, str | None] = {}
+        self.memo: dict[int, set[str]] = {}
 
-    def ref(self, ref: CIRef) -> str | None:
+    def parents(self, ref: CIRef) -> set[str]:
+        """Every CI a reference may stand for: the engine's choice among same-valued CIs is not the oracle's to guess."""
         key = id(ref)
         if key not in self.memo:
-            parent = self.ref(ref.parent) if ref.parent is not None else None
-            dep = ref.ci_class in self.dependent
-            if dep and parent is None:
-                self.memo[key] = None
+            outer = self.parents(ref.parent) if ref.parent is not None else None
+            if ref.ci_class in self.dependent and not outer:
+                self.memo[key] = set()
             else:
-                self.memo[key] = (self.sighted.find(ref.ci_class, ref.identifiers, parent, dep)
-                                  or self.everywhere.find(ref.ci_class, ref.identifiers, parent, dep))
+                scope = outer if ref.ci_class in self.dependent else None
+                self.memo[key] = set(self.sighted.candidates(ref.ci_class, ref.identifiers, scope)) | set(
+                    self.everywhere.candidates(ref.ci_class, ref.identifiers, scope))
         return self.memo[key]
 
     def observation(self, obs: Observation) -> str | None:
-        parent = self.ref(obs.parent) if obs.parent is not None else None
-        dep = obs.ci_class in self.dependent
-        if dep and parent is None:
-            return None
-        return self.sighted.find(obs.ci_class, obs.identifiers, parent, dep)
+        parents: set[str] | None = None
+        if obs.ci_class in self.dependent:
+            parents = self.parents(obs.parent) if obs.parent is not None else set()
+            if not parents:
+                return None
+        found = self.sighted.find(obs.ci_class, obs.identifiers, parents)
+        if found is None:
+            # An identifying value the CI never took (another value of the same source won: a merge)
+            # leaves the other identifying attributes the observation sent.
+            extra = {k: v for k, v in obs.attributes.items() if k in STRENGTH and k not in obs.identifiers}
+            if extra:
+                found = self.sighted.find(obs.ci_class, extra, parents)
+        return found

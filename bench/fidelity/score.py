@@ -41,7 +41,9 @@ class RoundScore:
     rel_precision: float = 1.0
     wrong_retired: int = 0
     missed_retired: int = 0
-    unmapped: int = 0
+    unmapped: int = 0  # observations the ground truth cannot name (a harness bug if not 0)
+    unplaced: int = 0  # observations found on no CI their run sighted (rejected ones included)
+    unaccounted: int = 0  # CIs a run sighted that none of its observations was found on
     rejected: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
 
