@@ -131,7 +131,12 @@ def apply_round(estate: Estate, rnd: int) -> None:
         for site in SITES:
             estate.new_host(site, "vm", "batch90")
         log.append("batch90 in both domains")
+    if rnd == 4:  # silent for five rounds, never gone: it must not retire
+        estate.silent = rng.choice([h for h in estate.live_hosts() if h.kind != "ec2" and not h.snmp_agent]).tid
+        log.append(f"{estate.hosts[estate.silent].fqdn} unreachable for rounds 4-8")
     down = {h.tid for h in rng.sample(estate.live_hosts(), 3)}
+    if 4 <= rnd <= 8 and estate.silent and estate.alive(estate.silent):
+        down.add(estate.silent)
     if rnd in (3, 7):
         down.add(rng.choice(estate.live_devices()).tid)
     estate.unreachable[rnd] = down

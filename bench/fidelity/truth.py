@@ -159,6 +159,7 @@ class Estate:
         self.zones: dict[str, Zone] = {}
         self.unreachable: dict[int, set[str]] = {}  # round -> host/device tids that do not answer
         self.events: dict[int, list[str]] = {}  # round -> what changed (for the report)
+        self.silent: str | None = None  # a host that stops answering for five rounds
         self.round = 1
         self._n = 0
         self._mac = 0x0A0000000000
@@ -210,6 +211,9 @@ class Estate:
                 self.new_host(site, "server", shared[i] if i < len(shared) else f"{site}-srv{i:03d}")
             for i in range(self._count(20)):
                 self.new_host(site, "vm", f"{site}-vm{i:03d}")
+            # Long names that share their first 20 characters, behind a switch whose LLDP agent truncates.
+            for i in range(3):
+                self.new_host(site, "server", f"{site}-postgres-cluster-{i + 1:02d}", lldpd=True, truncating=True)
         self._build_cloud()
 
     def _build_network(self, site: str) -> None:
@@ -245,10 +249,12 @@ class Estate:
         )
         return tid
 
-    def free_port(self, site: str) -> tuple[str, str] | None:
+    def free_port(self, site: str, truncating: bool = False) -> tuple[str, str] | None:
         used = {(lk.a, lk.a_port) for lk in self.links}
         for dev in self.devices.values():
             if dev.site != site or not dev.sysname.startswith("acc") or not self.things[dev.tid].alive(self.round):
+                continue
+            if truncating and not dev.truncates:
                 continue
             for port in dev.ports[:-2]:
                 if (dev.tid, port.name) not in used:
@@ -296,12 +302,13 @@ class Estate:
             packages, inventory, inv_name,
             instance_id=extra.get("instance_id"),  # type: ignore[arg-type]
             account=extra.get("account"), region=extra.get("region"), subnet_id=extra.get("subnet_id"),  # type: ignore[arg-type]
-            snmp_agent=not cloud and rng.random() < 0.3, lldpd=kind == "server" and rng.random() < 0.6,
+            snmp_agent=not cloud and rng.random() < 0.3,
+            lldpd=bool(extra.get("lldpd")) or (kind == "server" and rng.random() < 0.6),
         )
         if not cloud:
             host.register_fqdn = _typed(host.fqdn, rng)
         if kind == "server":
-            port = self.free_port(site)
+            port = self.free_port(site, truncating=bool(extra.get("truncating")))
             if port is not None:
                 host.uplink = port
                 self.links.append(Link(port[0], port[1], tid, primary_name))
