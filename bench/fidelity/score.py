@@ -54,7 +54,25 @@ class RoundScore:
 
 
 def merged_into(ci: CI) -> Any:
-    return getattr(ci, "merged_into", None) or ci.attributes.get("merged_into")
+    """The CI this one was merged into: said so, or retired as a duplicate of another (a merge's trace)."""
+    said = getattr(ci, "merged_into", None) or ci.attributes.get("merged_into")
+    return said or (ci.duplicate_of if ci.status is Lifecycle.RETIRED else None)
+
+
+def follow_merges(ledger: Ledger, cis: dict[str, CI]) -> Ledger:
+    """The ledger as the CMDB now stands: what a merged CI held, its survivor holds."""
+    def final(uid: str) -> str:
+        seen = {uid}
+        while (ci := cis.get(uid)) is not None and (target := merged_into(ci)) and target not in seen:
+            seen.add(target)
+            uid = target
+        return uid
+
+    out = Ledger(relations=ledger.relations)
+    for uid, held in ledger.holds.items():
+        for tid in held:
+            out.land(final(uid), tid)
+    return out
 
 
 def is_live(ci: CI | None) -> bool:
@@ -82,6 +100,7 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
                 alive: dict[str, bool], died: dict[str, int | None], label: dict[str, str]) -> RoundScore:
     """``alive``: every thing ever observed -> exists this round; ``died``: the round it ended."""
     score = RoundScore(rnd)
+    ledger = follow_merges(ledger, cis)
     existing = {t for t, a in alive.items() if a}
 
     def live_cis(tid: str) -> list[str]:
