@@ -54,6 +54,13 @@ def main() -> None:
                 for text in texts:
                     print(f"        {kind}: {text}")
     harness.close()
+    problems = ("no CI of its own", "unflagged duplicate", "shares a CI", "wrongly retired", "not retired")
+    print("\nper case of the issue: things involved, and how many had each problem in some round")
+    print(f"{'case':<48} {'things':>6} " + " ".join(f"{p:>19}" for p in problems))
+    for case, tids in sorted(harness.estate.cases.items()):
+        seen = tids & harness.observed
+        had = harness.case_problems.get(case, {})
+        print(f"{case:<48} {len(seen):>6} " + " ".join(f"{len(had.get(p, ())):>19}" for p in problems))
     print(f"target met in {passed} of {args.rounds} rounds; {len(harness.estate.things)} real things over the run; "
           f"wall {time.perf_counter() - started:.0f} s, CPU {time.process_time() - cpu:.0f} s")
 

@@ -83,6 +83,7 @@ def reuse_if_index(estate: Estate, device: NetDevice) -> None:
             n = sum(1 for p in device.ports if p.name.startswith("Te")) + 1
             device.ports[i] = Iface(estate.thing("port"), f"Te1/1/{n}", estate.mac(), port.if_index,
                                     descr=f"TenGigabitEthernet1/1/{n}")
+            estate.tag("ifIndex reused by a new interface", port.tid, device.ports[i].tid)
             return
 
 
@@ -102,22 +103,27 @@ def apply_round(estate: Estate, rnd: int) -> None:
     onprem = [h for h in estate.live_hosts() if h.kind != "ec2"]
     cloud = [h for h in estate.live_hosts() if h.kind == "ec2"]
     for host in rng.sample(onprem, 2):
-        rebuild(estate, host)
+        new = rebuild(estate, host)
+        estate.tag("rebuilt under the same name", host.tid, new.tid)
         log.append(f"rebuilt {host.fqdn}")
     onprem = [h for h in estate.live_hosts() if h.kind != "ec2" and estate.things[h.tid].born < rnd]
     for host in rng.sample(onprem, 2):
         decommission(estate, host)
+        estate.tag("decommissioned", *estate.host_things(host))
         log.append(f"decommissioned {host.fqdn}")
     for host in rng.sample(cloud, 2):
-        replace_instance(estate, host)
+        new = replace_instance(estate, host)
+        estate.tag("new EC2 instance on a terminated one's private IP", host.tid, new.tid)
         log.append(f"replaced {host.instance_id} on {host.primary.addrs[0].address}")
     cloud = [h for h in estate.live_hosts() if h.kind == "ec2" and estate.things[h.tid].born < rnd]
     victim = rng.choice(cloud)
     decommission(estate, victim)
+    estate.tag("decommissioned", *estate.host_things(victim))
     log.append(f"terminated {victim.instance_id}")
     if rnd in (3, 6, 9):
         switch = rng.choice([d for d in estate.live_devices() if d.sysname.startswith("acc")])
-        replace_switch(estate, switch)
+        new_switch = replace_switch(estate, switch)
+        estate.tag("switch replaced under the same sysName", switch.tid, new_switch.tid)
         log.append(f"replaced switch {switch.sysname}")
     if rnd in (2, 5, 8):
         device = rng.choice([d for d in estate.live_devices() if d.kind == "switch"])
@@ -126,10 +132,11 @@ def apply_round(estate: Estate, rnd: int) -> None:
     for site in SITES:  # racked and cabled now, in the SSH inventory from next round
         host = estate.new_host(site, "server", f"{site}-new{rnd:02d}")
         host.lldpd, host.ssh_from = True, rnd + 1
+        estate.tag("LLDP neighbour first, SSH next round", host.tid)
         log.append(f"new server {host.fqdn} (SSH from round {rnd + 1})")
     if rnd == 4:  # another short name in both domains
         for site in SITES:
-            estate.new_host(site, "vm", "batch90")
+            estate.tag("same short name in two domains", estate.new_host(site, "vm", "batch90").tid)
         log.append("batch90 in both domains")
     if rnd == 4:  # silent for five rounds, never gone: it must not retire
         estate.silent = rng.choice([h for h in estate.live_hosts() if h.kind != "ec2" and not h.snmp_agent]).tid
@@ -140,4 +147,5 @@ def apply_round(estate: Estate, rnd: int) -> None:
     if rnd in (3, 7):
         down.add(rng.choice(estate.live_devices()).tid)
     estate.unreachable[rnd] = down
+    estate.tag("unreachable, not gone", *down)
     log.append(f"{len(down)} unreachable this round")

@@ -46,6 +46,7 @@ class Harness:
         self.dependent = {name for name, cls in self.schema.classes.items() if cls.dependency is not None}
         self.order: list[list[str]] = []
         self.rejected = 0
+        self.case_problems: dict[str, dict[str, set[str]]] = {}  # case -> problem -> things that had it
 
     def close(self) -> None:
         self.store.close()
@@ -64,7 +65,11 @@ class Harness:
         self.rng.shuffle(order)
         self.order.append(order)
         played = [self.execute(run) for source in order for run in SOURCES[source](self.estate, rnd, self.tick)]
-        return self.land(rnd, played)
+        score = self.land(rnd, played)
+        for case, tids in self.estate.cases.items():
+            for problem, bad in score.bad.items():
+                self.case_problems.setdefault(case, {}).setdefault(problem, set()).update(tids & bad)
+        return score
 
     def begin(self, rnd: int) -> None:
         self.log.clear()

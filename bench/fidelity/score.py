@@ -46,6 +46,7 @@ class RoundScore:
     unaccounted: int = 0  # CIs a run sighted that none of its observations was found on
     rejected: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)
+    bad: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # problem -> things with it
 
     def note(self, kind: str, text: str) -> None:
         self.examples.setdefault(kind, [])
@@ -116,6 +117,7 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
         if any(ledger.holds[u] == {tid} for u in mine):
             recalled += 1
         else:
+            score.bad["no CI of its own"].add(tid)
             score.note("missed", f"{label.get(tid, tid)} -> {[sorted(ledger.holds[u]) for u in mine]}")
         if len(mine) > 1:
             score.duplicates += 1
@@ -123,9 +125,11 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
             flagged = all(cis[u].duplicate_of in mine for u in extra)
             if not flagged:
                 score.unflagged += 1
+                score.bad["unflagged duplicate"].add(tid)
                 score.note("duplicate", f"{label.get(tid, tid)}: {[cis[u].ci_class for u in mine]}")
         if not mine and any(_retired(cis.get(u)) for u in ledger.cis_of.get(tid, ())):
             score.wrong_retired += 1
+            score.bad["wrongly retired"].add(tid)
             score.note("wrong retirement", label.get(tid, tid))
     score.things = len(existing)
     score.recall = recalled / len(existing) if existing else 1.0
@@ -136,6 +140,7 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
         held = ledger.holds[uid]
         if len(held) > 1:
             score.two_things += 1
+            score.bad["shares a CI"].update(held)
             score.note("two things", f"{cis[uid].ci_class} {cis[uid].name}: {sorted(label.get(t, t) for t in held)}")
         elif primary.get(next(iter(held))) == uid:
             correct += 1
@@ -148,6 +153,7 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
         held = ledger.holds.get(uid, set())
         if held and not held & existing and all((died.get(t) or rnd + 1) <= rnd - DUE for t in held):
             score.missed_retired += 1
+            score.bad["not retired"].update(held)
             score.note("missed retirement", f"{ci.ci_class} {ci.name}")
 
     # Relationships, both ends in thing space.

@@ -160,6 +160,7 @@ class Estate:
         self.unreachable: dict[int, set[str]] = {}  # round -> host/device tids that do not answer
         self.events: dict[int, list[str]] = {}  # round -> what changed (for the report)
         self.silent: str | None = None  # a host that stops answering for five rounds
+        self.cases: dict[str, set[str]] = {}  # case of the issue -> the things it involves
         self.round = 1
         self._n = 0
         self._mac = 0x0A0000000000
@@ -174,6 +175,9 @@ class Estate:
         tid = tid or f"{kind}-{self._n}"
         self.things[tid] = Thing(tid, kind, born=self.round)
         return tid
+
+    def tag(self, case: str, *tids: str) -> None:
+        self.cases.setdefault(case, set()).update(tids)
 
     def kill(self, tid: str) -> None:
         if self.things[tid].died is None:
@@ -208,12 +212,16 @@ class Estate:
         shared = [f"app{i:02d}" for i in range(1, self._count(12) + 1)]  # the same short names in both sites
         for site in SITES:
             for i in range(self._count(28)):
-                self.new_host(site, "server", shared[i] if i < len(shared) else f"{site}-srv{i:03d}")
+                host = self.new_host(site, "server", shared[i] if i < len(shared) else f"{site}-srv{i:03d}")
+                if i < len(shared):
+                    self.tag("same short name in two domains", host.tid)
             for i in range(self._count(20)):
                 self.new_host(site, "vm", f"{site}-vm{i:03d}")
             # Long names that share their first 20 characters, behind a switch whose LLDP agent truncates.
             for i in range(3):
-                self.new_host(site, "server", f"{site}-postgres-cluster-{i + 1:02d}", lldpd=True, truncating=True)
+                host = self.new_host(site, "server", f"{site}-postgres-cluster-{i + 1:02d}", lldpd=True,
+                                     truncating=True)
+                self.tag("LLDP neighbour name truncated", host.tid)
         self._build_cloud()
 
     def _build_network(self, site: str) -> None:
@@ -282,6 +290,9 @@ class Estate:
         if kind == "server" and rng.random() < 0.4:  # libvirt's default network
             ifaces.append(Iface(self.thing("iface"), "virbr0", self.mac(), 4, [
                 Addr(self.thing("ip"), "192.168.122.1", 24, self.thing("subnet"))]))
+        for iface in ifaces[1:]:
+            self.tag("docker0/virbr0 address on many hosts", *(a.tid for a in iface.addrs),
+                     *(a.subnet for a in iface.addrs))
         services = [Service(self.thing("service"), "openssh", "sshd", 22, "/usr/sbin/sshd")]
         pick = rng.random()
         if pick < 0.35:
@@ -307,6 +318,14 @@ class Estate:
         )
         if not cloud:
             host.register_fqdn = _typed(host.fqdn, rng)
+            if host.register_fqdn not in (None, host.fqdn):
+                self.tag("FQDN with trailing dot or other case", tid)
+        else:
+            self.tag("private-IP host name in several VPCs", tid)
+        if host.lldpd:
+            self.tag("LLDP advertises the FQDN, SSH the short name", tid)
+        if host.snmp_agent:
+            self.tag("SNMP process names vs SSH product names", *(svc.tid for svc in services))
         if kind == "server":
             port = self.free_port(site, truncating=bool(extra.get("truncating")))
             if port is not None:
@@ -364,6 +383,7 @@ class Estate:
                 zone.records.append((self.thing("record"), f"www.{name}", "A", "203.0.113.10"))
                 zone.records.append((self.thing("record"), f"api.{name}", "CNAME", f"www.{name}"))
             self.zones[zid] = zone
+            self.tag("split-horizon and same-named zones", zone.tid)
 
     # ---- what exists ---------------------------------------------------------------------
     def alive(self, tid: str, rnd: int | None = None) -> bool:
