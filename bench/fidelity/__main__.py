@@ -55,10 +55,11 @@ def main() -> None:
                     print(f"        {kind}: {text}")
     harness.close()
     problems = ("no CI of its own", "unflagged duplicate", "shares a CI", "wrongly retired", "not retired")
-    print("\nper case of the issue: things involved, and how many had each problem in some round")
+    print("\nper case of the issue: things involved (a host case only where the host has no other one),"
+          " and how many had each problem in some round")
     print(f"{'case':<48} {'things':>6} " + " ".join(f"{p:>19}" for p in problems))
-    for case, tids in sorted(harness.estate.cases.items()):
-        seen = tids & harness.observed
+    for case in sorted(harness.estate.cases):
+        seen = harness.estate.clean(case) & harness.observed
         had = harness.case_problems.get(case, {})
         print(f"{case:<48} {len(seen):>6} " + " ".join(f"{len(had.get(p, ())):>19}" for p in problems))
     print(f"target met in {passed} of {args.rounds} rounds; {len(harness.estate.things)} real things over the run; "

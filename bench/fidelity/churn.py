@@ -26,6 +26,8 @@ def rebuild(estate: Estate, old: Host) -> Host:
     new.ifaces[0].addrs = [Addr(a.tid, a.address, a.prefix, a.subnet) for a in old.ifaces[0].addrs]
     new.ifaces[0].name = old.ifaces[0].name
     new.register_fqdn = old.register_fqdn
+    for case in estate.HOST_CASES:  # a rebuilt host stands for the rebuild case alone
+        estate.cases.get(case, set()).difference_update({new.tid, *(svc.tid for svc in new.services)})
     new.inventory_name = old.inventory_name
     if new.uplink is not None:  # new_host cabled it to a free port: take the old one instead
         estate.links = [lk for lk in estate.links if lk.b != new.tid]

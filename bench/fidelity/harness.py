@@ -66,7 +66,8 @@ class Harness:
         self.order.append(order)
         played = [self.execute(run) for source in order for run in SOURCES[source](self.estate, rnd, self.tick)]
         score = self.land(rnd, played)
-        for case, tids in self.estate.cases.items():
+        for case in self.estate.cases:
+            tids = self.estate.clean(case)
             for problem, bad in score.bad.items():
                 self.case_problems.setdefault(case, {}).setdefault(problem, set()).update(tids & bad)
         return score

@@ -179,6 +179,31 @@ class Estate:
     def tag(self, case: str, *tids: str) -> None:
         self.cases.setdefault(case, set()).update(tids)
 
+    # Cases that are a property of a host: a thing counts for one only when its host has no other
+    # (an LLDP-advertising host with a mistyped FQDN says nothing about either alone).
+    HOST_CASES = ("FQDN with trailing dot or other case", "LLDP advertises the FQDN, SSH the short name",
+                  "SNMP process names vs SSH product names", "same short name in two domains",
+                  "LLDP neighbour name truncated", "LLDP neighbour first, SSH next round")
+
+    def clean(self, case: str) -> set[str]:
+        """The things of ``case`` whose host shows no other host case (all of them for other cases)."""
+        tids = self.cases.get(case, set())
+        if case not in self.HOST_CASES:
+            return tids
+        owner = {t: h for h in self.hosts.values() for t in (h.tid, *(svc.tid for svc in h.services))}
+        out = set()
+        for tid in tids:
+            host = owner.get(tid)
+            if host is None:
+                continue
+            features = {c for c in self.HOST_CASES if host.tid in self.cases.get(c, ())
+                        or any(svc.tid in self.cases.get(c, ()) for svc in host.services)}
+            if host.lldpd:  # a truncated or early LLDP neighbour advertises its FQDN too: one case
+                features -= {"LLDP advertises the FQDN, SSH the short name"} if len(features) > 1 else set()
+            if features == {case}:
+                out.add(tid)
+        return out
+
     def kill(self, tid: str) -> None:
         if self.things[tid].died is None:
             self.things[tid].died = self.round
