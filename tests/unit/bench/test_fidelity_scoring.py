@@ -94,3 +94,21 @@ def test_harness_at_a_tiny_size_maps_every_observation_and_scores_within_bounds(
             assert 0.0 < value <= 1.0
     # Every source ran every round, in some order.
     assert all(sorted(order) == ["aws", "sample", "snmp", "ssh"] for order in harness.order)
+
+
+def test_a_merged_ci_hands_its_things_to_the_ci_it_was_merged_into() -> None:
+    from bench.fidelity.score import Ledger, follow_merges, score_round
+    from cmdb.model import CI, Lifecycle
+
+    keep = CI(uid="k", ci_class="application", attributes={}, created_at=1)
+    gone = CI(uid="g", ci_class="application", attributes={}, created_at=2, status=Lifecycle.RETIRED,
+              duplicate_of="k")
+    ledger = Ledger()
+    ledger.land("k", "A")
+    ledger.land("g", "A")  # the same thing, merged: not a duplicate, not a retirement
+    ledger.land("g", "B")  # and another thing that was in the absorbed CI: now the survivor holds two
+    followed = follow_merges(ledger, {"k": keep, "g": gone})
+    assert dict(followed.holds) == {"k": {"A", "B"}}
+    score = score_round(1, ledger, {"k": keep, "g": gone}, [], {"A": True, "B": True}, {"A": None, "B": None}, {})
+    assert (score.cis, score.duplicates, score.two_things, score.wrong_retired) == (1, 0, 1, 0)
+    assert (score.recall, score.precision) == (0.0, 0.0)
