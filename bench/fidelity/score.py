@@ -174,11 +174,11 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
             score.note("wrong relationship", f"{rel.type} {sorted(label.get(t, t) for t in a)} -> "
                                               f"{sorted(label.get(t, t) for t in b)}")
     found = 0
-    for rtype, a, b in stated:
-        if any((rtype, x, y) in index for x in live_cis(a) for y in live_cis(b)):
+    for rtype, one, other in stated:
+        if any((rtype, x, y) in index for x in live_cis(one) for y in live_cis(other)):
             found += 1
         else:
-            score.note("missed relationship", f"{rtype} {label.get(a, a)} -> {label.get(b, b)}")
+            score.note("missed relationship", f"{rtype} {label.get(one, one)} -> {label.get(other, other)}")
     score.rel_recall = found / len(stated) if stated else 1.0
     score.rel_precision = correct_rels / checked if checked else 1.0
     return score
