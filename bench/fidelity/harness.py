@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.fidelity import aws_source, sample_source, snmp_source, ssh_source
 from bench.fidelity.churn import apply_round
-from bench.fidelity.landing import Finder, Landing, ValueLog
+from bench.fidelity.landing import Finder, Landing, ValueLog, place
 from bench.fidelity.score import Ledger, RoundScore, score_round
 from bench.fidelity.truth import Estate
 from bench.fidelity.units import Run
@@ -99,11 +99,11 @@ class Harness:
             landing = Landing(Finder(cis, sighted.get(run_id, ()), self.log), everywhere, self.dependent)
             unmapped += run.unmapped
             placed: set[str] = set()
-            for item, tid in zip(run.items, run.things, strict=True):
-                if not isinstance(item, Observation) or tid is None:
-                    continue
+            observations = [(item, tid) for item, tid in zip(run.items, run.things, strict=True)
+                            if isinstance(item, Observation) and tid is not None]
+            for (_item, tid), uid in zip(observations, place([landing.options(o) for o, _ in observations]),
+                                        strict=True):
                 self.observed.add(tid)
-                uid = landing.observation(item)
                 if uid is None:
                     unplaced += 1  # rejected by the ingest, or landed where the oracle cannot tell
                 else:

@@ -88,12 +88,14 @@ class Finder:
                         return found
         return []
 
-    def find(self, ci_class: str, identifiers: dict[str, Any], parents: set[str] | None) -> str | None:
-        """The one CI the observation landed on: among the candidates, the one holding most of its values."""
+    def ranked(self, ci_class: str, identifiers: dict[str, Any], parents: set[str] | None) -> list[str]:
+        """The candidates holding the most of the values sent, best first; several when they tie."""
         found = self.candidates(ci_class, identifiers, parents)
         if len(found) <= 1:
-            return found[0] if found else None
-        return max(found, key=lambda u: sum(1 for a, v in identifiers.items() if u in self.by_value.get((a, norm(v)), ())))
+            return found
+        score = {u: sum(1 for a, v in identifiers.items() if u in self.by_value.get((a, norm(v)), ())) for u in found}
+        best = max(score.values())
+        return [u for u in found if score[u] == best]
 
 
 class Landing:
@@ -118,17 +120,33 @@ class Landing:
                     self.everywhere.candidates(ref.ci_class, ref.identifiers, scope))
         return self.memo[key]
 
-    def observation(self, obs: Observation) -> str | None:
+    def options(self, obs: Observation) -> list[str]:
+        """The CIs the observation may have landed on: one, or several the oracle cannot tell apart."""
         parents: set[str] | None = None
         if obs.ci_class in self.dependent:
             parents = self.parents(obs.parent) if obs.parent is not None else set()
             if not parents:
-                return None
-        found = self.sighted.find(obs.ci_class, obs.identifiers, parents)
-        if found is None:
+                return []
+        found = self.sighted.ranked(obs.ci_class, obs.identifiers, parents)
+        if not found:
             # An identifying value the CI never took (another value of the same source won: a merge)
             # leaves the other identifying attributes the observation sent.
             extra = {k: v for k, v in obs.attributes.items() if k in STRENGTH and k not in obs.identifiers}
             if extra:
-                found = self.sighted.find(obs.ci_class, extra, parents)
+                found = self.sighted.ranked(obs.ci_class, extra, parents)
         return found
+
+
+def place(options: list[list[str]]) -> list[str | None]:
+    """One CI per observation. Where values tie, the sightings decide: every CI the run sighted
+    received at least one of its observations, so a tied observation goes to a candidate that
+    nothing else explains, if there is one."""
+    chosen: list[str | None] = [opts[0] if len(opts) == 1 else None for opts in options]
+    accounted = {uid for uid in chosen if uid is not None}
+    for i, opts in enumerate(options):
+        if len(opts) > 1:
+            free = [u for u in opts if u not in accounted]
+            pick = free[0] if free else opts[0]
+            chosen[i] = pick
+            accounted.add(pick)
+    return chosen

@@ -112,3 +112,13 @@ def test_a_merged_ci_hands_its_things_to_the_ci_it_was_merged_into() -> None:
     score = score_round(1, ledger, {"k": keep, "g": gone}, [], {"A": True, "B": True}, {"A": None, "B": None}, {})
     assert (score.cis, score.duplicates, score.two_things, score.wrong_retired) == (1, 0, 1, 0)
     assert (score.recall, score.precision) == (0.0, 0.0)
+
+
+def test_tied_observations_go_to_the_sighted_cis_nothing_else_explains() -> None:
+    from bench.fidelity.landing import place
+
+    # Two hosts named app05 in two domains; the run sighted both CIs: each got one observation.
+    assert place([["east"], ["east", "west"]]) == ["east", "west"]
+    assert place([["east", "west"], ["east", "west"]]) == ["east", "west"]
+    assert place([["east", "west"], ["east"]]) == ["west", "east"]
+    assert place([[], ["only"]]) == [None, "only"]
