@@ -132,8 +132,8 @@ def apply_round(estate: Estate, rnd: int) -> None:
         reuse_if_index(estate, device)
         log.append(f"ifIndex reused on {device.sysname}")
     for site in SITES:  # racked and cabled now, in the SSH inventory from next round
-        host = estate.new_host(site, "server", f"{site}-new{rnd:02d}")
-        host.lldpd, host.ssh_from = True, rnd + 1
+        host = estate.new_host(site, "server", f"{site}-new{rnd:02d}", lldpd=True, truncating=False)
+        host.ssh_from = rnd + 1
         estate.tag("LLDP neighbour first, SSH next round", host.tid)
         log.append(f"new server {host.fqdn} (SSH from round {rnd + 1})")
     if rnd == 4:  # another short name in both domains

@@ -181,25 +181,32 @@ class Estate:
 
     # Cases that are a property of a host: a thing counts for one only when its host has no other
     # (an LLDP-advertising host with a mistyped FQDN says nothing about either alone).
+    # Two hosts of one short name are a case whatever else they show (every source meets the name).
     HOST_CASES = ("FQDN with trailing dot or other case", "LLDP advertises the FQDN, SSH the short name",
-                  "SNMP process names vs SSH product names", "same short name in two domains",
-                  "LLDP neighbour name truncated", "LLDP neighbour first, SSH next round")
+                  "SNMP process names vs SSH product names", "LLDP neighbour name truncated",
+                  "LLDP neighbour first, SSH next round")
 
     def clean(self, case: str) -> set[str]:
         """The things of ``case`` whose host shows no other host case (all of them for other cases)."""
+        for host in self.hosts.values():  # whose LLDP name its switch cuts (at 20 characters)
+            switch = self.devices.get(host.uplink[0]) if host.uplink else None
+            if host.lldpd and switch is not None and switch.truncates and len(host.fqdn) > 20:
+                self.tag("LLDP neighbour name truncated", host.tid)
         tids = self.cases.get(case, set())
         if case not in self.HOST_CASES:
             return tids
         owner = {t: h for h in self.hosts.values() for t in (h.tid, *(svc.tid for svc in h.services))}
         out = set()
         for tid in tids:
-            host = owner.get(tid)
-            if host is None:
+            holder = owner.get(tid)
+            if holder is None:
                 continue
+            host = holder
             features = {c for c in self.HOST_CASES if host.tid in self.cases.get(c, ())
                         or any(svc.tid in self.cases.get(c, ()) for svc in host.services)}
-            if host.lldpd:  # a truncated or early LLDP neighbour advertises its FQDN too: one case
-                features -= {"LLDP advertises the FQDN, SSH the short name"} if len(features) > 1 else set()
+            if features & {"LLDP neighbour name truncated", "LLDP neighbour first, SSH next round"}:
+                # A truncated or early LLDP neighbour advertises its FQDN too: that is part of its case.
+                features.discard("LLDP advertises the FQDN, SSH the short name")
             if features == {case}:
                 out.add(tid)
         return out
@@ -282,12 +289,13 @@ class Estate:
         )
         return tid
 
-    def free_port(self, site: str, truncating: bool = False) -> tuple[str, str] | None:
+    def free_port(self, site: str, truncating: bool | None = None) -> tuple[str, str] | None:
+        """A free access port of the site; on a truncating switch, a plain one, or any (None)."""
         used = {(lk.a, lk.a_port) for lk in self.links}
         for dev in self.devices.values():
             if dev.site != site or not dev.sysname.startswith("acc") or not self.things[dev.tid].alive(self.round):
                 continue
-            if truncating and not dev.truncates:
+            if truncating is not None and dev.truncates != truncating:
                 continue
             for port in dev.ports[:-2]:
                 if (dev.tid, port.name) not in used:
@@ -338,11 +346,17 @@ class Estate:
             packages, inventory, inv_name,
             instance_id=extra.get("instance_id"),  # type: ignore[arg-type]
             account=extra.get("account"), region=extra.get("region"), subnet_id=extra.get("subnet_id"),  # type: ignore[arg-type]
-            snmp_agent=not cloud and rng.random() < 0.3,
-            lldpd=bool(extra.get("lldpd")) or (kind == "server" and rng.random() < 0.6),
         )
+        # One flavour per on-premises host, so that each case can be judged on hosts showing it alone:
+        # a mistyped register entry, a Net-SNMP agent, or lldpd (servers); forced LLDP hosts get none else.
+        flavour = rng.random()
+        if extra.get("lldpd"):
+            host.lldpd, flavour = True, 1.0
+        elif not cloud:
+            host.snmp_agent = 0.3 <= flavour < 0.6
+            host.lldpd = kind == "server" and flavour >= 0.6
         if not cloud:
-            host.register_fqdn = _typed(host.fqdn, rng)
+            host.register_fqdn = _typed(host.fqdn, flavour < 0.3, rng)
             if host.register_fqdn not in (None, host.fqdn):
                 self.tag("FQDN with trailing dot or other case", tid)
         else:
@@ -352,7 +366,8 @@ class Estate:
         if host.snmp_agent:
             self.tag("SNMP process names vs SSH product names", *(svc.tid for svc in services))
         if kind == "server":
-            port = self.free_port(site, truncating=bool(extra.get("truncating")))
+            wanted = extra.get("truncating")
+            port = self.free_port(site, None if wanted is None else bool(wanted)) or self.free_port(site)
             if port is not None:
                 host.uplink = port
                 self.links.append(Link(port[0], port[1], tid, primary_name))
@@ -432,13 +447,9 @@ class Estate:
         return out
 
 
-def _typed(fqdn: str, rng: random.Random) -> str | None:
-    """How a person typed a host's FQDN into the asset register (a few are not listed at all)."""
+def _typed(fqdn: str, mistyped: bool, rng: random.Random) -> str | None:
+    """How a person typed a host's FQDN into the asset register (a few correct ones are not listed at all)."""
     pick = rng.random()
-    if pick < 0.15:
-        return None
-    if pick < 0.3:
-        return fqdn + "."
-    if pick < 0.45:
-        return fqdn.upper()
-    return fqdn
+    if mistyped:
+        return fqdn + "." if pick < 0.5 else fqdn.upper()
+    return None if pick < 0.2 else fqdn
