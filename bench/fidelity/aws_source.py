@@ -93,7 +93,7 @@ def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
         run.add(items, index)
         out.append(run)
         region_index = Index()
-        region_index.values.update(index.values)  # the records' pointers resolve inside the region
+        region_index.merge(index)  # the records' pointers resolve inside the region
         items, _ = transform_region(region_payload(estate, account, rnd, region_index), account, REGION,
                                     clock(), dns_pointers(payload))
         run = Run("aws", region_scope(account, REGION))

@@ -31,28 +31,34 @@ def norm(value: Any) -> str:
 
 
 class Index:
-    """(family, parent thing, value) -> thing, for one payload."""
+    """(family, parent thing, value) -> things, for one payload or the payloads of one scope."""
 
     def __init__(self) -> None:
-        self.values: dict[tuple[str, str | None, str], str] = {}
+        self.values: dict[tuple[str, str | None, str], set[str]] = {}
 
     def add(self, family: str, parent: str | None, tid: str, *values: Any) -> None:
         for value in values:
             if value is not None and value != "":
-                self.values[(family, parent, norm(value))] = tid
+                self.values.setdefault((family, parent, norm(value)), set()).add(tid)
+
+    def merge(self, other: Index) -> None:
+        for key, tids in other.values.items():
+            self.values.setdefault(key, set()).update(tids)
 
     def thing(self, ref: CIRef | Observation) -> str | None:
+        """The one thing every identifying value sent points at; None when they do not agree on one."""
         parent = self.thing(ref.parent) if ref.parent is not None else None
         if ref.parent is not None and parent is None:
             return None
         family = FAMILY.get(ref.ci_class)
         if family is None:
             return None
+        common: set[str] | None = None
         for value in ref.identifiers.values():
-            tid = self.values.get((family, parent, norm(value)))
-            if tid is not None:
-                return tid
-        return None
+            tids = self.values.get((family, parent, norm(value)))
+            if tids:  # a value the payload never wrote for this family (a scope, a flag) says nothing
+                common = set(tids) if common is None else common & tids
+        return next(iter(common)) if common is not None and len(common) == 1 else None
 
 
 @dataclass
