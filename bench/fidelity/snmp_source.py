@@ -1,21 +1,27 @@
-"""The SNMP source: walked varbinds of each device, built by the scanner's own ``build_device``.
+"""The SNMP source: each device's varbinds, scanned by the real ``SnmpScanner``.
 
-Each device is rendered as the ``DeviceWalk`` ``collect_device`` returns after the
-GETs and walks (system scalars, IF-MIB, ENTITY-MIB, IP-MIB, LLDP-MIB and, on
-Linux agents, HOST-RESOURCES-MIB), numeric OIDs from ``discovery.snmp.oids``.
-One scope per site, seeded with its switches, routers and SNMP-managed servers;
-a seed that does not answer makes the scope incomplete, as in ``SnmpScanner``.
+Each device is rendered as what its agent answers (system scalars, IF-MIB, ENTITY-MIB,
+IP-MIB, LLDP-MIB and, on Linux agents, HOST-RESOURCES-MIB), by numeric OIDs from
+``discovery.snmp.oids``. The scanner runs unchanged on one targets definition per site
+(seeds: its switches, routers and SNMP-managed servers; a seed that does not answer
+makes the scope incomplete); only its client and clock are replaced (``seams``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Callable
 
+from bench.fidelity.seams import RecordedAgents, swapped
 from bench.fidelity.truth import Estate, Host, Iface, NetDevice
 from bench.fidelity.units import Index, Run
 from discovery.snmp import oids
-from discovery.snmp.build import BuildContext, DeviceWalk, build_device
+from discovery.snmp import scanner as snmp_scanner
+from discovery.snmp.build import BuildContext, DeviceResult, DeviceWalk, build_device
+from discovery.snmp.credentials import ResolvedSecret, V2cCredential
+from discovery.snmp.scanner import ScanOptions, SnmpScanner
+from discovery.snmp.targets import parse_targets
 from discovery.snmp.values import Oid, Value
 
 TRUNCATE = 20  # what the truncating agents keep of a neighbour's name
@@ -177,29 +183,49 @@ def host_walk(host: Host, rnd: int, index: Index) -> DeviceWalk:
 
 
 def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
-    """This round's runs; ``clock`` gives each scope its observation time, as the scanner's now_ms() does."""
-    out = []
+    """This round's runs; ``clock`` gives each scope its observation time, as the scanner's now_ms() does.
+
+    ``SnmpScanner`` itself scans each site's seeds (its switches, routers and SNMP-managed
+    servers); its client answers from the rendered varbinds, and a seed that does not answer
+    this round times out.
+    """
+    return [_scan_site(estate, site, rnd, clock) for site in sorted({d.site for d in estate.devices.values()})]
+
+
+def _scan_site(estate: Estate, site: str, rnd: int, clock: Callable[[], int]) -> Run:
     down = estate.unreachable.get(rnd, set())
-    for site in sorted({d.site for d in estate.devices.values()}):
-        scope = f"snmp-{site}"
-        run = Run("snmp", scope)
-        ctx = BuildContext(scope=scope, observed_at=clock(), network_scope=site)
-        targets: list[NetDevice | Host] = [d for d in estate.live_devices() if d.site == site]
-        targets += [h for h in estate.live_hosts() if h.site == site and h.snmp_agent]
-        for target in targets:
-            if target.tid in down:
-                address = target.mgmt.address if isinstance(target, NetDevice) else target.primary.addrs[0].address
-                run.errors.append(f"{address}:161: no response")
-                run.complete = False
-                continue
-            index = Index()
-            walk = device_walk(estate, target, rnd, index) if isinstance(target, NetDevice) \
-                else host_walk(target, rnd, index)
-            result = build_device(walk, ctx)
-            if result.error:
-                run.errors.append(f"{walk.address}: {result.error}")
-                run.complete = False
-                continue
-            run.add(result.items, index)
-        out.append(run)
-    return out
+    scope = f"snmp-{site}"
+    walks: dict[str, DeviceWalk] = {}
+    seeds: list[str] = []
+    index = Index()
+    indexes: dict[str, Index] = {}  # walked address -> what that device's payload denotes
+    targets: list[NetDevice | Host] = [d for d in estate.live_devices() if d.site == site]
+    targets += [h for h in estate.live_hosts() if h.site == site and h.snmp_agent]
+    for target in targets:
+        one = Index()
+        walk = device_walk(estate, target, rnd, one) if isinstance(target, NetDevice) else host_walk(target, rnd, one)
+        address = walk.address.rsplit(":", 1)[0]
+        seeds.append(address)
+        if target.tid not in down:
+            walks[address] = walk
+            indexes[address] = one
+            index.merge(one)
+    built: dict[int, Index] = {}  # id of an item -> the index of the device whose walk built it
+
+    def observed(walk: DeviceWalk, ctx: BuildContext) -> DeviceResult:
+        # The scanner's own build_device, watched: an item is named through its device's payload
+        # (two agents both report 172.17.0.1; only the device that said it knows which one).
+        result = build_device(walk, ctx)
+        for item in result.items:
+            built[id(item)] = indexes.get(walk.address.rsplit(":", 1)[0], index)
+        return result
+
+    scanner = SnmpScanner(
+        parse_targets({"scope": scope, "network_scope": site, "targets": [{"seeds": seeds, "credentials": ["site"]}]}),
+        {"site": V2cCredential(name="site", community=ResolvedSecret("public"))},
+        ScanOptions(concurrency=8), client=RecordedAgents(walks))  # type: ignore[arg-type]
+    with swapped(snmp_scanner, now_ms=clock, build_device=observed):
+        result = asyncio.run(scanner.scan_scope())
+    run = Run("snmp", result.scope, complete=result.complete, errors=list(result.errors))
+    run.add(result.items, lambda item: built.get(id(item), index))
+    return run

@@ -1,21 +1,30 @@
-"""The SSH source: each host's collection-script output, parsed by the scanner's own functions.
+"""The SSH source: each host's collection-script output, scanned by the real ``SSHScanner``.
 
 The raw text is what ``discovery.ssh.script``'s script prints on a real Ubuntu host
-(section markers, ``ip -j addr``, ``ss -tanpH``, ``ps``...); it goes through
-``parse_host`` and ``host_items`` exactly as ``SSHScanner`` does after the SSH
-session. One scope per host (``<inventory>/<target name>``), as the scanner has.
-A host that does not answer yields an incomplete run with no items.
+(section markers, ``ip -j addr``, ``ss -tanpH``, ``ps``, dpkg lines...). The scanner
+runs unchanged on one inventory per site and per VPC (per-host scopes
+``<inventory>/<target name>``, the traffic scope, a host that does not answer making
+its scope incomplete); only its SSH session and clock are replaced (``seams``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
+from bench.fidelity.seams import swapped, throwaway_key
 from bench.fidelity.truth import Estate, Host
 from bench.fidelity.units import Index, Run
-from discovery.ssh.observations import HostContext, host_items
-from discovery.ssh.parsers import parse_host
+from discovery.base import ScopeResult
+from discovery.ssh import scanner as ssh_scanner
+from discovery.ssh.client import Collected, CollectError
+from discovery.ssh.hostkeys import HostKeyMode, HostKeyPolicy
+from discovery.ssh.inventory import Credentials, HostEntry, Inventory, Target
+from discovery.ssh.scanner import SSHScanner
 from discovery.ssh.script import BEGIN, END
 
 
@@ -69,7 +78,7 @@ def render(host: Host, rnd: int) -> str:
     return "".join(parts)
 
 
-def index_for(host: Host, network_scope: str) -> Index:
+def index_for(host: Host) -> Index:
     index = Index()
     index.add("device", None, host.tid, host.machine_id, host.instance_id, host.fqdn, host.short)
     for iface in host.ifaces:
@@ -83,13 +92,10 @@ def index_for(host: Host, network_scope: str) -> Index:
         index.add("fs", host.tid, child.tid, child.name)
     for child in host.packages:
         index.add("package", host.tid, child.tid, child.name)
-    del network_scope
     return index
 
 
 def _network(address: str, prefix: int) -> str:
-    import ipaddress
-
     return str(ipaddress.ip_interface(f"{address}/{prefix}").network)
 
 
@@ -99,26 +105,50 @@ def network_scope(host: Host) -> str:
 
 
 def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
-    """This round's runs; ``clock`` gives each scope its observation time, as the scanner's now_ms() does."""
-    out = []
+    """This round's runs; ``clock`` gives each scope its observation time, as the scanner's now_ms() does.
+
+    ``SSHScanner`` itself scans each inventory (one per site and per VPC): only its SSH
+    session is replaced, by the host's rendered output, or a timeout for a host that does
+    not answer this round.
+    """
     down = estate.unreachable.get(rnd, set())
+    inventories: dict[str, list[Host]] = {}
     for host in estate.live_hosts():
-        if host.ssh_from > rnd:
-            continue
-        scope = f"{host.inventory}/{host.inventory_name}"
-        run = Run("ssh", scope)
-        if host.tid in down:
-            run.complete = False
-            run.errors.append(f"{host.inventory_name}: connection timed out")
+        if host.ssh_from <= rnd:
+            inventories.setdefault(host.inventory, []).append(host)
+    out = []
+    for name, hosts in sorted(inventories.items()):
+        by_target = {h.inventory_name: h for h in hosts}
+        inventory = Inventory(
+            scope=name, network_scope=network_scope(hosts[0]), concurrency=16,
+            defaults=Credentials(user="cmdb", key_file=throwaway_key()),
+            hosts=[HostEntry(name=h.inventory_name, address=h.primary.addrs[0].address) for h in hosts],
+        )
+        policy = HostKeyPolicy(HostKeyMode.KNOWN_HOSTS, Path(throwaway_key()).with_name("known_hosts"))
+        scanner = SSHScanner(inventory, host_key_policy=policy)
+        with swapped(ssh_scanner, collect=_sessions(by_target, down, rnd), now_ms=clock):
+            results = asyncio.run(_all(scanner.scan()))
+        everyone = Index()
+        for host in hosts:
+            everyone.merge(index_for(host))
+        for result in results:
+            run = Run("ssh", result.scope, complete=result.complete, errors=list(result.errors))
+            target = result.scope[len(name) + 1:] if result.scope.startswith(f"{name}/") else None
+            run.add(result.items, index_for(by_target[target]) if target in by_target else everyone)
             out.append(run)
-            continue
-        facts = parse_host(render(host, rnd))
-        ctx = HostContext(name=host.inventory_name, scope=scope, observed_at=clock(),
-                          address=host.primary.addrs[0].address, network_scope=network_scope(host),
-                          host_key=f"SHA256:{host.machine_id[:16]}")
-        run.add(host_items(facts, ctx), index_for(host, network_scope(host)))
-        if facts.errors:
-            run.complete = False
-            run.errors.extend(facts.errors)
-        out.append(run)
     return out
+
+
+def _sessions(by_target: dict[str, Host], down: set[str], rnd: int) -> Callable[..., Any]:
+    """What the SSH session to each target returns this round: the script's output, or a timeout."""
+    async def collect(target: Target, *_: Any, **__: Any) -> Collected:
+        host = by_target[target.name]
+        if host.tid in down:
+            raise CollectError("connect timed out after 10s")
+        return Collected(raw=render(host, rnd), host_key=f"SHA256:{host.machine_id[:16]}", exit_status=0,
+                         elapsed_s=0.0)
+    return collect
+
+
+async def _all(results: AsyncIterator[ScopeResult]) -> list[ScopeResult]:
+    return [result async for result in results]

@@ -10,6 +10,7 @@ is the harness's independent oracle, it never asks the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,23 +76,29 @@ class Run:
     relations: set[tuple[str, str, str]] = field(default_factory=set)  # (type, from thing, to thing)
     unmapped: int = 0
 
-    def add(self, items: list[Item], index: Index) -> None:
-        """Items built from one payload, mapped to things through that payload's index."""
+    def add(self, items: list[Item], index: Index | Callable[[Item], Index]) -> None:
+        """Items built from one payload, mapped to things through that payload's index (or each item's)."""
         for item in items:
             self.items.append(item)
-            if isinstance(item, Observation):
-                tid = index.thing(item)
-                self.things.append(tid)
-                if tid is None:
-                    self.unmapped += 1
-                elif item.parent is not None:
-                    parent = index.thing(item.parent)
-                    if parent is not None:
-                        self.relations.add(("CONTAINS", parent, tid))
+            if not isinstance(index, Index):
+                self._map(item, index(item))
             else:
-                self.things.append(None)
-                a, b = index.thing(item.from_ci), index.thing(item.to_ci)
-                if a is None or b is None:
-                    self.unmapped += 1
-                else:
-                    self.relations.add((item.type, a, b))
+                self._map(item, index)
+
+    def _map(self, item: Item, index: Index) -> None:
+        if isinstance(item, Observation):
+            tid = index.thing(item)
+            self.things.append(tid)
+            if tid is None:
+                self.unmapped += 1
+            elif item.parent is not None:
+                parent = index.thing(item.parent)
+                if parent is not None:
+                    self.relations.add(("CONTAINS", parent, tid))
+        else:
+            self.things.append(None)
+            a, b = index.thing(item.from_ci), index.thing(item.to_ci)
+            if a is None or b is None:
+                self.unmapped += 1
+            else:
+                self.relations.add((item.type, a, b))
