@@ -43,6 +43,8 @@ class Harness:
         self.ingestor = Ingestor(self.store, self.schema, clock=lambda: self.now, listeners=[self.log])
         self.ledger = Ledger()
         self.observed: set[str] = set()
+        # Per real thing, every (source, class, identifiers) that denoted it: what each scanner calls it.
+        self.denotes: dict[str, set[tuple[str, str, tuple[tuple[str, str], ...]]]] = {}
         self.dependent = {name for name, cls in self.schema.classes.items() if cls.dependency is not None}
         self.order: list[list[str]] = []
         self.rejected = 0
@@ -101,9 +103,11 @@ class Harness:
             placed: set[str] = set()
             observations = [(item, tid) for item, tid in zip(run.items, run.things, strict=True)
                             if isinstance(item, Observation) and tid is not None]
-            for (_item, tid), uid in zip(observations, place([landing.options(o) for o, _ in observations]),
+            for (item, tid), uid in zip(observations, place([landing.options(o) for o, _ in observations]),
                                         strict=True):
                 self.observed.add(tid)
+                self.denotes.setdefault(tid, set()).add(
+                    (run.source, item.ci_class, tuple(sorted((k, str(v)) for k, v in item.identifiers.items()))))
                 if uid is None:
                     unplaced += 1  # rejected by the ingest, or landed where the oracle cannot tell
                 else:

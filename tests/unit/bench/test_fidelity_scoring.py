@@ -94,6 +94,11 @@ def test_harness_at_a_tiny_size_maps_every_observation_and_scores_within_bounds(
             assert 0.0 < value <= 1.0
     # Every source ran every round, in some order.
     assert all(sorted(order) == ["aws", "sample", "snmp", "ssh"] for order in harness.order)
+    # What each scanner calls a thing is kept: an EC2 instance is denoted by the AWS and the SSH scanner.
+    silent = set().union(*harness.estate.unreachable.values())
+    ec2 = [h.tid for h in harness.estate.hosts.values()
+           if h.kind == "ec2" and harness.estate.alive(h.tid, 3) and h.tid not in silent]
+    assert ec2 and all({source for source, _, _ in harness.denotes[tid]} == {"aws", "ssh"} for tid in ec2)
 
 
 def test_a_merged_ci_hands_its_things_to_the_ci_it_was_merged_into() -> None:
@@ -122,3 +127,20 @@ def test_tied_observations_go_to_the_sighted_cis_nothing_else_explains() -> None
     assert place([["east", "west"], ["east", "west"]]) == ["east", "west"]
     assert place([["east", "west"], ["east"]]) == ["west", "east"]
     assert place([[], ["only"]]) == [None, "only"]
+
+
+def test_the_truth_names_an_observation_only_when_all_its_values_agree() -> None:
+    index = Index()
+    index.add("device", None, "east", "web01", "machine-east")
+    index.add("device", None, "west", "web01", "machine-west")
+    index.add("interface", "west", "west-eth0", "eth0")
+
+    def host(**ids: str) -> Observation:
+        return Observation(source="ssh", scope="s", ci_class="host", identifiers=ids, observed_at=1)
+
+    assert index.thing(host(machine_id="machine-west", sys_name="web01")) == "west"
+    assert index.thing(host(sys_name="web01")) is None  # two things answer: the payload did not say which
+    assert index.thing(host(machine_id="machine-east", sys_name="WEB01.")) == "east"  # the oracle's own normal form
+    eth0 = Observation(source="ssh", scope="s", ci_class="interface", identifiers={"name": "eth0"}, observed_at=1,
+                       parent=CIRef(ci_class="host", identifiers={"machine_id": "machine-west"}))
+    assert index.thing(eth0) == "west-eth0"
