@@ -21,9 +21,9 @@ def _app(identifiers: dict[str, str], at: int, scope: str = "register") -> Obser
                        attributes={}, observed_at=at)
 
 
-def _run(scope: str, rows: list[tuple[str, Observation | ObservedRelation, Index]]) -> Run:
+def _run(scope: str, rows: list[tuple[Observation | ObservedRelation, Index]]) -> Run:
     run = Run("sample", scope)
-    for _tid, item, index in rows:
+    for item, index in rows:
         run.add([item], index)
     return run
 
@@ -51,14 +51,13 @@ def test_scorer_counts_a_duplicate_a_merge_and_a_wrong_retirement_exactly(tmp_pa
                             from_ci=CIRef(ci_class="application", identifiers={"app_id": "D-1"}),
                             to_ci=CIRef(ci_class="application", identifiers={"name": "shared"}))
     register = _run("register", [
-        ("A", a1, _index(("A", "A-1"))), ("D", d, _index(("D", "D-1"))),
-        ("-", to_a, _index(("A", "A-1"), ("D", "D-1"))), ("-", to_b, _index(("B", "shared"), ("D", "D-1"))),
+        (a1, _index(("A", "A-1"))), (d, _index(("D", "D-1"))),
+        (to_a, _index(("A", "A-1"), ("D", "D-1"))), (to_b, _index(("B", "shared"), ("D", "D-1"))),
     ])
-    other = _run("other", [("A", a2, _index(("A", "alpha"))), ("B", b, _index(("B", "shared"))),
-                           ("C", c, _index(("C", "shared")))])
+    other = _run("other", [(a2, _index(("A", "alpha"))), (b, _index(("B", "shared"))), (c, _index(("C", "shared")))])
     # E and F are seen once by their own scope, whose later complete runs no longer see them.
     e, f = _app({"app_id": "E-1"}, t(), "ef"), _app({"app_id": "F-1"}, t(), "ef")
-    gone = _run("ef", [("E", e, _index(("E", "E-1"))), ("F", f, _index(("F", "F-1")))])
+    gone = _run("ef", [(e, _index(("E", "E-1"))), (f, _index(("F", "F-1")))])
 
     harness.begin(1)
     # "other" first: the relationship D -> "shared" needs that CI to exist.
@@ -69,6 +68,8 @@ def test_scorer_counts_a_duplicate_a_merge_and_a_wrong_retirement_exactly(tmp_pa
     assert first.precision == 4 / 6  # A's oldest CI, D, E, F; A's second CI and the B+C CI are wrong
     assert (first.rel_recall, first.rel_precision) == (1.0, 0.5)  # D->B lands on the B+C CI
     assert (first.wrong_retired, first.missed_retired, first.unmapped) == (0, 0, 0)
+    assert {problem: tids for problem, tids in first.bad.items() if tids} == {
+        "unflagged duplicate": {"A"}, "shares a CI": {"B", "C"}, "no CI of its own": {"B", "C"}}
 
     estate.round = 2
     estate.kill("F")  # F really ends; E goes on existing but its scope stops reporting it
@@ -78,6 +79,7 @@ def test_scorer_counts_a_duplicate_a_merge_and_a_wrong_retirement_exactly(tmp_pa
         score = harness.land(rnd, [harness.execute(other), harness.execute(register), harness.execute(empty)])
     # retire_after_runs is 4: both E's and F's CIs are retired now; only E's is a wrong retirement.
     assert score.wrong_retired == 1
+    assert score.bad["wrongly retired"] == {"E"}
     assert score.missed_retired == 0
     assert score.things == 5
     harness.close()
