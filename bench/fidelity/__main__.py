@@ -50,6 +50,8 @@ def main() -> None:
         print(line(score, harness.order[-1]), flush=True)
         passed += meets_target(score)
         if args.examples:
+            for event in harness.estate.events.get(rnd, []):
+                print(f"        churn: {event}")
             for kind, texts in score.examples.items():
                 for text in texts:
                     print(f"        {kind}: {text}")

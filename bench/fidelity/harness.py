@@ -135,10 +135,17 @@ class Harness:
                     out.setdefault(addr.tid, f"{addr.address}@{host.short}")
             for svc in host.services:
                 out[svc.tid] = f"{host.short}:{svc.product}"
+            for child in host.filesystems + host.packages:
+                out[child.tid] = f"{host.short}:{child.name}"
+            for iface in host.ifaces[1:]:
+                for addr in iface.addrs:
+                    out.setdefault(addr.subnet, f"{iface.name} network of {host.short}")
         for dev in self.estate.devices.values():
             out[dev.tid] = f"{dev.kind} {dev.sysname} ({dev.tid})"
             for port in dev.ports:
                 out[port.tid] = f"{dev.sysname.split('.')[0]}:{port.name}"
         for zone in self.estate.zones.values():
             out[zone.tid] = f"zone {zone.name} {'private' if zone.private else 'public'} {zone.account}"
+            for tid, name, rtype, _value in zone.records:
+                out[tid] = f"{rtype} {name} in {zone.zone_id}"
         return out

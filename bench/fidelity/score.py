@@ -118,7 +118,8 @@ def score_round(rnd: int, ledger: Ledger, cis: dict[str, CI], rels: list[Relatio
             recalled += 1
         else:
             score.bad["no CI of its own"].add(tid)
-            score.note("missed", f"{label.get(tid, tid)} -> {[sorted(ledger.holds[u]) for u in mine]}")
+            score.note("no CI of its own", f"{label.get(tid, tid)}: its CIs hold "
+                                            f"{[sorted(label.get(t, t) for t in ledger.holds[u]) for u in mine]}")
         if len(mine) > 1:
             score.duplicates += 1
             extra = mine[1:]
