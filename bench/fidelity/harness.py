@@ -128,18 +128,19 @@ class Harness:
     def labels(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for host in self.estate.hosts.values():
-            out[host.tid] = f"{host.kind} {host.fqdn} ({host.tid})"
+            out[host.tid] = f"{host.kind} {host.fqdn} ({host.site}, {host.tid})"
+            who = f"{host.short}@{host.site}"
             for iface in host.ifaces:
-                out[iface.tid] = f"{host.short}:{iface.name}"
+                out[iface.tid] = f"{who}:{iface.name}"
                 for addr in iface.addrs:
-                    out.setdefault(addr.tid, f"{addr.address}@{host.short}")
+                    out.setdefault(addr.tid, f"{addr.address} of {who}")
             for svc in host.services:
-                out[svc.tid] = f"{host.short}:{svc.product}"
+                out[svc.tid] = f"{who}:{svc.product}"
             for child in host.filesystems + host.packages:
-                out[child.tid] = f"{host.short}:{child.name}"
+                out[child.tid] = f"{who}:{child.name}"
             for iface in host.ifaces[1:]:
                 for addr in iface.addrs:
-                    out.setdefault(addr.subnet, f"{iface.name} network of {host.short}")
+                    out.setdefault(addr.subnet, f"{iface.name} network of {who}")
         for dev in self.estate.devices.values():
             out[dev.tid] = f"{dev.kind} {dev.sysname} ({dev.tid})"
             for port in dev.ports:
