@@ -9,6 +9,7 @@ Production deployments run their own Neo4j and use ``neo4j://host:7687``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -166,10 +167,8 @@ class Neo4jServer:
     def _close_stdin(self) -> None:
         stdin: IO[bytes] | None = self.process.stdin if self.process is not None else None
         if stdin is not None:
-            try:
+            with contextlib.suppress(OSError):  # a broken pipe: the launcher is gone already
                 stdin.close()
-            except OSError:
-                pass
 
     def __enter__(self) -> Neo4jServer:
         return self.start()

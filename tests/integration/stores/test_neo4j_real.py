@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import neo4j
 import pytest
 
 from cmdb.model import Action, ChangeSet, HistoryEntry
@@ -69,3 +68,58 @@ def test_concurrent_writers_get_distinct_gapless_history_sequence_numbers(neo4j_
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_direct_and_routing_uris_both_reach_the_store(neo4j_server: Neo4jServer, scheme: str) -> None:
+    from cmdb.store.factory import open_store
+
+    with neo4j_store(neo4j_server):
+        pass
+    store = open_store(f"{scheme}://127.0.0.1:{neo4j_server.port}", env={})
+    try:
+        store.apply(history_batch(0, 0))
+        assert [h.subject_uid for page in store.iter_history() for h in page] == [f"w0-b0-{i}" for i in range(ROWS)]
+    finally:
+        store.close()
+
+
+def test_sessions_share_bookmarks_so_a_read_follows_every_write(neo4j_server: Neo4jServer) -> None:
+    with neo4j_store(neo4j_server) as store:
+        transport = store.transport
+        assert isinstance(transport, type(neo4j_transport(neo4j_server)))
+        before = set(transport.bookmarks.get_bookmarks())
+        store.apply(history_batch(0, 0))
+        after_write = set(transport.bookmarks.get_bookmarks())
+        assert after_write and after_write != before  # the write's commit is what later sessions wait for
+        # A read in a new session is given those bookmarks and sees the write.
+        assert len(store.history("w0-b0-0")) == 1
+        # ...and reading adds no commit of its own to wait for.
+        assert set(transport.bookmarks.get_bookmarks()) == after_write
+
+
+def test_a_uniqueness_violation_is_a_constraint_violation_and_writes_nothing(neo4j_server: Neo4jServer) -> None:
+    with neo4j_store(neo4j_server) as store:
+        store.transport.write([Unit(store.statements.upsert_runs, {"rows": [
+            {"run_id": "r1", "source": "aws", "scope": "s1", "started_at": T0, "job": None, "finished_at": None,
+             "status": "running", "counts": "{}", "errors": "[]"}]})])
+        with pytest.raises(ConstraintViolation, match="ConstraintValidationFailed"):
+            store.transport.write([
+                Unit("CREATE (:CmdbKey {key: 'k', uid: 'u'})", {}),
+                Unit("CREATE (:CmdbRun {run_id: 'r1'})", {}),
+            ])
+        assert store.find_keys(["k"]) == {}  # the first statement was rolled back with the second
+
+
+def test_no_server_is_store_unavailable(neo4j_server: Neo4jServer) -> None:
+    from cmdb.store.cypher.falkordb_server import free_port
+    from cmdb.store.cypher.neo4j_transport import Neo4jOptions, Neo4jTransport
+    from cmdb.store.cypher.transport import StoreUnavailable
+
+    transport = Neo4jTransport(Neo4jOptions(uri=f"bolt://127.0.0.1:{free_port()}", max_retry_seconds=0.5,
+                                            connection_timeout=2))
+    try:
+        with pytest.raises(StoreUnavailable):
+            transport.read("RETURN 1", {})
+    finally:
+        transport.close()
