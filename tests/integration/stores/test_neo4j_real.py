@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import astuple
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +125,27 @@ def test_no_server_is_store_unavailable(neo4j_server: Neo4jServer) -> None:
             transport.read("RETURN 1", {})
     finally:
         transport.close()
+
+
+def test_the_topology_index_loads_the_same_from_neo4j_as_from_sqlite(neo4j_server: Neo4jServer, tmp_path: Path) -> None:
+    from cmdb.topology.index import TopologyIndex
+    from tests.builders import Harness
+    from tests.unit.changes.change_scenario import base_items, pool_items
+
+    def load(h: Harness) -> tuple[set[tuple[str, str, str]], tuple[int, ...]]:
+        h.run(base_items(), source="sample", scope="base")
+        h.run(pool_items(), source="aws", scope="pool")
+        index = TopologyIndex.load(h.store, h.schema)
+        view = index.view()
+        assert index.stats is not None
+        return {(view.name(n), view.class_name(n), view.status(n)) for n in range(len(index))}, astuple(index.stats)
+
+    sqlite = Harness(tmp_path / "cmdb.sqlite")
+    try:
+        expected = load(sqlite)
+    finally:
+        sqlite.store.close()
+    with neo4j_store(neo4j_server) as store:
+        got = load(Harness(tmp_path / "unused", store=store))
+    assert len(expected[0]) > 10
+    assert got == expected
