@@ -18,7 +18,7 @@ import neo4j
 from neo4j import GraphDatabase, ManagedTransaction, TrustCustomCAs, TrustSystemCAs
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
-from cmdb.store.cypher.ddl import IndexSpec, neo4j_ddl_for
+from cmdb.store.cypher.ddl import NEO4J_AWAIT_INDEXES, NEO4J_SHOW_INDEXES, IndexSpec, neo4j_ddl_for
 from cmdb.store.cypher.statements import TOPOLOGY
 from cmdb.store.cypher.transport import ConstraintViolation, Row, StoreUnavailable, TransientStoreError, Unit
 
@@ -143,13 +143,15 @@ class Neo4jTransport:
         wanted = dict(zip((spec.name for spec in specs), neo4j_ddl_for(specs), strict=True))
         try:
             with self._session(neo4j.WRITE_ACCESS) as session:
-                present = {record["name"] for record in session.run("SHOW INDEXES YIELD name RETURN name")}
+                self._note(NEO4J_SHOW_INDEXES)
+                present = {record["name"] for record in session.run(NEO4J_SHOW_INDEXES)}
                 created = [statement for name, statement in wanted.items() if name not in present]
                 for statement in created:
                     self._note(statement)
                     session.run(statement).consume()  # schema commands run in auto-commit transactions
                 # Writes right after init_schema rely on the uniqueness constraints and indexes.
-                session.run("CALL db.awaitIndexes(300)").consume()
+                self._note(NEO4J_AWAIT_INDEXES)
+                session.run(NEO4J_AWAIT_INDEXES).consume()
         except (ServiceUnavailable, SessionExpired, TransientError) as exc:
             raise typed_error(exc) from exc
         return created

@@ -24,6 +24,17 @@ def clear_database(url: str) -> None:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
+def clear_indexes(server: Neo4jServer) -> None:
+    """Drop every index and constraint the store made (the next ``init_schema`` creates them all)."""
+    with neo4j.GraphDatabase.driver(server.url, auth=None) as driver:
+        records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN name")
+        for record in records:
+            driver.execute_query(f"DROP CONSTRAINT `{record['name']}` IF EXISTS")
+        records, _, _ = driver.execute_query("SHOW INDEXES YIELD name, type WHERE type = 'RANGE' RETURN name")
+        for record in records:
+            driver.execute_query(f"DROP INDEX `{record['name']}` IF EXISTS")
+
+
 def neo4j_transport(server: Neo4jServer, **options: object) -> Neo4jTransport:
     return Neo4jTransport(Neo4jOptions(uri=server.url, **options))  # type: ignore[arg-type]
 

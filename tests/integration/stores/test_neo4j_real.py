@@ -16,7 +16,7 @@ from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.cypher.store import CypherStore
 from cmdb.store.cypher.transport import ConstraintViolation, Unit
 from tests.builders import T0
-from tests.integration.stores.neo4j_fixture import neo4j_store, neo4j_transport
+from tests.integration.stores.neo4j_fixture import clear_indexes, neo4j_store, neo4j_transport
 
 WRITERS = 4
 BATCHES = 25
@@ -149,3 +149,49 @@ def test_the_topology_index_loads_the_same_from_neo4j_as_from_sqlite(neo4j_serve
         got = load(Harness(tmp_path / "unused", store=store))
     assert len(expected[0]) > 10
     assert got == expected
+
+
+def test_every_statement_sent_to_neo4j_is_in_the_linted_catalogue(neo4j_server: Neo4jServer, tmp_path: Path) -> None:
+    """The linter gate (test_cypher_lint.py) checks the catalogue; this checks the catalogue is what is sent.
+
+    A workload touching every store method the product uses: schema, ingest with
+    aging over several runs, purge-free reads, search shapes, export.
+    """
+    import io
+
+    from cmdb.model import AttrFilter, CIQuery
+    from cmdb.store.cypher.ddl import NEO4J_AWAIT_INDEXES, NEO4J_SHOW_INDEXES, neo4j_ddl
+    from cmdb.store.cypher.statements import Statements, attribute_list_as_map
+    from cmdb.store.transfer import export_store
+    from schema import load_schema
+    from tests.builders import DAY, Harness
+    from tests.unit.changes.change_scenario import base_items, pool_items
+
+    with neo4j_store(neo4j_server):
+        pass
+    clear_indexes(neo4j_server)
+    transport = neo4j_transport(neo4j_server)
+    transport.sent = []
+    store = CypherStore(transport, load_schema(), batch_size=7)  # small: several pages per read
+    try:
+        assert store.init_schema()  # created from scratch: the DDL is sent too
+        h = Harness(tmp_path / "unused", store=store)
+        for members in ((1, 2, 3), (1, 2), (1,), (1,), (1,)):
+            h.run(base_items(), source="sample", scope="base")
+            h.run(pool_items(members), source="aws", scope="pool")
+            h.clock.advance(DAY)
+        uid = h.all_cis()[0].uid
+        store.search(CIQuery(classes=("cloud_instance",), text="web", filters=(AttrFilter("name", "ne", "x"),)))
+        store.neighbours([uid])
+        store.history(uid)
+        store.get_relationships([r.uid for r in h.all_rels()][:3])
+        export_store(store, io.BytesIO())
+    finally:
+        store.close()
+    schema = load_schema()
+    catalogue = {text for _, text in Statements(schema).catalogue()} | set(neo4j_ddl(schema))
+    catalogue |= {NEO4J_SHOW_INDEXES, NEO4J_AWAIT_INDEXES}
+    # CI statements naming their attributes are checked in their map form (attribute_list_as_map).
+    sent = {attribute_list_as_map(text) for text in transport.sent}
+    assert len(sent) > 30
+    assert sent <= catalogue, sorted(sent - catalogue)
