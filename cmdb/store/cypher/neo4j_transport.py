@@ -47,6 +47,9 @@ def driver_config(options: Neo4jOptions) -> dict[str, Any]:
         "max_transaction_retry_time": options.max_retry_seconds,
         "connection_timeout": options.connection_timeout,
         "fetch_size": options.fetch_size,
+        # The server's notifications (e.g. a property key no node has yet, which is every
+        # optional attribute of a young store) would be logged at WARNING for each query.
+        "notifications_min_severity": "OFF",
     }
     scheme = options.uri.split("://", 1)[0]
     if "+" not in scheme:
