@@ -25,9 +25,9 @@ from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.cypher.neo4j_transport import Neo4jOptions, Neo4jTransport
 from cmdb.store.cypher.store import CypherStore
 from cmdb.store.sqlite import SQLiteStore
+from discovery.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import Clock
-from discovery.synthetic import EstateSpec, SyntheticEstate
 from tests.integration.stores.test_falkordb_durability import content, ingest
 
 SIZE = 400  # the largest run is ~300 items: six batches of 50
