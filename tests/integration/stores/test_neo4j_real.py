@@ -5,6 +5,7 @@ error codes as the store's typed errors."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import astuple
 from pathlib import Path
@@ -196,3 +197,60 @@ def test_every_statement_sent_to_neo4j_is_in_the_linted_catalogue(neo4j_server: 
     sent = {attribute_list_as_map(text) for text in transport.sent}
     assert len(sent) > 30
     assert sent <= catalogue, sorted(sent - catalogue)
+
+
+LOCK = "MATCH (c:CmdbCounter {name: $name}) SET c.value = c.value + 1"
+
+
+def test_a_deadlock_is_retried_by_the_managed_transaction(neo4j_server: Neo4jServer) -> None:
+    """A real deadlock (Neo.TransientError.Transaction.DeadlockDetected) hits the transport's
+    transaction; the driver runs the transaction function again and the write succeeds."""
+    import neo4j
+
+    with neo4j_store(neo4j_server) as store:
+        store.transport.write([Unit("CREATE (:CmdbCounter {name: 'a', value: 0}), (:CmdbCounter {name: 'b', value: 0})",
+                                    {})])
+        transport = store.transport
+        holds_b, holds_a = threading.Event(), threading.Event()
+        attempts: list[int] = []
+        holder_error: list[BaseException] = []
+
+        def holder() -> None:
+            try:
+                with neo4j.GraphDatabase.driver(neo4j_server.url, auth=None) as driver, driver.session() as session:
+                    tx = session.begin_transaction()
+                    tx.run(LOCK, name="b").consume()
+                    holds_b.set()
+                    assert holds_a.wait(timeout=120)
+                    tx.run(LOCK, name="a").consume()  # waits for the transport's first attempt
+                    tx.commit()
+            except BaseException as exc:
+                holder_error.append(exc)
+
+        def blocked_transactions() -> int:
+            with neo4j.GraphDatabase.driver(neo4j_server.url, auth=None) as driver:
+                records, _, _ = driver.execute_query(
+                    "SHOW TRANSACTIONS YIELD status WHERE status STARTS WITH 'Blocked' RETURN count(*) AS n")
+            return int(records[0]["n"])
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            attempts.append(1)
+            tx.run(LOCK, name="a").consume()
+            if len(attempts) == 1:
+                holds_a.set()
+                deadline = time.monotonic() + 120
+                while blocked_transactions() == 0:  # the holder now waits for "a"
+                    assert time.monotonic() < deadline, "the holder never blocked"
+                    time.sleep(0.05)
+            tx.run(LOCK, name="b").consume()  # closes the cycle on the first attempt
+            return len(attempts)
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        assert holds_b.wait(timeout=120)
+        assert transport._run(neo4j.WRITE_ACCESS, work) == 2  # type: ignore[attr-defined]
+        thread.join(timeout=120)
+        assert holder_error == []
+        rows = store.transport.read("MATCH (c:CmdbCounter) WHERE c.name IN ['a', 'b'] RETURN c.name, c.value "
+                                    "ORDER BY c.name", {})
+        assert rows == [("a", 2), ("b", 2)]  # the holder's and the retried write, once each
