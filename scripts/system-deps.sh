@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux)
+APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux openssl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -55,10 +56,16 @@ def launcher_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[3] / "tools" / "neo4j"
 
 
-def bolt_answers(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a Bolt server on ``port`` completes the version handshake."""
+def bolt_answers(port: int, host: str = "127.0.0.1", tls: bool = False) -> bool:
+    """Whether a Bolt server on ``port`` completes the version handshake (over TLS: any certificate)."""
     try:
-        with socket.create_connection((host, port), timeout=1.0) as sock:
+        with socket.create_connection((host, port), timeout=1.0) as raw:
+            sock: socket.socket = raw
+            if tls:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE  # only whether it answers; the driver verifies
+                sock = context.wrap_socket(raw, server_hostname=host)
             sock.sendall(_BOLT_HANDSHAKE)
             agreed = sock.recv(4)
             return len(agreed) == 4 and agreed != b"\x00\x00\x00\x00"
@@ -76,8 +83,10 @@ class Neo4jServer:
     standard input reaches end of file or this process exits.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, heap_mb: int = 512, pagecache_mb: int = 128) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, heap_mb: int = 512, pagecache_mb: int = 128,
+                 tls_dir: Path | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.tls_dir = tls_dir  # Bolt over TLS only: private.key and public.crt (PEM) there
         self.port = port or free_port()
         self.heap_mb = heap_mb
         self.pagecache_mb = pagecache_mb
@@ -106,6 +115,7 @@ class Neo4jServer:
             "-cp", f"{classes}{os.pathsep}{lib}{os.sep}*", LAUNCHER_CLASS,
             "--dir", str(self.data_dir), "--port", str(self.port),
             "--pagecache-mb", str(self.pagecache_mb), "--parent-pid", str(os.getpid()),
+            *(("--tls-dir", str(self.tls_dir)) if self.tls_dir is not None else ()),
         ]
 
     def start(self, timeout: float = 180.0) -> Neo4jServer:
@@ -123,7 +133,7 @@ class Neo4jServer:
                 self.process = None
                 raise RuntimeError(f"Neo4j exited with {code}; see {self.data_dir / 'launcher.log'} "
                                    f"and {self.data_dir / 'logs' / 'debug.log'}")
-            if bolt_answers(self.port):
+            if bolt_answers(self.port, tls=self.tls_dir is not None):
                 self.started_in = time.monotonic() - began
                 return self
             time.sleep(0.1)

@@ -56,3 +56,37 @@ def test_neo4j_shuts_down_cleanly_when_its_parent_is_killed(tmp_path: Path) -> N
     finally:
         if not _gone(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_tls_to_a_real_neo4j_with_a_ca_file_or_a_self_signed_scheme(tmp_path: Path) -> None:
+    """Bolt with TLS required: ``tls=true&ca_file=`` and ``bolt+ssc://`` connect, plain Bolt and an
+    untrusted certificate do not."""
+    import pytest
+
+    from cmdb.store.cypher.neo4j_server import Neo4jServer
+    from cmdb.store.cypher.neo4j_transport import Neo4jOptions, Neo4jTransport
+    from cmdb.store.cypher.transport import StoreUnavailable
+    from cmdb.store.factory import open_store
+
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tls / "private.key"),
+                    "-out", str(tls / "public.crt")], check=True, capture_output=True)
+    with Neo4jServer(tmp_path / "neo4j", heap_mb=256, pagecache_mb=32, tls_dir=tls) as server:
+        base = f"127.0.0.1:{server.port}"
+        for url in (f"bolt://{base}?tls=true&ca_file={tls / 'public.crt'}", f"bolt+ssc://{base}",
+                    f"neo4j://{base}?tls=true&ca_file={tls / 'public.crt'}"):
+            store = open_store(url, env={})
+            try:
+                assert store.counts().cis == 0, url
+            finally:
+                store.close()
+        for encrypted in (False, True):  # no TLS; TLS trusting the system CAs only
+            transport = Neo4jTransport(Neo4jOptions(uri=f"bolt://{base}", encrypted=encrypted, max_retry_seconds=1,
+                                                    connection_timeout=5))
+            try:
+                with pytest.raises(StoreUnavailable):
+                    transport.read("RETURN 1", {})
+            finally:
+                transport.close()

@@ -13,6 +13,9 @@ import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.connectors.HttpsConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.configuration.ssl.ClientAuth;
+import org.neo4j.configuration.ssl.SslPolicyConfig;
+import org.neo4j.configuration.ssl.SslPolicyScope;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.io.ByteUnit;
@@ -23,7 +26,7 @@ import org.neo4j.io.ByteUnit;
  *
  * <pre>
  * java -Xmx768m [Neo4j's JVM flags] -cp 'target/classes:target/lib/*' cmdb.tools.neo4j.Launcher \
- *     --dir DATA_DIR --port BOLT_PORT [--pagecache-mb 128] [--parent-pid PID]
+ *     --dir DATA_DIR --port BOLT_PORT [--pagecache-mb 128] [--parent-pid PID] [--tls-dir DIR]
  * </pre>
  *
  * Prints one line, {@code cmdb-neo4j ready bolt://127.0.0.1:PORT}, once Bolt listens.
@@ -45,7 +48,17 @@ public final class Launcher {
         // small logs keep a test's data directory small.
         long txLogMb = Long.parseLong(options.getOrDefault("tx-log-mb", "64"));
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(dir)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(dir);
+        String tlsDir = options.get("tls-dir");
+        if (tlsDir != null) {
+            // Bolt over TLS only: private.key and public.crt (PEM) in that directory; no client certificates.
+            SslPolicyConfig bolt = SslPolicyConfig.forScope(SslPolicyScope.BOLT);
+            builder.setConfig(bolt.enabled, true)
+                    .setConfig(bolt.base_directory, Path.of(tlsDir).toAbsolutePath())
+                    .setConfig(bolt.client_auth, ClientAuth.NONE)
+                    .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.REQUIRED);
+        }
+        DatabaseManagementService dbms = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
@@ -100,7 +113,7 @@ public final class Launcher {
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("usage: --dir DIR --port PORT [--pagecache-mb N] "
-                        + "[--tx-log-mb N] [--parent-pid PID]; got " + args[i]);
+                        + "[--tx-log-mb N] [--parent-pid PID] [--tls-dir DIR]; got " + args[i]);
             }
             options.put(args[i].substring(2), args[++i]);
         }
