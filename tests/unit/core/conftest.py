@@ -1,6 +1,10 @@
 """The ingest, identification, reconciliation, aging and purge tests run on every
 store kind the product ships for production use: the embedded SQLite default and
-Neo4j (one local server per session, its database cleared per test)."""
+Neo4j (one local server per session, its database cleared per test).
+
+A module's tests run on Neo4j once it is listed in ``ON_NEO4J`` (they then
+run twice); the others run on SQLite alone.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,16 @@ import pytest
 from tests.builders import Harness
 from tests.integration.stores.neo4j_fixture import neo4j_store
 
+ON_NEO4J = frozenset({"test_aging", "test_identification", "test_purge", "test_reconcile"})
 
-@pytest.fixture(params=["sqlite", "neo4j"])
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "harness" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        metafunc.parametrize("harness", ["sqlite", "neo4j"] if module in ON_NEO4J else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     if request.param == "sqlite":
         h = Harness(tmp_path / "cmdb.sqlite")
