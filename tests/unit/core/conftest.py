@@ -16,7 +16,10 @@ import pytest
 from tests.builders import Harness
 from tests.integration.stores.neo4j_fixture import neo4j_store
 
-ON_NEO4J = frozenset({"test_aging", "test_identification", "test_purge", "test_reconcile"})
+# test_runs is not listed: on Neo4j, an abandoned run's sightings still count as evidence and the
+# write-time identity conflict it simulates is SQLite's (seen in a trial merge with the runs branch).
+ON_NEO4J = frozenset({"test_aging", "test_aging_boundaries", "test_identification", "test_identity_cases",
+                      "test_merge_service", "test_purge", "test_reconcile", "test_staleness_boundary"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
