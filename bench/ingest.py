@@ -2,6 +2,7 @@
 
     python bench/ingest.py                 # 100k CIs / ~400k relationships into a fresh SQLite file
     python bench/ingest.py --cis 20000     # a quicker look
+    python bench/ingest.py --store neo4j   # into the local Neo4j (tools/neo4j); or --store neo4j://host:7687
 
 Prints observations/s and relationships/s for each pass, by wall clock and by
 this process's CPU time (the figure that holds on a machine shared with other
@@ -29,6 +30,9 @@ from estate import estate_streams
 
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.observation import Observation
+from cmdb.store.cypher.neo4j_server import Neo4jServer
+from cmdb.store.factory import open_store, redact
+from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from discovery.synthetic import SyntheticEstate
 from schema import load_schema
@@ -59,12 +63,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cis", type=int, default=100_000)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temporary one)")
+    parser.add_argument("--store", default=None,
+                        help="a store URL (neo4j://..., bolt://..., falkordb://...), or 'neo4j' for the local Neo4j "
+                             "of tools/neo4j started in a temporary directory (default: SQLite, see --db)")
+    parser.add_argument("--neo4j-heap-mb", type=int, default=2048)
+    parser.add_argument("--neo4j-pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
-    path = args.db or Path(tempfile.mkdtemp()) / "bench.sqlite"
     schema = load_schema()
-    store = SQLiteStore(path, schema)
+    server = None
+    store: GraphStore
+    if args.store:
+        url = args.store
+        if url == "neo4j":
+            server = Neo4jServer(Path(tempfile.mkdtemp()) / "neo4j", heap_mb=args.neo4j_heap_mb,
+                                 pagecache_mb=args.neo4j_pagecache_mb).start()
+            url = server.url
+        store = open_store(url, schema)
+        init_schema = getattr(store, "init_schema", None)
+        if callable(init_schema):
+            init_schema()
+        where = redact(url)
+    else:
+        path = args.db or Path(tempfile.mkdtemp()) / "bench.sqlite"
+        store = SQLiteStore(path, schema)
+        where = str(path)
     ingestor = Ingestor(store, schema)
-    print(f"estate: ~{args.cis} CIs requested; store {path}; {os.cpu_count()} CPUs")
+    print(f"estate: ~{args.cis} CIs requested; store {where}; {os.cpu_count()} CPUs")
     for label in ("first load", "no-change re-ingest"):
         load_before = os.getloadavg()[0]
         (seconds, cpu, generation), obs, rels, report, estate = one_pass(ingestor, args.cis)
@@ -78,6 +102,9 @@ def main() -> None:
     print(f"store: {counts.cis} CIs, {counts.relationships} relationships, {counts.history} history entries")
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     store.close()
+    if server is not None:
+        print(f"local Neo4j: up in {server.started_in:.1f} s, {server.rss_bytes() / 2**20:.0f} MiB resident at the end")
+        server.stop()
 
 
 if __name__ == "__main__":

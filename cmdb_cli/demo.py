@@ -15,6 +15,7 @@ import importlib.util
 import os
 import threading
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +38,29 @@ DEFAULT_DIR = Path(".cmdb-demo")
 TOKEN_FILE = "viewer-token"
 
 
-def _fresh_store(data_dir: Path) -> GraphStore:
-    """The demo's own SQLite store, emptied: each demo discovers from scratch."""
+def _fresh_store(data_dir: Path, kind: str = "sqlite", stack: ExitStack | None = None) -> GraphStore:
+    """The demo's own store, emptied: each demo discovers from scratch.
+
+    ``sqlite``: a file in the data dir. ``neo4j``: a local Neo4j (``tools/neo4j``,
+    built by ``scripts/system-deps.sh``) with its data under the data dir, stopped
+    when ``stack`` closes (or when this process ends: the launcher watches its parent).
+    """
+    if kind == "neo4j":
+        import shutil
+
+        from cmdb.store.cypher.neo4j_server import Neo4jServer
+
+        assert stack is not None
+        neo4j_dir = data_dir / "neo4j"
+        shutil.rmtree(neo4j_dir, ignore_errors=True)
+        console.print("starting a local Neo4j ...")
+        server = stack.enter_context(Neo4jServer(neo4j_dir))
+        console.print(f"Neo4j {server.url} (pid {server.pid}, data in {neo4j_dir}, up in {server.started_in:.1f} s)")
+        store = open_store(server.url)
+        init_schema = getattr(store, "init_schema", None)
+        if callable(init_schema):
+            init_schema()
+        return store
     db = data_dir / "cmdb.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -177,11 +199,15 @@ def demo(
     data_dir: Path = typer.Option(DEFAULT_DIR, "--dir", help="The demo's data dir (its store, jobs file, state)."),
     hosts: bool = typer.Option(True, "--hosts/--no-hosts", help="Start the SSH hosts (needs root and ip netns)."),
     with_scheduler: bool = typer.Option(False, "--with-scheduler", help="Also run the demo jobs on their schedules."),
+    store_kind: str = typer.Option("sqlite", "--store", help="sqlite (a file in --dir) or neo4j (a local Neo4j, "
+                                   "started and stopped with the demo)."),
 ) -> None:
     """Start a local estate (AWS in moto, a lab network in snmpsim, SSH hosts), discover it for real, serve the API."""
     from discovery.demo.estate import declare_services, discover_estate, start_estate, stop_estate
 
     data_dir = data_dir.resolve()
+    if store_kind not in ("sqlite", "neo4j"):
+        raise typer.BadParameter(f"--store {store_kind!r}: sqlite or neo4j")
     if stop:
         lines = stop_estate(data_dir)
         for line in lines:
@@ -191,9 +217,10 @@ def demo(
     estate = start_estate(data_dir, with_hosts=hosts, say=console.print,
                           netns_prefix=os.environ.get("CMDB_DEMO_NETNS_PREFIX") or None)
     serving = False
+    stack = ExitStack()  # the local Neo4j, if any: stopped whatever happens
     try:
         _print_parts(estate)
-        store = _fresh_store(data_dir)
+        store = _fresh_store(data_dir, store_kind, stack)
         ingestor = Ingestor(store, schema())
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
@@ -214,8 +241,12 @@ def demo(
             for title, query in _examples(store):
                 console.print(f"\n[bold]{title}[/bold]")
                 console.print(query, markup=False, highlight=False, soft_wrap=True)
-            console.print(f"\nThe estate keeps running (state in {data_dir}). `cmdb demo --stop` cleans up; "
-                          f"`cmdb runs --store sqlite:///{data_dir}/cmdb.sqlite` shows the scan runs.")
+            if store_kind == "neo4j":
+                console.print(f"\nThe estate keeps running (state in {data_dir}); the local Neo4j stops now, its "
+                              f"data stays in {data_dir / 'neo4j'}. `cmdb demo --stop` cleans up.")
+            else:
+                console.print(f"\nThe estate keeps running (state in {data_dir}). `cmdb demo --stop` cleans up; "
+                              f"`cmdb runs --store sqlite:///{data_dir}/cmdb.sqlite` shows the scan runs.")
             store.close()
             return
         if importlib.util.find_spec("graph_api.app") is None:
@@ -228,6 +259,7 @@ def demo(
         serving = True  # a failed or interrupted demo leaves nothing behind
         raise
     finally:
+        stack.close()
         if serving:
             console.print("stopping the demo estate ...")
             for line in stop_estate(data_dir):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need outside Python: OpenSSH server and
 # iproute2 (lab hosts in network namespaces), net-snmp (a real SNMP agent), a
-# real database server for the dependency-mapping lab, Neo4j's Cypher linter (npm),
+# real database server for the dependency-mapping lab, Neo4j's Cypher linter (npm), a local
+# Neo4j built with Maven (tools/neo4j), vcsim built with Go,
 # Debian's Chromium and chromedriver (the web interface's browser tests) and the web
 # interface itself (npm ci + build). Idempotent: only what is missing is installed.
 # Needs root for apt-get.
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux
-              chromium chromium-driver)
+              chromium chromium-driver openssl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -62,4 +63,28 @@ if [ ! -x tools/vcsim/bin/vcsim ] || [ "$(cat tools/vcsim/bin/.version 2>/dev/nu
     exit 1
   fi
   echo "$VCSIM_VERSION" > tools/vcsim/bin/.version
+fi
+
+# A local Neo4j (5.26 LTS Community, embedded, Bolt on 127.0.0.1) for the tests, the demo
+# and the benchmarks: tools/neo4j, built with Maven into target/classes + target/lib.
+# Needs Java 17 and Maven; Maven's downloads are cached in ~/.m2. Rebuilt only when the
+# launcher's sources are newer than the last build.
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "system-deps: Java 17 and Maven are missing; run as root (or: sudo apt-get install -y openjdk-17-jdk-headless maven)" >&2
+    exit 1
+  fi
+  echo "system-deps: installing Java 17 and Maven"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless maven >/dev/null
+fi
+NEO4J_STAMP=tools/neo4j/target/.built
+if [ ! -f "$NEO4J_STAMP" ] || [ -n "$(find tools/neo4j/pom.xml tools/neo4j/src -newer "$NEO4J_STAMP" -print -quit)" ]; then
+  echo "system-deps: building the local Neo4j launcher (tools/neo4j)"
+  rm -rf tools/neo4j/target
+  # Offline first (everything cached in ~/.m2), else with Maven Central.
+  mvn -q -B -o -f tools/neo4j/pom.xml package >/dev/null 2>&1 \
+    || mvn -q -B -f tools/neo4j/pom.xml package
+  touch "$NEO4J_STAMP"
 fi

@@ -9,6 +9,7 @@ from typing import Any
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import ScanRun
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
+from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from schema import Schema, load_schema
 
@@ -46,12 +47,13 @@ def rel(rel_type: str, a: CIRef, b: CIRef, *, source: str = "aws", scope: str = 
 
 
 class Harness:
-    """A real SQLite store with an Ingestor on a settable clock."""
+    """A real store (SQLite unless ``store`` is given) with an Ingestor on a settable clock."""
 
-    def __init__(self, path: Path, schema: Schema | None = None, batch_size: int = 2000) -> None:
+    def __init__(self, path: Path, schema: Schema | None = None, batch_size: int = 2000,
+                 store: GraphStore | None = None) -> None:
         self.schema = schema or load_schema()
         self.clock = Clock()
-        self.store = SQLiteStore(path, self.schema)
+        self.store: GraphStore = store if store is not None else SQLiteStore(path, self.schema)
         self.ingestor = Ingestor(self.store, self.schema, clock=self.clock, batch_size=batch_size)
 
     def run(self, items: Iterable[Item | dict[str, Any]], source: str = "aws", scope: str = "s1",

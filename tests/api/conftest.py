@@ -1,4 +1,4 @@
-"""The real app under uvicorn on 127.0.0.1, over a temp SQLite store seeded through the Ingestor."""
+"""The real app under uvicorn on 127.0.0.1, over a temp SQLite store and over Neo4j, seeded through the Ingestor."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import pytest
 import uvicorn
 
 from cmdb.ingest import Ingestor
+from cmdb.store.cypher.store import CypherStore
+from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
@@ -25,6 +27,7 @@ from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from schema import load_schema
 from tests.api.estate import seed
+from tests.integration.stores.neo4j_fixture import clear_database, neo4j_transport
 
 JOBS = {"aws-prod"}
 EXPLODE = "explode-uid"
@@ -36,7 +39,7 @@ COLLECTOR_BINDING = {"sources": ("aws", "ssh", "sample"),
 class CountingStore:
     """A GraphStore proxy counting calls per method (for the no-N+1 assertions)."""
 
-    def __init__(self, inner: SQLiteStore) -> None:
+    def __init__(self, inner: GraphStore) -> None:
         self._inner = inner
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -111,11 +114,23 @@ def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, outp
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+@pytest.fixture(scope="session", params=["sqlite", "neo4j"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app over each store kind: SQLite, and the session's Neo4j (emptied first).
+
+    pytest runs every test of one store before those of the next, so nothing
+    else clears the Neo4j database while its API tests run.
+    """
     tmp: Path = tmp_path_factory.mktemp("api")
     catalog = load_schema()
-    inner = SQLiteStore(tmp / "cmdb.sqlite", catalog)
+    inner: GraphStore
+    if request.param == "neo4j":
+        server = request.getfixturevalue("neo4j_server")
+        clear_database(server.url)
+        inner = CypherStore(neo4j_transport(server), catalog)
+        inner.init_schema()
+    else:
+        inner = SQLiteStore(tmp / "cmdb.sqlite", catalog)
     seed(Ingestor(inner, catalog))
     store = CountingStore(inner)
     index = TopologyIndex.load(inner, catalog)

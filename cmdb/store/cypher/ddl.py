@@ -72,6 +72,12 @@ def index_specs(schema: Schema) -> list[IndexSpec]:
     return specs
 
 
+# What Neo4j's ``ensure_schema`` reads besides the DDL: the index and constraint names that
+# exist (constraints own an index of the same name), and the wait until every index is online.
+NEO4J_SHOW_INDEXES = "SHOW INDEXES YIELD name RETURN name"
+NEO4J_AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
+
+
 def neo4j_ddl(schema: Schema) -> list[str]:
     """Neo4j 5 statements for the schema, idempotent by ``IF NOT EXISTS``."""
     return neo4j_ddl_for(index_specs(schema))

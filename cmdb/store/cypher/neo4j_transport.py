@@ -2,22 +2,27 @@
 
 Sessions per call, managed transactions (``execute_read`` / ``execute_write``)
 which the driver retries on transient errors and leader changes, routing
-(``neo4j://``) and direct (``bolt://``) URIs, basic auth and TLS options.
+(``neo4j://``) and direct (``bolt://``) URIs, basic auth and TLS options. Every
+session shares one bookmark manager, so a read sees every write this transport
+committed before it, on a cluster's secondaries too. The server's error codes
+become the store's typed errors (:mod:`cmdb.store.cypher.transport`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase, ManagedTransaction, TrustCustomCAs, TrustSystemCAs
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
-from cmdb.store.cypher.ddl import IndexSpec, neo4j_ddl_for
+from cmdb.store.cypher.ddl import NEO4J_AWAIT_INDEXES, NEO4J_SHOW_INDEXES, IndexSpec, neo4j_ddl_for
 from cmdb.store.cypher.statements import TOPOLOGY
-from cmdb.store.cypher.transport import ConstraintViolation, Row, TransientStoreError, Unit
+from cmdb.store.cypher.transport import ConstraintViolation, Row, StoreUnavailable, TransientStoreError, Unit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,44 @@ class Neo4jOptions:
     fetch_size: int = 1000
 
 
+def driver_config(options: Neo4jOptions) -> dict[str, Any]:
+    """The driver's keyword configuration for ``options`` (TLS only where the scheme leaves it open)."""
+    config: dict[str, Any] = {
+        "max_transaction_retry_time": options.max_retry_seconds,
+        "connection_timeout": options.connection_timeout,
+        "fetch_size": options.fetch_size,
+        # The server's notifications (e.g. a property key no node has yet, which is every
+        # optional attribute of a young store) would be logged at WARNING for each query.
+        "notifications_min_severity": "OFF",
+    }
+    scheme = options.uri.split("://", 1)[0]
+    if "+" not in scheme:
+        config["encrypted"] = options.encrypted
+        if options.encrypted:
+            config["trusted_certificates"] = (
+                TrustCustomCAs(options.ca_file) if options.ca_file else TrustSystemCAs()
+            )
+    return config
+
+
+def typed_error(exc: Exception) -> Exception:
+    """The store's error for a driver error, or ``exc`` itself when it has none.
+
+    Constraint violations (``Neo.ClientError.Schema.ConstraintValidationFailed``):
+    the transaction was rolled back whole. Transient errors (deadlocks, lock
+    timeouts, a leader switch, ``Neo.TransientError.*``) reach here only once the
+    managed transaction's retries are spent. No server or a lost connection:
+    unavailable.
+    """
+    if isinstance(exc, ConstraintError):
+        return ConstraintViolation(f"{exc.code}: {exc.message}")
+    if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+        return StoreUnavailable(str(exc))
+    if isinstance(exc, TransientError):
+        return TransientStoreError(f"{exc.code}: {exc.message}")
+    return exc
+
+
 class Neo4jTransport:
     """One Neo4j database; every statement this sends comes from ``statements`` or ``ddl``."""
 
@@ -43,28 +86,30 @@ class Neo4jTransport:
 
     def __init__(self, options: Neo4jOptions) -> None:
         self.options = options
-        config: dict[str, Any] = {
-            "max_transaction_retry_time": options.max_retry_seconds,
-            "connection_timeout": options.connection_timeout,
-            "fetch_size": options.fetch_size,
-        }
-        scheme = options.uri.split("://", 1)[0]
-        if "+" not in scheme:
-            config["encrypted"] = options.encrypted
-            if options.encrypted:
-                config["trusted_certificates"] = (
-                    TrustCustomCAs(options.ca_file) if options.ca_file else TrustSystemCAs()
-                )
         auth = neo4j.basic_auth(options.user, options.password or "") if options.user else None
-        self._driver = GraphDatabase.driver(options.uri, auth=auth, **config)
+        self._driver = GraphDatabase.driver(options.uri, auth=auth, **driver_config(options))
+        # Causal consistency across this transport's sessions: each session starts after
+        # every transaction committed through the others (reads on a follower wait for them).
+        self.bookmarks = GraphDatabase.bookmark_manager()
         self.sent: list[str] | None = None  # set to a list to record statements (tests)
 
     def _session(self, access: str) -> neo4j.Session:
-        return self._driver.session(database=self.options.database, default_access_mode=access)
+        return self._driver.session(database=self.options.database, default_access_mode=access,
+                                    bookmark_manager=self.bookmarks)
 
     def _note(self, statement: str) -> None:
         if self.sent is not None:
             self.sent.append(statement)
+
+    def _run(self, access: str, work: Callable[[ManagedTransaction], T]) -> T:
+        """``work`` in a managed transaction: retried by the driver on transient errors."""
+        try:
+            with self._session(access) as session:
+                if access == neo4j.READ_ACCESS:
+                    return session.execute_read(work)
+                return session.execute_write(work)
+        except (ConstraintError, ServiceUnavailable, SessionExpired, TransientError) as exc:
+            raise typed_error(exc) from exc
 
     # -- statements ----------------------------------------------------------------
     def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
@@ -74,11 +119,7 @@ class Neo4jTransport:
         def work(tx: ManagedTransaction) -> list[Row]:
             return [tuple(record.values()) for record in tx.run(statement, dict(params))]
 
-        try:
-            with self._session(neo4j.READ_ACCESS) as session:
-                return session.execute_read(work)
-        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
-            raise TransientStoreError(str(exc)) from exc
+        return self._run(neo4j.READ_ACCESS, work)
 
     def write(self, units: Sequence[Unit]) -> list[Row]:
         """All units in one transaction, whatever part each touches."""
@@ -97,22 +138,26 @@ class Neo4jTransport:
                     result.consume()
             return rows
 
-        try:
-            with self._session(neo4j.WRITE_ACCESS) as session:
-                return session.execute_write(work)
-        except ConstraintError as exc:  # the transaction was rolled back
-            raise ConstraintViolation(str(exc)) from exc
-        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
-            raise TransientStoreError(str(exc)) from exc
+        return self._run(neo4j.WRITE_ACCESS, work)
 
     # -- schema --------------------------------------------------------------------
     def ensure_schema(self, specs: Sequence[IndexSpec]) -> list[str]:
-        statements = neo4j_ddl_for(specs)
-        with self._session(neo4j.WRITE_ACCESS) as session:
-            for statement in statements:
-                self._note(statement)
-                session.run(statement).consume()  # schema commands run in auto-commit transactions
-        return statements
+        """The missing indexes and constraints, created; then wait until every index is online."""
+        wanted = dict(zip((spec.name for spec in specs), neo4j_ddl_for(specs), strict=True))
+        try:
+            with self._session(neo4j.WRITE_ACCESS) as session:
+                self._note(NEO4J_SHOW_INDEXES)
+                present = {record["name"] for record in session.run(NEO4J_SHOW_INDEXES)}
+                created = [statement for name, statement in wanted.items() if name not in present]
+                for statement in created:
+                    self._note(statement)
+                    session.run(statement).consume()  # schema commands run in auto-commit transactions
+                # Writes right after init_schema rely on the uniqueness constraints and indexes.
+                self._note(NEO4J_AWAIT_INDEXES)
+                session.run(NEO4J_AWAIT_INDEXES).consume()
+        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
+            raise typed_error(exc) from exc
+        return created
 
     def checkpoint(self) -> None:
         """Neo4j commits are durable when the transaction returns: nothing to do."""

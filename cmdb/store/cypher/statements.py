@@ -163,11 +163,15 @@ class Statements:
             f"UNWIND $rows AS row MATCH (s:{SIGHTING_LABEL} {{subject_uid: row.uid}}) DELETE s"
         )
         # Rows are HISTORY_COLUMNS then the row's position (0-based): seq = counter before + position + 1.
+        # The counter is incremented in place before anything reads it: the SET takes the node's
+        # write lock, so under Neo4j's read-committed isolation a concurrent writer waits and then
+        # sees this one's value. (Reading it into a variable first lost updates: two writers read
+        # the same value and numbered their entries alike.)
         history_props = ", ".join(f"{name}: row[{i}]" for i, name in enumerate(HISTORY_COLUMNS))
         self.append_history = (
             f"MERGE (c:{COUNTER_LABEL} {{name: 'history'}}) ON CREATE SET c.value = 0 "
-            "WITH c, c.value AS base SET c.value = base + size($rows) "
-            "WITH base UNWIND $rows AS row "
+            "SET c.value = c.value + size($rows) "
+            "WITH c.value - size($rows) AS base UNWIND $rows AS row "
             f"CREATE (:{HISTORY_LABEL} {{seq: base + row[{len(HISTORY_COLUMNS)}] + 1, {history_props}}})"
         )
         self.upsert_sightings = (

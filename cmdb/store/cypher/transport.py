@@ -34,6 +34,10 @@ class TransientStoreError(RuntimeError):
     """The database could not answer now; the caller may retry the whole write."""
 
 
+class StoreUnavailable(TransientStoreError):
+    """No server could be reached (down, restarting, no leader yet); the caller may retry later."""
+
+
 class ConstraintViolation(RuntimeError):
     """A write broke a uniqueness constraint; it was undone whole."""
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cmdb.store.cypher.ddl import index_specs, neo4j_ddl, neo4j_ddl_for
+from cmdb.store.cypher.ddl import NEO4J_AWAIT_INDEXES, NEO4J_SHOW_INDEXES, index_specs, neo4j_ddl, neo4j_ddl_for
 from cmdb.store.cypher.statements import SearchShape, Statements
 from schema import load_schema
 
@@ -73,6 +73,8 @@ def neo4j_statements() -> list[dict[str, str]]:
     schema = load_schema()
     items = [{"name": name, "statement": text} for name, text in Statements(schema).catalogue()]
     items += [{"name": f"ddl[{i}]", "statement": text} for i, text in enumerate(neo4j_ddl(schema))]
+    items += [{"name": "show_indexes", "statement": NEO4J_SHOW_INDEXES},
+              {"name": "await_indexes", "statement": NEO4J_AWAIT_INDEXES}]
     return items
 
 

@@ -30,6 +30,7 @@ from cmdb.changes import (
 from cmdb.impact import ImpactService
 from cmdb.observation import CIRef, Item, Method
 from cmdb.store.changes_sqlite import SQLiteChangeRepository
+from cmdb.store.protocol import GraphStore
 from cmdb.topology.index import TopologyIndex
 from tests.builders import DAY, T0, Harness, obs, ref, rel
 
@@ -94,18 +95,19 @@ test_policy.__test__ = False  # type: ignore[attr-defined]  # a builder, not a t
 
 
 class Scenario:
-    """The estate in a real SQLite store, the topology index fed by the ingestor, and the change service."""
+    """The estate in a real store (SQLite unless given), the topology index fed by the ingestor, and the change service."""
 
     def __init__(self, tmp_path: Path, rules: RiskRules | None = None, options: PlanOptions | None = None,
-                 policy: ChangePolicy | None = None) -> None:
-        self.h = Harness(tmp_path / "cmdb.sqlite")
+                 policy: ChangePolicy | None = None, store: GraphStore | None = None) -> None:
+        self.h = Harness(tmp_path / "cmdb.sqlite", store=store)
         self.h.run(base_items(), source="sample", scope="base")
         self.h.run(pool_items(), source="aws", scope="pool")
         self.h.run([rel("RUNS_ON", WEB_APP, POOL, source="sample", scope="base")], source="sample", scope="base",
                    complete=False)
         self.index = TopologyIndex.load(self.h.store, self.h.schema)
         self.h.ingestor.listeners.append(self.index.apply)
-        self.repo = SQLiteChangeRepository(self.h.store.path)
+        # Changes live beside an SQLite store, in their own file beside any other.
+        self.repo = SQLiteChangeRepository(getattr(self.h.store, "path", tmp_path / "changes.sqlite"))
         self.planner = ChangePlanner(ImpactService(self.index, self.h.schema), self.h.store, self.repo,
                                      self.h.schema, rules=rules, options=options or PlanOptions(),
                                      clock=self.h.clock)

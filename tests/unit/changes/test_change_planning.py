@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from cmdb.changes import (
@@ -17,6 +20,7 @@ from cmdb.changes import (
     WindowKind,
 )
 from cmdb.changes.plan import FindingKind
+from tests.integration.stores.neo4j_fixture import neo4j_store
 from tests.unit.changes.change_scenario import DAY, HOUR, T0, Scenario
 
 START = T0 + DAY  # changes are planned for the next day
@@ -170,3 +174,17 @@ def test_changes_are_listed_by_state_ci_and_window(scenario: Scenario) -> None:
 
 def _new(cis: tuple[str, ...], end: int = START + HOUR) -> NewChange:
     return NewChange(title="t", cis=cis, action=ChangeAction.OUTAGE, start=START, end=end, requester="alice")
+
+
+@pytest.fixture(params=["sqlite", "neo4j"])
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Scenario]:
+    """Planning runs on the estate in SQLite and in Neo4j (its topology index loaded from there)."""
+    if request.param == "sqlite":
+        s = Scenario(tmp_path)
+        yield s
+        s.close()
+        return
+    with neo4j_store(request.getfixturevalue("neo4j_server")) as store:
+        s = Scenario(tmp_path, store=store)
+        yield s
+        s.repo.close()
