@@ -16,7 +16,16 @@ from rich.table import Table
 from cmdb.errors import NotFound
 from cmdb.model import CI, AttrFilter, CIQuery, HistoryEntry, Lifecycle, ScanRun
 from cmdb.store.protocol import Direction
-from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json, schema
+from cmdb_cli.context import (
+    LogConfig,
+    configure_logging,
+    console,
+    err_console,
+    open_ingestor,
+    open_store,
+    print_json,
+    schema,
+)
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
 if TYPE_CHECKING:
@@ -280,8 +289,20 @@ def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     def _root(
         log_level: str = typer.Option("WARNING", "--log-level", envvar="CMDB_LOG_LEVEL", help="Log level."),
         json_logs: bool = typer.Option(False, "--json-logs", envvar="CMDB_JSON_LOGS", help="Logs as JSON lines."),
+        library_log_level: str = typer.Option(
+            "WARNING", "--library-log-level", envvar="CMDB_LIBRARY_LOG_LEVEL",
+            help="Level of third-party libraries' logs (asyncssh, pysnmp, apscheduler, httpx, botocore...)."),
+        log_file: str | None = typer.Option(
+            None, "--log-file", envvar="CMDB_LOG_FILE",
+            help="Write logs to this file, rotated by size, instead of stderr (under systemd, leave it unset: "
+                 "journald keeps and rotates stderr)."),
+        log_file_max_mb: int = typer.Option(50, "--log-file-max-mb", envvar="CMDB_LOG_FILE_MAX_MB", min=1,
+                                            help="Rotate the log file past this size."),
+        log_file_backups: int = typer.Option(5, "--log-file-backups", envvar="CMDB_LOG_FILE_BACKUPS", min=0,
+                                             help="Rotated log files kept."),
     ) -> None:
-        configure_logging(log_level, json_logs)
+        configure_logging(config=LogConfig(log_level, json_logs, library_log_level, log_file,
+                                           log_file_max_mb * 1024 * 1024, log_file_backups))
 
     app.command("ingest")(ingest)
     app.command("ci")(ci)

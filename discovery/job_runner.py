@@ -32,7 +32,7 @@ from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import RunStatus, ScanRun
 from discovery.base import ProgressHook, ScopeResult
 from discovery.jobs import Job
-from discovery.runner import RunHook
+from discovery.runner import RunHook, log_target_failures
 from discovery.scanner_registry import REGISTRY, build_scanner
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def _until(interrupt: _Interrupt, items: Iterable[Any]) -> Iterator[Any]:
 def _ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str,
                   interrupt: _Interrupt) -> tuple[ScanRun, IngestReport]:
     """Like ``discovery.runner.ingest_scope``, but an interrupted scope never closes complete."""
+    log_target_failures(source, result, job)
     run = ingestor.start_run(source, result.scope, job=job)
     report = IngestReport()
     try:
