@@ -67,10 +67,11 @@ class DiscoveryScheduler:
     """Schedules every enabled job with a schedule; one event loop, one ingestor."""
 
     def __init__(self, jobs: Jobs, ingestor: Ingestor, lock_dir: Path | None = None,
-                 on_outcome: OutcomeHook | None = None) -> None:
+                 on_outcome: OutcomeHook | None = None, on_start: Callable[[str], None] | None = None) -> None:
         self.jobs = jobs
         self.runner = JobRunner(ingestor, lock_dir)
         self.on_outcome = on_outcome
+        self.on_start = on_start  # told a job's name as its execution starts (metrics)
         self.outcomes: list[JobOutcome] = []
         self._scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,6 +129,11 @@ class DiscoveryScheduler:
                 self._firing.discard(me)
 
     def _run_isolated(self, job: Job) -> JobOutcome:
+        if self.on_start is not None:
+            try:
+                self.on_start(job.name)
+            except Exception:
+                log.exception("start hook failed")
         return asyncio.run(self.runner.run(job))
 
     def _done(self, outcome: JobOutcome) -> None:

@@ -2,11 +2,11 @@
 # Installs what the tests and the demo need outside Python: OpenSSH server and
 # iproute2 (lab hosts in network namespaces), net-snmp (a real SNMP agent), a
 # real database server for the dependency-mapping lab, and Neo4j's Cypher linter
-# (npm). Idempotent: only what is missing is installed. Needs root for apt-get.
+# (npm), and Prometheus (promtool checks the shipped alert rules). Idempotent: only what is missing is installed. Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux)
+APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux prometheus)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
