@@ -11,7 +11,9 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -167,6 +169,12 @@ def serve(
     from cmdb_cli.workers import WorkerStartupError, serve_workers
 
     os.environ[_WORKER_OPTIONS] = options.to_json()
+    # prometheus_client's multiprocess mode: every worker counts into files of one fresh
+    # directory (it reads the variable when it is imported, in each spawned worker), and a
+    # scrape sums them. An operator's own directory is used as given.
+    own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if own_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cmdb-metrics-")
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
         serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
@@ -177,6 +185,8 @@ def serve(
     finally:
         if background is not None:
             background.stop()
+        if own_dir:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
 
 _WORKER_OPTIONS = "CMDB_SERVE_WORKER_OPTIONS"

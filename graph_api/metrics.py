@@ -1,17 +1,25 @@
 """Prometheus metrics of one app: request counts and latency, GraphQL operations, ingest counters.
 
 Each app gets its own registry (tests run several apps in one process).
+
+Under ``cmdb serve --workers N`` every worker counts into files of a shared
+directory (``PROMETHEUS_MULTIPROC_DIR``, set by the supervisor before it spawns
+them: prometheus_client's multiprocess mode), and ``/metrics`` answers the sum
+over all workers, dead ones included, so a counter never goes down between two
+scrapes whichever worker answers them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from cmdb.ingest import IngestReport
 from graph_api.limits import ASGIApp, Message, Receive, Scope, Send
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _ROUTES = {"/graphql", "/healthz", "/metrics", "/api/v1/collect"}
 
 
@@ -30,6 +38,14 @@ class ApiMetrics:
                                    registry=self.registry)
         self.ingest_items = Counter("cmdb_collect_items_total", "Collector items by outcome", ["source", "outcome"],
                                     registry=self.registry)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's registry, or every worker's sum in multiprocess mode."""
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
     def record_ingest(self, source: str, status: str, report: IngestReport) -> None:
         self.ingest_runs.labels(source, status).inc()
