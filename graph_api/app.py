@@ -152,7 +152,7 @@ def create_app(
     if index is not None and settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = _GraphQLApp(build_schema(settings, cache), context_dependency(services, settings), settings.graphiql,
+    graphql = _GraphQLApp(build_schema(settings, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
                           cache)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))

@@ -31,6 +31,10 @@ class ApiMetrics:
         self.latency = Histogram("cmdb_http_request_seconds", "HTTP request latency", ["method", "path"],
                                  buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
                                  registry=self.registry)
+        self.graphql_operations = Histogram(
+            "cmdb_graphql_operation_seconds", "GraphQL operations (parse, validation, execution) by name, type "
+            "and root fields", ["operation", "type", "root_field"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry)
         self.result_cache = Counter("cmdb_graphql_result_cache_total",
                                     "Index-only GraphQL queries answered from the result cache (hit) or not (miss)",
                                     ["outcome"], registry=self.registry)
@@ -43,7 +47,7 @@ class ApiMetrics:
         """The text a scrape gets: this process's registry, or every worker's sum in multiprocess mode."""
         if os.environ.get(MULTIPROC_ENV):
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
