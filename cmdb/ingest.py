@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import structlog
 from pydantic import ValidationError
 
@@ -128,6 +129,24 @@ _Prepared = tuple[CIClass, dict[str, Any], str | None, list[str], dict[str, Any]
 # A relationship queued for flush_relations: (uid, source uid, type, target uid,
 # attributes, method, confidence, observed_at).
 _PendingRel = tuple[str, str, str, str, dict[str, Any], str, float, int]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+
+
+def union_set_attributes(incoming: dict[str, Any], names: frozenset[str], held: dict[str, Any]) -> dict[str, Any]:
+    """``incoming`` with each set-valued attribute replaced by the sorted union of what
+    is held and what is reported, so two ends reporting differently never flap."""
+    out = dict(incoming)
+    for name in names & incoming.keys():
+        merged: dict[bytes, Any] = {}
+        for value in (*_as_list(held.get(name)), *_as_list(incoming[name])):
+            merged.setdefault(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), value)
+        out[name] = [merged[key] for key in sorted(merged)]
+    return out
 
 
 class _Batch:
@@ -387,15 +406,18 @@ class _Batch:
             self._history(ci.uid, "ci", Action.REACTIVATE, {"status": [ci.status.value, Lifecycle.ACTIVE.value]})
             ci.status = Lifecycle.ACTIVE
             self.dirty[ci.uid] = ci
-        if changes:
+        # Volatile values (uptime, usage) are applied but are no change to record.
+        volatile = self.ing.volatile_attributes(ci.ci_class) if changes else None
+        recorded = {k: v for k, v in changes.items() if k not in volatile} if volatile else changes
+        if recorded:
             ci.updated_at = self.now
-            self._history(ci.uid, "ci", Action.UPDATE, changes)
+            self._history(ci.uid, "ci", Action.UPDATE, recorded)
             old_keys = set(keys_for(old_class, before, old_parent))
             self._register_keys(ci, self.schema.cls(ci.ci_class), old_keys)
             self.dirty[ci.uid] = ci
             self.report.updated += 1
         else:
-            if provenance_moved:
+            if provenance_moved or changes:
                 self.dirty[ci.uid] = ci
             self.report.unchanged += 1
 
@@ -466,6 +488,9 @@ class _Batch:
     def _relate(self, p: _PendingRel) -> None:
         uid, source_uid, rel_type, target_uid, attributes, method, confidence, observed_at = p
         rel = self.rels.get(uid)
+        set_names = self.schema.relationships[rel_type].set_attributes
+        if set_names and attributes:
+            attributes = union_set_attributes(attributes, set_names, rel.attributes if rel is not None else {})
         source = self.run.source
         if rel is None:
             rel = Relationship(
@@ -562,6 +587,7 @@ class Ingestor:
         self._reference_keys: dict[tuple[Any, ...], list[str]] = {}  # see reference_keys()
         self._swept_at: int | None = None  # when close_abandoned_runs last looked
         self._owner = current_owner()
+        self._volatile: dict[str, frozenset[str]] = {}  # class -> its volatile attributes
 
     def run(self, source: str, scope: str, job: str | None = None) -> contextlib.AbstractContextManager[ActiveRun]:
         """Open a scan run for the ``with`` block: the only way a run starts and ends.
@@ -583,6 +609,14 @@ class Ingestor:
         now = self.clock()
         self._swept_at = now
         return close_abandoned(self.store, now, self.run_lease_ms, set(self._sighted_in_run))
+
+    def volatile_attributes(self, ci_class: str) -> frozenset[str]:
+        """The attributes of ``ci_class`` the catalog marks volatile (current values, no history)."""
+        names = self._volatile.get(ci_class)
+        if names is None:
+            attributes = self.schema.cls(ci_class).attributes.values()
+            names = self._volatile[ci_class] = frozenset(a.name for a in attributes if a.volatile)
+        return names
 
     def reference_keys(self, token: tuple[Any, ...], cls: CIClass, ref: CIRef) -> list[str]:
         """The identification keys of a reference without a parent, remembered across batches.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import os
+import shutil
 import signal
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +26,10 @@ from rich.table import Table
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
 from cmdb_cli.context import (
+    LogConfig,
     configure_logging,
     console,
+    current_logging,
     err_console,
     open_ingestor,
     open_store,
@@ -116,7 +119,8 @@ def serve(
     tokens: Path | None = TokensOpt,
     jobs_file: str = typer.Option("jobs.yaml", "--jobs", "-j", envvar="CMDB_JOBS_FILE",
                                   help="Discovery jobs file for triggerDiscovery (skipped if absent)."),
-    log_level: str = typer.Option("warning", "--log-level"),
+    log_level: str | None = typer.Option(None, "--log-level",
+                                         help="uvicorn's own level (default: cmdb's --log-level, before 'serve')."),
     with_scheduler: bool = typer.Option(False, "--with-scheduler",
                                         help="Also run the jobs file's discovery schedules in this process."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CMDB_SERVE_WORKERS",
@@ -128,6 +132,9 @@ def serve(
     liveness_timeout: float = typer.Option(20.0, "--liveness-timeout", envvar="CMDB_SERVE_LIVENESS_TIMEOUT", min=1,
                                            help="With --workers > 1: seconds a worker may leave its liveness check "
                                                 "unanswered before it is replaced."),
+    access_log: bool = typer.Option(False, "--access-log", envvar="CMDB_SERVE_ACCESS_LOG",
+                                    help="Log one line per request (method, path, status, client), at INFO: "
+                                         "needs --log-level info on cmdb (cmdb --log-level INFO serve ...)."),
     gc_gen0: int = typer.Option(10_000, "--gc-gen0", envvar="CMDB_SERVE_GC_GEN0", min=0,
                                 help="Allocations between young-generation garbage collections (0: Python's 700)."),
 ) -> None:
@@ -138,8 +145,7 @@ def serve(
 
     options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
                             follow=follow_writers or workers > 1,
-                            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
-                            json_logs=os.environ.get("CMDB_JSON_LOGS", "").lower() in ("1", "true", "yes"))
+                            logging_config=asdict(current_logging()), access_log=access_log)
     if options.follow:
         _turn_feed_on(store_url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
@@ -149,8 +155,9 @@ def serve(
         app, ingestor = _build_app(options)
         background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
         try:
-            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False,
-                        http=read_deadline.configured())
+            # log_config=None: uvicorn's own lines go through this process's handler (JSON with --json-logs).
+            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=access_log,
+                        log_config=None, http=read_deadline.configured())
         finally:
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
@@ -162,16 +169,24 @@ def serve(
     from cmdb_cli.workers import WorkerStartupError, serve_workers
 
     os.environ[_WORKER_OPTIONS] = options.to_json()
+    # prometheus_client's multiprocess mode: every worker counts into files of one fresh
+    # directory (it reads the variable when it is imported, in each spawned worker), and a
+    # scrape sums them. An operator's own directory is used as given.
+    own_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if own_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cmdb-metrics-")
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
         serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
-                      liveness_timeout=liveness_timeout)
+                      liveness_timeout=liveness_timeout, access_log=access_log)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
     finally:
         if background is not None:
             background.stop()
+        if own_dir:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
 
 _WORKER_OPTIONS = "CMDB_SERVE_WORKER_OPTIONS"
@@ -186,9 +201,10 @@ class _ServeOptions:
     jobs_file: str
     gc_gen0: int
     follow: bool
-    # The supervisor's logging, for the workers (spawned: they start with Python's defaults).
-    log_level: str = "WARNING"
-    json_logs: bool = False
+    # The supervisor's logging (a LogConfig as a dict), for the workers (spawned: they start
+    # with Python's defaults).
+    logging_config: dict[str, Any] = field(default_factory=dict)
+    access_log: bool = False  # one line per request (uvicorn's access log)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -217,7 +233,12 @@ def _turn_feed_on(store_url: str | None) -> None:
 def worker_app() -> Any:
     """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
     options = _ServeOptions.from_json(os.environ[_WORKER_OPTIONS])
-    configure_logging(options.log_level, options.json_logs)
+    config = LogConfig(**options.logging_config)
+    index = os.environ.get("CMDB_WORKER_INDEX")
+    if config.log_file and index is not None:  # one rotating file per process: no two rotate one file
+        path = Path(config.log_file)
+        config = replace(config, log_file=str(path.with_name(f"{path.stem}-worker{index}{path.suffix}")))
+    configure_logging(config=config)
     app, _ = _build_app(options)
     return app
 

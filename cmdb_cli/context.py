@@ -6,6 +6,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,35 +23,86 @@ console = Console(stderr=False)
 err_console = Console(stderr=True)
 
 
-def configure_logging(level: str = "WARNING", json_logs: bool = False) -> None:
-    """Structured logs on stderr for every logger (stdlib and structlog alike).
+# Libraries whose INFO/DEBUG lines drown what an operator needs (asyncssh logged two
+# thirds of a scheduler's lines at INFO): WARNING unless --library-log-level asks for more.
+THIRD_PARTY_LOGGERS = ("asyncssh", "pysnmp", "pysmi", "apscheduler", "httpx", "httpcore", "botocore", "boto3",
+                       "urllib3", "s3transfer", "neo4j", "strawberry", "multipart", "watchfiles")
 
+
+@dataclass(frozen=True)
+class LogConfig:
+    """How this process logs; set once by the root options, reused by every command and worker."""
+
+    level: str = "WARNING"
+    json_logs: bool = False
+    library_level: str = "WARNING"
+    log_file: str | None = None
+    max_bytes: int = 50 * 1024 * 1024
+    backups: int = 5
+
+
+_current = LogConfig()
+
+
+def current_logging() -> LogConfig:
+    return _current
+
+
+def configure_logging(level: str | None = None, json_logs: bool | None = None, *,
+                      config: LogConfig | None = None) -> None:
+    """Structured logs for every logger (stdlib and structlog alike): on stderr, or in a rotating file.
+
+    Without arguments, what the root options set (``--log-level``, ``--json-logs``,
+    ``--log-file``...) is applied again, so a subcommand never undoes them.
     ``json_logs`` gives one JSON object per line for log shippers; otherwise a
     readable key=value line. Secrets never reach a log: credentials are passed by
     reference and only their names are logged.
     """
+    global _current
+    base = config or _current
+    _current = replace(base, level=level if level is not None else base.level,
+                       json_logs=json_logs if json_logs is not None else base.json_logs)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
-    handler = logging.StreamHandler(sys.stderr)
+    renderer: Any = (structlog.processors.JSONRenderer() if _current.json_logs
+                     else structlog.dev.ConsoleRenderer(colors=False))
+    handler: logging.Handler
+    if _current.log_file:
+        path = Path(_current.log_file).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=_current.max_bytes, backupCount=_current.backups,
+                                      encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, renderer],
     ))
     root = logging.getLogger()
+    for old in root.handlers:
+        if old is not handler and isinstance(old, logging.FileHandler):
+            old.close()
     root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    root.setLevel(_level(_current.level))
+    library = _level(_current.library_level)
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(library)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
+
+def _level(name: str) -> int:
+    value = logging.getLevelName(name.upper())
+    return value if isinstance(value, int) else logging.WARNING
 
 
 def settings() -> CoreSettings:

@@ -17,7 +17,16 @@ from rich.table import Table
 from cmdb.errors import NotFound
 from cmdb.model import CI, AttrFilter, CIQuery, HistoryEntry, Lifecycle, ScanRun
 from cmdb.store.protocol import Direction
-from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json, schema
+from cmdb_cli.context import (
+    LogConfig,
+    configure_logging,
+    console,
+    err_console,
+    open_ingestor,
+    open_store,
+    print_json,
+    schema,
+)
 
 StoreOpt = typer.Option(None, "--store", help="Store URL (default: CMDB_STORE_URL or the embedded SQLite file).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -284,23 +293,49 @@ def runs(
 
 
 def purge(
-    retired_for: float = typer.Option(..., "--retired-for", min=0, help="Days a CI must have been retired."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+    retired_for: float | None = typer.Option(None, "--retired-for", min=0, help="Days a CI must have been retired."),
+    runs_older_than: float | None = typer.Option(
+        None, "--runs-older-than", min=0,
+        help="Delete run records finished more than this many days ago (each source and scope keeps its newest)."),
+    history_older_than: float | None = typer.Option(
+        None, "--history-older-than", min=0,
+        help="Delete history entries older than this many days (each CI and relationship keeps its newest)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the retired CIs that would be deleted."),
     store_url: str | None = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Delete CIs retired for longer than --retired-for days (their history is kept)."""
+    """Delete CIs retired for longer than --retired-for days (their history is kept), and run records and
+    history past their retention."""
     from cmdb.observation import now_ms
     from cmdb.purge import purge_retired
+    from cmdb.retention import RetentionUnsupported, prune
 
+    if retired_for is None and runs_older_than is None and history_older_than is None:
+        err_console.print("purge: give --retired-for, --runs-older-than or --history-older-than")
+        raise typer.Exit(code=2)
+    if dry_run and (runs_older_than is not None or history_older_than is not None):
+        err_console.print("purge: --dry-run lists retired CIs only; run retention without it")
+        raise typer.Exit(code=2)
     store = open_store(store_url)
-    report = purge_retired(store, now_ms(), retired_for, dry_run=dry_run)
-    store.close()
+    now = now_ms()
+    try:
+        report = purge_retired(store, now, retired_for, dry_run=dry_run) if retired_for is not None else None
+        kept = prune(store, now, runs_older_than, history_older_than) \
+            if runs_older_than is not None or history_older_than is not None else None
+    except RetentionUnsupported as exc:
+        err_console.print(f"purge: {exc}")
+        raise typer.Exit(code=2) from None
+    finally:
+        store.close()
     if as_json:
-        print_json({"cis": report.cis, "relationships": report.relationships, "dry_run": dry_run})
+        print_json({"cis": report.cis if report else [], "relationships": report.relationships if report else 0,
+                    "runs": kept.runs if kept else 0, "history": kept.history if kept else 0, "dry_run": dry_run})
         return
-    verb = "would delete" if dry_run else "deleted"
-    console.print(f"{verb} {len(report.cis)} CIs and {report.relationships} relationships")
+    if report is not None:
+        verb = "would delete" if dry_run else "deleted"
+        console.print(f"{verb} {len(report.cis)} CIs and {report.relationships} relationships")
+    if kept is not None:
+        console.print(f"deleted {kept.runs} run records and {kept.history} history entries")
 
 
 def register(app: typer.Typer, discover_app: typer.Typer) -> None:
@@ -308,8 +343,20 @@ def register(app: typer.Typer, discover_app: typer.Typer) -> None:
     def _root(
         log_level: str = typer.Option("WARNING", "--log-level", envvar="CMDB_LOG_LEVEL", help="Log level."),
         json_logs: bool = typer.Option(False, "--json-logs", envvar="CMDB_JSON_LOGS", help="Logs as JSON lines."),
+        library_log_level: str = typer.Option(
+            "WARNING", "--library-log-level", envvar="CMDB_LIBRARY_LOG_LEVEL",
+            help="Level of third-party libraries' logs (asyncssh, pysnmp, apscheduler, httpx, botocore...)."),
+        log_file: str | None = typer.Option(
+            None, "--log-file", envvar="CMDB_LOG_FILE",
+            help="Write logs to this file, rotated by size, instead of stderr (under systemd, leave it unset: "
+                 "journald keeps and rotates stderr)."),
+        log_file_max_mb: int = typer.Option(50, "--log-file-max-mb", envvar="CMDB_LOG_FILE_MAX_MB", min=1,
+                                            help="Rotate the log file past this size."),
+        log_file_backups: int = typer.Option(5, "--log-file-backups", envvar="CMDB_LOG_FILE_BACKUPS", min=0,
+                                             help="Rotated log files kept."),
     ) -> None:
-        configure_logging(log_level, json_logs)
+        configure_logging(config=LogConfig(log_level, json_logs, library_log_level, log_file,
+                                           log_file_max_mb * 1024 * 1024, log_file_backups))
 
     app.command("ingest")(ingest)
     app.command("ci")(ci)

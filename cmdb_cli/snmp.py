@@ -28,12 +28,15 @@ def discover_snmp(
     retries: int = typer.Option(1, "--retries", min=0, max=10, help="Retries per SNMP request."),
     device_deadline: float = typer.Option(60.0, "--device-deadline", min=1, help="Seconds for one device, all requests."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    state_dir: str | None = typer.Option(
+        None, "--state-dir", help="Where the addresses that answered are remembered, per scope (a known device "
+                                  "that keeps silent makes the run incomplete). Default: the data dir's snmp-state/."),
 ) -> None:
     """Walk the targets' devices (system, ENTITY, IF, IP, LLDP, CDP, ARP/FDB, HOST-RESOURCES) and ingest them."""
     from discovery.runner import run_scan
     from discovery.snmp.client import ClientOptions
     from discovery.snmp.credentials import CredentialError, load_credentials
-    from discovery.snmp.scanner import ScanOptions, SnmpScanner
+    from discovery.snmp.scanner import ScanOptions, SnmpScanner, reached_targets
     from discovery.snmp.targets import TargetError, load_targets
 
     configure_logging()
@@ -45,7 +48,7 @@ def discover_snmp(
         raise typer.Exit(2) from None
     options = ScanOptions(concurrency=concurrency, device_deadline=device_deadline,
                           client=ClientOptions(timeout=timeout, retries=retries))
-    scanner = SnmpScanner(spec, creds, options)
+    scanner = SnmpScanner(spec, creds, options, reached=reached_targets(spec.scope, state_dir))
     store = open_store(store_url)
     reports: dict[str, IngestReport] = {}
     try:

@@ -57,8 +57,9 @@ class _Worker:
     pinged: float = 0.0  # when it was last pinged (time.monotonic)
 
 
-def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str,
-                  http: Callable[[], type[asyncio.Protocol]] | None = None, liveness_timeout: float = 20.0) -> None:
+def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], Any], log_level: str | None,
+                  http: Callable[[], type[asyncio.Protocol]] | None = None, liveness_timeout: float = 20.0,
+                  access_log: bool = False) -> None:
     """Serve ``app_factory()``'s app from ``workers`` processes until SIGTERM or SIGINT.
 
     ``http``: called in each worker for uvicorn's HTTP protocol class (module-level, so it pickles).
@@ -83,7 +84,7 @@ def serve_workers(workers: int, host: str, port: int, app_factory: Callable[[], 
         shared.answered[index] = 0.0
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=_worker_main, name=f"cmdb-worker-{index}",
-                                  args=(index, theirs, closed, app_factory, log_level, http, shared))
+                                  args=(index, theirs, closed, app_factory, log_level, http, shared, access_log))
         process.start()
         shared.pids[index] = process.pid or 0
         theirs.close()
@@ -254,13 +255,18 @@ class _Coalescing:
 
 
 def _worker_main(index: int, channel: socket.socket, closed: Any, app_factory: Callable[[], Any],
-                 log_level: str, http: Callable[[], type[asyncio.Protocol]] | None, shared: _Liveness) -> None:
+                 log_level: str | None, http: Callable[[], type[asyncio.Protocol]] | None, shared: _Liveness,
+                 access_log: bool = False) -> None:
     import uvicorn
+
+    os.environ["CMDB_WORKER_INDEX"] = str(index)  # the app factory names its log file after it
 
     global _shared
     _shared = shared  # for liveness(), which the app's /healthz calls
 
-    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=False,
+    # log_config=None: uvicorn's lines go through the handler the app factory configures.
+    config = uvicorn.Config(app_factory, factory=True, log_level=log_level, lifespan="off", access_log=access_log,
+                            log_config=None,
                             http=http() if http is not None else "auto")
     server = uvicorn.Server(config)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:

@@ -248,11 +248,23 @@ class Notifications(BaseModel):
     webhook: WebhookSpec | None = None
 
 
+class Retention(BaseModel):
+    """Pruning of run records and history, run by the scheduler every ``interval`` seconds
+    (``cmdb.retention``: each source and scope keeps its newest run, each CI its newest entry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval: float = Field(default=3600.0, gt=0)
+    runs_days: float | None = Field(default=None, ge=0)
+    history_days: float | None = Field(default=None, ge=0)
+
+
 class JobsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     defaults: Defaults = Field(default_factory=Defaults)
     notifications: Notifications = Field(default_factory=Notifications)
+    retention: Retention | None = None
     jobs: list[JobSpec] = Field(default_factory=list)
 
 
@@ -299,6 +311,7 @@ class Jobs:
     jobs: list[Job] = field(default_factory=list)
     notifications: Notifications = field(default_factory=Notifications)
     base_dir: Path | None = None
+    retention: Retention | None = None
 
     def get(self, name: str) -> Job:
         for job in self.jobs:
@@ -446,7 +459,7 @@ def parse_jobs(text: str, path: str = "<jobs>", base_dir: Path | None = None, ch
             problems.append(JobsProblem(line_of(lines, full), _where(full), f"credential {webhook.secret}: {unresolved}"))
     if problems:
         raise JobsFileError(path, sorted(problems, key=lambda p: (p.line or 0, p.where)))
-    return Jobs(path=path, jobs=jobs, notifications=model.notifications, base_dir=base_dir)
+    return Jobs(path=path, jobs=jobs, notifications=model.notifications, base_dir=base_dir, retention=model.retention)
 
 
 def load_jobs(path: str | Path, check_credentials: bool = True) -> Jobs:

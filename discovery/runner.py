@@ -11,13 +11,33 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator
 
+import structlog
+
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import ScanRun
 from cmdb.observation import Item
+from cmdb.redact import redact_text
 from cmdb.runs import close_removed_parts
 from discovery.base import ProgressHook, Scanner, ScopeResult
 
 log = logging.getLogger(__name__)
+# One key-value line per failing target, through the stdlib logger (levels and handlers
+# apply; JSON with --json-logs).
+failures = structlog.wrap_logger(logging.getLogger("discovery.failures"))
+
+
+def log_target_failures(source: str, result: ScopeResult, job: str | None = None) -> None:
+    """Log each of the scope's failing targets once, at WARNING: job, source, scope, target, reason.
+
+    Scanners word an error "target: reason" (an SNMP address, an SSH host, an AWS
+    call); an error without a target is the scope's own.
+    """
+    for error in result.errors:
+        target, sep, reason = error.partition(": ")
+        if not sep or not target:
+            target, reason = result.scope, error
+        failures.warning("target_failed", job=job, source=source, scope=result.scope, target=target,
+                         reason=redact_text(reason))
 
 RunHook = Callable[[ScanRun, IngestReport], None]
 
@@ -29,6 +49,7 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
     ``stop``: asked between items; a reason stops the ingest at the next item and
     ends the run incomplete with that reason (a job's timeout or shutdown).
     """
+    log_target_failures(source, result, job)
     stopped: list[str] = []
 
     def until(items: Iterable[Item]) -> Iterator[Item]:

@@ -37,12 +37,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cmdb.ingest import Ingestor
+from cmdb.observation import now_ms
+from cmdb.retention import RetentionUnsupported, prune
 from discovery.job_runner import SHUTDOWN, JobOutcome, JobRunner
 from discovery.jobs import Job, Jobs
 
 log = logging.getLogger(__name__)
 
 OutcomeHook = Callable[[JobOutcome], None]
+RETENTION_ID = "cmdb:retention"  # the scheduler's own job (never a jobs-file name: those are validated)
 
 
 def trigger_for(job: Job) -> BaseTrigger | None:
@@ -67,10 +70,11 @@ class DiscoveryScheduler:
     """Schedules every enabled job with a schedule; one event loop, one ingestor."""
 
     def __init__(self, jobs: Jobs, ingestor: Ingestor, lock_dir: Path | None = None,
-                 on_outcome: OutcomeHook | None = None) -> None:
+                 on_outcome: OutcomeHook | None = None, on_start: Callable[[str], None] | None = None) -> None:
         self.jobs = jobs
         self.runner = JobRunner(ingestor, lock_dir)
         self.on_outcome = on_outcome
+        self.on_start = on_start  # told a job's name as its execution starts (metrics)
         self.outcomes: list[JobOutcome] = []
         self._scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -80,7 +84,8 @@ class DiscoveryScheduler:
         # Each execution runs on its own thread and event loop: a scanner's CPU-heavy
         # stretch (an SNMP crawl, a big transform) then cannot starve another job's
         # network handshakes, as it would on one shared loop.
-        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.scheduled)), thread_name_prefix="cmdb-job")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self.scheduled)) + (1 if jobs.retention else 0),
+                                        thread_name_prefix="cmdb-job")
 
     @property
     def scheduled(self) -> list[Job]:
@@ -94,6 +99,10 @@ class DiscoveryScheduler:
             sched.add_job(self._fire, trigger=trigger_for(job), args=[job.name], id=job.name, name=job.name,
                           max_instances=1, coalesce=True, misfire_grace_time=int(job.misfire_grace),
                           replace_existing=True)
+        retention = self.jobs.retention
+        if retention is not None:
+            sched.add_job(self._retain, trigger=IntervalTrigger(seconds=retention.interval), id=RETENTION_ID,
+                          name="retention", max_instances=1, coalesce=True, replace_existing=True)
         sched.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
         sched.start()
         self._scheduler = sched
@@ -127,7 +136,28 @@ class DiscoveryScheduler:
             if me is not None:
                 self._firing.discard(me)
 
+    async def _retain(self) -> None:
+        """Prune run records and history per the jobs file's ``retention`` (on the job pool)."""
+        retention = self.jobs.retention
+        assert retention is not None
+        store = self.runner.ingestor.store
+        try:
+            report = await asyncio.get_running_loop().run_in_executor(
+                self._pool, prune, store, now_ms(), retention.runs_days, retention.history_days)
+        except RetentionUnsupported as exc:
+            log.warning("retention: %s", exc)
+            return
+        except Exception:
+            log.exception("retention failed")
+            return
+        log.info("retention: deleted %d run records and %d history entries", report.runs, report.history)
+
     def _run_isolated(self, job: Job) -> JobOutcome:
+        if self.on_start is not None:
+            try:
+                self.on_start(job.name)
+            except Exception:
+                log.exception("start hook failed")
         return asyncio.run(self.runner.run(job))
 
     def _done(self, outcome: JobOutcome) -> None:
@@ -142,6 +172,8 @@ class DiscoveryScheduler:
     def _on_max_instances(self, event: JobSubmissionEvent) -> None:
         # APScheduler refused to start an overlapping run: record the skip.
         assert self._loop is not None
+        if event.job_id == RETENTION_ID:
+            return
         job = self.jobs.get(event.job_id)
 
         async def record() -> None:

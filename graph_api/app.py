@@ -12,7 +12,7 @@ from cross_web import HTTPException as RequestRefused  # what strawberry's view 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
@@ -157,7 +157,7 @@ def create_app(
     if index is not None and settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = _GraphQLApp(build_schema(settings, cache), context_dependency(services, settings), settings.graphiql,
+    graphql = _GraphQLApp(build_schema(settings, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
                           cache)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))
@@ -175,7 +175,7 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         if not settings.metrics_public:
             require(authenticate(request, services.tokens), Role.VIEWER)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     limited = BodyLimit(_GraphQLFirst(app, graphql),
                         {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})

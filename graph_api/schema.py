@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import strawberry
 from graphql import GraphQLError
+from prometheus_client import Histogram
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -30,6 +31,7 @@ from graph_api.errors import log_errors, should_mask
 from graph_api.execution import LeafFastExecutionContext
 from graph_api.limits import LimitsFirst
 from graph_api.merges.schema import MergeMutations, MergeQueries
+from graph_api.operation_metrics import OperationNames, OperationTiming
 from graph_api.result_cache import CachedResults, ResultCache
 from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
@@ -40,12 +42,15 @@ QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, Change
 MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations, MergeMutations)
 
 
-def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None) -> strawberry.Schema:
+def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None,
+                 operation_seconds: Histogram | None = None) -> strawberry.Schema:
     """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors.
 
     ``result_cache``: serve repeated index-only queries from it (``graph_api.result_cache``).
     """
     cached = [lambda: CachedResults(result_cache)] if result_cache is not None else []
+    names = OperationNames()
+    timed = [lambda: OperationTiming(operation_seconds, names)] if operation_seconds is not None else []
     limits_rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
                                      settings.page_cap, settings.max_fields, settings.max_aliases,
                                      settings.max_analyses)
@@ -58,6 +63,7 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None)
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=LeafFastExecutionContext,
         extensions=[
+            *timed,
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: LimitsFirst([limits_rule]),

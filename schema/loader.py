@@ -81,7 +81,7 @@ def _attr_def(owner: str, name: str, raw: Any, vocabularies: dict[str, dict[str,
         raw = {"type": raw}
     if not isinstance(raw, dict):
         raise SchemaError(where, f"expected a type name or a mapping, got {raw!r}")
-    unknown = set(raw) - {"type", "description", "indexed", "identity", "normalise", "sensitive"}
+    unknown = set(raw) - {"type", "description", "indexed", "identity", "normalise", "sensitive", "volatile"}
     if unknown:
         raise SchemaError(where, f"unknown keys {sorted(unknown)}")
     try:
@@ -100,8 +100,13 @@ def _attr_def(owner: str, name: str, raw: Any, vocabularies: dict[str, dict[str,
     sensitive = raw.get("sensitive", False)
     if not isinstance(sensitive, bool):
         raise SchemaError(where, f"sensitive must be true or false, got {sensitive!r}")
+    volatile = raw.get("volatile", False)
+    if not isinstance(volatile, bool):
+        raise SchemaError(where, f"volatile must be true or false, got {volatile!r}")
+    if volatile and sensitive:
+        raise SchemaError(where, "a sensitive attribute is never stored: it cannot be volatile too")
     return AttributeDef(name, attr_type, str(raw.get("description", "")), bool(raw.get("indexed", False)),
-                        identity, steps, sensitive)
+                        identity, steps, sensitive, volatile)
 
 
 def _vocabularies(raw: Any) -> dict[str, dict[str, str]]:
@@ -296,7 +301,11 @@ def build_schema(document: dict[str, Any]) -> Schema:
             impact = ImpactDirection(raw.get("impact"))
         except ValueError:
             raise SchemaError(f"{where}, attribute 'impact'", f"unknown impact direction {raw.get('impact')!r}") from None
-        relationships[name] = RelationshipType(name, str(raw.get("description", "")), ends["from"], ends["to"], impact)
+        set_raw = raw.get("set_attributes") or []
+        if not isinstance(set_raw, list) or not all(isinstance(a, str) and a for a in set_raw):
+            raise SchemaError(f"{where}, attribute 'set_attributes'", f"must be a list of attribute names, got {set_raw!r}")
+        relationships[name] = RelationshipType(name, str(raw.get("description", "")), ends["from"], ends["to"], impact,
+                                               frozenset(set_raw))
 
     sources: dict[str, SourceDef] = {}
     for name, raw in raw_sources.items():

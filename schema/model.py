@@ -79,6 +79,9 @@ class AttributeDef:
     identity: Strength | None = None  # declared for every attribute an identifier rule names
     normalise: tuple[tuple[Normaliser, str | None], ...] = ()  # (step, vocabulary name for VOCABULARY)
     sensitive: bool = False  # never stored (cmdb.redact): a secret a source may report, e.g. EC2 user data
+    # A current value only (uptime, usage, counters): stored with its observation time,
+    # never a history entry, so a rescan of an unchanged estate writes no history.
+    volatile: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,9 @@ class RelationshipType:
     sources: tuple[str, ...]  # allowed source classes (subclasses allowed)
     targets: tuple[str, ...]
     impact: ImpactDirection
+    # Attributes whose value is the sorted union of what every report said (a link's
+    # protocol: one end reports lldp, the other cdp): a set, never a flapping value.
+    set_attributes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -810,6 +810,24 @@ class SQLiteStore(SQLiteChangeFeed):
                       key=lambda pair: (pair[0].subject_uid, pair[0].source, pair[0].scope))
 
     # -- aging primitives --------------------------------------------------------------
+    def prune_runs(self, finished_before: int) -> int:
+        """Delete run records finished before the cutoff, keeping each (source, scope)'s newest run."""
+        with self._transaction() as conn:
+            return conn.execute(
+                "DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? AND run_id NOT IN ("
+                " SELECT run_id FROM runs AS r WHERE r.started_at = ("
+                "  SELECT MAX(started_at) FROM runs AS n WHERE n.source = r.source AND n.scope = r.scope))",
+                (finished_before,),
+            ).rowcount
+
+    def prune_history(self, before: int) -> int:
+        """Delete history entries older than the cutoff, keeping each subject's newest entry (its last state)."""
+        with self._transaction() as conn:
+            return conn.execute(
+                "DELETE FROM history WHERE at < ? AND seq NOT IN (SELECT MAX(seq) FROM history GROUP BY subject_uid)",
+                (before,),
+            ).rowcount
+
     def mark_missed(self, source: str, scope: str, run_id: str) -> int:
         with self._write_lock:
             cur = self._conn().execute(

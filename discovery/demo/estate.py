@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
     for line in stop_estate(data_dir):
         say(f"  previous demo: {line}")
     state = DemoState(str(data_dir))
+    # The store is emptied at each start: forget which devices answered into the last one.
+    shutil.rmtree(data_dir / "snmp-state", ignore_errors=True)
     state.save()
     secrets = data_dir / "secrets"
     estate = DemoEstate(data_dir, data_dir / "jobs.yaml")
@@ -156,7 +159,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
                 "timeout": 300, "credentials": {"community": _secret(secrets, "snmp_community", "public")},
                 "options": {"scope": "acme-campus", "port": lab.port, "targets": [{"seeds": seeds}],
                             "crawl": {"enabled": True, "ranges": ["127.0.0.0/24"], "max_depth": 4},
-                            "timeout": 2.0, "retries": 1},
+                            "timeout": 2.0, "retries": 1, "state_dir": str(data_dir / "snmp-state")},
             })
             estate.parts.append(Part("network", "real", f"{len(lab.addresses)} snmpsim agents (lab recordings) "
                                      f"on 127.0.0.x:{lab.port}, crawled from core1 by LLDP/CDP", "acme-network"))

@@ -3,25 +3,33 @@
 A device that times out, refuses credentials or returns garbage marks only itself
 failed (in ``errors``, which makes the scope incomplete so nothing is aged); the
 scan goes on and applies what was valid. Addresses in a CIDR sweep that do not
-answer at all are counted as silent, not failed. A device reached on a second
-address is recognised by its identity and described once.
+answer at all are counted as silent, not failed, unless they answered in an
+earlier run (``discovery.snmp.reached``): silence is not absence, so a known
+device that keeps silent fails, naming itself, and its scope ages nothing. Known
+addresses the crawl did not reach this time (the neighbour that led to them is
+down) are visited all the same. A device reached on a second address is
+recognised by its identity and described once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cmdb.observation import Item, now_ms
+from cmdb.settings import get_core_settings
 from discovery.base import Progress, ProgressHook, ScopeResult
 from discovery.snmp.build import BuildContext, DeviceResult, build_device, forwarding_relations
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import Collected, collect_device
 from discovery.snmp.credentials import Credential, ResolvedSecret, V2cCredential, V3Credential
+from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.targets import Targets, parse_targets
 
 log = logging.getLogger(__name__)
@@ -82,9 +90,11 @@ class SnmpScanner:
 
     def __init__(
         self, targets: Targets, credentials: Mapping[str, Credential], options: ScanOptions | None = None,
-        client: SnmpClient | None = None,
+        client: SnmpClient | None = None, reached: ReachedTargets | None = None,
     ) -> None:
         self.targets = targets
+        # Addresses that answered before (None: no memory, every non-seed silence is silence).
+        self.reached = reached
         self.credentials = dict(credentials)
         self.options = options or ScanOptions()
         self._client = client
@@ -109,6 +119,14 @@ class SnmpScanner:
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
         initial = self.targets.initial()
+        reached = self.reached
+        if reached is not None:  # known devices the crawl might not reach this time: visit them anyway
+            starting = {(e.host, e.port) for e, _, _ in initial}
+            for address in sorted(reached.entries):
+                if (address, self.targets.port) not in starting and reached.known(address, ctx.observed_at) \
+                        and self.targets.crawl.allows(address):
+                    initial.append((Endpoint(address, self.targets.port), self.targets.credentials_for(address),
+                                    False))
         for endpoint, names, is_seed in initial:
             queued.add((endpoint.host, endpoint.port))
             queue.put_nowait((endpoint, names, is_seed, 0))
@@ -128,6 +146,16 @@ class SnmpScanner:
             nonlocal done, total
             collected = await collect_device(client, endpoint, self._creds(names), self.options.device_deadline)
             outcome, result = self._assess(collected, is_seed, ctx)
+            if reached is not None:
+                if outcome.status == "silent":
+                    known = reached.known(endpoint.host, ctx.observed_at)
+                    if known is not None:
+                        outcome = DeviceOutcome(
+                            str(endpoint), "failed", known.name,
+                            reason=f"{known.name or endpoint.host} answered before and is silent now "
+                                   f"({outcome.reason}): not aged, its part of the scope is incomplete")
+                elif outcome.status in ("ok", "partial"):
+                    reached.record(endpoint.host, outcome.name, ctx.observed_at)
             async with lock:
                 summary.requests += collected.requests
                 summary.varbinds += collected.varbinds
@@ -187,6 +215,12 @@ class SnmpScanner:
             if self._client is None:
                 client.close()
         items.extend(forwarding_relations(results, ctx))
+        if reached is not None:
+            try:
+                reached.save(ctx.observed_at)
+            except OSError as exc:  # the scan stands; the next one may not recognise a silent device
+                log.warning("snmp scope %s: cannot save the reached targets: %s", scope, exc)
+                errors.append(f"reached targets not saved: {exc}")
         summary.seconds = time.monotonic() - started
         summary.outcomes.sort(key=lambda o: o.address)
         return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors), stats=summary.stats())
@@ -207,6 +241,12 @@ class SnmpScanner:
             address, status, result.name, result.ci_class,
             reason="; ".join(problems) if problems else None, neighbors=len(result.neighbors),
         ), result
+
+
+def reached_targets(scope: str, state_dir: str | None = None, forget_after_days: float = 7.0) -> ReachedTargets:
+    """The scope's memory of answering addresses: in ``state_dir``, by default the data dir's ``snmp-state/``."""
+    directory = Path(os.path.expanduser(state_dir)) if state_dir else get_core_settings().data_dir / "snmp-state"
+    return ReachedTargets.for_scope(directory, scope, forget_after_days)
 
 
 def from_job_options(options: dict[str, Any], secrets: dict[str, str], concurrency: int) -> SnmpScanner:
@@ -237,7 +277,10 @@ def from_job_options(options: dict[str, Any], secrets: dict[str, str], concurren
         entry.setdefault("credentials", ["job"])
     if isinstance(raw.get("crawl"), dict):
         raw["crawl"].setdefault("credentials", ["job"])
+    state_dir = raw.pop("state_dir", None)
+    forget_after = float(raw.pop("forget_after_days", 7.0))
     targets = parse_targets(raw)
+    reached = reached_targets(targets.scope, str(state_dir) if state_dir else None, forget_after)
     client = ClientOptions(timeout=float(raw.get("timeout", 1.0)), retries=int(raw.get("retries", 1)))
     scan = ScanOptions(concurrency=concurrency, device_deadline=float(raw.get("device_deadline", 60.0)), client=client)
-    return SnmpScanner(targets, {"job": credential}, scan)
+    return SnmpScanner(targets, {"job": credential}, scan, reached=reached)

@@ -36,6 +36,20 @@ class Lab:
         return Endpoint(self.addresses[key], self.port)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The SNMP scanner remembers answering addresses in the data dir: keep the tests' out of $HOME."""
+    import os
+
+    saved = os.environ.get("CMDB_DATA_DIR")
+    os.environ["CMDB_DATA_DIR"] = str(tmp_path_factory.mktemp("cmdb-data"))
+    yield
+    if saved is None:
+        os.environ.pop("CMDB_DATA_DIR", None)
+    else:
+        os.environ["CMDB_DATA_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """Seven simulated devices, each its own snmpsim process and address, community from an env var."""
