@@ -359,7 +359,8 @@ def _build_zone(session: boto3.Session, endpoint: str, account_id: str, exp: Exp
         else:
             record = {"Name": fqdn, "Type": rtype, "TTL": 60, "ResourceRecords": [{"Value": value}]}
         changes.append({"Action": "CREATE", "ResourceRecordSet": record})
-        key = exp.ci("dns_record", f"{zone_id}/{fqdn} {rtype}")
+        # Stored as the catalog normalises a record name: lower case, no trailing dot.
+        key = exp.ci("dns_record", f"{zone_id}/{fqdn.rstrip('.').lower()} {rtype}")
         exp.rel("CONTAINS", zone_id, key)
         exp.rel("RESOLVES_TO", key, resolved)
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})

@@ -73,7 +73,7 @@ def test_acc1_down_reaches_its_hosts_and_the_shop_not_the_rest_of_the_network(
 ) -> None:
     harness = lab_estate
     service = ImpactService(TopologyIndex.load(harness.store, harness.schema), harness.schema, fast_path_limit)
-    acc1 = _uid(harness, "switch", sys_name="acc1.lab.example")
+    acc1 = _uid(harness, "switch", fqdn="acc1.lab.example")
     report = service.impact(ImpactRequest((acc1,)))
     # Everything but the ports, by name: the hosts behind acc1, their software, the shop.
     graded = {(ci.name, ci.grade.value) for ci in report.impacted if ci.ci_class != "interface"}
@@ -107,7 +107,7 @@ def test_dist1_down_takes_acc1_and_its_hosts_and_core1_only_degrades_nothing_ups
 ) -> None:
     harness = lab_estate
     service = ImpactService(TopologyIndex.load(harness.store, harness.schema), harness.schema, fast_path_limit)
-    report = service.impact(ImpactRequest((_uid(harness, "switch", sys_name="dist1.lab.example"),)))
+    report = service.impact(ImpactRequest((_uid(harness, "switch", fqdn="dist1.lab.example"),)))
     graded = {(ci.name, ci.grade.value) for ci in report.impacted if ci.ci_class != "interface"}
     # dist1 - dist2 is a same-tier link: acc1's only way up is dist1, so it is cut off.
     assert graded == {

@@ -31,7 +31,7 @@ def test_cli_discovers_the_lab_and_reports_failures(lab: Lab, tmp_path: Path) ->
         str(tmp_path / "credentials.yaml"), "--store", f"sqlite:///{db}", "--timeout", "2", "--json",
     ])
     assert result.exit_code == 1, result.output  # one failed device -> exit 1, the rest is applied
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)  # the target_failed warning goes to stderr
     assert (summary["status"], summary["devices"], summary["failed"], summary["neighbors"], summary["links"]) == (
         "incomplete", 7, 1, 8, 8)
     assert {d["address"]: d["status"] for d in summary["devices_detail"]}[f"{dead}:{lab.port}"] == "failed"

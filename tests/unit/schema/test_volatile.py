@@ -14,7 +14,7 @@ BASE: dict[str, Any] = {
     "classes": {
         "ci": {"abstract": True, "attributes": {"name": "string"}},
         "host": {"parent": "ci", "identifiers": [["fqdn"]],
-                 "attributes": {"fqdn": "string", "uptime_s": {"type": "int", "volatile": True}}},
+                 "attributes": {"fqdn": {"type": "string", "identity": "name"}, "uptime_s": {"type": "int", "volatile": True}}},
         "vm": {"parent": "host"},
     },
     "relationships": {"LINK": {"from": ["ci"], "to": ["ci"], "impact": "none", "set_attributes": ["protocol"]}},
