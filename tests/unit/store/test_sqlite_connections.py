@@ -11,8 +11,17 @@ from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
 
 
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _open_fds(under: Path) -> int:
+    """This process's file descriptors open on files under ``under`` (the test's store files only:
+    other tests' leftovers opening or closing meanwhile must not count)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed since the listing
+            continue
+        count += target.startswith(str(under))
+    return count
 
 
 def _in_fresh_threads(work: object, count: int) -> None:
@@ -26,9 +35,9 @@ def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "cmdb.sqlite", load_schema())
     try:
         _in_fresh_threads(lambda: store.list_runs(limit=1), 3)  # warm-up: WAL and shared-memory files exist
-        before = _open_fds()
+        before = _open_fds(tmp_path)
         _in_fresh_threads(lambda: store.list_runs(limit=1), 200)
-        assert _open_fds() == before
+        assert _open_fds(tmp_path) == before
         assert store._connections.live() == 1  # the creating thread's own
     finally:
         store.close()
@@ -47,9 +56,9 @@ def test_the_change_repository_closes_them_too(tmp_path: Path) -> None:
     changes = SQLiteChangeRepository(tmp_path / "changes.sqlite")
     try:
         _in_fresh_threads(lambda: changes._conn().execute("SELECT 1").fetchall(), 3)
-        before = _open_fds()
+        before = _open_fds(tmp_path)
         _in_fresh_threads(lambda: changes._conn().execute("SELECT 1").fetchall(), 200)
-        assert _open_fds() == before
+        assert _open_fds(tmp_path) == before
         assert changes._connections.live() == 1
     finally:
         changes.close()
