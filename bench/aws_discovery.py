@@ -26,9 +26,9 @@ from cmdb.model import RunStatus
 from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings, Credentials
 from discovery.aws.client import AwsCaller, collect_global, collect_region, make_session
-from discovery.demo.aws_company import start_moto
-from discovery.demo.processes import terminate
 from discovery.runner import run_scan
+from labs.demo.aws_company import start_moto
+from labs.demo.processes import terminate
 from schema import load_schema
 
 KEYS = Credentials("testing", "testing")

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmdb.observation import Item, dump_item
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 
 
 def estate_streams(cis: int, rels_per_ci: float = 4.0, seed: int = 7) -> tuple[SyntheticEstate, Iterator[tuple[str, str, Iterator[Item]]]]:

@@ -34,9 +34,9 @@ import asyncssh
 
 from discovery.ssh.client import ENCRYPTION_ALGS
 from discovery.ssh.inventory import Credentials, HostEntry, HostKeysConfig, Inventory
-from discovery.ssh.labhosts import Lab
 from discovery.ssh.scanner import SSHScanner
 from discovery.ssh.script import build_script
+from labs.ssh.hosts import Lab
 
 
 def build_inventory(lab: Lab, per_host: dict[str, list[str]], concurrency: int, workdir: Path) -> Inventory:

@@ -34,7 +34,7 @@ from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.factory import open_store, redact
 from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
-from discovery.synthetic import SyntheticEstate
+from labs.synthetic import SyntheticEstate
 from schema import load_schema
 
 

@@ -36,14 +36,14 @@ from pysnmp.hlapi.v3arch.asyncio import (
 
 from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
-from discovery.demo.processes import terminate
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import WALK_GROUPS
 from discovery.snmp.credentials import SecretRef, V2cCredential
-from discovery.snmp.lab import device_files
 from discovery.snmp.scanner import ScanOptions, SnmpScanner
 from discovery.snmp.targets import parse_targets
+from labs.demo.processes import terminate
+from labs.snmp import device_files
 from schema import load_schema
 
 BASES = ["core1", "dist1", "acc1", "rtr1", "fw1"]

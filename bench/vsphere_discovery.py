@@ -33,7 +33,7 @@ from cmdb.store.sqlite import SQLiteStore
 from discovery.runner import ingest_scope
 from discovery.vsphere.client import _VIEW_TYPES, _VIM_TYPES, OBJECT_PROPERTIES, ConnectSettings
 from discovery.vsphere.scanner import VsphereScanConfig, VsphereScanner
-from discovery.vsphere.vcsim import Inventory, Vcsim, running_vcsim
+from labs.vcsim import Inventory, Vcsim, running_vcsim
 from schema import load_schema
 
 _PC = vmodl.query.PropertyCollector

@@ -31,8 +31,8 @@ from cmdb_cli.jobs import outcome_table
 
 if TYPE_CHECKING:
     from discovery.base import Progress as ScanProgress
-    from discovery.demo.estate import DemoEstate
     from discovery.job_runner import JobOutcome
+    from labs.demo.estate import DemoEstate
 
 DEFAULT_DIR = Path(".cmdb-demo")
 TOKEN_FILE = "viewer-token"
@@ -203,7 +203,7 @@ def demo(
                                    "started and stopped with the demo)."),
 ) -> None:
     """Start a local estate (AWS in moto, a lab network in snmpsim, SSH hosts), discover it for real, serve the API."""
-    from discovery.demo.estate import declare_services, discover_estate, start_estate, stop_estate
+    from labs.demo.estate import declare_services, discover_estate, start_estate, stop_estate
 
     data_dir = data_dir.resolve()
     if store_kind not in ("sqlite", "neo4j"):

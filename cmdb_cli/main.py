@@ -31,6 +31,9 @@ AREAS: tuple[str, ...] = ("core", "jobs", "scheduler", "changes", "hosts", "impa
 for _area in AREAS:
     importlib.import_module(f"cmdb_cli.{_area}").register(app, discover_app)
 
+# The labs' synthetic estate as the ``sample`` scanner: wired here, never imported by the product.
+importlib.import_module("labs.sample_scanner").register()
+
 
 def main() -> None:
     app()

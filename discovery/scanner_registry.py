@@ -61,15 +61,6 @@ class SnmpOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class SampleOptions(BaseModel):
-    """The bundled synthetic estate: ``apps`` drives its size (34 CIs per app)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    apps: int = Field(default=12, ge=1, le=100_000)
-    seed: int = 7
-
-
 class VsphereOptions(BaseModel):
     """A vCenter (``host`` or ``host:port``); ``insecure`` skips certificate checks (a simulator in tests only)."""
 
@@ -172,13 +163,6 @@ def _build_snmp(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> Sca
     return scanner
 
 
-def _build_sample(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> Scanner:
-    mod = _require("discovery.synthetic", "sample")
-    assert isinstance(options, SampleOptions)
-    scanner: Scanner = mod.SyntheticScanner(mod.EstateSpec(apps=options.apps, seed=options.seed), source="sample")
-    return scanner
-
-
 def _build_vsphere(job: Job, options: BaseModel, secrets: dict[str, Secret]) -> Scanner:
     mod = _require("discovery.vsphere.scanner", "vsphere")
     client = _require("discovery.vsphere.client", "vsphere")
@@ -208,10 +192,16 @@ REGISTRY: dict[str, ScannerEntry] = {
                      _build_hosts, "Linux hosts over SSH"),
         ScannerEntry("vsphere", "vsphere", "discovery.vsphere.scanner", VsphereOptions,
                      frozenset({"user", "password"}), _build_vsphere, "a vCenter's inventory through pyvmomi"),
-        ScannerEntry("sample", "sample", "discovery.synthetic", SampleOptions, frozenset(),
-                     _build_sample, "the bundled synthetic sample estate"),
     )
 }
+
+
+def register(entry: ScannerEntry) -> None:
+    """Add a scanner that lives outside the product packages (the labs' ``sample`` estate).
+
+    The composition root (``cmdb_cli``) calls it at start-up, so the product never imports the labs.
+    """
+    REGISTRY[entry.name] = entry
 
 
 def availability(name: str) -> str | None:

@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 from cmdb.store.cypher.neo4j_server import Neo4jServer
+from labs import sample_scanner
 from tests.builders import Harness
+
+# Jobs files in the tests name the labs' ``sample`` scanner, as the ``cmdb`` command makes it available.
+sample_scanner.register()
 
 
 @pytest.fixture

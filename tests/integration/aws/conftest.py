@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from discovery.demo.aws_company import start_moto
-from discovery.demo.processes import terminate
+from labs.demo.aws_company import start_moto
+from labs.demo.processes import terminate
 
 TEST_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 

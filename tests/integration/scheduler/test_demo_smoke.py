@@ -27,7 +27,7 @@ import pytest
 
 from cmdb.model import CI, CIQuery
 from cmdb.store.sqlite import SQLiteStore
-from discovery.demo.hosts_lab import hosts_lab_problem
+from labs.demo.hosts_lab import hosts_lab_problem
 from schema import load_schema
 
 CMDB = str(Path(sys.executable).with_name("cmdb"))

@@ -24,8 +24,8 @@ import pytest
 from cmdb.model import RunStatus
 from cmdb.store.sqlite import SQLiteStore
 from discovery.snmp.client import Endpoint
-from discovery.snmp.lab import device_files, free_udp_port
-from discovery.snmp.lab.generate import DEVICES
+from labs.snmp import device_files, free_udp_port
+from labs.snmp.generate import DEVICES
 from schema import load_schema
 from tests.integration.snmp.agents import community, start_snmpsim, stop, wait_answers
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from discovery.demo.processes import terminate
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient, SnmpError
 from discovery.snmp.credentials import Credential, SecretRef, V2cCredential
+from labs.demo.processes import terminate
 
 COMMUNITY_ENV = "CMDB_TEST_SNMP_COMMUNITY"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from discovery.snmp.client import Endpoint
-from discovery.snmp.lab import device_files, free_udp_port
-from discovery.snmp.lab.generate import DEVICES
+from labs.snmp import device_files, free_udp_port
+from labs.snmp.generate import DEVICES
 from tests.integration.snmp.agents import community, start_snmpd, start_snmpsim, stop, wait_answers
 
 RECORDINGS = Path(__file__).parents[2] / "data" / "snmp" / "recordings"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from discovery.snmp.lab.generate import DEVICES
+from labs.snmp.generate import DEVICES
 from tests.builders import Harness
 from tests.integration.snmp.agents import community
 from tests.integration.snmp.conftest import CORE1_SECOND_ADDRESS, Lab

@@ -18,11 +18,11 @@ import pytest
 
 from cmdb.model import Lifecycle, RunStatus
 from discovery.snmp.client import Endpoint
-from discovery.snmp.lab import device_files, free_udp_port
-from discovery.snmp.lab.generate import DEVICES
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.scanner import SnmpScanner
 from discovery.snmp.targets import parse_targets
+from labs.snmp import device_files, free_udp_port
+from labs.snmp.generate import DEVICES
 from tests.builders import Harness
 from tests.integration.snmp.agents import community, start_snmpsim, stop, wait_answers
 from tests.integration.snmp.conftest import Lab

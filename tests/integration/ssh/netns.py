@@ -1,6 +1,6 @@
 """Reusable namespace hosts for the SSH tests, the benchmark and the demo.
 
-Everything lives in :mod:`discovery.ssh.labhosts` and :mod:`discovery.ssh.labworkloads` (importable at run time by the
+Everything lives in :mod:`labs.ssh.hosts` and :mod:`labs.ssh.workloads` (importable at run time by the
 demo): :class:`Lab` (namespace hosts with their own sshd, hostname, FQDN and
 machine-id, reached from a scanner namespace), the workloads
 (:func:`start_postgres`, :func:`start_app`, :func:`stop_process`) and the
@@ -17,7 +17,7 @@ Example::
 
 from __future__ import annotations
 
-from discovery.ssh.labhosts import Lab, LabHost
-from discovery.ssh.labworkloads import PG_BIN, AppLab, build_app_lab, start_app, start_postgres, stop_process
+from labs.ssh.hosts import Lab, LabHost
+from labs.ssh.workloads import PG_BIN, AppLab, build_app_lab, start_app, start_postgres, stop_process
 
 __all__ = ["PG_BIN", "AppLab", "Lab", "LabHost", "build_app_lab", "start_app", "start_postgres", "stop_process"]

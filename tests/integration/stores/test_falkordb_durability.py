@@ -27,7 +27,7 @@ from cmdb.store.cypher.store import CypherStore
 from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.transfer import export_store
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import Clock
 

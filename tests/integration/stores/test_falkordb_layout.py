@@ -13,7 +13,7 @@ from cmdb.store.cypher.falkordb_transport import FalkorDBTransport
 from cmdb.store.cypher.statements import BOOKKEEPING, BOOKKEEPING_LABELS, TOPOLOGY, Statements
 from cmdb.store.cypher.store import CypherStore
 from cmdb.store.transfer import export_store, import_store
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import DAY, Clock
 

@@ -25,7 +25,7 @@ from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.cypher.neo4j_transport import Neo4jOptions, Neo4jTransport
 from cmdb.store.cypher.store import CypherStore
 from cmdb.store.sqlite import SQLiteStore
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import Clock
 from tests.integration.stores.test_falkordb_durability import content, ingest

@@ -17,7 +17,7 @@ from cmdb.store.factory import open_store
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.transfer import TransferError, export_store, import_store
 from cmdb_cli.main import app
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import DAY, Clock
 

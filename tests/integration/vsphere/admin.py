@@ -14,7 +14,7 @@ from typing import Any
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim
 
-from discovery.vsphere.vcsim import Vcsim
+from labs.vcsim import Vcsim
 
 
 def wait_for_task(task: Any, timeout: float = 60.0) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from discovery.vsphere.vcsim import Inventory, Vcsim, running_vcsim
+from labs.vcsim import Inventory, Vcsim, running_vcsim
 
 # A second estate unlike the default: two datacenters, resource pools, two datastores.
 CUSTOM = Inventory(datacenters=2, clusters=1, hosts=2, standalone_hosts=0, vms=1, pools=1, datastores=2,

@@ -7,7 +7,7 @@ from typing import Any
 from discovery.runner import ingest_scope
 from discovery.vsphere.client import ConnectSettings
 from discovery.vsphere.scanner import VsphereScanConfig, VsphereScanner
-from discovery.vsphere.vcsim import Vcsim
+from labs.vcsim import Vcsim
 from tests.builders import Harness
 
 

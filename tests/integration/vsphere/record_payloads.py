@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from discovery.vsphere.client import ConnectSettings, VsphereClient
-from discovery.vsphere.vcsim import running_vcsim
+from labs.vcsim import running_vcsim
 from tests.integration.vsphere.admin import admin_session
 from tests.integration.vsphere.conftest import CUSTOM
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from cmdb.store.sqlite import SQLiteStore
-from discovery.vsphere.vcsim import Vcsim
+from labs.vcsim import Vcsim
 
 CMDB = str(Path(sys.executable).with_name("cmdb"))
 

@@ -19,7 +19,7 @@ from discovery.ssh.facts import HostFacts
 from discovery.ssh.observations import HostContext, host_items
 from discovery.vsphere.client import ConnectSettings
 from discovery.vsphere.scanner import VsphereScanConfig, VsphereScanner
-from discovery.vsphere.vcsim import Inventory, Vcsim, running_vcsim
+from labs.vcsim import Inventory, Vcsim, running_vcsim
 from tests.builders import Harness
 from tests.integration.vsphere.admin import admin_session
 from tests.integration.vsphere.certs import make_certs

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cmdb.model import CI
-from discovery.synthetic import EstateSpec, SyntheticEstate
+from labs.synthetic import EstateSpec, SyntheticEstate
 from tests.builders import Harness
 
 _KEY_ATTR = {

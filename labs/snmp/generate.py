@@ -1,6 +1,6 @@
 """Write the lab topology as consistent ``.snmprec`` files (LLDP and CDP on both ends).
 
-Run ``python -m discovery.snmp.lab.generate`` after editing ``DEVICES``/``LINKS``.
+Run ``python -m labs.snmp.generate`` after editing ``DEVICES``/``LINKS``.
 Each device listens on its own 127.0.0.x address (``ADDRESSES``); LLDP and CDP
 advertise those addresses as management addresses, so a crawl stays on loopback.
 """

@@ -1,6 +1,6 @@
 """The lab network: one snmpsim agent per recorded device, each on its own 127.0.0.x address.
 
-The recordings (``discovery/snmp/lab/*.snmprec``) describe a small campus
+The recordings (``labs/snmp/*.snmprec``) describe a small campus
 network (core, distribution, access switches, a router and a firewall) whose
 LLDP/CDP tables name each other's 127.0.0.x management addresses, so a crawl
 from the core stays on loopback.
@@ -32,8 +32,8 @@ class NetworkLab:
 def lab_devices() -> dict[str, tuple[Path, str]]:
     """Device name -> (recording, address); empty when the SNMP lab is not installed."""
     try:
-        from discovery.snmp.lab import device_files
-        from discovery.snmp.lab.generate import DEVICES
+        from labs.snmp import device_files
+        from labs.snmp.generate import DEVICES
     except ImportError:
         return {}
     return {name: (path, DEVICES[name].address) for name, path in device_files().items() if name in DEVICES}
@@ -62,8 +62,8 @@ def start_network_lab(work: Path, record: Callable[[str, int, str], None], timeo
     """Start one snmpsim per device; ``record(name, pid, marker)`` is called as each starts."""
     devices = lab_devices()
     if not devices:
-        raise RuntimeError("the SNMP lab recordings (discovery/snmp/lab) are not installed")
-    from discovery.snmp.lab import free_udp_port
+        raise RuntimeError("the SNMP lab recordings (labs/snmp) are not installed")
+    from labs.snmp import free_udp_port
 
     port = free_udp_port([address for _, address in devices.values()])
     binary = Path(sys.executable).with_name("snmpsim-command-responder")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _URL = re.compile(r"GOVC_URL=https://[^@]*@(127\.0\.0\.1:\d+)/sdk")
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[1]
 
 
 class VcsimUnavailable(RuntimeError):

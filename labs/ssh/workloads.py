@@ -1,6 +1,6 @@
 """Workloads for lab hosts: a real PostgreSQL, small TCP apps and clients, the standard app lab.
 
-See :mod:`discovery.ssh.labhosts` for the hosts themselves.
+See :mod:`labs.ssh.hosts` for the hosts themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from discovery.ssh.labhosts import Lab, LabHost, _sh
+from labs.ssh.hosts import Lab, LabHost, _sh
 
 # -- workloads: real servers and long-lived clients inside lab hosts --------------------------
 

@@ -2,7 +2,7 @@
 
 ``web1`` (nginx :80) -> ``app1`` (java :8080) -> ``db1`` (postgres :5432) and
 ``cache1`` (redis-server :6379). db1 runs a real PostgreSQL when Debian's is
-installed (``discovery.ssh.labworkloads``); the others are one small Python
+installed (``labs.ssh.workloads``); the others are one small Python
 program run under those process names (a symlink named like the product). The
 SSH scanner sees real listening sockets and real established connections
 between hosts, and infers the dependencies from them. Each host claims the EC2
@@ -99,7 +99,7 @@ def switched_addresses() -> dict[str, tuple[str, str]]:
     -> interface -> address) on one ip_address CI.
     """
     try:
-        from discovery.snmp.lab.generate import DEVICES
+        from labs.snmp.generate import DEVICES
     except ImportError:
         return {}
     learned = {mac for device in DEVICES.values() for mac, _, _ in device.fdb}
@@ -111,7 +111,7 @@ def _start_real_postgres(host: Any, record_process: Callable[[str, int, str], No
                          record_path: Callable[[str], None]) -> bool:
     """A real PostgreSQL on db1 when Debian's is installed (else the stand-in runs); True if it runs."""
     try:
-        from discovery.ssh.labworkloads import PG_BIN, start_postgres
+        from labs.ssh.workloads import PG_BIN, start_postgres
     except ImportError:
         return False
     if not (PG_BIN / "postgres").exists():
@@ -151,7 +151,7 @@ def start_hosts_lab(work: Path, instances: dict[str, str], record_process: Calla
                     record_namespaces: Callable[[list[str]], None], prefix: str = PREFIX,
                     record_path: Callable[[str], None] = lambda path: None, timeout_s: float = 30) -> HostsLab:
     """Start the hosts and their services; every PID and namespace is recorded as soon as it exists."""
-    from discovery.ssh.labhosts import Lab
+    from labs.ssh.hosts import Lab
 
     work.mkdir(parents=True, exist_ok=True)
     program = work / "service.py"

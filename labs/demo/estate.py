@@ -22,9 +22,9 @@ import yaml
 from cmdb.ingest import Ingestor
 from cmdb.model import ScanRun
 from discovery.base import ProgressHook
-from discovery.demo.state import DemoState, stop_everything
 from discovery.job_runner import JobOutcome, JobRunner
 from discovery.jobs import Jobs, load_jobs
+from labs.demo.state import DemoState, stop_everything
 
 Say = Callable[[str], None]
 
@@ -72,17 +72,17 @@ def _secret(directory: Path, name: str, value: str) -> str:
 
 
 def _start_aws(work: Path, state: DemoState) -> Any:
-    from discovery.demo.aws_company import start_moto
+    from labs.demo.aws_company import start_moto
 
     proc, endpoint = start_moto(work)
     state.add_process("moto_server", proc.pid, "moto_server")
-    from discovery.demo.aws_company import seed_company
+    from labs.demo.aws_company import seed_company
 
     return seed_company(endpoint)
 
 
 def _start_network(work: Path, state: DemoState) -> Any:
-    from discovery.demo.network_lab import start_network_lab
+    from labs.demo.network_lab import start_network_lab
 
     return start_network_lab(work, state.add_process)
 
@@ -90,7 +90,7 @@ def _start_network(work: Path, state: DemoState) -> Any:
 def _add_vsphere(work: Path, state: DemoState, estate: DemoEstate, jobs: list[dict[str, Any]], secrets: Path,
                  say: Say) -> None:
     """A small vCenter (vcsim): one datacenter, a 3-host cluster, a resource pool of 2 VMs, 2 datastores."""
-    from discovery.vsphere.vcsim import Inventory, VcsimUnavailable, start_vcsim
+    from labs.vcsim import Inventory, VcsimUnavailable, start_vcsim
 
     say("starting a vCenter simulator (vcsim) ...")
     try:
@@ -138,7 +138,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
         try:
             company = aws_future.result()
             estate.instances = dict(company.instances)
-            from discovery.demo.aws_company import DUMMY_KEY, DUMMY_SECRET, REGION
+            from labs.demo.aws_company import DUMMY_KEY, DUMMY_SECRET, REGION
 
             jobs.append({
                 "name": "acme-aws", "scanner": "aws", "schedule": {"interval": 600, "jitter": 30}, "timeout": 300,
@@ -168,7 +168,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
 
     _add_vsphere(data_dir / "vsphere", state, estate, jobs, secrets, say)
 
-    from discovery.demo.hosts_lab import PREFIX, hosts_lab_problem, start_hosts_lab
+    from labs.demo.hosts_lab import PREFIX, hosts_lab_problem, start_hosts_lab
 
     problem = None if with_hosts else "disabled (--no-hosts)"
     problem = problem or hosts_lab_problem()
@@ -201,7 +201,7 @@ def start_estate(data_dir: Path, with_hosts: bool = True, say: Say = print, netn
 
 def declare_services(estate: DemoEstate, ingestor: Ingestor) -> ScanRun:
     """Ingest Acme's declared service map (source ``manual``) as one complete run."""
-    from discovery.demo.services import SCOPE, SOURCE, service_map
+    from labs.demo.services import SCOPE, SOURCE, service_map
 
     hosts_real = any(p.name == "hosts" and p.status == "real" for p in estate.parts)
     with ingestor.run(SOURCE, SCOPE, job="acme-services") as run:
