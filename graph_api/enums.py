@@ -1,4 +1,10 @@
-"""GraphQL enums derived from ``schema/`` (CI classes, relationship types, sources), never restated."""
+"""GraphQL enums derived from the catalog in force (CI classes, relationship types, sources), never restated.
+
+The catalog in force is ``CMDB_SCHEMA_PATH`` when set, else the bundled ``schema/catalog.yaml``: the
+same one every ``cmdb`` command loads (``cmdb_cli.context.schema``), so ``cmdb serve`` answers with the
+classes and relationship types its store was written with. It is read once per process, when the GraphQL
+types are first imported; ``create_app`` refuses a store schema whose names differ from it.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,30 @@ import strawberry
 
 from cmdb.model import Lifecycle as LifecycleModel
 from cmdb.model import RunStatus as RunStatusModel
+from cmdb.settings import get_core_settings
 from cmdb.store.protocol import Direction as DirectionModel
 from schema import Schema, load_schema
 
-# The packaged catalog is what the SDL describes; ``create_app`` refuses a store
-# schema whose names differ from it (see ``check_catalog``).
-CATALOG: Schema = load_schema()
+
+def catalog_in_force() -> Schema:
+    """``CMDB_SCHEMA_PATH``'s catalog when set, else the bundled one (what every command loads)."""
+    path = get_core_settings().schema_path
+    return load_schema(path) if path else load_schema()
+
+
+CATALOG: Schema = catalog_in_force()
 
 CIClassName = strawberry.enum(
     Enum("CIClassName", {name.upper(): name for name in sorted(CATALOG.classes)}),  # type: ignore[misc]
-    description="A CI class declared in schema/catalog.yaml.",
+    description="A CI class declared in the catalog.",
 )
 RelationshipTypeName = strawberry.enum(
     Enum("RelationshipTypeName", {name.upper(): name for name in sorted(CATALOG.relationships)}),  # type: ignore[misc]
-    description="A relationship type declared in schema/catalog.yaml.",
+    description="A relationship type declared in the catalog.",
 )
 SourceName = strawberry.enum(
     Enum("SourceName", {name.upper(): name for name in sorted(CATALOG.sources)}),  # type: ignore[misc]
-    description="A discovery source declared in schema/catalog.yaml.",
+    description="A discovery source declared in the catalog.",
 )
 Lifecycle = strawberry.enum(LifecycleModel, name="Lifecycle")
 RunStatus = strawberry.enum(RunStatusModel, name="RunStatus")
@@ -38,7 +50,8 @@ def check_catalog(schema: Schema) -> None:
     missing_rels = set(schema.relationships) - set(CATALOG.relationships)
     if missing_classes or missing_rels:
         raise ValueError(
-            "the store's schema differs from the packaged catalog the GraphQL schema was built from: "
+            "the store's schema differs from the catalog the GraphQL schema was built from "
+            "(CMDB_SCHEMA_PATH, else the bundled one): "
             f"classes {sorted(missing_classes)}, relationship types {sorted(missing_rels)}"
         )
 
