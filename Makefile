@@ -30,7 +30,7 @@ COVERAGE = --cov=schema --cov=cmdb --cov=discovery --cov=graph_api --cov=cmdb_cl
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache >/dev/null
-	$(BIN)/mypy cmdb schema
+	$(BIN)/mypy cmdb schema discovery graph_api cmdb_cli labs
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -287,8 +287,9 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     # Embedded SQLite reads take well under a millisecond: run them inline on the event loop
     # (measured faster than a thread pool, docs/benchmarks/api.md); network stores get threads.
     url = options.store_url or settings().resolved_store_url()
-    threads = {} if "CMDB_API_STORE_THREADS" in os.environ else {"store_threads": 0 if url.startswith("sqlite") else 4}
-    api_settings = ApiSettings(host=options.host, port=options.port, **threads)
+    api_settings = ApiSettings(host=options.host, port=options.port)
+    if "CMDB_API_STORE_THREADS" not in os.environ:
+        api_settings.store_threads = 0 if url.startswith("sqlite") else 4
     if follower is not None:
         follower.follow(interval=1.0)  # an idle worker stays current too
     from cmdb_cli.workers import liveness

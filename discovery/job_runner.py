@@ -212,6 +212,7 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         try:
             scanner = await asyncio.to_thread(build_scanner, job)
+            # type-var: Scanner.scan is declared an AsyncIterator; every scanner's is an async generator (aclose).
             async with contextlib.aclosing(scanner.scan(progress)) as results:  # type: ignore[type-var]
                 async for result in results:
                     fut = loop.run_in_executor(None, _ingest_scope, self.ingestor, scanner.source, result,

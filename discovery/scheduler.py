@@ -171,7 +171,8 @@ class DiscoveryScheduler:
 
     def _on_max_instances(self, event: JobSubmissionEvent) -> None:
         # APScheduler refused to start an overlapping run: record the skip.
-        assert self._loop is not None
+        loop = self._loop
+        assert loop is not None  # set by start(), before APScheduler runs anything
         if event.job_id == RETENTION_ID:
             return
         job = self.jobs.get(event.job_id)
@@ -181,11 +182,11 @@ class DiscoveryScheduler:
             self._done(JobOutcome(job.name, "skipped", [run], run.errors[0] if run.errors else None))
 
         def spawn() -> None:
-            task = self._loop.create_task(record())  # type: ignore[union-attr]
+            task = loop.create_task(record())
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
-        self._loop.call_soon_threadsafe(spawn)
+        loop.call_soon_threadsafe(spawn)
 
     def request_stop(self) -> None:
         """Ask ``serve`` to shut down (what SIGTERM/SIGINT do); safe from any thread."""

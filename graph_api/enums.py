@@ -8,7 +8,9 @@ types are first imported; ``create_app`` refuses a store schema whose names diff
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import Enum
+from typing import TYPE_CHECKING, cast
 
 import strawberry
 
@@ -27,21 +29,39 @@ def catalog_in_force() -> Schema:
 
 CATALOG: Schema = catalog_in_force()
 
-CIClassName = strawberry.enum(
-    Enum("CIClassName", {name.upper(): name for name in sorted(CATALOG.classes)}),  # type: ignore[misc]
-    description="A CI class declared in the catalog.",
-)
-RelationshipTypeName = strawberry.enum(
-    Enum("RelationshipTypeName", {name.upper(): name for name in sorted(CATALOG.relationships)}),  # type: ignore[misc]
-    description="A relationship type declared in the catalog.",
-)
-SourceName = strawberry.enum(
-    Enum("SourceName", {name.upper(): name for name in sorted(CATALOG.sources)}),  # type: ignore[misc]
-    description="A discovery source declared in the catalog.",
-)
-Lifecycle = strawberry.enum(LifecycleModel, name="Lifecycle")
-RunStatus = strawberry.enum(RunStatusModel, name="RunStatus")
-Direction = strawberry.enum(DirectionModel, name="Direction")
+# Enum's functional API builds a new Enum subclass from names known only at run time; mypy only models
+# it with literal member names, so the call is typed here as what it is: (name, members) -> an Enum class.
+_make_enum = cast("Callable[[str, dict[str, str]], type[Enum]]", Enum)
+
+
+def _catalog_enum(name: str, values: Iterable[str], description: str) -> type[Enum]:
+    return strawberry.enum(_make_enum(name, {value.upper(): value for value in sorted(values)}),
+                           description=description)
+
+
+if TYPE_CHECKING:
+    # What mypy sees: an Enum whose members are not known before the catalog is read.
+    class CIClassName(Enum):
+        """A CI class of the catalog in force."""
+
+    class RelationshipTypeName(Enum):
+        """A relationship type of the catalog in force."""
+
+    class SourceName(Enum):
+        """A discovery source of the catalog in force."""
+else:
+    CIClassName = _catalog_enum("CIClassName", CATALOG.classes, "A CI class declared in the catalog.")
+    RelationshipTypeName = _catalog_enum("RelationshipTypeName", CATALOG.relationships,
+                                         "A relationship type declared in the catalog.")
+    SourceName = _catalog_enum("SourceName", CATALOG.sources, "A discovery source declared in the catalog.")
+
+# strawberry.enum marks the domain's own enum as a GraphQL enum (in place) under the given name.
+strawberry.enum(LifecycleModel, name="Lifecycle")
+strawberry.enum(RunStatusModel, name="RunStatus")
+strawberry.enum(DirectionModel, name="Direction")
+Lifecycle = LifecycleModel
+RunStatus = RunStatusModel
+Direction = DirectionModel
 
 
 def check_catalog(schema: Schema) -> None:
@@ -57,6 +77,6 @@ def check_catalog(schema: Schema) -> None:
 
 
 # Value -> member lookups without Enum.__call__ (hot when projecting thousands of objects).
-CLASS_MEMBER = {m.value: m for m in CIClassName}  # type: ignore[attr-defined]
-REL_MEMBER = {m.value: m for m in RelationshipTypeName}  # type: ignore[attr-defined]
-LIFECYCLE_MEMBER = {m.value: m for m in Lifecycle} | {m: m for m in Lifecycle}  # type: ignore[attr-defined]
+CLASS_MEMBER: dict[str, CIClassName] = {m.value: m for m in CIClassName}
+REL_MEMBER: dict[str, RelationshipTypeName] = {m.value: m for m in RelationshipTypeName}
+LIFECYCLE_MEMBER: dict[str | Lifecycle, Lifecycle] = {m.value: m for m in Lifecycle} | {m: m for m in Lifecycle}

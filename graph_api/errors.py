@@ -9,7 +9,7 @@ Anything else is masked as "Unexpected error." and logged.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -86,7 +86,11 @@ class NotConfiguredError:
     capability: str
 
 
-def mutation_error(exc: Exception) -> NotFoundError | ValidationError | NotConfiguredError | None:
+MutationError = NotFoundError | ValidationError | NotConfiguredError
+T = TypeVar("T")
+
+
+def mutation_error(exc: Exception) -> MutationError | None:
     if isinstance(exc, NotFound):
         return NotFoundError(message=str(exc), key=exc.key)
     if isinstance(exc, InvalidQuery | EditRejected):
@@ -94,3 +98,10 @@ def mutation_error(exc: Exception) -> NotFoundError | ValidationError | NotConfi
     if isinstance(exc, NotConfigured):
         return NotConfiguredError(message=str(exc), capability=exc.what)
     return None
+
+
+def present(result: T | None) -> T:
+    """The result of a mutation helper that returned no typed error (they return one or the other)."""
+    if result is None:
+        raise AssertionError("a mutation returned neither a result nor a typed error")
+    return result

@@ -121,8 +121,9 @@ def _reader(field_def: GraphQLField) -> Callable[[Any], Any]:
 
 
 def _plain(field_def: GraphQLField | None) -> bool:
-    resolve = None if field_def is None else field_def.resolve
-    return resolve is not None and getattr(resolve, "_is_default", False) and not field_def.args  # type: ignore[union-attr]
+    if field_def is None or field_def.resolve is None:
+        return False
+    return bool(getattr(field_def.resolve, "_is_default", False)) and not field_def.args
 
 
 # -- plain subtrees --------------------------------------------------------------------
@@ -261,7 +262,7 @@ def _same(value: Any) -> Any:
 
 def _compile_type(of_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> _Complete | None:
     non_null = isinstance(of_type, GraphQLNonNull)
-    inner: Any = of_type.of_type if non_null else of_type  # type: ignore[union-attr]
+    inner: Any = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
     if isinstance(inner, GraphQLList):
         item = _compile_type(inner.of_type, selection_set)
         return None if item is None else _list_completer(item, non_null)

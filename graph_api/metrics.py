@@ -47,7 +47,7 @@ class ApiMetrics:
         """The text a scrape gets: this process's registry, or every worker's sum in multiprocess mode."""
         if os.environ.get(MULTIPROC_ENV):
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
             return generate_latest(registry)
         return generate_latest(self.registry)
 

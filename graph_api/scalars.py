@@ -6,6 +6,7 @@ from typing import Any, NewType
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.scalar import ScalarDefinition
 
 
 def _parse_long(value: Any) -> int:
@@ -20,7 +21,7 @@ def _parse_long(value: Any) -> int:
 Long = NewType("Long", int)
 
 # Registered through StrawberryConfig.scalar_map in graph_api.schema.
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     Long: strawberry.scalar(
         name="Long",
         serialize=int,

@@ -161,7 +161,7 @@ class VsphereClient:
         except (ssl.SSLError, OSError) as exc:
             raise VsphereError(f"cannot reach {s.server}: {type(exc).__name__}: {exc}") from None
         except vmodl.MethodFault as exc:
-            raise VsphereError(f"login to {s.server} failed: {type(exc).__name__}: {exc.msg}") from None
+            raise VsphereError(f"login to {s.server} failed: {_fault_text(exc)}") from None
 
     def logout(self) -> None:
         if self._si is not None:
@@ -252,7 +252,7 @@ class VsphereClient:
             except vmodl.MethodFault as exc:
                 if isinstance(exc, vim.fault.NotAuthenticated):
                     raise
-                entry["error"] = f"{type(exc).__name__}: {exc.msg}"
+                entry["error"] = _fault_text(exc)
             datacenters.append(entry)
         return {"about": about, "datacenters": datacenters}
 
@@ -261,3 +261,9 @@ def _subtype_of(type_name: str, view_types: list[str]) -> bool:
     """True when ``type_name`` is a subtype of one of ``view_types`` (a cluster is a compute resource)."""
     cls = _VIM_TYPES[type_name]
     return any(cls is _VIM_TYPES[t] or issubclass(cls, _VIM_TYPES[t]) for t in view_types)
+
+
+def _fault_text(fault: vmodl.MethodFault) -> str:
+    """``Type: message``; ``msg`` is a vmodl property that pyVmomi's stubs do not declare."""
+    message: object = getattr(fault, "msg", None)
+    return f"{type(fault).__name__}: {message}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional, TypeVar
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
@@ -24,9 +25,12 @@ from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
 from graph_api.enums import Direction, RelationshipTypeName
 from graph_api.errors import DomainError, as_domain_error
+from graph_api.fields import resolver
 
 MAX_DEPTH = 10
 MAX_NODES = 50_000
+
+T = TypeVar("T")
 
 
 def _engine(info: Info[ApiContext, None]) -> ImpactService:
@@ -77,7 +81,7 @@ def _shows(info: Info[ApiContext, None], names: frozenset[str]) -> bool:
 _EXPLANATIONS = frozenset({"path", "explanation"})
 
 
-async def _run(fn, *args):  # type: ignore[no-untyped-def]
+async def _run(fn: Callable[..., T], *args: Any) -> T:
     try:
         return await run_blocking(fn, *args)
     except Exception as exc:
@@ -89,11 +93,11 @@ async def _run(fn, *args):  # type: ignore[no-untyped-def]
 
 @strawberry.type
 class AnalysisQueries:
-    @strawberry.field(description="Nodes and edges within `depth` hops of `root` (null if the root is unknown).",
-                      permission_classes=[CanView])
+    @resolver(description="Nodes and edges within `depth` hops of `root` (null if the root is unknown).",
+              permission_classes=[CanView])
     async def topology(self, info: Info[ApiContext, None],
                        root_uid: Annotated[strawberry.ID, strawberry.argument(name="root")], depth: int = 2,
-                       direction: Direction = Direction.BOTH,  # type: ignore[assignment]
+                       direction: Direction = Direction.BOTH,
                        types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
                        max_nodes: int = 500) -> Optional[TopologyView]:  # noqa: UP045
         request = TopologyRequest(root=str(root_uid), depth=depth, direction=direction, types=_types(types) or (),
@@ -101,8 +105,8 @@ class AnalysisQueries:
         view = await _run(info.context.services.topology.topology, request)
         return TopologyView.of(view) if view else None
 
-    @strawberry.field(description="Everything impacted if `uids` go down: graded, explained, rolled up to services.",
-                      permission_classes=[CanView])
+    @resolver(description="Everything impacted if `uids` go down: graded, explained, rolled up to services.",
+              permission_classes=[CanView])
     async def impact(self, info: Info[ApiContext, None], uids: list[strawberry.ID], max_depth: int = 6,
                      max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
                      types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
@@ -123,7 +127,7 @@ class AnalysisQueries:
                                 explain=_shows(info, _EXPLANATIONS))
         return ImpactReport.of(await _run(_engine(info).impact, request))
 
-    @strawberry.field(description="Everything `uid` needs, to a depth.", permission_classes=[CanView])
+    @resolver(description="Everything `uid` needs, to a depth.", permission_classes=[CanView])
     async def dependencies(self, info: Info[ApiContext, None], uid: strawberry.ID, max_depth: int = 6,
                            max_nodes: int = 10_000, exclude: Optional[list[strawberry.ID]] = None,  # noqa: UP045
                            types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
@@ -134,7 +138,7 @@ class AnalysisQueries:
                                     min_confidence=min_confidence)
         return DependencyReport.of(await _run(_engine(info).dependencies, request))
 
-    @strawberry.field(description="How a failure of `source` reaches `target`.", permission_classes=[CanView])
+    @resolver(description="How a failure of `source` reaches `target`.", permission_classes=[CanView])
     async def paths(self, info: Info[ApiContext, None],
                     from_uid: Annotated[strawberry.ID, strawberry.argument(name="source")],
                     to_uid: Annotated[strawberry.ID, strawberry.argument(name="target")],
@@ -149,8 +153,8 @@ class AnalysisQueries:
                                                  rel_types=_types(types), min_confidence=min_confidence))
         return PathReport.of(report)
 
-    @strawberry.field(description="Dependencies of a service whose loss alone takes it down.",
-                      permission_classes=[CanView])
+    @resolver(description="Dependencies of a service whose loss alone takes it down.",
+              permission_classes=[CanView])
     async def single_points_of_failure(self, info: Info[ApiContext, None], service: strawberry.ID,
                                        max_depth: int = 10, max_nodes: int = 2_000) -> SpofReport:
         _bounds(max_depth, max_nodes)
@@ -159,10 +163,10 @@ class AnalysisQueries:
                                                                     max_nodes=max_nodes))
         return SpofReport.of(report)
 
-    @strawberry.field(description=(
-        "Network single points of failure: for a switch, router or host, its site (the connected part of the "
-        "network); for a service, the network its hosts need. Devices and links whose loss alone cuts something "
-        "off every uplink, with what each cuts off."), permission_classes=[CanView])
+    @resolver(description=(
+"Network single points of failure: for a switch, router or host, its site (the connected part of the "
+"network); for a service, the network its hosts need. Devices and links whose loss alone cuts something "
+"off every uplink, with what each cuts off."), permission_classes=[CanView])
     async def network_single_points_of_failure(
         self, info: Info[ApiContext, None], uid: strawberry.ID, max_nodes: int = 5_000, max_depth: int = 10,
         uplinks: Optional[list[strawberry.ID]] = None,  # noqa: UP045

@@ -31,6 +31,7 @@ from cmdb.impact import (
 from cmdb.services.topology import TopologyView as TopologyViewModel
 from graph_api.cis.types import CI, Relationship, ci_type
 from graph_api.enums import CLASS_MEMBER, CIClassName
+from graph_api.fields import resolver
 
 
 @strawberry.enum
@@ -104,7 +105,7 @@ class ImpactedCI:
     unknown_inputs: int = strawberry.field(
         description="Of a degraded CI: inputs past the depth limit or the node budget, counted as up.")
 
-    @strawberry.field(description="From a CI assumed down to this one.")
+    @resolver(description="From a CI assumed down to this one.")
     def path(self, root: strawberry.Parent[ImpactedCIModel]) -> list[PathStep]:
         return _steps(root.path)
 
@@ -155,7 +156,7 @@ class DependencyCI:
     redundant: bool
     steps: strawberry.Private[list[PathStepModel]]
 
-    @strawberry.field(description="From the root to this CI.")
+    @resolver(description="From the root to this CI.")
     def path(self) -> list[PathStep]:
         return _steps(self.steps)
 

@@ -82,7 +82,7 @@ class CreateChangeInput:
     starts_at: Optional[str] = None  # noqa: UP045
     ends_at: Optional[str] = None  # noqa: UP045
     description: str = ""
-    model: ChangeModelKind = ChangeModelKind.NORMAL  # type: ignore[assignment]
+    model: ChangeModelKind = ChangeModelKind.NORMAL
     template: Optional[str] = None  # noqa: UP045
     implementation_plan: str = ""
     backout_plan: str = ""

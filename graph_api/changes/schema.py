@@ -65,7 +65,8 @@ from graph_api.changes.types import (
     WindowKind,
 )
 from graph_api.context import ApiContext
-from graph_api.errors import DomainError, NotConfiguredError, NotFoundError, ValidationError
+from graph_api.errors import DomainError, NotConfiguredError, NotFoundError, ValidationError, present
+from graph_api.fields import mutation, resolver
 from graph_api.scalars import Long
 from graph_api.services import AppServices
 
@@ -167,6 +168,11 @@ async def _query(info: Info[ApiContext, None], fn: Callable[[ChangeService], T])
 
 
 def _mutation_error(exc: Exception) -> Any:
+    """The typed GraphQL error for a change-planning failure, or None.
+
+    Typed ``Any`` on purpose: each mutation's result union lists the errors its use case can raise,
+    a subset of the classes below, which no single static type here can express.
+    """
     if isinstance(exc, _NotConfigured):
         return NotConfiguredError(message="change planning needs the impact engine (topology index)",
                                   capability="impact engine")
@@ -227,7 +233,7 @@ def _window_of(start_iso: str | None, start: int | None, end_iso: str | None, en
 
 @strawberry.type
 class ChangeQueries:
-    @strawberry.field(description="Changes by window start, filtered.", permission_classes=[CanView])
+    @resolver(description="Changes by window start, filtered.", permission_classes=[CanView])
     async def changes(self, info: Info[ApiContext, None], filter: Optional[ChangeFilterInput] = None,  # noqa: UP045
                       first: int = 50, after: Optional[str] = None) -> ChangeConnection:  # noqa: UP045
         cap = min(info.context.settings.page_cap, 1000)
@@ -253,7 +259,7 @@ class ChangeQueries:
             page_info=ChangePageInfo(has_next_page=len(found) > first, end_cursor=_cursor(page[-1]) if page else None),
         )
 
-    @strawberry.field(description="One change by uid (null if none).", permission_classes=[CanView])
+    @resolver(description="One change by uid (null if none).", permission_classes=[CanView])
     async def change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> Optional[Change]:  # noqa: UP045
         def get(s: ChangeService) -> Any:
             return s.repository.get_change(str(uid))
@@ -261,41 +267,41 @@ class ChangeQueries:
         found = await _query(info, get)
         return Change.of(found) if found else None
 
-    @strawberry.field(description="The latest plan of a change (null if never planned).", permission_classes=[CanView])
+    @resolver(description="The latest plan of a change (null if never planned).", permission_classes=[CanView])
     async def change_plan(self, info: Info[ApiContext, None],
                           uid: strawberry.ID) -> Optional[ChangePlan]:  # noqa: UP045
         view = await _query(info, lambda s: s.show(str(uid)))
         return ChangePlan.of(view.plan) if view.plan else None
 
-    @strawberry.field(description="Recompute an approved change's plan and report what changed since approval.",
-                      permission_classes=[CanView])
+    @resolver(description="Recompute an approved change's plan and report what changed since approval.",
+              permission_classes=[CanView])
     async def change_drift(self, info: Info[ApiContext, None], uid: strawberry.ID) -> DriftReport:
         return DriftReport.of(await _query(info, lambda s: s.drift(str(uid))))
 
-    @strawberry.field(description="The plan kept when the change was approved (null if never approved).",
-                      permission_classes=[CanView])
+    @resolver(description="The plan kept when the change was approved (null if never approved).",
+              permission_classes=[CanView])
     async def change_snapshot(self, info: Info[ApiContext, None],
                               uid: strawberry.ID) -> Optional[ChangeSnapshot]:  # noqa: UP045
         view = await _query(info, lambda s: s.show(str(uid)))
         return ChangeSnapshot.of(view.snapshot) if view.snapshot else None
 
-    @strawberry.field(description="The change for a CAB: record, approvals, the approved snapshot and the current "
-                                  "preview side by side, as Markdown, CSV or JSON.", permission_classes=[CanView])
+    @resolver(description="The change for a CAB: record, approvals, the approved snapshot and the current "
+                          "preview side by side, as Markdown, CSV or JSON.", permission_classes=[CanView])
     async def change_export(self, info: Info[ApiContext, None], uid: strawberry.ID,
                             format: PlanFormat = PlanFormat.MARKDOWN) -> str:
         view = await _query(info, lambda s: s.show(str(uid)))
         exporter = {"markdown": change_to_markdown, "csv": change_to_csv, "json": change_to_json}[format.value]
         return exporter(view)
 
-    @strawberry.field(description="Declared maintenance and blackout windows.", permission_classes=[CanView])
+    @resolver(description="Declared maintenance and blackout windows.", permission_classes=[CanView])
     async def change_windows(self, info: Info[ApiContext, None]) -> list[ChangeWindow]:
         return [ChangeWindow.of(w) for w in await _query(info, lambda s: s.windows())]
 
 
 @strawberry.type
 class ChangeMutations:
-    @strawberry.mutation(description="Record a draft change; the requester is the caller.",
-                         permission_classes=[CanEdit])
+    @mutation(description="Record a draft change; the requester is the caller.",
+              permission_classes=[CanEdit])
     async def create_change(self, info: Info[ApiContext, None], input: CreateChangeInput) -> ChangeResult:
         requester = _caller(info)
 
@@ -308,10 +314,10 @@ class ChangeMutations:
                 test_plan=input.test_plan))
 
         result, error = await _mutate(info, create)
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Set a change's description and implementation, backout and test plans.",
-                         permission_classes=[CanEdit])
+    @mutation(description="Set a change's description and implementation, backout and test plans.",
+              permission_classes=[CanEdit])
     async def describe_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
                               description: Optional[str] = None,  # noqa: UP045
                               implementation_plan: Optional[str] = None,  # noqa: UP045
@@ -320,10 +326,10 @@ class ChangeMutations:
         result, error = await _mutate(info, lambda s: s.describe(
             str(uid), description=description, implementation_plan=implementation_plan, backout_plan=backout_plan,
             test_plan=test_plan))
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Move a change to another window (an approved one needs re-approval).",
-                         permission_classes=[CanEdit])
+    @mutation(description="Move a change to another window (an approved one needs re-approval).",
+              permission_classes=[CanEdit])
     async def move_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
                           starts_at: Optional[str] = None, ends_at: Optional[str] = None,  # noqa: UP045
                           start: Optional[Long] = None, end: Optional[Long] = None) -> ChangeResult:  # noqa: UP045
@@ -332,58 +338,58 @@ class ChangeMutations:
             return s.reschedule(str(uid), a, b)
 
         result, error = await _mutate(info, move)
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Plan a change: impact, services, owners, conflicts, windows, risk "
-                                     "(a draft becomes planned).", permission_classes=[CanEdit])
+    @mutation(description="Plan a change: impact, services, owners, conflicts, windows, risk "
+                          "(a draft becomes planned).", permission_classes=[CanEdit])
     async def plan_change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> PlanResult:
         result, error = await _mutate(info, lambda s: s.plan(str(uid)))
-        return error or ChangePlan.of(result)
+        return error or ChangePlan.of(present(result))
 
-    @strawberry.mutation(description="Approve a planned change as the caller (never its requester when the "
-                                     "model separates duties). `planVersion`: the version you reviewed. When the "
-                                     "risk level's approvals are complete the plan is snapshotted for `changeDrift`.",
-                         permission_classes=[CanEdit])
+    @mutation(description="Approve a planned change as the caller (never its requester when the "
+                          "model separates duties). `planVersion`: the version you reviewed. When the "
+                          "risk level's approvals are complete the plan is snapshotted for `changeDrift`.",
+              permission_classes=[CanEdit])
     async def approve_change(self, info: Info[ApiContext, None], uid: strawberry.ID,
                              plan_version: Optional[int] = None) -> ApproveResult:  # noqa: UP045
         approver = _caller(info)
         result, error = await _mutate(info, lambda s: s.approve(str(uid), approver, plan_version))
         if error is not None:
-            return error  # type: ignore[no-any-return]
+            return error  # type: ignore[no-any-return]  # one of ApproveResult's errors (see _mutation_error)
         assert isinstance(result, ApprovalOutcome)
         if result.snapshot is not None:
             return ChangeSnapshot.of(result.snapshot)
         return ApprovalRecorded(change=Change.of(result.change), level=result.status.level,
                                 missing=result.status.missing)
 
-    @strawberry.mutation(description="An approved change begins.", permission_classes=[CanEdit])
+    @mutation(description="An approved change begins.", permission_classes=[CanEdit])
     async def start_change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> ChangeResult:
         result, error = await _mutate(info, lambda s: s.start(str(uid)))
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="A running change ends with its outcome.", permission_classes=[CanEdit])
+    @mutation(description="A running change ends with its outcome.", permission_classes=[CanEdit])
     async def complete_change(self, info: Info[ApiContext, None], uid: strawberry.ID, outcome: ChangeOutcome,
                               review: Optional[ReviewInput] = None) -> ChangeResult:  # noqa: UP045
         def complete(s: ChangeService) -> Any:
             return s.complete(str(uid), outcome, _review(outcome, review) if review is not None else None)
 
         result, error = await _mutate(info, complete)
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Record the post-implementation review of a done change.",
-                         permission_classes=[CanEdit])
+    @mutation(description="Record the post-implementation review of a done change.",
+              permission_classes=[CanEdit])
     async def review_change(self, info: Info[ApiContext, None], uid: strawberry.ID, outcome: ChangeOutcome,
                             review: ReviewInput) -> ChangeResult:
         result, error = await _mutate(info, lambda s: s.record_review(str(uid), _review(outcome, review)))
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Cancel a change that has not started.", permission_classes=[CanEdit])
+    @mutation(description="Cancel a change that has not started.", permission_classes=[CanEdit])
     async def cancel_change(self, info: Info[ApiContext, None], uid: strawberry.ID) -> ChangeResult:
         result, error = await _mutate(info, lambda s: s.cancel(str(uid)))
-        return error or Change.of(result)
+        return error or Change.of(present(result))
 
-    @strawberry.mutation(description="Declare a maintenance or blackout window on CIs or services.",
-                         permission_classes=[CanEdit])
+    @mutation(description="Declare a maintenance or blackout window on CIs or services.",
+              permission_classes=[CanEdit])
     async def declare_change_window(self, info: Info[ApiContext, None], kind: WindowKind, label: str,
                                     subjects: list[strawberry.ID],
                                     start: Optional[Long] = None, end: Optional[Long] = None,  # noqa: UP045
@@ -394,9 +400,9 @@ class ChangeMutations:
             return s.add_window(kind, label, tuple(str(u) for u in subjects), a, b)
 
         result, error = await _mutate(info, declare)
-        return error or ChangeWindow.of(result)
+        return error or ChangeWindow.of(present(result))
 
-    @strawberry.mutation(description="Withdraw a maintenance or blackout window.", permission_classes=[CanEdit])
+    @mutation(description="Withdraw a maintenance or blackout window.", permission_classes=[CanEdit])
     async def remove_change_window(self, info: Info[ApiContext, None], uid: strawberry.ID) -> RemoveWindowResult:
         _, error = await _mutate(info, lambda s: s.remove_window(str(uid)))
         return error or WindowRemoved(uid=uid)

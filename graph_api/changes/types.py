@@ -30,16 +30,23 @@ from cmdb.changes.plan import CombinedItem as CombinedItemModel
 from cmdb.changes.plan import FindingKind as FindingKindModel
 from cmdb.changes.plan import Hop as HopModel
 from graph_api.analysis.types import Grade
+from graph_api.fields import resolver
 from graph_api.scalars import Long
 
-ChangeAction = strawberry.enum(ChangeActionModel, name="ChangeAction")
-ChangeState = strawberry.enum(ChangeStateModel, name="ChangeState")
-ChangeOutcome = strawberry.enum(ChangeOutcomeModel, name="ChangeOutcome")
-WindowKind = strawberry.enum(WindowKindModel, name="WindowKind")
-ChangeModelKind = strawberry.enum(ChangeModelKindModel, name="ChangeModelKind",
-                                  description="ITIL 4 change models: standard (pre-approved template), normal, "
-                                              "emergency.")
-FindingKind = strawberry.enum(FindingKindModel, name="FindingKind")
+# strawberry.enum marks each domain enum as a GraphQL enum in place; the aliases name them for the types below.
+strawberry.enum(ChangeActionModel, name="ChangeAction")
+strawberry.enum(ChangeStateModel, name="ChangeState")
+strawberry.enum(ChangeOutcomeModel, name="ChangeOutcome")
+strawberry.enum(WindowKindModel, name="WindowKind")
+strawberry.enum(ChangeModelKindModel, name="ChangeModelKind",
+                description="ITIL 4 change models: standard (pre-approved template), normal, emergency.")
+strawberry.enum(FindingKindModel, name="FindingKind")
+ChangeAction = ChangeActionModel
+ChangeState = ChangeStateModel
+ChangeOutcome = ChangeOutcomeModel
+WindowKind = WindowKindModel
+ChangeModelKind = ChangeModelKindModel
+FindingKind = FindingKindModel
 
 
 @strawberry.enum(description="Export formats of a change plan.")
@@ -299,7 +306,7 @@ class ChangePlan:
     combined: Optional[CombinedImpact]  # noqa: UP045
     _model: strawberry.Private[ChangePlanModel]
 
-    @strawberry.field(description="The plan as a document: Markdown for a CAB meeting, CSV, or JSON.")
+    @resolver(description="The plan as a document: Markdown for a CAB meeting, CSV, or JSON.")
     async def export(self, format: PlanFormat = PlanFormat.MARKDOWN) -> str:
         exporter = {"markdown": to_markdown, "csv": to_csv, "json": to_json}[format.value]
         return exporter(self._model)

@@ -30,6 +30,7 @@ from graph_api.enums import (
     Lifecycle,
     RelationshipTypeName,
 )
+from graph_api.fields import resolver
 from graph_api.loaders import NeighbourKey
 from graph_api.scalars import JSON, Long
 from schema import AttrType
@@ -63,12 +64,12 @@ class Relationship:
     attributes: JSON
     evidence: Evidence
 
-    @strawberry.field(description="The source CI (batched).")
+    @resolver(description="The source CI (batched).")
     async def source(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
         ci = await info.context.loaders.ci.load(str(self.source_uid))
         return ci_type(ci) if ci else None
 
-    @strawberry.field(description="The target CI (batched).")
+    @resolver(description="The target CI (batched).")
     async def target(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
         ci = await info.context.loaders.ci.load(str(self.target_uid))
         return ci_type(ci) if ci else None
@@ -79,7 +80,7 @@ class Relationship:
         return cls(
             uid=strawberry.ID(rel.uid), type=REL_MEMBER[rel.type],
             source_uid=strawberry.ID(rel.source_uid), target_uid=strawberry.ID(rel.target_uid),
-            lifecycle=LIFECYCLE_MEMBER[rel.status], attributes=rel.attributes,
+            lifecycle=LIFECYCLE_MEMBER[rel.status], attributes=JSON(rel.attributes),
             evidence=Evidence(sources=list(ev.sources), first_seen=Long(ev.first_seen), last_seen=Long(ev.last_seen),
                               times_seen=ev.times_seen, method=ev.method, confidence=ev.confidence),
         )
@@ -91,7 +92,7 @@ class Neighbour:
     direction: EdgeDirection
     other_uid: strawberry.ID
 
-    @strawberry.field(description="The CI at the other end (batched).")
+    @resolver(description="The CI at the other end (batched).")
     async def ci(self, info: Info[ApiContext, None]) -> Optional[CI]:  # noqa: UP045
         ci = await info.context.loaders.ci.load(str(self.other_uid))
         return ci_type(ci) if ci else None
@@ -117,7 +118,7 @@ class HistoryEntry:
     @classmethod
     def of(cls, h: HistoryModel) -> HistoryEntry:
         return cls(seq=Long(h.seq), subject_uid=strawberry.ID(h.subject_uid), subject_kind=h.subject_kind,
-                   action=h.action.value, changes=h.changes, source=h.source, run_id=h.run_id, at=Long(h.at))
+                   action=h.action.value, changes=JSON(h.changes), source=h.source, run_id=h.run_id, at=Long(h.at))
 
 
 @strawberry.interface(description="A configuration item. Concrete types per class family add typed attributes.")
@@ -139,11 +140,11 @@ class CI:
     tags: Optional[JSON]  # noqa: UP045
 
     # No permission class here: a CI is only reachable through root fields that check the role.
-    @strawberry.field(description="Relationships touching this CI, with the CI at the other end (batched).")
+    @resolver(description="Relationships touching this CI, with the CI at the other end (batched).")
     async def neighbours(
         self,
         info: Info[ApiContext, None],
-        direction: Direction = Direction.BOTH,  # type: ignore[assignment]
+        direction: Direction = Direction.BOTH,
         types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
         first: int = 100,
     ) -> list[Neighbour]:
@@ -151,7 +152,7 @@ class CI:
         found = await info.context.loaders.neighbours.load(key)
         return [Neighbour.of(n) for n in found[: max(0, min(first, MAX_NEIGHBOURS))]]
 
-    @strawberry.field(description="The parent a dependent CI is identified within (batched).")
+    @resolver(description="The parent a dependent CI is identified within (batched).")
     async def parent(self, info: Info[ApiContext, None]) -> Optional[Annotated[CI, strawberry.lazy("graph_api.cis.types")]]:  # noqa: UP045
         if self.parent_uid is None:
             return None

@@ -14,6 +14,7 @@ from graph_api.blocking import run_blocking, run_write
 from graph_api.cis.types import CI, ci_type
 from graph_api.context import ApiContext
 from graph_api.errors import NotFoundError, ValidationError, mutation_error
+from graph_api.fields import mutation, resolver
 
 
 @strawberry.type(description="Active CIs holding one identification key, with the evidence.")
@@ -58,8 +59,8 @@ async def _write(fn: Callable[..., MergeResult], *args: str) -> MergePayload | N
 
 @strawberry.type
 class MergeQueries:
-    @strawberry.field(description="Suspected duplicates estate-wide: active CIs sharing an identification key.",
-                      permission_classes=[CanView])
+    @resolver(description="Suspected duplicates estate-wide: active CIs sharing an identification key.",
+              permission_classes=[CanView])
     async def duplicates(self, info: Info[ApiContext, None], first: int = 100) -> list[DuplicateGroup]:
         first = max(1, min(first, info.context.settings.page_cap))
         found = await run_blocking(info.context.services.merges.duplicates, first)
@@ -68,12 +69,12 @@ class MergeQueries:
 
 @strawberry.type
 class MergeMutations:
-    @strawberry.mutation(description="Merge `other` into `keep`: one real thing. Refused when a strong identifier "
-                                     "separates them.", permission_classes=[CanEdit])
+    @mutation(description="Merge `other` into `keep`: one real thing. Refused when a strong identifier "
+                          "separates them.", permission_classes=[CanEdit])
     async def merge_cis(self, info: Info[ApiContext, None], keep: strawberry.ID,
                         other: strawberry.ID) -> MergeOutcome:
         return await _write(info.context.services.merges.merge, str(keep), str(other))
 
-    @strawberry.mutation(description="Undo the merge that absorbed `uid`.", permission_classes=[CanEdit])
+    @mutation(description="Undo the merge that absorbed `uid`.", permission_classes=[CanEdit])
     async def unmerge_ci(self, info: Info[ApiContext, None], uid: strawberry.ID) -> MergeOutcome:
         return await _write(info.context.services.merges.unmerge, str(uid))

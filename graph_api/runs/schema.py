@@ -13,6 +13,7 @@ from graph_api.auth import CanAdmin, CanView
 from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
 from graph_api.errors import NotConfiguredError, NotFoundError, ValidationError
+from graph_api.fields import mutation, resolver
 from graph_api.runs.types import DiscoveryStarted, ScanRun
 
 TriggerResult = Annotated[DiscoveryStarted | NotConfiguredError | NotFoundError | ValidationError,
@@ -21,7 +22,7 @@ TriggerResult = Annotated[DiscoveryStarted | NotConfiguredError | NotFoundError 
 
 @strawberry.type
 class RunQueries:
-    @strawberry.field(description="Recent scan runs, most recent first.", permission_classes=[CanView])
+    @resolver(description="Recent scan runs, most recent first.", permission_classes=[CanView])
     async def scan_runs(self, info: Info[ApiContext, None],
                         source_name: Annotated[Optional[str], strawberry.argument(name="source")] = None,  # noqa: UP045
                         scope: Optional[str] = None, limit: int = 50,  # noqa: UP045
@@ -32,8 +33,8 @@ class RunQueries:
 
 @strawberry.type
 class RunMutations:
-    @strawberry.mutation(description="Start a discovery job named in the jobs file (admin).",
-                         permission_classes=[CanAdmin])
+    @mutation(description="Start a discovery job named in the jobs file (admin).",
+              permission_classes=[CanAdmin])
     async def trigger_discovery(self, info: Info[ApiContext, None], job: str) -> TriggerResult:
         trigger = info.context.services.trigger_discovery
         if trigger is None:

@@ -27,7 +27,7 @@ class ScanRun:
     def of(cls, r: ScanRunModel) -> ScanRun:
         return cls(run_id=strawberry.ID(r.run_id), source=r.source, scope=r.scope, job=r.job,
                    started_at=Long(r.started_at), finished_at=Long(r.finished_at) if r.finished_at else None,
-                   status=RunStatus(r.status), counts=dict(r.counts), errors=list(r.errors[:100]))
+                   status=RunStatus(r.status), counts=JSON(dict(r.counts)), errors=list(r.errors[:100]))
 
 
 @strawberry.type(description="A discovery job was started.")

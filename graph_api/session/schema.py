@@ -14,6 +14,7 @@ from strawberry.types import Info
 from cmdb.tokens import Role
 from graph_api.auth import CanView
 from graph_api.context import ApiContext
+from graph_api.fields import resolver
 
 
 @strawberry.enum(description="What a token may do: each role includes the ones before it (collector aside).")
@@ -34,7 +35,7 @@ class Me:
 
 @strawberry.type
 class SessionQueries:
-    @strawberry.field(description="The caller's token name and role.", permission_classes=[CanView])
+    @resolver(description="The caller's token name and role.", permission_classes=[CanView])
     async def me(self, info: Info[ApiContext, None]) -> Me:
         principal = info.context.principal
         assert principal is not None  # CanView let it through
