@@ -31,6 +31,8 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache >/dev/null
 	$(BIN)/mypy cmdb schema discovery graph_api cmdb_cli labs
+	$(BIN)/mypy --strict bench/*.py
+	$(BIN)/mypy --strict -p bench.fidelity
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -275,7 +275,7 @@ def main() -> None:
           f"(pid {proc.pid}, RSS {rss_mib(proc.pid):.0f} MiB with its workers); "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
-    scenarios = {
+    scenarios: dict[str, tuple[str, list[dict[str, object]]]] = {
         "healthz (HTTP baseline)": (HEALTHZ, [{}]),
         "ci lookup + neighbours": (LOOKUP, [{"u": u} for u in lookups]),
         "impact (maxDepth 6)": (IMPACT, [{"u": [u]} for u in roots]),

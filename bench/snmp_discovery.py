@@ -141,8 +141,7 @@ async def bare_walk(endpoint: Endpoint, names: list[str], concurrency: int) -> t
                         last[col] = key
                     live = [c for c in range(width) if c not in done and c in last]
                     nxt = [last[c] for c in live]
-                    live = [columns[c] for c in live]
-                    columns, cursor = live, nxt
+                    columns, cursor = [columns[c] for c in live], nxt
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(one(n) for n in names))
