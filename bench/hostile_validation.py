@@ -22,6 +22,7 @@ from strawberry.extensions.max_aliases import count_fields_with_alias
 from graph_api.document_cost import create_limits_rule
 from graph_api.schema import build_schema
 from graph_api.settings import ApiSettings
+from schema import load_schema
 
 
 def fragment_bomb(levels: int) -> str:
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     settings = ApiSettings()
-    schema = build_schema(settings)._schema
+    schema = build_schema(settings, load_schema())._schema
     rule = create_limits_rule(settings.max_depth, settings.max_introspection_depth, settings.max_cost,
                               settings.page_cap, settings.max_fields, settings.max_aliases, settings.max_analyses)
     print(f"# {platform.node()} {platform.python_version()} {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -26,7 +26,6 @@ from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
 from graph_api.collect import collect_router
 from graph_api.context import ApiContext, context_dependency
-from graph_api.enums import check_catalog
 from graph_api.limits import BodyLimit
 from graph_api.metrics import ApiMetrics
 from graph_api.result_cache import CACHE_HEADER, ResultCache
@@ -129,7 +128,6 @@ def create_app(
     """
     settings = settings or get_api_settings()
     configure_blocking(settings.store_threads)
-    check_catalog(schema)
     if ingestor is None:
         ingestor = Ingestor(store, schema, listeners=[index.apply] if index is not None else [])
     services = AppServices.build(
@@ -157,7 +155,7 @@ def create_app(
     if index is not None and settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = _GraphQLApp(build_schema(settings, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
+    graphql = _GraphQLApp(build_schema(settings, schema, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
                           cache)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))

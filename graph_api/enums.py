@@ -1,59 +1,50 @@
-"""GraphQL enums derived from the catalog in force (CI classes, relationship types, sources), never restated.
+"""GraphQL enums: the catalog's names (CI classes, relationship types, sources), never restated.
 
-The catalog in force is ``CMDB_SCHEMA_PATH`` when set, else the bundled ``schema/catalog.yaml``: the
-same one every ``cmdb`` command loads (``cmdb_cli.context.schema``), so ``cmdb serve`` answers with the
-classes and relationship types its store was written with. It is read once per process, when the GraphQL
-types are first imported; ``create_app`` refuses a store schema whose names differ from it.
+The catalog enums are built per GraphQL schema from the catalog that schema is built for
+(``build_schema(settings, catalog)``; ``cmdb serve`` passes the catalog in force, ``CMDB_SCHEMA_PATH``
+or the bundled one). In Python their values are the catalog's plain names (``"server"``, ``"RUNS_ON"``):
+the types below are ``str`` newtypes, and each schema maps them to a GraphQL enum of its own
+catalog's names (``SERVER``, ``RUNS_ON``) through strawberry's scalar map.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from enum import Enum
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterable
+from typing import NewType
 
 import strawberry
+from graphql import GraphQLEnumType, GraphQLEnumValue, GraphQLScalarType
+from strawberry.types.scalar import ScalarDefinition
 
 from cmdb.model import Lifecycle as LifecycleModel
 from cmdb.model import RunStatus as RunStatusModel
-from cmdb.settings import get_core_settings
 from cmdb.store.protocol import Direction as DirectionModel
-from schema import Schema, load_schema
+from schema import Schema
+
+CIClassName = NewType("CIClassName", str)
+RelationshipTypeName = NewType("RelationshipTypeName", str)
+SourceName = NewType("SourceName", str)
 
 
-def catalog_in_force() -> Schema:
-    """``CMDB_SCHEMA_PATH``'s catalog when set, else the bundled one (what every command loads)."""
-    path = get_core_settings().schema_path
-    return load_schema(path) if path else load_schema()
+def catalog_enums(catalog: Schema) -> dict[object, ScalarDefinition]:
+    """The scalar-map entries that make the three newtypes GraphQL enums of ``catalog``'s names."""
+    return {
+        CIClassName: _enum("CIClassName", catalog.classes, "A CI class declared in the catalog."),
+        RelationshipTypeName: _enum("RelationshipTypeName", catalog.relationships,
+                                    "A relationship type declared in the catalog."),
+        SourceName: _enum("SourceName", catalog.sources, "A discovery source declared in the catalog."),
+    }
 
 
-CATALOG: Schema = catalog_in_force()
-
-# Enum's functional API builds a new Enum subclass from names known only at run time; mypy only models
-# it with literal member names, so the call is typed here as what it is: (name, members) -> an Enum class.
-_make_enum = cast("Callable[[str, dict[str, str]], type[Enum]]", Enum)
-
-
-def _catalog_enum(name: str, values: Iterable[str], description: str) -> type[Enum]:
-    return strawberry.enum(_make_enum(name, {value.upper(): value for value in sorted(values)}),
+def _enum(name: str, values: Iterable[str], description: str) -> ScalarDefinition:
+    enum = GraphQLEnumType(name, {value.upper(): GraphQLEnumValue(value) for value in sorted(values)},
                            description=description)
+    # strawberry puts a scalar definition's ``implementation`` into the schema as it is (typed as a scalar
+    # type, any named leaf type works there): a GraphQL enum whose values are the catalog's plain names.
+    implementation: GraphQLScalarType = enum  # type: ignore[assignment]  # an enum stands in for a scalar here
+    return ScalarDefinition(name=name, description=description, specified_by_url=None, serialize=None,
+                            parse_value=None, parse_literal=None, implementation=implementation)
 
-
-if TYPE_CHECKING:
-    # What mypy sees: an Enum whose members are not known before the catalog is read.
-    class CIClassName(Enum):
-        """A CI class of the catalog in force."""
-
-    class RelationshipTypeName(Enum):
-        """A relationship type of the catalog in force."""
-
-    class SourceName(Enum):
-        """A discovery source of the catalog in force."""
-else:
-    CIClassName = _catalog_enum("CIClassName", CATALOG.classes, "A CI class declared in the catalog.")
-    RelationshipTypeName = _catalog_enum("RelationshipTypeName", CATALOG.relationships,
-                                         "A relationship type declared in the catalog.")
-    SourceName = _catalog_enum("SourceName", CATALOG.sources, "A discovery source declared in the catalog.")
 
 # strawberry.enum marks the domain's own enum as a GraphQL enum (in place) under the given name.
 strawberry.enum(LifecycleModel, name="Lifecycle")
@@ -63,20 +54,5 @@ Lifecycle = LifecycleModel
 RunStatus = RunStatusModel
 Direction = DirectionModel
 
-
-def check_catalog(schema: Schema) -> None:
-    """Raise ValueError if ``schema`` names classes or relationship types the GraphQL enums lack."""
-    missing_classes = set(schema.classes) - set(CATALOG.classes)
-    missing_rels = set(schema.relationships) - set(CATALOG.relationships)
-    if missing_classes or missing_rels:
-        raise ValueError(
-            "the store's schema differs from the catalog the GraphQL schema was built from "
-            "(CMDB_SCHEMA_PATH, else the bundled one): "
-            f"classes {sorted(missing_classes)}, relationship types {sorted(missing_rels)}"
-        )
-
-
 # Value -> member lookups without Enum.__call__ (hot when projecting thousands of objects).
-CLASS_MEMBER: dict[str, CIClassName] = {m.value: m for m in CIClassName}
-REL_MEMBER: dict[str, RelationshipTypeName] = {m.value: m for m in RelationshipTypeName}
 LIFECYCLE_MEMBER: dict[str | Lifecycle, Lifecycle] = {m.value: m for m in Lifecycle} | {m: m for m in Lifecycle}

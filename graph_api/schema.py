@@ -25,8 +25,9 @@ from strawberry.types import ExecutionContext
 from graph_api.analysis.schema import AnalysisQueries
 from graph_api.changes.schema import ChangeMutations, ChangeQueries
 from graph_api.cis.schema import CIMutations, CIQueries
-from graph_api.cis.types import FAMILY_TYPES
+from graph_api.cis.types import family_types
 from graph_api.document_cost import create_limits_rule
+from graph_api.enums import catalog_enums
 from graph_api.errors import log_errors, should_mask
 from graph_api.execution import LeafFastExecutionContext
 from graph_api.limits import LimitsFirst
@@ -37,14 +38,18 @@ from graph_api.runs.schema import RunMutations, RunQueries
 from graph_api.scalars import SCALAR_MAP
 from graph_api.session.schema import SessionQueries
 from graph_api.settings import ApiSettings
+from schema import Schema as Catalog
+from schema import load_schema
 
 QUERY_MIXINS: tuple[type, ...] = (CIQueries, AnalysisQueries, RunQueries, ChangeQueries, MergeQueries, SessionQueries)
 MUTATION_MIXINS: tuple[type, ...] = (CIMutations, RunMutations, ChangeMutations, MergeMutations)
 
 
-def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None,
+def build_schema(settings: ApiSettings, catalog: Catalog, result_cache: ResultCache | None = None,
                  operation_seconds: Histogram | None = None) -> strawberry.Schema:
-    """The schema with every limit on: tokens, aliases, depth/introspection/cost, masked errors.
+    """The schema of ``catalog`` with every limit on: tokens, aliases, depth/introspection/cost, masked errors.
+
+    ``catalog`` gives the enums of class, relationship type and source names and the family types.
 
     ``result_cache``: serve repeated index-only queries from it (``graph_api.result_cache``).
     """
@@ -59,8 +64,8 @@ def build_schema(settings: ApiSettings, result_cache: ResultCache | None = None,
     return _Schema(
         query=query,
         mutation=mutation,
-        types=list(FAMILY_TYPES.values()),
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        types=list(family_types(catalog).values()),
+        config=StrawberryConfig(scalar_map={**SCALAR_MAP, **catalog_enums(catalog)}),
         execution_context_class=LeafFastExecutionContext,
         extensions=[
             *timed,
@@ -83,5 +88,5 @@ class _Schema(strawberry.Schema):
 
 @lru_cache(maxsize=1)
 def sdl() -> str:
-    """The SDL exported to docs/schema.graphql (limits do not change the SDL)."""
-    return build_schema(ApiSettings()).as_str() + "\n"
+    """The bundled catalog's SDL, exported to docs/schema.graphql (limits do not change the SDL)."""
+    return build_schema(ApiSettings(), load_schema()).as_str() + "\n"

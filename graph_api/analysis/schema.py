@@ -48,7 +48,7 @@ def _bounds(max_depth: int, max_nodes: int) -> None:
 
 
 def _types(types: list[RelationshipTypeName] | None) -> tuple[str, ...] | None:
-    return None if types is None else tuple(t.value for t in types)
+    return None if types is None else tuple(types)
 
 
 def _shows(info: Info[ApiContext, None], names: frozenset[str]) -> bool:

@@ -30,7 +30,7 @@ from cmdb.impact import (
 )
 from cmdb.services.topology import TopologyView as TopologyViewModel
 from graph_api.cis.types import CI, Relationship, ci_type
-from graph_api.enums import CLASS_MEMBER, CIClassName
+from graph_api.enums import CIClassName
 from graph_api.fields import resolver
 
 
@@ -51,7 +51,7 @@ class PathStep:
 
     @classmethod
     def of(cls, s: PathStepModel) -> PathStep:
-        return cls(uid=strawberry.ID(s.uid), name=s.name, ci_class=CLASS_MEMBER[s.ci_class], rel_type=s.rel_type,
+        return cls(uid=strawberry.ID(s.uid), name=s.name, ci_class=CIClassName(s.ci_class), rel_type=s.rel_type,
                    rel_source=strawberry.ID(s.rel_source) if s.rel_source else None,
                    rel_target=strawberry.ID(s.rel_target) if s.rel_target else None)
 
@@ -171,7 +171,7 @@ class DependencyReport:
     @classmethod
     def of(cls, r: DependencyReportModel) -> DependencyReport:
         return cls(uid=strawberry.ID(r.uid), truncated=r.truncated, truncated_by=[t.value for t in r.truncated_by],
-                   dependencies=[DependencyCI(uid=strawberry.ID(d.uid), ci_class=CLASS_MEMBER[d.ci_class], name=d.name,
+                   dependencies=[DependencyCI(uid=strawberry.ID(d.uid), ci_class=CIClassName(d.ci_class), name=d.name,
                                               depth=d.depth, steps=d.path, redundant=d.redundant)
                                  for d in r.dependencies])
 
@@ -209,7 +209,7 @@ class SpofReport:
     @classmethod
     def of(cls, r: SpofReportModel) -> SpofReport:
         return cls(service_uid=strawberry.ID(r.service_uid), considered=r.considered, truncated=r.truncated,
-                   spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CLASS_MEMBER[s.ci_class], name=s.name,
+                   spofs=[SpofCI(uid=strawberry.ID(s.uid), ci_class=CIClassName(s.ci_class), name=s.name,
                                  depth=s.depth, path=_steps(s.path)) for s in r.spofs])
 
 
@@ -244,7 +244,7 @@ class NetworkSpofReport:
         ids = strawberry.ID
         return cls(
             uid=ids(r.uid), considered=r.considered, truncated=r.truncated,
-            devices=[NetworkSpof(uid=ids(d.uid), ci_class=CLASS_MEMBER[d.ci_class], name=d.name,
+            devices=[NetworkSpof(uid=ids(d.uid), ci_class=CIClassName(d.ci_class), name=d.name,
                                  cuts_off=[ids(u) for u in d.cuts_off]) for d in r.devices],
             links=[NetworkLinkSpof(a_uid=ids(k.a_uid), b_uid=ids(k.b_uid),
                                    a_port=ids(k.a_port) if k.a_port else None,

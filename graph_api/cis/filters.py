@@ -42,7 +42,7 @@ class CIFilter:
 
     def to_search(self, first: int, after: str | None) -> CISearch:
         return CISearch(
-            ci_class=self.ci_class.value if self.ci_class is not None else None,
+            ci_class=self.ci_class,
             include_subclasses=self.include_subclasses,
             text=self.text,
             filters=tuple(AttrFilter(f.attribute, f.op.value, f.value) for f in self.attributes or ()),

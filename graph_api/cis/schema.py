@@ -89,7 +89,7 @@ class CIQueries:
     async def neighbours(self, info: Info[ApiContext, None], uid: strawberry.ID,
                          direction: Direction = Direction.BOTH,
                          types: Optional[list[RelationshipTypeName]] = None) -> list[Neighbour]:  # noqa: UP045
-        key = NeighbourKey(str(uid), direction, tuple(sorted(t.value for t in types or ())))
+        key = NeighbourKey(str(uid), direction, tuple(sorted(types or ())))
         found = await info.context.loaders.neighbours.load(key)
         return [Neighbour.of(n) for n in found]
 
@@ -143,7 +143,7 @@ class CIMutations:
                         parent_uid: Optional[strawberry.ID] = None) -> CIResult:  # noqa: UP045
         if not isinstance(identifiers, dict) or not isinstance(attributes or {}, dict):
             return ValidationError(message="identifiers and attributes must be JSON objects", field="identifiers")
-        result, error = await _edit(info.context.services.edits.create, ci_class.value, identifiers,
+        result, error = await _edit(info.context.services.edits.create, ci_class, identifiers,
                                     attributes or {}, str(parent_uid) if parent_uid else None)
         return error or _ci_payload(present(result))
 
@@ -160,7 +160,7 @@ class CIMutations:
     async def relate(self, info: Info[ApiContext, None], source_uid: strawberry.ID, type: RelationshipTypeName,
                      target_uid: strawberry.ID, attributes: Optional[JSON] = None,  # noqa: UP045
                      confidence: float = 1.0) -> RelateResult:
-        result, error = await _edit(info.context.services.edits.relate, str(source_uid), type.value,
+        result, error = await _edit(info.context.services.edits.relate, str(source_uid), type,
                                     str(target_uid), attributes if isinstance(attributes, dict) else {}, confidence)
         if error:
             return error

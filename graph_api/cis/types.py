@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Annotated, Any, Optional
 
 import strawberry
+from graphql import GraphQLAbstractType, GraphQLResolveInfo
 from strawberry.types import Info
 
 from cmdb.model import CI as CIModel
@@ -20,20 +21,11 @@ from cmdb.model import HistoryEntry as HistoryModel
 from cmdb.model import Relationship as RelationshipModel
 from cmdb.services.reads import Neighbour as NeighbourModel
 from graph_api.context import ApiContext
-from graph_api.enums import (
-    CATALOG,
-    CLASS_MEMBER,
-    LIFECYCLE_MEMBER,
-    REL_MEMBER,
-    CIClassName,
-    Direction,
-    Lifecycle,
-    RelationshipTypeName,
-)
+from graph_api.enums import LIFECYCLE_MEMBER, CIClassName, Direction, Lifecycle, RelationshipTypeName
 from graph_api.fields import resolver
 from graph_api.loaders import NeighbourKey
 from graph_api.scalars import JSON, Long
-from schema import AttrType
+from schema import AttrType, Schema
 
 MAX_NEIGHBOURS = 500
 
@@ -78,7 +70,7 @@ class Relationship:
     def of(cls, rel: RelationshipModel) -> Relationship:
         ev = rel.evidence
         return cls(
-            uid=strawberry.ID(rel.uid), type=REL_MEMBER[rel.type],
+            uid=strawberry.ID(rel.uid), type=RelationshipTypeName(rel.type),
             source_uid=strawberry.ID(rel.source_uid), target_uid=strawberry.ID(rel.target_uid),
             lifecycle=LIFECYCLE_MEMBER[rel.status], attributes=JSON(rel.attributes),
             evidence=Evidence(sources=list(ev.sources), first_seen=Long(ev.first_seen), last_seen=Long(ev.last_seen),
@@ -139,6 +131,13 @@ class CI:
     min_up: Optional[str]  # noqa: UP045
     tags: Optional[JSON]  # noqa: UP045
 
+
+    @classmethod
+    def resolve_type(cls, obj: Any, info: GraphQLResolveInfo[Any], abstract_type: GraphQLAbstractType) -> str:
+        """The family type a projected CI answers as (``ci_type`` names it from the catalog)."""
+        name: str = obj._graphql_type
+        return name
+
     # No permission class here: a CI is only reachable through root fields that check the role.
     @resolver(description="Relationships touching this CI, with the CI at the other end (batched).")
     async def neighbours(
@@ -148,7 +147,7 @@ class CI:
         types: Optional[list[RelationshipTypeName]] = None,  # noqa: UP045
         first: int = 100,
     ) -> list[Neighbour]:
-        key = NeighbourKey(str(self.uid), direction, tuple(sorted(t.value for t in types or ())))
+        key = NeighbourKey(str(self.uid), direction, tuple(sorted(types or ())))
         found = await info.context.loaders.neighbours.load(key)
         return [Neighbour.of(n) for n in found[: max(0, min(first, MAX_NEIGHBOURS))]]
 
@@ -173,10 +172,10 @@ _PY_TYPES: dict[AttrType, Any] = {
 }
 
 
-def _family_attributes(family: str) -> dict[str, AttrType]:
+def _family_attributes(catalog: Schema, family: str) -> dict[str, AttrType]:
     """Attributes of a family's classes with one type across the family (base CI attributes excluded)."""
     seen: dict[str, set[AttrType]] = {}
-    for cls in CATALOG.classes.values():
+    for cls in catalog.classes.values():
         if cls.family != family:
             continue
         for attr in cls.attributes.values():
@@ -193,50 +192,65 @@ def _type_name(family: str) -> str:
     return "".join(part.capitalize() for part in family.split("_")) + "CI"
 
 
-def _build_family_types() -> tuple[dict[str, type], dict[str, tuple[str, ...]]]:
+# CI class -> the GraphQL type of its family, over every catalog a schema was built for in this process
+# (one, when serving). ``ci_type`` reads it; ``family_types`` refuses a catalog that would change it.
+_TYPE_OF: dict[str, str] = {}
+
+
+def family_types(catalog: Schema) -> dict[str, type]:
+    """One GraphQL type per class family of ``catalog`` (a fresh set per schema built)."""
+    type_of = {name: _type_name(cls.family) for name, cls in catalog.classes.items()}
+    clashes = sorted(n for n, t in type_of.items() if _TYPE_OF.get(n, t) != t)
+    if clashes:
+        raise ValueError(f"classes {clashes} belong to other families in a catalog already served by this process")
+    _TYPE_OF.update(type_of)
     types: dict[str, type] = {}
-    fields: dict[str, tuple[str, ...]] = {}
-    for family in sorted({c.family for c in CATALOG.classes.values()}):
-        attrs = _family_attributes(family)
+    for family in sorted({c.family for c in catalog.classes.values()}):
+        attrs = _family_attributes(catalog, family)
         namespace: dict[str, Any] = {
             "__annotations__": {name: _PY_TYPES[t] for name, t in attrs.items()},
             "__module__": __name__,
             "__doc__": f"A CI of the {family!r} family (classes: "
-                       f"{', '.join(sorted(c.name for c in CATALOG.classes.values() if c.family == family))}).",
+                       f"{', '.join(sorted(c.name for c in catalog.classes.values() if c.family == family))}).",
         }
         for name in attrs:
             namespace[name] = None
         cls = type(_type_name(family), (CI,), namespace)
         types[family] = strawberry.type(cls, description=namespace["__doc__"])
-        fields[family] = tuple(attrs)
-    return types, fields
+    return types
 
 
-FAMILY_TYPES, FAMILY_FIELDS = _build_family_types()
-_FAMILY_OF = {name: cls.family for name, cls in CATALOG.classes.items()}
+class _CIView(CI):
+    """A domain CI as any family's GraphQL type: ``CI.resolve_type`` names the type, and a family's
+    typed attribute fields read ``attributes`` (the same values the family type declares)."""
+
+    _graphql_type: str
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attributes: dict[str, Any] = self.__dict__["attributes"]
+        return attributes.get(name)
 
 
 def ci_type(ci: CIModel) -> CI:
     """Project a domain CI onto its family's GraphQL type.
 
-    Built without the generated ``__init__`` (up to ~50 keyword arguments per call, the
-    hottest line of a lookup); every field is set explicitly below.
+    Built without a generated ``__init__`` (the hottest line of a lookup); every base field is set
+    explicitly below, the family's typed attributes are read from ``attributes`` when selected.
     """
-    family = _FAMILY_OF.get(ci.ci_class, "ci")
     attrs = ci.attributes
     min_up = attrs.get("min_up")
-    values: dict[str, Any] = {name: attrs.get(name) for name in FAMILY_FIELDS[family]}
-    values.update({
-        "uid": ci.uid, "ci_class": CLASS_MEMBER[ci.ci_class], "name": ci.name,
+    instance: _CIView = object.__new__(_CIView)
+    instance.__dict__.update({
+        "_graphql_type": _TYPE_OF.get(ci.ci_class, "GenericCI"),
+        "uid": ci.uid, "ci_class": CIClassName(ci.ci_class), "name": ci.name,
         "lifecycle": LIFECYCLE_MEMBER[ci.status], "created_at": ci.created_at, "updated_at": ci.updated_at,
         "parent_uid": ci.parent_uid or None, "duplicate_of": ci.duplicate_of or None,
         "attributes": attrs, "description": _text(attrs.get("description")), "owner": _text(attrs.get("owner")),
         "environment": _text(attrs.get("environment")), "criticality": _text(attrs.get("criticality")),
         "min_up": None if min_up is None else str(min_up), "tags": attrs.get("tags"),
     })
-    cls = FAMILY_TYPES[family]
-    instance: CI = object.__new__(cls)
-    instance.__dict__.update(values)
     return instance
 
 

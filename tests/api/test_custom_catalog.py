@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
+from graph_api.schema import build_schema
+from graph_api.settings import ApiSettings
 from schema import load_schema
 from tests.api.conftest import free_port, wait_for_healthz
 
@@ -97,3 +100,33 @@ def test_serve_answers_with_the_custom_catalogs_classes_and_relationship_types(t
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def _enum_values(sdl: str, name: str) -> set[str]:
+    block = sdl.split(f"enum {name} {{\n", 1)[1].split("}", 1)[0]
+    return {line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith('"')}
+
+
+def test_each_schema_is_built_from_its_own_catalog_in_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    _custom_catalog(path)
+    bundled, custom = load_schema(), load_schema(path)
+    bundled_sdl = build_schema(ApiSettings(), bundled).as_str()
+    custom_sdl = build_schema(ApiSettings(), custom).as_str()
+    assert _enum_values(custom_sdl, "CIClassName") == {name.upper() for name in custom.classes}
+    assert _enum_values(custom_sdl, "RelationshipTypeName") == set(custom.relationships)
+    assert "type AccessControlCI implements CI" in custom_sdl
+    # built after the custom one, the bundled schema still has only the bundled names
+    assert build_schema(ApiSettings(), bundled).as_str() == bundled_sdl
+    assert _enum_values(bundled_sdl, "CIClassName") == {name.upper() for name in bundled.classes}
+    assert "BADGE_READER" not in bundled_sdl and "AccessControlCI" not in bundled_sdl
+
+
+def test_a_catalog_moving_a_class_to_another_family_is_refused_while_another_is_served(tmp_path: Path) -> None:
+    raw = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    raw["classes"]["rack"]["family"] = "furniture"
+    path = tmp_path / "moved.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    build_schema(ApiSettings(), load_schema())
+    with pytest.raises(ValueError, match=r"classes \['rack'\] belong to other families"):
+        build_schema(ApiSettings(), load_schema(path))

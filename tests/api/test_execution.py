@@ -247,7 +247,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Any:
                                  ingestor=ingestor, impact=ImpactService(index, catalog), trigger_discovery=None,
                                  page_cap=500)
     settings = ApiSettings(store_threads=0)
-    schema = build_schema(settings)
+    schema = build_schema(settings, catalog)
     uids = {ci.attributes["name"]: ci.uid for batch in store.iter_cis() for ci in batch}
     yield schema, ApiContext(Principal("t", "test", Role.VIEWER), services, settings), uids
     store.close()
