@@ -86,10 +86,10 @@ def age_scope(
             changes.history.append(HistoryEntry(uid, kind, action, {"status": [before.value, target.value]},
                                                 run.source, run.run_id, now))
             if kind == "ci":
-                item.updated_at = now  # type: ignore[union-attr]
-                changes.cis.append(item)  # type: ignore[arg-type]
+                item.updated_at = now  # type: ignore[union-attr]  # kind "ci": a CI from get_cis
+                changes.cis.append(item)  # type: ignore[arg-type]  # kind "ci": a CI from get_cis
             else:
-                changes.relationships.append(item)  # type: ignore[arg-type]
+                changes.relationships.append(item)  # type: ignore[arg-type]  # kind "rel": a Relationship
             if target is Lifecycle.RETIRED:
                 report.retired += 1
             else:

@@ -106,7 +106,7 @@ def approval_status(policy: ChangePolicy, kind: ChangeModelKind, level: str,
                     approvals: tuple[Approval, ...]) -> ApprovalStatus:
     """Evaluate ``approvals`` (distinct approvers of one plan version) against the routing of ``level``."""
     model = policy.model_of(kind)
-    rule = model.approvals.get(level) if level in LEVELS else None  # type: ignore[call-overload]
+    rule = model.approvals.get(level) if level in LEVELS else None  # type: ignore[call-overload]  # level is in LEVELS
     if rule is None:  # an unknown level: the strictest rule the model declares
         rule = model.approvals.get("critical") or ApprovalRule(approvers=2)
     people = {a.approver for a in approvals}

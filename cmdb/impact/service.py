@@ -151,7 +151,7 @@ class ImpactService:
             blocked = np.union1d(blocked, gate).astype(np.int32)
         blocked_set = set(blocked.tolist())
 
-        def run(down: list[int], seeds: list[int], quiet: set[int] = frozenset()) -> Walked:  # type: ignore[assignment]
+        def run(down: list[int], seeds: list[int], quiet: set[int] = frozenset()) -> Walked:  # type: ignore[assignment]  # read only: immutable default
             # ``quiet``: the ports of CIs the network layer degraded; fewer paths do not degrade a port.
             walked: Walked | None = None
             stop = blocked_set | quiet if quiet else blocked_set

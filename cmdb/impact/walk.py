@@ -161,7 +161,7 @@ class PlainAdjacency:
             extra.sort()
             out.extend((u, [x[1:]]) for x, u in extra)
         if not any_type:
-            ok = type_ok.tolist()  # type: ignore[union-attr]
+            ok = type_ok.tolist()  # type: ignore[union-attr]  # not any_type: type_ok is an array
             out = [(u, es) for u, es in out if ok[es[0][1]]]
         if min_conf > 0.0:
             floor = float(np.float32(min_conf))

@@ -142,7 +142,7 @@ def compose(units: Sequence[Unit]) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
     for i, unit in enumerate(units):
         prefix = f"u{i}_"
-        parts.append(_PARAM.sub(lambda m, p=prefix: f"${p}{m.group(1)}", unit.statement))  # type: ignore[misc]
+        parts.append(_PARAM.sub(lambda m, p=prefix: f"${p}{m.group(1)}", unit.statement))  # type: ignore[misc]  # default arg binds this unit's prefix
         params.update({prefix + k: v for k, v in unit.params.items()})
         if i < len(units) - 1:
             parts.append(f"WITH count(*) AS _w{i}")
