@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-PRODUCT = ("cmdb", "cmdb_cli", "discovery", "graph_api", "bench")
+PRODUCT = ("cmdb", "cmdb_cli", "discovery", "graph_api", "labs", "bench")
 OWNERS = {Path("cmdb/ingest.py"), Path("cmdb/runs.py")}  # the Ingestor and its context manager
 PARTS = {"start_run", "finish_run"}
 
