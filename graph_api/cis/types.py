@@ -207,6 +207,10 @@ def family_types(catalog: Schema) -> dict[str, type]:
     types: dict[str, type] = {}
     for family in sorted({c.family for c in catalog.classes.values()}):
         attrs = _family_attributes(catalog, family)
+        for name in attrs:
+            # A name the CI interface declares keeps its base value (set by ci_type), as before.
+            if name not in CI.__annotations__ and not hasattr(_CIView, name):
+                setattr(_CIView, name, _attribute(name))
         namespace: dict[str, Any] = {
             "__annotations__": {name: _PY_TYPES[t] for name, t in attrs.items()},
             "__module__": __name__,
@@ -221,16 +225,17 @@ def family_types(catalog: Schema) -> dict[str, type]:
 
 
 class _CIView(CI):
-    """A domain CI as any family's GraphQL type: ``CI.resolve_type`` names the type, and a family's
-    typed attribute fields read ``attributes`` (the same values the family type declares)."""
+    """A domain CI as any family's GraphQL type: ``CI.resolve_type`` names the type, and each typed
+    attribute field of a family (a property ``family_types`` adds) reads it from ``attributes``."""
 
     _graphql_type: str
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attributes: dict[str, Any] = self.__dict__["attributes"]
-        return attributes.get(name)
+
+def _attribute(name: str) -> property:
+    def read(self: _CIView) -> Any:
+        return self.__dict__["attributes"].get(name)
+
+    return property(read, doc=f"attributes[{name!r}]")
 
 
 def ci_type(ci: CIModel) -> CI:
