@@ -80,8 +80,10 @@ class Harness:
         self.now = EPOCH_MS + rnd * DAY_MS
 
     def execute(self, run: Run) -> tuple[Run, str]:
-        """Ingest one run as the scan runner does (``discovery.runner.ingest_scope``)."""
-        result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors)
+        """Ingest one run as the scan runner does (``discovery.runner.ingest_scope``), with everything the
+        scanner's ScopeResult said: an SSH inventory's parts (a host no longer listed ages) and silence."""
+        result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors,
+                             parts=run.parts, silent=run.silent)
         scan_run, report = ingest_scope(self.ingestor, run.source, result)
         self.rejected += len(report.rejected)
         return run, scan_run.run_id

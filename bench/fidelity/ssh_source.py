@@ -132,7 +132,8 @@ def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
         for host in hosts:
             everyone.merge(index_for(host))
         for result in results:
-            run = Run("ssh", result.scope, complete=result.complete, errors=list(result.errors))
+            run = Run("ssh", result.scope, complete=result.complete, errors=list(result.errors),
+                      parts=result.parts, silent=result.silent)
             target = result.scope[len(name) + 1:] if result.scope.startswith(f"{name}/") else None
             run.add(result.items, index_for(by_target[target]) if target in by_target else everyone)
             out.append(run)

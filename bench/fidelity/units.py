@@ -75,6 +75,10 @@ class Run:
     things: list[str | None] = field(default_factory=list)
     relations: set[tuple[str, str, str]] = field(default_factory=set)  # (type, from thing, to thing)
     unmapped: int = 0
+    # As the scanner's ScopeResult says: an inventory's parts (its removed hosts' scopes then age),
+    # and whether nothing at all was read (silent, not absent).
+    parts: tuple[str, ...] | None = None
+    silent: bool = False
 
     def add(self, items: list[Item], index: Index | Callable[[Item], Index]) -> None:
         """Items built from one payload, mapped to things through that payload's index (or each item's)."""
