@@ -64,6 +64,15 @@ def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
     return ids
 
 
+def local_scope_owner(facts: HostFacts, ids: dict[str, Any], ctx: HostContext) -> str:
+    """What names the host in its host-local addresses' scope (``host:<this>``): its machine-id, else its
+    firmware UUID, instance id, FQDN, and only then its host name (what no other host shares, first)."""
+    for value in (ids.get("machine_id"), facts.dmi_uuid, ids.get("instance_id"), ids.get("fqdn")):
+        if value:
+            return str(value)
+    return str(facts.hostname or ctx.name)
+
+
 def host_ref(facts: HostFacts, ctx: HostContext) -> CIRef | None:
     """The parent reference dependent CIs carry (machine-id when known), or None when unidentifiable."""
     ids = host_identifiers(facts, ctx)
@@ -172,7 +181,9 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
     subnet_refs: dict[str, CIRef] = {}  # several addresses of one subnet: one observation, one reference
     has_address: list[tuple[CIRef, CIRef]] = []
     in_network: list[tuple[CIRef, CIRef]] = []
-    host_name = facts.hostname or ctx.name  # the kernel's host name: what the host's SNMP sysName says too
+    # Host-local addresses (docker0, virbr0) are scoped by the host's strongest identity: a short name
+    # is shared by same-named hosts of two domains (and ip-10-0-1-N by hosts of several VPCs).
+    host_name = local_scope_owner(facts, ids, ctx)
     for iface in facts.interfaces:
         if iface.name == "lo":
             continue

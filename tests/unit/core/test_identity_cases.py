@@ -159,7 +159,8 @@ def test_docker0_and_virbr0_addresses_on_many_hosts_are_each_hosts_own(harness: 
         ssh(harness, with_bridges(lab_facts(name)), context(name))
     addresses = {(c.attributes["address"], c.attributes["network_scope"]) for c in harness.all_cis()
                  if c.ci_class == "ip_address" and c.attributes["address"] in ("172.17.0.1", "192.168.122.1")}
-    assert addresses == {(a, f"host:{h}") for a in ("172.17.0.1", "192.168.122.1") for h in ("db1", "app1", "mon1")}
+    assert addresses == {(a, f"host:{MACHINE_IDS[h]}") for a in ("172.17.0.1", "192.168.122.1")
+                         for h in ("db1", "app1", "mon1")}
     # Each address is held by its own host's bridge only.
     holders: dict[str, set[str]] = {}
     cis = {c.uid: c for c in harness.all_cis()}
@@ -167,6 +168,58 @@ def test_docker0_and_virbr0_addresses_on_many_hosts_are_each_hosts_own(harness: 
         if r.type == "HAS_ADDRESS" and cis[r.target_uid].attributes["address"] == "172.17.0.1":
             holders.setdefault(r.target_uid, set()).add(cis[cis[r.source_uid].parent_uid].attributes["sys_name"])
     assert sorted(holders.values(), key=sorted) == [{"app1"}, {"db1"}, {"mon1"}]
+
+
+def test_docker0_of_same_named_hosts_in_two_domains_and_two_vpcs_are_each_hosts_own(harness: Harness) -> None:
+    """Scoped by machine-id, not by the short name the hosts share (app1.east and app1.west,
+    ip-10-0-1-17 in two VPCs)."""
+    base = with_bridges(lab_facts("app1"))
+    twins = [
+        (dataclasses.replace(base, fqdn="app1.east.example.com", machine_id="11" * 16), context("app1", "east")),
+        (dataclasses.replace(base, fqdn="app1.west.example.com", machine_id="22" * 16), context("app1", "west")),
+        (dataclasses.replace(base, hostname="ip-10-0-1-17", fqdn="ip-10-0-1-17.ec2.internal", machine_id="33" * 16),
+         dataclasses.replace(context("app1", "vpc-a"), network_scope="vpc-a")),
+        (dataclasses.replace(base, hostname="ip-10-0-1-17", fqdn="ip-10-0-1-17.ec2.internal", machine_id="44" * 16),
+         dataclasses.replace(context("app1", "vpc-b"), network_scope="vpc-b")),
+    ]
+    for facts, ctx in twins:
+        ssh(harness, facts, ctx)
+    cis = {c.uid: c for c in harness.all_cis()}
+    holders: dict[str, set[str]] = {}
+    for r in harness.all_rels():
+        if r.type == "HAS_ADDRESS" and cis[r.target_uid].attributes["address"] in ("172.17.0.1", "192.168.122.1"):
+            holders.setdefault(r.target_uid, set()).add(cis[cis[r.source_uid].parent_uid].attributes["machine_id"])
+    # Eight addresses (two per host), each held by one host's bridge only.
+    assert sorted(map(sorted, holders.values())) == sorted([m * 16] for m in ("11", "22", "33", "44") for _ in range(2))
+
+
+def test_a_host_snmp_agent_reports_no_host_local_address_it_cannot_scope() -> None:
+    """Net-SNMP tells no machine-id: a host's docker0 address from its agent would sit in the scope
+    of a sysName other hosts share (or beside SSH's CI of it); SSH reports those addresses."""
+    values: dict[Oid, Value] = {}
+    for if_index, name, mac, address, mask in (
+            (1, "lo", "000000000000", "127.0.0.1", b"\xff\x00\x00\x00"),
+            (2, "eno1", "525400112233", "10.1.0.5", b"\xff\xff\xfc\x00"),
+            (3, "docker0", "0242ac110001", "172.17.0.1", b"\xff\xff\x00\x00"),
+            (4, "virbr0", "525400aabbcc", "192.168.122.1", b"\xff\xff\xff\x00")):
+        values[(*oids.IF_TABLE.entry, 2, if_index)] = name.encode()
+        values[(*oids.IF_TABLE.entry, 6, if_index)] = bytes.fromhex(mac)
+        values[(*oids.IF_X_TABLE.entry, 1, if_index)] = name.encode()
+        ip = tuple(int(p) for p in address.split("."))
+        values[(*oids.IP_ADDR_TABLE.entry, 2, *ip)] = if_index
+        values[(*oids.IP_ADDR_TABLE.entry, 3, *ip)] = mask
+    scalars: dict[Oid, Value] = {
+        oids.SYS_DESCR: b"Linux app1 5.15.0-91-generic #101-Ubuntu SMP x86_64",
+        oids.SYS_OBJECT_ID: (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10), oids.SYS_NAME: b"app1", oids.SYS_SERVICES: 72,
+        oids.HR_SYSTEM_UPTIME: 8_640_000}
+    result = build_device(DeviceWalk("10.1.0.5:161", scalars, {**scalars, **values}),
+                          BuildContext(scope="seeds", observed_at=T0))
+    assert result.error is None
+    observed = {(i.ci_class, tuple(sorted(i.identifiers.items()))) for i in result.items
+                if isinstance(i, Observation) and i.ci_class in ("host", "ip_address", "subnet")}
+    assert observed == {("host", (("sys_name", "app1"),)),
+                        ("ip_address", (("address", "10.1.0.5"), ("network_scope", "global"))),
+                        ("subnet", (("cidr", "10.1.0.0/22"), ("network_scope", "global")))}
 
 
 def test_lldp_neighbours_whose_names_the_agent_truncated_stay_apart_by_chassis_id(harness: Harness) -> None:
