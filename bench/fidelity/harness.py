@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.fidelity import aws_source, sample_source, snmp_source, ssh_source
+from bench.fidelity import aws_source, sample_source, snmp_source, ssh_source, vsphere_source
 from bench.fidelity.churn import apply_round
 from bench.fidelity.landing import Finder, Landing, ValueLog, place
 from bench.fidelity.score import Ledger, RoundScore, score_round
@@ -25,6 +25,7 @@ DAY_MS = 86_400_000
 EPOCH_MS = 1_780_000_000_000  # a fixed start: the run is reproducible
 SOURCES: dict[str, Callable[[Estate, int, Callable[[], int]], list[Run]]] = {
     "ssh": ssh_source.runs, "snmp": snmp_source.runs, "aws": aws_source.runs, "sample": sample_source.runs,
+    "vsphere": vsphere_source.runs,
 }
 
 

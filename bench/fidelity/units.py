@@ -23,6 +23,7 @@ FAMILY: dict[str, str] = {
     "interface": "interface", "ip_address": "ip", "subnet": "subnet", "software_instance": "service",
     "filesystem": "fs", "software_package": "package", "dns_zone": "zone", "dns_record": "record",
     "application": "application", "cloud_account": "account", "cloud_region": "region", "vpc": "vpc", "network": "vpc",
+    "location": "location",
 }
 
 
