@@ -38,9 +38,11 @@ def payload(estate: Estate, site: str) -> tuple[dict[str, Any], Index]:
             "runtime.connectionState": "connected", "runtime.inMaintenanceMode": False}})
         index.add("device", None, esx.tid, esx.dmi_uuid, esx.serial, esx.name)
     vms = sorted((h for h in estate.live_hosts() if h.site == site and h.kind == "vm"), key=lambda h: h.tid)
-    for n, host in enumerate(vms):
+    for host in vms:
         addr = host.primary.addrs[0]
-        esx = vc.hosts[n % len(vc.hosts)]
+        # Where a VM runs is fixed for its life (no vMotion here: the ground truth's relationships do not end
+        # while both ends exist).
+        on = int(host.tid.split("-")[-1]) % len(vc.hosts)
         objects.append({"type": "VirtualMachine", "moid": f"vm-{100 + int(host.tid.split('-')[-1])}", "props": {
             "name": host.short, "config.uuid": host.dmi_uuid.lower(), "config.instanceUuid": instance_uuid(host),
             "config.template": False, "config.guestFullName": "Ubuntu Linux (64-bit)",
@@ -48,10 +50,9 @@ def payload(estate: Estate, site: str) -> tuple[dict[str, Any], Index]:
             "guest.hostName": host.fqdn, "guest.ipAddress": addr.address,
             "guest.net": [{"macAddress": host.primary.mac, "network": "VM Network",
                            "ipConfig": {"ipAddress": [{"ipAddress": addr.address, "prefixLength": addr.prefix}]}}],
-            "runtime.powerState": "poweredOn", "runtime.host": f"host-{n % len(vc.hosts) + 10}"}})
+            "runtime.powerState": "poweredOn", "runtime.host": f"host-{on + 10}"}})
         index.add("device", None, host.tid, host.dmi_uuid, instance_uuid(host), host.short)
         index.add("ip", None, addr.tid, addr.address)
-        del esx
     doc = {"about": {"instance_uuid": vc.instance_uuid, "name": "VMware vCenter Server"},
            "datacenters": [{"moid": "datacenter-2", "name": site, "objects": objects}]}
     return doc, index
