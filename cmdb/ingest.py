@@ -303,8 +303,11 @@ class _Batch:
             corroborated = corroborating(ordered, values, ident)
             if corroborated is not None:
                 return corroborated
-        # Else the name went to the newest thing still active.
-        return max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+        # Else the name went to the newest thing still active; said, not silent: `cmdb duplicates` lists
+        # the CIs sharing the name, with what separates them.
+        chosen = max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+        events.info("shared_name_undecided", candidates=[c.uid for c in ordered], chosen=chosen.uid)
+        return chosen
 
     def values_of(self, uid: str) -> dict[str, Any]:
         """A candidate's attributes, loading it whole when the batch holds only its head."""
