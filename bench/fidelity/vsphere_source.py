@@ -48,8 +48,12 @@ def payload(estate: Estate, site: str) -> tuple[dict[str, Any], Index]:
             "config.template": False, "config.guestFullName": "Ubuntu Linux (64-bit)",
             "config.hardware.numCPU": 4, "config.hardware.memoryMB": 16384,
             "guest.hostName": host.fqdn, "guest.ipAddress": addr.address,
-            "guest.net": [{"macAddress": host.primary.mac, "network": "VM Network",
-                           "ipConfig": {"ipAddress": [{"ipAddress": addr.address, "prefixLength": addr.prefix}]}}],
+            # VMware Tools lists the guest's own bridges too (docker0: no virtual NIC, deviceConfigId -1).
+            "guest.net": [{"macAddress": host.primary.mac, "network": "VM Network", "deviceConfigId": 4000,
+                           "ipConfig": {"ipAddress": [{"ipAddress": addr.address, "prefixLength": addr.prefix}]}},
+                          *({"macAddress": iface.mac, "network": None, "deviceConfigId": -1,
+                             "ipConfig": {"ipAddress": [{"ipAddress": a.address, "prefixLength": a.prefix}
+                                                        for a in iface.addrs]}} for iface in host.ifaces[1:])],
             "runtime.powerState": "poweredOn", "runtime.host": f"host-{on + 10}"}})
         index.add("device", None, host.tid, host.dmi_uuid, instance_uuid(host), host.short)
         index.add("ip", None, addr.tid, addr.address)
