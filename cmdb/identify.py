@@ -164,6 +164,41 @@ def contradicts(a: Mapping[str, Any], b: Mapping[str, Any], attributes: tuple[st
     return False
 
 
+# Values that describe many things alike (a state, a count, a time): agreeing on them corroborates nothing.
+_NOT_CORROBORATING = frozenset({"status", "name", "uptime_s", "cpu_count", "memory_mb", "architecture", "os_name",
+                                "os_version", "kernel", "vendor", "description", "sys_descr", "mtu", "oper_status",
+                                "admin_status", "speed_mbps", "version", "environment", "owner"})
+
+
+def corroborating(candidates: list[Any], values: Mapping[str, Any], ident: Identity) -> Any | None:
+    """Among CIs one name denotes that something separates, the one ``values`` agree with best, if one
+    alone does: its other identifying-ish values (the address the scanner reached it at, its
+    management IP, its MAC) are the same as the observation's.
+
+    Only values present on both sides count; a value that disagrees counts against. None when no
+    candidate is corroborated more than every other (the caller then falls back to its own rule).
+    """
+    keyed = {a for rule in ident.cls.identifiers for a in rule.attributes}
+    best: Any = None
+    best_score = 0
+    tied = False
+    for ci in candidates:
+        held = ci.attributes
+        score = 0
+        for attr, value in values.items():
+            if attr in keyed or attr in _NOT_CORROBORATING or attr in ident.separating:
+                continue
+            other = held.get(attr)
+            if other is None or value is None or isinstance(value, (dict, list)) or isinstance(other, (dict, list)):
+                continue
+            score += 1 if _normalise(value) == _normalise(other) else -1
+        if score > best_score:
+            best, best_score, tied = ci, score, False
+        elif score == best_score and score > 0:
+            tied = True
+    return None if tied else best
+
+
 def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:
     try:
         if attr_type is AttrType.STRING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from cmdb.aging import AgingReport, age_scope
 from cmdb.errors import IdentityConflict, InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
-from cmdb.identify import Identity, check_class, contradicts, identity, keys_for, validate_attributes
+from cmdb.identify import Identity, check_class, contradicts, corroborating, identity, keys_for, validate_attributes
 from cmdb.merge import absorb
 from cmdb.model import (
     CI,
@@ -172,6 +172,7 @@ class _Batch:
         self.deleted_rels: set[str] = set()  # relationships a merge re-pointed (cmdb.merge)
         self.added_keys: set[tuple[str, str]] = set()  # the (key, uid) pairs of changes.keys
         self.ref_cache: dict[tuple[Any, ...], str | None] = {}
+        self.decided = False  # the last match chose among separated CIs sharing a name
         self.sighted: set[str] = set()
         self.run_sighted = ingestor._sighted_in_run.get(run.run_id, set())  # by earlier batches of the run
         self.pending: list[_PendingRel] = []
@@ -270,7 +271,12 @@ class _Batch:
             if len(loaded) == len(first):
                 return self._pick(loaded, ident, True), []
             return self._pick(first, ident, False), []
-        winner = first[0] if len(first) == 1 else self._pick(first, ident, whole)
+        if len(first) == 1:
+            winner = first[0]
+        else:
+            winner = self._pick(first, ident, whole, values)
+            if whole:
+                self.decided = True  # among things one name denotes: what the observation chose, its references mean
         if len(accepted) == 1:
             return winner, []
         group = [winner]
@@ -283,15 +289,25 @@ class _Batch:
         return group[0], group[1:]
 
     @staticmethod
-    def _pick(found: list[Any], ident: Identity, whole: bool) -> Any:
+    def _pick(found: list[Any], ident: Identity, whole: bool, values: Mapping[str, Any] | None = None) -> Any:
         ordered = sorted(found, key=lambda c: (c.created_at, c.uid))
         if not whole:
             return ordered[0]
         oldest = ordered[0]
         if not any(contradicts(c.attributes, oldest.attributes, ident.separating) for c in ordered[1:]):
             return oldest
-        # Separated things sharing a name: the name went to the newest thing still active.
-        return max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+        # Separated things sharing a name (app09 of two domains, a name reused by a rebuilt machine)
+        # and nothing in the observation to separate them: the one its other values corroborate (the
+        # address it was reached at, its model...), if exactly one does best.
+        if values:
+            corroborated = corroborating(ordered, values, ident)
+            if corroborated is not None:
+                return corroborated
+        # Else the name went to the newest thing still active; said, not silent: `cmdb duplicates` lists
+        # the CIs sharing the name, with what separates them.
+        chosen = max(ordered, key=lambda c: (c.status is Lifecycle.ACTIVE, c.created_at, c.uid))
+        events.info("shared_name_undecided", candidates=[c.uid for c in ordered], chosen=chosen.uid)
+        return chosen
 
     def values_of(self, uid: str) -> dict[str, Any]:
         """A candidate's attributes, loading it whole when the batch holds only its head."""
@@ -353,7 +369,14 @@ class _Batch:
         cls, values, parent_uid, keys, observed = self.prepare(obs)
         schema = self.schema
         self.prefetch_keys(keys)
+        self.decided = False
         ci, absorbed = self.match(keys, values, identity(schema, cls))
+        if self.decided:
+            # A name two things share, decided by what else this observation said (the address it was
+            # reached at): a reference of this batch naming it the same way (its interfaces' parent)
+            # means the CI chosen here, not the one a bare name would pick.
+            parent_token = self.token(obs.parent) if obs.parent is not None else None
+            self.ref_cache[(obs.ci_class, tuple(obs.identifiers.items()), parent_token)] = ci.uid if ci else None
         if ci is None:
             if not schema.may_create(obs.source, cls.name):
                 raise InvalidItem("class", f"source {obs.source!r} may not create {cls.name!r} CIs")

@@ -4,8 +4,9 @@ An address identifies only within its network. Most of a host's addresses belong
 the network the scan was given (a VPC, a VRF, a site: the job's ``network_scope``);
 a *host-local* address belongs to its host alone: every Docker host has 172.17.0.1 on
 docker0 and every libvirt host 192.168.122.1 on virbr0, and they are not one shared
-address. Those are scoped ``host:<name>`` (the host's kernel host name, lower case:
-what SSH's ``hostname`` and a host's SNMP sysName both report), so each host has its own.
+address. Those are scoped ``host:<id>``, by the host's strongest identity the scanner
+knows (SSH: its machine-id), so each host has its own; a short host name is not enough
+(same-named hosts in two domains, ``ip-10-0-1-N`` in several VPCs).
 
 Also names a host's DNS domain from what it reports, for the ``sys_name`` rule
 (a short name is unique within its domain).
@@ -32,7 +33,7 @@ _HOST_LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 
 
 def host_scope(host_name: str) -> str:
-    """The addressing scope of one host's host-local addresses: ``host:`` and its name as the host reports it."""
+    """The addressing scope of one host's host-local addresses: ``host:`` and what identifies the host."""
     return f"host:{host_name.strip().rstrip('.').lower()}"
 
 

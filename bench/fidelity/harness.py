@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.fidelity import aws_source, sample_source, snmp_source, ssh_source
+from bench.fidelity import aws_source, sample_source, snmp_source, ssh_source, vsphere_source
 from bench.fidelity.churn import apply_round
 from bench.fidelity.landing import Finder, Landing, ValueLog, place
 from bench.fidelity.score import Ledger, RoundScore, score_round
@@ -25,6 +25,7 @@ DAY_MS = 86_400_000
 EPOCH_MS = 1_780_000_000_000  # a fixed start: the run is reproducible
 SOURCES: dict[str, Callable[[Estate, int, Callable[[], int]], list[Run]]] = {
     "ssh": ssh_source.runs, "snmp": snmp_source.runs, "aws": aws_source.runs, "sample": sample_source.runs,
+    "vsphere": vsphere_source.runs,
 }
 
 
@@ -80,8 +81,10 @@ class Harness:
         self.now = EPOCH_MS + rnd * DAY_MS
 
     def execute(self, run: Run) -> tuple[Run, str]:
-        """Ingest one run as the scan runner does (``discovery.runner.ingest_scope``)."""
-        result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors)
+        """Ingest one run as the scan runner does (``discovery.runner.ingest_scope``), with everything the
+        scanner's ScopeResult said: an SSH inventory's parts (a host no longer listed ages) and silence."""
+        result = ScopeResult(scope=run.scope, items=run.items, complete=run.complete, errors=run.errors,
+                             parts=run.parts, silent=run.silent)
         scan_run, report = ingest_scope(self.ingestor, run.source, result)
         self.rejected += len(report.rejected)
         return run, scan_run.run_id

@@ -32,7 +32,31 @@ def _section(name: str, text: str, rc: int = 0) -> str:
     return f"{BEGIN}{name}\n{text}\n{END}{name} {rc}\n"
 
 
-def render(host: Host, rnd: int) -> str:
+def lldp_sections(estate: Estate, host: Host, rnd: int) -> list[str]:
+    """What ``lldpcli -f json show chassis`` / ``show neighbors`` print on a host running lldpd (lldpd 1.0's
+    JSON: one interface is an object, several a list); without lldpd the command is absent (exit 1)."""
+    if not host.lldpd:
+        return [_section("lldp_chassis", "", 1), _section("lldp_neighbors", "", 1)]
+    chassis = {"local-chassis": {"chassis": {host.fqdn: {
+        "id": {"type": "mac", "value": host.primary.mac}, "descr": f"Ubuntu 22.04.3 LTS Linux {host.kernel}",
+        "mgmt-ip": host.primary.addrs[0].address,
+        "capability": [{"type": "Bridge", "enabled": False}, {"type": "Router", "enabled": False}]}}}}
+    heard = []
+    for lk in estate.links:
+        if lk.b != host.tid or lk.a not in estate.devices or not estate.alive(lk.a, rnd):
+            continue
+        dev = estate.devices[lk.a]
+        port = next(p for p in dev.ports if p.name == lk.a_port)
+        heard.append({lk.b_port: {"via": "LLDP", "rid": "1", "age": "0 day, 01:00:00", "chassis": {dev.sysname: {
+            "id": {"type": "mac", "value": dev.chassis_mac}, "descr": "Cisco IOS Software",
+            "mgmt-ip": dev.mgmt.address, "capability": [{"type": "Bridge", "enabled": True}]}},
+            "port": {"id": {"type": "ifname", "value": port.name}, "descr": port.descr or port.name, "ttl": "120"}}})
+    interfaces: object = heard[0] if len(heard) == 1 else heard
+    return [_section("lldp_chassis", json.dumps(chassis)),
+            _section("lldp_neighbors", json.dumps({"lldp": {"interface": interfaces}} if heard else {"lldp": {}}))]
+
+
+def render(host: Host, rnd: int, estate: Estate | None = None) -> str:
     """The collection script's output on this host in this round."""
     links = []
     for iface in host.ifaces:
@@ -74,13 +98,22 @@ def render(host: Host, rnd: int) -> str:
         _section("packages", "\n".join(f"{p.name}\t{p.extra}\tamd64" for p in host.packages)),
         _section("ps", "\n".join(ps)),
         _section("ssh_connection", f"10.9.9.9 51234 {primary} 22"),
+        *(lldp_sections(estate, host, rnd) if estate is not None else ()),
     ]
     return "".join(parts)
 
 
-def index_for(host: Host) -> Index:
+def index_for(host: Host, estate: Estate | None = None) -> Index:
     index = Index()
     index.add("device", None, host.tid, host.machine_id, host.instance_id, host.fqdn, host.short)
+    if host.lldpd:
+        index.add("device", None, host.tid, host.primary.mac)
+        for lk in estate.links if estate is not None else ():
+            if lk.b == host.tid and lk.a in estate.devices:  # the switch lldpd hears, and its port
+                dev = estate.devices[lk.a]
+                index.add("device", None, dev.tid, dev.sysname, dev.chassis_mac)
+                port = next(p for p in dev.ports if p.name == lk.a_port)
+                index.add("interface", dev.tid, port.tid, port.name, port.descr)
     for iface in host.ifaces:
         index.add("interface", host.tid, iface.tid, iface.name)
         for addr in iface.addrs:
@@ -126,26 +159,27 @@ def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
         )
         policy = HostKeyPolicy(HostKeyMode.KNOWN_HOSTS, Path(throwaway_key()).with_name("known_hosts"))
         scanner = SSHScanner(inventory, host_key_policy=policy)
-        with swapped(ssh_scanner, collect=_sessions(by_target, down, rnd), now_ms=clock):
+        with swapped(ssh_scanner, collect=_sessions(estate, by_target, down, rnd), now_ms=clock):
             results = asyncio.run(_all(scanner.scan()))
         everyone = Index()
         for host in hosts:
-            everyone.merge(index_for(host))
+            everyone.merge(index_for(host, estate))
         for result in results:
-            run = Run("ssh", result.scope, complete=result.complete, errors=list(result.errors))
+            run = Run("ssh", result.scope, complete=result.complete, errors=list(result.errors),
+                      parts=result.parts, silent=result.silent)
             target = result.scope[len(name) + 1:] if result.scope.startswith(f"{name}/") else None
-            run.add(result.items, index_for(by_target[target]) if target in by_target else everyone)
+            run.add(result.items, index_for(by_target[target], estate) if target in by_target else everyone)
             out.append(run)
     return out
 
 
-def _sessions(by_target: dict[str, Host], down: set[str], rnd: int) -> Callable[..., Any]:
+def _sessions(estate: Estate, by_target: dict[str, Host], down: set[str], rnd: int) -> Callable[..., Any]:
     """What the SSH session to each target returns this round: the script's output, or a timeout."""
     async def collect(target: Target, *_: Any, **__: Any) -> Collected:
         host = by_target[target.name]
         if host.tid in down:
             raise CollectError("connect timed out after 10s")
-        return Collected(raw=render(host, rnd), host_key=f"SHA256:{host.machine_id[:16]}", exit_status=0,
+        return Collected(raw=render(host, rnd, estate), host_key=f"SHA256:{host.machine_id[:16]}", exit_status=0,
                          elapsed_s=0.0)
     return collect
 

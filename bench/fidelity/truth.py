@@ -111,6 +111,24 @@ class NetDevice:
 
 
 @dataclass
+class Esxi:
+    tid: str
+    name: str
+    dmi_uuid: str
+    serial: str
+
+
+@dataclass
+class VCenter:
+    """One site's vCenter: its datacenter and ESXi hosts; the site's VMs run on them."""
+
+    site: str
+    instance_uuid: str
+    datacenter: str  # tid of the datacenter thing
+    hosts: list[Esxi] = field(default_factory=list)
+
+
+@dataclass
 class Link:
     a: str  # device tid
     a_port: str
@@ -150,6 +168,7 @@ class Estate:
 
     def __init__(self, seed: int = 17, scale: float = 1.0) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.scale = scale
         self.things: dict[str, Thing] = {}
         self.hosts: dict[str, Host] = {}
@@ -167,6 +186,7 @@ class Estate:
         self._ifindex = 0
         self._ips: dict[str, int] = {}
         self.site_subnets: dict[str, str] = {}
+        self.vcenters: dict[str, VCenter] = {}
         self._build()
 
     # ---- identities ----------------------------------------------------------------
@@ -255,6 +275,19 @@ class Estate:
                                      truncating=True)
                 self.tag("LLDP neighbour name truncated", host.tid)
         self._build_cloud()
+        self._build_vcenters(random.Random(f"vcenters-{self.seed}"))
+
+    def _build_vcenters(self, rng: random.Random) -> None:
+        """A vCenter per site (its own random stream: the rest of the estate is unchanged by it)."""
+        for site in SITES:
+            vcenter = VCenter(site, _uuid(rng), self.thing("location", f"datacenter-{site}"))
+            for i in range(2):
+                vcenter.hosts.append(Esxi(self.thing("esxi"), f"esx{i + 1:02d}.{SITES[site]}", _uuid(rng),
+                                          "CZ" + "".join(rng.choice("0123456789ABCDEF") for _ in range(8))))
+            self.vcenters[site] = vcenter
+        for host in self.hosts.values():
+            if host.kind == "vm":
+                self.tag("VM known to the hypervisor only by its DMI UUID", host.tid)
 
     def _build_network(self, site: str) -> None:
         net = SITE_NET[site]
@@ -445,6 +478,11 @@ class Estate:
         out.extend(s.tid for s in host.services)
         out.extend(c.tid for c in host.filesystems + host.packages)
         return out
+
+
+def _uuid(rng: random.Random) -> str:
+    text = f"{rng.getrandbits(128):032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _typed(fqdn: str, mistyped: bool, rng: random.Random) -> str | None:

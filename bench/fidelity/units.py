@@ -23,6 +23,7 @@ FAMILY: dict[str, str] = {
     "interface": "interface", "ip_address": "ip", "subnet": "subnet", "software_instance": "service",
     "filesystem": "fs", "software_package": "package", "dns_zone": "zone", "dns_record": "record",
     "application": "application", "cloud_account": "account", "cloud_region": "region", "vpc": "vpc", "network": "vpc",
+    "location": "location",
 }
 
 
@@ -75,6 +76,10 @@ class Run:
     things: list[str | None] = field(default_factory=list)
     relations: set[tuple[str, str, str]] = field(default_factory=set)  # (type, from thing, to thing)
     unmapped: int = 0
+    # As the scanner's ScopeResult says: an inventory's parts (its removed hosts' scopes then age),
+    # and whether nothing at all was read (silent, not absent).
+    parts: tuple[str, ...] | None = None
+    silent: bool = False
 
     def add(self, items: list[Item], index: Index | Callable[[Item], Index]) -> None:
         """Items built from one payload, mapped to things through that payload's index (or each item's)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
-from discovery.addressing import address_scope, split_name
+from discovery.addressing import is_host_local, split_name
 from discovery.snmp.parsers.cdp import CdpNeighbor, parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
@@ -217,8 +217,13 @@ class _Builder:
             if not info.interesting:
                 continue
             owner = interfaces.get(info.if_index) if info.if_index is not None else None
-            # A host's docker0/virbr0 address is its own: scoped to the host, not the network.
-            scope = address_scope(info.address, owner.name if owner else None, self.ctx.network_scope, host_name)
+            if host_name is not None and is_host_local(info.address, owner.name if owner else None):
+                # A host's docker0/virbr0 address is its own, scoped by the host's strong identity
+                # (machine-id, as SSH sends it), which a host's SNMP agent does not tell: its sysName
+                # is shared by same-named hosts of other domains. Left to SSH rather than put on the
+                # wrong host or made a second CI of the same address.
+                continue
+            scope = self.ctx.network_scope
             ref = self.address_ref(info.address, scope)
             self.obs("ip_address", ref.identifiers, {
                 "name": info.address, "prefix_length": info.prefix_length, "version": info.version,

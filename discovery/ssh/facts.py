@@ -25,6 +25,26 @@ class InterfaceFact:
 
 
 @dataclass(frozen=True, slots=True)
+class LldpChassis:
+    """What the host's own lldpd advertises: its chassis id (often a NIC's MAC) and system name."""
+
+    chassis_id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LldpNeighborFact:
+    """One LLDP neighbour lldpd heard on a local interface (a switch port, usually)."""
+
+    local_interface: str
+    chassis_id: str | None
+    sys_name: str | None
+    port: str | None  # the neighbour's interface, canonical name
+    management_ip: str | None = None
+    sys_descr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FilesystemFact:
     mount_point: str
     device_name: str
@@ -135,6 +155,8 @@ class HostFacts:
     packages: Packages = field(default_factory=Packages)
     processes: list[ProcessFact] = field(default_factory=list)
     ssh_connection: tuple[str, int, str, int] | None = None  # client addr, port, server addr, port
+    lldp_chassis: LldpChassis | None = None  # None: no lldpd on the host (or it said nothing)
+    lldp_neighbors: list[LldpNeighborFact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     sockets_ok: bool = False  # the ss section was read and parsed
 

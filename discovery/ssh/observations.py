@@ -7,8 +7,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdb.observation import CIRef, Evidence, Item, Method, Observation, observe_many, relate_many
+from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation, observe_many, relate_many
 from discovery.addressing import address_scope, split_name
+from discovery.snmp.values import interface_name, sys_name_key
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.products import product_for_port, product_for_process
 
@@ -54,6 +55,9 @@ def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
         ids["instance_id"] = instance_id
     # The short name, as the SNMP scanner gives sysName (lower case, no trailing dot, no
     # domain: a kernel hostname may be the FQDN), unique within its DNS domain.
+    # The chassis id lldpd advertises (a NIC's MAC): how the switch knows this host as its LLDP neighbour.
+    if facts.lldp_chassis is not None and facts.lldp_chassis.chassis_id:
+        ids["chassis_id"] = facts.lldp_chassis.chassis_id
     short, domain, fqdn = split_name(facts.hostname, facts.fqdn)
     if fqdn:
         ids["fqdn"] = fqdn
@@ -62,6 +66,15 @@ def host_identifiers(facts: HostFacts, ctx: HostContext) -> dict[str, Any]:
         if domain:
             ids["dns_domain"] = domain
     return ids
+
+
+def local_scope_owner(facts: HostFacts, ids: dict[str, Any], ctx: HostContext) -> str:
+    """What names the host in its host-local addresses' scope (``host:<this>``): its machine-id, else its
+    firmware UUID, instance id, FQDN, and only then its host name (what no other host shares, first)."""
+    for value in (ids.get("machine_id"), facts.dmi_uuid, ids.get("instance_id"), ids.get("fqdn")):
+        if value:
+            return str(value)
+    return str(facts.hostname or ctx.name)
 
 
 def host_ref(facts: HostFacts, ctx: HostContext) -> CIRef | None:
@@ -172,7 +185,9 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
     subnet_refs: dict[str, CIRef] = {}  # several addresses of one subnet: one observation, one reference
     has_address: list[tuple[CIRef, CIRef]] = []
     in_network: list[tuple[CIRef, CIRef]] = []
-    host_name = facts.hostname or ctx.name  # the kernel's host name: what the host's SNMP sysName says too
+    # Host-local addresses (docker0, virbr0) are scoped by the host's strongest identity: a short name
+    # is shared by same-named hosts of two domains (and ip-10-0-1-N by hosts of several VPCs).
+    host_name = local_scope_owner(facts, ids, ctx)
     for iface in facts.interfaces:
         if iface.name == "lo":
             continue
@@ -224,7 +239,57 @@ def host_items(facts: HostFacts, ctx: HostContext) -> list[Item]:
     many("software_instance", instances, parent)
     for rel_type, ends in (("HAS_ADDRESS", has_address), ("IN_NETWORK", in_network)):
         items.extend(relate_many(rel_type, ends, evidence=_CONFIG, source=source, scope=scope, observed_at=observed_at))
+    items.extend(lldp_items(facts, ctx, parent, {i.name for i in facts.interfaces}))
     return items
+
+
+def lldp_items(facts: HostFacts, ctx: HostContext, host: CIRef, local_names: set[str]) -> list[Item]:
+    """The switch ports lldpd hears, as the SNMP scanner's LLDP path states a link: the neighbour and
+    its port (hearsay: the switch's own scan ranks above), and CONNECTS_TO between the two interfaces
+    and the two devices, from the smaller end whichever end reports it (one edge per physical link)."""
+    if not facts.lldp_neighbors:
+        return []
+    out: list[Item] = []
+    source, scope, at = ctx.source, ctx.scope, ctx.observed_at
+    advertised = facts.lldp_chassis.name if facts.lldp_chassis is not None else None
+    chassis = facts.lldp_chassis.chassis_id if facts.lldp_chassis is not None else None
+    # What the switch's LLDP path keys this host by: the name lldpd advertises, else its chassis id.
+    mine_key = sys_name_key(advertised) or chassis or sys_name_key(facts.fqdn or facts.hostname) or ""
+    attrs = {"protocol": "lldp"}
+    for entry in facts.lldp_neighbors:
+        ids: dict[str, Any] = {}
+        if entry.chassis_id:
+            ids["chassis_id"] = entry.chassis_id
+        short, domain, fqdn = split_name(sys_name_key(entry.sys_name))
+        if fqdn:
+            ids["fqdn"] = fqdn
+        if short:
+            ids["sys_name"] = short
+            if domain:
+                ids["dns_domain"] = domain
+        if not ids or entry.local_interface not in local_names:
+            continue
+        neighbour = CIRef(ci_class="network_device", identifiers=ids)
+        out.append(Observation(ci_class="network_device", identifiers=ids, attributes=_compact({
+            "name": entry.sys_name, "sys_descr": entry.sys_descr, "management_ip": entry.management_ip}),
+            source=source, scope=scope, observed_at=at, hearsay=True))
+        local_if = CIRef(ci_class="interface", identifiers={"name": entry.local_interface}, parent=host)
+        port = interface_name(entry.port)
+        if port is None:
+            out.append(ObservedRelation(type="CONNECTS_TO", from_ci=host, to_ci=neighbour, attributes=attrs,
+                                        evidence=_CONFIG, source=source, scope=scope, observed_at=at))
+            continue
+        remote_if = CIRef(ci_class="interface", identifiers={"name": port}, parent=neighbour)
+        out.append(Observation(ci_class="interface", identifiers={"name": port}, attributes={"name": port},
+                               parent=neighbour, source=source, scope=scope, observed_at=at, hearsay=True))
+        theirs = (sys_name_key(entry.sys_name) or entry.chassis_id or "", port)
+        ends = [(local_if, remote_if), (host, neighbour)]
+        if theirs < (mine_key, entry.local_interface):
+            ends = [(b, a) for a, b in ends]
+        for a, b in ends:
+            out.append(ObservedRelation(type="CONNECTS_TO", from_ci=a, to_ci=b, attributes=attrs,
+                                        evidence=_CONFIG, source=source, scope=scope, observed_at=at))
+    return out
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

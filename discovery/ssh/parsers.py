@@ -25,6 +25,7 @@ from discovery.ssh.facts import (
     SocketFact,
     SocketProcess,
 )
+from discovery.ssh.lldp import parse_lldp_chassis, parse_lldp_neighbors
 from discovery.ssh.script import Section, split_sections
 
 _MACHINE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -337,4 +338,6 @@ def parse_host(raw: str) -> HostFacts:
     facts.packages = take("packages", parse_packages) or Packages()
     facts.processes = take("ps", parse_ps) or []
     facts.ssh_connection = take("ssh_connection", parse_ssh_connection)
+    facts.lldp_chassis = take("lldp_chassis", parse_lldp_chassis)
+    facts.lldp_neighbors = take("lldp_neighbors", parse_lldp_neighbors) or []
     return facts

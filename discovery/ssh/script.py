@@ -55,6 +55,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ),
     ("ps", "ps -eo pid=,ppid=,user:32=,comm:32=,args="),
     ("ssh_connection", 'printf "%s\\n" "$SSH_CONNECTION"'),
+    # lldpd, where it runs: what the host advertises (its chassis id) and the switch ports it hears.
+    # Exit 1 without lldpcli: an absent command, not a failure.
+    ("lldp_chassis", "command -v lldpcli >/dev/null 2>&1 && $T lldpcli -f json show chassis"),
+    ("lldp_neighbors", "command -v lldpcli >/dev/null 2>&1 && $T lldpcli -f json show neighbors"),
 )
 
 

@@ -150,9 +150,17 @@ def cluster_min_up(das: dict[str, Any] | None, hosts: int) -> str | None:
 
 
 def guest_addresses(props: dict[str, Any]) -> list[tuple[str, int | None, str | None]]:
-    """(address, prefix length, MAC) the guest's VMware Tools report; link-local ones left out."""
+    """(address, prefix length, MAC) the guest's VMware Tools report; link-local ones left out.
+
+    So are the addresses of the guest's own internal interfaces (docker0, virbr0, veth...), which
+    Tools lists with ``deviceConfigId`` -1 (no virtual NIC of the VM): every Docker guest has
+    172.17.0.1, an address of that guest alone, scoped by its machine-id (which vCenter does not
+    know) when SSH reports it; taken here as an address of the network it would be one CI for all.
+    """
     seen: dict[str, tuple[str, int | None, str | None]] = {}
     for nic in props.get("guest.net") or ():
+        if nic.get("deviceConfigId") == -1:
+            continue
         mac = nic.get("macAddress")
         configured = ((nic.get("ipConfig") or {}).get("ipAddress")) or ()
         pairs = [(a.get("ipAddress"), a.get("prefixLength")) for a in configured]

@@ -95,12 +95,18 @@ def test_harness_at_a_tiny_size_maps_every_observation_and_scores_within_bounds(
         for value in (s.recall, s.precision, s.rel_recall, s.rel_precision):
             assert 0.0 < value <= 1.0
     # Every source ran every round, in some order.
-    assert all(sorted(order) == ["aws", "sample", "snmp", "ssh"] for order in harness.order)
+    assert all(sorted(order) == ["aws", "sample", "snmp", "ssh", "vsphere"] for order in harness.order)
     # What each scanner calls a thing is kept: an EC2 instance is denoted by the AWS and the SSH scanner.
     silent = set().union(*harness.estate.unreachable.values())
     ec2 = [h.tid for h in harness.estate.hosts.values()
            if h.kind == "ec2" and harness.estate.alive(h.tid, 3) and h.tid not in silent]
     assert ec2 and all({source for source, _, _ in harness.denotes[tid]} == {"aws", "ssh"} for tid in ec2)
+    # A VM by the hypervisor inventory (its BIOS and instance UUIDs) and by SSH.
+    vms = [h.tid for h in harness.estate.hosts.values()
+           if h.kind == "vm" and harness.estate.alive(h.tid, 3) and h.tid not in silent]
+    assert vms and all({"vsphere", "ssh"} <= {source for source, _, _ in harness.denotes[tid]} for tid in vms)
+    assert all(("vsphere", "virtual_machine") in {(source, cls) for source, cls, _ in harness.denotes[tid]}
+               for tid in vms)
 
 
 def test_a_merged_ci_hands_its_things_to_the_ci_it_was_merged_into() -> None:

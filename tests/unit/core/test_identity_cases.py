@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cmdb.model import Action, Lifecycle
 from cmdb.observation import Observation
 from discovery.aws.transform import transform_global
@@ -17,7 +19,7 @@ from discovery.snmp import oids, snmprec
 from discovery.snmp.build import BuildContext, DeviceWalk, build_device, name_identifiers
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.values import Oid, Value
-from discovery.ssh.facts import Address, HostFacts, InterfaceFact
+from discovery.ssh.facts import Address, HostFacts, InterfaceFact, LldpChassis
 from discovery.ssh.observations import HostContext, host_items
 from tests.builders import DAY, T0, Harness, obs, ref, rel
 from tests.unit.discovery.ssh.ssh_recordings import MACHINE_IDS, context, lab_facts
@@ -159,7 +161,8 @@ def test_docker0_and_virbr0_addresses_on_many_hosts_are_each_hosts_own(harness: 
         ssh(harness, with_bridges(lab_facts(name)), context(name))
     addresses = {(c.attributes["address"], c.attributes["network_scope"]) for c in harness.all_cis()
                  if c.ci_class == "ip_address" and c.attributes["address"] in ("172.17.0.1", "192.168.122.1")}
-    assert addresses == {(a, f"host:{h}") for a in ("172.17.0.1", "192.168.122.1") for h in ("db1", "app1", "mon1")}
+    assert addresses == {(a, f"host:{MACHINE_IDS[h]}") for a in ("172.17.0.1", "192.168.122.1")
+                         for h in ("db1", "app1", "mon1")}
     # Each address is held by its own host's bridge only.
     holders: dict[str, set[str]] = {}
     cis = {c.uid: c for c in harness.all_cis()}
@@ -167,6 +170,104 @@ def test_docker0_and_virbr0_addresses_on_many_hosts_are_each_hosts_own(harness: 
         if r.type == "HAS_ADDRESS" and cis[r.target_uid].attributes["address"] == "172.17.0.1":
             holders.setdefault(r.target_uid, set()).add(cis[cis[r.source_uid].parent_uid].attributes["sys_name"])
     assert sorted(holders.values(), key=sorted) == [{"app1"}, {"db1"}, {"mon1"}]
+
+
+def test_docker0_of_same_named_hosts_in_two_domains_and_two_vpcs_are_each_hosts_own(harness: Harness) -> None:
+    """Scoped by machine-id, not by the short name the hosts share (app1.east and app1.west,
+    ip-10-0-1-17 in two VPCs)."""
+    base = with_bridges(lab_facts("app1"))
+    twins = [
+        (dataclasses.replace(base, fqdn="app1.east.example.com", machine_id="11" * 16), context("app1", "east")),
+        (dataclasses.replace(base, fqdn="app1.west.example.com", machine_id="22" * 16), context("app1", "west")),
+        (dataclasses.replace(base, hostname="ip-10-0-1-17", fqdn="ip-10-0-1-17.ec2.internal", machine_id="33" * 16),
+         dataclasses.replace(context("app1", "vpc-a"), network_scope="vpc-a")),
+        (dataclasses.replace(base, hostname="ip-10-0-1-17", fqdn="ip-10-0-1-17.ec2.internal", machine_id="44" * 16),
+         dataclasses.replace(context("app1", "vpc-b"), network_scope="vpc-b")),
+    ]
+    for facts, ctx in twins:
+        ssh(harness, facts, ctx)
+    cis = {c.uid: c for c in harness.all_cis()}
+    holders: dict[str, set[str]] = {}
+    for r in harness.all_rels():
+        if r.type == "HAS_ADDRESS" and cis[r.target_uid].attributes["address"] in ("172.17.0.1", "192.168.122.1"):
+            holders.setdefault(r.target_uid, set()).add(cis[cis[r.source_uid].parent_uid].attributes["machine_id"])
+    # Eight addresses (two per host), each held by one host's bridge only.
+    assert sorted(map(sorted, holders.values())) == sorted([m * 16] for m in ("11", "22", "33", "44") for _ in range(2))
+
+
+def linux_agent_walk(sys_name: str, address: str, interfaces: tuple[tuple[int, str, str, str, bytes], ...]) -> DeviceWalk:
+    """What Net-SNMP on a Linux host answers: sysName, HOST-RESOURCES' uptime, ifTable/ifXTable, ipAddrTable
+    (``interfaces``: if_index, name, MAC hex, address, netmask)."""
+    values: dict[Oid, Value] = {}
+    for if_index, name, mac, ip_text, mask in interfaces:
+        values[(*oids.IF_TABLE.entry, 2, if_index)] = name.encode()
+        values[(*oids.IF_TABLE.entry, 6, if_index)] = bytes.fromhex(mac)
+        values[(*oids.IF_X_TABLE.entry, 1, if_index)] = name.encode()
+        ip = tuple(int(p) for p in ip_text.split("."))
+        values[(*oids.IP_ADDR_TABLE.entry, 2, *ip)] = if_index
+        values[(*oids.IP_ADDR_TABLE.entry, 3, *ip)] = mask
+    scalars: dict[Oid, Value] = {
+        oids.SYS_DESCR: f"Linux {sys_name} 5.15.0-91-generic #101-Ubuntu SMP x86_64".encode(),
+        oids.SYS_OBJECT_ID: (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10), oids.SYS_NAME: sys_name.encode(),
+        oids.SYS_SERVICES: 72, oids.HR_SYSTEM_UPTIME: 8_640_000}
+    return DeviceWalk(f"{address}:161", scalars, {**scalars, **values})
+
+
+def test_a_host_snmp_agent_reports_no_host_local_address_it_cannot_scope() -> None:
+    """Net-SNMP tells no machine-id: a host's docker0 address from its agent would sit in the scope
+    of a sysName other hosts share (or beside SSH's CI of it); SSH reports those addresses."""
+    walk = linux_agent_walk("app1", "10.1.0.5", (
+        (1, "lo", "000000000000", "127.0.0.1", b"\xff\x00\x00\x00"),
+        (2, "eno1", "525400112233", "10.1.0.5", b"\xff\xff\xfc\x00"),
+        (3, "docker0", "0242ac110001", "172.17.0.1", b"\xff\xff\x00\x00"),
+        (4, "virbr0", "525400aabbcc", "192.168.122.1", b"\xff\xff\xff\x00")))
+    result = build_device(walk, BuildContext(scope="seeds", observed_at=T0))
+    assert result.error is None
+    observed = {(i.ci_class, tuple(sorted(i.identifiers.items()))) for i in result.items
+                if isinstance(i, Observation) and i.ci_class in ("host", "ip_address", "subnet")}
+    assert observed == {("host", (("sys_name", "app1"),)),
+                        ("ip_address", (("address", "10.1.0.5"), ("network_scope", "global"))),
+                        ("subnet", (("cidr", "10.1.0.0/22"), ("network_scope", "global")))}
+
+
+@pytest.mark.parametrize("west_first", [False, True])
+def test_a_bare_sysname_two_hosts_share_goes_to_the_one_its_address_corroborates(harness: Harness,
+                                                                                  west_first: bool) -> None:
+    """app1.east and app1.west; the SNMP agent of app1.west (sysName ``app1``, no domain) is polled at
+    west's address: it and its interfaces land on west's CI whichever host was created first."""
+    base = lab_facts("app1")
+    east = (dataclasses.replace(base, fqdn="app1.east.example.com", machine_id="11" * 16),
+            dataclasses.replace(context("app1", "east"), address="10.1.0.5"))
+    west = (dataclasses.replace(base, fqdn="app1.west.example.com", machine_id="22" * 16),
+            dataclasses.replace(context("app1", "west"), address="10.2.0.5"))
+    for facts, ctx in ((west, east) if west_first else (east, west)):
+        ssh(harness, facts, ctx)
+        harness.clock.advance(1000)
+    walk = linux_agent_walk("app1", "10.2.0.5", ((7, "eth7", "525400777777", "10.2.0.5", b"\xff\xff\xfc\x00"),))
+    _, report = harness.run(snmp_items(walk), source="snmp", scope="seeds")
+    assert report.rejected == []
+    cis = {c.uid: c for c in harness.all_cis()}
+    eth7 = [c for c in cis.values() if c.ci_class == "interface" and c.attributes["name"] == "eth7"]
+    assert [cis[c.parent_uid].attributes["machine_id"] for c in eth7] == ["22" * 16]
+    assert sorted(c.attributes.get("machine_id") for c in hosts(harness)) == ["11" * 16, "22" * 16]
+
+
+@pytest.mark.parametrize("ssh_first", [False, True])
+def test_an_lldpd_host_and_its_lldp_twin_with_a_truncated_name_are_one_ci(harness: Harness, ssh_first: bool) -> None:
+    """The switch reports the host by the chassis id lldpd advertises (a NIC's MAC) and a name its
+    agent truncated; SSH reads lldpd's chassis id, so the neighbour and the host are one CI, a host."""
+    items = snmp_items(walk_of("arista-dcs-7150s-52-cl"))
+    neighbour = next(i for i in items if isinstance(i, Observation) and i.ci_class == "network_device")
+    chassis = neighbour.identifiers["chassis_id"]
+    facts = dataclasses.replace(lab_facts("db1"), lldp_chassis=LldpChassis(
+        chassis, f"{neighbour.identifiers['sys_name']}-01-with-a-long-name.lab.example.com"))
+    if ssh_first:
+        ssh(harness, facts, context("db1"))
+    harness.run(items, source="snmp", scope="seeds")
+    if not ssh_first:
+        ssh(harness, facts, context("db1"))
+    twins = [c for c in hosts(harness) if c.attributes.get("chassis_id") == chassis]
+    assert [(c.ci_class, c.attributes["machine_id"]) for c in twins] == [("host", MACHINE_IDS["db1"])]
 
 
 def test_lldp_neighbours_whose_names_the_agent_truncated_stay_apart_by_chassis_id(harness: Harness) -> None:

@@ -187,6 +187,17 @@ def test_guest_addresses_skip_link_local_and_keep_prefixes() -> None:
     assert guest_addresses(props) == [("10.0.0.5", 24, "00:0c:29:00:00:01"), ("2001:db8::7", None, "00:0c:29:00:00:02")]
 
 
+def test_guest_addresses_leave_out_the_guest_s_internal_bridges() -> None:
+    """docker0 inside the guest (no virtual NIC: deviceConfigId -1) is the guest's own address, not the network's."""
+    props = {"guest.net": [
+        {"macAddress": "00:50:56:00:00:01", "deviceConfigId": 4000, "network": "VM Network",
+         "ipConfig": {"ipAddress": [{"ipAddress": "10.1.0.7", "prefixLength": 22}]}},
+        {"macAddress": "02:42:ac:11:00:01", "deviceConfigId": -1, "network": None,
+         "ipConfig": {"ipAddress": [{"ipAddress": "172.17.0.1", "prefixLength": 16}]}}],
+        "guest.ipAddress": "10.1.0.7"}
+    assert guest_addresses(props) == [("10.1.0.7", 22, "00:50:56:00:00:01")]
+
+
 def test_datacenter_error_is_reported_and_others_kept() -> None:
     payload = load("custom")
     payload["datacenters"][1]["objects"] = []
