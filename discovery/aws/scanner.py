@@ -30,6 +30,7 @@ from discovery.aws.transform import (
     dns_pointers,
     global_scope,
     region_scope,
+    skip_malformed,
     transform_global,
     transform_region,
 )
@@ -85,11 +86,13 @@ def region_result(collected: _Collected, account_id: str, region: str,
     caller = collected.caller
     if caller is None:
         return ScopeResult(collected.scope, [], complete=False, errors=[str(collected.failure)])
+    malformed: list[str] = []  # elements named and skipped: the rest of the region is still described
     try:
-        items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers)
+        items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers,
+                                         malformed)
     except Exception as exc:  # an unexpected payload: the scope is not trustworthy, so not complete
         return ScopeResult(collected.scope, [], complete=False, errors=[f"transform failed: {type(exc).__name__}: {exc}"])
-    errors = list(caller.errors)
+    errors = list(caller.errors) + malformed
     if dns_error:
         # This scope owns the RESOLVES_TO edges into it: unchecked, they must not age.
         errors.append(dns_error)
@@ -103,13 +106,14 @@ def global_result(collected: _Collected, account_id: str) -> tuple[ScopeResult, 
     if caller is None:
         failure = str(collected.failure)
         return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+    malformed: list[str] = []
     try:
-        items, counts = transform_global(caller.payload, account_id, collected.observed_at)
-        pointers = dns_pointers(caller.payload)
+        items, counts = transform_global(caller.payload, account_id, collected.observed_at, malformed)
+        pointers = skip_malformed(lambda: dns_pointers(caller.payload), malformed)
     except Exception as exc:
         failure = f"transform failed: {type(exc).__name__}: {exc}"
         return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
-    errors = list(caller.errors)
+    errors = list(caller.errors) + sorted(set(malformed))
     dns_errors = [e for e in errors if e.startswith("route53.")]
     dns_error = f"DNS edges not checked, route53 failed: {dns_errors[0]}" if dns_errors else None
     return (ScopeResult(collected.scope, items, complete=not errors, errors=errors,

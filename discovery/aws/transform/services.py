@@ -8,7 +8,7 @@ from cmdb.observation import CIRef
 from discovery.aws.transform.balancing import target_group_ref
 from discovery.aws.transform.compute import placement
 from discovery.aws.transform.emit import Emitter, ref, tag_map
-from discovery.aws.transform.payload import Payload, items
+from discovery.aws.transform.payload import Payload, items, pages
 
 
 def role_ref(out: Emitter, role_arn: str) -> CIRef:
@@ -52,7 +52,7 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
     asg_by_name = {g["AutoScalingGroupName"]: g["AutoScalingGroupARN"]
                    for g in items(payload, "autoscaling.describe_auto_scaling_groups", "AutoScalingGroups")}
     clusters = {page["cluster"]["name"]: page["cluster"]
-                for page in payload.get("eks.describe_cluster", []) if page.get("cluster")}
+                for page in pages(payload, "eks.describe_cluster") if page.get("cluster")}
     for eks in clusters.values():
         vpc = eks.get("resourcesVpcConfig") or {}
         eks_ci = out.ci(ref("cluster", cluster_id=eks["arn"]), name=eks["name"], kind="eks",
@@ -61,7 +61,7 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
         placement(out, eks_ci, list(vpc.get("subnetIds") or []), groups)
         if eks.get("roleArn"):
             out.rel("USES", eks_ci, role_ref(out, eks["roleArn"]))
-    for page in payload.get("eks.describe_nodegroup", []):
+    for page in pages(payload, "eks.describe_nodegroup"):
         group = page.get("nodegroup")
         if not group or group.get("clusterName") not in clusters:
             continue
@@ -79,7 +79,7 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
 
     _containers(out, payload, region)
 
-    for table_page in payload.get("dynamodb.describe_table", []):
+    for table_page in pages(payload, "dynamodb.describe_table"):
         table = table_page.get("Table")
         if table:
             table_ci = out.ci(ref("database", db_id=table["TableArn"]), name=table["TableName"], engine="dynamodb")
