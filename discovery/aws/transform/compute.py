@@ -57,11 +57,16 @@ def transform_compute(out: Emitter, payload: Payload, region: CIRef) -> set[str]
         if attached_to and attached_to not in live:
             continue  # goes away with its terminated instance
         tags = tag_map(eni.get("TagSet"))
+        secondary = sorted(a["PrivateIpAddress"] for a in eni.get("PrivateIpAddresses") or []
+                           if a.get("PrivateIpAddress") and not a.get("Primary"))
+        public = sorted({a["PublicIp"] for a in [eni.get("Association") or {}] + [
+            x.get("Association") or {} for x in eni.get("PrivateIpAddresses") or []] if a.get("PublicIp")})
         eni_ci = out.ci(
             ref("cloud_interface", interface_id=eni["NetworkInterfaceId"]),
             name=tags.get("Name", eni["NetworkInterfaceId"]), description=eni.get("Description") or None,
             mac=eni.get("MacAddress"), private_ip=eni.get("PrivateIpAddress"),
-            interface_type=eni.get("InterfaceType"), tags=tags,
+            secondary_ips=secondary or None, public_ips=public or None,
+            interface_type=eni.get("InterfaceType"), requester=eni.get("RequesterId"), tags=tags,
         )
         placement(out, eni_ci, [eni.get("SubnetId", "")], [g["GroupId"] for g in eni.get("Groups") or []])
         if attached_to:
