@@ -257,13 +257,13 @@ class _Builder:
             })
         self.obs(cls, ids, attrs)
 
-        interfaces = parse_interfaces(values)
+        interfaces = parse_interfaces(values, self.result.problems)
         for info in interfaces.values():
             self.interface(info)
             self.result.ports.names.add(info.name)
             if info.mac:
                 self.result.ports.by_mac.setdefault(info.mac, set()).add(info.name)
-        addresses = parse_addresses(values)
+        addresses = parse_addresses(values, self.result.problems)
         self.result.own_addresses = {a.address for a in addresses}
         self.addresses(addresses, interfaces)
         linked = self.lldp(values, interfaces, ports) | self.cdp(values, interfaces)

@@ -115,8 +115,13 @@ def test_rows_on_interfaces_the_iftable_lacks_and_unreadable_rows_are_said_not_d
     gi52 = tuple((*t.entry, c, 10152) for t in (oids.IF_TABLE, oids.IF_X_TABLE) for c in range(1, 25))
     bad_lldp = (*oids.LLDP_REM.entry, 9, 0, 7)  # an lldpRemTable index of two sub-ids, not three
     bad_cdp = (*oids.CDP_CACHE.entry, 6, 10150)
-    result = build_device(walk("cisco-c3560", drop=gi52, add={bad_lldp: b"x", bad_cdp: b"y"}), CTX)
+    bad_if = (*oids.IF_TABLE.entry, 2, 7, 7)  # an ifIndex of two sub-ids
+    bad_ip = (*oids.IP_ADDR_TABLE.entry, 2, 10, 1, 300, 4)  # an address octet over 255
+    result = build_device(walk("cisco-c3560", drop=gi52, add={bad_lldp: b"x", bad_cdp: b"y", bad_if: b"z",
+                                                              bad_ip: 10101}), CTX)
     assert result.problems == [
+        "ifTable row 7.7: unparsable index, dropped",
+        "ipAddrTable row 10.1.300.4: unparsable index, dropped",
         "lldpRemTable row 0.7: unparsable index, dropped",
         "cdpCacheTable row 10150: unparsable index, dropped",
         "CDP neighbour ShiTang02 on ifIndex 10152: no such interface in the ifTable, dropped",
