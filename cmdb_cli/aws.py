@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cmdb.ingest import IngestReport
-from cmdb.model import RunStatus, ScanRun
-from cmdb_cli.context import configure_logging, console, open_ingestor, open_store, print_json
+from cmdb_cli.context import configure_logging, console
+from cmdb_cli.scan_report import discover_and_report, summarize
 
 if TYPE_CHECKING:
     from discovery.base import Progress as ScanProgress
+    from discovery.base import ProgressHook
+
+__all__ = ["discover_aws", "register", "summarize", "summary_table"]
 
 
 def _split(values: list[str]) -> tuple[str, ...]:
@@ -43,7 +45,6 @@ def discover_aws(
 ) -> None:
     """Discover AWS accounts x regions (plus each account's global services) and ingest them, one run per scope."""
     from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
-    from discovery.runner import run_scan
 
     configure_logging()
     config = AwsScanConfig(
@@ -54,50 +55,20 @@ def discover_aws(
         max_workers=workers,
     )
     scanner = AwsScanner(config)
-    store = open_store(store_url)
-    reports: dict[str, IngestReport] = {}
-    started = time.perf_counter()
-    try:
-        ingestor = open_ingestor(store)
+
+    @contextmanager
+    def bar() -> Iterator[ProgressHook]:
         with Progress(TextColumn("[bold]aws scopes"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console, disable=as_json,
-                      transient=True) as bar:
-            task = bar.add_task("scan", total=None, note="resolving accounts")
+                      transient=True) as progress:
+            task = progress.add_task("scan", total=None, note="resolving accounts")
 
             def tick(p: ScanProgress) -> None:
-                bar.update(task, completed=p.done, total=p.total, note=f"{p.scope} {p.message}"[:60])
+                progress.update(task, completed=p.done, total=p.total, note=f"{p.scope} {p.message}"[:60])
 
-            def on_run(run: ScanRun, report: IngestReport) -> None:
-                reports[run.run_id] = report
+            yield tick
 
-            runs = asyncio.run(run_scan(scanner, ingestor, job=job, progress=tick, on_run=on_run))
-    finally:
-        store.close()
-    summary = summarize(runs, time.perf_counter() - started)
-    if as_json:
-        print_json(summary)
-    else:
-        console.print(summary_table(summary))
-    if summary["incomplete"]:
-        raise typer.Exit(1)
-
-
-def summarize(runs: list[ScanRun], seconds: float) -> dict[str, Any]:
-    """Per-scope outcome and totals of one discovery."""
-    scopes: list[dict[str, Any]] = []
-    for run in sorted(runs, key=lambda r: r.scope):
-        c = run.counts
-        scopes.append({
-            "scope": run.scope, "status": run.status.value, "created": c.get("created", 0),
-            "updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
-            "relationships_created": c.get("relationships_created", 0), "stale": c.get("stale", 0),
-            "retired": c.get("retired", 0), "rejected": c.get("rejected", 0), "api_calls": c.get("scan_api_calls", 0),
-            "seconds": round(c.get("scan_duration_ms", 0) / 1000, 2), "errors": run.errors,
-        })
-    totals = {k: sum(s[k] for s in scopes) for k in ("created", "updated", "unchanged", "relationships_created",
-                                                     "stale", "retired", "rejected", "api_calls")}
-    return {"scopes": scopes, "totals": totals, "seconds": round(seconds, 2),
-            "incomplete": sum(1 for r in runs if r.status is not RunStatus.COMPLETE)}
+    discover_and_report(scanner, store_url, job, as_json, bar, summary_table)
 
 
 def summary_table(summary: dict[str, Any]) -> Table:

@@ -87,7 +87,7 @@ def _summary(scanner: SnmpScanner, runs: list[ScanRun], reports: dict[str, Inges
         "ingest": report.as_counts(),
         "devices_detail": [
             {"address": o.address, "status": o.status, "name": o.name, "class": o.ci_class,
-             "neighbors": o.neighbors, "reason": o.reason, "same_as": o.same_as}
+             "neighbors": o.neighbors, "dropped": o.dropped, "reason": o.reason, "same_as": o.same_as}
             for o in s.outcomes if o.status != "silent"
         ],
     }
@@ -106,7 +106,8 @@ def _print(summary: dict[str, Any]) -> None:
     console.print(table)
     ingest = summary["ingest"]
     console.print(
-        f"devices {summary['devices']} (partial {summary['partial']}), failed {summary['failed']}, "
+        f"devices {summary['devices']} (partial {summary['partial']}, rows dropped {summary['dropped']}), "
+        f"failed {summary['failed']}, "
         f"silent {summary['silent']}, same device on another address {summary['duplicate_addresses']}; "
         f"neighbours {summary['neighbors']}, links {summary['links']}; "
         f"{summary['varbinds']} OIDs in {summary['requests']} requests, {summary['seconds']} s; "

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from cmdb.ingest import IngestReport
-from cmdb.model import ScanRun
-from cmdb_cli.aws import summarize
-from cmdb_cli.context import configure_logging, console, err_console, open_ingestor, open_store, print_json
+from cmdb_cli.context import configure_logging, console, err_console
+from cmdb_cli.scan_report import discover_and_report
 
 if TYPE_CHECKING:
     from discovery.base import Progress as ScanProgress
+    from discovery.base import ProgressHook
 
 
 def discover_vsphere(
@@ -34,7 +33,6 @@ def discover_vsphere(
 ) -> None:
     """Discover a vCenter (datacenters, clusters with HA, hosts, VMs, datastores, port groups, pools); exit 1 unless complete."""
     from discovery.jobs import CredentialRef
-    from discovery.runner import run_scan
     from discovery.vsphere.client import ConnectSettings
     from discovery.vsphere.scanner import VsphereScanConfig, VsphereScanner
 
@@ -50,40 +48,20 @@ def discover_vsphere(
     connect = ConnectSettings(server=server, user=user, password=password, verify=not insecure, ca_file=ca_file,
                               page_size=page_size)
     scanner = VsphereScanner(VsphereScanConfig(connect=connect, network_scope=network_scope))
-    store = open_store(store_url)
-    reports: dict[str, IngestReport] = {}
-    started = time.perf_counter()
-    try:
-        ingestor = open_ingestor(store)
-        with console.status("vsphere: reading the inventory", spinner="dots") if not as_json else _Quiet() as status:
+
+    @contextmanager
+    def spinner() -> Iterator[ProgressHook]:
+        if as_json:  # no spinner under --json
+            yield lambda _: None
+            return
+        with console.status("vsphere: reading the inventory", spinner="dots") as status:
 
             def tick(p: ScanProgress) -> None:
-                if status is not None:
-                    status.update(f"vsphere {p.scope}: {p.message}")
+                status.update(f"vsphere {p.scope}: {p.message}")
 
-            def on_run(run: ScanRun, report: IngestReport) -> None:
-                reports[run.run_id] = report
+            yield tick
 
-            runs = asyncio.run(run_scan(scanner, ingestor, job=job, progress=tick, on_run=on_run))
-    finally:
-        store.close()
-    summary = summarize(runs, time.perf_counter() - started)
-    if as_json:
-        print_json(summary)
-    else:
-        console.print(_table(summary))
-    if summary["incomplete"]:
-        raise typer.Exit(1)
-
-
-class _Quiet:
-    """No spinner under --json."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    discover_and_report(scanner, store_url, job, as_json, spinner, _table)
 
 
 def _table(summary: dict[str, object]) -> Table:

@@ -43,6 +43,9 @@ API_CALLS: tuple[ApiCall, ...] = (
     _c("ec2", "describe_instances", "ec2:DescribeInstances", "region"),
     _c("ec2", "describe_network_interfaces", "ec2:DescribeNetworkInterfaces", "region"),
     _c("ec2", "describe_volumes", "ec2:DescribeVolumes", "region"),
+    _c("ec2", "describe_managed_prefix_lists", "ec2:DescribeManagedPrefixLists", "region"),
+    _c("ec2", "describe_vpc_peering_connections", "ec2:DescribeVpcPeeringConnections", "region"),
+    _c("ec2", "describe_transit_gateway_attachments", "ec2:DescribeTransitGatewayAttachments", "region"),
     # load balancing and scaling
     _c("autoscaling", "describe_auto_scaling_groups", "autoscaling:DescribeAutoScalingGroups", "region"),
     _c("elb", "describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers", "region"),
@@ -52,6 +55,7 @@ API_CALLS: tuple[ApiCall, ...] = (
     _c("elbv2", "describe_target_health", "elasticloadbalancing:DescribeTargetHealth", "region"),
     # data, compute and containers
     _c("rds", "describe_db_instances", "rds:DescribeDBInstances", "region"),
+    _c("rds", "describe_db_clusters", "rds:DescribeDBClusters", "region"),
     _c("lambda", "list_functions", "lambda:ListFunctions", "region"),
     _c("eks", "list_clusters", "eks:ListClusters", "region"),
     _c("eks", "describe_cluster", "eks:DescribeCluster", "region"),
@@ -64,6 +68,7 @@ API_CALLS: tuple[ApiCall, ...] = (
     _c("dynamodb", "list_tables", "dynamodb:ListTables", "region"),
     _c("dynamodb", "describe_table", "dynamodb:DescribeTable", "region"),
     _c("elasticache", "describe_cache_clusters", "elasticache:DescribeCacheClusters", "region"),
+    _c("elasticache", "describe_replication_groups", "elasticache:DescribeReplicationGroups", "region"),
     # global services, swept once per account
     _c("iam", "list_account_aliases", "iam:ListAccountAliases", "global"),
     _c("iam", "list_roles", "iam:ListRoles", "global"),

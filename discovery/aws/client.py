@@ -173,6 +173,9 @@ def collect_region(caller: AwsCaller) -> None:
         caller.collect("ec2", "describe_instances")
         caller.collect("ec2", "describe_network_interfaces")
         caller.collect("ec2", "describe_volumes")
+        caller.collect("ec2", "describe_managed_prefix_lists")
+        caller.collect("ec2", "describe_vpc_peering_connections")
+        caller.collect("ec2", "describe_transit_gateway_attachments")
         caller.collect("autoscaling", "describe_auto_scaling_groups")
         caller.collect("elb", "describe_load_balancers")
         lbs = _items(caller.collect("elbv2", "describe_load_balancers"), "LoadBalancers")
@@ -182,6 +185,7 @@ def collect_region(caller: AwsCaller) -> None:
         for group in groups:
             caller.collect("elbv2", "describe_target_health", TargetGroupArn=group["TargetGroupArn"])
         caller.collect("rds", "describe_db_instances")
+        caller.collect("rds", "describe_db_clusters")
         caller.collect("lambda", "list_functions")
         for name in _items(caller.collect("eks", "list_clusters"), "clusters"):
             caller.collect("eks", "describe_cluster", name=name)
@@ -197,6 +201,7 @@ def collect_region(caller: AwsCaller) -> None:
         for table in _items(caller.collect("dynamodb", "list_tables"), "TableNames"):
             caller.collect("dynamodb", "describe_table", TableName=table)
         caller.collect("elasticache", "describe_cache_clusters")
+        caller.collect("elasticache", "describe_replication_groups")
     except EndpointDown:
         pass
 

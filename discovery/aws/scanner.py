@@ -9,6 +9,7 @@ standard retries with backoff. The scanner only yields ScopeResults;
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from discovery.aws.transform import (
     dns_pointers,
     global_scope,
     region_scope,
+    skip_malformed,
     transform_global,
     transform_region,
 )
@@ -85,11 +87,13 @@ def region_result(collected: _Collected, account_id: str, region: str,
     caller = collected.caller
     if caller is None:
         return ScopeResult(collected.scope, [], complete=False, errors=[str(collected.failure)])
+    malformed: list[str] = []  # elements named and skipped: the rest of the region is still described
     try:
-        items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers)
+        items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers,
+                                         malformed)
     except Exception as exc:  # an unexpected payload: the scope is not trustworthy, so not complete
         return ScopeResult(collected.scope, [], complete=False, errors=[f"transform failed: {type(exc).__name__}: {exc}"])
-    errors = list(caller.errors)
+    errors = list(caller.errors) + malformed
     if dns_error:
         # This scope owns the RESOLVES_TO edges into it: unchecked, they must not age.
         errors.append(dns_error)
@@ -103,17 +107,71 @@ def global_result(collected: _Collected, account_id: str) -> tuple[ScopeResult, 
     if caller is None:
         failure = str(collected.failure)
         return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+    malformed: list[str] = []
     try:
-        items, counts = transform_global(caller.payload, account_id, collected.observed_at)
-        pointers = dns_pointers(caller.payload)
+        items, counts = transform_global(caller.payload, account_id, collected.observed_at, malformed)
+        pointers = skip_malformed(lambda: dns_pointers(caller.payload), malformed)
     except Exception as exc:
         failure = f"transform failed: {type(exc).__name__}: {exc}"
         return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
-    errors = list(caller.errors)
+    errors = list(caller.errors) + sorted(set(malformed))
     dns_errors = [e for e in errors if e.startswith("route53.")]
     dns_error = f"DNS edges not checked, route53 failed: {dns_errors[0]}" if dns_errors else None
     return (ScopeResult(collected.scope, items, complete=not errors, errors=errors,
                         stats=_stats(counts, caller, collected.started, len(items))), pointers, dns_error)
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+class _DnsBoard:
+    """Every scanned account's DNS record targets, ready once each account's global scope is read.
+
+    A record may alias a load balancer (or name an address) of another account: the edge
+    belongs to the target's region scope, so every region waits for every account's records.
+    An account whose records could not be read leaves every region's DNS edges unchecked.
+    """
+
+    def __init__(self, accounts: int) -> None:
+        self.pending = accounts
+        self.pointers: dict[str, list[DnsPointer]] = {}
+        self.errors: dict[str, str] = {}
+        self.ready = asyncio.Event()
+        if accounts <= 0:
+            self.ready.set()
+
+    def add(self, account_id: str, pointers: list[DnsPointer], error: str | None) -> None:
+        self.pointers[account_id] = pointers
+        if error:
+            self.errors[account_id] = error
+        self.pending -= 1
+        if self.pending <= 0:
+            self.ready.set()
+
+    def pointers_for(self, account_id: str) -> list[DnsPointer]:
+        """The account's own pointers, and the names (aliases, CNAMEs) other accounts' records point at.
+
+        An address in another account's record is not matched: private address spaces of two
+        accounts overlap, so 10.0.0.5 there says nothing about an instance here.
+        """
+        out = list(self.pointers.get(account_id, []))
+        for other, pointers in sorted(self.pointers.items()):
+            if other != account_id:
+                out.extend(p for p in pointers if not _is_address(p.target))
+        return out
+
+    def error_for(self, account_id: str) -> str | None:
+        """Why this account's regions cannot check their DNS edges, if they cannot."""
+        if account_id in self.errors:
+            return self.errors[account_id]
+        others = sorted(self.errors)
+        return f"DNS edges not checked, records of account {others[0]} unread: {self.errors[others[0]]}" \
+            if others else None
 
 
 class AwsScanner:
@@ -150,7 +208,8 @@ class AwsScanner:
                 if progress is not None:
                     progress(Progress(unreachable.scope, self._done, self._total, "incomplete"))
                 yield unreachable
-            tasks = [asyncio.create_task(self._account(account, executor, queue)) for account in accounts]
+            board = _DnsBoard(len(accounts))
+            tasks = [asyncio.create_task(self._account(account, executor, queue, board)) for account in accounts]
             pending = len(tasks)
             while pending:
                 result = await queue.get()
@@ -176,9 +235,10 @@ class AwsScanner:
             self._total = self._scopes_known + self._failed_accounts
 
     async def _account(self, account: Account, executor: ThreadPoolExecutor,
-                       queue: asyncio.Queue[ScopeResult | None]) -> None:
+                       queue: asyncio.Queue[ScopeResult | None], board: _DnsBoard) -> None:
         loop = asyncio.get_running_loop()
         settings = self.config.client
+        posted = False
         try:
             regions = list(self.config.regions)
             if not regions:
@@ -186,8 +246,11 @@ class AwsScanner:
                     regions = await loop.run_in_executor(executor, enabled_regions, account, settings)
                 except Exception as exc:  # the account answers nothing: its global scope says why
                     self._count_scopes(1)
+                    failure = f"listing regions failed: {type(exc).__name__}: {exc}"
+                    board.add(account.account_id, [], failure)
+                    posted = True
                     await queue.put(ScopeResult(scope=global_scope(account.account_id), items=[], complete=False,
-                                                errors=[f"listing regions failed: {type(exc).__name__}: {exc}"]))
+                                                errors=[failure]))
                     return
             self._count_scopes(len(regions) + 1)
             # Collect everything at once; the global scope is yielded first, because the
@@ -197,11 +260,17 @@ class AwsScanner:
                            for region in regions]
             result, pointers, dns_error = await loop.run_in_executor(
                 executor, global_result, await global_job, account.account_id)
+            board.add(account.account_id, pointers, dns_error)
+            posted = True
             await queue.put(result)
+            await board.ready.wait()  # every account's records, so that cross-account aliases resolve
             for job in asyncio.as_completed(region_jobs):
                 collected = await job
                 region = collected.scope.rsplit("/", 1)[-1]
                 await queue.put(await loop.run_in_executor(
-                    executor, region_result, collected, account.account_id, region, pointers, dns_error))
+                    executor, region_result, collected, account.account_id, region,
+                    board.pointers_for(account.account_id), board.error_for(account.account_id)))
         finally:
+            if not posted:  # never leave the other accounts waiting
+                board.add(account.account_id, [], "the account's scan stopped before its records were read")
             await queue.put(None)

@@ -9,8 +9,10 @@ What identifies what:
   identifiers the device reports about itself, so both end as one CI;
 - interfaces by canonical name inside their device; addresses by
   (address, network_scope).
-Links are emitted from the end with the smaller name, so the two ends of a link
-describe one edge.
+Links are not emitted here: each device lists its neighbours with the port id the
+neighbour sent, and ``discovery.snmp.links`` joins them over the whole scope (a
+neighbour scanned too is described by its own identifiers and interfaces), so a
+physical link is one edge whichever end reported it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,21 @@ from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
 from discovery.addressing import is_host_local, split_name
-from discovery.snmp.parsers.cdp import CdpNeighbor, parse_cdp
+from discovery.snmp.parsers.cdp import parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
 from discovery.snmp.parsers.host_resources import parse_processes, parse_storage
 from discovery.snmp.parsers.interfaces import InterfaceInfo, parse_interfaces
 from discovery.snmp.parsers.ip import AddressInfo, parse_addresses
-from discovery.snmp.parsers.lldp import CAP_BRIDGE, CAP_ROUTER, LldpNeighbor, parse_local_ports, parse_neighbors
+from discovery.snmp.parsers.lldp import (
+    CAP_BRIDGE,
+    CAP_ROUTER,
+    PORT_ALIAS,
+    PORT_MAC,
+    LldpNeighbor,
+    parse_local_ports,
+    parse_neighbors,
+)
 from discovery.snmp.parsers.system import SystemInfo, classify, parse_system, software_version, vendor
 from discovery.snmp.values import Oid, Value, interface_name, sys_name_key
 
@@ -41,7 +51,8 @@ class DeviceWalk:
     address: str
     scalars: dict[Oid, Value] = field(default_factory=dict)
     values: dict[Oid, Value] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # walks that stopped early: the device is not whole
+    capped: list[str] = field(default_factory=list)  # tables cut at their row cap: only those are partial
 
 
 @dataclass(frozen=True)
@@ -53,16 +64,58 @@ class BuildContext:
 
 
 @dataclass(frozen=True)
+class RemotePort:
+    """The far end's port as the neighbour sent it.
+
+    ``subtype``: the LLDP port id subtype (None for CDP, which sends a name); ``port_id``:
+    the id as text; ``name``: the interface it names by itself, or None when it is a
+    local number, a MAC, an alias or an address that only the neighbour's own tables
+    can turn into an interface.
+    """
+
+    subtype: int | None
+    port_id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
 class Neighbor:
     """A device seen on the far end of a link, and the link itself."""
 
     key: str  # sys_name key or chassis id
     ref: CIRef
     local_interface: str
-    remote_interface: str | None
+    remote_port: RemotePort
     protocol: str
     management_addresses: tuple[str, ...]
     attributes: dict[str, Any]
+
+    @property
+    def remote_interface(self) -> str | None:
+        return self.remote_port.name
+
+
+@dataclass
+class DevicePorts:
+    """What turns a port id a neighbour sent about this device into one of its interfaces."""
+
+    names: set[str] = field(default_factory=set)
+    by_mac: dict[str, set[str]] = field(default_factory=dict)
+    by_port_id: dict[tuple[int | None, str], str] = field(default_factory=dict)  # lldpLocPortTable
+
+    def resolve(self, port: RemotePort) -> str | None:
+        """The interface ``port`` denotes here, or None if this device's tables do not say."""
+        if port.port_id is None:
+            return None
+        if port.subtype is not None:
+            joined = self.by_port_id.get((port.subtype, port.port_id))
+            if joined is not None:
+                return joined
+            if port.subtype == PORT_MAC:
+                owners = self.by_mac.get(port.port_id.lower(), set())
+                return next(iter(owners)) if len(owners) == 1 else None
+        named = port.name or (interface_name(port.port_id) if port.subtype in (None, PORT_ALIAS) else None)
+        return named if named in self.names else None
 
 
 @dataclass
@@ -73,9 +126,14 @@ class DeviceResult:
     ci_class: str | None = None
     name: str | None = None
     identity: tuple[tuple[str, str], ...] = ()
+    ref: CIRef | None = None  # the device as its own scan identifies it
+    key: str = ""  # its name key (or chassis id): what orders the two ends of a link
+    ports: DevicePorts = field(default_factory=DevicePorts)
     items: list[Item] = field(default_factory=list)
     neighbors: list[Neighbor] = field(default_factory=list)
-    links: set[tuple[str, str, str, str]] = field(default_factory=set)
+    own_addresses: set[str] = field(default_factory=set)
+    # Rows read but not described (no such interface, unreadable, no identity): each one
+    # named, so the device's line in the summary says ``partial`` and why.
     problems: list[str] = field(default_factory=list)
     error: str | None = None  # set when the device could not be described at all
     arp: dict[str, str] = field(default_factory=dict)  # mac -> ip, from this device's ARP table
@@ -111,12 +169,19 @@ def device_identifiers(system: SystemInfo, serial: str | None) -> dict[str, str]
     return ids
 
 
-def _neighbor_ref(chassis: str | None, name: str | None) -> CIRef | None:
+def _neighbor_ref(chassis: str | None, name: str | None, serial: str | None = None) -> CIRef | None:
     ids: dict[str, str] = {}
+    if serial:
+        ids["serial_number"] = serial
     if chassis:
         ids["chassis_id"] = chassis
     ids.update(name_identifiers(name))
     return CIRef(ci_class="network_device", identifiers=ids) if ids else None
+
+
+def neighbor_name(sys_name: str | None, chassis: str | None, addresses: tuple[str, ...]) -> str | None:
+    """What to call a neighbour: its system name, else its chassis id, else its management address."""
+    return sys_name or chassis or (addresses[0] if addresses else None)
 
 
 def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +192,7 @@ class _Builder:
     def __init__(self, walk: DeviceWalk, ctx: BuildContext) -> None:
         self.walk = walk
         self.ctx = ctx
-        self.result = DeviceResult(address=walk.address, problems=list(walk.problems))
+        self.result = DeviceResult(address=walk.address)
 
     # -- small constructors --------------------------------------------------
     def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None,
@@ -166,6 +231,8 @@ class _Builder:
                                             and not (k == "sys_name" and "fqdn" in ids)))
         device = CIRef(ci_class=cls, identifiers=ids)
         self.device = device
+        self.result.ref = device
+        self.result.key = sys_name_key(self.result.name) or system.chassis_id or str(next(iter(ids.values())))
         host = walk.address.rsplit(":", 1)[0] if walk.address.count(":") == 1 else walk.address
         attrs: dict[str, Any] = {
             "name": self.result.name,
@@ -190,11 +257,16 @@ class _Builder:
             })
         self.obs(cls, ids, attrs)
 
-        interfaces = parse_interfaces(values)
+        interfaces = parse_interfaces(values, self.result.problems)
         for info in interfaces.values():
             self.interface(info)
-        self.addresses(parse_addresses(values), interfaces)
-        linked = self.lldp(values, interfaces, ports, system) | self.cdp(parse_cdp(values), interfaces, system)
+            self.result.ports.names.add(info.name)
+            if info.mac:
+                self.result.ports.by_mac.setdefault(info.mac, set()).add(info.name)
+        addresses = parse_addresses(values, self.result.problems)
+        self.result.own_addresses = {a.address for a in addresses}
+        self.addresses(addresses, interfaces)
+        linked = self.lldp(values, interfaces, ports) | self.cdp(values, interfaces)
         self.forwarding(values, interfaces, linked)
         if cls == "host":
             self.host_resources(values)
@@ -240,6 +312,7 @@ class _Builder:
     def _local_interface(
         self, port_num: int, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any], ports: dict[int, int]
     ) -> str | None:
+        """The interface of the ifTable an LLDP local port number denotes, or None."""
         by_name = {i.name for i in interfaces.values()}
         local = local_ports.get(port_num)
         if local is not None:
@@ -251,81 +324,77 @@ class _Builder:
             return interfaces[port_num].name
         if port_num in ports and ports[port_num] in interfaces:
             return interfaces[ports[port_num]].name
-        if local is not None:
-            return interface_name(local.port_id) or interface_name(local.descr)
         return None
 
-    def _link(self, neighbor: Neighbor, system: SystemInfo) -> None:
+    def _neighbor(self, neighbor: Neighbor) -> None:
         self.result.neighbors.append(neighbor)
         # Hearsay: what this device says about its neighbour ranks below the neighbour's own scan.
         self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes, hearsay=True)
-        if neighbor.remote_interface is None:
-            self.rel("CONNECTS_TO", self.device, neighbor.ref, {"protocol": neighbor.protocol}, Method.CONFIG, 0.9)
-            return
-        remote_if = self.iface_ref(neighbor.ref, neighbor.remote_interface)
-        self.obs("interface", remote_if.identifiers, {"name": neighbor.remote_interface}, parent=neighbor.ref,
-                 hearsay=True)
-        local_if = self.iface_ref(self.device, neighbor.local_interface)
-        mine = (sys_name_key(system.sys_name) or system.chassis_id or "", neighbor.local_interface)
-        theirs = (neighbor.key, neighbor.remote_interface)
-        self.result.links.add((*min(mine, theirs), *max(mine, theirs)))
-        attrs = {"protocol": neighbor.protocol}
-        # One edge per physical link whichever end reports it: from the smaller end.
-        if mine <= theirs:
-            self.rel("CONNECTS_TO", local_if, remote_if, attrs, Method.CONFIG, 1.0)
-            self.rel("CONNECTS_TO", self.device, neighbor.ref, attrs, Method.CONFIG, 1.0)
-        else:
-            self.rel("CONNECTS_TO", remote_if, local_if, attrs, Method.CONFIG, 1.0)
-            self.rel("CONNECTS_TO", neighbor.ref, self.device, attrs, Method.CONFIG, 1.0)
 
-    def lldp(
-        self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], ports: dict[int, int], system: SystemInfo
-    ) -> set[str]:
+    def lldp(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], ports: dict[int, int]) -> set[str]:
         linked: set[str] = set()
         local_ports = parse_local_ports(values)
-        for entry in parse_neighbors(values):
-            self._lldp_one(entry, interfaces, local_ports, ports, system, linked)
+        for num, local in local_ports.items():
+            name = self._local_interface(num, interfaces, local_ports, ports)
+            if name is not None and local.port_id is not None:
+                self.result.ports.by_port_id[(local.port_id_subtype, local.port_id)] = name
+        for entry in parse_neighbors(values, self.result.problems):
+            self._lldp_one(entry, interfaces, local_ports, ports, linked)
         return linked
 
     def _lldp_one(
         self, entry: LldpNeighbor, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any],
-        ports: dict[int, int], system: SystemInfo, linked: set[str],
+        ports: dict[int, int], linked: set[str],
     ) -> None:
         ref = _neighbor_ref(entry.chassis_id, entry.sys_name)
+        if ref is None:
+            self.result.problems.append(
+                f"LLDP neighbour on local port {entry.local_port_num}: no chassis id or system name, dropped")
+            return
         local = self._local_interface(entry.local_port_num, interfaces, local_ports, ports)
-        if ref is None or local is None:
-            self.result.problems.append(f"LLDP neighbour on local port {entry.local_port_num} has no usable identity")
+        if local is None:
+            self.result.problems.append(
+                f"LLDP neighbour {entry.sys_name or entry.chassis_id} on local port {entry.local_port_num}: "
+                "no such interface in the ifTable, dropped")
             return
         caps = entry.capabilities or 0
         role = "router" if caps & CAP_ROUTER and not caps & CAP_BRIDGE else "switch" if caps & CAP_BRIDGE else None
         key = sys_name_key(entry.sys_name) or str(ref.identifiers["chassis_id"])
         linked.add(local)
-        self._link(Neighbor(
-            key=key, ref=ref, local_interface=local, remote_interface=entry.port, protocol="lldp",
+        self._neighbor(Neighbor(
+            key=key, ref=ref, local_interface=local,
+            remote_port=RemotePort(entry.port_id_subtype, entry.port_id, entry.port), protocol="lldp",
             management_addresses=entry.management_addresses,
             attributes={
-                "name": entry.sys_name, "sys_descr": entry.sys_descr,
+                "name": neighbor_name(entry.sys_name, entry.chassis_id, entry.management_addresses),
+                "sys_descr": entry.sys_descr,
                 "management_ip": entry.management_addresses[0] if entry.management_addresses else None,
                 "description": f"seen by LLDP as a {role}" if role else None,
             },
-        ), system)
+        ))
 
-    def cdp(self, entries: list[CdpNeighbor], interfaces: dict[int, InterfaceInfo], system: SystemInfo) -> set[str]:
+    def cdp(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo]) -> set[str]:
         linked: set[str] = set()
-        for entry in entries:
-            ref = _neighbor_ref(entry.chassis_id, entry.device_id)
+        for entry in parse_cdp(values, self.result.problems):
+            ref = _neighbor_ref(entry.chassis_id, entry.device_id, entry.serial_number)
+            if ref is None:
+                self.result.problems.append(f"CDP neighbour on ifIndex {entry.if_index}: no device id, dropped")
+                continue
             local = interfaces.get(entry.if_index)
-            if ref is None or local is None:
-                self.result.problems.append(f"CDP neighbour on ifIndex {entry.if_index} has no usable identity")
+            if local is None:
+                self.result.problems.append(
+                    f"CDP neighbour {entry.device_id or entry.chassis_id} on ifIndex {entry.if_index}: "
+                    "no such interface in the ifTable, dropped")
                 continue
             linked.add(local.name)
-            self._link(Neighbor(
+            addresses = (entry.address,) if entry.address else ()
+            self._neighbor(Neighbor(
                 key=sys_name_key(entry.device_id) or str(ref.identifiers["chassis_id"]), ref=ref,
-                local_interface=local.name,
-                remote_interface=entry.port, protocol="cdp",
-                management_addresses=(entry.address,) if entry.address else (),
-                attributes={"name": entry.device_id, "model": entry.platform, "management_ip": entry.address},
-            ), system)
+                local_interface=local.name, remote_port=RemotePort(None, entry.port, entry.port), protocol="cdp",
+                management_addresses=addresses,
+                attributes={"name": neighbor_name(entry.device_id, entry.chassis_id, addresses),
+                            "model": entry.platform, "management_ip": entry.address},
+            ))
         return linked
 
     # -- forwarding evidence -------------------------------------------------------
@@ -333,7 +402,9 @@ class _Builder:
         for entry in parse_arp(values):
             self.result.arp.setdefault(entry.mac, entry.ip)
             owner = interfaces.get(entry.if_index)
-            if owner is None or not AddressInfo(entry.ip, None, None, 4).interesting:
+            # A device lists its own addresses in its ARP table: they are not behind its ports.
+            if owner is None or entry.ip in self.result.own_addresses \
+                    or not AddressInfo(entry.ip, None, None, 4).interesting:
                 continue
             ref = self.address_ref(entry.ip)
             # An ARP entry is hearsay about the address's holder.
@@ -372,7 +443,7 @@ def forwarding_relations(results: list[DeviceResult], ctx: BuildContext) -> list
     for result in results:
         for port, hw, vlan in result.fdb:
             seen_ip = ip_by_mac.get(hw)
-            if seen_ip is None:
+            if seen_ip is None or seen_ip in result.own_addresses:
                 continue
             out.append(ObservedRelation(
                 source=ctx.source, scope=ctx.scope, type="SEEN_BEHIND", from_ci=port,

@@ -78,6 +78,7 @@ class WalkResult:
 
     values: dict[Oid, Value] = field(default_factory=dict)
     problem: str | None = None
+    capped: str | None = None  # a column reached the row cap: that table is partial, the walk went on
     requests: int = 0
 
 
@@ -284,7 +285,8 @@ class Session:
                     result.values[key] = converted
                 rows[column] += 1
                 if rows[column] >= options.max_rows:
-                    result.problem = f"row cap {options.max_rows} reached in {'.'.join(map(str, column))}"
+                    # Only this column is cut short: said apart from problems, which end the device's walk.
+                    result.capped = f"row cap {options.max_rows} reached, rest dropped"
                     finished.add(column)
             if not var_binds or not progressed:
                 break

@@ -82,6 +82,8 @@ async def collect_device(
         columns = [c for table in group for c in table.column_oids()]
         result = await session.walk(columns)
         walk.values.update(result.values)
+        if result.capped:
+            walk.capped.append(f"{'+'.join(t.name for t in group)}: {result.capped}")
         if result.problem:
             names = "+".join(t.name for t in group)
             walk.problems.append(f"{names}: {result.problem}")

@@ -29,6 +29,7 @@ from discovery.snmp.build import BuildContext, DeviceResult, build_device, forwa
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import Collected, collect_device
 from discovery.snmp.credentials import Credential, ResolvedSecret, V2cCredential, V3Credential
+from discovery.snmp.links import link_relations
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.targets import Targets, parse_targets
 
@@ -53,6 +54,8 @@ class DeviceOutcome:
     reason: str | None = None
     neighbors: int = 0
     same_as: str | None = None
+    failures: int = 0  # tables whose walk stopped early (the device's part of the scope is incomplete)
+    dropped: int = 0  # rows read but not described, and tables over their row cap
 
 
 @dataclass
@@ -73,6 +76,7 @@ class ScanSummary:
         return {
             "devices": self.count("ok") + self.count("partial"),
             "partial": self.count("partial"),
+            "dropped": sum(o.dropped for o in self.outcomes),
             "failed": self.count("failed"),
             "silent": self.count("silent"),
             "duplicate_addresses": self.count("duplicate"),
@@ -115,6 +119,7 @@ class SnmpScanner:
         ctx = BuildContext(scope=scope, observed_at=now_ms(), network_scope=self.targets.network_scope)
         missing = sorted({n for e in self.targets.entries for n in e.credentials} - set(self.credentials))
         errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
+        problems: list[str] = []
 
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
@@ -171,7 +176,6 @@ class SnmpScanner:
                     results.append(result)
                     items.extend(result.items)
                     summary.neighbors.update(n.key for n in result.neighbors)
-                    summary.links.update(result.links)
                     if depth < self.targets.crawl.max_depth:
                         for neighbor in result.neighbors:
                             for address in neighbor.management_addresses:
@@ -182,8 +186,10 @@ class SnmpScanner:
                                     queue.put_nowait((Endpoint(address, self.targets.port),
                                                       self.targets.credentials_for(address), False, depth + 1))
                 summary.outcomes.append(outcome)
-                if outcome.status in ("failed", "partial"):
+                if outcome.status == "failed" or outcome.failures:
                     errors.append(f"{endpoint}: {outcome.reason}")
+                elif outcome.status == "partial":  # rows dropped or a table capped: said, but the rest stands
+                    problems.append(f"{endpoint}: {outcome.reason}")
                 done += 1
             tick(f"{endpoint} {outcome.status}")
 
@@ -214,6 +220,8 @@ class SnmpScanner:
             await asyncio.gather(*workers, return_exceptions=True)
             if self._client is None:
                 client.close()
+        link_items, summary.links = link_relations(results, ctx)
+        items.extend(link_items)
         items.extend(forwarding_relations(results, ctx))
         if reached is not None:
             try:
@@ -223,7 +231,10 @@ class SnmpScanner:
                 errors.append(f"reached targets not saved: {exc}")
         summary.seconds = time.monotonic() - started
         summary.outcomes.sort(key=lambda o: o.address)
-        return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors), stats=summary.stats())
+        # Problems (rows dropped, a table over its row cap) are reported with the errors but do
+        # not make the scope incomplete: what was read is whole, so the scope can still age.
+        return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors + problems),
+                           stats=summary.stats())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:
@@ -235,11 +246,13 @@ class SnmpScanner:
         result = build_device(collected.walk, ctx)
         if result.error:
             return DeviceOutcome(address, "failed", reason=result.error), None
-        problems = collected.walk.problems
-        status = "partial" if problems else "ok"
+        failures = collected.walk.problems  # the walk stopped early: the device was not read whole
+        dropped = collected.walk.capped + result.problems
+        said = failures + dropped
         return DeviceOutcome(
-            address, status, result.name, result.ci_class,
-            reason="; ".join(problems) if problems else None, neighbors=len(result.neighbors),
+            address, "partial" if said else "ok", result.name, result.ci_class,
+            reason="; ".join(said) if said else None, neighbors=len(result.neighbors),
+            failures=len(failures), dropped=len(dropped),
         ), result
 
 

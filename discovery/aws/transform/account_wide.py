@@ -7,7 +7,7 @@ from typing import Any
 
 from discovery.aws.transform.dns import APEX_TYPES, record_ref, zone_id
 from discovery.aws.transform.emit import Emitter, account_ref, ref
-from discovery.aws.transform.payload import Payload, items
+from discovery.aws.transform.payload import Elements, Payload, items, pages
 
 
 def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
@@ -22,9 +22,9 @@ def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
         out.rel("CONTAINS", account, role_ci)
 
     locations = {p["_request"]["Bucket"]: p.get("LocationConstraint") for p in
-                 payload.get("s3.get_bucket_location", []) if "_request" in p}
+                 pages(payload, "s3.get_bucket_location") if "_request" in p}
     versioning = {p["_request"]["Bucket"]: p.get("Status") == "Enabled" for p in
-                  payload.get("s3.get_bucket_versioning", []) if "_request" in p}
+                  pages(payload, "s3.get_bucket_versioning") if "_request" in p}
     for bucket in items(payload, "s3.list_buckets", "Buckets"):
         name = bucket["Name"]
         bucket_ci = out.ci(ref("bucket", bucket_name=name), name=name,
@@ -44,7 +44,7 @@ def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
         zid = zone_id(page.get("_request", {}).get("HostedZoneId", ""))
         if zid not in zones:
             continue
-        for record in page.get("ResourceRecordSets") or []:
+        for record in Elements("route53.list_resource_record_sets", page.get("ResourceRecordSets") or []):
             if record["Type"] in APEX_TYPES and record["Name"] == zones[zid]["Name"]:
                 continue
             records[(zid, record["Name"], record["Type"])].append(record)
@@ -55,7 +55,7 @@ def transform_account(out: Emitter, payload: Payload, account_id: str) -> None:
 def _record(out: Emitter, zid: str, name: str, rtype: str, sets: list[dict[str, Any]]) -> None:
     # Weighted/latency sets share a name and type: one record CI holds all their values.
     values: list[str] = []
-    for record in sets:
+    for record in Elements("route53.list_resource_record_sets", sets):
         values.extend(rr["Value"] for rr in record.get("ResourceRecords") or [])
         alias = record.get("AliasTarget")
         if alias and alias.get("DNSName"):

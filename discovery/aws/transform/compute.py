@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cmdb.observation import CIRef
 from discovery.aws.transform.emit import Emitter, ref, tag_map
 from discovery.aws.transform.network import sg_ref, subnet_ref
-from discovery.aws.transform.payload import Payload, items
+from discovery.aws.transform.payload import Elements, Payload, items
 
 # A terminated instance stays listed for a while; it no longer exists, so it is not seen.
 GONE_STATES = frozenset({"terminated", "shutting-down"})
@@ -17,14 +15,15 @@ def instance_ref(instance_id: str) -> CIRef:
     return ref("cloud_instance", instance_id=instance_id)
 
 
-def live_instances(payload: Payload) -> list[dict[str, Any]]:
+def live_instances(payload: Payload) -> Elements:
     """The instances of ``ec2.describe_instances`` that still exist."""
-    return [
+    instances = Elements("ec2.describe_instances", (
         instance
         for reservation in items(payload, "ec2.describe_instances", "Reservations")
         for instance in reservation.get("Instances") or []
-        if (instance.get("State") or {}).get("Name") not in GONE_STATES
-    ]
+    ))
+    return Elements("ec2.describe_instances", (
+        i for i in instances if (i.get("State") or {}).get("Name") not in GONE_STATES))
 
 
 def placement(out: Emitter, subject: CIRef, subnet_ids: list[str], group_ids: list[str]) -> None:
@@ -58,11 +57,16 @@ def transform_compute(out: Emitter, payload: Payload, region: CIRef) -> set[str]
         if attached_to and attached_to not in live:
             continue  # goes away with its terminated instance
         tags = tag_map(eni.get("TagSet"))
+        secondary = sorted(a["PrivateIpAddress"] for a in eni.get("PrivateIpAddresses") or []
+                           if a.get("PrivateIpAddress") and not a.get("Primary"))
+        public = sorted({a["PublicIp"] for a in [eni.get("Association") or {}] + [
+            x.get("Association") or {} for x in eni.get("PrivateIpAddresses") or []] if a.get("PublicIp")})
         eni_ci = out.ci(
             ref("cloud_interface", interface_id=eni["NetworkInterfaceId"]),
             name=tags.get("Name", eni["NetworkInterfaceId"]), description=eni.get("Description") or None,
             mac=eni.get("MacAddress"), private_ip=eni.get("PrivateIpAddress"),
-            interface_type=eni.get("InterfaceType"), tags=tags,
+            secondary_ips=secondary or None, public_ips=public or None,
+            interface_type=eni.get("InterfaceType"), requester=eni.get("RequesterId"), tags=tags,
         )
         placement(out, eni_ci, [eni.get("SubnetId", "")], [g["GroupId"] for g in eni.get("Groups") or []])
         if attached_to:

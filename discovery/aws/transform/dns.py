@@ -14,7 +14,7 @@ from cmdb.observation import CIRef
 from discovery.aws.transform.balancing import classic_elb_arn, normalize_dns
 from discovery.aws.transform.compute import instance_ref, live_instances
 from discovery.aws.transform.emit import Emitter, ref
-from discovery.aws.transform.payload import Payload, items
+from discovery.aws.transform.payload import Elements, Payload, items, pages
 
 # Records every zone has; they name no dependency.
 APEX_TYPES = frozenset({"SOA", "NS"})
@@ -47,13 +47,13 @@ def dns_pointers(payload: Payload) -> list[DnsPointer]:
     """Every target named by the records of an account's global payload (zone apex SOA/NS left out)."""
     zones = {zone_id(z["Id"]): z["Name"] for z in items(payload, "route53.list_hosted_zones", "HostedZones")}
     vpcs = {zone_id(page["_request"]["Id"]): frozenset(v["VPCId"] for v in page.get("VPCs") or [])
-            for page in payload.get("route53.get_hosted_zone", []) if "_request" in page}
+            for page in pages(payload, "route53.get_hosted_zone") if "_request" in page}
     pointers: list[DnsPointer] = []
     for page in payload.get("route53.list_resource_record_sets", []):
         zid = zone_id(page.get("_request", {}).get("HostedZoneId", ""))
         if zid not in zones:
             continue
-        for record in page.get("ResourceRecordSets") or []:
+        for record in Elements("route53.list_resource_record_sets", page.get("ResourceRecordSets") or []):
             if record["Type"] in APEX_TYPES and record["Name"] == zones[zid]:
                 continue
             for rr in record.get("ResourceRecords") or []:

@@ -62,13 +62,61 @@ def transform_network(out: Emitter, payload: Payload, region: CIRef) -> None:
         if nat.get("SubnetId"):
             out.rel("IN_NETWORK", nat_ci, subnet_ref(nat["SubnetId"]))
 
-    for table in items(payload, "ec2.describe_route_tables", "RouteTables"):
+    tables = items(payload, "ec2.describe_route_tables", "RouteTables")
+    for table in tables:
         _route_table(out, table)
+    _main_route_tables(out, payload, tables)
 
+    prefix_lists = {p["PrefixListId"]: p.get("PrefixListName") or p["PrefixListId"]
+                    for p in items(payload, "ec2.describe_managed_prefix_lists", "PrefixLists")}
     groups = items(payload, "ec2.describe_security_groups", "SecurityGroups")
     known = {group["GroupId"] for group in groups}
     for group in groups:
-        _security_group(out, group, known)
+        _security_group(out, group, known, prefix_lists)
+    transform_links(out, payload)
+
+
+def _main_route_tables(out: Emitter, payload: Payload, tables: list[dict[str, Any]]) -> None:
+    """A subnet without a route table of its own uses its VPC's main table (implicitly)."""
+    main = {t.get("VpcId"): t["RouteTableId"] for t in tables
+            if any(a.get("Main") for a in t.get("Associations") or [])}
+    explicit = {a["SubnetId"] for t in tables for a in t.get("Associations") or [] if a.get("SubnetId")}
+    for subnet in items(payload, "ec2.describe_subnets", "Subnets"):
+        table_id = main.get(subnet.get("VpcId"))
+        if subnet["SubnetId"] not in explicit and table_id is not None:
+            out.rel("USES", subnet_ref(subnet["SubnetId"]), ref("route_table", route_table_id=table_id),
+                    implicit=True)
+
+
+def transform_links(out: Emitter, payload: Payload) -> None:
+    """VPC peerings and transit gateway attachments: a ``gateway`` CI IN_NETWORK each VPC it joins.
+
+    A peering names a VPC of another account (or region) too: the edge to it is emitted
+    by the scan that sees that VPC, so when both accounts are scanned the peering joins
+    both VPCs, and neither scan names a VPC it does not see.
+    """
+    vpcs = {v["VpcId"] for v in items(payload, "ec2.describe_vpcs", "Vpcs")}
+    for peering in items(payload, "ec2.describe_vpc_peering_connections", "VpcPeeringConnections"):
+        status = (peering.get("Status") or {}).get("Code")
+        if status in ("deleted", "rejected", "failed", "expired"):
+            continue
+        tags = tag_map(peering.get("Tags"))
+        pcx_id = peering["VpcPeeringConnectionId"]
+        ends = [peering.get("RequesterVpcInfo") or {}, peering.get("AccepterVpcInfo") or {}]
+        pcx = out.ci(gateway_ref(pcx_id), name=tags.get("Name", pcx_id), kind="vpc_peering", state=status,
+                     peers=sorted(f"{e.get('OwnerId', '')}/{e.get('Region', '')}/{e.get('VpcId', '')}" for e in ends),
+                     tags=tags)
+        for end in ends:
+            if end.get("VpcId") in vpcs:
+                out.rel("IN_NETWORK", pcx, vpc_ref(end["VpcId"]))
+    for attachment in items(payload, "ec2.describe_transit_gateway_attachments", "TransitGatewayAttachments"):
+        if attachment.get("State") in ("deleted", "deleting", "failed", "rejected"):
+            continue
+        tgw = out.ci(gateway_ref(attachment["TransitGatewayId"]), name=attachment["TransitGatewayId"],
+                     kind="transit_gateway")
+        if attachment.get("ResourceType") == "vpc" and attachment.get("ResourceId") in vpcs:
+            out.rel("IN_NETWORK", tgw, vpc_ref(attachment["ResourceId"]),
+                    attachment_id=attachment.get("TransitGatewayAttachmentId"))
 
 
 def _route_table(out: Emitter, table: dict[str, Any]) -> None:
@@ -102,23 +150,32 @@ def _permission_label(permission: dict[str, Any]) -> str:
     return f"{protocol}/{permission.get('FromPort', '')}-{permission.get('ToPort', '')}"
 
 
-def _rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rules(permissions: list[dict[str, Any]], prefix_lists: dict[str, str]) -> list[dict[str, Any]]:
+    """Each permission's ports and sources: IPv4 and IPv6 ranges, groups and managed prefix lists
+    (by id, with the list's name when this region lists it)."""
     rules = []
     for permission in permissions:
-        rules.append({
+        cidrs = [r["CidrIp"] for r in permission.get("IpRanges") or [] if r.get("CidrIp")]
+        cidrs += [r["CidrIpv6"] for r in permission.get("Ipv6Ranges") or [] if r.get("CidrIpv6")]
+        lists = [p["PrefixListId"] for p in permission.get("PrefixListIds") or [] if p.get("PrefixListId")]
+        rule: dict[str, Any] = {
             "ports": _permission_label(permission),
-            "cidrs": sorted(r["CidrIp"] for r in permission.get("IpRanges") or [] if r.get("CidrIp")),
+            "cidrs": sorted(cidrs),
             "groups": sorted(p["GroupId"] for p in permission.get("UserIdGroupPairs") or [] if p.get("GroupId")),
-        })
+        }
+        if lists:
+            rule["prefix_lists"] = sorted(f"{i} ({prefix_lists[i]})" if i in prefix_lists else i for i in lists)
+        rules.append(rule)
     return rules
 
 
-def _security_group(out: Emitter, group: dict[str, Any], known: set[str]) -> None:
+def _security_group(out: Emitter, group: dict[str, Any], known: set[str], prefix_lists: dict[str, str]) -> None:
     tags = tag_map(group.get("Tags"))
     ingress = group.get("IpPermissions") or []
     sg_ci = out.ci(sg_ref(group["GroupId"]), name=group.get("GroupName", group["GroupId"]),
                    description=group.get("Description"),
-                   rules={"ingress": _rules(ingress), "egress": _rules(group.get("IpPermissionsEgress") or [])},
+                   rules={"ingress": _rules(ingress, prefix_lists),
+                          "egress": _rules(group.get("IpPermissionsEgress") or [], prefix_lists)},
                    tags=tags)
     if group.get("VpcId"):
         out.rel("IN_NETWORK", sg_ci, vpc_ref(group["VpcId"]))

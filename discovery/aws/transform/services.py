@@ -8,7 +8,7 @@ from cmdb.observation import CIRef
 from discovery.aws.transform.balancing import target_group_ref
 from discovery.aws.transform.compute import placement
 from discovery.aws.transform.emit import Emitter, ref, tag_map
-from discovery.aws.transform.payload import Payload, items
+from discovery.aws.transform.payload import Payload, items, pages
 
 
 def role_ref(out: Emitter, role_arn: str) -> CIRef:
@@ -38,6 +38,8 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
         if not subnets:
             out.rel("CONTAINS", region, db_ci)
 
+    _aurora(out, payload, region)
+
     for fn in items(payload, "lambda.list_functions", "Functions"):
         fn_ci = out.ci(ref("function", function_arn=fn["FunctionArn"]), name=fn["FunctionName"],
                        runtime=fn.get("Runtime"), handler=fn.get("Handler"), memory_mb=fn.get("MemorySize"))
@@ -52,7 +54,7 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
     asg_by_name = {g["AutoScalingGroupName"]: g["AutoScalingGroupARN"]
                    for g in items(payload, "autoscaling.describe_auto_scaling_groups", "AutoScalingGroups")}
     clusters = {page["cluster"]["name"]: page["cluster"]
-                for page in payload.get("eks.describe_cluster", []) if page.get("cluster")}
+                for page in pages(payload, "eks.describe_cluster") if page.get("cluster")}
     for eks in clusters.values():
         vpc = eks.get("resourcesVpcConfig") or {}
         eks_ci = out.ci(ref("cluster", cluster_id=eks["arn"]), name=eks["name"], kind="eks",
@@ -61,7 +63,7 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
         placement(out, eks_ci, list(vpc.get("subnetIds") or []), groups)
         if eks.get("roleArn"):
             out.rel("USES", eks_ci, role_ref(out, eks["roleArn"]))
-    for page in payload.get("eks.describe_nodegroup", []):
+    for page in pages(payload, "eks.describe_nodegroup"):
         group = page.get("nodegroup")
         if not group or group.get("clusterName") not in clusters:
             continue
@@ -79,17 +81,46 @@ def transform_services(out: Emitter, payload: Payload, region: CIRef) -> None:
 
     _containers(out, payload, region)
 
-    for table_page in payload.get("dynamodb.describe_table", []):
+    for table_page in pages(payload, "dynamodb.describe_table"):
         table = table_page.get("Table")
         if table:
             table_ci = out.ci(ref("database", db_id=table["TableArn"]), name=table["TableName"], engine="dynamodb")
             out.rel("CONTAINS", region, table_ci)
 
+    caches: dict[str, CIRef] = {}
     for cache in items(payload, "elasticache.describe_cache_clusters", "CacheClusters"):
         cache_ci = out.ci(ref("cluster", cluster_id=cache["ARN"]), name=cache["CacheClusterId"], kind="elasticache",
                           version=cache.get("EngineVersion"), desired=cache.get("NumCacheNodes"), min_up="1")
+        caches[cache["CacheClusterId"]] = cache_ci
         out.rel("CONTAINS", region, cache_ci)
         placement(out, cache_ci, [], [g["SecurityGroupId"] for g in cache.get("SecurityGroups") or []])
+    for group in items(payload, "elasticache.describe_replication_groups", "ReplicationGroups"):
+        # A replication group is the redundancy over its node clusters: up while one node is.
+        group_ci = out.ci(ref("cluster", cluster_id=group["ARN"]), name=group["ReplicationGroupId"],
+                          kind="elasticache_replication_group", desired=len(group.get("MemberClusters") or []),
+                          min_up="1", description=group.get("Description"))
+        out.rel("CONTAINS", region, group_ci)
+        for member in group.get("MemberClusters") or []:
+            if member in caches:
+                out.rel("HAS_MEMBER", group_ci, caches[member])
+
+
+def _aurora(out: Emitter, payload: Payload, region: CIRef) -> None:
+    """An Aurora (or Multi-AZ DB) cluster: a redundancy group over its writer and readers."""
+    instances = {db["DBInstanceIdentifier"]: db["DBInstanceArn"]
+                 for db in items(payload, "rds.describe_db_instances", "DBInstances")}
+    for cluster in items(payload, "rds.describe_db_clusters", "DBClusters"):
+        members = cluster.get("DBClusterMembers") or []
+        cluster_ci = out.ci(ref("cluster", cluster_id=cluster["DBClusterArn"]), name=cluster["DBClusterIdentifier"],
+                            kind="aurora" if str(cluster.get("Engine", "")).startswith("aurora") else "db_cluster",
+                            version=cluster.get("EngineVersion"), desired=len(members), min_up="1",
+                            endpoint=cluster.get("Endpoint"), reader_endpoint=cluster.get("ReaderEndpoint"))
+        out.rel("CONTAINS", region, cluster_ci)
+        for member in members:
+            arn = instances.get(member.get("DBInstanceIdentifier", ""))
+            if arn is not None:
+                out.rel("HAS_MEMBER", cluster_ci, ref("database", db_id=arn),
+                        role="writer" if member.get("IsClusterWriter") else "reader")
 
 
 def _containers(out: Emitter, payload: Payload, region: CIRef) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from discovery.snmp import oids
+from discovery.snmp.oids import dotted
 from discovery.snmp.parsers.tables import rows
 from discovery.snmp.values import Oid, Value, integer, interface_name, mac, text
 
@@ -31,7 +32,7 @@ class InterfaceInfo:
     mtu: int | None
 
 
-def parse_interfaces(values: Mapping[Oid, Value]) -> dict[int, InterfaceInfo]:
+def parse_interfaces(values: Mapping[Oid, Value], problems: list[str] | None = None) -> dict[int, InterfaceInfo]:
     """Interfaces by ifIndex. The name is ifName (else ifDescr), abbreviations expanded.
 
     Two rows with the same name keep the lower ifIndex under the name; the other
@@ -43,6 +44,8 @@ def parse_interfaces(values: Mapping[Oid, Value]) -> dict[int, InterfaceInfo]:
     seen: set[str] = set()
     for index in sorted(set(base) | set(ext)):
         if len(index) != 1:
+            if problems is not None:
+                problems.append(f"ifTable row {dotted(index)}: unparsable index, dropped")
             continue
         row, xrow = base.get(index, {}), ext.get(index, {})
         if_index = index[0]

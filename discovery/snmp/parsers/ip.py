@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from discovery.snmp import oids
+from discovery.snmp.oids import dotted
 from discovery.snmp.parsers.tables import rows
 from discovery.snmp.values import Oid, Value, integer, octets_from_index
 
@@ -60,18 +61,26 @@ def _inet_from_index(index: Oid) -> tuple[str, int] | None:
     return None
 
 
-def parse_addresses(values: Mapping[Oid, Value]) -> list[AddressInfo]:
-    """Addresses from both tables, the new one winning; sorted, de-duplicated."""
+def parse_addresses(values: Mapping[Oid, Value], problems: list[str] | None = None) -> list[AddressInfo]:
+    """Addresses from both tables, the new one winning; sorted, de-duplicated.
+
+    Rows whose index is not an address are named in ``problems``.
+    """
+    problems = problems if problems is not None else []
     found: dict[str, AddressInfo] = {}
-    for index, row in rows(oids.IP_ADDR_TABLE, values).items():
+    for index, row in sorted(rows(oids.IP_ADDR_TABLE, values).items()):
         raw = octets_from_index(index, 0, 4)
         if raw is None or len(index) != 4:
+            problems.append(f"ipAddrTable row {dotted(index)}: unparsable index, dropped")
             continue
         address = str(ipaddress.IPv4Address(raw))
         found[address] = AddressInfo(address, _mask_length(row.get(3)), integer(row.get(2)), 4)
-    for index, row in rows(oids.IP_ADDRESS_TABLE, values).items():
+    for index, row in sorted(rows(oids.IP_ADDRESS_TABLE, values).items()):
         parsed = _inet_from_index(index)
         if parsed is None:
+            if not index or index[0] not in (1, 2, 3, 4):  # another address family (dns, unknown) is no error
+                continue
+            problems.append(f"ipAddressTable row {dotted(index)}: unparsable index, dropped")
             continue
         address, version = parsed
         addr_type = integer(row.get(4))

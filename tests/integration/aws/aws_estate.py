@@ -138,6 +138,7 @@ def _build_region(session: boto3.Session, endpoint: str, account_id: str, region
     for eni in ec2.describe_network_interfaces(
             NetworkInterfaceIds=[nat_eni["NetworkInterfaceId"]])["NetworkInterfaces"]:  # the NAT's own ENI
         exp.ci("cloud_interface", eni["NetworkInterfaceId"])
+        exp.rel("USES", nat, eni["NetworkInterfaceId"])  # the gateway owns it
         exp.rel("IN_NETWORK", eni["NetworkInterfaceId"], eni["SubnetId"])
         for group in eni.get("Groups") or []:
             exp.rel("MEMBER_OF", eni["NetworkInterfaceId"], group["GroupId"])
@@ -419,12 +420,14 @@ def build_small_account(endpoint: str, account_id: str, regions: tuple[str, ...]
         net = REGIONS.index(region) if region in REGIONS else len(REGIONS)
         vpc = ec2.create_vpc(CidrBlock=f"10.{net}.0.0/16")["Vpc"]["VpcId"]
         exp.rel("CONTAINS", region_key, exp.ci("vpc", vpc))
-        for table in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]:
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+        for table in tables:
             exp.rel("IN_NETWORK", exp.ci("route_table", table["RouteTableId"]), vpc)
         for group in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]:
             exp.rel("IN_NETWORK", exp.ci("security_group", group["GroupId"]), vpc)
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{net}.0.0/24")["Subnet"]["SubnetId"]
         exp.rel("IN_NETWORK", exp.ci("subnet", subnet), vpc)
+        exp.rel("USES", subnet, tables[0]["RouteTableId"])  # no table of its own: the VPC's main one
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         reservation = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=2, MaxCount=2,
                                         SubnetId=subnet)

@@ -25,6 +25,7 @@ from tests.integration.snmp.agents import community, start_snmpd, start_snmpsim,
 RECORDINGS = Path(__file__).parents[2] / "data" / "snmp" / "recordings"
 FAULTY = Path(__file__).parents[2] / "data" / "snmp" / "faulty"
 CORE1_SECOND_ADDRESS = "127.0.0.21"
+RECORDINGS_SECOND_ADDRESS = "127.0.0.22"
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def recordings_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpo
     (work / "data").mkdir()
     for path in sorted(RECORDINGS.glob("*.snmprec")):
         shutil.copy(path, work / "data" / path.name)
-    endpoint = Endpoint("127.0.0.1", free_udp_port(["127.0.0.1"]))
-    proc = start_snmpsim(work / "data", [endpoint], work)
+    endpoint = Endpoint("127.0.0.1", free_udp_port(["127.0.0.1", RECORDINGS_SECOND_ADDRESS]))
+    # A second address serves the same recordings, so that two of them can be scanned as two devices.
+    proc = start_snmpsim(work / "data", [endpoint, Endpoint(RECORDINGS_SECOND_ADDRESS, endpoint.port)], work)
     try:
         first = sorted(RECORDINGS.glob("*.snmprec"))[0].stem
         wait_answers(endpoint, community(first), proc, work / "snmpsim.log")

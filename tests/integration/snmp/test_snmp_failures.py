@@ -53,10 +53,15 @@ def test_non_utf8_strings_and_truncated_tables_are_applied(faulty_agent: Endpoin
                                   ("sw-\\xff-garbage", "ge3")}
     device = graph.cis[graph.device_uid("sw-\\xff-garbage")]
     assert device.attributes["sys_descr"] == "Garbage switch \\x80\\x81\\xfe"
-    # the truncated LLDP row (no chassis id) is reported, the device itself is fine
+    # the truncated ipAddrTable and LLDP rows are dropped and said: the device is partial, its
+    # line and the run's problems name the rows, and the run stays complete (everything was read)
     outcome = result.summary.outcomes[0]
-    assert outcome.status == "ok"
+    assert (outcome.status, outcome.dropped, outcome.failures) == ("partial", 2, 0)
+    reason = ("ipAddrTable row 10.9: unparsable index, dropped; "
+              "LLDP neighbour on local port 9: no chassis id or system name, dropped")
+    assert outcome.reason == reason
     assert result.run.status.value == "complete"
+    assert result.run.errors == [f"{faulty_agent}: {reason}"]
 
 
 def test_device_that_stops_answering_mid_walk_is_partial(faulty_agent: Endpoint, harness: Harness) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from discovery.snmp.build import BuildContext, forwarding_relations
 from discovery.snmp.client import Endpoint
+from discovery.snmp.links import link_relations
 from tests.integration.snmp.agents import community
 from tests.integration.snmp.scan import collect
 from tests.unit.discovery.snmp.test_snmp_recordings import neighbours, parse
@@ -35,6 +36,7 @@ def test_live_walk_matches_offline_parse(recordings_agent: Endpoint, name: str) 
     # same relationships, whatever the transport
     def rels(items: list[object]) -> set[str]:
         return {i.model_dump_json(exclude={"observed_at", "scope"}) for i in items if getattr(i, "kind", "") == "rel"}
-    scope_level = forwarding_relations([offline], BuildContext(scope="recordings", observed_at=1))
+    ctx = BuildContext(scope="recordings", observed_at=1)
+    scope_level = [*link_relations([offline], ctx)[0], *forwarding_relations([offline], ctx)]
     assert rels(result.items) == rels([*offline.items, *scope_level])
     assert neighbours(offline)  # every recording here has neighbours

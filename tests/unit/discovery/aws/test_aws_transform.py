@@ -165,3 +165,62 @@ def test_private_zone_addresses_resolve_only_inside_its_vpcs() -> None:
     items, _ = transform_region(region, "1", "r", T0, dns_pointers(payload))
     assert [i.to_ci.identifiers for i in items if isinstance(i, ObservedRelation) and i.type == "RESOLVES_TO"] == [
         {"instance_id": "i-in-b"}]
+
+
+def _malformed_region() -> Any:
+    """The recorded region payload with four elements broken the ways real payloads break:
+    a field of the wrong type, a missing id, a string where an object belongs."""
+    payload = _load("region")
+    for reservation in payload["ec2.describe_instances"][0]["Reservations"]:
+        for instance in reservation["Instances"]:
+            if instance["InstanceId"] == "i-6d700425df7ac89f9":
+                instance["State"] = "running"
+    del payload["ec2.describe_security_groups"][0]["SecurityGroups"][1]["GroupId"]  # the "web" group
+    del payload["elbv2.describe_target_groups"][0]["TargetGroups"][1]["TargetGroupArn"]  # "spare"
+    payload["elbv2.describe_target_health"][2]["TargetHealthDescriptions"][0]["Target"] = "i-26cccf5be59e1fb55"
+    return payload
+
+
+def test_one_malformed_element_is_named_and_skipped_and_the_rest_of_the_region_is_described() -> None:
+    expected = _load("expected")
+    account, region = expected["account"], expected["region"]
+    clean_cis, clean_rels = _sets(transform_region(_load("region"), account, region, T0)[0])
+    problems: list[str] = []
+    items, _ = transform_region(_malformed_region(), account, region, T0, None, problems)
+    assert problems == [
+        "ec2.describe_security_groups: GroupName=web is malformed (KeyError: 'GroupId'), skipped",
+        "ec2.describe_instances: InstanceId=i-6d700425df7ac89f9 is malformed "
+        "(AttributeError: 'str' object has no attribute 'get'), skipped",
+        "elbv2.describe_target_groups: TargetGroupName=spare is malformed (KeyError: 'TargetGroupArn'), skipped",
+        "elbv2.describe_target_health: an element without an id is malformed "
+        "(AttributeError: 'str' object has no attribute 'get'), skipped",
+    ]
+    cis, rels = _sets(items)
+    web_tg = "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/web/2ab47cb65ee31f31"
+    # Exactly what hung off the four elements is missing; everything else is there.
+    assert clean_cis - cis == {
+        ("cloud_instance", "i-6d700425df7ac89f9"), ("security_group", "sg-b75cec94876ef2a34"),
+        ("cluster", "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/spare/ce41dd18b545b933"),
+        ("cloud_interface", "eni-b363fb2aa1d7d9826"),  # the instance's ENI goes with the instance
+    }
+    assert clean_rels - rels == {
+        ("ALLOWS_FROM", "sg-22455b629237d950b", "sg-b75cec94876ef2a34"),
+        ("ATTACHED_TO", "eni-b363fb2aa1d7d9826", "i-6d700425df7ac89f9"),
+        ("ATTACHED_TO", "vol-73a2404cbb462083b", "i-6d700425df7ac89f9"),
+        ("IN_NETWORK", "eni-b363fb2aa1d7d9826", "subnet-b1656b437148aa6d1"),
+        ("IN_NETWORK", "i-6d700425df7ac89f9", "subnet-b1656b437148aa6d1"),
+        ("IN_NETWORK", "sg-b75cec94876ef2a34", "vpc-92005ba91a602232e"),
+        ("MEMBER_OF", "eni-b363fb2aa1d7d9826", "sg-b75cec94876ef2a34"),
+        ("MEMBER_OF", "i-6d700425df7ac89f9", "sg-b75cec94876ef2a34"),
+        ("ROUTES_TO", web_tg, "i-26cccf5be59e1fb55"), ("ROUTES_TO", web_tg, "i-6d700425df7ac89f9"),
+    }
+    assert cis <= clean_cis and rels <= clean_rels
+
+
+def test_without_a_problems_list_a_malformed_payload_still_raises() -> None:
+    expected = _load("expected")
+    try:
+        transform_region(_malformed_region(), expected["account"], expected["region"], T0)
+    except (KeyError, AttributeError):
+        return
+    raise AssertionError("a malformed payload transformed without a place to report it")
