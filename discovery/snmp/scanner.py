@@ -223,7 +223,8 @@ class SnmpScanner:
                 errors.append(f"reached targets not saved: {exc}")
         summary.seconds = time.monotonic() - started
         summary.outcomes.sort(key=lambda o: o.address)
-        return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors), stats=summary.stats())
+        return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors), stats=summary.stats(),
+                           started_at=ctx.observed_at, finished_at=now_ms())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:
