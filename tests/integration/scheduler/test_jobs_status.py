@@ -66,6 +66,14 @@ def test_jobs_status_shows_last_run_result_streak_and_next_run(tmp_path: Path) -
     assert {(r.scope, r.job_run_id) for r in runs if r.job == "campus" and r.scope != "job:campus"} == {
         ("campus", latest_campus.run_id), ("campus", first_campus.run_id)}
 
+    # A scope's run records its scan, not only its ingest: the silent seed was waited for (its 0.2 s
+    # timeout) between the scan's start and end, before the run's ingest began.
+    for scope_run in (r for r in runs if r.job == "campus" and r.scope == "campus"):
+        assert scope_run.scan_started_at is not None and scope_run.scan_finished_at is not None
+        assert scope_run.finished_at is not None
+        assert scope_run.scan_finished_at - scope_run.scan_started_at >= 200
+        assert scope_run.scan_finished_at <= scope_run.started_at <= scope_run.finished_at
+        assert scope_run.duration_ms == scope_run.finished_at - scope_run.scan_started_at
     assert status["estate"] == {
         "job": "estate", "result": "complete", "failure_streak": 0, "last_success_at": estate.finished_at,
         "next_run_at": estate.started_at + 3_600_000,
