@@ -355,3 +355,13 @@ def test_an_explanation_path_names_each_ci_and_the_stored_relationship_it_crosse
         ("db", "Orders DB", "database", "RUNS_ON", "db", "dbhost"),
         ("app", "Orders", "application", "DEPENDS_ON", "app", "db"),
     ]
+
+
+def test_a_group_input_below_the_confidence_threshold_is_not_counted_in_the_grade() -> None:
+    """A cluster (min_up 1) over a declared member ``a`` and a traffic-inferred member ``b`` (0.4): with ``a``
+    down, counting ``b`` leaves 1 of 2 up (degraded); above ``b``'s confidence the group is ``a`` alone, 0 of 1
+    up (down). The same threshold applies to the edges that grade as to those that reach."""
+    g = (Graph().ci("a", "virtual_machine").ci("b", "virtual_machine").ci("c", "cluster")
+         .rel("c", "HAS_MEMBER", "a").rel("c", "HAS_MEMBER", "b", method="traffic", confidence=0.4))
+    assert grades(impact(g, "a", min_confidence=0.3)) == {"a": "down", "c": "degraded"}
+    assert grades(impact(g, "a", min_confidence=0.8)) == {"a": "down", "c": "down"}
