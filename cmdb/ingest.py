@@ -612,7 +612,8 @@ class Ingestor:
         self._owner = current_owner()
         self._volatile: dict[str, frozenset[str]] = {}  # class -> its volatile attributes
 
-    def run(self, source: str, scope: str, job: str | None = None) -> contextlib.AbstractContextManager[ActiveRun]:
+    def run(self, source: str, scope: str, job: str | None = None,
+            job_run: str | None = None) -> contextlib.AbstractContextManager[ActiveRun]:
         """Open a scan run for the ``with`` block: the only way a run starts and ends.
 
         The block ingests through the :class:`cmdb.runs.ActiveRun` it gets and says
@@ -620,10 +621,11 @@ class Ingestor:
         complete when nothing was reported missing and no item was rejected, else
         incomplete with the reasons; an exception, a cancellation or an interrupt
         (Ctrl-C, a signal turned into an exception) ends it incomplete with that reason.
+        ``job_run``: the id of the job run (``cmdb.job_runs``) this run is one scope of.
         """
         from cmdb.runs import open_run  # cmdb.runs builds on this module
 
-        return open_run(self, source, scope, job)
+        return open_run(self, source, scope, job, job_run)
 
     def close_abandoned_runs(self) -> list[ScanRun]:
         """Close as ``abandoned`` the runs that will never finish (see :mod:`cmdb.runs`); returns them."""
@@ -654,14 +656,14 @@ class Ingestor:
             keys = self._reference_keys[token] = keys_for(cls, ref_values(self.schema, cls, ref), None)
         return keys
 
-    def start_run(self, source: str, scope: str, job: str | None = None) -> ScanRun:
+    def start_run(self, source: str, scope: str, job: str | None = None, job_run: str | None = None) -> ScanRun:
         """Record a new run (use :meth:`run`); the first one, and one per quarter lease, closes abandoned runs."""
         self.schema.source(source)  # unknown source -> UnknownName
         now = self.clock()
         if self._swept_at is None or now - self._swept_at > self.run_lease_ms // 4:
             self.close_abandoned_runs()
         run = ScanRun(run_id=new_uid(), source=source, scope=scope, started_at=now, job=job,
-                      owner=self._owner, heartbeat_at=now)
+                      owner=self._owner, heartbeat_at=now, job_run_id=job_run)
         self.store.save_run(run)
         self._sighted_in_run[run.run_id] = set()
         return run

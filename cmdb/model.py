@@ -149,6 +149,21 @@ class ScanRun:
     # what tells a later writer that a ``running`` run will never finish.
     owner: str | None = None
     heartbeat_at: int | None = None
+    # The execution of a discovery job this run belongs to: the run id of the job's own
+    # record in scope ``job:<name>`` (``cmdb.job_runs``), the same for every scope it scanned.
+    job_run_id: str | None = None
+    # When the scanner started and stopped looking at this scope (epoch ms): ``started_at``
+    # and ``finished_at`` bound the ingest, which follows the scan.
+    scan_started_at: int | None = None
+    scan_finished_at: int | None = None
+
+    @property
+    def duration_ms(self) -> int | None:
+        """The run's one duration: from the scan's start (or the run's, without a scan) to the run's end."""
+        if self.finished_at is None:
+            return None
+        start = self.scan_started_at if self.scan_started_at is not None else self.started_at
+        return max(0, self.finished_at - start)
 
 
 @dataclass(slots=True)

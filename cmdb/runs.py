@@ -65,6 +65,10 @@ class ActiveRun:
         """Apply a ChangeSet made outside identification (a manual retire), listeners told."""
         self._ingestor.apply_changes(self.run, changes)
 
+    def scanned(self, started_at: int | None, finished_at: int | None) -> None:
+        """When the scanner looked at this scope (epoch ms): the run's duration counts from the scan's start."""
+        self.run.scan_started_at, self.run.scan_finished_at = started_at, finished_at
+
     def error(self, *errors: str) -> None:
         """Record errors on the run without making it incomplete (a warning about one target)."""
         self.errors.extend(errors)
@@ -105,9 +109,10 @@ def _finish(ingestor: Ingestor, active: ActiveRun) -> ScanRun:
 
 
 @contextlib.contextmanager
-def open_run(ingestor: Ingestor, source: str, scope: str, job: str | None) -> Iterator[ActiveRun]:
+def open_run(ingestor: Ingestor, source: str, scope: str, job: str | None,
+             job_run: str | None = None) -> Iterator[ActiveRun]:
     """``Ingestor.run``'s body (see the module docstring)."""
-    active = ActiveRun(ingestor, ingestor.start_run(source, scope, job))
+    active = ActiveRun(ingestor, ingestor.start_run(source, scope, job, job_run))
     try:
         yield active
     except BaseException as exc:
@@ -152,7 +157,7 @@ def close_abandoned(store: GraphStore, now: int, lease_ms: int, own: set[str]) -
 
 
 def close_removed_parts(ingestor: Ingestor, source: str, scope: str, parts: Iterable[str],
-                        job: str | None) -> list[ScanRun]:
+                        job: str | None, job_run: str | None = None) -> list[ScanRun]:
     """Age what an inventory's removed parts held: one empty, complete run per part no longer listed.
 
     ``scope`` is an inventory (an SSH host list) whose parts are the scopes
@@ -167,7 +172,7 @@ def close_removed_parts(ingestor: Ingestor, source: str, scope: str, parts: Iter
     for part_scope in ingestor.store.sighting_scopes(source, f"{scope}/"):
         if part_scope in listed:
             continue
-        with ingestor.run(source, part_scope, job=job) as run:
+        with ingestor.run(source, part_scope, job=job, job_run=job_run) as run:
             run.error(f"not in the inventory of {scope} any more: what it held misses this run")
         assert run.finished is not None
         closed.append(run.finished)

@@ -15,6 +15,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,8 +153,10 @@ def serve(
     # that was installed before it: make that an orderly exit, so `finally` below runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if workers == 1:
-        app, ingestor = _build_app(options)
+        scheduler_box: list[Any] = []  # the in-process scheduler, once started (its health for /healthz)
+        app, ingestor = _build_app(options, scheduler_box if with_scheduler else None)
         background = _start_scheduler(jobs_file, store_url, ingestor) if with_scheduler else None
+        scheduler_box.append(background)
         try:
             # log_config=None: uvicorn's own lines go through this process's handler (JSON with --json-logs).
             uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="off", access_log=access_log,
@@ -243,8 +246,12 @@ def worker_app() -> Any:
     return app
 
 
-def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
-    """Open the store, load the topology index, wire the ingestor, tokens and jobs into the app."""
+def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -> tuple[Any, Ingestor]:
+    """Open the store, load the topology index, wire the ingestor, tokens and jobs into the app.
+
+    ``scheduler_box``: holds the scheduler this process runs (``BackgroundScheduler``), once
+    started: ``/healthz`` then reports its liveness.
+    """
     from cmdb.store.change_feed import ChangeFeedStore
     from cmdb.topology import TopologyIndex
     from cmdb.topology.follower import ChangeFollower
@@ -284,6 +291,7 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
     trigger = (_job_trigger(options.jobs_file, options.store_url, ingestor)
                if os.path.exists(options.jobs_file) else None)
+    statuses = _job_status(options.jobs_file, store) if os.path.exists(options.jobs_file) else None
     # Embedded SQLite reads take well under a millisecond: run them inline on the event loop
     # (measured faster than a thread pool, docs/benchmarks/api.md); network stores get threads.
     url = options.store_url or settings().resolved_store_url()
@@ -295,8 +303,29 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     from cmdb_cli.workers import liveness
 
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness)
+                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness,
+                     job_status=statuses,
+                     scheduler_health=_scheduler_health(scheduler_box) if scheduler_box is not None else None)
     return app, ingestor
+
+
+def _scheduler_health(box: list[Any]) -> Callable[[], tuple[bool, dict[str, Any]]]:
+    def health() -> tuple[bool, dict[str, Any]]:
+        background = box[0] if box else None
+        if background is None:
+            return False, {"status": "starting", "seconds_since_heartbeat": None}
+        alive, details = background.health()
+        return bool(alive), dict(details)
+
+    return health
+
+
+def _job_status(jobs_file: str, store: Any) -> Callable[[], list[Any]]:
+    """The ``jobStatus`` query's answer: every job's status from the store, the jobs file read once."""
+    from cmdb_cli.jobs import job_statuses, read_jobs
+
+    jobs = read_jobs(jobs_file, check_credentials=False)
+    return lambda: job_statuses(jobs, store)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json, settings
 
 if TYPE_CHECKING:
+    from cmdb.job_runs import JobStatus
     from cmdb.store.protocol import GraphStore
     from discovery.base import Progress as ScanProgress
     from discovery.job_runner import JobOutcome
@@ -102,6 +103,59 @@ def list_jobs(
         status = "disabled" if not j.spec.enabled else (r["unavailable"] or "ready")
         table.add_row(j.name, j.scanner, str(r["schedule"]), f"{j.timeout:g}s", str(j.concurrency),
                       ", ".join(f"{k}={v}" for k, v in j.spec.credentials.items()) or "-", str(status))
+    console.print(table)
+
+
+def job_statuses(jobs: Jobs, store: GraphStore) -> list[JobStatus]:
+    """Every job's status from its job runs in ``store``, with its next run from its schedule."""
+    from cmdb.job_runs import job_status
+    from discovery.job_runner import job_source
+    from discovery.missed import next_run_at
+
+    return [job_status(store, job.name, job_source(job), lambda last, job=job: next_run_at(job, last))  # type: ignore[misc]
+            for job in jobs]
+
+
+def _when(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms is not None else "-"
+
+
+def status_dict(status: JobStatus) -> dict[str, Any]:
+    last = status.last_run
+    return {"job": status.job, "last_run": None if last is None else {
+                "job_run_id": last.run_id, "started_at": last.started_at, "finished_at": last.finished_at,
+                "duration_ms": last.duration_ms, "errors": last.errors},
+            "result": status.last_result.value if status.last_result else None,
+            "last_success_at": status.last_success_at, "failure_streak": status.failure_streak,
+            "next_run_at": status.next_run_at}
+
+
+@jobs_app.command("status")
+def status(
+    jobs_file: str = JobsOpt,
+    store_url: str | None = StoreOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Each job's last run, its result, its last success, failures in a row and next run (times in UTC)."""
+    jobs = read_jobs(jobs_file, check_credentials=False)
+    store = open_store(store_url)
+    try:
+        statuses = job_statuses(jobs, store)
+    finally:
+        store.close()
+    if as_json:
+        print_json([status_dict(s) for s in statuses])
+        return
+    table = Table("job", "last run (UTC)", "result", "duration", "last success (UTC)", "failures in a row",
+                  "next run (UTC)", "reason", title="discovery jobs")
+    for s in statuses:
+        last = s.last_run
+        duration = last.duration_ms if last is not None else None
+        table.add_row(s.job, _when(last.started_at if last else None), s.last_result.value if s.last_result else "-",
+                      f"{duration / 1000:.1f}s" if duration is not None else "-", _when(s.last_success_at),
+                      str(s.failure_streak), _when(s.next_run_at), ("; ".join(last.errors) if last else "")[:80] or "-")
     console.print(table)
 
 

@@ -32,7 +32,7 @@ def summarize(runs: list[ScanRun], seconds: float) -> dict[str, Any]:
             "updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
             "relationships_created": c.get("relationships_created", 0), "stale": c.get("stale", 0),
             "retired": c.get("retired", 0), "rejected": c.get("rejected", 0), "api_calls": c.get("scan_api_calls", 0),
-            "seconds": round(c.get("scan_duration_ms", 0) / 1000, 2), "errors": run.errors,
+            "seconds": round((run.duration_ms or 0) / 1000, 2), "errors": run.errors,
         })
     totals = {k: sum(s[k] for s in scopes) for k in ("created", "updated", "unchanged", "relationships_created",
                                                      "stale", "retired", "rejected", "api_calls")}

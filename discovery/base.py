@@ -21,6 +21,9 @@ class ScopeResult:
     ``parts``: this scope is an inventory whose parts are the scopes
     ``<scope>/<part>`` (one per host); a part the store still holds that is not
     listed was removed from the inventory, and its run ages what it held.
+    ``started_at``/``finished_at``: when the scanner started and stopped looking at
+    this scope (epoch ms). A scanner that does not say gets the scan's start and the
+    time the scope was handed over (``stamp``), which bound it.
     """
 
     scope: str
@@ -30,6 +33,16 @@ class ScopeResult:
     stats: dict[str, int] = field(default_factory=dict)
     silent: bool = False
     parts: tuple[str, ...] | None = None
+    started_at: int | None = None
+    finished_at: int | None = None
+
+    def stamp(self, scan_started_at: int, now: int) -> ScopeResult:
+        """Fill the scan times the scanner left unset: the scan's start, and ``now`` (handed over)."""
+        if self.started_at is None:
+            self.started_at = scan_started_at
+        if self.finished_at is None:
+            self.finished_at = now
+        return self
 
 
 @dataclass(frozen=True, slots=True)

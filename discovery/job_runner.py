@@ -2,15 +2,19 @@
 
 Records it leaves (all ScanRuns carry ``job=<name>``):
 
+- the *job run* (``cmdb.job_runs``): one run in scope ``job:<name>`` spanning the
+  whole execution, ``complete`` when every scope was, else ``incomplete`` with
+  why (``N of M scope(s) incomplete: ...``, or the interruption or failure, even
+  if no scope was reached);
 - one run per scope the scanner finished, ``complete`` or ``incomplete`` as the
-  scanner said;
-- when the execution is interrupted (timeout, shutdown) or fails (the scanner
+  scanner said, each with the job run's id (``job_run_id``) and its scan times;
+  when the execution is interrupted (timeout, shutdown) or fails (the scanner
   raised, a credential did not resolve), the scope being ingested ends
-  ``incomplete`` with the reason, and one more run in scope ``job:<name>``
-  records the interruption even if no scope was reached;
+  ``incomplete`` with the reason;
 - when the job is already running (here or in another process: a file lock),
-  a run in scope ``job:<name>``, ``incomplete``, error
-  ``skipped: previous run still running``.
+  a job run ``incomplete``, error ``skipped: previous run still running``;
+  when a due run was missed (the scheduler was down), a job run ``incomplete``,
+  error ``missed: ...`` (``discovery.scheduler``).
 
 Only complete runs age anything, so none of these records ages a CI.
 """
@@ -28,7 +32,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from cmdb.ingest import Ingestor, IngestReport
+from cmdb.job_runs import SKIPPED, job_scope
 from cmdb.model import RunStatus, ScanRun
+from cmdb.observation import now_ms
+from cmdb.runs import ActiveRun
 from discovery.base import ProgressHook, ScopeResult
 from discovery.jobs import Job
 from discovery.runner import RunHook, ingest_scope
@@ -36,13 +43,8 @@ from discovery.scanner_registry import REGISTRY, build_scanner
 
 log = logging.getLogger(__name__)
 
-SKIPPED = "skipped: previous run still running"
 SHUTDOWN = "interrupted: scheduler shutdown"
-
-
-def job_scope(name: str) -> str:
-    """The scope of a job's own records (skips and interruptions)."""
-    return f"job:{name}"
+__all__ = ["SHUTDOWN", "SKIPPED", "FileLock", "JobOutcome", "JobRunner", "job_scope", "job_source"]
 
 
 def job_source(job: Job) -> str:
@@ -59,6 +61,7 @@ class JobOutcome:
     status: str
     runs: list[ScanRun] = field(default_factory=list)
     reason: str | None = None
+    job_run: ScanRun | None = None  # the execution's own record (scope ``job:<name>``), once closed
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,10 +138,32 @@ class FileLock:
 
 
 def _ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str,
-                  interrupt: _Interrupt) -> tuple[ScanRun, IngestReport]:
+                  interrupt: _Interrupt, job_run: str) -> tuple[ScanRun, IngestReport]:
     """``discovery.runner.ingest_scope``, stopped at the next item once the execution is interrupted."""
     return ingest_scope(ingestor, source, result, job,
-                        stop=lambda: (interrupt.reason or "interrupted") if interrupt.event.is_set() else None)
+                        stop=lambda: (interrupt.reason or "interrupted") if interrupt.event.is_set() else None,
+                        job_run=job_run)
+
+
+class _JobRun:
+    """The execution's own record, opened and closed by ``Ingestor.run`` (on worker threads: it writes)."""
+
+    def __init__(self, ingestor: Ingestor, job: Job) -> None:
+        self._context = ingestor.run(job_source(job), job_scope(job.name), job=job.name)
+        self.active: ActiveRun = self._context.__enter__()
+
+    def close(self, reason: str | None, runs: list[ScanRun]) -> ScanRun:
+        """End it: incomplete with ``reason``, or with the scopes that were not complete, else complete."""
+        incomplete = [r.scope for r in runs if r.status is not RunStatus.COMPLETE]
+        self.active.run.counts.update(scopes=len(runs), incomplete_scopes=len(incomplete))
+        if reason is not None:
+            self.active.incomplete(reason)
+        elif incomplete:
+            shown = ", ".join(incomplete[:5]) + (", ..." if len(incomplete) > 5 else "")
+            self.active.incomplete(f"{len(incomplete)} of {len(runs)} scope(s) incomplete: {shown}")
+        self._context.__exit__(None, None, None)
+        assert self.active.finished is not None
+        return self.active.finished
 
 
 class JobRunner:
@@ -161,6 +186,14 @@ class JobRunner:
             execution.stop(reason)
         return executions
 
+    def record_missed(self, job: Job, error: str, missed: int) -> ScanRun:
+        """Record that ``missed`` due runs of ``job`` did not happen (``error`` starts with ``missed``)."""
+        with self.ingestor.run(job_source(job), job_scope(job.name), job=job.name) as run:
+            run.run.counts["missed"] = missed
+            run.incomplete(error)
+        assert run.finished is not None
+        return run.finished
+
     def _record(self, job: Job, error: str) -> ScanRun:
         with self.ingestor.run(job_source(job), job_scope(job.name), job=job.name) as run:
             run.incomplete(error)
@@ -173,8 +206,13 @@ class JobRunner:
         log.warning("job %s: %s", job.name, SKIPPED)
         return await asyncio.to_thread(self._record, job, SKIPPED)
 
-    async def run(self, job: Job, progress: ProgressHook | None = None, on_run: RunHook | None = None) -> JobOutcome:
-        """Run ``job`` once (or record a skip if it is running); never raises for the job's own failures."""
+    async def run(self, job: Job, progress: ProgressHook | None = None, on_run: RunHook | None = None,
+                  caught_up: int = 0) -> JobOutcome:
+        """Run ``job`` once (or record a skip if it is running); never raises for the job's own failures.
+
+        ``caught_up``: this run stands for that many runs missed while the scheduler was down
+        (recorded on the job run's counts).
+        """
         execution = Execution(job)
         execution.task = asyncio.current_task()
         execution.loop = asyncio.get_running_loop()
@@ -193,30 +231,42 @@ class JobRunner:
             if stopping is not None:  # shutting down: record that this due run did not happen
                 return JobOutcome(job.name, "incomplete", [await asyncio.to_thread(self._record, job, stopping)],
                                   stopping)
+            record = await asyncio.to_thread(_JobRun, self.ingestor, job)
+            if caught_up:
+                record.active.run.counts["caught_up"] = caught_up
             timer = execution.loop.call_later(job.timeout, execution.stop,
                                               f"interrupted: timeout after {job.timeout:g}s")
             try:
-                return await self._execute(execution, progress, on_run)
+                outcome = await self._execute(execution, record.active.run_id, progress, on_run)
+            except asyncio.CancelledError:  # cancelled by someone else: record it, let it propagate
+                await asyncio.to_thread(record.close, "interrupted: cancelled", [])
+                raise
             finally:
                 timer.cancel()
+            outcome.job_run = await asyncio.to_thread(record.close, outcome.reason, outcome.runs)
+            if outcome.reason is not None:
+                outcome.runs.append(outcome.job_run)
+            return outcome
         finally:
             with self._guard:
                 self.running.pop(job.name, None)
             if lock is not None:
                 lock.release()
 
-    async def _execute(self, execution: Execution, progress: ProgressHook | None,
+    async def _execute(self, execution: Execution, job_run: str, progress: ProgressHook | None,
                        on_run: RunHook | None) -> JobOutcome:
         job, interrupt = execution.job, execution.interrupt
         outcome = JobOutcome(job.name, "complete")
         loop = asyncio.get_running_loop()
         try:
             scanner = await asyncio.to_thread(build_scanner, job)
+            started = now_ms()
             # type-var: Scanner.scan is declared an AsyncIterator; every scanner's is an async generator (aclose).
             async with contextlib.aclosing(scanner.scan(progress)) as results:  # type: ignore[type-var]
                 async for result in results:
+                    result.stamp(started, now_ms())
                     fut = loop.run_in_executor(None, _ingest_scope, self.ingestor, scanner.source, result,
-                                               job.name, interrupt)
+                                               job.name, interrupt, job_run)
                     try:
                         run, report = await asyncio.shield(fut)
                     except asyncio.CancelledError:
@@ -230,8 +280,7 @@ class JobRunner:
                     if on_run is not None:
                         on_run(run, report)
         except asyncio.CancelledError:
-            if interrupt.reason is None:  # cancelled by someone else: record it, let it propagate
-                await asyncio.to_thread(self._record, job, "interrupted: cancelled")
+            if interrupt.reason is None:  # cancelled by someone else: the caller records it
                 raise
             current = asyncio.current_task()
             if current is not None:
@@ -241,8 +290,6 @@ class JobRunner:
             log.warning("job %s failed: %s", job.name, exc)
             outcome.status, outcome.reason = "failed", f"failed: {type(exc).__name__}: {exc}"
         execution.closing = True
-        if outcome.reason is not None:
-            outcome.runs.append(await asyncio.to_thread(self._record, job, outcome.reason))
-        elif any(r.status is not RunStatus.COMPLETE for r in outcome.runs):
+        if outcome.reason is None and any(r.status is not RunStatus.COMPLETE for r in outcome.runs):
             outcome.status = "incomplete"
         return outcome

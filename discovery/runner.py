@@ -15,7 +15,7 @@ import structlog
 
 from cmdb.ingest import Ingestor, IngestReport
 from cmdb.model import ScanRun
-from cmdb.observation import Item
+from cmdb.observation import Item, now_ms
 from cmdb.redact import redact_text
 from cmdb.runs import close_removed_parts
 from discovery.base import ProgressHook, Scanner, ScopeResult
@@ -43,11 +43,13 @@ RunHook = Callable[[ScanRun, IngestReport], None]
 
 
 def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str | None = None,
-                 stop: Callable[[], str | None] | None = None) -> tuple[ScanRun, IngestReport]:
+                 stop: Callable[[], str | None] | None = None, job_run: str | None = None) -> tuple[ScanRun, IngestReport]:
     """Apply one scope's observations as one scan run, complete only if the scanner and the ingest say so.
 
     ``stop``: asked between items; a reason stops the ingest at the next item and
     ends the run incomplete with that reason (a job's timeout or shutdown).
+    ``job_run``: the job run this scope belongs to (``cmdb.job_runs``). The run
+    records the scope's scan times, so its duration covers scan and ingest.
     """
     log_target_failures(source, result, job)
     stopped: list[str] = []
@@ -60,7 +62,8 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
                 return
             yield item
 
-    with ingestor.run(source, result.scope, job=job) as run:
+    with ingestor.run(source, result.scope, job=job, job_run=job_run) as run:
+        run.scanned(result.started_at, result.finished_at)
         try:
             run.ingest(until(result.items) if stop is not None else result.items)
         except Exception as exc:  # the store dropped mid-batch: the run cannot be complete
@@ -78,7 +81,7 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
             elif result.complete:
                 run.error(*result.errors)
                 if result.parts is not None:  # an inventory read whole: its removed parts age
-                    removed = close_removed_parts(ingestor, source, result.scope, result.parts, job)
+                    removed = close_removed_parts(ingestor, source, result.scope, result.parts, job, job_run)
                     run.run.counts["parts"] = len(result.parts)
                     run.run.counts["removed_parts"] = len(removed)
             else:
@@ -97,7 +100,9 @@ async def run_scan(
 ) -> list[ScanRun]:
     """Scan every scope of ``scanner`` and ingest each as it arrives."""
     runs: list[ScanRun] = []
+    started = now_ms()
     async for result in scanner.scan(progress):
+        result.stamp(started, now_ms())
         # Ingest is synchronous store work: keep the event loop (and the other
         # scopes' network I/O) running while it happens.
         run, report = await asyncio.to_thread(ingest_scope, ingestor, scanner.source, result, job)

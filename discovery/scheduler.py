@@ -9,11 +9,18 @@ Policies:
   ``job:<name>``, status incomplete, error ``skipped: previous run still running``.
 - **Missed runs**: ``coalesce=True`` (runs missed while the process was down
   or busy collapse into one) and ``misfire_grace_time`` per job (a run later
-  than that is dropped; the next one comes on schedule).
+  than that is dropped; the next one comes on schedule). Runs missed while the
+  scheduler was down are found at start from each job's last job run in the
+  store (``discovery.missed``): caught up at once (one run for them all) when
+  the latest is within the grace, else recorded as a ``missed`` job run.
 - **Timeout**: a job running past its timeout is interrupted; its scope in
   progress ends incomplete, so nothing is aged.
 - **Isolation**: each execution runs on its own thread and event loop, so one
   scanner's CPU-heavy stretch does not starve another job's network I/O.
+- **A bounded store**: after each execution and each purge, a store with a
+  write-ahead log (SQLite) is checkpointed and its log truncated
+  (``PRAGMA wal_checkpoint(TRUNCATE)``): under a frequent schedule the log
+  would otherwise only be checkpointed passively and keep growing.
 - **Shutdown**: SIGTERM/SIGINT stop taking new runs, interrupt running ones
   (their runs end incomplete, reason ``interrupted: scheduler shutdown``) and
   wait for their records to be written.
@@ -25,12 +32,14 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -39,8 +48,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cmdb.ingest import Ingestor
 from cmdb.observation import now_ms
 from cmdb.retention import RetentionUnsupported, prune
+from cmdb.store.protocol import CheckpointingStore
 from discovery.job_runner import SHUTDOWN, JobOutcome, JobRunner
 from discovery.jobs import Job, Jobs
+from discovery.missed import Missed, missed_since_last_run
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +59,12 @@ OutcomeHook = Callable[[JobOutcome], None]
 RETENTION_ID = "cmdb:retention"  # the scheduler's own job (never a jobs-file name: those are validated)
 
 
-def trigger_for(job: Job) -> BaseTrigger | None:
-    """The APScheduler trigger of a job's schedule (None: on demand only)."""
+def trigger_for(job: Job, jitter: bool = True) -> BaseTrigger | None:
+    """The APScheduler trigger of a job's schedule (None: on demand only); ``jitter=False``: its exact times."""
     sched = job.spec.schedule
     if sched is None:
         return None
-    jitter = int(sched.jitter) if sched.jitter else None
+    jitter = int(sched.jitter) if sched.jitter and jitter else None  # type: ignore[assignment]
     if sched.cron is not None:
         # CronTrigger.from_crontab takes no jitter: split the five fields the same way it does.
         return CronTrigger(**_cron_fields(sched.cron), timezone=sched.timezone, jitter=jitter)
@@ -95,15 +106,19 @@ class DiscoveryScheduler:
         """Start scheduling (call from the running event loop)."""
         self._loop = asyncio.get_running_loop()
         sched = AsyncIOScheduler(event_loop=self._loop, timezone="UTC")
+        now = datetime.now(UTC)
         for job in self.scheduled:
-            sched.add_job(self._fire, trigger=trigger_for(job), args=[job.name], id=job.name, name=job.name,
-                          max_instances=1, coalesce=True, misfire_grace_time=int(job.misfire_grace),
-                          replace_existing=True)
+            catch_up = self._missed_while_down(job, now)
+            extra = {"next_run_time": now} if catch_up else {}
+            sched.add_job(self._fire, trigger=trigger_for(job), args=[job.name, catch_up], id=job.name,
+                          name=job.name, max_instances=1, coalesce=True, misfire_grace_time=int(job.misfire_grace),
+                          replace_existing=True, **extra)
         retention = self.jobs.retention
         if retention is not None:
             sched.add_job(self._retain, trigger=IntervalTrigger(seconds=retention.interval), id=RETENTION_ID,
                           name="retention", max_instances=1, coalesce=True, replace_existing=True)
         sched.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
+        sched.add_listener(self._on_missed, EVENT_JOB_MISSED)
         sched.start()
         self._scheduler = sched
         for job in self.scheduled:
@@ -111,19 +126,38 @@ class DiscoveryScheduler:
             log.info("scheduled %s: %s, next at %s", job.name, job.spec.schedule and job.spec.schedule.describe(),
                      aps.next_run_time if aps else None)
 
+    def _missed_while_down(self, job: Job, now: datetime) -> int:
+        """Runs of ``job`` due since its last job run: the number to catch up now, or 0 (recorded if dropped)."""
+        try:
+            missed = missed_since_last_run(self.runner.ingestor.store, job, now)
+        except Exception:  # the store cannot say: schedule as usual
+            log.exception("job %s: could not read its last run", job.name)
+            return 0
+        if missed is None:
+            return 0
+        if missed.within_grace(now, job.misfire_grace):
+            log.warning("job %s: %s; caught up now", job.name, missed.describe())
+            return missed.count
+        reason = f"missed: {missed.describe()}; later than misfire_grace {job.misfire_grace:g}s: not run"
+        log.warning("job %s: %s", job.name, reason)
+        self.runner.record_missed(job, reason, missed.count)
+        return 0
+
     def next_runs(self) -> dict[str, Any]:
         """Each scheduled job's next fire time (for status output)."""
         if self._scheduler is None:
             return {}
         return {j.id: j.next_run_time for j in self._scheduler.get_jobs()}
 
-    async def _fire(self, name: str) -> None:
+    async def _fire(self, name: str, caught_up: int = 0) -> None:
         job = self.jobs.get(name)
+        if caught_up and self._scheduler is not None:  # the later runs are the schedule's own
+            self._scheduler.modify_job(name, args=[name, 0])
         me = asyncio.current_task()
         if me is not None:
             self._firing.add(me)
         try:
-            fut = asyncio.get_running_loop().run_in_executor(self._pool, self._run_isolated, job)
+            fut = asyncio.get_running_loop().run_in_executor(self._pool, self._run_isolated, job, caught_up)
             try:
                 outcome = await asyncio.shield(fut)
             except asyncio.CancelledError:
@@ -151,14 +185,28 @@ class DiscoveryScheduler:
             log.exception("retention failed")
             return
         log.info("retention: deleted %d run records and %d history entries", report.runs, report.history)
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._checkpoint)
 
-    def _run_isolated(self, job: Job) -> JobOutcome:
+    def _run_isolated(self, job: Job, caught_up: int = 0) -> JobOutcome:
         if self.on_start is not None:
             try:
                 self.on_start(job.name)
             except Exception:
                 log.exception("start hook failed")
-        return asyncio.run(self.runner.run(job))
+        try:
+            return asyncio.run(self.runner.run(job, caught_up=caught_up))
+        finally:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Fold the store's write-ahead log in and truncate it (stores that have one)."""
+        store = self.runner.ingestor.store
+        if isinstance(store, CheckpointingStore):
+            try:
+                if not store.checkpoint():
+                    log.debug("store checkpoint busy: retried after the next run")
+            except Exception:
+                log.exception("store checkpoint failed")
 
     def _done(self, outcome: JobOutcome) -> None:
         self.outcomes.append(outcome)
@@ -187,6 +235,24 @@ class DiscoveryScheduler:
             task.add_done_callback(self._pending.discard)
 
         loop.call_soon_threadsafe(spawn)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        # APScheduler found a due run later than its grace (the loop was busy): record it.
+        assert self._loop is not None
+        if event.job_id == RETENTION_ID:
+            return
+        job = self.jobs.get(event.job_id)
+        due = event.scheduled_run_time
+        reason = (f"missed: 1 run(s) due at {Missed.format(due)}; later than misfire_grace "
+                  f"{job.misfire_grace:g}s: not run")
+        log.warning("job %s: %s", job.name, reason)
+
+        def spawn() -> None:
+            task = self._loop.create_task(asyncio.to_thread(self.runner.record_missed, job, reason, 1))  # type: ignore[union-attr]
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+        self._loop.call_soon_threadsafe(spawn)
 
     def request_stop(self) -> None:
         """Ask ``serve`` to shut down (what SIGTERM/SIGINT do); safe from any thread."""
@@ -224,22 +290,49 @@ class DiscoveryScheduler:
 
 
 class BackgroundScheduler:
-    """A scheduler on its own thread and event loop, for ``cmdb serve --with-scheduler``."""
+    """A scheduler on its own thread and event loop, for ``cmdb serve --with-scheduler``.
 
-    def __init__(self, scheduler_factory: Callable[[], DiscoveryScheduler]) -> None:
+    Its loop beats once a second; :meth:`health` says it is alive while the thread
+    runs and the last beat is recent (the same answer as ``cmdb scheduler``'s own
+    ``/healthz``, ``discovery.metrics``), so the API's ``/healthz`` can report it.
+    """
+
+    BEAT_S = 1.0
+
+    def __init__(self, scheduler_factory: Callable[[], DiscoveryScheduler], stale_after: float = 30.0) -> None:
         self._factory = scheduler_factory
         self._ready = threading.Event()
         self.scheduler: DiscoveryScheduler | None = None
         self.error: BaseException | None = None
+        self.stale_after = stale_after
+        self.last_beat: float | None = None  # time.monotonic() of the loop's last beat
         self.thread = threading.Thread(target=self._main, name="cmdb-scheduler", daemon=True)
+
+    async def _beat(self) -> None:
+        while True:
+            self.last_beat = time.monotonic()
+            await asyncio.sleep(self.BEAT_S)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """(alive, details): alive while its thread runs and its loop beat within ``stale_after`` seconds."""
+        beat = self.last_beat
+        age = time.monotonic() - beat if beat is not None else None
+        running = self.thread.is_alive() and self.error is None
+        alive = running and age is not None and age <= self.stale_after
+        status = "ok" if alive else ("stopped" if not running else "unresponsive")
+        return alive, {"status": status, "seconds_since_heartbeat": None if age is None else round(age, 3)}
 
     def _main(self) -> None:
         async def main() -> None:
             self.scheduler = self._factory()
             serving = asyncio.ensure_future(self.scheduler.serve(install_signal_handlers=False))
+            beating = asyncio.ensure_future(self._beat())
             await asyncio.sleep(0)
             self._ready.set()
-            await serving
+            try:
+                await serving
+            finally:
+                beating.cancel()
 
         try:
             asyncio.run(main())
@@ -255,8 +348,8 @@ class BackgroundScheduler:
         return self
 
     def stop(self, timeout: float = 60) -> None:
-        """Interrupt running jobs (their runs end incomplete) and wait for the thread to end."""
-        if self.scheduler is not None:
+        """Interrupt running jobs (their runs end incomplete) and wait for the thread to end (once)."""
+        if self.scheduler is not None and self.thread.is_alive():
             self.scheduler.request_stop()
         self.thread.join(timeout)
 

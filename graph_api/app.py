@@ -30,7 +30,7 @@ from graph_api.limits import BodyLimit
 from graph_api.metrics import ApiMetrics
 from graph_api.result_cache import CACHE_HEADER, ResultCache
 from graph_api.schema import build_schema
-from graph_api.services import AppServices, DiscoveryTrigger
+from graph_api.services import AppServices, DiscoveryTrigger, JobStatusSource
 from graph_api.settings import ApiSettings, get_api_settings
 from graph_api.web import graphiql_page, ui_routes
 from schema import Schema
@@ -113,6 +113,8 @@ def create_app(
     trigger_discovery: DiscoveryTrigger | None = None,
     refresh: Callable[[], object] | None = None,
     liveness: Callable[[], list[dict[str, Any]] | None] | None = None,
+    job_status: JobStatusSource | None = None,
+    scheduler_health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
@@ -124,6 +126,9 @@ def create_app(
     ``refresh``: called before each HTTP request is handled (a change-feed follower's
     ``catch_up``, so an answer reflects every write committed before the request came).
     ``liveness``: every worker's liveness when served by several workers (``/healthz`` reports it).
+    ``job_status``: every discovery job's status (the ``jobStatus`` query); without it NOT_CONFIGURED.
+    ``scheduler_health``: whether the scheduler running in this process is alive, and its details
+    (``/healthz`` reports it, and answers 503 when it is not).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
@@ -135,6 +140,7 @@ def create_app(
         impact=ImpactService(index, schema) if index is not None else None,
         trigger_discovery=trigger_discovery, page_cap=settings.page_cap,
     )
+    services.job_status = job_status
     metrics = ApiMetrics()
     app = FastAPI(title="cmdb-graph", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
@@ -162,12 +168,19 @@ def create_app(
     app.router.routes.extend(ui_routes())
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
+    async def healthz() -> JSONResponse:
         health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
         workers = liveness() if liveness is not None else None
         if workers is not None:
             health["workers"] = workers
-        return health
+        if scheduler_health is not None:
+            # The scheduler runs in this process: a dead or stuck one makes the process unhealthy.
+            alive, details = scheduler_health()
+            health["scheduler"] = details
+            if not alive:
+                health["status"] = "unhealthy"
+                return JSONResponse(health, status_code=503)
+        return JSONResponse(health)
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:

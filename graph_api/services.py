@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from cmdb.impact import ImpactService
 from cmdb.ingest import Ingestor
+from cmdb.job_runs import JobStatus
 from cmdb.services.collect import CollectService
 from cmdb.services.edits import ManualEdits
 from cmdb.services.merges import Merges
@@ -20,6 +21,8 @@ from schema import Schema
 # Runs a named discovery job, returns its run id (or job handle); injected by the CLI
 # once the scheduler exists. Sync or async.
 DiscoveryTrigger = Callable[[str], str | Awaitable[str]]
+# Every discovery job's status (cmdb.job_runs), injected by the CLI from the jobs file.
+JobStatusSource = Callable[[], list[JobStatus]]
 
 
 @dataclass(slots=True)
@@ -34,6 +37,7 @@ class AppServices:
     merges: Merges
     impact: ImpactService | None = None
     trigger_discovery: DiscoveryTrigger | None = None
+    job_status: JobStatusSource | None = None
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod

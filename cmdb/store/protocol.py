@@ -212,3 +212,12 @@ class GraphStore(Protocol):
 
     def close(self) -> None:
         ...
+
+
+@runtime_checkable
+class CheckpointingStore(Protocol):
+    """A store with a write-ahead log a long-running writer should checkpoint now and then (SQLite)."""
+
+    def checkpoint(self) -> bool:
+        """Fold the log into the store and shrink it; False when busy (try again later)."""
+        ...

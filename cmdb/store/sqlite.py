@@ -114,7 +114,10 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT NOT NULL,
     errors TEXT NOT NULL,
     owner TEXT,
-    heartbeat_at INTEGER
+    heartbeat_at INTEGER,
+    job_run_id TEXT,
+    scan_started_at INTEGER,
+    scan_finished_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS ci_attrs (
     name TEXT NOT NULL,
@@ -140,7 +143,11 @@ _ADDED_COLUMNS = (
     ("sightings", "prev_run_id", "TEXT"), ("sightings", "prev_seen_at", "INTEGER"),
     ("sightings", "prev_missed", "INTEGER"),
     ("runs", "owner", "TEXT"), ("runs", "heartbeat_at", "INTEGER"),
+    ("runs", "job_run_id", "TEXT"), ("runs", "scan_started_at", "INTEGER"), ("runs", "scan_finished_at", "INTEGER"),
 )
+
+_WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes a reset WAL is cut back to (journal_size_limit)
+_CHECKPOINT_BUSY_MS = 200  # how long a checkpoint waits for readers before trying again next time
 
 _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -275,6 +282,9 @@ def _run_from_row(row: sqlite3.Row) -> ScanRun:
         errors=_loads(row["errors"]),
         owner=row["owner"],
         heartbeat_at=row["heartbeat_at"],
+        job_run_id=row["job_run_id"],
+        scan_started_at=row["scan_started_at"],
+        scan_finished_at=row["scan_finished_at"],
     )
 
 
@@ -287,6 +297,9 @@ def _configure(conn: sqlite3.Connection) -> None:
     # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB:
     # ingest commits a batch at a time and would otherwise checkpoint constantly.
     conn.execute("PRAGMA wal_autocheckpoint=10000")
+    # A WAL is reused from its start after a checkpoint but never shrinks by itself: cut it
+    # back to this size whenever it is reset, so one big ingest does not leave a large file.
+    conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
 
 
 class SQLiteStore(SQLiteChangeFeed):
@@ -418,6 +431,26 @@ class SQLiteStore(SQLiteChangeFeed):
 
     def close(self) -> None:
         self._connections.close_all()
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate the WAL (``PRAGMA wal_checkpoint(TRUNCATE)``).
+
+        For long-running writers (the scheduler after each job run and purge): without it a
+        WAL under frequent small commits is checkpointed only passively and keeps its size.
+        Waits at most ``_CHECKPOINT_BUSY_MS`` for readers and writers; returns False when
+        they kept it from finishing (the next call tries again).
+        """
+        if self.path == ":memory:":
+            return True
+        conn = self._conn()
+        conn.execute(f"PRAGMA busy_timeout={_CHECKPOINT_BUSY_MS}")
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.OperationalError:  # locked: another connection is checkpointing or writing
+            return False
+        finally:
+            conn.execute("PRAGMA busy_timeout=30000")  # the connection's own (sqlite3.connect(timeout=30))
+        return not busy
 
     # -- identification and writes ---------------------------------------------------
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
@@ -707,11 +740,15 @@ class SQLiteStore(SQLiteChangeFeed):
     def _save_run(conn: sqlite3.Connection, run: ScanRun) -> None:
         conn.execute(
             "INSERT INTO runs(run_id, source, scope, job, started_at, finished_at, status, counts, errors, owner,"
-            " heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET"
+            " heartbeat_at, job_run_id, scan_started_at, scan_finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(run_id) DO UPDATE SET"
             " finished_at=excluded.finished_at, status=excluded.status, counts=excluded.counts,"
-            " errors=excluded.errors, job=excluded.job, owner=excluded.owner, heartbeat_at=excluded.heartbeat_at",
+            " errors=excluded.errors, job=excluded.job, owner=excluded.owner, heartbeat_at=excluded.heartbeat_at,"
+            " job_run_id=excluded.job_run_id, scan_started_at=excluded.scan_started_at,"
+            " scan_finished_at=excluded.scan_finished_at",
             (run.run_id, run.source, run.scope, run.job, run.started_at, run.finished_at, run.status.value,
-             _dumps(run.counts), _dumps(run.errors), run.owner, run.heartbeat_at),
+             _dumps(run.counts), _dumps(run.errors), run.owner, run.heartbeat_at, run.job_run_id,
+             run.scan_started_at, run.scan_finished_at),
         )
 
     def unfinished_runs(self) -> list[ScanRun]:

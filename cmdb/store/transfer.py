@@ -78,7 +78,8 @@ def run_record(run: ScanRun) -> dict[str, Any]:
     return {
         "kind": "run", "run_id": run.run_id, "source": run.source, "scope": run.scope, "job": run.job,
         "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status.value,
-        "counts": run.counts, "errors": run.errors,
+        "counts": run.counts, "errors": run.errors, "job_run_id": run.job_run_id,
+        "scan_started_at": run.scan_started_at, "scan_finished_at": run.scan_finished_at,
     }
 
 
@@ -134,7 +135,8 @@ def _sighting(rec: dict[str, Any]) -> tuple[Sighting, int]:
 
 def _run(rec: dict[str, Any]) -> ScanRun:
     return ScanRun(rec["run_id"], rec["source"], rec["scope"], rec["started_at"], rec["job"], rec["finished_at"],
-                   RunStatus(rec["status"]), rec["counts"], rec["errors"])
+                   RunStatus(rec["status"]), rec["counts"], rec["errors"], job_run_id=rec.get("job_run_id"),
+                   scan_started_at=rec.get("scan_started_at"), scan_finished_at=rec.get("scan_finished_at"))
 
 
 def _ci(rec: dict[str, Any]) -> CI:

@@ -59,11 +59,10 @@ class _Collected:
     failure: str | None = None
 
 
-def _stats(counts: Counter[str], caller: AwsCaller, started: float, items: int) -> dict[str, int]:
+def _stats(counts: Counter[str], caller: AwsCaller, items: int) -> dict[str, int]:
     stats = dict(counts)
     stats["api_calls"] = caller.calls
     stats["items"] = items
-    stats["duration_ms"] = int((time.perf_counter() - started) * 1000)
     return stats
 
 
@@ -86,19 +85,21 @@ def region_result(collected: _Collected, account_id: str, region: str,
     """Transform a collected region into its ScopeResult (worker thread)."""
     caller = collected.caller
     if caller is None:
-        return ScopeResult(collected.scope, [], complete=False, errors=[str(collected.failure)])
+        return ScopeResult(collected.scope, [], complete=False, errors=[str(collected.failure)], started_at=collected.observed_at, finished_at=now_ms())
     malformed: list[str] = []  # elements named and skipped: the rest of the region is still described
     try:
         items, counts = transform_region(caller.payload, account_id, region, collected.observed_at, pointers,
                                          malformed)
     except Exception as exc:  # an unexpected payload: the scope is not trustworthy, so not complete
-        return ScopeResult(collected.scope, [], complete=False, errors=[f"transform failed: {type(exc).__name__}: {exc}"])
+        return ScopeResult(collected.scope, [], complete=False,
+                           errors=[f"transform failed: {type(exc).__name__}: {exc}"],
+                           started_at=collected.observed_at, finished_at=now_ms())
     errors = list(caller.errors) + malformed
     if dns_error:
         # This scope owns the RESOLVES_TO edges into it: unchecked, they must not age.
         errors.append(dns_error)
     return ScopeResult(collected.scope, items, complete=not errors, errors=errors,
-                       stats=_stats(counts, caller, collected.started, len(items)))
+                       stats=_stats(counts, caller, len(items)), started_at=collected.observed_at, finished_at=now_ms())
 
 
 def global_result(collected: _Collected, account_id: str) -> tuple[ScopeResult, list[DnsPointer], str | None]:
@@ -106,19 +107,22 @@ def global_result(collected: _Collected, account_id: str) -> tuple[ScopeResult, 
     caller = collected.caller
     if caller is None:
         failure = str(collected.failure)
-        return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+        return (ScopeResult(collected.scope, [], complete=False, errors=[failure], started_at=collected.observed_at, finished_at=now_ms()), [],
+                f"route53 unread: {failure}")
     malformed: list[str] = []
     try:
         items, counts = transform_global(caller.payload, account_id, collected.observed_at, malformed)
         pointers = skip_malformed(lambda: dns_pointers(caller.payload), malformed)
     except Exception as exc:
         failure = f"transform failed: {type(exc).__name__}: {exc}"
-        return ScopeResult(collected.scope, [], complete=False, errors=[failure]), [], f"route53 unread: {failure}"
+        return (ScopeResult(collected.scope, [], complete=False, errors=[failure], started_at=collected.observed_at, finished_at=now_ms()), [],
+                f"route53 unread: {failure}")
     errors = list(caller.errors) + sorted(set(malformed))
     dns_errors = [e for e in errors if e.startswith("route53.")]
     dns_error = f"DNS edges not checked, route53 failed: {dns_errors[0]}" if dns_errors else None
     return (ScopeResult(collected.scope, items, complete=not errors, errors=errors,
-                        stats=_stats(counts, caller, collected.started, len(items))), pointers, dns_error)
+                        stats=_stats(counts, caller, len(items)), started_at=collected.observed_at, finished_at=now_ms()),
+            pointers, dns_error)
 
 
 def _is_address(value: str) -> bool:

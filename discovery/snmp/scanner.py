@@ -234,7 +234,7 @@ class SnmpScanner:
         # Problems (rows dropped, a table over its row cap) are reported with the errors but do
         # not make the scope incomplete: what was read is whole, so the scope can still age.
         return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors + problems),
-                           stats=summary.stats())
+                           stats=summary.stats(), started_at=ctx.observed_at, finished_at=now_ms())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:

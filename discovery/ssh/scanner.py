@@ -43,6 +43,7 @@ class HostOutcome:
     items: list[Item] = field(default_factory=list)  # handed over (emptied) by scan() once yielded
     identified: bool = False  # the host yielded its own CI (so its facts can take part in dependencies)
     elapsed_s: float = 0.0
+    started_at: int | None = None  # epoch ms when its connection began (the scope run's scan start)
 
     @property
     def ok(self) -> bool:
@@ -103,6 +104,7 @@ class SSHScanner:
             collected: Collected | None = None
             async with sem:
                 started = time.perf_counter()
+                outcome.started_at = now_ms()
                 try:
                     keys = keys_for(target.credentials)
                     collected = await asyncio.wait_for(
@@ -189,7 +191,8 @@ class SSHScanner:
                 items=items,
                 complete=out.ok,
                 errors=[f"{out.target.name}: {e}" for e in out.errors],
-                stats={"items": len(items), "elapsed_ms": int(out.elapsed_s * 1000)},
+                stats={"items": len(items)},
+                started_at=out.started_at, finished_at=now_ms(),
                 # Nothing read from the host: silent, not absent (it ages only past its TTL).
                 silent=out.facts is None,
             )

@@ -11,7 +11,6 @@ reported and skipped, and the run is incomplete so nothing ages on its account.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +49,7 @@ class VsphereScanner:
     def scan_sync(self, progress: ProgressHook | None = None) -> ScopeResult:
         """Collect and transform the whole inventory (blocking)."""
         scope = self.config.scope
-        started, observed_at = time.perf_counter(), now_ms()
+        observed_at = now_ms()
         seen = 0
 
         def on_page(objects: int) -> None:
@@ -77,13 +76,13 @@ class VsphereScanner:
             client.logout()
         stats = {"api_calls": client.calls, "relogins": client.relogins}
         if payload is None:
-            stats["duration_ms"] = int((time.perf_counter() - started) * 1000)
-            return ScopeResult(scope, [], complete=False, errors=errors, stats=stats)
+            return ScopeResult(scope, [], complete=False, errors=errors, stats=stats, started_at=observed_at,
+                               finished_at=now_ms())
         transformed = transform_inventory(payload, scope, observed_at, self.config.network_scope)
         errors.extend(transformed.errors)
         stats.update(transformed.counts)
         stats["items"] = len(transformed.items)
-        stats["duration_ms"] = int((time.perf_counter() - started) * 1000)
         if progress is not None:
             progress(Progress(scope, seen, seen, "complete" if not errors else "incomplete"))
-        return ScopeResult(scope, transformed.items, complete=not errors, errors=errors, stats=stats)
+        return ScopeResult(scope, transformed.items, complete=not errors, errors=errors, stats=stats,
+                           started_at=observed_at, finished_at=now_ms())

@@ -14,8 +14,9 @@ from graph_api.blocking import run_blocking
 from graph_api.context import ApiContext
 from graph_api.errors import NotConfiguredError, NotFoundError, ValidationError
 from graph_api.fields import mutation, resolver
-from graph_api.runs.types import DiscoveryStarted, ScanRun
+from graph_api.runs.types import DiscoveryStarted, JobStatus, JobStatuses, ScanRun
 
+JobStatusResult = Annotated[JobStatuses | NotConfiguredError, strawberry.union("JobStatusResult")]
 TriggerResult = Annotated[DiscoveryStarted | NotConfiguredError | NotFoundError | ValidationError,
                           strawberry.union("TriggerResult")]
 
@@ -29,6 +30,14 @@ class RunQueries:
                         job: Optional[str] = None) -> list[ScanRun]:  # noqa: UP045
         runs = await run_blocking(info.context.services.reads.runs, source_name, scope, limit, job)
         return [ScanRun.of(r) for r in runs]
+
+    @resolver(description="Each discovery job's last run, result, failures in a row and next run "
+                                  "(what `cmdb jobs status` shows).", permission_classes=[CanView])
+    async def job_status(self, info: Info[ApiContext, None]) -> JobStatusResult:
+        statuses = info.context.services.job_status
+        if statuses is None:
+            return NotConfiguredError(message="no discovery jobs file on this server", capability="discovery jobs")
+        return JobStatuses(jobs=[JobStatus.of(s) for s in await run_blocking(statuses)])
 
 
 @strawberry.type

@@ -18,6 +18,7 @@ MAX_ALIASES = 50
 PAGE_CAP = 500
 IMPACT_MAX_DEPTH = 10
 IMPACT_MAX_NODES = 50_000
+MAX_COST = 1_000_000
 
 
 def _errors(api: Api, query: str, variables: dict[str, Any] | None = None) -> list[str]:
@@ -60,6 +61,26 @@ def test_aliases_at_their_limit_are_accepted_and_one_more_is_refused(api: Api) -
     assert _errors(api, _aliases(MAX_ALIASES)) == []
     assert _errors(api, _aliases(MAX_ALIASES + 1)) == [
         f"{MAX_ALIASES + 1} aliases found. Allowed: {MAX_ALIASES}"]
+
+
+def _costing(extra: int) -> str:
+    """A query whose estimated cost, by the documented rule (docs/api.md), is 999 501 + ``extra``.
+
+    A field costs 1 plus its children's cost times the items it may return (its size argument):
+    ``otherUid`` 1; inner ``neighbours(first: 497)`` 1 + 497 = 498; ``ci`` 1 + 498 = 499;
+    outer ``neighbours(first: 4)`` 1 + 4 * 499 = 1997; ``node`` 1998; ``edges`` 1999;
+    ``cis(first: 500)`` 1 + 500 * 1999 = 999 501; and each root ``__typename`` 1.
+    """
+    typenames = " __typename" * extra
+    return ("query Costly { cis(first: 500) { edges { node { neighbours(first: 4) { ci { "
+            f"neighbours(first: 497) {{ otherUid }} }} }} }} }} }}{typenames} }}")
+
+
+def test_cost_at_its_limit_is_accepted_and_one_more_is_refused(api: Api) -> None:
+    assert _errors(api, _costing(MAX_COST - 999_501)) == []
+    assert _errors(api, _costing(MAX_COST - 999_501 + 1)) == [
+        f"'Costly' is too expensive: estimated cost {MAX_COST + 1} exceeds {MAX_COST}; "
+        "ask for smaller pages, fewer nodes or fewer nested lists"]
 
 
 def test_page_size_at_the_cap_is_accepted_and_one_more_is_refused(api: Api) -> None:

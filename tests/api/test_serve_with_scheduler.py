@@ -49,6 +49,21 @@ def test_scheduled_discovery_shows_up_in_the_served_api(tmp_path: Path) -> None:
             services = sorted(e["node"]["name"] for e in (data.get("cis") or {}).get("edges", []))
         assert services == ["service-0000"], reply.text
         assert {(r["job"], r["status"]) for r in runs} >= {("sample", "COMPLETE")}
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert (health.status_code, health.json()["status"], health.json()["scheduler"]["status"]) == (200, "ok", "ok")
+        status = httpx.post(f"http://127.0.0.1:{port}/graphql", headers=auth, timeout=10, json={
+            "query": "{ jobStatus { ... on JobStatuses { jobs { job lastResult failureStreak lastSuccessAt nextRunAt "
+                     "lastRun { runId scope durationMs startedAt finishedAt } } } } }"}).json()["data"]["jobStatus"]
+        (job,) = status["jobs"]
+        last = job["lastRun"]
+        assert (job["job"], last["scope"], job["failureStreak"]) == ("sample", "job:sample", 0)
+        if job["lastResult"] == "running":  # caught mid-run: no end, no duration yet
+            assert (last["finishedAt"], last["durationMs"]) == (None, None)
+        else:
+            assert job["lastResult"] == "complete" and job["lastSuccessAt"] == last["finishedAt"]
+            assert last["durationMs"] == last["finishedAt"] - last["startedAt"]
+        # The last job run may be one still running (every 2 s); the next is due one interval after it.
+        assert job["nextRunAt"] >= last["startedAt"] + 2000
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)

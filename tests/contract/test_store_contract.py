@@ -182,8 +182,12 @@ def test_scan_runs_are_saved_updated_and_listed_newest_first(store: GraphStore) 
     for run in (r1, r2, r3):
         store.save_run(run)
     r1.status, r1.finished_at, r1.counts, r1.errors = RunStatus.INCOMPLETE, T0 + 5, {"created": 3}, ["x: timeout"]
+    # The job run it is one scope of, and when its scan ran (before the run's ingest).
+    r1.job_run_id, r1.scan_started_at, r1.scan_finished_at = "j1", T0 - 4000, T0 - 1
     store.save_run(r1)
     assert store.get_run("r1") == r1
+    assert store.get_run("r1").duration_ms == 4005  # type: ignore[union-attr]
+    assert (store.get_run("r2").job_run_id, store.get_run("r2").scan_started_at) == (None, None)  # type: ignore[union-attr]
     assert store.get_run("nope") is None
     assert [r.run_id for r in store.list_runs()] == ["r3", "r2", "r1"]
     assert [r.run_id for r in store.list_runs(source="aws")] == ["r2", "r1"]

@@ -267,14 +267,17 @@ def run_row(run: ScanRun) -> dict[str, Any]:
         "run_id": run.run_id, "source": run.source, "scope": run.scope, "job": run.job,
         "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status.value,
         "counts": dumps(run.counts), "errors": dumps(run.errors), "owner": run.owner, "heartbeat_at": run.heartbeat_at,
+        "job_run_id": run.job_run_id, "scan_started_at": run.scan_started_at, "scan_finished_at": run.scan_finished_at,
     }
 
 
 def run_from(row: Sequence[Any]) -> ScanRun:
-    run_id, source, scope, job, started_at, finished_at, status, counts, errors, owner, heartbeat_at = row
+    (run_id, source, scope, job, started_at, finished_at, status, counts, errors, owner, heartbeat_at,
+     job_run_id, scan_started_at, scan_finished_at) = row
     return ScanRun(
         run_id=run_id, source=source, scope=scope, started_at=started_at, job=job, finished_at=finished_at,
         status=RunStatus(status), counts=loads(counts), errors=loads(errors), owner=owner, heartbeat_at=heartbeat_at,
+        job_run_id=job_run_id, scan_started_at=scan_started_at, scan_finished_at=scan_finished_at,
     )
 
 

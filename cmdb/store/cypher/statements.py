@@ -72,7 +72,7 @@ _REL_RETURN = (
 )
 _HISTORY_RETURN = "h.seq, h.subject_uid, h.subject_kind, h.action, h.changes, h.source, h.run_id, h.at"
 _RUN_RETURN = ("r.run_id, r.source, r.scope, r.job, r.started_at, r.finished_at, r.status, r.counts, r.errors, "
-               "r.owner, r.heartbeat_at")
+               "r.owner, r.heartbeat_at, r.job_run_id, r.scan_started_at, r.scan_finished_at")
 
 
 def class_label(ci_class: str) -> str:
@@ -192,7 +192,9 @@ class Statements:
             f"UNWIND $rows AS row MERGE (r:{RUN_LABEL} {{run_id: row.run_id}}) "
             "ON CREATE SET r.source = row.source, r.scope = row.scope, r.started_at = row.started_at "
             "SET r.job = row.job, r.finished_at = row.finished_at, r.status = row.status, "
-            "r.counts = row.counts, r.errors = row.errors, r.owner = row.owner, r.heartbeat_at = row.heartbeat_at"
+            "r.counts = row.counts, r.errors = row.errors, r.owner = row.owner, r.heartbeat_at = row.heartbeat_at, "
+            "r.job_run_id = row.job_run_id, r.scan_started_at = row.scan_started_at, "
+            "r.scan_finished_at = row.scan_finished_at"
         )
         # Bounded: one page (by subject uid) of a scope's sightings per call.
         self.mark_missed_page = (
@@ -427,6 +429,7 @@ class Statements:
         names |= {a for c in self.schema.classes.values() for a in c.attributes}
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
-                  "counts", "errors", "owner", "heartbeat_at", "name", "value",
+                  "counts", "errors", "owner", "heartbeat_at", "job_run_id", "scan_started_at", "scan_finished_at",
+                  "name", "value",
                   "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

@@ -122,7 +122,8 @@ def test_a_job_failing_three_times_in_a_row_is_notified_once(receiver: Receiver,
     async def five_failures() -> None:
         task = asyncio.create_task(scheduler.serve(install_signal_handlers=False))
         deadline = asyncio.get_running_loop().time() + 60
-        while len(scheduler.outcomes) < 5:
+        # A due run that finds the last one still running is skipped (not a failure): count executions.
+        while len([o for o in scheduler.outcomes if o.status != "skipped"]) < 5:
             assert asyncio.get_running_loop().time() < deadline, scheduler.outcomes
             await asyncio.sleep(0.05)
         scheduler.request_stop()
@@ -133,7 +134,7 @@ def test_a_job_failing_three_times_in_a_row_is_notified_once(receiver: Receiver,
         notifier.close()
     finally:
         store.close()
-    assert {o.status for o in scheduler.outcomes[:5]} == {"failed"}
+    assert {o.status for o in scheduler.outcomes if o.status != "skipped"} == {"failed"}
     assert len(receiver.requests) == 1  # the fourth and fifth failures of the same streak send nothing more
     headers, body = receiver.requests[0]
     event = _verified(headers, body)

@@ -114,21 +114,35 @@ def test_interval_jobs_run_repeatedly_through_the_real_scheduler(store: SQLiteSt
     jobs = _jobs("  - {name: tick, scanner: fake, schedule: {interval: 1}}\n")
     scheduler = DiscoveryScheduler(jobs, Ingestor(store, load_schema()))
 
+    def scope_runs() -> list[ScanRun]:
+        return [r for r in _runs(store, "tick") if r.scope == SCOPE and r.status is RunStatus.COMPLETE]
+
     async def until_three_runs() -> None:
         task = asyncio.create_task(scheduler.serve(install_signal_handlers=False))
         deadline = asyncio.get_running_loop().time() + 30
-        while len([r for r in _runs(store, "tick") if r.status is RunStatus.COMPLETE]) < 3:
+        while len(scope_runs()) < 3:
             assert asyncio.get_running_loop().time() < deadline, _runs(store, "tick")
             await asyncio.sleep(0.05)
         scheduler.request_stop()
         await asyncio.wait_for(task, 20)
 
     asyncio.run(until_three_runs())
-    runs = [r for r in _runs(store, "tick") if r.status is RunStatus.COMPLETE]
-    assert [r.scope for r in runs[:3]] == [SCOPE] * 3
+    runs = scope_runs()[:3]
     assert runs[0].counts["created"] == 2 and runs[1].counts["unchanged"] == 2 and runs[2].counts["unchanged"] == 2
     # each run started after the previous one had finished (max_instances=1)
     assert all(a.finished_at is not None and a.finished_at <= b.started_at for a, b in itertools.pairwise(runs))
+    # Each execution left one job run (scope job:tick) that its scope's run names and that spans it.
+    job_runs = {r.run_id: r for r in _runs(store, "tick") if r.scope == "job:tick"}
+    for run in runs:
+        job_run = job_runs[run.job_run_id or ""]
+        assert (job_run.status, job_run.job_run_id, job_run.counts) == (
+            RunStatus.COMPLETE, None, {"scopes": 1, "incomplete_scopes": 0, "stale": 0, "retired": 0})
+        assert run.scan_started_at is not None and run.scan_finished_at is not None
+        assert run.finished_at is not None and job_run.finished_at is not None
+        assert (job_run.started_at <= run.scan_started_at <= run.scan_finished_at <= run.started_at
+                <= run.finished_at <= job_run.finished_at)
+        assert run.duration_ms == run.finished_at - run.scan_started_at
+    assert len({r.job_run_id for r in runs}) == 3
 
 
 def test_an_overlapping_run_is_skipped_and_recorded(store: SQLiteStore) -> None:
@@ -137,8 +151,10 @@ def test_an_overlapping_run_is_skipped_and_recorded(store: SQLiteStore) -> None:
     asyncio.run(_serve_for(scheduler, 3.8))
     runs = _runs(store, "slow")
     real = [r for r in runs if r.scope == SCOPE]
-    skipped = [r for r in runs if r.scope == "job:slow"]
+    executed = [r for r in runs if r.scope == "job:slow" and r.status is RunStatus.COMPLETE]
+    skipped = [r for r in runs if r.scope == "job:slow" and r.status is not RunStatus.COMPLETE]
     assert [r.status for r in real] == [RunStatus.COMPLETE]
+    assert [r.run_id for r in executed] == [real[0].job_run_id]
     assert len(skipped) >= 2
     assert {(r.status, tuple(r.errors)) for r in skipped} == {(RunStatus.INCOMPLETE, (SKIPPED,))}
     # The skips happened while the real run was in progress.
@@ -210,7 +226,8 @@ def test_a_run_killed_mid_way_by_sigterm_ends_incomplete_and_ages_nothing(store:
         await asyncio.wait_for(task, 20)
 
     asyncio.run(main())
-    *_, killed, record = _runs(store, "less")
+    *_, record, killed = _runs(store, "less")  # the job run opens before its scope's run
+    assert killed.job_run_id == record.run_id
     assert (killed.scope, killed.status, killed.errors) == (SCOPE, RunStatus.INCOMPLETE, [SHUTDOWN])
     assert (record.scope, record.status, record.errors) == ("job:less", RunStatus.INCOMPLETE, [SHUTDOWN])
     assert killed.counts.get("stale", 0) == 0 and "retired" not in killed.counts
@@ -242,3 +259,49 @@ def test_missed_run_policy_and_triggers_are_configured_per_job(store: SQLiteStor
         "hourly": (1, True, 120, "cron[month='*', day='*', day_of_week='*', hour='*', minute='7']", 30),
         "often": (1, True, 300, "interval[0:00:45]", None),
     }
+
+
+def test_runs_missed_while_the_scheduler_was_down_are_caught_up_or_recorded(store: SQLiteStore) -> None:
+    """A scheduler starting after a gap reads each job's last job run from the store.
+
+    ``often`` (every 60 s, grace 1 h) last ran ten minutes ago: its ten missed runs
+    collapse into one, run at once (not a minute later). ``yearly`` (1 January,
+    grace 300 s) last ran in June two years back: the two New Year runs since are
+    past their grace, so they are recorded as missed and not run. ``fresh`` never
+    ran: nothing is missed.
+    """
+    now = datetime.now(UTC)
+    schema = load_schema()
+    jobs = _jobs("  - {name: often, scanner: fake, misfire_grace: 3600, schedule: {interval: 60}}\n"
+                 "  - {name: yearly, scanner: fake, misfire_grace: 300, schedule: {cron: '0 0 1 1 *'}}\n"
+                 "  - {name: fresh, scanner: fake, schedule: {interval: 3600}}\n")
+    ten_minutes_ago = int((now - timedelta(minutes=10, seconds=1)).timestamp() * 1000)
+    june = int(datetime(now.year - 2, 6, 1, tzinfo=UTC).timestamp() * 1000)
+    for name, at in (("often", ten_minutes_ago), ("yearly", june)):
+        past = JobRunner(Ingestor(store, schema, clock=lambda at=at: at))  # type: ignore[misc]
+        assert asyncio.run(past.run(jobs.get(name))).status == "complete"
+    scheduler = DiscoveryScheduler(jobs, Ingestor(store, schema))
+
+    def job_runs(name: str) -> list[ScanRun]:
+        return [r for r in _runs(store, name) if r.scope == f"job:{name}"]
+
+    async def until_caught_up() -> None:
+        task = asyncio.create_task(scheduler.serve(install_signal_handlers=False))
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(job_runs("often")) < 2:
+            assert asyncio.get_running_loop().time() < deadline, _runs(store, "often")
+            await asyncio.sleep(0.05)
+        scheduler.request_stop()
+        await asyncio.wait_for(task, 20)
+
+    asyncio.run(until_caught_up())
+    _, caught_up = job_runs("often")
+    assert (caught_up.status, caught_up.errors, caught_up.counts["caught_up"]) == (RunStatus.COMPLETE, [], 10)
+    assert [r.scope for r in _runs(store, "often")].count(SCOPE) == 2  # the catch-up really scanned
+    _, missed = job_runs("yearly")
+    assert (missed.status, missed.counts) == (RunStatus.INCOMPLETE, {"missed": 2})
+    assert missed.errors == [
+        f"missed: 2 run(s) due from {now.year - 1}-01-01 00:00:00 UTC to {now.year}-01-01 00:00:00 UTC while the "
+        "scheduler was not running; later than misfire_grace 300s: not run"]
+    assert [r.scope for r in _runs(store, "yearly")].count(SCOPE) == 1  # not run
+    assert _runs(store, "fresh") == []

@@ -63,7 +63,8 @@ def test_changes_on_different_cis_sharing_a_service_through_the_graph_conflict_w
     ]
     plan_b = scenario.service.plan(b)
     assert [(c.change_uid, c.shared_cis) for c in plan_b.conflicts] == [(a, (checkout,))]
-    assert plan_a.risk.factor("conflicts").points > 0
+    conflicts = plan_a.risk.factor("conflicts")
+    assert (conflicts.value, conflicts.points) == (1.0, 10.0)  # 10 per conflict (docs/change-planning.md)
 
 
 def test_the_same_changes_in_disjoint_windows_do_not_conflict(scenario: Scenario) -> None:
@@ -99,7 +100,8 @@ def test_a_change_inside_a_blackout_on_an_impacted_service_is_flagged(scenario: 
     assert [(f.kind, f.window_uid, f.subjects) for f in plan.blackout_violations] == [
         (FindingKind.BLACKOUT, blackout.uid, (checkout,)),
     ]
-    assert plan.risk.factor("blackout").points > 0
+    blackout_factor = plan.risk.factor("blackout")
+    assert (blackout_factor.value, blackout_factor.points) == (1.0, 25.0)  # 25 per violation
     # Same blackout, a change that does not reach checkout: not flagged.
     elsewhere = scenario.change("reboot hr-host", ["hr-host"], START)
     assert scenario.service.plan(elsewhere).findings == ()

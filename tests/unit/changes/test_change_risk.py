@@ -52,14 +52,76 @@ def test_every_factor_is_shown() -> None:
     assert (assessed.score, assessed.level) == (9.0, "low")
 
 
+# The points each step of MORE adds, and the score it makes, by the numbers of docs/change-planning.md
+# (BASE: criticality 5, breadth 4, score 9).
+DOCUMENTED_STEP = {
+    CRITICALITY: (40.0, 44.0),  # a down critical service: 40
+    BREADTH: (9.0, 14.0),  # 12 CIs x 0.5 + 1 service x 3
+    REDUNDANCY: (10.0, 19.0),  # margin 0: 10
+    FAILED_CHANGES: (10.0, 19.0),  # 10 per failed change
+    DATA_QUALITY: (3.0, 12.0),  # 3 per low-confidence edge
+    CONFLICTS: (10.0, 19.0),  # 10 per conflict
+    BLACKOUT: (25.0, 34.0),  # 25 per violation
+}
+
+
 @pytest.mark.parametrize("factor", FACTOR_NAMES)
-def test_each_factor_raises_the_score(factor: str) -> None:
+def test_each_factor_raises_the_score_by_its_documented_points(factor: str) -> None:
     rules = RiskRules()
     before, after = score(BASE, rules), score(MORE[factor], rules)
-    assert after.factor(factor).points > before.factor(factor).points
-    assert after.score > before.score
+    assert (after.factor(factor).points, after.score) == DOCUMENTED_STEP[factor]
     others = [f for f in FACTOR_NAMES if f not in (factor, BREADTH)]  # breadth counts services too
     assert [after.factor(f).points for f in others] == [before.factor(f).points for f in others]
+
+
+@pytest.mark.parametrize("criticality,grade,points", [
+    ("critical", "down", 40.0), ("high", "down", 25.0), ("medium", "down", 10.0), ("low", "down", 2.0),
+    (None, "down", 5.0), ("critical", "degraded", 20.0), ("low", "degraded", 1.0),
+])
+def test_criticality_weights_are_the_documented_ones(criticality: str | None, grade: str, points: float) -> None:
+    inputs = RiskInputs(action=ChangeAction.OUTAGE, impacted_beyond_change=0,
+                        services=(ServiceRisk("svc", grade, criticality),))
+    assert score(inputs, RiskRules()).factor(CRITICALITY).points == points
+
+
+def test_every_documented_cap() -> None:
+    """Each factor's cap, reached by many of its items (docs/change-planning.md's table)."""
+    many = tuple(f"x{i}" for i in range(20))
+    inputs = RiskInputs(
+        action=ChangeAction.OUTAGE, impacted_beyond_change=100,
+        services=tuple(ServiceRisk(f"s{i}", "down", "critical") for i in range(3)),
+        margins=tuple(MarginRisk(f"m{i}", 0) for i in range(5)), failed_changes=many, stale=many,
+        conflicts=many, blackouts=many)
+    assessed = score(inputs, RiskRules())
+    assert {f.name: f.points for f in assessed.factors} == {
+        CRITICALITY: 50.0, BREADTH: 20.0, REDUNDANCY: 20.0, FAILED_CHANGES: 20.0, DATA_QUALITY: 15.0,
+        CONFLICTS: 20.0, BLACKOUT: 25.0}
+    assert (assessed.score, assessed.level) == (100.0, "critical")  # max_score 100
+
+
+@pytest.mark.parametrize("action,multiplier", [
+    (ChangeAction.OUTAGE, 1.0), (ChangeAction.DECOMMISSION, 1.25), (ChangeAction.MODIFY, 0.9),
+    (ChangeAction.RESTART, 0.75),
+])
+def test_action_multipliers_are_the_documented_ones(action: ChangeAction, multiplier: float) -> None:
+    # Discountable 20 (breadth: 40 CIs x 0.5), nothing else.
+    assert score(RiskInputs(action=action, impacted_beyond_change=40), RiskRules()).score == 20.0 * multiplier
+
+
+@pytest.mark.parametrize("cis,conflicts,blackouts,failed,points,level", [
+    # breadth 0.5 per CI, conflicts 10 each, blackout 25, failed changes 10 each
+    (9, 2, 0, 0, 24.5, "low"), (10, 2, 0, 0, 25.0, "medium"),
+    (9, 2, 1, 0, 49.5, "medium"), (10, 2, 1, 0, 50.0, "high"),
+    (39, 2, 1, 1, 74.5, "high"), (40, 2, 1, 1, 75.0, "critical"),
+])
+def test_levels_start_at_the_documented_scores(cis: int, conflicts: int, blackouts: int, failed: int,
+                                               points: float, level: str) -> None:
+    inputs = RiskInputs(action=ChangeAction.OUTAGE, impacted_beyond_change=cis,
+                        conflicts=tuple(f"c{i}" for i in range(conflicts)),
+                        blackouts=tuple(f"b{i}" for i in range(blackouts)),
+                        failed_changes=tuple(f"f{i}" for i in range(failed)))
+    assessed = score(inputs, RiskRules())
+    assert (assessed.score, assessed.level) == (points, level)
 
 
 def test_thin_margin_counts_less_than_no_margin_and_ample_margin_nothing() -> None:

@@ -139,16 +139,16 @@ def test_invalid_items_are_rejected_with_the_field_named(harness: Harness) -> No
 
 
 def rule_key(rule: Any, values: dict[str, Any], parent_uid: str | None) -> str | None:
-    """The key format, rule by rule, as docs/ingest.md and cmdb/identify.py define it."""
-    from cmdb.identify import _SEP, _normalise
-
+    """The key format, rule by rule, written here without the code under test: ``<owner>#<index>|<parent>|``
+    then the rule's values, each trimmed and case-folded, joined by the unit separator (U+001F).
+    The values this test uses are strings and integers, whose text is their normal form."""
     parts = []
     for attr in rule.attributes:
         value = values.get(attr)
         if value is None or value == "":
             return None
-        parts.append(_normalise(value))
-    return f"{rule.owner}#{rule.index}|{parent_uid or ''}|{_SEP.join(parts)}"
+        parts.append(str(value).strip().casefold())
+    return f"{rule.owner}#{rule.index}|{parent_uid or ''}|" + "\x1f".join(parts)
 
 
 def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:

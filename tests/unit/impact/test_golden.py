@@ -329,3 +329,39 @@ def test_unknown_and_invalid_requests(three_tier: Graph) -> None:
         impact(three_tier)
     with pytest.raises(InvalidRequest):
         impact(three_tier, "web1", max_depth=-1)
+
+
+def test_errors_name_every_unknown_ci_and_type_sorted(three_tier: Graph) -> None:
+    with pytest.raises(UnknownCI) as err:
+        impact(three_tier, "ghost2", "ghost1", "web1")
+    assert (str(err.value), err.value.uids) == ("unknown CI(s): ghost1, ghost2", ["ghost1", "ghost2"])
+    with pytest.raises(UnknownRelationshipType) as bad:
+        impact(three_tier, "dbhost", rel_types=("NOPE", "ALSO_NOPE"))
+    assert (str(bad.value), bad.value.names) == ("unknown relationship type(s): ALSO_NOPE, NOPE",
+                                                 ["ALSO_NOPE", "NOPE"])
+
+
+def test_an_explanation_path_names_each_ci_and_the_stored_relationship_it_crossed() -> None:
+    """Each step: the CI's uid, name and class, and the relationship as stored (source, type, target),
+    whichever way impact crossed it (CONTAINS forwards, RUNS_ON and DEPENDS_ON backwards)."""
+    g = (Graph().ci("chassis", "physical_server", name="Chassis 7")
+         .ci("dbhost", "physical_server", name="DB host").ci("db", "database", name="Orders DB")
+         .ci("app", "application", name="Orders")
+         .rel("chassis", "CONTAINS", "dbhost").rel("db", "RUNS_ON", "dbhost").rel("app", "DEPENDS_ON", "db"))
+    (app,) = [c for c in impact(g, "chassis").impacted if c.uid == "app"]
+    assert [(s.uid, s.name, s.ci_class, s.rel_type, s.rel_source, s.rel_target) for s in app.path] == [
+        ("chassis", "Chassis 7", "physical_server", None, None, None),
+        ("dbhost", "DB host", "physical_server", "CONTAINS", "chassis", "dbhost"),
+        ("db", "Orders DB", "database", "RUNS_ON", "db", "dbhost"),
+        ("app", "Orders", "application", "DEPENDS_ON", "app", "db"),
+    ]
+
+
+def test_a_group_input_below_the_confidence_threshold_is_not_counted_in_the_grade() -> None:
+    """A cluster (min_up 1) over a declared member ``a`` and a traffic-inferred member ``b`` (0.4): with ``a``
+    down, counting ``b`` leaves 1 of 2 up (degraded); above ``b``'s confidence the group is ``a`` alone, 0 of 1
+    up (down). The same threshold applies to the edges that grade as to those that reach."""
+    g = (Graph().ci("a", "virtual_machine").ci("b", "virtual_machine").ci("c", "cluster")
+         .rel("c", "HAS_MEMBER", "a").rel("c", "HAS_MEMBER", "b", method="traffic", confidence=0.4))
+    assert grades(impact(g, "a", min_confidence=0.3)) == {"a": "down", "c": "degraded"}
+    assert grades(impact(g, "a", min_confidence=0.8)) == {"a": "down", "c": "down"}

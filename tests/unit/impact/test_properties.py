@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import math
+from fractions import Fraction
+from pathlib import Path
 
 import networkx as nx
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import schema as schema_package
 from cmdb.impact import DependencyRequest, ImpactRequest
-from schema import ImpactDirection, MinUp, load_schema
+from schema import ImpactDirection, load_schema
 from tests.unit.impact.impact_graphs import Graph
 
 SCHEMA = load_schema()
@@ -17,6 +22,22 @@ PLAIN_CLASSES = ["virtual_machine", "software_instance", "application", "databas
 GROUP_CLASSES = ["cluster", "business_service"]  # redundancy over HAS_MEMBER/ROUTES_TO and DEPENDS_ON
 TYPES = ["DEPENDS_ON", "RUNS_ON", "HOSTED_ON", "CONTAINS", "HAS_MEMBER", "ROUTES_TO", "CONNECTS_TO", "HAS_ADDRESS"]
 UNBOUNDED = {"max_depth": 100, "max_nodes": 10_000}
+# The classes' declared min_up, read from the catalog file itself (not through the schema's parser).
+_DECLARED_MIN_UP = {name: spec["redundancy"]["min_up"] for name, spec in yaml.safe_load(
+    (Path(schema_package.__file__).parent / "catalog.yaml").read_text(encoding="utf-8"))["classes"].items()
+    if isinstance(spec, dict) and "redundancy" in spec}
+
+
+def required_up(g: Graph, v: str, size: int) -> int:
+    """How many of ``v``'s ``size`` group inputs must stay up (docs/impact.md), computed here.
+
+    Its own ``min_up`` or its class's: a count (at most the group), or a percentage of the
+    group rounded up (at least one, at most the group).
+    """
+    raw = str(g.nodes[v].min_up or _DECLARED_MIN_UP[g.nodes[v].ci_class]).strip()
+    if raw.endswith("%"):
+        return max(1, min(size, math.ceil(Fraction(raw[:-1]) * size / 100)))
+    return min(size, int(raw))
 
 
 @st.composite
@@ -77,12 +98,9 @@ def oracle_grades(g: Graph, failed: set[str]) -> dict[str, str]:
                 down.add(v)
                 changed = True
                 continue
-            if group_inputs:
-                own = g.nodes[v].min_up
-                min_up = MinUp.parse(own) if own else cls.redundancy.default_min_up  # type: ignore[union-attr]
-                if len(group_inputs - down) < min_up.required(len(group_inputs)):
-                    down.add(v)
-                    changed = True
+            if group_inputs and len(group_inputs - down) < required_up(g, v, len(group_inputs)):
+                down.add(v)
+                changed = True
     return {v: ("down" if v in down else "degraded") for v in impacted}
 
 
@@ -182,9 +200,7 @@ def _tolerance(g: Graph, pg: nx.MultiDiGraph, v: str) -> int:
     inputs = {u for u, _, t in pg.in_edges(v, data="type") if t in types}
     if not inputs:
         return 0
-    own = g.nodes[v].min_up
-    min_up = MinUp.parse(own) if own else SCHEMA.cls(g.nodes[v].ci_class).redundancy.default_min_up  # type: ignore[union-attr]
-    return len(inputs) - min_up.required(len(inputs))
+    return len(inputs) - required_up(g, v, len(inputs))
 
 
 @SETTINGS

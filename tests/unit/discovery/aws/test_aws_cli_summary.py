@@ -8,14 +8,17 @@ from cmdb.model import RunStatus, ScanRun
 from cmdb_cli.aws import summarize, summary_table
 
 
-def _run(scope: str, status: RunStatus, errors: list[str], **counts: int) -> ScanRun:
-    return ScanRun(run_id=scope, source="aws", scope=scope, started_at=1, status=status, counts=counts, errors=errors)
+def _run(scope: str, status: RunStatus, errors: list[str], scanned_ms: int = 0, **counts: int) -> ScanRun:
+    # The scan began ``scanned_ms`` before the run ended: the run's one duration covers scan and ingest.
+    return ScanRun(run_id=scope, source="aws", scope=scope, started_at=10_000, status=status, counts=counts,
+                   errors=errors, scan_started_at=10_000 - scanned_ms + 200, scan_finished_at=9_900,
+                   finished_at=10_200)
 
 
 def test_summary_counts_incomplete_scopes_and_totals() -> None:
     runs = [
         _run("1/eu-west-1", RunStatus.COMPLETE, [], created=5, relationships_created=7, scan_api_calls=30,
-             scan_duration_ms=1500),
+             scanned_ms=1500),
         _run("1/global", RunStatus.INCOMPLETE, ["route53.list_hosted_zones: AccessDenied: no"], created=1,
              scan_api_calls=4),
     ]
