@@ -194,6 +194,13 @@ class Statements:
             "SET r.job = row.job, r.finished_at = row.finished_at, r.status = row.status, "
             "r.counts = row.counts, r.errors = row.errors, r.owner = row.owner, r.heartbeat_at = row.heartbeat_at"
         )
+        # The store's write lock (Neo4j): the first statement of every ingest batch's explicit
+        # transaction. Writing the one lock node takes its exclusive lock until the commit,
+        # so the batch's key lookups and its write are serialised across processes, as
+        # SQLite's BEGIN IMMEDIATE does (the counters' uniqueness constraint keeps it one node).
+        self.take_write_lock = (
+            f"MERGE (c:{COUNTER_LABEL} {{name: 'write_lock'}}) ON CREATE SET c.value = 0 SET c.value = c.value + 1"
+        )
         # Bounded: one page (by subject uid) of a scope's sightings per call.
         self.mark_missed_page = (
             f"MATCH (s:{SIGHTING_LABEL} {{skey: $skey}}) WHERE s.subject_uid > $after AND s.run_id <> $run_id "

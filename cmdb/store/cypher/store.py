@@ -8,18 +8,26 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any, cast
 
+from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.bulk import apply_pipelined
 from cmdb.store.cypher.codec import CI_ATTRIBUTES
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
-from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, PreparingTransport, Unit
+from cmdb.store.cypher.transport import (
+    ConstraintViolation,
+    CypherTransport,
+    PreparingTransport,
+    StoreUnavailable,
+    TransientStoreError,
+    Unit,
+)
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema, load_schema
 
@@ -45,6 +53,7 @@ class CypherStore:
         self.schema = schema or load_schema()
         self.statements = Statements(self.schema)
         self.batch_size = batch_size
+        self._local = threading.local()  # per thread: inside write_batch()?
 
     # -- schema and durability ---------------------------------------------------
     def init_schema(self) -> list[str]:
@@ -103,10 +112,30 @@ class CypherStore:
                     result[rel.uid] = rel
         return result
 
-    def write_batch(self) -> AbstractContextManager[None]:
-        # No transaction spans the lookups here (yet): see GraphStore.write_batch for the
-        # IdentityConflict contract a Cypher apply follows instead.
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """The batch's key lookups and its apply under the store's write lock (``transport.exclusive``).
+
+        Serialised across processes as SQLite's ``BEGIN IMMEDIATE`` serialises them: the
+        second writer waits, then finds the keys the first one registered. Should the
+        batch fail in a way that running it again mends (a deadlock with a writer outside
+        any batch, the lock's lease lost, a uniqueness constraint broken), nothing of it is
+        written and ``IdentityConflict`` sends it back to be identified again.
+        """
+        local = self._local
+        if getattr(local, "in_batch", False):
+            yield
+            return
+        local.in_batch = True
+        try:
+            with self.transport.exclusive(Unit(self.statements.take_write_lock, {}, BOOKKEEPING)):
+                yield
+        except (ConstraintViolation, TransientStoreError) as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise IdentityConflict("", f"the batch was undone ({exc}); identified again") from exc
+        finally:
+            local.in_batch = False
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
@@ -114,6 +143,8 @@ class CypherStore:
         try:
             self.transport.write(self._units(changes))
         except ConstraintViolation:
+            if getattr(self._local, "in_batch", False):
+                raise  # the batch's transaction is spoilt: write_batch sends the batch back
             # A CI the batch says it created exists already: nothing was written.
             self.transport.write(self._units(changes, trust_creates=False))
 
