@@ -32,8 +32,13 @@ CI_RESERVED = frozenset(
     {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov",
      "search_text", "prop_keys"}
 )
+# A relationship's evidence before the run that last saw it (kept so that an abandoned run can be
+# taken back): the properties ``prev_`` + each name, and the run itself as ``prev_run``.
+REL_EVIDENCE = ("sources", "first_seen", "last_seen", "times_seen", "method", "confidence")
+REL_PREVIOUS = (*(f"prev_{name}" for name in REL_EVIDENCE), "prev_run")
 REL_RESERVED = frozenset(
-    {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run"}
+    {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run",
+     *REL_PREVIOUS}
 )
 _PRIMITIVES = (str, int, float, bool)
 

@@ -298,10 +298,8 @@ class FalkorDBTransport:
             yield
         finally:
             self._local.token = None
-            try:
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # else the lease frees it
                 redis.eval(_RELEASE, 1, self.lock_key, token)
-            except (RedisConnectionError, RedisTimeoutError):
-                pass  # the lease frees it
 
     def _keep_lock(self) -> None:
         """Inside exclusive(): extend the lease before a statement, or fail if another writer took the lock."""

@@ -37,7 +37,9 @@ from cmdb.store.cypher.codec import (
     CI_RESERVED,
     HISTORY_COLUMNS,
     REL_COLUMNS,
+    REL_EVIDENCE,
     REL_FIRST,
+    REL_PREVIOUS,
     REL_RESERVED,
 )
 from schema import Schema
@@ -178,8 +180,25 @@ class Statements:
             f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
             "ON CREATE SET s.subject_uid = row.subject_uid, s.subject_kind = row.subject_kind, "
             "s.source = row.source, s.scope = row.scope, s.skey = row.skey "
-            "SET s.run_id = row.run_id, s.missed = 0, "
+            # What the sighting was before this run, kept once per run (later batches of the run leave
+            # it), so that the run can be taken back if it is abandoned. Before run_id is replaced.
+            "SET s.prev_run_id = CASE WHEN s.run_id = row.run_id THEN s.prev_run_id ELSE s.run_id END, "
+            "s.prev_seen_at = CASE WHEN s.run_id = row.run_id THEN s.prev_seen_at ELSE s.seen_at END, "
+            "s.prev_missed = CASE WHEN s.run_id = row.run_id THEN s.prev_missed ELSE s.missed END, "
+            "s.run_id = row.run_id, s.missed = 0, "
             "s.seen_at = CASE WHEN s.seen_at IS NULL OR row.seen_at > s.seen_at THEN row.seen_at ELSE s.seen_at END"
+        )
+        # An abandoned run taken back: its sightings as they were before it (those it created stay,
+        # as on SQLite), and the relationships' evidence it counted. A scan: abandoned runs are rare.
+        self.abandon_sightings = (
+            f"MATCH (s:{SIGHTING_LABEL}) WHERE s.run_id = $run_id AND s.prev_run_id IS NOT NULL "
+            "SET s.run_id = s.prev_run_id, s.seen_at = s.prev_seen_at, s.missed = s.prev_missed + s.missed, "
+            "s.prev_run_id = null, s.prev_seen_at = null, s.prev_missed = null"
+        )
+        self.abandon_rels = (
+            f"MATCH (:{CI_LABEL})-[r]->(:{CI_LABEL}) WHERE r.last_run = $run_id AND r.prev_run IS NOT NULL SET "
+            + ", ".join(f"r.{name} = r.prev_{name}" for name in REL_EVIDENCE)
+            + ", r.last_run = r.prev_run, " + ", ".join(f"r.{name} = null" for name in REL_PREVIOUS)
         )
         # Import: a sighting exactly as exported, its missed-run count included.
         self.restore_sightings = (
@@ -213,6 +232,12 @@ class Statements:
         self.find_keys = f"UNWIND $keys AS k MATCH (x:{KEY_LABEL} {{key: k}}) RETURN x.key, x.uid"
         self.get_cis = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN {_CI_RETURN}"
         self.get_ci_heads = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.created_at"
+        # What an update of a relationship needs to keep its evidence from before the run (see apply).
+        self.rel_previous_by_ends = (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
+            "WHERE r.uid = row.uid RETURN r.uid, r.last_run, "
+            + ", ".join(f"r.{name}" for name in REL_EVIDENCE) + ", " + ", ".join(f"r.{name}" for name in REL_PREVIOUS)
+        )
         self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
         self.get_rels_by_ends = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
@@ -435,5 +460,5 @@ class Statements:
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
                   "counts", "errors", "owner", "heartbeat_at", "name", "value",
-                  "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
+                  "src", "dst", "prop_keys", "prev_run_id", "prev_seen_at", "prev_missed", *REL_PREVIOUS}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

@@ -17,7 +17,7 @@ from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.bulk import apply_pipelined
-from cmdb.store.cypher.codec import CI_ATTRIBUTES
+from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE, REL_PREVIOUS
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
 from cmdb.store.cypher.transport import (
@@ -110,7 +110,43 @@ class CypherStore:
                 for row in self.transport.read(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
                     rel = codec.rel_from(row)
                     result[rel.uid] = rel
+        read: dict[str, tuple[str | None, list[Any]]] | None = getattr(self._local, "rels_read", None)
+        if read is not None:  # inside write_batch: their evidence as read, before the ingest changes it
+            for uid, rel in result.items():
+                ev = rel.evidence
+                read[uid] = (rel.last_run, [list(ev.sources), ev.first_seen, ev.last_seen, ev.times_seen, ev.method,
+                                            ev.confidence])
         return result
+
+    def _previous_evidence(self, rels: list[Relationship], created: set[str]) -> dict[str, dict[str, Any]]:
+        """The ``prev_`` properties of each relationship the batch updates: its evidence before this run.
+
+        From what the batch read of it (``get_relationships`` inside ``write_batch``, as every
+        ingest does), or else read here; a relationship this run already saw keeps what it had.
+        """
+        read: dict[str, tuple[str | None, list[Any]]] = getattr(self._local, "rels_read", None) or {}
+        result: dict[str, dict[str, Any]] = {}
+        unknown: list[Relationship] = []
+        for rel in rels:
+            if rel.uid in created:
+                continue
+            before = read.get(rel.uid)
+            if before is not None and before[0] != rel.last_run:
+                result[rel.uid] = dict(zip(REL_PREVIOUS, [*before[1], before[0]], strict=True))
+            else:
+                unknown.append(rel)
+        evidence = len(REL_EVIDENCE)
+        for chunk in _chunks(unknown, self.batch_size):
+            by_uid = {rel.uid: rel for rel in chunk}
+            rows = [{"uid": rel.uid, "src": rel.source_uid, "dst": rel.target_uid} for rel in chunk]
+            for row in self.transport.read(self.statements.rel_previous_by_ends, {"rows": rows}):
+                uid, last_run = row[0], row[1]
+                if last_run == by_uid[uid].last_run:
+                    values = list(row[2 + evidence:])
+                else:
+                    values = [*row[2 : 2 + evidence], last_run]
+                result[uid] = dict(zip(REL_PREVIOUS, values, strict=True))
+        return {uid: {k: v for k, v in prev.items() if v is not None} for uid, prev in result.items()}
 
     @contextlib.contextmanager
     def write_batch(self) -> Iterator[None]:
@@ -127,6 +163,7 @@ class CypherStore:
             yield
             return
         local.in_batch = True
+        local.rels_read = {}
         try:
             with self.transport.exclusive(Unit(self.statements.take_write_lock, {}, BOOKKEEPING)):
                 yield
@@ -136,6 +173,7 @@ class CypherStore:
             raise IdentityConflict("", f"the batch was undone ({exc}); identified again") from exc
         finally:
             local.in_batch = False
+            local.rels_read = None
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
@@ -207,8 +245,15 @@ class CypherStore:
                 units.append(Unit(key_statement, {"rows": chunk}, BOOKKEEPING))
         rels = list({rel.uid: rel for rel in changes.relationships}.values())
         rels.sort(key=lambda r: r.type)
+        created = {h.subject_uid for h in changes.history if h.subject_kind == "rel" and h.action is Action.CREATE}
+        previous = self._previous_evidence(rels, created) if rels else {}
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
-            rel_rows = [codec.rel_row(r) for r in rel_group]
+            rel_rows = []
+            for rel in rel_group:
+                row = codec.rel_row(rel)
+                if rel.uid in previous:  # among the properties an update replaces (upsert_rels)
+                    row[2].update(previous[rel.uid])
+                rel_rows.append(row)
             for with_attributes in (False, True):  # rows without attribute properties: a cheaper create
                 group_rows = [row for row in rel_rows if bool(row[2]) is with_attributes]
                 for chunk in _chunks(group_rows, self.batch_size):
@@ -444,9 +489,13 @@ class CypherStore:
         return [codec.run_from(r) for r in self.transport.read(self.statements.unfinished_runs, {}, BOOKKEEPING)]
 
     def abandon_run(self, run: ScanRun) -> None:
-        # The run is closed; taking back its sightings and evidence (as SQLiteStore does)
-        # needs their values from before the run, which this store does not keep yet.
-        self.save_run(run)
+        """Close the run and take back what it sighted and counted, in one write (as SQLiteStore does)."""
+        st = self.statements
+        self.transport.write([
+            Unit(st.abandon_rels, {"run_id": run.run_id}),
+            Unit(st.abandon_sightings, {"run_id": run.run_id}, BOOKKEEPING),
+            Unit(st.upsert_runs, {"rows": [codec.run_row(run)]}, BOOKKEEPING),
+        ])
 
     def sighting_scopes(self, source: str, prefix: str) -> list[str]:
         params = {"source": source, "prefix": prefix}
