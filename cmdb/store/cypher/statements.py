@@ -39,6 +39,7 @@ from cmdb.store.cypher.codec import (
     REL_COLUMNS,
     REL_EVIDENCE,
     REL_FIRST,
+    REL_PREV,
     REL_PREVIOUS,
     REL_RESERVED,
 )
@@ -195,10 +196,17 @@ class Statements:
             "SET s.run_id = s.prev_run_id, s.seen_at = s.prev_seen_at, s.missed = s.prev_missed + s.missed, "
             "s.prev_run_id = null, s.prev_seen_at = null, s.prev_missed = null"
         )
-        self.abandon_rels = (
-            f"MATCH (:{CI_LABEL})-[r]->(:{CI_LABEL}) WHERE r.last_run = $run_id AND r.prev_run IS NOT NULL SET "
-            + ", ".join(f"r.{name} = r.prev_{name}" for name in REL_EVIDENCE)
-            + ", r.last_run = r.prev_run, " + ", ".join(f"r.{name} = null" for name in REL_PREVIOUS)
+        # JSON cannot be read in Cypher: the store reads the relationships the run counted, then
+        # writes their evidence back (only where the run is still the last to have counted it).
+        self.abandoned_rels = (
+            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.last_run = $run_id AND r.prev_run IS NOT NULL "
+            "RETURN a.uid, b.uid, r.uid, r.prev_evidence, r.prev_run"
+        )
+        self.restore_rel_evidence = (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}})-[r]->(b:{CI_LABEL} {{uid: row[1]}}) "
+            "WHERE r.uid = row[2] AND r.last_run = $run_id SET "
+            + ", ".join(f"r.{name} = row[{3 + i}]" for i, name in enumerate(REL_EVIDENCE))
+            + f", r.last_run = row[{3 + len(REL_EVIDENCE)}], r.prev_evidence = null, r.prev_run = null"
         )
         # Import: a sighting exactly as exported, its missed-run count included.
         self.restore_sightings = (
@@ -236,7 +244,7 @@ class Statements:
         self.rel_previous_by_ends = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
             "WHERE r.uid = row.uid RETURN r.uid, r.last_run, "
-            + ", ".join(f"r.{name}" for name in REL_EVIDENCE) + ", " + ", ".join(f"r.{name}" for name in REL_PREVIOUS)
+            + ", ".join(f"r.{name}" for name in REL_EVIDENCE) + ", r.prev_evidence, r.prev_run"
         )
         self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
         self.get_rels_by_ends = (
@@ -373,7 +381,8 @@ class Statements:
         return (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
             f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
-            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}"
+            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}, "
+            f"{_sets('r', REL_PREVIOUS, REL_PREV)}"
         )
 
     def delete_rels(self, rel_type: str) -> str:

@@ -17,7 +17,7 @@ from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.bulk import apply_pipelined
-from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE, REL_PREVIOUS
+from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
 from cmdb.store.cypher.transport import (
@@ -32,6 +32,7 @@ from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, Sto
 from schema import Schema, load_schema
 
 DEFAULT_BATCH_SIZE = 2000
+_NO_PREVIOUS = (None, None)  # REL_PREVIOUS of a relationship created by its batch
 _SHAPES_PER_CLASS = 8  # attribute-name sets per class and batch sent as lists (statements.upsert_cis)
 
 
@@ -118,21 +119,21 @@ class CypherStore:
                                             ev.confidence])
         return result
 
-    def _previous_evidence(self, rels: list[Relationship], created: set[str]) -> dict[str, dict[str, Any]]:
-        """The ``prev_`` properties of each relationship the batch updates: its evidence before this run.
+    def _previous_evidence(self, rels: list[Relationship], created: set[str]) -> dict[str, list[Any]]:
+        """``REL_PREVIOUS`` of each relationship the batch updates: its evidence before this run, and that run.
 
         From what the batch read of it (``get_relationships`` inside ``write_batch``, as every
         ingest does), or else read here; a relationship this run already saw keeps what it had.
         """
         read: dict[str, tuple[str | None, list[Any]]] = getattr(self._local, "rels_read", None) or {}
-        result: dict[str, dict[str, Any]] = {}
+        result: dict[str, list[Any]] = {}
         unknown: list[Relationship] = []
         for rel in rels:
             if rel.uid in created:
                 continue
             before = read.get(rel.uid)
             if before is not None and before[0] != rel.last_run:
-                result[rel.uid] = dict(zip(REL_PREVIOUS, [*before[1], before[0]], strict=True))
+                result[rel.uid] = [codec.dumps(before[1]), before[0]]
             else:
                 unknown.append(rel)
         evidence = len(REL_EVIDENCE)
@@ -142,11 +143,10 @@ class CypherStore:
             for row in self.transport.read(self.statements.rel_previous_by_ends, {"rows": rows}):
                 uid, last_run = row[0], row[1]
                 if last_run == by_uid[uid].last_run:
-                    values = list(row[2 + evidence:])
+                    result[uid] = list(row[2 + evidence:])
                 else:
-                    values = [*row[2 : 2 + evidence], last_run]
-                result[uid] = dict(zip(REL_PREVIOUS, values, strict=True))
-        return {uid: {k: v for k, v in prev.items() if v is not None} for uid, prev in result.items()}
+                    result[uid] = [codec.dumps(list(row[2 : 2 + evidence])), last_run]
+        return result
 
     @contextlib.contextmanager
     def write_batch(self) -> Iterator[None]:
@@ -251,8 +251,7 @@ class CypherStore:
             rel_rows = []
             for rel in rel_group:
                 row = codec.rel_row(rel)
-                if rel.uid in previous:  # among the properties an update replaces (upsert_rels)
-                    row[2].update(previous[rel.uid])
+                row.extend(previous.get(rel.uid, _NO_PREVIOUS))  # kept by an update (upsert_rels)
                 rel_rows.append(row)
             for with_attributes in (False, True):  # rows without attribute properties: a cheaper create
                 group_rows = [row for row in rel_rows if bool(row[2]) is with_attributes]
@@ -489,13 +488,21 @@ class CypherStore:
         return [codec.run_from(r) for r in self.transport.read(self.statements.unfinished_runs, {}, BOOKKEEPING)]
 
     def abandon_run(self, run: ScanRun) -> None:
-        """Close the run and take back what it sighted and counted, in one write (as SQLiteStore does)."""
+        """Close the run and take back what it sighted and counted (as SQLiteStore does).
+
+        The relationships' evidence from before the run is read first (it is JSON); the
+        write then restores it where the run is still the last to have counted it, the
+        sightings, and closes the run, all in one write.
+        """
         st = self.statements
-        self.transport.write([
-            Unit(st.abandon_rels, {"run_id": run.run_id}),
-            Unit(st.abandon_sightings, {"run_id": run.run_id}, BOOKKEEPING),
-            Unit(st.upsert_runs, {"rows": [codec.run_row(run)]}, BOOKKEEPING),
-        ])
+        params = {"run_id": run.run_id}
+        rows = [[src, dst, uid, *codec.loads(evidence), prev_run]
+                for src, dst, uid, evidence, prev_run in self.transport.read(st.abandoned_rels, params)]
+        units = [Unit(st.restore_rel_evidence, {"rows": chunk, "run_id": run.run_id})
+                 for chunk in _chunks(rows, self.batch_size)]
+        units.append(Unit(st.abandon_sightings, params, BOOKKEEPING))
+        units.append(Unit(st.upsert_runs, {"rows": [codec.run_row(run)]}, BOOKKEEPING))
+        self.transport.write(units)
 
     def sighting_scopes(self, source: str, prefix: str) -> list[str]:
         params = {"source": source, "prefix": prefix}
