@@ -32,8 +32,13 @@ CI_RESERVED = frozenset(
     {"uid", "ci_class", "lifecycle", "created_at", "updated_at", "parent_uid", "duplicate_of", "attrs", "prov",
      "search_text", "prop_keys"}
 )
+# A relationship's evidence before the run that last saw it, kept so that an abandoned run can be
+# taken back: ``prev_evidence`` (these values as a JSON list) and ``prev_run``.
+REL_EVIDENCE = ("sources", "first_seen", "last_seen", "times_seen", "method", "confidence")
+REL_PREVIOUS = ("prev_evidence", "prev_run")
 REL_RESERVED = frozenset(
-    {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run"}
+    {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run",
+     *REL_PREVIOUS}
 )
 _PRIMITIVES = (str, int, float, bool)
 
@@ -201,6 +206,7 @@ def ci_from(row: Sequence[Any]) -> CI:
 REL_COLUMNS = ("uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence",
                "lifecycle", "last_run")
 REL_FIRST = 3  # a relationship row: source uid, target uid, attribute properties, then REL_COLUMNS
+REL_PREV = REL_FIRST + len(REL_COLUMNS)  # then, in a write, REL_PREVIOUS (upsert_rels: kept on an update)
 
 
 def rel_row(rel: Relationship) -> list[Any]:

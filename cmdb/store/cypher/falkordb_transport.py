@@ -21,9 +21,12 @@ already written in that layout (``<graph>_bookkeeping`` exists) is opened in it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -34,7 +37,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cmdb.store.cypher.ddl import IndexSpec, falkordb_index
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY
-from cmdb.store.cypher.transport import ConstraintViolation, Prepared, Row, TransientStoreError, Unit
+from cmdb.store.cypher.transport import (
+    ConstraintViolation,
+    Prepared,
+    Row,
+    TransientStoreError,
+    Unit,
+    WriteLockLost,
+)
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _RETRIES = 5
@@ -43,6 +53,14 @@ _ESCAPE = re.compile(rb'\\\\|\\u00([0-9a-fA-F]{2})|\\([bfr])')
 _RAW = {b"b": b"\b", b"f": b"\f", b"r": b"\r"}
 _TO_UNESCAPE = re.compile(rb"\\[ubfr]")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# The write lock: a server key holding its holder's token, with a lease so that a holder
+# killed mid-batch (SIGKILL, a lost machine) frees it. Extended on every statement the
+# holder sends; extended or deleted only by the holder (compare-and-set in one script).
+WRITE_LOCK_LEASE_MS = 30_000
+WRITE_LOCK_WAIT_S = 600.0  # a writer waiting longer than this gives up (TransientStoreError)
+_EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 def _unescape(match: re.Match[bytes]) -> bytes:
@@ -175,6 +193,9 @@ class FalkorDBTransport:
         self._names = {TOPOLOGY: graph, BOOKKEEPING: self.bookkeeping_graph_name}
         self._by_name = {name: self._db.select_graph(name) for name in dict.fromkeys(self._names.values())}
         self._graphs = {part: self._by_name[name] for part, name in self._names.items()}
+        self.lock_key = f"cmdb:write_lock:{graph}"
+        self.lock_lease_ms = WRITE_LOCK_LEASE_MS
+        self._local = threading.local()  # per thread: the write lock's token while exclusive() holds it
 
     def _split_layout(self, graph: str) -> bool:
         """Whether ``graph`` was written in the two-graph layout (its bookkeeping graph exists)."""
@@ -184,6 +205,7 @@ class FalkorDBTransport:
     # -- statements ----------------------------------------------------------------
     def read(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
         graph = self._graphs[part]
+        self._keep_lock()
         # Reads are safe to repeat after a dropped connection.
         for attempt in range(_RETRIES):
             try:
@@ -216,6 +238,7 @@ class FalkorDBTransport:
 
     def send(self, prepared: Prepared) -> list[Row]:
         """Run a prepared write: the topology query, then, once it succeeded, the bookkeeping one."""
+        self._keep_lock()
         rows: list[Row] = []
         if prepared.topology is not None:
             rows = self.send_part(TOPOLOGY, prepared.topology)
@@ -243,6 +266,48 @@ class FalkorDBTransport:
                     raise ConstraintViolation(str(exc)) from exc
                 raise
         raise AssertionError("unreachable")
+
+    # -- the write lock ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self, lock: Unit) -> Iterator[None]:
+        """Hold the store's write lock (a lease key on the server) for the block.
+
+        FalkorDB runs one query at a time per graph, each atomic, but has no
+        transaction spanning several: two processes could both look a key up, find
+        it missing, and both create its CI. Holding this lock across the lookups and
+        the write serialises those, as a transaction would. ``lock`` (Neo4j's lock
+        statement) has no use here. A holder that dies frees the lock when its lease
+        runs out; a holder whose lease ran out before it wrote raises
+        :class:`WriteLockLost` having written nothing.
+        """
+        del lock
+        if getattr(self._local, "token", None) is not None:
+            yield
+            return
+        token = uuid.uuid4().hex
+        redis = self._db.connection
+        deadline = time.monotonic() + WRITE_LOCK_WAIT_S
+        pause = 0.002
+        while not redis.set(self.lock_key, token, nx=True, px=self.lock_lease_ms):
+            if time.monotonic() > deadline:
+                raise TransientStoreError(f"the store's write lock was not free within {WRITE_LOCK_WAIT_S:.0f} s")
+            time.sleep(pause)  # another writer's batch: typically a few milliseconds to a second
+            pause = min(pause * 2, 0.05)
+        self._local.token = token
+        try:
+            yield
+        finally:
+            self._local.token = None
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # else the lease frees it
+                redis.eval(_RELEASE, 1, self.lock_key, token)
+
+    def _keep_lock(self) -> None:
+        """Inside exclusive(): extend the lease before a statement, or fail if another writer took the lock."""
+        token = getattr(self._local, "token", None)
+        if token is None:
+            return
+        if not self._db.connection.eval(_EXTEND, 1, self.lock_key, token, self.lock_lease_ms):
+            raise WriteLockLost(f"the store's write lock expired under this batch (lease {self.lock_lease_ms} ms)")
 
     def execute(self, *args: Any) -> Any:
         """A raw server command (for tools and tests)."""

@@ -10,12 +10,14 @@ become the store's typed errors (:mod:`cmdb.store.cypher.transport`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import GraphDatabase, ManagedTransaction, TrustCustomCAs, TrustSystemCAs
+from neo4j import GraphDatabase, ManagedTransaction, Transaction, TrustCustomCAs, TrustSystemCAs
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
 from cmdb.store.cypher.ddl import NEO4J_AWAIT_INDEXES, NEO4J_SHOW_INDEXES, IndexSpec, neo4j_ddl_for
@@ -92,6 +94,7 @@ class Neo4jTransport:
         # every transaction committed through the others (reads on a follower wait for them).
         self.bookmarks = GraphDatabase.bookmark_manager()
         self.sent: list[str] | None = None  # set to a list to record statements (tests)
+        self._local = threading.local()  # per thread: the explicit transaction of exclusive(), if any
 
     def _session(self, access: str) -> neo4j.Session:
         return self._driver.session(database=self.options.database, default_access_mode=access,
@@ -102,7 +105,17 @@ class Neo4jTransport:
             self.sent.append(statement)
 
     def _run(self, access: str, work: Callable[[ManagedTransaction], T]) -> T:
-        """``work`` in a managed transaction: retried by the driver on transient errors."""
+        """``work`` in a managed transaction: retried by the driver on transient errors.
+
+        Inside :meth:`exclusive` on this thread, in its explicit transaction instead (not
+        retried: a transient error fails the block, which its caller runs again whole).
+        """
+        tx: Transaction | None = getattr(self._local, "tx", None)
+        if tx is not None:
+            try:
+                return work(tx)  # type: ignore[arg-type]  # the same run() API
+            except (ConstraintError, ServiceUnavailable, SessionExpired, TransientError) as exc:
+                raise typed_error(exc) from exc
         try:
             with self._session(access) as session:
                 if access == neo4j.READ_ACCESS:
@@ -139,6 +152,34 @@ class Neo4jTransport:
             return rows
 
         return self._run(neo4j.WRITE_ACCESS, work)
+
+    @contextlib.contextmanager
+    def exclusive(self, lock: Unit) -> Iterator[None]:
+        """One explicit write transaction for the block, ``lock`` its first statement.
+
+        The lock statement writes the one lock node: Neo4j holds that node's write lock
+        until the commit, so a second process's block waits at its first statement and
+        then reads everything the first one committed (read committed).
+        """
+        if getattr(self._local, "tx", None) is not None:
+            yield
+            return
+        try:
+            with self._session(neo4j.WRITE_ACCESS) as session:
+                tx = session.begin_transaction()
+                try:
+                    self._note(lock.statement)
+                    tx.run(lock.statement, dict(lock.params)).consume()
+                    self._local.tx = tx
+                    try:
+                        yield
+                    finally:
+                        self._local.tx = None
+                    tx.commit()
+                finally:
+                    tx.close()  # rolls back unless committed
+        except (ConstraintError, ServiceUnavailable, SessionExpired, TransientError) as exc:
+            raise typed_error(exc) from exc
 
     # -- schema --------------------------------------------------------------------
     def ensure_schema(self, specs: Sequence[IndexSpec]) -> list[str]:

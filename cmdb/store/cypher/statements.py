@@ -37,7 +37,10 @@ from cmdb.store.cypher.codec import (
     CI_RESERVED,
     HISTORY_COLUMNS,
     REL_COLUMNS,
+    REL_EVIDENCE,
     REL_FIRST,
+    REL_PREV,
+    REL_PREVIOUS,
     REL_RESERVED,
 )
 from schema import Schema
@@ -178,8 +181,32 @@ class Statements:
             f"UNWIND $rows AS row MERGE (s:{SIGHTING_LABEL} {{sid: row.sid}}) "
             "ON CREATE SET s.subject_uid = row.subject_uid, s.subject_kind = row.subject_kind, "
             "s.source = row.source, s.scope = row.scope, s.skey = row.skey "
-            "SET s.run_id = row.run_id, s.missed = 0, "
+            # What the sighting was before this run, kept once per run (later batches of the run leave
+            # it), so that the run can be taken back if it is abandoned. Before run_id is replaced.
+            "SET s.prev_run_id = CASE WHEN s.run_id = row.run_id THEN s.prev_run_id ELSE s.run_id END, "
+            "s.prev_seen_at = CASE WHEN s.run_id = row.run_id THEN s.prev_seen_at ELSE s.seen_at END, "
+            "s.prev_missed = CASE WHEN s.run_id = row.run_id THEN s.prev_missed ELSE s.missed END, "
+            "s.run_id = row.run_id, s.missed = 0, "
             "s.seen_at = CASE WHEN s.seen_at IS NULL OR row.seen_at > s.seen_at THEN row.seen_at ELSE s.seen_at END"
+        )
+        # An abandoned run taken back: its sightings as they were before it (those it created stay,
+        # as on SQLite), and the relationships' evidence it counted. A scan: abandoned runs are rare.
+        self.abandon_sightings = (
+            f"MATCH (s:{SIGHTING_LABEL}) WHERE s.run_id = $run_id AND s.prev_run_id IS NOT NULL "
+            "SET s.run_id = s.prev_run_id, s.seen_at = s.prev_seen_at, s.missed = s.prev_missed + s.missed, "
+            "s.prev_run_id = null, s.prev_seen_at = null, s.prev_missed = null"
+        )
+        # JSON cannot be read in Cypher: the store reads the relationships the run counted, then
+        # writes their evidence back (only where the run is still the last to have counted it).
+        self.abandoned_rels = (
+            f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.last_run = $run_id AND r.prev_run IS NOT NULL "
+            "RETURN a.uid, b.uid, r.uid, r.prev_evidence, r.prev_run"
+        )
+        self.restore_rel_evidence = (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}})-[r]->(b:{CI_LABEL} {{uid: row[1]}}) "
+            "WHERE r.uid = row[2] AND r.last_run = $run_id SET "
+            + ", ".join(f"r.{name} = row[{3 + i}]" for i, name in enumerate(REL_EVIDENCE))
+            + f", r.last_run = row[{3 + len(REL_EVIDENCE)}], r.prev_evidence = null, r.prev_run = null"
         )
         # Import: a sighting exactly as exported, its missed-run count included.
         self.restore_sightings = (
@@ -196,6 +223,13 @@ class Statements:
             "r.job_run_id = row.job_run_id, r.scan_started_at = row.scan_started_at, "
             "r.scan_finished_at = row.scan_finished_at"
         )
+        # The store's write lock (Neo4j): the first statement of every ingest batch's explicit
+        # transaction. Writing the one lock node takes its exclusive lock until the commit,
+        # so the batch's key lookups and its write are serialised across processes, as
+        # SQLite's BEGIN IMMEDIATE does (the counters' uniqueness constraint keeps it one node).
+        self.take_write_lock = (
+            f"MERGE (c:{COUNTER_LABEL} {{name: 'write_lock'}}) ON CREATE SET c.value = 0 SET c.value = c.value + 1"
+        )
         # Bounded: one page (by subject uid) of a scope's sightings per call.
         self.mark_missed_page = (
             f"MATCH (s:{SIGHTING_LABEL} {{skey: $skey}}) WHERE s.subject_uid > $after AND s.run_id <> $run_id "
@@ -208,6 +242,12 @@ class Statements:
         self.find_keys = f"UNWIND $keys AS k MATCH (x:{KEY_LABEL} {{key: k}}) RETURN x.key, x.uid"
         self.get_cis = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN {_CI_RETURN}"
         self.get_ci_heads = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.created_at"
+        # What an update of a relationship needs to keep its evidence from before the run (see apply).
+        self.rel_previous_by_ends = (
+            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
+            "WHERE r.uid = row.uid RETURN r.uid, r.last_run, "
+            + ", ".join(f"r.{name}" for name in REL_EVIDENCE) + ", r.prev_evidence, r.prev_run"
+        )
         self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
         self.get_rels_by_ends = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
@@ -343,7 +383,8 @@ class Statements:
         return (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
             f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
-            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}"
+            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}, "
+            f"{_sets('r', REL_PREVIOUS, REL_PREV)}"
         )
 
     def delete_rels(self, rel_type: str) -> str:
@@ -431,5 +472,6 @@ class Statements:
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
                   "counts", "errors", "owner", "heartbeat_at", "job_run_id", "scan_started_at", "scan_finished_at",
                   "name", "value",
-                  "src", "dst", "prop_keys"}  # keys of the few $rows maps, and prop_keys
+                  "src", "dst", "prop_keys", "prev_run_id", "prev_seen_at", "prev_missed",
+                  *REL_PREVIOUS}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

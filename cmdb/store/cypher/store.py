@@ -8,22 +8,31 @@ semantics follow the reference implementation, :class:`cmdb.store.sqlite.SQLiteS
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any, cast
 
+from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.bulk import apply_pipelined
-from cmdb.store.cypher.codec import CI_ATTRIBUTES
+from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
-from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, PreparingTransport, Unit
+from cmdb.store.cypher.transport import (
+    ConstraintViolation,
+    CypherTransport,
+    PreparingTransport,
+    StoreUnavailable,
+    TransientStoreError,
+    Unit,
+)
 from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, StoreCounts
 from schema import Schema, load_schema
 
 DEFAULT_BATCH_SIZE = 2000
+_NO_PREVIOUS = (None, None)  # REL_PREVIOUS of a relationship created by its batch
 _SHAPES_PER_CLASS = 8  # attribute-name sets per class and batch sent as lists (statements.upsert_cis)
 
 
@@ -45,6 +54,7 @@ class CypherStore:
         self.schema = schema or load_schema()
         self.statements = Statements(self.schema)
         self.batch_size = batch_size
+        self._local = threading.local()  # per thread: inside write_batch()?
 
     # -- schema and durability ---------------------------------------------------
     def init_schema(self) -> list[str]:
@@ -101,12 +111,69 @@ class CypherStore:
                 for row in self.transport.read(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
                     rel = codec.rel_from(row)
                     result[rel.uid] = rel
+        read: dict[str, tuple[str | None, list[Any]]] | None = getattr(self._local, "rels_read", None)
+        if read is not None:  # inside write_batch: their evidence as read, before the ingest changes it
+            for uid, rel in result.items():
+                ev = rel.evidence
+                read[uid] = (rel.last_run, [list(ev.sources), ev.first_seen, ev.last_seen, ev.times_seen, ev.method,
+                                            ev.confidence])
         return result
 
-    def write_batch(self) -> AbstractContextManager[None]:
-        # No transaction spans the lookups here (yet): see GraphStore.write_batch for the
-        # IdentityConflict contract a Cypher apply follows instead.
-        return contextlib.nullcontext()
+    def _previous_evidence(self, rels: list[Relationship], created: set[str]) -> dict[str, list[Any]]:
+        """``REL_PREVIOUS`` of each relationship the batch updates: its evidence before this run, and that run.
+
+        From what the batch read of it (``get_relationships`` inside ``write_batch``, as every
+        ingest does), or else read here; a relationship this run already saw keeps what it had.
+        """
+        read: dict[str, tuple[str | None, list[Any]]] = getattr(self._local, "rels_read", None) or {}
+        result: dict[str, list[Any]] = {}
+        unknown: list[Relationship] = []
+        for rel in rels:
+            if rel.uid in created:
+                continue
+            before = read.get(rel.uid)
+            if before is not None and before[0] != rel.last_run:
+                result[rel.uid] = [codec.dumps(before[1]), before[0]]
+            else:
+                unknown.append(rel)
+        evidence = len(REL_EVIDENCE)
+        for chunk in _chunks(unknown, self.batch_size):
+            by_uid = {rel.uid: rel for rel in chunk}
+            rows = [{"uid": rel.uid, "src": rel.source_uid, "dst": rel.target_uid} for rel in chunk]
+            for row in self.transport.read(self.statements.rel_previous_by_ends, {"rows": rows}):
+                uid, last_run = row[0], row[1]
+                if last_run == by_uid[uid].last_run:
+                    result[uid] = list(row[2 + evidence:])
+                else:
+                    result[uid] = [codec.dumps(list(row[2 : 2 + evidence])), last_run]
+        return result
+
+    @contextlib.contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """The batch's key lookups and its apply under the store's write lock (``transport.exclusive``).
+
+        Serialised across processes as SQLite's ``BEGIN IMMEDIATE`` serialises them: the
+        second writer waits, then finds the keys the first one registered. Should the
+        batch fail in a way that running it again mends (a deadlock with a writer outside
+        any batch, the lock's lease lost, a uniqueness constraint broken), nothing of it is
+        written and ``IdentityConflict`` sends it back to be identified again.
+        """
+        local = self._local
+        if getattr(local, "in_batch", False):
+            yield
+            return
+        local.in_batch = True
+        local.rels_read = {}
+        try:
+            with self.transport.exclusive(Unit(self.statements.take_write_lock, {}, BOOKKEEPING)):
+                yield
+        except (ConstraintViolation, TransientStoreError) as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise IdentityConflict("", f"the batch was undone ({exc}); identified again") from exc
+        finally:
+            local.in_batch = False
+            local.rels_read = None
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
@@ -114,6 +181,8 @@ class CypherStore:
         try:
             self.transport.write(self._units(changes))
         except ConstraintViolation:
+            if getattr(self._local, "in_batch", False):
+                raise  # the batch's transaction is spoilt: write_batch sends the batch back
             # A CI the batch says it created exists already: nothing was written.
             self.transport.write(self._units(changes, trust_creates=False))
 
@@ -176,8 +245,14 @@ class CypherStore:
                 units.append(Unit(key_statement, {"rows": chunk}, BOOKKEEPING))
         rels = list({rel.uid: rel for rel in changes.relationships}.values())
         rels.sort(key=lambda r: r.type)
+        created = {h.subject_uid for h in changes.history if h.subject_kind == "rel" and h.action is Action.CREATE}
+        previous = self._previous_evidence(rels, created) if rels else {}
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
-            rel_rows = [codec.rel_row(r) for r in rel_group]
+            rel_rows = []
+            for rel in rel_group:
+                row = codec.rel_row(rel)
+                row.extend(previous.get(rel.uid, _NO_PREVIOUS))  # kept by an update (upsert_rels)
+                rel_rows.append(row)
             for with_attributes in (False, True):  # rows without attribute properties: a cheaper create
                 group_rows = [row for row in rel_rows if bool(row[2]) is with_attributes]
                 for chunk in _chunks(group_rows, self.batch_size):
@@ -413,9 +488,21 @@ class CypherStore:
         return [codec.run_from(r) for r in self.transport.read(self.statements.unfinished_runs, {}, BOOKKEEPING)]
 
     def abandon_run(self, run: ScanRun) -> None:
-        # The run is closed; taking back its sightings and evidence (as SQLiteStore does)
-        # needs their values from before the run, which this store does not keep yet.
-        self.save_run(run)
+        """Close the run and take back what it sighted and counted (as SQLiteStore does).
+
+        The relationships' evidence from before the run is read first (it is JSON); the
+        write then restores it where the run is still the last to have counted it, the
+        sightings, and closes the run, all in one write.
+        """
+        st = self.statements
+        params = {"run_id": run.run_id}
+        rows = [[src, dst, uid, *codec.loads(evidence), prev_run]
+                for src, dst, uid, evidence, prev_run in self.transport.read(st.abandoned_rels, params)]
+        units = [Unit(st.restore_rel_evidence, {"rows": chunk, "run_id": run.run_id})
+                 for chunk in _chunks(rows, self.batch_size)]
+        units.append(Unit(st.abandon_sightings, params, BOOKKEEPING))
+        units.append(Unit(st.upsert_runs, {"rows": [codec.run_row(run)]}, BOOKKEEPING))
+        self.transport.write(units)
 
     def sighting_scopes(self, source: str, prefix: str) -> list[str]:
         params = {"source": source, "prefix": prefix}

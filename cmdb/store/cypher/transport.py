@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 from cmdb.store.cypher.ddl import IndexSpec
@@ -42,6 +43,10 @@ class ConstraintViolation(RuntimeError):
     """A write broke a uniqueness constraint; it was undone whole."""
 
 
+class WriteLockLost(TransientStoreError):
+    """The store's write lock expired under a batch before its write: nothing of the batch was written."""
+
+
 class CypherTransport(Protocol):
     """A connection to one graph: reads, atomic writes, DDL and a durability hook."""
 
@@ -58,6 +63,18 @@ class CypherTransport(Protocol):
         touches one part. Neo4j runs it as one transaction. FalkorDB runs one query
         per part, topology first, each undone whole on an error; the bookkeeping
         query is sent only once the topology query has succeeded.
+        """
+        ...
+
+    def exclusive(self, lock: Unit) -> AbstractContextManager[None]:
+        """Hold the store's write lock, across processes, for the ``with`` block on this thread.
+
+        Every read and write the thread makes inside sees what the writers before it
+        committed, and no other holder writes in between: an ingest batch's key lookups
+        and its write. Neo4j: one explicit transaction that starts with ``lock`` (a write
+        on the one lock node), committed when the block ends, rolled back on an error.
+        FalkorDB: a lease key on the server (it has no multi-query transactions); each
+        write inside stays atomic on its own. Re-entering on the same thread is a no-op.
         """
         ...
 
