@@ -87,6 +87,7 @@ class NetworkGraph:
     up: list[tuple[tuple[int, int], ...]]  # node -> (link, nearer end): links on its shortest paths
     down: list[tuple[int, ...]]  # node -> farther ends whose shortest paths run through it
     port_links: dict[int, tuple[int, ...]]  # port (global id) -> the links it terminates
+    ports: list[tuple[int, ...]]  # node -> its ports (global ids) on its links, each once
 
     @property
     def size(self) -> int:
@@ -198,12 +199,17 @@ def build_network(
     inc_link_l, inc_other_l, ptr = inc_link.tolist(), inc_other.tolist(), inc_ptr.tolist()
     dist_l = dist.tolist()
     transit_l = transit.tolist()
+    ia_l, ib_l, la_l = ia.tolist(), ib.tolist(), la.tolist()
     inc: list[tuple[tuple[int, int], ...]] = []
     up: list[tuple[tuple[int, int], ...]] = []
+    ports: list[tuple[int, ...]] = []
     below: list[list[int]] = [[] for _ in range(m)]
     for u in range(m):
         mine = tuple(zip(inc_link_l[ptr[u]:ptr[u + 1]], inc_other_l[ptr[u]:ptr[u + 1]], strict=True))
         inc.append(mine)
+        own = dict.fromkeys(ia_l[link] if la_l[link] == u else ib_l[link] for link, _ in mine)
+        own.pop(-1, None)
+        ports.append(tuple(own))
         d = dist_l[u]
         nearer = tuple((link, v) for link, v in mine if d > 0 and dist_l[v] == d - 1 and transit_l[v])
         up.append(nearer)
@@ -212,7 +218,7 @@ def build_network(
     down = [tuple(x) for x in below]
     del below
     by_port: dict[int, list[int]] = {}
-    for link, (p, q) in enumerate(zip(ia.tolist(), ib.tolist(), strict=True)):
+    for link, (p, q) in enumerate(zip(ia_l, ib_l, strict=True)):
         if p >= 0:
             by_port.setdefault(p, []).append(link)
         if q >= 0:
@@ -221,10 +227,10 @@ def build_network(
     del by_port
     gid_l = gid.tolist()
     return NetworkGraph(
-        gid=gid_l, local={g: i for i, g in enumerate(gid_l)}, la=la.tolist(), lb=lb.tolist(),
-        ia=ia.tolist(), ib=ib.tolist(), rel_src=rel_src.tolist(), rel_dst=rel_dst.tolist(),
+        gid=gid_l, local={g: i for i, g in enumerate(gid_l)}, la=la_l, lb=lb.tolist(),
+        ia=ia_l, ib=ib_l, rel_src=rel_src.tolist(), rel_dst=rel_dst.tolist(),
         rel_type=rel_type.tolist(), uplink=up_mask.tolist(), transit=transit_l, dist=dist_l, paths=paths.tolist(),
-        inc=inc, up=up, down=down, port_links=port_links,
+        inc=inc, up=up, down=down, port_links=port_links, ports=ports,
     )
 
 
