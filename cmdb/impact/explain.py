@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cmdb.impact.models import Grade, GroupState, ImpactedCI, PathStep
@@ -55,27 +56,6 @@ def paths_by_parent(
     return [p or () for p in paths]
 
 
-def _chain_lengths(size: int, parent_of: Callable[[int], int], roots: list[int]) -> list[int]:
-    """Hops from a root to each position along ``parent_of`` (memoised, parents form a forest);
-    ``roots`` receives each position's root position."""
-    hops = [-1] * size
-    roots[:] = [-1] * size
-    for start in range(size):
-        if hops[start] >= 0:
-            continue
-        chain = [start]
-        p = parent_of(start)
-        while p >= 0 and hops[p] < 0:
-            chain.append(p)
-            p = parent_of(p)
-        base, root = (-1, chain[-1]) if p < 0 else (hops[p], roots[p])
-        for q in reversed(chain):
-            base += 1
-            hops[q] = base
-            roots[q] = root
-    return hops
-
-
 def _min_up_text(min_up: MinUp | None, required: int) -> str:
     if min_up is None:
         return f"min_up {required}"
@@ -88,19 +68,36 @@ def _group_text(group: GroupState, min_up: MinUp | None, outcome: str) -> str:
     return f"{group.up} of {group.size} up, {_min_up_text(min_up, group.required)} -> {outcome}"
 
 
+@dataclass(slots=True)
+class SeedCauses:
+    """Roots another layer explains (the network layer): per root position, the position
+    of its cause, and how to name the step from it and say why (called only when
+    explaining)."""
+
+    cause: dict[int, int]
+    step: Callable[[int], PathStep]
+    text: Callable[[int], str]
+
+
 def impacted_cis(
-    topo: Topology, w: Walked, explain: bool = True, chain_roots: list[int] | None = None
+    topo: Topology, w: Walked, explain: bool = True, seeds: SeedCauses | None = None
 ) -> list[ImpactedCI]:
     """Every reached CI graded, with its depth, explanation path and explanation.
 
     ``explain`` False leaves the paths and texts out (empty), for callers that show
-    neither; grades, depths and the redundancy arithmetic are the same.
-    ``chain_roots`` receives, per position, the root position its explanation starts at.
+    neither; grades, depths and the redundancy arithmetic are the same. ``seeds``:
+    roots explained by their cause (another reached CI) instead of as failed: their
+    path is their cause's plus one step, and what propagation reached from them
+    continues it. Depth is always the explanation path's length.
+
+    One pass, one object per CI and step: a core switch's answer holds ~9,000 CIs,
+    and every object made here is also work for the cyclic collector.
     """
     order = w.order
-    all_uids = topo.nodes.uids
+    size = len(order)
+    all_uids, all_names = topo.nodes.uids, topo.nodes.names
     uids = [all_uids[n] for n in order]
-    names = [topo.name(n) for n in order]
+    names = [name if (name := all_names[n]) is not None else uids[p] for p, n in enumerate(order)]
     vocab_classes = topo.vocab.classes
     classes = [vocab_classes[c] for c in w.class_ids]
     types = topo.vocab.types
@@ -110,17 +107,23 @@ def impacted_cis(
     gsize, gdown, required = w.group_size, w.group_down, w.required
     n_roots, n_down = w.n_roots, w.n_down
 
-    def parent_of(p: int) -> int:
-        if p < n_down:
-            return -1
-        if down[p] and down_edge[p] >= 0:
-            return int(e_frm[down_edge[p]])
-        if p < n_roots:
-            return -1
-        return int(parent[p])
+    # The explanation's parent of each position: its causal input when down, else the
+    # CI that reached it; roots have none unless another layer names their cause.
+    par = [-1] * size
+    for p in range(n_down, size):
+        e = down_edge[p]
+        if down[p] and e >= 0:
+            par[p] = e_frm[e]
+        elif p >= n_roots:
+            par[p] = parent[p]
+    caused: dict[int, int] = {} if seeds is None else dict(seeds.cause)
+    for p, c in caused.items():
+        par[p] = c
 
     def step_of(p: int) -> PathStep:
-        if p < n_down or (p < n_roots and not (down[p] and down_edge[p] >= 0)):
+        if p in caused:
+            return seeds.step(p)  # type: ignore[union-attr]
+        if par[p] < 0:
             return PathStep(uids[p], names[p], classes[p])
         if down[p]:
             e = down_edge[p]
@@ -130,19 +133,45 @@ def impacted_cis(
         src, dst = (p, prev) if flip else (prev, p)
         return PathStep(uids[p], names[p], classes[p], types[etype], uids[src], uids[dst])
 
-    paths = paths_by_parent(len(order), step_of, parent_of) if explain else None
-    # Depth is the explanation path's length (explained or not): the causal chain of a
-    # down CI can be longer than the shortest way in.
-    hops = _chain_lengths(len(order), parent_of, chain_roots if chain_roots is not None else [])
+    # Depth (and, explaining, the path) along ``par``, parents first, memoised.
+    hops = [-1] * size
+    paths: list[list[PathStep]] = [[]] * size
+    for start in range(size):
+        if hops[start] >= 0:
+            continue
+        chain = [start]
+        hops[start] = -2  # on the chain being followed
+        q = par[start]
+        while q >= 0 and hops[q] == -1:
+            chain.append(q)
+            hops[q] = -2
+            q = par[q]
+        if q >= 0 and hops[q] == -2:  # a cycle of causes (cannot arise from one walk): cut it here
+            last = chain[-1]
+            par[last] = -1
+            caused.pop(last, None)
+            q = -1
+        base = -1 if q < 0 else hops[q]
+        prefix = [] if q < 0 else paths[q]
+        for r in reversed(chain):
+            base += 1
+            hops[r] = base
+            if explain:
+                prefix = [*prefix, step_of(r)]
+                paths[r] = prefix
+
     result: list[ImpactedCI] = []
     why = ""
-    for p in range(len(order)):
+    for p in range(size):
         group: GroupState | None = None
-        if p < n_down:
+        if p in caused:
+            if explain:
+                why = seeds.text(p)  # type: ignore[union-attr]
+        elif p < n_down:
             if explain:
                 why = "assumed down"
         elif p < n_roots and not down[p]:
-            why = ""  # a degraded seed: the network layer explains it
+            why = ""  # a degraded seed the network layer could not explain
         elif down[p]:
             e = down_edge[p]
             if grouped[e]:
@@ -157,8 +186,8 @@ def impacted_cis(
                 why = _group_text(group, topo.min_up(order[p]), "degraded")
         elif explain:
             why = f"input {names[parent[p]]} degraded ({types[via_type[p]]}) -> degraded"
-        result.append(
-            ImpactedCI(uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, hops[p],
-                       list(paths[p]) if paths is not None else [], why, group)
-        )
+        result.append(ImpactedCI(
+            uids[p], classes[p], names[p], Grade.DOWN if down[p] else Grade.DEGRADED, hops[p],
+            paths[p] if explain else [], why, group,
+        ))
     return result

@@ -8,6 +8,11 @@ Given the failed CIs (devices, hosts or ports), an attached CI is
   through them;
 - untouched otherwise.
 
+A degraded CI's ports that lost every link (cabled to a failed CI or to a failed
+port) are graded too: **down**, explained by the lost link. The other ports of a
+degraded CI are not impacted, and a CI that is cut off takes its ports down with it
+(containment), so neither is listed here.
+
 Only CIs whose shortest paths cross a failure can change (the *affected* region,
 found downstream of the failures along the shortest-path DAG); their surviving
 shortest paths are counted in distance order, and those left with none are checked
@@ -44,12 +49,14 @@ class NetGrade:
     paths_left: int
     paths_total: int
     rerouted: bool  # no shortest path left, still connected over a longer one
+    port: bool = False  # a degraded CI's port that lost every link (links_* count its links)
 
 
 def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrade]:
     """Per attached CI (global id) the failure changes, its grade; failed CIs are not listed."""
     local = g.local
     dist, up, down_adj, inc, transit = g.dist, g.up, g.down, g.inc, g.transit
+    failed_ids = failed if isinstance(failed, (set, frozenset)) else set(failed)
     failed_nodes: set[int] = set()
     dead_links: set[int] = set()
     port_failed: dict[int, int] = {}  # dead link -> the failed port that killed it
@@ -141,4 +148,50 @@ def grade_network(g: NetworkGraph, failed: Collection[int]) -> dict[int, NetGrad
             nid=gid[u], down=u in is_down, cause=cause, link=cause_link, links_up=links_up,
             links_total=len(up[u]), paths_left=int(left[u]), paths_total=int(paths[u]), rerouted=u in rerouted,
         )
+    # Lost links end at a failed CI or are dead: look for lost ports only at their ends.
+    near: set[int] = set()
+    for f in failed_nodes:
+        near.update(v for _, v in inc[f])
+    for link in dead_links:
+        near.add(la[link])
+        near.add(lb[link])
+    for u in sorted(near, key=dist.__getitem__):
+        if u in affected and u not in is_down:
+            _lost_ports(g, u, dead_links, failed_nodes, failed_ids, port_failed, out)
     return out
+
+
+def _lost_ports(
+    g: NetworkGraph,
+    u: int,
+    dead_links: set[int],
+    failed_nodes: set[int],
+    failed: Collection[int],
+    port_failed: dict[int, int],
+    out: dict[int, NetGrade],
+) -> None:
+    """Grade the ports of degraded CI ``u`` that lost every link (cabled to a failed CI or port).
+
+    ``links_up``/``links_total`` count the port's links; ``paths_total`` the shortest
+    paths of ``u`` that ran through it (none are left).
+    """
+    la, lb, gid = g.la, g.lb, g.gid
+    for port in g.ports[u]:
+        if port in failed:
+            continue
+        links = g.port_links[port]
+        lost = -1
+        for link in links:
+            far = lb[link] if la[link] == u else la[link]
+            if link not in dead_links and far not in failed_nodes:
+                break
+            if lost < 0:
+                lost = link
+        else:
+            far = lb[lost] if la[lost] == u else la[lost]
+            cause = gid[far] if far in failed_nodes else port_failed[lost]
+            through = sum(int(g.paths[v]) for link, v in g.up[u] if link in links)
+            out[port] = NetGrade(
+                nid=port, down=True, cause=cause, link=lost, links_up=0, links_total=len(links),
+                paths_left=0, paths_total=through, rerouted=False, port=True,
+            )

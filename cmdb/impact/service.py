@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 from cmdb.impact.errors import InvalidRequest, UnknownCI, UnknownRelationshipType
-from cmdb.impact.explain import edge_step, impacted_cis, node_step, paths_by_parent
+from cmdb.impact.explain import SeedCauses, edge_step, impacted_cis, node_step, paths_by_parent
 from cmdb.impact.models import (
     DependencyCI,
     DependencyReport,
@@ -178,7 +178,14 @@ class ImpactService:
             seen_failed: set[int] | None = None
             for _ in range(_NETWORK_ROUNDS):
                 net_down = {nid for nid, g in net_grades.items() if g.down}
-                failed = {nid for nid, d in zip(walked.order, walked.down, strict=True) if d and nid not in net_down}
+                # What the network cut off is not a failure of the network, nor are its ports
+                # (down with it, their cables still up): fed back, a host cut off would
+                # explain itself through its own NIC.
+                cut_off = sorted(nid for nid, g in net_grades.items() if g.down and not g.port)
+                consequences = net_down | (_ports_of(net, cut_off) - requested)
+                failed = {
+                    nid for nid, d in zip(walked.order, walked.down, strict=True) if d and nid not in consequences
+                }
                 if failed == seen_failed:
                     break
                 seen_failed = failed
@@ -190,25 +197,32 @@ class ImpactService:
                 net_grades = found
                 down = sorted(requested | {nid for nid, g in found.items() if g.down})
                 degraded = sorted(nid for nid, g in found.items() if not g.down)
-                walked = run(down, degraded, _ports_of(net, degraded) - requested)
-        chain_roots: list[int] = []
-        impacted = impacted_cis(topo, walked, request.explain, chain_roots)
+                # A degraded CI's ports that lost their links are down (roots): the others are quiet.
+                walked = run(down, degraded, _ports_of(net, degraded) - requested.union(down))
+        seeds: SeedCauses | None = None
+        graded: list[tuple[int, NetGrade, str]] = []
+        if net_grades:
+            assert net is not None
+            seeds, graded = _network_seeds(topo, net, walked, net_grades)
+        impacted = impacted_cis(topo, walked, request.explain, seeds)
+        positions: range | list[int] = range(len(impacted))
         truncated_by = walked.truncated_by
         beyond: list[ImpactedCI] = []
         if net_grades:
-            assert net is not None
-            impacted, truncated_by, beyond = _network_answers(
-                topo, net, walked, impacted, chain_roots, net_grades, request.explain, request.max_depth, truncated_by,
+            impacted, positions, truncated_by, beyond = _network_answers(
+                topo, walked, impacted, graded, net_grades, request.max_depth, truncated_by,
             )
-        unknown = _ungraded(topo, walked, impacted, beyond, retired, filters, request.explain)
+        ids = [walked.order[p] for p in positions]
+        unknown = _ungraded(topo, walked, impacted, ids, beyond, retired, filters, request.explain)
         services: list[ServiceImpact] = []
         owners: set[str] = set()
         is_service = topo.vocab.service_classes.tolist()
-        class_ids = topo.vocab.class_ids
-        for ci in impacted:
-            if not is_service[class_ids.get(ci.ci_class, 0)]:
+        class_ids = walked.class_ids
+        all_owners = topo.nodes.owners
+        for ci, p, nid in zip(impacted, positions, ids, strict=True):
+            if not is_service[class_ids[p]]:
                 continue
-            owner = topo.owner(topo.nodes.uid_to_id[ci.uid])
+            owner = all_owners[nid]
             services.append(ServiceImpact(ci.uid, ci.name, ci.ci_class, ci.grade, owner))
             if owner:
                 owners.add(owner)
@@ -367,15 +381,11 @@ class ImpactService:
 
 def _ports_of(net: NetworkGraph, nids: list[int]) -> set[int]:
     """The ports (global ids) on the network links of these attached CIs."""
-    ports: set[int] = set()
-    local, inc, port_of = net.local, net.inc, net.port_of
+    local, ports = net.local, net.ports
+    out: set[int] = set()
     for nid in nids:
-        u = local[nid]
-        for link, _ in inc[u]:
-            port = port_of(link, u)
-            if port >= 0:
-                ports.add(port)
-    return ports
+        out.update(ports[local[nid]])
+    return out
 
 
 def _via(topo: Topology, net: NetworkGraph, g: NetGrade) -> str:
@@ -396,83 +406,104 @@ def _port_owner(net: NetworkGraph, link: int, port: int) -> int:
     return -1
 
 
+def _network_text(g: NetGrade, via: str) -> str:
+    if g.port:
+        if g.links_total == 1:
+            return f"lost its link (to {via}) -> down"
+        return f"lost its {g.links_total} links (one to {via}) -> down"
+    if g.down:
+        return f"lost its last path to the uplinks (via {via}) -> down"
+    if g.rerouted:
+        return f"0 of {g.paths_total} shortest paths left (lost via {via}), connected over a longer one -> degraded"
+    return f"{g.paths_left} of {g.paths_total} paths left (lost via {via}) -> degraded"
+
+
+def _network_seeds(
+    topo: Topology, net: NetworkGraph, walked: Walked, grades: dict[int, NetGrade],
+) -> tuple[SeedCauses, list[tuple[int, NetGrade, str]]]:
+    """How the CIs the network layer graded (roots of the walk) are explained, and their arithmetic.
+
+    A graded CI's path is its cause's path plus the lost link, unless propagation
+    took it down through another input (that explanation stands). Returns the
+    explanations and (position, grade, via) of every graded CI the walk holds with
+    its cause.
+    """
+    order = walked.order
+    pos = {nid: p for p, nid in enumerate(order)}
+    cause: dict[int, int] = {}
+    graded: list[tuple[int, NetGrade, str]] = []
+    why: dict[int, tuple[NetGrade, str]] = {}
+    down = walked.down
+    for nid, g in grades.items():
+        p = pos.get(nid)
+        c = pos.get(g.cause)
+        if p is None or c is None:
+            continue
+        via = _via(topo, net, g)
+        graded.append((p, g, via))
+        if down[p] and not g.down:
+            continue  # propagation took it down through another input: that explanation stands
+        cause[p] = c
+        why[p] = (g, via)
+    types = topo.vocab.types
+
+    def step(p: int) -> PathStep:
+        nid, link = order[p], why[p][0].link
+        return PathStep(topo.uid(nid), topo.name(nid), topo.class_name(nid), types[net.rel_type[link]],
+                        topo.uid(net.rel_src[link]), topo.uid(net.rel_dst[link]))
+
+    def text(p: int) -> str:
+        return _network_text(*why[p])
+
+    return SeedCauses(cause, step, text), graded
+
+
 def _network_answers(
     topo: Topology,
-    net: NetworkGraph,
     walked: Walked,
     impacted: list[ImpactedCI],
-    chain_roots: list[int],
+    graded: list[tuple[int, NetGrade, str]],
     grades: dict[int, NetGrade],
-    explain: bool,
     max_depth: int,
     truncated_by: tuple[Truncation, ...],
-) -> tuple[list[ImpactedCI], tuple[Truncation, ...], list[ImpactedCI]]:
-    """Explain the CIs the network layer graded, and extend the paths that start at them.
+) -> tuple[list[ImpactedCI], list[int], tuple[Truncation, ...], list[ImpactedCI]]:
+    """The network layer's arithmetic on the CIs it graded; what it puts past ``max_depth`` left out.
 
-    A graded CI's path is its cause's path plus the lost link; what propagation
-    reached from it continues that path. Depth is the path's length, so a CI the
-    network puts past ``max_depth`` is left out and the answer says so.
+    Returns the kept CIs, their positions in the walk, the truncation and the CIs
+    past the depth limit (the answer says so).
     """
-    by_nid = dict(zip(walked.order, impacted, strict=True))
+    for p, g, via in graded:
+        ci = impacted[p]
+        ci.network = NetworkState(g.links_up, g.links_total, g.paths_left, g.paths_total, 1, g.rerouted, via)
+        ci.redundancy = GroupState(g.links_up, g.links_total, 1)
     # A switch or host with fewer paths does not make its ports degraded: leave those out.
     is_port = topo.vocab.network.interface.tolist()
     order, parent, down, class_ids = walked.order, walked.parent, walked.down, walked.class_ids
     quiet = {
-        order[p] for p in range(walked.n_roots, len(order))
+        p for p in range(walked.n_roots, len(order))
         if is_port[class_ids[p]] and not down[p] and order[parent[p]] in grades
     }
-    extended: dict[str, tuple[list[PathStep], int]] = {}  # seed uid -> (its path, its depth)
-    types = topo.vocab.types
-    for nid, g in grades.items():  # nearest the failures first: causes come before what they explain
-        ci = by_nid.get(nid)
-        cause = by_nid.get(g.cause)
-        if ci is None or cause is None:
-            continue
-        via = _via(topo, net, g)
-        ci.network = NetworkState(g.links_up, g.links_total, g.paths_left, g.paths_total, 1, g.rerouted, via)
-        ci.redundancy = GroupState(g.links_up, g.links_total, 1)
-        if ci.grade is Grade.DOWN and not g.down:
-            continue  # propagation took it down through another input: that explanation stands
-        ci.depth = cause.depth + 1
-        if explain:
-            link = g.link
-            ci.path = [*cause.path, PathStep(
-                topo.uid(nid), topo.name(nid), topo.class_name(nid), types[net.rel_type[link]],
-                topo.uid(net.rel_src[link]), topo.uid(net.rel_dst[link]),
-            )]
-            if g.down:
-                ci.explanation = f"lost its last path to the uplinks (via {via}) -> down"
-            elif g.rerouted:
-                ci.explanation = (f"0 of {g.paths_total} shortest paths left (lost via {via}), "
-                                  "connected over a longer one -> degraded")
-            else:
-                ci.explanation = f"{g.paths_left} of {g.paths_total} paths left (lost via {via}) -> degraded"
-        extended[ci.uid] = (ci.path, ci.depth)
     kept: list[ImpactedCI] = []
+    positions: list[int] = []
     beyond: list[ImpactedCI] = []
-    seeds = {p for p in range(walked.n_roots) if impacted[p].uid in extended}
     for p, ci in enumerate(impacted):
-        if quiet and order[p] in quiet:
+        if p in quiet:
             continue
-        root = chain_roots[p]
-        if root != p and root in seeds:
-            prefix, offset = extended[impacted[root].uid]
-            ci.depth += offset
-            if ci.path:
-                ci.path = prefix + ci.path[1:]
         if ci.depth > max_depth:
             beyond.append(ci)
             continue
         kept.append(ci)
+        positions.append(p)
     if beyond and Truncation.MAX_DEPTH not in truncated_by:
         truncated_by = (*truncated_by, Truncation.MAX_DEPTH)
-    return kept, truncated_by, beyond
+    return kept, positions, truncated_by, beyond
 
 
 def _ungraded(
     topo: Topology,
     walked: Walked,
     impacted: list[ImpactedCI],
+    ids: list[int],
     beyond: list[ImpactedCI],
     retired: Int32s,
     filters: Filters,
@@ -480,24 +511,21 @@ def _ungraded(
 ) -> list[UngradedCI]:
     """What the answer does not grade (past its bounds, retired) and the grades that depend on it.
 
-    Every graded CI gets its lifecycle; a degraded one with inputs past the bounds
-    (which could have taken it down) says how many it counted as up.
+    Every graded CI (``ids``: their node ids) gets its lifecycle; a degraded one with
+    inputs past the bounds (which could have taken it down) says how many it counted as up.
     """
     uid_to_id = topo.nodes.uid_to_id
     statuses = topo.nodes.statuses
-    ids = [uid_to_id[ci.uid] for ci in impacted]
     for ci, nid in zip(impacted, ids, strict=True):
         ci.lifecycle = statuses[nid]
     budget = (Truncation.MAX_NODES if Truncation.MAX_NODES in walked.truncated_by else Truncation.MAX_DEPTH).value
     depth_limit = Truncation.MAX_DEPTH.value
-    out: list[UngradedCI] = [
-        UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), budget) for n in walked.unknown
-    ]
+    out = _ungraded_cis(topo, walked.unknown, budget)
     out += [UngradedCI(ci.uid, ci.ci_class, ci.name, depth_limit) for ci in beyond]
     if retired.shape[0] and ids:
         edges = topo.expand(np.array(ids, np.int32), True, filters.type_ok, filters.min_confidence)
         hit = np.unique(edges.to[np.isin(edges.to, retired)])
-        out += [UngradedCI(topo.uid(n), topo.class_name(n), topo.name(n), "retired") for n in hit.tolist()]
+        out += _ungraded_cis(topo, hit.tolist(), "retired")
     missing = [*walked.unknown, *(uid_to_id[ci.uid] for ci in beyond)]
     if missing and ids:
         edges = topo.expand(np.array(missing, np.int32), True, filters.type_ok, filters.min_confidence)
@@ -513,6 +541,19 @@ def _ungraded(
                 if explain:
                     ci.explanation += f" ({k} input{'s' if k > 1 else ''} past the bounds counted as up)"
     return out
+
+
+def _ungraded_cis(topo: Topology, nids: list[int], reason: str) -> list[UngradedCI]:
+    """UngradedCI of each node id, for one reason (a core switch's answer lists ~13,000)."""
+    if not nids:
+        return []
+    uids, names = topo.nodes.uids, topo.nodes.names
+    classes = topo.vocab.classes
+    class_of = topo.nodes.class_id[np.array(nids, np.int64)].tolist()
+    return [
+        UngradedCI(uids[n], classes[c], name if (name := names[n]) is not None else uids[n], reason)
+        for n, c in zip(nids, class_of, strict=True)
+    ]
 
 
 def _behind_redundancy(topo: Topology, r: Reach, filters: Filters) -> list[bool]:

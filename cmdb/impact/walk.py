@@ -17,6 +17,7 @@ same tie-breaks. ``tests/unit/impact/test_fast_path.py`` asserts it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,7 +112,9 @@ class PlainAdjacency:
         self._group: list[list[bool]] = topo.vocab.group_table.tolist()
         self.service: list[bool] = topo.vocab.service_classes.tolist()
         self._masked: set[int] = set(topo.overlay.masked.tolist())
-        self._base: dict[int, tuple[int, list[OutEdge]]] = {}
+        # Tuples of atoms only: the collector stops tracking them (a view's cache of
+        # up to PLAIN_CACHE_CIS lists would be walked by every full collection).
+        self._base: dict[int, tuple[int, tuple[OutEdge, ...]]] = {}
         extra: dict[int, list[ExtraEdge]] = {}
         ov = topo.overlay.edges
         if len(ov):
@@ -124,7 +127,7 @@ class PlainAdjacency:
                 extra.setdefault(u, []).append((i, v, t, f, c, group[k][t]))
         self._extra = extra
 
-    def node(self, u: int) -> tuple[int, list[OutEdge]]:
+    def node(self, u: int) -> tuple[int, tuple[OutEdge, ...]]:
         """CI ``u``'s class id and its base propagation edges (masked ones left out)."""
         hit = self._base.get(u)
         if hit is not None:
@@ -144,22 +147,22 @@ class PlainAdjacency:
                     if masked and (edge_key(v, u, t) if f else edge_key(u, v, t)) in masked:
                         continue
                     edges.append((v, t, f, c, group[k][t]))
-        hit = (int(self._class_id[u]), edges)
+        hit = (int(self._class_id[u]), tuple(edges))
         if len(self._base) < PLAIN_CACHE_CIS:
             self._base[u] = hit
         return hit
 
-    def leaving(self, nodes: list[int], filters: Filters) -> list[tuple[int, list[OutEdge]]]:
+    def leaving(self, nodes: list[int], filters: Filters) -> list[tuple[int, Sequence[OutEdge]]]:
         """``Topology.expand(nodes, forward=True)`` as (from, edges) groups, in the same edge order."""
         type_ok, min_conf = filters.type_ok, filters.min_confidence
         any_type = type_ok is None or bool(type_ok.all())
         if not self._extra and any_type and min_conf <= 0.0:
             return [(u, self.node(u)[1]) for u in nodes]  # the common case: each CI's edge list as is
-        out = [(u, [e]) for u in nodes for e in self.node(u)[1]]
+        out: list[tuple[int, Sequence[OutEdge]]] = [(u, (e,)) for u in nodes for e in self.node(u)[1]]
         if self._extra:
             extra = [(x, u) for u in nodes for x in self._extra.get(u, ())]
             extra.sort()
-            out.extend((u, [x[1:]]) for x, u in extra)
+            out.extend((u, (x[1:],)) for x, u in extra)
         if not any_type:
             ok = type_ok.tolist()  # type: ignore[union-attr]  # not any_type: type_ok is an array
             out = [(u, es) for u, es in out if ok[es[0][1]]]

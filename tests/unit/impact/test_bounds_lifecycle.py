@@ -80,6 +80,9 @@ def test_network_depth_counts_on_the_explanation_path(path: str, monkeypatch: py
     g.host("h", "svc").seen_behind("acc", "p2", "h")
     full = ask(path, g, monkeypatch, "core")
     assert full.by_uid()["svc"].depth == 5 and not full.truncated
+    # Explained from the core through acc's port, not by h through its own NIC (cut off with it).
+    assert [s.uid for s in full.by_uid()["svc"].path] == ["core", "acc", "h", "h-sw", "h-app", "svc"]
+    assert full.by_uid()["h"].explanation == "lost its last path to the uplinks (via acc p2) -> down"
     report = ask(path, g, monkeypatch, "core", max_depth=4)
     assert "svc" not in report.by_uid() and ("svc", "max_depth") in unknown(report)
     assert report.truncated and all(ci.depth <= 4 and ci.depth == len(ci.path) - 1 for ci in report.impacted)

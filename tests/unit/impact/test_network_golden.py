@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from cmdb.impact import Grade, GroupState, ImpactReport, ImpactRequest, NetworkState
+from cmdb.impact import Grade, GroupState, ImpactedCI, ImpactReport, ImpactRequest, NetworkState
 from tests.unit.impact.conftest_net import PATHS, service_on
 from tests.unit.impact.net_graphs import Net
 
@@ -31,7 +31,8 @@ def graded(report: ImpactReport) -> set[tuple[str, str]]:
 
 
 def stack(host: str, grade: str, nics: tuple[str, ...] = ("eth0",)) -> set[tuple[str, str]]:
-    """A host, its software and application; its NICs when it is down (a degraded host's ports are not)."""
+    """A host, its software and application; its NICs when it is down (a degraded host lists only the
+    NICs that lost their link, given apart)."""
     ports = {(f"{host}/{n}", grade) for n in nics} if grade == D else set()
     return {(host, grade), (f"{host}-sw", grade), (f"{host}-app", grade)} | ports
 
@@ -53,7 +54,7 @@ def test_two_tier_access_switch_down(path: str, monkeypatch: pytest.MonkeyPatch)
     assert graded(report) == (
         {("acc1", D), ("acc1/p1", D), ("acc1/p2", D), ("acc1/p3", D)}
         | stack("h1", D) | {("svc1", D)}
-        | stack("h2", G, ("eth0", "eth1")) | {("svc2", G)}
+        | stack("h2", G, ("eth0", "eth1")) | {("h2/eth0", D), ("svc2", G)}
     )
     by = report.by_uid()
     assert by["h1"].explanation == "lost its last path to the uplinks (via acc1 p2) -> down"
@@ -111,6 +112,7 @@ def test_three_tier_one_core_down_degrades_below(path: str, monkeypatch: pytest.
     ports = {("core1/up", D), ("core1/peer", D), ("core1/dist1", D), ("core1/dist2", D)}
     assert graded(report) == (
         {("core1", D)} | ports | {("dist1", G), ("dist2", G), ("acc1", G), ("acc2", G)}
+        | {("dist1/c1", D), ("dist2/c1", D)}  # the degraded switches' ports cabled to core1
         | stack("h1", G) | stack("h2", G) | {("svc", G)}
     )
     by = report.by_uid()
@@ -158,7 +160,8 @@ def ring() -> Net:
 def test_ring_one_switch_down_reroutes(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     report = run(path, ring(), monkeypatch, "s1")
     assert graded(report) == (
-        {("s1", D), ("s1/to-rtr", D), ("s1/to-s2", D), ("s2", G), ("s3", G)} | stack("h", G) | {("svc", G)}
+        {("s1", D), ("s1/to-rtr", D), ("s1/to-s2", D), ("s2", G), ("s2/to-s1", D), ("s3", G)}
+        | stack("h", G) | {("svc", G)}
     )
     by = report.by_uid()
     assert by["s2"].explanation == (
@@ -194,7 +197,7 @@ def test_leaf_spine_spine_down(path: str, monkeypatch: pytest.MonkeyPatch) -> No
     report = run(path, leaf_spine(), monkeypatch, "sp1")
     ports = {("sp1/edge", D), ("sp1/l1", D), ("sp1/l2", D), ("sp1/l3", D)}
     assert graded(report) == (
-        {("sp1", D)} | ports | {("l1", G), ("l2", G), ("l3", G)}
+        {("sp1", D)} | ports | {("l1", G), ("l2", G), ("l3", G)} | {("l1/sp1", D), ("l2/sp1", D), ("l3/sp1", D)}
         | stack("h1", G, ("eth0", "eth1")) | stack("h2", G) | {("svc1", G), ("svc2", G)}
     )
     by = report.by_uid()
@@ -205,7 +208,8 @@ def test_leaf_spine_spine_down(path: str, monkeypatch: pytest.MonkeyPatch) -> No
 def test_leaf_spine_leaf_down(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     report = run(path, leaf_spine(), monkeypatch, "l1")
     assert graded(report) == (
-        {("l1", D), ("l1/sp1", D), ("l1/sp2", D), ("l1/h1", D)} | stack("h1", G, ("eth0", "eth1")) | {("svc1", G)}
+        {("l1", D), ("l1/sp1", D), ("l1/sp2", D), ("l1/h1", D)} | stack("h1", G, ("eth0", "eth1"))
+        | {("h1/eth0", D), ("svc1", G)}
     )
     assert report.by_uid()["h1"].network == NetworkState(1, 2, 2, 4, via="l1 h1")
     report = run(path, leaf_spine(), monkeypatch, "l3")
@@ -224,7 +228,7 @@ def lag() -> Net:
 
 def test_lag_one_member_down(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     report = run(path, lag(), monkeypatch, "dist/po1-b")
-    assert graded(report) == {("dist/po1-b", D), ("acc", G)} | stack("h", G) | {("svc", G)}
+    assert graded(report) == {("dist/po1-b", D), ("acc", G), ("acc/po1-b", D)} | stack("h", G) | {("svc", G)}
     by = report.by_uid()
     assert by["acc"].network == NetworkState(1, 2, 1, 2, via="dist po1-b")
     assert by["acc"].explanation == "1 of 2 paths left (lost via dist po1-b) -> degraded"
@@ -256,3 +260,70 @@ def test_uplink_per_query_and_marked_per_site(path: str, monkeypatch: pytest.Mon
     assert graded(report) == {("rtr", D), ("rtr/p1", D)}
     g.device("core", uplink=None).device("rtr", "router", uplink=False)
     assert graded(run(path, g, monkeypatch, "acc1")) == {("acc1", D), ("acc1/p1", D), ("acc1/p2", D), ("acc1/p3", D)}
+
+
+# -- the ports of a degraded CI that lost their link ----------------------------------------------
+
+def campus() -> Net:
+    """rtr - core1, core2 - dist; acc on dist by a LAG of two, acc2 by one cable; h's one NIC is
+    seen behind acc and acc2, k has a NIC on each."""
+    g = Net().device("rtr", "router")
+    for sw in ("core1", "core2", "dist", "acc", "acc2"):
+        g.device(sw)
+    g.cable("rtr", "c1", "core1", "up").cable("rtr", "c2", "core2", "up")
+    g.cable("core1", "d", "dist", "c1").cable("core2", "d", "dist", "c2")
+    g.cable("dist", "a1", "acc", "a1").cable("dist", "a2", "acc", "a2").cable("dist", "b", "acc2", "up")
+    g.host("h", "svc-h").seen_behind("acc", "p1", "h").seen_behind("acc2", "p1", "h")
+    g.host("k", "svc-k").seen_behind("acc", "k", "k", "eth0").seen_behind("acc2", "k", "k", "eth1")
+    return g
+
+
+def steps(ci: ImpactedCI) -> list[tuple[str, str | None, str | None, str | None]]:
+    return [(s.uid, s.rel_type, s.rel_source, s.rel_target) for s in ci.path]
+
+
+def test_a_degraded_switch_lists_the_port_cabled_to_the_failed_core(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = run(path, campus(), monkeypatch, "core1")
+    # dist keeps core2 (1 of 2 paths): its port cabled to core1 lost its link; acc, acc2 and the
+    # hosts lose paths but no link, so none of their ports is listed; rtr and core2 keep theirs.
+    assert graded(report) == (
+        {("core1", D), ("core1/up", D), ("core1/d", D), ("dist", G), ("dist/c1", D), ("acc", G), ("acc2", G)}
+        | stack("h", G) | stack("k", G) | {("svc-h", G), ("svc-k", G)}
+    )
+    port = report.by_uid()["dist/c1"]
+    assert port.explanation == "lost its link (to core1 d) -> down"
+    assert port.network == NetworkState(links_up=0, links_total=1, paths_left=0, paths_total=1, via="core1 d")
+    assert steps(port) == [("core1", None, None, None), ("dist/c1", "CONNECTS_TO", "core1/d", "dist/c1")]
+    assert port.depth == 1
+    assert report.by_uid()["dist"].network == NetworkState(1, 2, 1, 2, via="core1 d")
+
+
+def test_a_degraded_host_lists_the_nic_that_lost_its_only_link(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = run(path, campus(), monkeypatch, "acc")
+    # h's one NIC is still seen behind acc2: not listed. k's eth0 hung on acc alone: down.
+    assert graded(report) == (
+        {("acc", D), ("acc/a1", D), ("acc/a2", D), ("acc/p1", D), ("acc/k", D)}
+        | stack("h", G) | stack("k", G) | {("k/eth0", D), ("svc-h", G), ("svc-k", G)}
+    )
+    by = report.by_uid()
+    assert by["k"].network == NetworkState(1, 2, 2, 6, via="acc k")
+    assert by["h"].network == NetworkState(1, 2, 2, 6, via="acc p1")
+    nic = by["k/eth0"]
+    assert nic.explanation == "lost its link (to acc k) -> down"
+    # Its share of k's shortest paths: the 4 through acc (2 LAG members x dist's 2 cores).
+    assert nic.network == NetworkState(0, 1, 0, 4, via="acc k")
+    assert steps(nic) == [("acc", None, None, None), ("k/eth0", "SEEN_BEHIND", "acc/k", "ip-k-eth0")]
+
+
+def test_a_lag_member_lost_lists_the_far_port(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = run(path, campus(), monkeypatch, "dist/a1")
+    assert graded(report) == (
+        {("dist/a1", D), ("acc", G), ("acc/a1", D)} | stack("h", G) | stack("k", G) | {("svc-h", G), ("svc-k", G)}
+    )
+    by = report.by_uid()
+    assert by["acc"].network == NetworkState(1, 2, 2, 4, via="dist a1")
+    assert by["acc/a1"].explanation == "lost its link (to dist a1) -> down"
+    assert by["acc/a1"].network == NetworkState(0, 1, 0, 2, via="dist a1")
+    assert steps(by["acc/a1"]) == [("dist/a1", None, None, None), ("acc/a1", "CONNECTS_TO", "acc/a1", "dist/a1")]
+    assert by["h"].network == NetworkState(2, 2, 4, 6, via="acc p1")
+    assert all(ci.depth == len(ci.path) - 1 for ci in report.impacted)

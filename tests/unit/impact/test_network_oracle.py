@@ -128,6 +128,8 @@ def test_grades_match_the_oracle(
     got = {ci.uid: ci.grade.value for ci in report.impacted if ci.uid in attached and ci.uid not in failed}
     assert got == expected
     for ci in report.impacted:
+        # Every explanation starts at a failed CI (never at a CI the failure cut off).
+        assert ci.path[0].uid in failed, (ci.uid, [s.uid for s in ci.path])
         if ci.uid in expected:
             assert ci.network is not None
             assert (ci.network.paths_left, ci.network.paths_total) == counts[ci.uid]
