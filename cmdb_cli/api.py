@@ -125,10 +125,9 @@ def serve(
                                         help="Also run the jobs file's discovery schedules in this process."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CMDB_SERVE_WORKERS",
                                 help="Worker processes, e.g. one per core. Each holds its own topology index and "
-                                     "follows the store's change feed (turned on; embedded SQLite store)."),
-    follow_writers: bool = typer.Option(False, "--follow-writers",
-                                        help="Also see what other processes write (cmdb ingest, a scheduler "
-                                             "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
+                                     "follows the store's change log, as every replica does."),
+    follow_writers: bool = typer.Option(False, "--follow-writers", hidden=True,
+                                        help="No longer needed: every server follows the store's change log."),
     liveness_timeout: float = typer.Option(20.0, "--liveness-timeout", envvar="CMDB_SERVE_LIVENESS_TIMEOUT", min=1,
                                            help="With --workers > 1: seconds a worker may leave its liveness check "
                                                 "unanswered before it is replaced."),
@@ -144,10 +143,7 @@ def serve(
     from cmdb_cli import read_deadline
 
     options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
-                            follow=follow_writers or workers > 1,
                             logging_config=asdict(current_logging()), access_log=access_log)
-    if options.follow:
-        _turn_feed_on(store_url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
     # that was installed before it: make that an orderly exit, so `finally` below runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -200,7 +196,6 @@ class _ServeOptions:
     tokens: str | None
     jobs_file: str
     gc_gen0: int
-    follow: bool
     # The supervisor's logging (a LogConfig as a dict), for the workers (spawned: they start
     # with Python's defaults).
     logging_config: dict[str, Any] = field(default_factory=dict)
@@ -212,22 +207,6 @@ class _ServeOptions:
     @classmethod
     def from_json(cls, text: str) -> _ServeOptions:
         return cls(**json.loads(text))
-
-
-def _turn_feed_on(store_url: str | None) -> None:
-    from cmdb.store.change_feed import ChangeFeedStore
-
-    url = store_url or settings().resolved_store_url()
-    if not url.startswith("sqlite:"):
-        err_console.print("--workers > 1 and --follow-writers need a store with a change feed: the embedded "
-                          "SQLite store (sqlite:///...); with Neo4j or FalkorDB, run one worker per process")
-        raise typer.Exit(code=2)
-    store = open_store(url)
-    try:
-        assert isinstance(store, ChangeFeedStore)
-        store.set_change_feed(True)
-    finally:
-        store.close()
 
 
 def worker_app() -> Any:
@@ -246,7 +225,6 @@ def worker_app() -> Any:
 def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     """Open the store, load the topology index, wire the ingestor, tokens and jobs into the app."""
     from cmdb.store.change_feed import ChangeFeedStore
-    from cmdb.topology import TopologyIndex
     from cmdb.topology.follower import ChangeFollower
     from graph_api.app import create_app
     from graph_api.settings import ApiSettings
@@ -254,17 +232,13 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     store = open_store(options.store_url)
     catalog = schema()
     started = time.perf_counter()
-    follower: ChangeFollower | None = None
-    if isinstance(store, ChangeFeedStore) and (options.follow or store.change_feed_enabled()):
-        # Other processes write too: the index follows the store's change feed, this
-        # process's own batches included (one order for all).
-        follower = ChangeFollower.load(store, catalog)
-        index = follower.index
-    else:
-        index = TopologyIndex.load(store, catalog)
-    followed = f", following the change feed from entry {follower.position}" if follower else ""
+    # The index follows the store's change log, whoever writes (this process included: one
+    # order for all); so does the result cache, which keys on the index's view.
+    assert isinstance(store, ChangeFeedStore), "every store keeps a change log"
+    follower = ChangeFollower.load(store, catalog)
+    index = follower.index
     err_console.print(f"topology index: {len(index)} CIs loaded in {time.perf_counter() - started:.1f} s"
-                      f" (pid {os.getpid()}{followed})")
+                      f" (pid {os.getpid()}, following the change log from position {follower.position})")
     # What is loaded now lives as long as the server: keep it out of every later collection
     # (a full collection walked the index's node lists and took ~70-150 ms under load).
     # Young collections every 10,000 allocations instead of 700: a request's short-lived
@@ -278,7 +252,7 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     gc.freeze()
     if options.gc_gen0:
         gc.set_threshold(options.gc_gen0, *gc.get_threshold()[1:])
-    ingestor = open_ingestor(store, listeners=[follower.after_apply if follower else index.apply])
+    ingestor = open_ingestor(store, listeners=[follower.after_apply])
     token_store = SQLiteTokenStore(_tokens_path(Path(options.tokens) if options.tokens else None))
     if not TokenService(token_store).list():
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
@@ -289,12 +263,16 @@ def _build_app(options: _ServeOptions) -> tuple[Any, Ingestor]:
     url = options.store_url or settings().resolved_store_url()
     threads = {} if "CMDB_API_STORE_THREADS" in os.environ else {"store_threads": 0 if url.startswith("sqlite") else 4}
     api_settings = ApiSettings(host=options.host, port=options.port, **threads)
-    if follower is not None:
-        follower.follow(interval=1.0)  # an idle worker stays current too
+    # An idle server stays current too: within this interval of any write, without being asked.
+    follower.follow(interval=api_settings.follow_interval_s)
     from cmdb_cli.workers import liveness
 
+    # Embedded SQLite: catching up before each request costs one local query, and then every
+    # answer reflects every write committed before it came. A network store would pay a round
+    # trip per request: its replicas rely on the background follower and on minPosition.
+    refresh = follower.catch_up if url.startswith("sqlite") else None
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness)
+                     trigger_discovery=trigger, refresh=refresh, liveness=liveness, change_log=follower)
     return app, ingestor
 
 
