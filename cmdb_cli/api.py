@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -158,13 +160,15 @@ def serve(
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
         return
-    # Several workers: this process accepts and hands each connection to the worker with the
-    # fewest open ones (cmdb_cli.workers); each worker builds the app from the options, passed
-    # in the environment it inherits. A scheduler runs once, here, with its own ingestor: the
-    # workers see what it writes through the change feed.
-    from cmdb_cli.workers import WorkerStartupError, serve_workers
+    # Several workers under uvicorn's own supervisor (cmdb_cli.workers); each builds the app
+    # from the options, passed in the environment it inherits. A scheduler runs once, here,
+    # with its own ingestor: the workers see what it writes through the store's change log.
+    from cmdb_cli.workers import LIVENESS_DIR, LIVENESS_TIMEOUT, WorkerStartupError, serve_workers
 
+    _check_api_settings()  # before any worker starts: each would fail the same way
     os.environ[_WORKER_OPTIONS] = options.to_json()
+    os.environ[LIVENESS_DIR] = tempfile.mkdtemp(prefix="cmdb-liveness-")
+    os.environ[LIVENESS_TIMEOUT] = str(liveness_timeout)
     # prometheus_client's multiprocess mode: every worker counts into files of one fresh
     # directory (it reads the variable when it is imported, in each spawned worker), and a
     # scrape sums them. An operator's own directory is used as given.
@@ -173,19 +177,33 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cmdb-metrics-")
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
-                      liveness_timeout=liveness_timeout, access_log=access_log)
+        serve_workers(workers, host, port, "cmdb_cli.api:worker_app", log_level,
+                      http="cmdb_cli.read_deadline:WorkerProtocol", liveness_timeout=liveness_timeout,
+                      access_log=access_log)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
     finally:
         if background is not None:
             background.stop()
+        shutil.rmtree(os.environ.pop(LIVENESS_DIR), ignore_errors=True)
         if own_dir:
             shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
 
 _WORKER_OPTIONS = "CMDB_SERVE_WORKER_OPTIONS"
+
+
+def _check_api_settings() -> None:
+    from pydantic import ValidationError
+
+    from graph_api.settings import get_api_settings
+
+    try:
+        get_api_settings()
+    except ValidationError as exc:
+        err_console.print(f"cmdb serve: invalid API settings (CMDB_API_*), the workers would fail to start: {exc}")
+        raise typer.Exit(code=1) from None
 
 
 @dataclass(frozen=True)
@@ -210,15 +228,25 @@ class _ServeOptions:
 
 
 def worker_app() -> Any:
-    """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
+    """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker, on its loop)."""
+    from cmdb_cli.workers import start_watchdog
+
     options = _ServeOptions.from_json(os.environ[_WORKER_OPTIONS])
     config = LogConfig(**options.logging_config)
-    index = os.environ.get("CMDB_WORKER_INDEX")
-    if config.log_file and index is not None:  # one rotating file per process: no two rotate one file
+    if config.log_file:  # one rotating file per process: no two rotate one file
         path = Path(config.log_file)
-        config = replace(config, log_file=str(path.with_name(f"{path.stem}-worker{index}{path.suffix}")))
+        config = replace(config, log_file=str(path.with_name(f"{path.stem}-worker{os.getpid()}{path.suffix}")))
     configure_logging(config=config)
-    app, _ = _build_app(options)
+    try:
+        app, _ = _build_app(options)
+    except Exception:
+        # uvicorn's supervisor stops (instead of restarting workers for ever) when a worker exits
+        # with its startup-failure code: this app cannot be built, the next one could not either.
+        from uvicorn.config import STARTUP_FAILURE
+
+        logging.getLogger(__name__).exception("worker pid %d: the app could not be built", os.getpid())
+        sys.exit(STARTUP_FAILURE)
+    start_watchdog(asyncio.get_running_loop())
     return app
 
 

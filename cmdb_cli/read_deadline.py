@@ -86,3 +86,11 @@ def configured() -> type[asyncio.Protocol]:
     from graph_api.settings import get_api_settings
 
     return with_read_deadline(get_api_settings().read_timeout)
+
+
+def __getattr__(name: str) -> Any:
+    """``WorkerProtocol``: the configured protocol, built when first asked for (by uvicorn, in each
+    worker of ``cmdb serve --workers N``, from the import string "cmdb_cli.read_deadline:WorkerProtocol")."""
+    if name == "WorkerProtocol":
+        return configured()
+    raise AttributeError(name)
