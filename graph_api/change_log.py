@@ -1,10 +1,12 @@
 """The change-log position on the HTTP edge: what an answer reflects, and read-your-writes across replicas.
 
-Every response carries ``X-Cmdb-Log-Position``: the store's change-log position this
-process's topology index had reached when the request came in (the answer reflects
-at least every change up to it); a GraphQL answer also has it in its body, under
-``extensions.changeLog.position``. A client that wrote through one replica (or knows
-a scheduler's write) sends that position as ``X-Cmdb-Min-Position`` to any replica:
+A GraphQL answer carries, under ``extensions.changeLog.position``, the store's change-log
+position this process's topology index had reached when the request came in: the answer
+reflects at least every change up to it. Every response carries ``X-Cmdb-Log-Position``:
+the position reached when the response started, which includes every change the request
+itself wrote (a mutation, a collector batch: this process's own writes are caught up
+before it answers). A client that wrote through one replica (or knows a scheduler's
+write) sends that position as ``X-Cmdb-Min-Position`` to any replica:
 the replica catches up first, waiting at most ``min_position_wait_s``, and otherwise
 refuses with HTTP 503 and ``POSITION_NOT_REACHED`` (the client retries, or goes to
 another replica).
@@ -72,12 +74,11 @@ class Following:
                               f"{wanted}, within {self._max_wait:g} s; retry, or ask another replica",
                               "POSITION_NOT_REACHED", {"position": follower.position, "minPosition": wanted})
                 return
-        position = follower.position
-        scope[SCOPE_KEY] = position
-        stamp = (POSITION_HEADER.encode(), str(position).encode())
+        scope[SCOPE_KEY] = follower.position
 
         async def stamped(message: Any) -> None:
             if message["type"] == "http.response.start":
+                stamp = (POSITION_HEADER.encode(), str(follower.position).encode())
                 message = {**message, "headers": [*message.get("headers", []), stamp]}
             await send(message)
 
