@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -126,10 +128,9 @@ def serve(
                                         help="Also run the jobs file's discovery schedules in this process."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CMDB_SERVE_WORKERS",
                                 help="Worker processes, e.g. one per core. Each holds its own topology index and "
-                                     "follows the store's change feed (turned on; embedded SQLite store)."),
-    follow_writers: bool = typer.Option(False, "--follow-writers",
-                                        help="Also see what other processes write (cmdb ingest, a scheduler "
-                                             "elsewhere): turns the store's change feed on. Implied by --workers > 1."),
+                                     "follows the store's change log, as every replica does."),
+    follow_writers: bool = typer.Option(False, "--follow-writers", hidden=True,
+                                        help="No longer needed: every server follows the store's change log."),
     liveness_timeout: float = typer.Option(20.0, "--liveness-timeout", envvar="CMDB_SERVE_LIVENESS_TIMEOUT", min=1,
                                            help="With --workers > 1: seconds a worker may leave its liveness check "
                                                 "unanswered before it is replaced."),
@@ -145,10 +146,7 @@ def serve(
     from cmdb_cli import read_deadline
 
     options = _ServeOptions(host, port, store_url, str(tokens) if tokens else None, jobs_file, gc_gen0,
-                            follow=follow_writers or workers > 1,
                             logging_config=asdict(current_logging()), access_log=access_log)
-    if options.follow:
-        _turn_feed_on(store_url)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
     # that was installed before it: make that an orderly exit, so `finally` below runs.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -165,13 +163,15 @@ def serve(
             if background is not None:
                 background.stop()  # interrupted runs end incomplete: nothing aged
         return
-    # Several workers: this process accepts and hands each connection to the worker with the
-    # fewest open ones (cmdb_cli.workers); each worker builds the app from the options, passed
-    # in the environment it inherits. A scheduler runs once, here, with its own ingestor: the
-    # workers see what it writes through the change feed.
-    from cmdb_cli.workers import WorkerStartupError, serve_workers
+    # Several workers under uvicorn's own supervisor (cmdb_cli.workers); each builds the app
+    # from the options, passed in the environment it inherits. A scheduler runs once, here,
+    # with its own ingestor: the workers see what it writes through the store's change log.
+    from cmdb_cli.workers import LIVENESS_DIR, LIVENESS_TIMEOUT, WorkerStartupError, serve_workers
 
+    _check_api_settings()  # before any worker starts: each would fail the same way
     os.environ[_WORKER_OPTIONS] = options.to_json()
+    os.environ[LIVENESS_DIR] = tempfile.mkdtemp(prefix="cmdb-liveness-")
+    os.environ[LIVENESS_TIMEOUT] = str(liveness_timeout)
     # prometheus_client's multiprocess mode: every worker counts into files of one fresh
     # directory (it reads the variable when it is imported, in each spawned worker), and a
     # scrape sums them. An operator's own directory is used as given.
@@ -180,19 +180,33 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cmdb-metrics-")
     background = _start_scheduler(jobs_file, store_url, open_ingestor(open_store(store_url))) if with_scheduler else None
     try:
-        serve_workers(workers, host, port, worker_app, log_level, http=read_deadline.configured,
-                      liveness_timeout=liveness_timeout, access_log=access_log)
+        serve_workers(workers, host, port, "cmdb_cli.api:worker_app", log_level,
+                      http="cmdb_cli.read_deadline:WorkerProtocol", liveness_timeout=liveness_timeout,
+                      access_log=access_log)
     except WorkerStartupError as exc:
         err_console.print(f"cmdb serve: {exc}")
         raise typer.Exit(code=1) from None
     finally:
         if background is not None:
             background.stop()
+        shutil.rmtree(os.environ.pop(LIVENESS_DIR), ignore_errors=True)
         if own_dir:
             shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
 
 _WORKER_OPTIONS = "CMDB_SERVE_WORKER_OPTIONS"
+
+
+def _check_api_settings() -> None:
+    from pydantic import ValidationError
+
+    from graph_api.settings import get_api_settings
+
+    try:
+        get_api_settings()
+    except ValidationError as exc:
+        err_console.print(f"cmdb serve: invalid API settings (CMDB_API_*), the workers would fail to start: {exc}")
+        raise typer.Exit(code=1) from None
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,6 @@ class _ServeOptions:
     tokens: str | None
     jobs_file: str
     gc_gen0: int
-    follow: bool
     # The supervisor's logging (a LogConfig as a dict), for the workers (spawned: they start
     # with Python's defaults).
     logging_config: dict[str, Any] = field(default_factory=dict)
@@ -217,32 +230,26 @@ class _ServeOptions:
         return cls(**json.loads(text))
 
 
-def _turn_feed_on(store_url: str | None) -> None:
-    from cmdb.store.change_feed import ChangeFeedStore
-
-    url = store_url or settings().resolved_store_url()
-    if not url.startswith("sqlite:"):
-        err_console.print("--workers > 1 and --follow-writers need a store with a change feed: the embedded "
-                          "SQLite store (sqlite:///...); with Neo4j or FalkorDB, run one worker per process")
-        raise typer.Exit(code=2)
-    store = open_store(url)
-    try:
-        assert isinstance(store, ChangeFeedStore)
-        store.set_change_feed(True)
-    finally:
-        store.close()
-
-
 def worker_app() -> Any:
-    """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker)."""
+    """The app of one ``cmdb serve --workers N`` process (uvicorn calls this in each worker, on its loop)."""
+    from cmdb_cli.workers import start_watchdog
+
     options = _ServeOptions.from_json(os.environ[_WORKER_OPTIONS])
     config = LogConfig(**options.logging_config)
-    index = os.environ.get("CMDB_WORKER_INDEX")
-    if config.log_file and index is not None:  # one rotating file per process: no two rotate one file
+    if config.log_file:  # one rotating file per process: no two rotate one file
         path = Path(config.log_file)
-        config = replace(config, log_file=str(path.with_name(f"{path.stem}-worker{index}{path.suffix}")))
+        config = replace(config, log_file=str(path.with_name(f"{path.stem}-worker{os.getpid()}{path.suffix}")))
     configure_logging(config=config)
-    app, _ = _build_app(options)
+    try:
+        app, _ = _build_app(options)
+    except Exception:
+        # uvicorn's supervisor stops (instead of restarting workers for ever) when a worker exits
+        # with its startup-failure code: this app cannot be built, the next one could not either.
+        from uvicorn.config import STARTUP_FAILURE
+
+        logging.getLogger(__name__).exception("worker pid %d: the app could not be built", os.getpid())
+        sys.exit(STARTUP_FAILURE)
+    start_watchdog(asyncio.get_running_loop())
     return app
 
 
@@ -253,7 +260,6 @@ def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -
     started: ``/healthz`` then reports its liveness.
     """
     from cmdb.store.change_feed import ChangeFeedStore
-    from cmdb.topology import TopologyIndex
     from cmdb.topology.follower import ChangeFollower
     from graph_api.app import create_app
     from graph_api.settings import ApiSettings
@@ -261,17 +267,13 @@ def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -
     store = open_store(options.store_url)
     catalog = schema()
     started = time.perf_counter()
-    follower: ChangeFollower | None = None
-    if isinstance(store, ChangeFeedStore) and (options.follow or store.change_feed_enabled()):
-        # Other processes write too: the index follows the store's change feed, this
-        # process's own batches included (one order for all).
-        follower = ChangeFollower.load(store, catalog)
-        index = follower.index
-    else:
-        index = TopologyIndex.load(store, catalog)
-    followed = f", following the change feed from entry {follower.position}" if follower else ""
+    # The index follows the store's change log, whoever writes (this process included: one
+    # order for all); so does the result cache, which keys on the index's view.
+    assert isinstance(store, ChangeFeedStore), "every store keeps a change log"
+    follower = ChangeFollower.load(store, catalog)
+    index = follower.index
     err_console.print(f"topology index: {len(index)} CIs loaded in {time.perf_counter() - started:.1f} s"
-                      f" (pid {os.getpid()}{followed})")
+                      f" (pid {os.getpid()}, following the change log from position {follower.position})")
     # What is loaded now lives as long as the server: keep it out of every later collection
     # (a full collection walked the index's node lists and took ~70-150 ms under load).
     # Young collections every 10,000 allocations instead of 700: a request's short-lived
@@ -285,7 +287,7 @@ def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -
     gc.freeze()
     if options.gc_gen0:
         gc.set_threshold(options.gc_gen0, *gc.get_threshold()[1:])
-    ingestor = open_ingestor(store, listeners=[follower.after_apply if follower else index.apply])
+    ingestor = open_ingestor(store, listeners=[follower.after_apply])
     token_store = SQLiteTokenStore(_tokens_path(Path(options.tokens) if options.tokens else None))
     if not TokenService(token_store).list():
         err_console.print("no API tokens yet: every request will get 401; create one with 'cmdb token create NAME --role viewer'")
@@ -298,12 +300,16 @@ def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -
     api_settings = ApiSettings(host=options.host, port=options.port)
     if "CMDB_API_STORE_THREADS" not in os.environ:
         api_settings.store_threads = 0 if url.startswith("sqlite") else 4
-    if follower is not None:
-        follower.follow(interval=1.0)  # an idle worker stays current too
+    # An idle server stays current too: within this interval of any write, without being asked.
+    follower.follow(interval=api_settings.follow_interval_s)
     from cmdb_cli.workers import liveness
 
+    # Embedded SQLite: catching up before each request costs one local query, and then every
+    # answer reflects every write committed before it came. A network store would pay a round
+    # trip per request: its replicas rely on the background follower and on minPosition.
+    refresh = follower.catch_up if url.startswith("sqlite") else None
     app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
-                     trigger_discovery=trigger, refresh=follower.catch_up if follower else None, liveness=liveness,
+                     trigger_discovery=trigger, refresh=refresh, liveness=liveness, change_log=follower,
                      job_status=statuses,
                      scheduler_health=_scheduler_health(scheduler_box) if scheduler_box is not None else None)
     return app, ingestor

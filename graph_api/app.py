@@ -24,6 +24,7 @@ from cmdb.tokens import Role, TokenService, TokenStore
 from cmdb.topology.index import TopologyIndex
 from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
+from graph_api.change_log import Following, LogFollower, position_of
 from graph_api.collect import collect_router
 from graph_api.context import ApiContext, context_dependency
 from graph_api.limits import BodyLimit
@@ -96,6 +97,15 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
         # The self-hosted GraphiQL (graph_api.web), not strawberry's page, which loads from a CDN.
         return graphiql_page()
 
+    async def process_result(self, request: Any, result: Any) -> Any:
+        response = await super().process_result(request, result)
+        position = position_of(request.scope)
+        if position is not None:  # the change-log position the answer reflects (at least)
+            extensions: dict[str, object] = dict(response.get("extensions") or {})
+            extensions["changeLog"] = {"position": position}
+            response["extensions"] = extensions
+        return response
+
     def encode_json(self, data: object) -> bytes | str:
         try:
             return orjson.dumps(data)
@@ -115,6 +125,7 @@ def create_app(
     liveness: Callable[[], list[dict[str, Any]] | None] | None = None,
     job_status: JobStatusSource | None = None,
     scheduler_health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+    change_log: LogFollower | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
@@ -129,6 +140,8 @@ def create_app(
     ``job_status``: every discovery job's status (the ``jobStatus`` query); without it NOT_CONFIGURED.
     ``scheduler_health``: whether the scheduler running in this process is alive, and its details
     (``/healthz`` reports it, and answers 503 when it is not).
+    ``change_log``: the follower keeping ``index`` current from the store's change log: answers
+    carry its position, and requests may ask for one (``graph_api.change_log``).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
@@ -170,6 +183,8 @@ def create_app(
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
+        if change_log is not None:
+            health["log_position"] = change_log.position
         workers = liveness() if liveness is not None else None
         if workers is not None:
             health["workers"] = workers
@@ -190,6 +205,8 @@ def create_app(
 
     limited = BodyLimit(_GraphQLFirst(app, graphql),
                         {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
+    if change_log is not None:
+        return metrics.wrap(Following(limited, change_log, refresh, settings.min_position_wait_s))
     return metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
 
 

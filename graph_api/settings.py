@@ -34,6 +34,11 @@ class ApiSettings(BaseSettings):
     result_cache_items: int = Field(default=200_000, ge=1_000, le=100_000_000)  # list items held, all entries
     # Seconds a client has to deliver each request, head and body (cmdb_cli.read_deadline).
     read_timeout: float = Field(default=10.0, gt=0, le=3600)
+    # The change log (cmdb.store.change_feed): how often an idle server catches up on what
+    # other processes wrote, and how long a request asking for a log position
+    # (X-Cmdb-Min-Position) may wait for it before it is refused.
+    follow_interval_s: float = Field(default=0.2, gt=0, le=60)
+    min_position_wait_s: float = Field(default=5.0, ge=0, le=300)
     metrics_public: bool = False  # /metrics without a token (only behind a trusted network)
 
 

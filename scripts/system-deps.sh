@@ -4,13 +4,14 @@
 # real database server for the dependency-mapping lab, Neo4j's Cypher linter (npm), a local
 # Neo4j built with Maven (tools/neo4j), vcsim built with Go,
 # Debian's Chromium and chromedriver (the web interface's browser tests) and the web
-# interface itself (npm ci + build), and Prometheus (promtool checks the shipped alert rules). Idempotent: only what is missing is installed.
+# interface itself (npm ci + build), Prometheus (promtool checks the shipped alert rules) and nginx
+# (the load balancer in front of API replicas in the scale-out test). Idempotent: only what is missing is installed.
 # Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(openssh-server openssh-client iproute2 snmpd snmp postgresql redis-server procps util-linux
-              chromium chromium-driver openssl prometheus)
+              chromium chromium-driver openssl prometheus nginx-light)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,19 +1,26 @@
-"""The change feed: what each applied ChangeSet did to the topology, in commit order.
+"""The store-owned change log: what each applied ChangeSet did to the topology, in commit order.
 
-Every process serving the API holds its own in-memory topology index. One that
-writes keeps its index current through the ingest listeners; changes written by
-*another* process (a second API worker, ``cmdb ingest``, a scheduler run
-elsewhere) reach it only through the store. A store with a change feed appends,
-in the same transaction as each ``apply``, the topology rows that ChangeSet
-touched: the CIs as :class:`NodeRow` and the relationships as :class:`EdgeRow`
-(a deleted relationship as a retired row), exactly the rows ``iter_nodes`` and
-``iter_edges`` would now return for them. Readers replay the entries after the
-last one they applied, in order (``cmdb.topology.follower``).
+Every process serving the API holds its own in-memory topology index, and changes
+reach it from any writer (this process, another API replica, ``cmdb ingest``, a
+scheduler, a collector batch) only through the store. Every store (SQLite,
+Neo4j, FalkorDB) appends, in the same transaction as each ``apply``, one entry
+holding the topology rows that ChangeSet touched: the CIs as :class:`NodeRow`
+and the relationships as :class:`EdgeRow` (a deleted relationship as a retired
+row), exactly the rows ``iter_nodes`` and ``iter_edges`` would now return for
+them. A ChangeSet that touches no topology row (keys, sightings, history only)
+appends nothing.
 
-The feed is off until a process that needs it turns it on (``cmdb serve
---workers N``); the flag lives in the store, so every writer of that store, in
-any process, appends from its next ``apply``. Entries older than the retention
-are pruned; a reader that finds its next entry gone reloads the index whole.
+Positions (``seq``) start at 1 and are consecutive in commit order: each store
+takes the next one under the lock that serialises its writers (SQLite's
+``BEGIN IMMEDIATE``; a write lock on one head node on Neo4j, held to commit;
+FalkorDB runs one write at a time per graph), and a rolled-back write gives its
+position back. Readers replay the entries after the last one they applied, in
+order (``cmdb.topology.follower``); every in-memory follower does, the writing
+process's own index included (one path).
+
+Entries older than the store's retention are pruned in the writing transaction.
+A reader whose next entry is gone gets :class:`ReloadWhole` and reloads its
+index from the store.
 """
 
 from __future__ import annotations
@@ -37,24 +44,50 @@ class FeedEntry(NamedTuple):
     edges: list[EdgeRow]
 
 
+class ReloadWhole(Exception):
+    """The entries right after the reader's position are gone (pruned past the retention, or the
+    store was replaced): replaying cannot bring it current; reload from the store, then follow
+    from ``position`` (the newest position when this was raised)."""
+
+    def __init__(self, after: int, position: int) -> None:
+        super().__init__(f"change log: the entries after {after} are gone (newest {position}); reload whole")
+        self.after = after
+        self.position = position
+
+
 @runtime_checkable
 class ChangeFeedStore(Protocol):
-    """A store that can record a change feed (the SQLite store)."""
+    """A store with a change log (every store: SQLite, Neo4j, FalkorDB)."""
 
-    def set_change_feed(self, enabled: bool) -> None:
-        """Turn the feed on or off for every writer of this store, from its next apply."""
-        ...
-
-    def change_feed_enabled(self) -> bool:
-        ...
+    retention_ms: int
 
     def change_feed_position(self) -> int:
         """The seq of the newest entry (0 if none was ever written)."""
         ...
 
     def read_change_feed(self, after: int, limit: int = 100) -> list[FeedEntry]:
-        """Up to ``limit`` entries with seq > ``after``, oldest first."""
+        """Up to ``limit`` entries with seq > ``after``, oldest first; [] when ``after`` is the newest.
+
+        Raises :class:`ReloadWhole` when the entry ``after + 1`` is gone.
+        """
         ...
+
+
+def checked_page(after: int, newest: int, entries: list[FeedEntry]) -> list[FeedEntry]:
+    """``entries`` (seq > ``after``, oldest first), or :class:`ReloadWhole` if they do not start at ``after + 1``.
+
+    ``newest`` is the head position read *before* the entries: an entry committed in between
+    only adds to the page, it never hides a gap.
+    """
+    if after > newest:  # the reader is ahead of the store: it was replaced or restored
+        raise ReloadWhole(after, newest)
+    if entries:
+        if entries[0].seq != after + 1:
+            raise ReloadWhole(after, max(newest, entries[-1].seq))
+        return entries
+    if newest > after:
+        raise ReloadWhole(after, newest)
+    return entries
 
 
 def _text(value: Any) -> str | None:

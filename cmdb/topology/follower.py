@@ -1,26 +1,28 @@
-"""ChangeFollower: keeps a process's topology index current from the store's change feed.
+"""ChangeFollower: keeps a process's topology index current from the store's change log.
 
-Used when the index must also see what *other* processes write: each API worker
-of ``cmdb serve --workers N`` follows the feed, and so does a server that runs
-beside ``cmdb ingest`` or a scheduler in another process. Entries are applied in
+Every API process follows the log (each worker of ``cmdb serve --workers N``, each
+replica behind a load balancer), so it sees what *any* process writes: another
+replica, ``cmdb ingest``, a scheduler, a collector batch. Entries are applied in
 commit order, each holding the current state of the rows it names, so replaying
 an entry twice is harmless and the index ends where the store is. The process's
-own writes go the same way (the ingest listener is :meth:`ChangeFollower.after_apply`),
-which keeps one order for everything.
+own writes go the same way (the ingest listener is :meth:`ChangeFollower.after_apply`,
+which only catches up on the log): one path and one order for everything.
 
-Should the entries after the follower's position have been pruned (a follower
-idle past the retention), it reloads the index from the store, then replays
-what was written during the reload.
+Should the store answer "reload whole" (:class:`~cmdb.store.change_feed.ReloadWhole`:
+the entries after the follower's position were pruned, a follower idle past the
+retention), it reloads the index from the store, then replays what was written
+during the reload.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 from cmdb.model import ChangeSet
-from cmdb.store.change_feed import ChangeFeedStore
+from cmdb.store.change_feed import ChangeFeedStore, ReloadWhole
 from cmdb.store.protocol import GraphStore
 from cmdb.topology.index import TopologyIndex
 from schema import Schema
@@ -29,11 +31,11 @@ log = logging.getLogger(__name__)
 
 
 class FeedGraphStore(GraphStore, ChangeFeedStore, Protocol):
-    """A GraphStore with a change feed."""
+    """A GraphStore with a change log (every store)."""
 
 
 class ChangeFollower:
-    """Replays a store's change feed into a topology index; every method is safe from any thread."""
+    """Replays a store's change log into a topology index; every method is safe from any thread."""
 
     def __init__(self, store: FeedGraphStore, schema: Schema, index: TopologyIndex, position: int,
                  page: int = 100) -> None:
@@ -44,12 +46,13 @@ class ChangeFollower:
         self.page = page
         self.reloads = 0
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified after each catch-up
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
     def load(cls, store: FeedGraphStore, schema: Schema, compact_threshold: int | None = None) -> ChangeFollower:
-        """Load the index from the store and follow the feed from there.
+        """Load the index from the store and follow the log from there.
 
         The position is read before the load: an entry committed during it is
         replayed once the load is done (its rows may already be in the index).
@@ -67,30 +70,46 @@ class ChangeFollower:
                 return 0
             applied = 0
             while self.position < newest:
-                entries = self.store.read_change_feed(self.position, self.page)
-                if not entries or entries[0].seq != self.position + 1:
+                try:
+                    entries = self.store.read_change_feed(self.position, self.page)
+                except ReloadWhole:
                     newest = self._reload()
                     continue
                 for entry in entries:
                     self.index.apply_rows(entry.nodes, entry.edges)
                     self.position = entry.seq
                 applied += len(entries)
-            if newest < self.position:  # the feed restarted (e.g. the file was replaced): start over
+                if not entries:
+                    break
+            if newest < self.position:  # the log restarted (e.g. the file was replaced): start over
                 self._reload()
+            self._changed.notify_all()
             return applied
 
     def after_apply(self, changes: ChangeSet) -> None:
-        """Ingest listener: this process's own batch reaches the index through the feed, in order.
+        """Ingest listener: this process's own batch reaches the index through the log, in order."""
+        self.catch_up()
 
-        Should the feed have been turned off, the batch is applied directly: this process
-        then still sees its own writes (no longer the others').
+    def wait_for(self, position: int, timeout: float, interval: float = 0.02) -> bool:
+        """Catch up until at ``position`` or later (True), or ``timeout`` seconds passed (False).
+
+        For a request that must see a given write (read-your-writes across replicas):
+        the write may still be committing, or this replica's store be a lagging cluster member.
         """
-        if self.catch_up() == 0 and not self.store.change_feed_enabled():
-            self.index.apply(changes)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.catch_up()
+            if self.position >= position:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._lock:
+                self._changed.wait(min(interval, left))
 
     def _reload(self) -> int:
         position = self.store.change_feed_position()
-        log.warning("change feed: entries after %d are gone (pruned or reset); reloading the topology index",
+        log.warning("change log: entries after %d are gone (pruned or reset); reloading the topology index whole",
                     self.position)
         self.index.replace(TopologyIndex.load(self.store, self.schema))
         self.position = position
@@ -116,4 +135,4 @@ class ChangeFollower:
             try:
                 self.catch_up()
             except Exception:  # a locked or briefly unavailable store: try again next time
-                log.exception("change feed: catching up failed")
+                log.exception("change log: catching up failed")

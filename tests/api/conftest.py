@@ -22,7 +22,7 @@ from cmdb.store.protocol import GraphStore
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb.topology.index import TopologyIndex
+from cmdb.topology.follower import ChangeFollower
 from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from schema import load_schema
@@ -69,6 +69,8 @@ class Api:
     store: CountingStore
     tokens: dict[str, str]
     triggered: list[str] = field(default_factory=list)
+    # Another connection to the same database, as another process (cmdb ingest, a replica) has.
+    open_store: Callable[[], GraphStore] | None = None
 
     def headers(self, role: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -124,17 +126,22 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     tmp: Path = tmp_path_factory.mktemp("api")
     catalog = load_schema()
     inner: GraphStore
+    open_store: Callable[[], GraphStore]
     if request.param == "neo4j":
-        server = request.getfixturevalue("neo4j_server")
-        clear_database(server.url)
-        inner = CypherStore(neo4j_transport(server), catalog)
+        neo4j = request.getfixturevalue("neo4j_server")
+        clear_database(neo4j.url)
+        open_store = lambda: CypherStore(neo4j_transport(neo4j), catalog)  # noqa: E731
+        inner = open_store()
         inner.init_schema()
     else:
-        inner = SQLiteStore(tmp / "cmdb.sqlite", catalog)
+        open_store = lambda: SQLiteStore(tmp / "cmdb.sqlite", catalog)  # noqa: E731
+        inner = open_store()
     seed(Ingestor(inner, catalog))
     store = CountingStore(inner)
-    index = TopologyIndex.load(inner, catalog)
-    ingestor = Ingestor(store, catalog, listeners=[index.apply])  # type: ignore[arg-type]
+    # As `cmdb serve` does: the index follows the store's change log, this process's writes included.
+    follower = ChangeFollower.load(inner, catalog)  # type: ignore[arg-type]
+    index = follower.index
+    ingestor = Ingestor(store, catalog, listeners=[follower.after_apply])  # type: ignore[arg-type]
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
     plain = {role.value: tokens.create(f"test-{role.value}", role, **(COLLECTOR_BINDING if role is Role.COLLECTOR else {}))[1]  # type: ignore[arg-type]
@@ -150,8 +157,10 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         triggered.append(job)
         return f"run-{job}-{len(triggered)}"
 
-    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(store_threads=0), ingestor=ingestor,  # type: ignore[arg-type]
-                     trigger_discovery=trigger)
+    app = create_app(store, catalog, token_store, index=index,  # type: ignore[arg-type]
+                     settings=ApiSettings(store_threads=0, min_position_wait_s=1), ingestor=ingestor,
+                     trigger_discovery=trigger, change_log=follower,
+                     refresh=follower.catch_up if request.param == "sqlite" else None)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                            timeout_graceful_shutdown=2))
@@ -163,7 +172,8 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         assert thread.is_alive(), "uvicorn exited"
         time.sleep(0.02)
     try:
-        yield Api(url=f"http://127.0.0.1:{port}", store=store, tokens=plain, triggered=triggered)
+        yield Api(url=f"http://127.0.0.1:{port}", store=store, tokens=plain, triggered=triggered,
+                  open_store=open_store)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -47,7 +47,9 @@ def test_serve_and_token_lifecycle(tmp_path: Path) -> None:
         wait_for_healthz(proc, url, 60, lambda: proc.stderr.read() if proc.stderr else "")
         auth = {"Authorization": f"Bearer {token}"}
         r = httpx.post(f"{url}/graphql", json={"query": "{ cis(first: 1) { edges { cursor } } }"}, headers=auth)
-        assert r.status_code == 200 and r.json() == {"data": {"cis": {"edges": []}}}
+        # extensions.changeLog: the store's change-log position the answer reflects (nothing written yet)
+        assert r.status_code == 200 and r.json() == {"data": {"cis": {"edges": []}},
+                                                     "extensions": {"changeLog": {"position": 0}}}
         trig = httpx.post(f"{url}/graphql", headers=auth,
                           json={"query": 'mutation { triggerDiscovery(job: "x") { __typename } }'})
         assert trig.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -2,8 +2,10 @@
 
 The fault is real: the worker process is frozen with SIGSTOP (its event loop then answers
 nothing, as when stuck in a computation). ``/healthz``, answered by the other worker,
-reports every worker's liveness; the frozen one shows as not alive, then is killed and a
-new worker takes its slot and answers. Waits are bounded polls, not timing assertions.
+reports every worker's liveness (each worker's event loop beats into a shared directory);
+the frozen one shows as not alive, then uvicorn's supervisor, whose health check the
+frozen process no longer answers, kills it and starts a new worker that answers. Waits
+are bounded polls, not timing assertions.
 """
 
 from __future__ import annotations
@@ -69,11 +71,10 @@ def test_a_frozen_worker_is_reported_and_replaced(tmp_path: Path) -> None:
         assert seen["worker"] != frozen
         # ... which is then killed and replaced by a new worker that answers its checks.
         replaced = _poll(url, lambda h: frozen not in {w["pid"] for w in h["workers"]}
-                         and all(w["alive"] for w in h["workers"]))
+                         and len(h["workers"]) == 2 and all(w["alive"] for w in h["workers"]))
         new = {w["pid"] for w in replaced["workers"]} - pids
         assert len(new) == 1, replaced
         _poll(url, lambda h: h["worker"] in new)  # the replacement serves requests
-        assert "has not answered its liveness check" in log_path.read_text()
         assert not Path(f"/proc/{frozen}").exists() or "Z" in Path(f"/proc/{frozen}/stat").read_text().split()[2]
     finally:
         if frozen and Path(f"/proc/{frozen}").exists():

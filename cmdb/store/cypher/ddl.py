@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cmdb.store.cypher import change_log_statements as change_log
 from cmdb.store.cypher.statements import (
     CI_LABEL,
     COUNTER_LABEL,
@@ -63,6 +64,10 @@ def index_specs(schema: Schema) -> list[IndexSpec]:
         IndexSpec(SIGHTING_LABEL, "subject_uid"),
         IndexSpec(RUN_LABEL, "run_id", unique=True),
         IndexSpec(COUNTER_LABEL, "name", unique=True),
+        # The change log (change_log.py): one head node, entries read by position and pruned by time.
+        IndexSpec(change_log.HEAD_LABEL, "name", unique=True),
+        IndexSpec(change_log.ENTRY_LABEL, "position"),
+        IndexSpec(change_log.ENTRY_LABEL, "at"),
     ]
     indexed = sorted({a.name for c in schema.classes.values() for a in c.attributes.values() if a.indexed})
     specs.extend(IndexSpec(CI_LABEL, name) for name in indexed if name != "name")

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 
+from cmdb.store.cypher import change_log_statements as change_log
 from cmdb.store.cypher.codec import (
     CI_ATTRIBUTES,
     CI_COLUMNS,
@@ -433,6 +434,7 @@ class Statements:
         for name, value in vars(self).items():
             if isinstance(value, str):
                 yield name, value
+        yield from change_log.STATEMENTS.items()
         for ci_class in sorted(self.schema.classes):
             yield f"upsert_cis[{ci_class}]", self.upsert_cis(ci_class)
         for ci_class in sorted(self.schema.classes):
@@ -462,12 +464,13 @@ class Statements:
 
     def labels(self) -> list[str]:
         """Every node label the statements may name."""
-        return sorted({*SYSTEM_LABELS, *self.all_class_labels})
+        return sorted({*SYSTEM_LABELS, *change_log.LABELS, *self.all_class_labels})
 
     def property_keys(self) -> list[str]:
         """Every property name the statements may touch (for the linter's schema check)."""
         names = set(CI_RESERVED) | set(REL_RESERVED)
         names |= {a for c in self.schema.classes.values() for a in c.attributes}
+        names |= set(change_log.PROPERTY_KEYS)
         names |= {"key", "seq", "subject_uid", "subject_kind", "action", "changes", "source", "run_id", "at",
                   "sid", "skey", "scope", "seen_at", "missed", "started_at", "finished_at", "status", "job",
                   "counts", "errors", "owner", "heartbeat_at", "job_run_id", "scan_started_at", "scan_finished_at",

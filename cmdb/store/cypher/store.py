@@ -17,6 +17,7 @@ from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
 from cmdb.store.cypher.bulk import apply_pipelined
+from cmdb.store.cypher.change_log import CypherChangeLog, log_units
 from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE
 from cmdb.store.cypher.ddl import index_specs
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY, SearchShape, Statements
@@ -41,8 +42,8 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-class CypherStore:
-    """GraphStore over a :class:`CypherTransport`.
+class CypherStore(CypherChangeLog):
+    """GraphStore over a :class:`CypherTransport` (with its change log, :mod:`.change_log`).
 
     ``batch_size`` bounds the rows of one statement. ``apply`` keeps the
     protocol's all-or-nothing promise, so a ChangeSet is written as one
@@ -263,6 +264,8 @@ class CypherStore:
             units.append(Unit(st.append_history, {"rows": chunk}, BOOKKEEPING))
         for chunk in _chunks(codec.sighting_rows(changes.sightings), self.batch_size):
             units.append(Unit(st.upsert_sightings, {"rows": chunk}, BOOKKEEPING))
+        # Last of the topology statements: the change-log entry, in the same transaction (FalkorDB: query).
+        units.extend(log_units(changes, self.retention_ms))
         return units
 
     def _by_shape(self, rows: list[list[Any]]) -> list[tuple[tuple[str, tuple[str, ...] | None], list[list[Any]]]]:

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from cmdb.ingest import Ingestor
+from cmdb.store.cypher import change_log_statements as change_log
 from cmdb.store.cypher.falkordb_server import FalkorDBServer
 from cmdb.store.cypher.falkordb_transport import FalkorDBTransport
 from cmdb.store.cypher.statements import BOOKKEEPING, BOOKKEEPING_LABELS, TOPOLOGY, Statements
@@ -59,7 +60,7 @@ def test_bookkeeping_lives_in_its_own_graph_and_reads_back_as_one_store(tmp_path
 
         names = {n.decode() if isinstance(n, bytes) else n for n in split.transport.execute("GRAPH.LIST")}  # type: ignore[attr-defined]
         assert names == {"cmdb", "cmdb_bookkeeping", "one"}
-        class_labels = set(Statements(schema).all_class_labels) | {"CI"}
+        class_labels = set(Statements(schema).all_class_labels) | {"CI", *change_log.LABELS}
         assert "CI" in labels(split, TOPOLOGY) <= class_labels
         assert labels(split, BOOKKEEPING) == BOOKKEEPING_LABELS
         assert labels(single, TOPOLOGY) == labels(split, TOPOLOGY) | BOOKKEEPING_LABELS  # one graph holds both
