@@ -36,14 +36,14 @@ def wait_until_healthy(url: str, proc: subprocess.Popen[bytes] | subprocess.Pope
     with httpx.Client(timeout=5) as client:  # one client: building one costs an SSL context each time
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+                raise AssertionError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
             try:
                 if client.get(f"{url}/healthz").status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"{proc.args} did not answer in {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+                raise AssertionError(f"{proc.args!r} did not answer in {timeout:.0f} s:\n{log.read_text()[-4000:]}")
             time.sleep(0.1)
 
 
