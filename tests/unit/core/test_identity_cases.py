@@ -116,7 +116,9 @@ def test_what_name_only_sources_said_of_a_rebuilt_host_before_ssh_found_it_goes_
     new CI, it takes over their sightings, values and the interface the agent reported; whichever order the
     sources report in, the end is the same and the old CI keeps only what its own machine's SSH said."""
     ctx = context("db1")
-    agent = linux_agent_walk("db1", str(ctx.address), ((9, "eth9", "525400999999", "10.9.0.9", b"\xff\xff\xff\x00"),))
+    agent = linux_agent_walk("db1", str(ctx.address), (
+        (2, "eth0", "3e9ad24c80e9", "10.250.9.1", b"\xff\xff\xff\x00"),  # SSH reports it too: split, not moved
+        (9, "eth9", "525400999999", "10.9.0.9", b"\xff\xff\xff\x00")))
 
     def name_only(owner: str) -> None:
         assert harness.run([register_line("DB1.lab.test.", owner)], source="sample",
@@ -147,6 +149,12 @@ def test_what_name_only_sources_said_of_a_rebuilt_host_before_ssh_found_it_goes_
     assert [c.parent_uid for c in eth9] == [new.uid]
     assert {(r.source_uid, r.target_uid) for r in harness.all_rels() if r.target_uid == eth9[0].uid} == {
         (new.uid, eth9[0].uid)}
+    # eth0, which SSH reported on the old machine too: the old machine's keeps SSH's sighting, the agent's
+    # part went to the new machine's eth0, which SSH then found (one eth0 per host, whatever the order).
+    eth0 = {c.parent_uid: c.uid for c in harness.all_cis() if c.ci_class == "interface" and c.attributes.get("name") == "eth0"}
+    assert set(eth0) == {old.uid, new.uid}
+    by_iface = {(s.subject_uid, s.source) for s, _ in harness.store.sightings_of(list(eth0.values()))}
+    assert by_iface == {(eth0[old.uid], "ssh"), (eth0[new.uid], "ssh"), (eth0[new.uid], "snmp")}
     if ssh_last:  # said on both CIs, naming the other
         assert any(h.changes.get("handed_over_from") == [None, old.uid] for h in harness.store.history(new.uid))
         assert any(h.changes.get("handed_over_to") == [None, new.uid] for h in harness.store.history(old.uid))
