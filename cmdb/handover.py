@@ -174,7 +174,7 @@ class _Handing:
         keys = keys_for(cls, child.attributes, new.uid)
         batch.prefetch_keys(keys)
         existing, _ = batch.match(keys, child.attributes, identity(batch.schema, cls))
-        if existing is not None and existing.parent_uid == new.uid:  # the new CI has it already
+        if isinstance(existing, CI) and existing.parent_uid == new.uid:  # the new CI has it already
             taken, given = self.values(child, existing)
             batch._history(existing.uid, "ci", Action.UPDATE, {"handed_over_from": [None, child.uid], **taken})
             batch._history(child.uid, "ci", Action.UPDATE, {"handed_over_to": [None, existing.uid], **given})
