@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from cmdb.aging import AgingReport, age_scope
 from cmdb.errors import IdentityConflict, InvalidItem, RunStateError
 from cmdb.gc_pause import gc_paused
+from cmdb.handover import hand_over
 from cmdb.identify import Identity, check_class, contradicts, corroborating, identity, keys_for, validate_attributes
 from cmdb.merge import absorb
 from cmdb.model import (
@@ -46,7 +47,7 @@ from cmdb.reconcile import Precedence, merge_attributes, merge_evidence
 from cmdb.redact import redact_attributes, redact_relation_attributes
 from cmdb.run_owner import current_owner
 from cmdb.store.protocol import GraphStore
-from schema import CIClass, Schema
+from schema import CIClass, Schema, Strength
 
 if TYPE_CHECKING:
     from cmdb.runs import ActiveRun
@@ -383,6 +384,8 @@ class _Batch:
             ci = self._create(cls, values, obs, parent_uid, observed)
         else:
             self._update(ci, cls, values, obs, parent_uid, observed)
+        if not obs.hearsay:
+            self._hand_over(ci, keys, values, identity(schema, cls))
         for other in absorbed:  # the same thing: nothing separates it from this CI
             absorb(self, ci, other)
         self._sight(ci.uid, "ci")
@@ -390,6 +393,28 @@ class _Batch:
             rel_type = cls.dependency.relationship
             self.pending.append((rel_uid(parent_uid, rel_type, ci.uid), parent_uid, rel_type, ci.uid,
                                  _NO_ATTRIBUTES, "declared", 1.0, obs.observed_at))
+
+    def _hand_over(self, new: CI, keys: list[str], values: dict[str, Any], ident: Identity) -> None:
+        """The CI an observation with a strong identifier landed on, when another CI holds its name with a strong
+        identifier that disagrees (a machine rebuilt under its name): it takes over what name-only sources put
+        on that CI since that CI was last seen with its own (:mod:`cmdb.handover`)."""
+        strong = ident.strong
+        if not strong or ident.cls.dependency is not None or not any(values.get(a) is not None for a in strong):
+            return
+        key_cache = self.key_cache
+        for key in keys:
+            if len(key_cache.get(key, ())) < 2:  # the usual case: the name is this CI's alone
+                continue
+            rule = ident.rules[key[:key.index("|")]]
+            if rule.strength is not Strength.NAME:
+                continue
+            for old in self.candidates(key):
+                if old.uid == new.uid or old.status is Lifecycle.RETIRED or old.uid in self.sighted \
+                        or old.uid in self.run_sighted:  # seen by this run too: two live things, no replacement
+                    continue
+                if contradicts(values, old.attributes, strong) and not contradicts(values, old.attributes, rule.scope):
+                    hand_over(self, new, old, ident)
+            return  # the first name rule names the predecessor
 
     def _create(self, cls: CIClass, values: dict[str, Any], obs: Observation, parent_uid: str | None,
                 observed: dict[str, Any] | None = None) -> CI:

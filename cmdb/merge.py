@@ -122,9 +122,9 @@ def _relationships_of(batch: _Batch, uid: str) -> list[Relationship]:
     return sorted(found.values(), key=lambda r: r.uid)
 
 
-def _move_relationships(batch: _Batch, old: str, new: str) -> list[tuple[str, str]]:
-    """Re-point every edge of ``old`` at ``new``; returns (old edge uid, new edge uid) pairs."""
-    rels = _relationships_of(batch, old)
+def _move_relationships(batch: _Batch, old: str, new: str, only: set[str] | None = None) -> list[tuple[str, str]]:
+    """Re-point every edge of ``old`` (or those of ``only``) at ``new``; returns (old edge uid, new edge uid) pairs."""
+    rels = [r for r in _relationships_of(batch, old) if only is None or r.uid in only]
     targets: dict[str, tuple[Relationship, str, str]] = {}
     for rel in rels:
         src = new if rel.source_uid == old else rel.source_uid
@@ -198,10 +198,12 @@ def _move_sightings(batch: _Batch, pairs: list[tuple[str, str]]) -> None:
         by_subject[new] = list(merged.values())
 
 
-def _move_dependents(batch: _Batch, keep: CI, gone: CI) -> None:
-    """Re-parent the absorbed CI's dependents; one with the identity of a dependent the kept CI has merges into it."""
+def _move_dependents(batch: _Batch, keep: CI, gone: CI, only: set[str] | None = None) -> None:
+    """Re-parent the absorbed CI's dependents (or those of ``only``); one with the identity of a dependent
+    the kept CI has merges into it."""
     schema = batch.schema
-    children_uids = sorted({r.target_uid for r in _relationships_of(batch, keep.uid)})
+    children_uids = sorted({r.target_uid for r in _relationships_of(batch, keep.uid)
+                            if only is None or r.target_uid in only})
     batch.cis.update(batch.store.get_cis([u for u in children_uids if u not in batch.cis]))
     children = [batch.cis[u] for u in children_uids if u in batch.cis and batch.cis[u].parent_uid == gone.uid]
     for child in children:

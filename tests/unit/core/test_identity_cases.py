@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cmdb.model import Action, Lifecycle
-from cmdb.observation import Observation
+from cmdb.observation import Observation, parse_item
 from discovery.aws.transform import transform_global
 from discovery.snmp import oids, snmprec
 from discovery.snmp.build import BuildContext, DeviceWalk, build_device, name_identifiers
@@ -100,6 +100,71 @@ def test_a_host_rebuilt_under_its_name_with_a_new_machine_id_is_a_new_ci_and_the
         ssh(harness, rebuilt, context("db1"))
     statuses = {h.attributes["machine_id"]: h.status for h in hosts(harness, None)}
     assert statuses == {MACHINE_IDS["db1"]: Lifecycle.RETIRED, "0" * 31 + "1": Lifecycle.ACTIVE}
+
+
+def register_line(fqdn: str, owner: str) -> Any:
+    """One line of the asset register as ``cmdb ingest`` reads it: the FQDN someone typed, no machine-id."""
+    return parse_item({"kind": "ci", "source": "sample", "scope": "asset-register", "class": "virtual_machine",
+                       "identifiers": {"fqdn": fqdn}, "attributes": {"owner": owner, "environment": "production"}})
+
+
+@pytest.mark.parametrize("ssh_last", [True, False])
+def test_what_name_only_sources_said_of_a_rebuilt_host_before_ssh_found_it_goes_to_the_new_ci(
+        harness: Harness, ssh_last: bool) -> None:
+    """The register (FQDN only) and the host's SNMP agent (sysName only) cannot tell db1 from its rebuild:
+    reporting before SSH in the rebuild round, they land on the old CI. When SSH's new machine-id makes the
+    new CI, it takes over their sightings, values and the interface the agent reported; whichever order the
+    sources report in, the end is the same and the old CI keeps only what its own machine's SSH said."""
+    ctx = context("db1")
+    agent = linux_agent_walk("db1", str(ctx.address), (
+        (2, "eth0", "3e9ad24c80e9", "10.250.9.1", b"\xff\xff\xff\x00"),  # SSH reports it too: split, not moved
+        (9, "eth9", "525400999999", "10.9.0.9", b"\xff\xff\xff\x00")))
+
+    def name_only(owner: str) -> None:
+        assert harness.run([register_line("DB1.lab.test.", owner)], source="sample",
+                           scope="asset-register")[1].rejected == []
+        assert harness.run(snmp_items(agent), source="snmp", scope="seeds")[1].rejected == []
+
+    ssh(harness, lab_facts("db1"), ctx)
+    harness.clock.advance(1000)
+    name_only("team-old")
+    harness.clock.advance(DAY)
+    rebuilt = dataclasses.replace(lab_facts("db1"), machine_id="0" * 31 + "1")
+    if ssh_last:
+        name_only("team-new")
+        harness.clock.advance(1000)
+        ssh(harness, rebuilt, ctx)
+    else:
+        ssh(harness, rebuilt, ctx)
+        harness.clock.advance(1000)
+        name_only("team-new")
+    old, new = hosts(harness)
+    assert (old.attributes["machine_id"], new.attributes["machine_id"]) == (MACHINE_IDS["db1"], "0" * 31 + "1")
+    sighted = {(s.subject_uid, s.source) for s, _ in harness.store.sightings_of([old.uid, new.uid])}
+    assert sighted == {(old.uid, "ssh"), (new.uid, "ssh"), (new.uid, "sample"), (new.uid, "snmp")}
+    assert (new.attributes["owner"], new.attributes["environment"], new.attributes["sys_name"]) == (
+        "team-new", "production", "db1")
+    assert "owner" not in old.attributes and "environment" not in old.attributes
+    eth9 = [c for c in harness.all_cis() if c.ci_class == "interface" and c.attributes.get("name") == "eth9"]
+    assert [c.parent_uid for c in eth9] == [new.uid]
+    assert {(r.source_uid, r.target_uid) for r in harness.all_rels() if r.target_uid == eth9[0].uid} == {
+        (new.uid, eth9[0].uid)}
+    # eth0, which SSH reported on the old machine too: the old machine's keeps SSH's sighting, the agent's
+    # part went to the new machine's eth0, which SSH then found (one eth0 per host, whatever the order).
+    eth0 = {c.parent_uid: c.uid for c in harness.all_cis() if c.ci_class == "interface" and c.attributes.get("name") == "eth0"}
+    assert set(eth0) == {old.uid, new.uid}
+    by_iface = {(s.subject_uid, s.source) for s, _ in harness.store.sightings_of(list(eth0.values()))}
+    assert by_iface == {(eth0[old.uid], "ssh"), (eth0[new.uid], "ssh"), (eth0[new.uid], "snmp")}
+    if ssh_last:  # said on both CIs, naming the other
+        assert any(h.changes.get("handed_over_from") == [None, old.uid] for h in harness.store.history(new.uid))
+        assert any(h.changes.get("handed_over_to") == [None, new.uid] for h in harness.store.history(old.uid))
+    # The old one ages on its own machine's scans: SSH no longer finds it.
+    for _ in range(4):
+        harness.clock.advance(DAY)
+        ssh(harness, rebuilt, ctx)
+        name_only("team-new")
+    assert {h.attributes["machine_id"]: h.status for h in hosts(harness, None)} == {
+        MACHINE_IDS["db1"]: Lifecycle.RETIRED, "0" * 31 + "1": Lifecycle.ACTIVE}
 
 
 def test_a_switch_replaced_under_its_sysname_with_a_new_serial_is_a_new_ci_and_keeps_its_own_ports(
