@@ -11,6 +11,12 @@ load generator is asyncio with a minimal HTTP/1.1 client, one keep-alive connect
 (``--workers``: the server's worker processes, one per core by default). Two
 scenarios: a CI lookup with its neighbours (and their names and classes), and an
 impact query (``maxDepth: 6``) from a random infrastructure CI.
+
+``--store neo4j`` serves the same estate from the local Neo4j of ``tools/neo4j``
+(data kept under ``--dir``): the SQLite estate is exported and imported into it
+once (``cmdb export`` / ``cmdb import``'s code), so both stores hold the same CIs.
+A Cypher store has no change feed yet, so it serves with one worker
+(``--workers 1``; compare with SQLite at ``--workers 1`` too).
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+if TYPE_CHECKING:
+    from cmdb.store.cypher.neo4j_server import Neo4jServer
 
 LOOKUP = """query($u: ID!) { ci(uid: $u) { uid name ciClass lifecycle attributes
   neighbours(first: 50) { direction relationship { type evidence { method confidence } } ci { uid name ciClass } } } }"""
@@ -94,8 +103,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, db: Path, port: int, cache_size: int | None, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": f"sqlite:///{db}",
+def neo4j_estate(db: Path, workdir: Path, heap_mb: int, pagecache_mb: int) -> Neo4jServer:
+    """The local Neo4j holding the estate of ``db``, started; imported from ``db`` on first use."""
+    import shutil
+    import tempfile
+
+    from cmdb.store.cypher.neo4j_server import Neo4jServer
+    from cmdb.store.factory import open_store
+    from cmdb.store.sqlite import SQLiteStore
+    from cmdb.store.transfer import export_store, import_store
+    from schema import load_schema
+
+    data = workdir / f"{db.stem}.neo4j"
+    done = data / "imported"
+    if not done.exists():
+        shutil.rmtree(data, ignore_errors=True)
+    server = Neo4jServer(data, heap_mb=heap_mb, pagecache_mb=pagecache_mb).start()
+    if done.exists():
+        return server
+    started = time.perf_counter()
+    catalog = load_schema()
+    with tempfile.TemporaryFile(dir=workdir) as dump:
+        source = SQLiteStore(db, catalog)
+        export_store(source, dump)
+        source.close()
+        dump.seek(0)
+        store = open_store(server.url, catalog)
+        store.init_schema()  # type: ignore[attr-defined]
+        counts = import_store(store, catalog, dump, batch_size=5000)
+        store.close()
+    done.write_text(json.dumps(counts.as_dict()))
+    print(f"imported {counts.as_dict()} into Neo4j in {time.perf_counter() - started:.0f} s", flush=True)
+    return server
+
+
+def start_server(workdir: Path, db: Path, port: int, cache_size: int | None, workers: int,
+                 store_url: str | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CMDB_DATA_DIR": str(workdir), "CMDB_STORE_URL": store_url or f"sqlite:///{db}",
            "CMDB_JOBS_FILE": str(workdir / "no-jobs.yaml")}
     if cache_size is not None:
         env["CMDB_API_RESULT_CACHE_SIZE"] = str(cache_size)
@@ -253,6 +297,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="cmdb serve --workers (default: one per core)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--store", choices=["sqlite", "neo4j"], default="sqlite",
+                        help="serve from SQLite (default) or from the local Neo4j holding the same estate")
+    parser.add_argument("--neo4j-heap-mb", type=int, default=1024)
+    parser.add_argument("--neo4j-pagecache-mb", type=int, default=512)
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     db = args.dir / f"estate-{args.cis}.sqlite"
@@ -268,10 +316,22 @@ def main() -> None:
     from cmdb.tokens import Role, TokenService
 
     _, token = TokenService(SQLiteTokenStore(args.dir / "tokens.sqlite")).create("bench", Role.VIEWER)
+    neo4j = None
+    store_url = None
+    if args.store == "neo4j":
+        neo4j = neo4j_estate(db, args.dir, args.neo4j_heap_mb, args.neo4j_pagecache_mb)
+        store_url = neo4j.url
+        print(f"local Neo4j at {store_url}, heap {args.neo4j_heap_mb} MiB, page cache {args.neo4j_pagecache_mb} MiB",
+              flush=True)
     port = free_port()
     started = time.perf_counter()
-    proc = start_server(args.dir, db, port, args.cache_size, args.workers)
-    print(f"cmdb serve --workers {args.workers} up in {time.perf_counter() - started:.1f} s "
+    try:
+        proc = start_server(args.dir, db, port, args.cache_size, args.workers, store_url)
+    except BaseException:
+        if neo4j is not None:
+            neo4j.stop()
+        raise
+    print(f"cmdb serve ({args.store}) --workers {args.workers} up in {time.perf_counter() - started:.1f} s "
           f"(pid {proc.pid}, RSS {rss_mib(proc.pid):.0f} MiB with its workers); "
           f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     url = f"http://127.0.0.1:{port}"
@@ -294,7 +354,7 @@ def main() -> None:
                 cpu = cpu_seconds(proc.pid) - cpu_before
                 lat = out.latencies
                 cacheable = out.cache["hit"] + out.cache["miss"]
-                row = {"scenario": name, "clients": clients, "requests": out.ok, "errors": out.errors,
+                row = {"store": args.store, "workers": args.workers, "scenario": name, "clients": clients, "requests": out.ok, "errors": out.errors,
                        "req_per_s": round(out.ok / out.seconds, 1), "p50_ms": round(pct(lat, 50), 1),
                        "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
                        "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
@@ -312,6 +372,8 @@ def main() -> None:
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        if neo4j is not None:
+            neo4j.stop()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

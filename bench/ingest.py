@@ -38,6 +38,14 @@ from labs.synthetic import SyntheticEstate
 from schema import load_schema
 
 
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by the local server process, 0 if none."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_pass(ingestor: Ingestor, cis: int) -> tuple[tuple[float, float, float], int, int, IngestReport, SyntheticEstate]:
     """(wall s, CPU s, generation CPU s), observation and relation counts, report, estate."""
     estate, streams = estate_streams(cis)
@@ -88,15 +96,19 @@ def main() -> None:
         store = SQLiteStore(path, schema)
         where = str(path)
     ingestor = Ingestor(store, schema)
-    print(f"estate: ~{args.cis} CIs requested; store {where}; {os.cpu_count()} CPUs")
+    print(f"estate: ~{args.cis} CIs requested; store {where}; {os.cpu_count()} CPUs; "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC", flush=True)
     for label in ("first load", "no-change re-ingest"):
         load_before = os.getloadavg()[0]
+        server_before = server_cpu(server.pid if server is not None else None)
         (seconds, cpu, generation), obs, rels, report, estate = one_pass(ingestor, args.cis)
+        server_seconds = server_cpu(server.pid if server is not None else None) - server_before
+        served = f"; local Neo4j CPU {server_seconds:.1f} s" if server is not None else ""
         print(f"{label:>20}: wall {seconds:6.1f} s ({obs / seconds:7.0f} obs/s, {rels / seconds:7.0f} rels/s)"
               f"  CPU {cpu:6.1f} s ({obs / cpu:7.0f} obs/s, {rels / cpu:7.0f} rels/s)"
               f"  [{obs} observations, {rels} relationships; created {report.created}, updated {report.updated},"
               f" rejected {len(report.rejected)}; generation {generation:.1f} s CPU, not timed;"
-              f" load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}]", flush=True)
+              f" load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}{served}]", flush=True)
     counts = store.counts()
     print(f"ground truth: {len(estate.truth.cis)} CIs, {len(estate.truth.relationships)} relationships")
     print(f"store: {counts.cis} CIs, {counts.relationships} relationships, {counts.history} history entries")

@@ -84,6 +84,25 @@ def test_relationships_are_upserted_whether_or_not_the_batch_says_it_created_the
         seen_again.uid: seen_again, fresh.uid: fresh, created.uid: created}
 
 
+def test_a_relationship_seen_again_is_replaced_whole(graph: GraphStore) -> None:
+    """An update writes the relationship's state as given: an attribute gone from it goes,
+    changed evidence replaces the old, and writing it again unchanged leaves it as it is
+    (on the Cypher stores, the update replaces every property with one map)."""
+    first = make_rel("a", "RUNS_ON", "b")
+    first.attributes = {"port": 5432, "protocol": "tcp"}
+    graph.apply(ChangeSet(relationships=[first]))
+    again = make_rel("a", "RUNS_ON", "b")
+    again.attributes = {"port": 5433}
+    again.evidence = RelEvidence(["aws", "ssh"], T0, T0 + 9, 3, "config", 0.9)
+    again.last_run = "r2"
+    graph.apply(ChangeSet(relationships=[again]))
+    assert graph.get_relationships([again.uid]) == {again.uid: again}
+    unchanged = make_rel("a", "RUNS_ON", "b")
+    unchanged.attributes, unchanged.evidence, unchanged.last_run = dict(again.attributes), again.evidence, "r2"
+    graph.apply(ChangeSet(relationships=[unchanged]))
+    assert graph.get_relationships([again.uid]) == {again.uid: again}
+
+
 def test_identification_keys_allow_several_holders_and_removal(store: GraphStore) -> None:
     store.apply(ChangeSet(keys=[("k1", "x"), ("k1", "y"), ("k2", "x")]))
     store.apply(ChangeSet(keys=[("k1", "x")]))  # idempotent

@@ -381,11 +381,18 @@ class Statements:
         on_create = _sets("r", REL_COLUMNS, REL_FIRST, skip=("uid",))
         if attributes:
             on_create = f"r += row[2], {on_create}"
+        # On a match, one map holding every property replaces them all: properties gone from
+        # it go, and Neo4j leaves a property whose value is unchanged untouched. (Replacing
+        # with the attributes alone, then setting the columns, removed and re-wrote every
+        # property of every relationship a re-scan saw again: most of a no-change re-ingest's
+        # server work on Neo4j.)
+        every = ", ".join(f"{name}: row[{REL_FIRST + i}]" for i, name in enumerate(REL_COLUMNS))
+        # ... and the evidence from before this run, which an abandoned run's take-back restores.
+        previous = ", ".join(f"{name}: row[{REL_PREV + i}]" for i, name in enumerate(REL_PREVIOUS))
         return (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
-            f"MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
-            f"ON CREATE SET {on_create} ON MATCH SET r = row[2], {_sets('r', REL_COLUMNS, REL_FIRST)}, "
-            f"{_sets('r', REL_PREVIOUS, REL_PREV)}"
+            f"WITH a, b, row, row[2] AS attributes MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
+            f"ON CREATE SET {on_create} ON MATCH SET r = attributes{{.*, {every}, {previous}}}"
         )
 
     def delete_rels(self, rel_type: str) -> str:
