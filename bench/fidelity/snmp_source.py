@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Callable
 
 from bench.fidelity.seams import RecordedAgents, swapped
-from bench.fidelity.truth import Estate, Host, Iface, NetDevice
+from bench.fidelity.truth import SITES, Estate, Host, Iface, NetDevice
 from bench.fidelity.units import Index, Run
 from discovery.snmp import oids
 from discovery.snmp import scanner as snmp_scanner
@@ -221,7 +221,7 @@ def _scan_site(estate: Estate, site: str, rnd: int, clock: Callable[[], int]) ->
         return result
 
     scanner = SnmpScanner(
-        parse_targets({"scope": scope, "network_scope": site, "targets": [{"seeds": seeds, "credentials": ["site"]}]}),
+        parse_targets({"scope": scope, "network_scope": site, "dns_domain": SITES[site], "targets": [{"seeds": seeds, "credentials": ["site"]}]}),
         {"site": V2cCredential(name="site", community=ResolvedSecret("public"))},
         ScanOptions(concurrency=8), client=RecordedAgents(walks))  # type: ignore[arg-type]
     with swapped(snmp_scanner, now_ms=clock, build_device=observed):

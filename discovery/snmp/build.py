@@ -61,6 +61,7 @@ class BuildContext:
     observed_at: int
     source: str = "snmp"
     network_scope: str = "global"
+    dns_domain: str | None = None  # the targets' domain of a device whose own sysName is short
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,20 @@ def name_identifiers(name: str | None) -> dict[str, str]:
     return ids
 
 
-def device_identifiers(system: SystemInfo, serial: str | None) -> dict[str, str]:
+def device_identifiers(system: SystemInfo, serial: str | None, dns_domain: str | None = None) -> dict[str, str]:
+    """The device's own identifiers; ``dns_domain``: the domain its short sysName is in, if configured.
+
+    A short sysName alone (Net-SNMP's default: the kernel's host name) names any same-named
+    host of any domain: with the site's domain it names this one (its FQDN too), as SSH does.
+    """
     ids: dict[str, str] = {}
     if serial:
         ids["serial_number"] = serial
     if system.chassis_id:
         ids["chassis_id"] = system.chassis_id
     ids.update(name_identifiers(system.sys_name or system.lldp_sys_name))
+    if dns_domain and "sys_name" in ids and "dns_domain" not in ids:
+        ids.update(name_identifiers(f"{ids['sys_name']}.{dns_domain}"))
     return ids
 
 
@@ -217,7 +225,7 @@ class _Builder:
         walk, values = self.walk, self.walk.values
         system = parse_system(walk.scalars)
         chassis = parse_chassis(values)
-        ids = device_identifiers(system, chassis.serial_number if chassis else None)
+        ids = device_identifiers(system, chassis.serial_number if chassis else None, self.ctx.dns_domain)
         if not ids:
             self.result.error = "device has no sysName, LLDP chassis id or serial number to identify it"
             return self.result

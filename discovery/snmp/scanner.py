@@ -116,7 +116,8 @@ class SnmpScanner:
         client = self._client or SnmpClient(self.options.client)
         scope = self.targets.scope
         summary = self.summary = ScanSummary()
-        ctx = BuildContext(scope=scope, observed_at=now_ms(), network_scope=self.targets.network_scope)
+        ctx = BuildContext(scope=scope, observed_at=now_ms(), network_scope=self.targets.network_scope,
+                           dns_domain=self.targets.dns_domain)
         missing = sorted({n for e in self.targets.entries for n in e.credentials} - set(self.credentials))
         errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
         problems: list[str] = []

@@ -5,6 +5,7 @@ A targets file (YAML)::
 
     scope: lab                 # the scan scope (one scan run)
     network_scope: global      # addressing scope of the ip_address CIs
+    dns_domain: dc1.example.com  # optional: the domain of a device whose sysName is a short name
     port: 161
     targets:
       - seeds: [10.0.0.1, "10.0.0.2:1161"]
@@ -91,6 +92,9 @@ class Targets:
     port: int = 161
     network_scope: str = "global"
     crawl: Crawl = field(default_factory=Crawl)
+    # The site's DNS domain (a resolver's search domain): a Net-SNMP host's sysName is its short
+    # name, which is unique only within its domain; without one it could be any same-named host.
+    dns_domain: str | None = None
 
     def initial(self) -> list[tuple[Endpoint, tuple[str, ...], bool]]:
         """(endpoint, credential names, is_seed) for every starting address, de-duplicated.
@@ -183,6 +187,7 @@ def parse_targets(raw: dict[str, Any], default_scope: str = "snmp") -> Targets:
         port=port,
         network_scope=str(raw.get("network_scope", "global")),
         crawl=crawl,
+        dns_domain=str(raw.get("dns_domain") or "").strip().rstrip(".").lower() or None,
     )
 
 

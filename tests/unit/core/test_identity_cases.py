@@ -18,6 +18,7 @@ from discovery.aws.transform import transform_global
 from discovery.snmp import oids, snmprec
 from discovery.snmp.build import BuildContext, DeviceWalk, build_device, name_identifiers
 from discovery.snmp.parsers.entity import parse_chassis
+from discovery.snmp.targets import parse_targets
 from discovery.snmp.values import Oid, Value
 from discovery.ssh.facts import Address, HostFacts, InterfaceFact, LldpChassis
 from discovery.ssh.observations import HostContext, host_items
@@ -495,3 +496,42 @@ def test_a_neighbours_hearsay_never_overwrites_what_the_device_said_itself_and_a
         items = [i.model_copy(update={"observed_at": harness.clock.now}) for i in items]
         _, report = harness.run(items, source="snmp", scope="seeds")
         assert report.updated == 0 and report.created == 0
+
+
+@pytest.mark.parametrize("order", ["register,ssh-east,snmp,ssh-west", "snmp,register,ssh-east,ssh-west",
+                                   "ssh-east,snmp,ssh-west,register"])
+def test_a_bare_sysname_polled_in_a_site_with_its_domain_lands_on_that_sites_host(harness: Harness,
+                                                                                  order: str) -> None:
+    """app1.east (register and SSH) and app1.west (register only, until its SSH scan): west's Net-SNMP
+    agent says only ``app1``. The site's SNMP targets name the site's domain, so the agent's host is
+    app1.west.example.com whatever reported first, never east's CI (which once was the only app1)."""
+    targets = parse_targets({"scope": "snmp-west", "network_scope": "west", "dns_domain": "West.Example.COM.",
+                             "targets": [{"seeds": ["10.2.0.5"], "credentials": ["site"]}]})
+    assert targets.dns_domain == "west.example.com"
+    walk = linux_agent_walk("app1", "10.2.0.5", ((7, "eth7", "525400777777", "10.2.0.5", b"\xff\xff\xfc\x00"),))
+    built = build_device(walk, BuildContext(scope="snmp-west", observed_at=T0, network_scope="west",
+                                            dns_domain=targets.dns_domain))
+    assert built.error is None
+    base = lab_facts("app1")
+    steps = {
+        "register": lambda: harness.run([register_line("app1.east.example.com", "team-e"),
+                                         register_line("app1.west.example.com", "team-w")],
+                                        source="sample", scope="asset-register"),
+        "ssh-east": lambda: ssh(harness, dataclasses.replace(base, fqdn="app1.east.example.com", machine_id="11" * 16),
+                                dataclasses.replace(context("app1", "east"), address="10.1.0.5")),
+        "ssh-west": lambda: ssh(harness, dataclasses.replace(base, fqdn="app1.west.example.com", machine_id="22" * 16),
+                                dataclasses.replace(context("app1", "west"), address="10.2.0.5")),
+        "snmp": lambda: harness.run(built.items, source="snmp", scope="snmp-west"),
+    }
+    for step in order.split(","):
+        steps[step]()
+        harness.clock.advance(1000)
+    cis = {c.uid: c for c in harness.all_cis()}
+    devices = hosts(harness)
+    assert sorted((c.attributes.get("fqdn"), c.attributes.get("machine_id")) for c in devices) == [
+        ("app1.east.example.com", "11" * 16), ("app1.west.example.com", "22" * 16)]
+    eth7 = [c for c in cis.values() if c.ci_class == "interface" and c.attributes["name"] == "eth7"]
+    assert [cis[c.parent_uid].attributes["machine_id"] for c in eth7] == ["22" * 16]
+    snmp_seen = {cis[s.subject_uid].attributes["fqdn"] for s, _ in harness.store.sightings_of([c.uid for c in devices])
+                 if (s.source, s.scope) == ("snmp", "snmp-west")}
+    assert snmp_seen == {"app1.west.example.com"}
