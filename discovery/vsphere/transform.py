@@ -89,6 +89,11 @@ def vm_ref(props: dict[str, Any]) -> CIRef | None:
     """A VM by BIOS UUID and instance UUID (either suffices; None when vCenter gives neither)."""
     ids = {k: v for k, v in (("dmi_uuid", _uuid(props.get("config.uuid"))),
                              ("instance_id", _uuid(props.get("config.instanceUuid")))) if v}
+    guest = str(props.get("guest.hostName") or "").strip().rstrip(".").lower()
+    if ids and "." in guest and not _is_ip(guest):
+        # The guest's FQDN (VMware Tools): a name, refused wherever a UUID disagrees; it lets a
+        # rebuilt VM take what name-only sources said of its name from the old VM's CI.
+        ids["fqdn"] = guest
     return CIRef(ci_class="virtual_machine", identifiers=ids) if ids else None
 
 

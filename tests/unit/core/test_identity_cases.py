@@ -22,6 +22,7 @@ from discovery.snmp.targets import parse_targets
 from discovery.snmp.values import Oid, Value
 from discovery.ssh.facts import Address, HostFacts, InterfaceFact, LldpChassis
 from discovery.ssh.observations import HostContext, host_items
+from discovery.vsphere.transform import vm_ref
 from tests.builders import DAY, T0, Harness, obs, ref, rel
 from tests.unit.discovery.ssh.ssh_recordings import MACHINE_IDS, context, lab_facts
 
@@ -535,3 +536,34 @@ def test_a_bare_sysname_polled_in_a_site_with_its_domain_lands_on_that_sites_hos
     snmp_seen = {cis[s.subject_uid].attributes["fqdn"] for s, _ in harness.store.sightings_of([c.uid for c in devices])
                  if (s.source, s.scope) == ("snmp", "snmp-west")}
     assert snmp_seen == {"app1.west.example.com"}
+
+
+@pytest.mark.parametrize("register_first", [True, False])
+def test_a_vm_rebuilt_while_its_guest_is_unreachable_takes_its_register_line_from_the_old_ci(
+        harness: Harness, register_first: bool) -> None:
+    """vm1 is rebuilt (new BIOS and instance UUIDs) in a round where SSH cannot reach it. vCenter's
+    guest host name (its FQDN) names the new VM: the register's FQDN line goes to the new CI, not the
+    old VM's CI, which keeps only what vCenter said of the old VM."""
+    def vm(uuid: str) -> Observation:
+        found = vm_ref({"config.uuid": uuid, "config.instanceUuid": uuid[::-1], "guest.hostName": "VM1.lab.test."})
+        assert found is not None and found.identifiers["fqdn"] == "vm1.lab.test"
+        return obs("virtual_machine", found.identifiers, {"name": "vm1"}, source="vsphere", scope="vc1",
+                   at=harness.clock.now)
+
+    def register() -> None:
+        assert harness.run([register_line("vm1.lab.test", "team-1")], source="sample",
+                           scope="asset-register")[1].rejected == []
+
+    old, new = "4201aaaa-0000-0000-0000-00000000000a", "4201bbbb-0000-0000-0000-00000000000b"
+    register()
+    harness.run([vm(old)], source="vsphere", scope="vc1")
+    harness.clock.advance(DAY)
+    for step in ((register, lambda: harness.run([vm(new)], source="vsphere", scope="vc1")) if register_first
+                 else (lambda: harness.run([vm(new)], source="vsphere", scope="vc1"), register)):
+        step()
+    vms = {c.attributes["dmi_uuid"]: c for c in hosts(harness, None) if c.attributes.get("dmi_uuid")}
+    assert sorted(vms) == [old, new]
+    latest = {(s.subject_uid, s.source): s.seen_at for s, _ in harness.store.sightings_of([c.uid for c in vms.values()])}
+    assert {src for uid, src in latest if uid == vms[new].uid} == {"vsphere", "sample"}
+    assert latest[(vms[new].uid, "sample")] == max(latest.values())
+    assert vms[new].attributes["owner"] == "team-1"
