@@ -169,6 +169,7 @@ def serve(
     from cmdb_cli.workers import LIVENESS_DIR, LIVENESS_TIMEOUT, WorkerStartupError, serve_workers
 
     _check_api_settings()  # before any worker starts: each would fail the same way
+    open_store(store_url).close()  # likewise an unreachable store: said once, here (exit 2)
     os.environ[_WORKER_OPTIONS] = options.to_json()
     os.environ[LIVENESS_DIR] = tempfile.mkdtemp(prefix="cmdb-liveness-")
     os.environ[LIVENESS_TIMEOUT] = str(liveness_timeout)

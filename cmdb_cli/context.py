@@ -116,9 +116,18 @@ def schema() -> Schema:
 
 def open_store(url: str | None = None) -> GraphStore:
     """The store named by ``url``, or by CMDB_STORE_URL, or the embedded default."""
+    import typer
+
+    from cmdb.redact import redact_text
+    from cmdb.store.cypher.transport import TransientStoreError
     from cmdb.store.factory import open_store as open_by_url
 
-    return open_by_url(url or settings().resolved_store_url(), schema=schema())
+    resolved = url or settings().resolved_store_url()
+    try:
+        return open_by_url(resolved, schema=schema())
+    except TransientStoreError as exc:  # down or unreachable: say so, not a driver's traceback
+        err_console.print(f"cmdb: the store cannot be reached: {redact_text(str(exc))}")
+        raise typer.Exit(code=2) from None
 
 
 def open_ingestor(store: GraphStore, listeners: Sequence[Listener] = ()) -> Ingestor:

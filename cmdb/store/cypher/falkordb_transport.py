@@ -41,6 +41,7 @@ from cmdb.store.cypher.transport import (
     ConstraintViolation,
     Prepared,
     Row,
+    StoreUnavailable,
     TransientStoreError,
     Unit,
     WriteLockLost,
@@ -183,8 +184,11 @@ class FalkorDBTransport:
         socket_timeout: float | None = 300.0,
         bookkeeping_graph: str | None = None,
     ) -> None:
-        self._db = FalkorDB(host=host, port=port, username=username, password=password, ssl=ssl,
-                            socket_timeout=socket_timeout)
+        try:
+            self._db = FalkorDB(host=host, port=port, username=username, password=password, ssl=ssl,
+                                socket_timeout=socket_timeout)
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # the client connects at once
+            raise StoreUnavailable(f"FalkorDB at {host}:{port} cannot be reached: {exc}") from exc
         self.graph_name = graph
         if bookkeeping_graph is None:
             bookkeeping_graph = f"{graph}_bookkeeping" if self._split_layout(graph) else graph

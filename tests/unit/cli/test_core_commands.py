@@ -96,7 +96,12 @@ def test_unknown_uid_is_a_clear_error(data_dir: Path) -> None:
     assert "CI 'does-not-exist' not found" in result.stdout + result.stderr
 
 
-def test_serve_with_workers_needs_the_embedded_store(data_dir: Path) -> None:
-    result = cmdb(["serve", "--workers", "2", "--store", "falkordb://127.0.0.1:1/cmdb"], data_dir)
-    assert result.returncode == 2
-    assert "need a store with a change feed" in result.stdout + result.stderr
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_an_unreachable_store_says_so_and_starts_nothing(data_dir: Path, workers: str) -> None:
+    # Port 1 on 127.0.0.1: nothing listens there, so the connection is refused at once.
+    result = cmdb(["serve", "--workers", workers, "--store", "falkordb://127.0.0.1:1/cmdb"], data_dir)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "cmdb: the store cannot be reached: FalkorDB at 127.0.0.1:1 cannot be reached" in out
+    assert "Traceback" not in out
+    assert "worker pid" not in out  # refused before any worker was started
