@@ -22,6 +22,7 @@ from cmdb.topology import TopologyIndex
 from discovery.runner import run_scan
 from discovery.snmp import oids, snmprec
 from discovery.snmp.build import BuildContext, DeviceWalk, build_device
+from discovery.snmp.links import link_relations
 from discovery.ssh.scanner import SSHScanner
 from tests.builders import Harness
 from tests.integration.ssh.netns import AppLab, LabHost
@@ -34,9 +35,12 @@ UPLINK = "kexuehuitang"  # one of the switch's own LLDP neighbours, taken as the
 def ingest_switch(harness: Harness) -> None:
     records = dict(snmprec.load(RECORDING))
     walk = DeviceWalk("192.0.2.10", {o: records[o] for o in oids.SCALARS if o in records}, records)
-    result = build_device(walk, BuildContext(scope="seeds", observed_at=harness.clock()))
+    ctx = BuildContext(scope="seeds", observed_at=harness.clock())
+    result = build_device(walk, ctx)
     assert result.error is None
-    _, report = harness.run(result.items, source="snmp", scope="seeds")
+    # As the SNMP scanner does: a device's links (its uplink among them) are joined over the scope.
+    links, _ = link_relations([result], ctx)
+    _, report = harness.run([*result.items, *links], source="snmp", scope="seeds")
     assert report.rejected == []
 
 
