@@ -108,7 +108,8 @@ def index_for(host: Host, estate: Estate | None = None) -> Index:
     index.add("device", None, host.tid, host.machine_id, host.instance_id, host.fqdn, host.short)
     if host.lldpd:
         index.add("device", None, host.tid, host.primary.mac)
-        for lk in estate.links if estate is not None else ():
+    if host.lldpd and estate is not None:
+        for lk in estate.links:
             if lk.b == host.tid and lk.a in estate.devices:  # the switch lldpd hears, and its port
                 dev = estate.devices[lk.a]
                 index.add("device", None, dev.tid, dev.sysname, dev.chassis_mac)
