@@ -52,8 +52,8 @@ class CrashAfter:
         return getattr(self.store, name)
 
 
-def streams() -> list[tuple[str, str, list[Any]]]:
-    return [(src, scope, list(items)) for src, scope, items in SyntheticEstate(EstateSpec.for_size(SIZE, 4.0, 5)).streams()]
+def streams(size: int = SIZE) -> list[tuple[str, str, list[Any]]]:
+    return [(src, scope, list(items)) for src, scope, items in SyntheticEstate(EstateSpec.for_size(size, 4.0, 5)).streams()]
 
 
 def ingest(ingestor: Ingestor, source: str, scope: str, items: list[Any]) -> None:
@@ -84,6 +84,20 @@ def content(store: GraphStore) -> tuple[Counter[str], Counter[tuple[str, str, st
     rels = Counter((r.type, canon[r.source_uid], canon[r.target_uid]) for b in store.iter_relationships() for r in b)
     counts = store.counts()
     return Counter(canon.values()), rels, counts.history, counts.runs
+
+
+def reference_content(path: Path, plan: list[tuple[str, str, list[Any]]],
+                      batch_size: int) -> tuple[Counter[str], Counter[tuple[str, str, str]], int, int]:
+    """``content`` of the same plan ingested uninterrupted into a fresh SQLite file at ``path``."""
+    schema = load_schema()
+    reference = SQLiteStore(path, schema)
+    try:
+        ingestor = Ingestor(reference, schema, clock=Clock(), batch_size=batch_size)
+        for source, scope, items in plan:
+            ingest(ingestor, source, scope, items)
+        return content(reference)
+    finally:
+        reference.close()
 
 
 @pytest.mark.timeout(600)
@@ -139,12 +153,7 @@ def test_sigkill_mid_ingest_loses_only_the_run_in_progress(tmp_path: Path, bookk
     finally:
         restarted.stop()
 
-    reference = SQLiteStore(tmp_path / "reference.sqlite", schema)
-    ref_ingestor = Ingestor(reference, schema, clock=Clock(), batch_size=100)
-    for source, scope, items in plan:
-        ingest(ref_ingestor, source, scope, items)
-    expected = content(reference)
-    reference.close()
+    expected = reference_content(tmp_path / "reference.sqlite", plan, batch_size=100)
     assert recovered[0] == expected[0]  # the same CIs, each once
     assert recovered[1] == expected[1]  # the same relationships
     assert recovered[2:] == expected[2:]  # history entries and runs

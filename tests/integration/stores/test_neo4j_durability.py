@@ -24,17 +24,11 @@ from cmdb.model import Action, ChangeSet, RunStatus
 from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.cypher.neo4j_transport import Neo4jOptions, Neo4jTransport
 from cmdb.store.cypher.store import CypherStore
-from cmdb.store.sqlite import SQLiteStore
-from labs.synthetic import EstateSpec, SyntheticEstate
 from schema import load_schema
 from tests.builders import Clock
-from tests.integration.stores.test_falkordb_durability import content, ingest
+from tests.integration.stores.test_falkordb_durability import content, ingest, reference_content, streams
 
 SIZE = 400  # the largest run is ~300 items: six batches of 50
-
-
-def streams() -> list[tuple[str, str, list[Any]]]:
-    return [(src, scope, list(items)) for src, scope, items in SyntheticEstate(EstateSpec.for_size(SIZE, 4.0, 5)).streams()]
 
 
 class CrashDuring:
@@ -71,7 +65,7 @@ def history_of(store: CypherStore, run_ids: set[str]) -> list[tuple[Any, ...]]:
 @pytest.mark.timeout(900)
 def test_sigkill_mid_ingest_keeps_finished_runs_and_whole_batches(tmp_path: Path) -> None:
     schema = load_schema()
-    plan = streams()
+    plan = streams(SIZE)
     interrupted = max(range(len(plan)), key=lambda i: len(plan[i][2]))  # the largest run
     before, during, after = plan[:interrupted], plan[interrupted], plan[interrupted + 1:]
 
@@ -125,12 +119,7 @@ def test_sigkill_mid_ingest_keeps_finished_runs_and_whole_batches(tmp_path: Path
     finally:
         restarted.stop()
 
-    reference = SQLiteStore(tmp_path / "reference.sqlite", schema)
-    ref_ingestor = Ingestor(reference, schema, clock=Clock(), batch_size=50)
-    for source, scope, items in plan:
-        ingest(ref_ingestor, source, scope, items)
-    expected = content(reference)
-    reference.close()
+    expected = reference_content(tmp_path / "reference.sqlite", plan, batch_size=50)
     assert recovered[0] == expected[0]  # the same CIs, each once
     assert recovered[1] == expected[1]  # the same relationships
     assert recovered[2] == expected[2]  # history: the interrupted run's batches are not recorded twice
