@@ -87,14 +87,20 @@ def _management_ip(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_lldp_chassis(text: str) -> LldpChassis | None:
-    """``lldpcli -f json show chassis`` -> the local chassis id and name; None when lldpd knows none."""
+def _top(text: str, key: str) -> Any:
+    """The document's ``key`` section (the first, when lldpcli gives a list); ValueError if not a JSON object."""
     doc = json.loads(text)
     if not isinstance(doc, dict):
         raise ValueError("not a JSON object")
-    local = doc.get("local-chassis")
-    if isinstance(local, list):
-        local = local[0] if local else {}
+    section = doc.get(key)
+    if isinstance(section, list):
+        section = section[0] if section else {}
+    return section
+
+
+def parse_lldp_chassis(text: str) -> LldpChassis | None:
+    """``lldpcli -f json show chassis`` -> the local chassis id and name; None when lldpd knows none."""
+    local = _top(text, "local-chassis")
     if not isinstance(local, dict):
         return None
     name, fields = _chassis(local.get("chassis"))
@@ -106,12 +112,7 @@ def parse_lldp_chassis(text: str) -> LldpChassis | None:
 
 def parse_lldp_neighbors(text: str) -> list[LldpNeighborFact]:
     """``lldpcli -f json show neighbors`` -> one fact per neighbour heard by LLDP, per local interface."""
-    doc = json.loads(text)
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
-    lldp = doc.get("lldp")
-    if isinstance(lldp, list):
-        lldp = lldp[0] if lldp else {}
+    lldp = _top(text, "lldp")
     if not isinstance(lldp, dict):
         return []
     out: list[LldpNeighborFact] = []
