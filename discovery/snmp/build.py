@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
-from discovery.addressing import is_host_local, split_name
+from discovery.addressing import is_host_local
 from discovery.snmp.parsers.cdp import parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
@@ -39,7 +39,7 @@ from discovery.snmp.parsers.lldp import (
     parse_neighbors,
 )
 from discovery.snmp.parsers.system import SystemInfo, classify, parse_system, software_version, vendor
-from discovery.snmp.values import Oid, Value, interface_name, sys_name_key
+from discovery.snmp.values import Oid, Value, interface_name, name_identifiers, sys_name_key
 
 NETWORK_CLASSES = frozenset({"network_device", "switch", "router", "firewall", "load_balancer"})
 
@@ -139,25 +139,6 @@ class DeviceResult:
     error: str | None = None  # set when the device could not be described at all
     arp: dict[str, str] = field(default_factory=dict)  # mac -> ip, from this device's ARP table
     fdb: list[tuple[CIRef, str, int | None]] = field(default_factory=list)  # (access port, mac, vlan)
-
-
-def name_identifiers(name: str | None) -> dict[str, str]:
-    """A system name as identifiers: the short name, and the domain and FQDN when it carries them.
-
-    ``sw1.dc1.example.com`` -> sys_name ``sw1``, dns_domain ``dc1.example.com``, fqdn
-    ``sw1.dc1.example.com``: what SSH reports for the same machine (its short hostname
-    and ``hostname -f``), so an LLDP neighbour advertising its FQDN and the host's own
-    scan end as one CI; a short name is unique only within its domain.
-    """
-    short, domain, fqdn = split_name(sys_name_key(name))
-    ids: dict[str, str] = {}
-    if fqdn:
-        ids["fqdn"] = fqdn
-    if short:
-        ids["sys_name"] = short
-        if domain:
-            ids["dns_domain"] = domain
-    return ids
 
 
 def device_identifiers(system: SystemInfo, serial: str | None, dns_domain: str | None = None) -> dict[str, str]:

@@ -12,6 +12,8 @@ import ipaddress
 import re
 import string
 
+from discovery.addressing import split_name
+
 Oid = tuple[int, ...]
 Value = int | bytes | Oid
 
@@ -144,3 +146,22 @@ def interface_name(name: str | None) -> str | None:
             if prefix == short:
                 return full + rest
     return name or None
+
+
+def name_identifiers(name: str | None) -> dict[str, str]:
+    """A system name as identifiers: the short name, and the domain and FQDN when it carries them.
+
+    ``sw1.dc1.example.com`` -> sys_name ``sw1``, dns_domain ``dc1.example.com``, fqdn
+    ``sw1.dc1.example.com``: what SSH reports for the same machine (its short hostname
+    and ``hostname -f``), so an LLDP neighbour advertising its FQDN and the host's own
+    scan end as one CI; a short name is unique only within its domain.
+    """
+    short, domain, fqdn = split_name(sys_name_key(name))
+    ids: dict[str, str] = {}
+    if fqdn:
+        ids["fqdn"] = fqdn
+    if short:
+        ids["sys_name"] = short
+        if domain:
+            ids["dns_domain"] = domain
+    return ids

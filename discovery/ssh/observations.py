@@ -9,7 +9,7 @@ from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation, observe_many, relate_many
 from discovery.addressing import address_scope, split_name
-from discovery.snmp.values import interface_name, sys_name_key
+from discovery.snmp.values import interface_name, name_identifiers, sys_name_key
 from discovery.ssh.facts import HostFacts
 from discovery.ssh.products import product_for_port, product_for_process
 
@@ -257,16 +257,8 @@ def lldp_items(facts: HostFacts, ctx: HostContext, host: CIRef, local_names: set
     mine_key = sys_name_key(advertised) or chassis or sys_name_key(facts.fqdn or facts.hostname) or ""
     attrs = {"protocol": "lldp"}
     for entry in facts.lldp_neighbors:
-        ids: dict[str, Any] = {}
-        if entry.chassis_id:
-            ids["chassis_id"] = entry.chassis_id
-        short, domain, fqdn = split_name(sys_name_key(entry.sys_name))
-        if fqdn:
-            ids["fqdn"] = fqdn
-        if short:
-            ids["sys_name"] = short
-            if domain:
-                ids["dns_domain"] = domain
+        ids: dict[str, Any] = {"chassis_id": entry.chassis_id} if entry.chassis_id else {}
+        ids.update(name_identifiers(entry.sys_name))
         if not ids or entry.local_interface not in local_names:
             continue
         neighbour = CIRef(ci_class="network_device", identifiers=ids)
