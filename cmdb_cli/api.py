@@ -34,6 +34,7 @@ from cmdb_cli.context import (
     console,
     current_logging,
     err_console,
+    exit_cleanly,
     open_ingestor,
     open_store,
     print_json,
@@ -149,7 +150,7 @@ def serve(
                             logging_config=asdict(current_logging()), access_log=access_log)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
     # that was installed before it: make that an orderly exit, so `finally` below runs.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGTERM, exit_cleanly)
     if workers == 1:
         scheduler_box: list[Any] = []  # the in-process scheduler, once started (its health for /healthz)
         app, ingestor = _build_app(options, scheduler_box if with_scheduler else None)
@@ -333,10 +334,6 @@ def _job_status(jobs_file: str, store: Any) -> Callable[[], list[Any]]:
 
     jobs = read_jobs(jobs_file, check_credentials=False)
     return lambda: job_statuses(jobs, store)
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
 
 
 def _start_scheduler(jobs_file: str, store_url: str | None, ingestor: Ingestor) -> Any:

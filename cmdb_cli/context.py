@@ -138,3 +138,8 @@ def open_ingestor(store: GraphStore, listeners: Sequence[Listener] = ()) -> Inge
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def exit_cleanly(signum: int, frame: object) -> None:
+    """A SIGTERM handler: end as an orderly exit, so ``finally`` blocks (stopping what was started) run."""
+    raise SystemExit(0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import signal
 import threading
 from collections import Counter
 from contextlib import ExitStack
@@ -26,7 +27,7 @@ from rich.table import Table
 from cmdb.ingest import Ingestor
 from cmdb.model import CIQuery
 from cmdb.store.protocol import GraphStore
-from cmdb_cli.context import console, open_store, schema
+from cmdb_cli.context import console, exit_cleanly, open_store, schema
 from cmdb_cli.jobs import outcome_table
 
 if TYPE_CHECKING:
@@ -214,6 +215,10 @@ def demo(
             console.print(f"  {line}")
         console.print("demo stopped" if lines else f"no demo running under {data_dir}")
         return
+    # SIGTERM (a service manager, `kill`) ends the demo as Ctrl-C does: the `finally` below
+    # stops the estate. uvicorn re-raises it to this handler after its graceful shutdown;
+    # the default action would end the process with moto, snmpsim and vcsim left running.
+    signal.signal(signal.SIGTERM, exit_cleanly)
     estate = start_estate(data_dir, with_hosts=hosts, say=console.print,
                           netns_prefix=os.environ.get("CMDB_DEMO_NETNS_PREFIX") or None)
     serving = False

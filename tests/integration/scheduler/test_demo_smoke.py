@@ -168,3 +168,35 @@ def test_demo_discovers_the_estate_for_real_serves_it_and_stop_cleans_up(tmp_pat
         assert not cmdline.exists() or record["marker"] not in cmdline.read_bytes().decode(errors="replace")
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
     assert prefix not in namespaces
+
+
+def test_sigterm_to_a_serving_demo_stops_its_whole_estate(tmp_path: Path) -> None:
+    # What a service manager or `kill` sends: the demo ends as with Ctrl-C, the estate with it
+    # (before, the process died at uvicorn's re-raised SIGTERM and left moto, snmpsim and vcsim running).
+    data_dir = tmp_path / "demo"
+    env = {**os.environ, "COLUMNS": "200"}
+    log = tmp_path / "demo.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([CMDB, "demo", "--no-hosts", "--dir", str(data_dir), "--port", str(_free_port())],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
+    state: dict[str, Any] = {"processes": []}
+    try:
+        deadline = time.monotonic() + 240
+        while "Ctrl-C stops" not in log.read_text():
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        state = json.loads((data_dir / "demo-state.json").read_text())
+        assert {record["marker"] for record in state["processes"]} != set()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        _cmdb("demo", "--stop", "--dir", str(data_dir), env=env, timeout=60)  # whatever the outcome
+    assert "stopping the demo estate" in log.read_text()
+    assert not (data_dir / "demo-state.json").exists()
+    for record in state["processes"]:
+        cmdline = Path(f"/proc/{record['pid']}/cmdline")
+        assert not cmdline.exists() or record["marker"] not in cmdline.read_bytes().decode(errors="replace")
