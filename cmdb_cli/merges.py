@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -10,6 +12,23 @@ from rich.table import Table
 from cmdb.errors import CmdbError
 from cmdb_cli.context import console, err_console, open_ingestor, open_store, print_json
 from cmdb_cli.core import JsonOpt, StoreOpt, ci_to_dict
+
+if TYPE_CHECKING:
+    from cmdb.services.merges import MergeResult, Merges
+
+
+def _apply(verb: str, store_url: str | None, act: Callable[[Merges], MergeResult]) -> MergeResult:
+    """Open the store, run one merge action, and turn a refusal into its message and exit code 1."""
+    from cmdb.services.merges import Merges
+
+    store = open_store(store_url)
+    try:
+        return act(Merges(open_ingestor(store)))
+    except CmdbError as exc:
+        err_console.print(f"[red]{verb} refused:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
 
 
 def merge(
@@ -19,16 +38,7 @@ def merge(
     as_json: bool = JsonOpt,
 ) -> None:
     """Merge two CIs that are one real thing: keys, relationships, sightings and values move to the first."""
-    from cmdb.services.merges import Merges
-
-    store = open_store(store_url)
-    try:
-        result = Merges(open_ingestor(store)).merge(keep, other)
-    except CmdbError as exc:
-        err_console.print(f"[red]merge refused:[/red] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
+    result = _apply("merge", store_url, lambda merges: merges.merge(keep, other))
     if as_json:
         print_json({"kept": ci_to_dict(result.kept), "absorbed": ci_to_dict(result.other), "run_id": result.run_id})
         return
@@ -41,16 +51,7 @@ def unmerge(
     as_json: bool = JsonOpt,
 ) -> None:
     """Undo a merge: the absorbed CI is active again with its keys, edges and dependents."""
-    from cmdb.services.merges import Merges
-
-    store = open_store(store_url)
-    try:
-        result = Merges(open_ingestor(store)).unmerge(uid)
-    except CmdbError as exc:
-        err_console.print(f"[red]unmerge refused:[/red] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
+    result = _apply("unmerge", store_url, lambda merges: merges.unmerge(uid))
     if as_json:
         print_json({"kept": ci_to_dict(result.kept), "restored": ci_to_dict(result.other), "run_id": result.run_id})
         return
