@@ -30,7 +30,7 @@ COVERAGE = --cov=schema --cov=cmdb --cov=discovery --cov=graph_api --cov=cmdb_cl
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache >/dev/null
-	$(BIN)/mypy cmdb schema discovery graph_api cmdb_cli labs
+	$(BIN)/mypy cmdb schema discovery graph_api cmdb_cli labs tests
 	$(BIN)/mypy --strict bench/*.py
 	$(BIN)/mypy --strict -p bench.fidelity
 

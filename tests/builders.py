@@ -56,6 +56,12 @@ class Harness:
         self.store: GraphStore = store if store is not None else SQLiteStore(path, self.schema)
         self.ingestor = Ingestor(self.store, self.schema, clock=self.clock, batch_size=batch_size)
 
+    @property
+    def sqlite(self) -> SQLiteStore:
+        """The store as SQLite, for a test of SQLite's own surface (its file, its change feed)."""
+        assert isinstance(self.store, SQLiteStore), "this test needs the SQLite store"
+        return self.store
+
     def run(self, items: Iterable[Item | dict[str, Any]], source: str = "aws", scope: str = "s1",
             complete: bool = True) -> tuple[ScanRun, IngestReport]:
         with self.ingestor.run(source, scope) as run:

@@ -14,7 +14,7 @@ sample_scanner.register()
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Harness:
+def harness(tmp_path: Path) -> Iterator[Harness]:
     h = Harness(tmp_path / "cmdb.sqlite")
     yield h
     h.store.close()

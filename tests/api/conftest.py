@@ -91,7 +91,7 @@ class Api:
         """The uid of the one CI named ``text``."""
         found = self.data("query($t: String!) { cis(filter: {text: $t}, first: 5) { edges { node { uid name } } } }",
                           {"t": text})["cis"]["edges"]
-        matches = [e["node"]["uid"] for e in found if e["node"]["name"] == text]
+        matches: list[str] = [e["node"]["uid"] for e in found if e["node"]["name"] == text]
         assert len(matches) == 1, found
         return matches[0]
 
@@ -112,7 +112,7 @@ def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, outp
                 return
         except httpx.TransportError:
             pass
-        assert time.monotonic() < deadline, f"{proc.args} did not come up in {timeout:.0f} s"
+        assert time.monotonic() < deadline, f"{proc.args!r} did not come up in {timeout:.0f} s"
         time.sleep(0.2)
 
 
@@ -139,12 +139,12 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     seed(Ingestor(inner, catalog))
     store = CountingStore(inner)
     # As `cmdb serve` does: the index follows the store's change log, this process's writes included.
-    follower = ChangeFollower.load(inner, catalog)  # type: ignore[arg-type]
+    follower = ChangeFollower.load(inner, catalog)
     index = follower.index
-    ingestor = Ingestor(store, catalog, listeners=[follower.after_apply])  # type: ignore[arg-type]
+    ingestor = Ingestor(store, catalog, listeners=[follower.after_apply])
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
-    plain = {role.value: tokens.create(f"test-{role.value}", role, **(COLLECTOR_BINDING if role is Role.COLLECTOR else {}))[1]  # type: ignore[arg-type]
+    plain = {role.value: tokens.create(f"test-{role.value}", role, **(COLLECTOR_BINDING if role is Role.COLLECTOR else {}))[1]
              for role in Role}
     plain["approver"] = tokens.create("test-approver", Role.EDITOR)[1]  # a second editor: changes need two people
     revoked_info, plain["revoked"] = tokens.create("revoked", Role.ADMIN)
@@ -157,7 +157,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         triggered.append(job)
         return f"run-{job}-{len(triggered)}"
 
-    app = create_app(store, catalog, token_store, index=index,  # type: ignore[arg-type]
+    app = create_app(store, catalog, token_store, index=index,
                      settings=ApiSettings(store_threads=0, min_position_wait_s=1), ingestor=ingestor,
                      trigger_discovery=trigger, change_log=follower,
                      refresh=follower.catch_up if request.param == "sqlite" else None)

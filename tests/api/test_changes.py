@@ -122,8 +122,9 @@ def test_bad_times_are_typed_validation_errors(api: Api) -> None:
     web2 = api.uid("web-2")
 
     def create(**window: Any) -> dict[str, Any]:
-        return api.data(CREATE, {"i": {"title": "t", "cis": [web2], "action": "OUTAGE", **window}},
-                        role="editor")["createChange"]  # type: ignore[no-any-return]
+        created: dict[str, Any] = api.data(CREATE, {"i": {"title": "t", "cis": [web2], "action": "OUTAGE", **window}},
+                                           role="editor")["createChange"]
+        return created
 
     basic = create(startsAt="20270208", endsAt="2030-01-05T00:00Z")
     assert basic == {"__typename": "ValidationError", "field": "startsAt",

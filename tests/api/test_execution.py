@@ -288,8 +288,9 @@ def test_impact_explains_exactly_when_the_query_shows_explanations(real: Any) ->
     def impacted(selection: str, fragments: str = "") -> list[dict[str, Any]]:
         query = f"query($u: [ID!]!) {{ impact(uids: $u) {{ impacted {{ {selection} }} }} }} {fragments}"
         result = asyncio.run(schema.execute(query, variable_values=variables, context_value=context))
-        assert not result.errors, result.errors
-        return result.data["impact"]["impacted"]  # type: ignore[no-any-return,index]
+        assert not result.errors and result.data is not None, result.errors
+        impacted: list[dict[str, Any]] = result.data["impact"]["impacted"]
+        return impacted
 
     bare = impacted("uid grade depth")
     full = impacted("uid grade depth explanation path { uid }")

@@ -233,15 +233,15 @@ def test_half_open_connections_are_closed_and_do_not_stop_answers(served: Served
             deadline = time.monotonic() + READ_TIMEOUT + 60
             while still_open and time.monotonic() < deadline:
                 for key, _ in selector.select(timeout=1.0):
-                    sock = key.fileobj
-                    assert isinstance(sock, socket.socket)
+                    ready = key.fileobj
+                    assert isinstance(ready, socket.socket)
                     try:
-                        data = sock.recv(4096)
+                        data = ready.recv(4096)
                     except ConnectionResetError:
                         data = b""
                     if not data:  # closed by the server
-                        selector.unregister(sock)
-                        still_open.discard(sock)
+                        selector.unregister(ready)
+                        still_open.discard(ready)
         assert not still_open, f"{len(still_open)} of 2000 half-open connections still open"
         print(f"\nsmall query with 2000 half-open connections held: {waited * 1000:.0f} ms")
     finally:

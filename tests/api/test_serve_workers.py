@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from cmdb.ingest import Ingestor
-from cmdb.observation import dump_item
+from cmdb.observation import Item, dump_item
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
 from tests.api.conftest import free_port, wait_for_healthz
@@ -108,11 +108,12 @@ def test_two_workers_see_each_others_writes_and_other_processes_writes(tmp_path:
 
         # `cmdb ingest` in a third process; both workers' next answers have it.
         items = tmp_path / "reports.jsonl"
-        items.write_text("\n".join(json.dumps(dump_item(i)) for i in [
+        batch: list[Item] = [
             obs("application", {"app_id": "app-reports"}, {"name": "reports"}, source="manual", scope="cli"),
             rel("DEPENDS_ON", ref("application", app_id="app-reports"), ref("database", db_id="db-main"),
                 source="manual", scope="cli"),
-        ]) + "\n")
+        ]
+        items.write_text("\n".join(json.dumps(dump_item(i)) for i in batch) + "\n")
         subprocess.run([*CMDB, "ingest", str(items), "--source", "manual", "--scope", "cli"], env=env,
                        capture_output=True, text=True, timeout=120, check=True)
         assert _impacted(a, db_main) == _impacted(b, db_main) == before | {"billing", "reports"}

@@ -27,7 +27,8 @@ def _log(store: GraphStore) -> ChangeFeedStore:
 
 
 def _all(store: GraphStore, after: int = 0) -> list[FeedEntry]:
-    log, entries = _log(store), []
+    log = _log(store)
+    entries: list[FeedEntry] = []
     while True:
         page = log.read_change_feed(after, 7)  # small pages: the paging is exercised too
         if not page:

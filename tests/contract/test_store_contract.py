@@ -22,6 +22,7 @@ from cmdb.model import (
     Sighting,
     rel_uid,
 )
+from cmdb.observation import Item
 from cmdb.store.protocol import Direction, EdgeRow, GraphStore, NodeRow
 from schema import load_schema
 from tests.builders import T0, Clock, obs, ref, rel
@@ -286,7 +287,7 @@ def test_a_failing_batch_writes_nothing(store: GraphStore) -> None:
 def test_the_ingest_pipeline_runs_on_the_store(store: GraphStore) -> None:
     schema = load_schema()
     ingestor = Ingestor(store, schema, clock=Clock())
-    items = [obs("cloud_instance", {"instance_id": "i-1"}, {"name": "web"}), obs("subnet", {"subnet_id": "s-1"}),
+    items: list[Item] = [obs("cloud_instance", {"instance_id": "i-1"}, {"name": "web"}), obs("subnet", {"subnet_id": "s-1"}),
              rel("IN_NETWORK", ref("cloud_instance", instance_id="i-1"), ref("subnet", subnet_id="s-1"))]
     for _ in range(2):
         with ingestor.run("aws", "s1") as run:

@@ -355,7 +355,7 @@ def _build_zone(session: boto3.Session, endpoint: str, account_id: str, exp: Exp
     for name, rtype, value, resolved in targets:
         fqdn = f"{name}{zone_name}"
         if rtype == "A" and not value[0].isdigit():  # an alias to a load balancer
-            record = {"Name": fqdn, "Type": "A", "AliasTarget": {
+            record: dict[str, Any] = {"Name": fqdn, "Type": "A", "AliasTarget": {
                 "HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": f"dualstack.{value}.", "EvaluateTargetHealth": False}}
         else:
             record = {"Name": fqdn, "Type": rtype, "TTL": 60, "ResourceRecords": [{"Value": value}]}

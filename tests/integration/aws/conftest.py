@@ -90,6 +90,7 @@ class FlakyProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                assert proxy.upstream.hostname is not None
                 conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cmdb.ingest import Ingestor
 from cmdb.model import Action, RunStatus
+from cmdb.observation import Observation
 from cmdb.store.sqlite import SQLiteStore
 from discovery.aws import AccountSources, AwsScanConfig, AwsScanner, ClientSettings
 from discovery.base import ScopeResult
@@ -117,4 +118,4 @@ def test_throttling_is_retried_with_backoff_and_the_scope_completes(moto_endpoin
     region = results[f"{ACCOUNT}/{FAILING}"]
     assert (region.complete, region.errors) == (True, [])
     assert ("vpc", True) in {(i.ci_class, i.attributes.get("is_default")) for i in region.items
-                             if getattr(i, "ci_class", None) == "vpc"}
+                             if isinstance(i, Observation) and i.ci_class == "vpc"}

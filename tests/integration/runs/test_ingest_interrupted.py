@@ -103,7 +103,8 @@ def _ingest_file(data_dir: Path, text: str, scope: str = "apps") -> dict[str, An
     result = subprocess.run([CMDB, "ingest", "-", "--source", "manual", "--scope", scope, "--json"], input=text,
                             capture_output=True, text=True, env=_env(data_dir), timeout=300, check=False)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["run"]
+    run: dict[str, Any] = json.loads(result.stdout)["run"]
+    return run
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

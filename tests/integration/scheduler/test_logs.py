@@ -81,7 +81,7 @@ def test_serve_writes_json_logs_and_optional_request_lines(tmp_path: Path, worke
                     status = response.status
             except OSError:
                 time.sleep(0.2)
-        assert status == 200, proc.stderr.read() if proc.poll() is not None else "no answer"
+        assert status == 200, proc.stderr.read() if proc.stderr and proc.poll() is not None else "no answer"
         # The access line is written after the response: wait for it in the file.
         while time.monotonic() < deadline and "/healthz" not in _all_logs(log_file.parent):
             time.sleep(0.1)

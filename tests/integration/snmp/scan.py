@@ -64,7 +64,7 @@ class Graph:
                 if self.schema.is_a(c.ci_class, "device")}
 
     def device_uid(self, sys_name: str) -> str:
-        uids = [u for u, c in self.cis.items() if device_name(c) == sys_name
+        uids: list[str] = [u for u, c in self.cis.items() if device_name(c) == sys_name
                 and self.schema.is_a(c.ci_class, "device")]
         assert len(uids) == 1, f"{sys_name}: {len(uids)} device CIs"
         return uids[0]

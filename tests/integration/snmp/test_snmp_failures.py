@@ -7,6 +7,7 @@ import asyncio
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.scanner import ScanOptions
+from discovery.snmp.values import Oid, Value
 from tests.builders import Harness
 from tests.integration.snmp.agents import community, wait_idle
 from tests.integration.snmp.conftest import Lab
@@ -79,7 +80,7 @@ def test_device_that_stops_answering_mid_walk_is_partial(faulty_agent: Endpoint,
 
 
 def test_walk_stops_on_non_increasing_oids(misbehaving_agent: Endpoint) -> None:
-    async def walk() -> tuple[dict[tuple[int, ...], object], str | None, int]:
+    async def walk() -> tuple[dict[Oid, Value], str | None, int]:
         client = SnmpClient(ClientOptions(timeout=1.0, retries=0))
         try:
             session = await client.session(misbehaving_agent, community(), deadline=None)

@@ -4,8 +4,11 @@ third-party) are never contacted: no crawl range covers them, and only 127.0.0.1
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from cmdb.observation import Item, Observation, ObservedRelation
 from discovery.snmp.build import BuildContext, forwarding_relations
 from discovery.snmp.client import Endpoint
 from discovery.snmp.links import link_relations
@@ -28,14 +31,13 @@ def test_live_walk_matches_offline_parse(recordings_agent: Endpoint, name: str) 
     assert [(o.address, o.status) for o in summary.outcomes] == [(str(recordings_agent), "ok")]
     assert result.complete, result.errors
     assert summary.stats()["neighbors"] == len({n.key for n in offline.neighbors})
-    live_devices = {(i.ci_class, tuple(sorted(i.identifiers.items()))) for i in result.items
-                    if getattr(i, "ci_class", None) not in (None, "interface", "ip_address", "subnet")}
-    offline_devices = {(i.ci_class, tuple(sorted(i.identifiers.items()))) for i in offline.items
-                       if getattr(i, "ci_class", None) not in (None, "interface", "ip_address", "subnet")}
-    assert live_devices == offline_devices
+    def devices(items: list[Item]) -> set[tuple[str, tuple[tuple[str, Any], ...]]]:
+        return {(i.ci_class, tuple(sorted(i.identifiers.items()))) for i in items
+                if isinstance(i, Observation) and i.ci_class not in ("interface", "ip_address", "subnet")}
+    assert devices(result.items) == devices(offline.items)
     # same relationships, whatever the transport
-    def rels(items: list[object]) -> set[str]:
-        return {i.model_dump_json(exclude={"observed_at", "scope"}) for i in items if getattr(i, "kind", "") == "rel"}
+    def rels(items: list[Item]) -> set[str]:
+        return {i.model_dump_json(exclude={"observed_at", "scope"}) for i in items if isinstance(i, ObservedRelation)}
     ctx = BuildContext(scope="recordings", observed_at=1)
     scope_level = [*link_relations([offline], ctx)[0], *forwarding_relations([offline], ctx)]
     assert rels(result.items) == rels([*offline.items, *scope_level])

@@ -115,7 +115,7 @@ def test_sigkill_mid_ingest_loses_only_the_run_in_progress(tmp_path: Path, bookk
                             batch_size=500)
         store.init_schema()
         crashing = CrashAfter(store, server)
-        ingestor = Ingestor(crashing, schema, clock=Clock(), batch_size=100)  # type: ignore[arg-type]
+        ingestor = Ingestor(crashing, schema, clock=Clock(), batch_size=100)
         for source, scope, items in before:
             ingest(ingestor, source, scope, items)
         finished = dump(store)

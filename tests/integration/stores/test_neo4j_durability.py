@@ -75,7 +75,7 @@ def test_sigkill_mid_ingest_keeps_finished_runs_and_whole_batches(tmp_path: Path
         store = open_store(server)
         store.init_schema()
         crashing = CrashDuring(store, server)
-        ingestor = Ingestor(crashing, schema, clock=Clock(), batch_size=50)  # type: ignore[arg-type]
+        ingestor = Ingestor(crashing, schema, clock=Clock(), batch_size=50)
         for source, scope, items in before:
             ingest(ingestor, source, scope, items)
         finished_runs = {r.run_id: r for r in store.list_runs(limit=1000)}

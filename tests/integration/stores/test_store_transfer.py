@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,9 @@ def dump(store: object) -> bytes:
 
 
 @pytest.fixture
-def falkordb(tmp_path: Path) -> FalkorDBServer:
+def falkordb(tmp_path: Path) -> Iterator[FalkorDBServer]:
     server = FalkorDBServer(tmp_path / "falkordb").start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 
@@ -73,7 +74,7 @@ def test_sqlite_to_falkordb_and_back_is_lossless(tmp_path: Path, falkordb: Falko
     first = dump(source)
     counts = source.counts()
     assert counts.cis > 200 and counts.relationships > 200 and counts.history > counts.cis
-    keys = {(k["key"], k["uid"]) for k in records(first, "key")}
+    keys = {(str(k["key"]), str(k["uid"])) for k in records(first, "key")}
     sightings = records(first, "sighting")
     assert len(keys) >= counts.cis and len(sightings) >= counts.cis + counts.relationships
     assert {s["missed"] for s in sightings} == {0, 1, 4}

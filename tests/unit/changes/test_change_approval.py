@@ -3,6 +3,8 @@ re-approval after drift, starting only inside the window, change models and thei
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cmdb.changes import (
@@ -85,7 +87,7 @@ def test_two_writers_of_one_revision_exactly_one_wins(scenario: Scenario) -> Non
     from cmdb.store.changes_sqlite import SQLiteChangeRepository
 
     uid = scenario.change("patch i-web1", ["i-web1"], START)
-    other = SQLiteChangeRepository(scenario.h.store.path)  # a second connection, as another process has
+    other = SQLiteChangeRepository(scenario.h.sqlite.path)  # a second connection, as another process has
     try:
         read_a, read_b = scenario.repo.get_change(uid), other.get_change(uid)
         assert read_a is not None and read_b is not None and read_a.revision == read_b.revision == 1
@@ -119,7 +121,7 @@ def test_drift_that_adds_a_service_or_raises_the_level_needs_reapproval_before_s
     uid = scenario.change("patch i-web1", ["i-web1"], START)
     svc.plan(uid)
     svc.approve(uid, "bob")
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     scenario.h.run([obs("business_service", {"service_id": "svc-billing"}, {"name": "billing"}, **s),
                     rel("DEPENDS_ON", BILLING, WEB_APP, **s)], complete=False, **s)
     assert svc.drift(uid).reapproval == "newly impacted services: billing"
@@ -224,7 +226,7 @@ def test_previewing_an_approved_change_that_grew_sends_it_back(scenario: Scenari
     svc.plan(uid)
     svc.approve(uid, "bob")
     assert svc.plan(uid).version == 2 and svc.get(uid).state is ChangeState.APPROVED  # nothing grew: still approved
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     scenario.h.run([obs("business_service", {"service_id": "svc-billing"}, {"name": "billing"}, **s),
                     rel("DEPENDS_ON", BILLING, WEB_APP, **s)], complete=False, **s)
     preview = svc.plan(uid)

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -23,7 +24,7 @@ CREATE = ["change", "create", "--title", "patch web1", "--ci", "i-web1", "--acti
 
 @pytest.fixture
 def cli(scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{scenario.h.store.path}")
+    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{scenario.h.sqlite.path}")
     monkeypatch.setenv("CMDB_DATA_DIR", str(tmp_path))
     return CliRunner()
 
@@ -58,7 +59,7 @@ def test_create_plan_approve_drift_export(cli: CliRunner, scenario: Scenario, tm
     assert clean.exit_code == 0 and "No drift" in clean.output
 
     # The CLI loads its topology index from the store: ingest a new dependency, then ask again.
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     scenario.h.run([obs("business_service", {"service_id": "svc-billing"}, {"name": "billing"}, **s),
                     rel("DEPENDS_ON", BILLING, WEB_APP, **s)], complete=False, **s)
     drifted = cli.invoke(app, ["change", "drift", uid, "--json"])

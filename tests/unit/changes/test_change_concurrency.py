@@ -52,7 +52,7 @@ def _approve(store: str, uid: str, user: str, tmp_path: Path) -> subprocess.Pope
 def test_two_processes_approving_at_once_exactly_one_wins(scenario: Scenario, tmp_path: Path, trial: int) -> None:
     uid = scenario.change(f"patch i-web1 #{trial}", ["i-web1"], T0 + 2 * DAY)
     assert scenario.service.plan(uid).risk.level == "medium"  # one approval completes it
-    procs = {user: _approve(scenario.h.store.path, uid, user, tmp_path) for user in ("carol", "dave")}
+    procs = {user: _approve(scenario.h.sqlite.path, uid, user, tmp_path) for user in ("carol", "dave")}
     results = {}
     for user, proc in procs.items():
         out, err = proc.communicate(timeout=120)
@@ -78,7 +78,7 @@ def test_both_read_then_both_write_exactly_one_write_lands(scenario: Scenario, t
     gate = tmp_path / "gate"
     gate.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = {me: subprocess.Popen([sys.executable, "-c", _RACER, scenario.h.store.path, uid, me, other, str(gate)],
+    procs = {me: subprocess.Popen([sys.executable, "-c", _RACER, scenario.h.sqlite.path, uid, me, other, str(gate)],
                                   env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for me, other in (("carol", "dave"), ("dave", "carol"))}
     said = {}

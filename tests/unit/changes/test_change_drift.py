@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cmdb.changes.drift import AttributeChange, GradeChange
 from tests.builders import obs, rel
 from tests.unit.changes.change_scenario import BILLING, DAY, HOUR, T0, WEB_APP, Scenario, pool_items
@@ -32,7 +34,7 @@ def test_drift_reports_an_added_dependency_and_a_removed_redundant_instance(scen
 
     # 1. A new business service starts depending on web-app.
     scenario.h.clock.advance(HOUR)
-    s = {"source": "sample", "scope": "base", "at": T0 + HOUR}
+    s: dict[str, Any] = {"source": "sample", "scope": "base", "at": T0 + HOUR}
     scenario.h.run([obs("business_service", {"service_id": "svc-billing"}, {"name": "billing", "owner": "team-billing"},
                         **s),
                     rel("DEPENDS_ON", BILLING, WEB_APP, **s)], source="sample", scope="base", complete=False)

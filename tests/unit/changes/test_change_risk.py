@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -201,7 +202,7 @@ def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario
     svc = scenario.service
     uid = scenario.change("patch i-web1", ["i-web1"], START)
     before = svc.plan(uid).risk
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     scenario.h.run([obs("application", {"app_id": "app-reporting"}, {"name": "reporting"}, **s),
                     rel("DEPENDS_ON", REPORTING, WEB_APP, method=Method.TRAFFIC, confidence=0.5, **s)],
                    complete=False, **s)
@@ -230,7 +231,7 @@ def test_criticality_of_impacted_services_raises_risk(scenario: Scenario) -> Non
     payroll = scenario.change("reboot hr-host", ["hr-host"], START, hours=1)
     low = svc.plan(payroll).risk
     assert low.factor(CRITICALITY).detail == "hr-app (unknown, down): 5; payroll (low, down): 2"
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     # A later observation by the same source (at the same instant, the value itself would break the tie).
     scenario.h.clock.advance(60_000)
     scenario.h.run([obs("business_service", {"service_id": "svc-payroll"}, {"criticality": "high"},
@@ -267,7 +268,8 @@ _inputs = st.builds(
 @given(_inputs, st.sampled_from(["failed_changes", "stale", "low_confidence", "conflicts", "blackouts"]))
 def test_one_more_risky_fact_never_lowers_the_score(inputs: RiskInputs, field: str) -> None:
     rules = RiskRules()
-    more = replace(inputs, **{field: (*getattr(inputs, field), "one more")})
+    one_more: dict[str, Any] = {field: (*getattr(inputs, field), "one more")}
+    more = replace(inputs, **one_more)
     before, after = score(inputs, rules), score(more, rules)
     assert after.score >= before.score
     assert 0 <= before.score <= rules.max_score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ CHECKOUT = ref("business_service", service_id="svc-checkout")
 def add_primary_database(scenario: Scenario) -> None:
     """pg-primary, the one database behind orders-app, inventory-app and billing-app; checkout (critical) needs
     orders and inventory, invoicing (high) needs billing."""
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     scenario.h.run([
         obs("database", {"db_id": "db-pg1"}, {"name": "pg-primary", "engine": "postgres"}, **s),
         obs("application", {"app_id": "app-inventory"}, {"name": "inventory-app", "owner": "team-stock"}, **s),

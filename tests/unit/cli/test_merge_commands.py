@@ -29,7 +29,7 @@ def ingest(data_dir: Path, *items: dict[str, Any], scope: str = "hand") -> None:
 def find(data_dir: Path, **attrs: Any) -> dict[str, Any]:
     result = cmdb(["search", "--json", "--limit", "100"], data_dir)
     assert result.returncode == 0, result.stderr
-    found = [c for c in json.loads(result.stdout)["items"] if all(c["attributes"].get(k) == v for k, v in attrs.items())]
+    found: list[dict[str, Any]] = [c for c in json.loads(result.stdout)["items"] if all(c["attributes"].get(k) == v for k, v in attrs.items())]
     assert len(found) == 1, found
     return found[0]
 

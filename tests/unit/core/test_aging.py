@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cmdb.model import Action, Lifecycle, RunStatus
-from cmdb.observation import Method
+from cmdb.observation import Item, Method
 from tests.builders import T0, Harness, obs, ref, rel
 
 A, B = obs("host", {"instance_id": "i-a"}), obs("host", {"instance_id": "i-b"})
@@ -83,7 +83,7 @@ def test_evidence_accumulates_per_run_and_traffic_confidence_grows(harness: Harn
     dep = rel("DEPENDS_ON", ref("software_instance", parent=ref("host", instance_id="i-a"), product="app", port=8080),
               ref("software_instance", parent=ref("host", instance_id="i-b"), product="postgres", port=5432),
               method=Method.TRAFFIC, confidence=0.5)
-    items = [A, B, a, b, dep]
+    items: list[Item] = [A, B, a, b, dep]
     harness.run(items)
     edge = next(r for r in harness.all_rels() if r.type == "DEPENDS_ON")
     assert (edge.evidence.times_seen, edge.evidence.confidence, edge.evidence.method) == (1, 0.5, "traffic")

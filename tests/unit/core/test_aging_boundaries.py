@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from cmdb.model import Lifecycle
+from cmdb.observation import Item
 from schema import build_schema
 from tests.builders import Harness, obs
 
 DAY = 86_400_000
 
 
-def _hosts(names: list[str]) -> list[object]:
+def _hosts(names: list[str]) -> list[Item]:
     return [obs("host", {"instance_id": n}) for n in names]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from cmdb.ingest import ItemError
 from cmdb.model import Action
+from cmdb.observation import Item
 from tests.builders import DAY, Harness, obs, ref, rel
 
 
@@ -115,7 +116,7 @@ def test_create_rights_per_source_and_class(harness: Harness) -> None:
 
 
 def test_invalid_items_are_rejected_with_the_field_named(harness: Harness) -> None:
-    items = [
+    items: list[Item | dict[str, Any]] = [
         obs("host", {"machine_id": "m1"}, {"colour": "red"}),
         obs("host", {"machine_id": "m2"}, {"cpu_count": "many"}),
         obs("interface", {"name": "eth0"}),

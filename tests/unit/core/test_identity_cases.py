@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from cmdb.model import Action, Lifecycle
 from cmdb.observation import Observation, parse_item
 from discovery.aws.transform import transform_global
 from discovery.snmp import oids, snmprec
-from discovery.snmp.build import BuildContext, DeviceWalk, build_device, name_identifiers
+from discovery.snmp.build import BuildContext, DeviceWalk, build_device
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.targets import parse_targets
-from discovery.snmp.values import Oid, Value
+from discovery.snmp.values import Oid, Value, name_identifiers
 from discovery.ssh.facts import Address, HostFacts, InterfaceFact, LldpChassis
 from discovery.ssh.observations import HostContext, host_items
 from discovery.vsphere.transform import vm_ref
@@ -325,7 +326,7 @@ def test_an_lldpd_host_and_its_lldp_twin_with_a_truncated_name_are_one_ci(harnes
     agent truncated; SSH reads lldpd's chassis id, so the neighbour and the host are one CI, a host."""
     items = snmp_items(walk_of("arista-dcs-7150s-52-cl"))
     neighbour = next(i for i in items if isinstance(i, Observation) and i.ci_class == "network_device")
-    chassis = neighbour.identifiers["chassis_id"]
+    chassis = str(neighbour.identifiers["chassis_id"])
     facts = dataclasses.replace(lab_facts("db1"), lldp_chassis=LldpChassis(
         chassis, f"{neighbour.identifiers['sys_name']}-01-with-a-long-name.lab.example.com"))
     if ssh_first:
@@ -468,7 +469,7 @@ def test_a_vm_known_to_the_hypervisor_only_by_its_dmi_uuid_is_the_host_ssh_scans
 def test_a_stacked_switch_takes_its_serial_from_the_chassis_row_not_the_empty_stack_row() -> None:
     table = (*oids.ENT_PHYSICAL.entry,)
     values: dict[Oid, Value] = {}
-    rows = {1: {2: b"Stack", 4: 0, 5: 11, 11: b"", 13: b""},  # the stack: no serial
+    rows: dict[int, dict[int, Value]] = {1: {2: b"Stack", 4: 0, 5: 11, 11: b"", 13: b""},  # the stack: no serial
             1001: {2: b"Member 1", 4: 1, 5: 3, 11: b"FOC2222X111", 13: b"C9300-48P"},
             2001: {2: b"Member 2", 4: 1, 5: 3, 11: b"FOC2222X222", 13: b"C9300-48P"}}
     for index, row in rows.items():
@@ -514,7 +515,7 @@ def test_a_bare_sysname_polled_in_a_site_with_its_domain_lands_on_that_sites_hos
                                             dns_domain=targets.dns_domain))
     assert built.error is None
     base = lab_facts("app1")
-    steps = {
+    steps: dict[str, Callable[[], object]] = {
         "register": lambda: harness.run([register_line("app1.east.example.com", "team-e"),
                                          register_line("app1.west.example.com", "team-w")],
                                         source="sample", scope="asset-register"),

@@ -20,7 +20,7 @@ from cmdb.identify import keys_for
 from cmdb.ingest import ref_values
 from cmdb.model import Lifecycle
 from cmdb.observation import Observation
-from discovery.snmp.build import name_identifiers
+from discovery.snmp.values import name_identifiers
 from discovery.ssh.observations import host_items
 from tests.builders import Harness, obs
 from tests.unit.discovery.ssh.ssh_recordings import context, lab_facts

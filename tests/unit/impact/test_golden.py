@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from cmdb.impact import (
@@ -37,7 +40,7 @@ def impact_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     return str(request.param)
 
 
-def _impact_reach_refused(refuse):  # type: ignore[no-untyped-def]
+def _impact_reach_refused(refuse: Callable[..., object]) -> Callable[..., Any]:
     """``reach`` that refuses forward (impact) walks; dependency, path and SPOF queries still use it."""
     from cmdb.impact.propagation import reach
 

@@ -19,7 +19,7 @@ def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
     h.run(base(), source="sample", scope="base")
     h.run(pool((1, 2, 3), h.clock.now), source="aws", scope="pool")
     h.run([rel("RUNS_ON", APP, POOL, source="sample", scope="base")], source="sample", scope="base", complete=False)
-    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{h.store.path}")
+    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{h.sqlite.path}")
     monkeypatch.setenv("CMDB_DATA_DIR", str(tmp_path))
     return h
 
@@ -69,7 +69,7 @@ def test_network_impact_and_netspof_json(tmp_path: Path, monkeypatch: pytest.Mon
 
     h = Harness(tmp_path / "cmdb.sqlite")
     h.run(_estate(), source="snmp", scope="s1")
-    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{h.store.path}")
+    monkeypatch.setenv("CMDB_STORE_URL", f"sqlite:///{h.sqlite.path}")
     monkeypatch.setenv("CMDB_DATA_DIR", str(tmp_path))
     uid = {n: h.find(cls, name=n).uid for n, cls in (("acc1", "switch"), ("acc2", "switch"), ("core", "switch"),
                                                       ("h2", "host"))}

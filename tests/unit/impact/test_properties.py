@@ -6,6 +6,7 @@ import itertools
 import math
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import yaml
@@ -21,7 +22,7 @@ SCHEMA = load_schema()
 PLAIN_CLASSES = ["virtual_machine", "software_instance", "application", "database", "physical_server"]
 GROUP_CLASSES = ["cluster", "business_service"]  # redundancy over HAS_MEMBER/ROUTES_TO and DEPENDS_ON
 TYPES = ["DEPENDS_ON", "RUNS_ON", "HOSTED_ON", "CONTAINS", "HAS_MEMBER", "ROUTES_TO", "CONNECTS_TO", "HAS_ADDRESS"]
-UNBOUNDED = {"max_depth": 100, "max_nodes": 10_000}
+UNBOUNDED: dict[str, Any] = {"max_depth": 100, "max_nodes": 10_000}
 # The classes' declared min_up, read from the catalog file itself (not through the schema's parser).
 _DECLARED_MIN_UP = {name: spec["redundancy"]["min_up"] for name, spec in yaml.safe_load(
     (Path(schema_package.__file__).parent / "catalog.yaml").read_text(encoding="utf-8"))["classes"].items()

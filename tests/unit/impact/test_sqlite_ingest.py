@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cmdb.impact import ImpactRequest, ImpactService
 from cmdb.observation import Item, Method
@@ -21,7 +22,7 @@ def web(n: int):  # type: ignore[no-untyped-def]
 
 
 def base() -> list[Item]:
-    s = {"source": "sample", "scope": "base"}
+    s: dict[str, Any] = {"source": "sample", "scope": "base"}
     return [
         obs("business_service", {"service_id": "svc-shop"}, {"name": "shop", "owner": "team-shop"}, **s),
         obs("application", {"app_id": "app-web"}, {"name": "web-app", "owner": "team-web"}, **s),
@@ -34,7 +35,7 @@ def base() -> list[Item]:
 
 
 def pool(members: tuple[int, ...], at: int) -> list[Item]:
-    s = {"source": "aws", "scope": "pool", "at": at}
+    s: dict[str, Any] = {"source": "aws", "scope": "pool", "at": at}
     items: list[Item] = [obs("cluster", {"cluster_id": "pool-web"}, {"name": "web-pool", "min_up": "2"}, **s)]
     for n in members:
         items.append(obs("cloud_instance", {"instance_id": f"i-web{n}"}, {"name": f"i-web{n}"}, **s))

@@ -44,11 +44,11 @@ def test_indexed_attributes_and_only_those_are_kept(tmp_path: Path) -> None:
         ("name", "web-01", a), ("owner", "team-a", a), ("environment", "prod", a), ("fqdn", "web-01.example.com", a),
         ("name", "web-02", b), ("owner", "team-b", b), ("fqdn", "web-02.example.com", b),
     }  # kernel and cpu_count are not indexed
-    assert found(h.store, "owner", "eq", "team-a") == {"web-01"}
-    assert found(h.store, "owner", "ne", "team-a") == {"web-02"}
-    assert found(h.store, "name", "ge", "web-02") == {"web-02"}
-    assert found(h.store, "fqdn", "contains", "example") == {"web-01", "web-02"}
-    assert found(h.store, "cpu_count", "gt", 4) == {"web-02"}  # not indexed: read from the CI's JSON
+    assert found(h.sqlite, "owner", "eq", "team-a") == {"web-01"}
+    assert found(h.sqlite, "owner", "ne", "team-a") == {"web-02"}
+    assert found(h.sqlite, "name", "ge", "web-02") == {"web-02"}
+    assert found(h.sqlite, "fqdn", "contains", "example") == {"web-01", "web-02"}
+    assert found(h.sqlite, "cpu_count", "gt", 4) == {"web-02"}  # not indexed: read from the CI's JSON
 
 
 def test_updates_and_deletes_follow(tmp_path: Path) -> None:
@@ -58,8 +58,8 @@ def test_updates_and_deletes_follow(tmp_path: Path) -> None:
     h.run([obs("virtual_machine", {"fqdn": "web-01.example.com"}, {"owner": "team-c"}, at=h.clock.now)])
     rows = attr_rows(tmp_path / "cmdb.sqlite")
     assert ("owner", "team-c", a) in rows and ("owner", "team-a", a) not in rows
-    assert found(h.store, "owner", "eq", "team-a") == set()
-    assert found(h.store, "owner", "eq", "team-c") == {"web-01"}
+    assert found(h.sqlite, "owner", "eq", "team-a") == set()
+    assert found(h.sqlite, "owner", "eq", "team-c") == {"web-01"}
 
     # web-02 ages out of four complete runs, is retired, then purged.
     for _ in range(4):

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from cmdb.ingest import Ingestor
+from cmdb.observation import Item
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
 from tests.builders import obs
 
 
-def _items(n: int, start: int = 0) -> list[object]:
+def _items(n: int, start: int = 0) -> list[Item]:
     return [obs("virtual_machine", {"fqdn": f"vm-{i}.example.com"}, {"name": f"vm-{i}", "description": "x" * 2000},
                 source="sample", scope="s") for i in range(start, start + n)]
 

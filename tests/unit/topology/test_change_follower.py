@@ -54,11 +54,11 @@ def _stack(h: Harness, n: int, scope: str = "s1") -> None:
 
 def test_changes_another_process_writes_reach_the_index(pair: tuple[Harness, Harness]) -> None:
     a, b = pair
-    follower = ChangeFollower.load(b.store, SCHEMA)
+    follower = ChangeFollower.load(b.sqlite, SCHEMA)
     assert len(follower.index) == 0
     _stack(a, 3)
-    assert follower.catch_up() == a.store.change_feed_position() > 0
-    _same_as_fresh(follower, b.store)
+    assert follower.catch_up() == a.sqlite.change_feed_position() > 0
+    _same_as_fresh(follower, b.sqlite)
     shop = a.find("application", name="shop").uid
     host0 = a.find("host", instance_id="i-0").uid
     # The traffic edge's confidence grows with the next run that sees it; the index follows.
@@ -66,13 +66,13 @@ def test_changes_another_process_writes_reach_the_index(pair: tuple[Harness, Har
                scope="flows", method=Method.TRAFFIC, confidence=0.5)], source="manual", scope="flows")
     a.store.apply(ChangeSet(deleted=[("rel", rel_uid(shop, "RUNS_ON", host0))]))
     follower.catch_up()
-    _same_as_fresh(follower, b.store)
+    _same_as_fresh(follower, b.sqlite)
     assert follower.catch_up() == 0  # nothing new: one query, nothing applied
 
 
 def test_own_and_other_writes_interleaved_end_where_the_store_is(pair: tuple[Harness, Harness]) -> None:
     a, b = pair
-    follower = ChangeFollower.load(b.store, SCHEMA)
+    follower = ChangeFollower.load(b.sqlite, SCHEMA)
     b.ingestor.listeners.append(follower.after_apply)
     _stack(a, 2)
     shop = a.find("application", name="shop").uid
@@ -84,48 +84,48 @@ def test_own_and_other_writes_interleaved_end_where_the_store_is(pair: tuple[Har
     a.run([rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id="i-1"))])
     b.run([obs("host", {"instance_id": "i-9"}, scope="b"),
            rel("RUNS_ON", ref("application", name="shop"), ref("host", instance_id="i-9"), scope="b")], scope="b")
-    assert follower.position == b.store.change_feed_position()
-    _same_as_fresh(follower, b.store)
+    assert follower.position == b.sqlite.change_feed_position()
+    _same_as_fresh(follower, b.sqlite)
     assert follower.reloads == 0
 
 
 def test_a_follower_whose_next_entry_was_pruned_reloads(pair: tuple[Harness, Harness]) -> None:
     a, b = pair
-    follower = ChangeFollower.load(b.store, SCHEMA)
-    a.store.retention_ms = 0
+    follower = ChangeFollower.load(b.sqlite, SCHEMA)
+    a.sqlite.retention_ms = 0
     _stack(a, 2)
     time.sleep(0.002)
     a.run([obs("host", {"instance_id": "i-7"}, scope="s7")], scope="s7")
-    assert [e.seq for e in a.store.read_change_feed(a.store.change_feed_position() - 1)] == [
-        a.store.change_feed_position()]
+    assert [e.seq for e in a.sqlite.read_change_feed(a.sqlite.change_feed_position() - 1)] == [
+        a.sqlite.change_feed_position()]
     follower.catch_up()
-    assert follower.reloads == 1 and follower.position == a.store.change_feed_position()
-    _same_as_fresh(follower, b.store)
+    assert follower.reloads == 1 and follower.position == a.sqlite.change_feed_position()
+    _same_as_fresh(follower, b.sqlite)
 
 
 def test_following_in_the_background(pair: tuple[Harness, Harness]) -> None:
     a, b = pair
-    follower = ChangeFollower.load(b.store, SCHEMA)
+    follower = ChangeFollower.load(b.sqlite, SCHEMA)
     follower.follow(interval=0.02)
     try:
         _stack(a, 2)
         deadline = time.monotonic() + 10
-        while follower.position < a.store.change_feed_position():
+        while follower.position < a.sqlite.change_feed_position():
             assert time.monotonic() < deadline, "the background follower did not catch up in 10 s"
             time.sleep(0.01)
     finally:
         follower.stop()
-    _same_as_fresh(follower, b.store)
+    _same_as_fresh(follower, b.sqlite)
 
 
 def test_an_ingestor_with_the_follower_as_listener_sees_its_own_batches(tmp_path: Path) -> None:
     h = Harness(tmp_path / "cmdb.sqlite")
     try:
-        follower = ChangeFollower.load(h.store, SCHEMA)
+        follower = ChangeFollower.load(h.sqlite, SCHEMA)
         ingestor = Ingestor(h.store, SCHEMA, clock=h.clock, listeners=[follower.after_apply])
         with ingestor.run("aws", "s1") as run:
             run.ingest([obs("host", {"instance_id": "i-1"})])
-        assert follower.position == h.store.change_feed_position() == 1
-        _same_as_fresh(follower, h.store)
+        assert follower.position == h.sqlite.change_feed_position() == 1
+        _same_as_fresh(follower, h.sqlite)
     finally:
         h.store.close()

@@ -117,7 +117,7 @@ def scripts(draw: st.DrawFn) -> tuple[Graph, list[tuple[list[NodeRow], list[Edge
         g.ci(f"n{i}", draw(st.sampled_from(classes)), min_up=draw(st.sampled_from([None, "1", "2", "50%"])))
     for _ in range(draw(st.integers(0, 2 * n))):
         g.rel(f"n{draw(st.integers(0, n - 1))}", draw(st.sampled_from(types)), f"n{draw(st.integers(0, n - 1))}")
-    batches = []
+    batches: list[tuple[list[NodeRow], list[EdgeRow]]] = []
     total = n
     for _ in range(draw(st.integers(1, 5))):
         nodes: list[NodeRow] = []

@@ -34,9 +34,11 @@ def _calls_in_code() -> set[tuple[str, str]]:
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("pages", "collect") and len(node.args) >= 2
-                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])):
-                found.add((node.args[0].value, node.args[1].value))
+                    and node.func.attr in ("pages", "collect") and len(node.args) >= 2):
+                service, operation = node.args[0], node.args[1]
+                if (isinstance(service, ast.Constant) and isinstance(service.value, str)
+                        and isinstance(operation, ast.Constant) and isinstance(operation.value, str)):
+                    found.add((service.value, operation.value))
     return found
 
 

@@ -73,7 +73,7 @@ def _instance(instance_id: str, state: str, subnet: str = "subnet-1") -> dict[st
 
 
 def test_terminated_instances_and_what_hangs_off_them_are_not_seen() -> None:
-    payload = {
+    payload: dict[str, list[dict[str, Any]]] = {
         "ec2.describe_instances": [{"Reservations": [
             {"Instances": [_instance("i-live", "running"), _instance("i-gone", "terminated")]}]}],
         "ec2.describe_network_interfaces": [{"NetworkInterfaces": [
@@ -95,7 +95,7 @@ def test_security_group_peers_one_edge_per_peer_with_every_port_range() -> None:
         {"IpProtocol": "tcp", "FromPort": 9000, "ToPort": 9100,
          "UserIdGroupPairs": [{"GroupId": "sg-web"}, {"GroupId": "sg-app"}, {"GroupId": "sg-elsewhere"}]},
     ]}
-    payload = {"ec2.describe_security_groups": [{"SecurityGroups": [group, {"GroupId": "sg-web", "GroupName": "web"}]}]}
+    payload: dict[str, list[dict[str, Any]]] = {"ec2.describe_security_groups": [{"SecurityGroups": [group, {"GroupId": "sg-web", "GroupName": "web"}]}]}
     items, stats = transform_region(payload, "1", "r", T0)
     edges = [(i.from_ci.identifiers["group_id"], i.to_ci.identifiers["group_id"], i.attributes)
              for i in items if isinstance(i, ObservedRelation) and i.type == "ALLOWS_FROM"]
@@ -105,7 +105,7 @@ def test_security_group_peers_one_edge_per_peer_with_every_port_range() -> None:
 
 
 def test_weighted_record_sets_are_one_record_and_apex_records_are_left_out() -> None:
-    payload = {
+    payload: dict[str, list[dict[str, Any]]] = {
         "route53.list_hosted_zones": [{"HostedZones": [{"Id": "/hostedzone/Z1", "Name": "corp.example.",
                                                         "Config": {"PrivateZone": True}}]}],
         "route53.list_resource_record_sets": [{"_request": {"HostedZoneId": "/hostedzone/Z1"}, "ResourceRecordSets": [
@@ -152,7 +152,7 @@ def test_emitter_keeps_one_of_each_and_drops_null_attributes() -> None:
 
 def test_private_zone_addresses_resolve_only_inside_its_vpcs() -> None:
     zone = {"Id": "/hostedzone/Z2", "Name": "int.example.", "Config": {"PrivateZone": True}}
-    payload = {
+    payload: dict[str, list[dict[str, Any]]] = {
         "route53.list_hosted_zones": [{"HostedZones": [zone]}],
         "route53.get_hosted_zone": [{"_request": {"Id": "/hostedzone/Z2"}, "HostedZone": zone,
                                      "VPCs": [{"VPCRegion": "r", "VPCId": "vpc-b"}]}],

@@ -45,8 +45,8 @@ def test_a_good_file_validates_with_defaults_applied(tmp_path: Path, monkeypatch
     secrets = jobs.get("aws-lab").resolve_credentials()
     assert secrets["secret_access_key"].reveal() == "s3cret"
     assert "s3cret" not in repr(secrets) and "AKIDEXAMPLE" not in repr(secrets)
-    assert jobs.get("estate").spec.schedule is not None
-    assert jobs.get("estate").spec.schedule.describe() == "every 30s (jitter 5s)"
+    schedule = jobs.get("estate").spec.schedule
+    assert schedule is not None and schedule.describe() == "every 30s (jitter 5s)"
 
 
 def test_bad_cron_expression_is_refused_with_its_line() -> None:

@@ -70,7 +70,7 @@ def test_a_store_that_drops_mid_scope_leaves_the_run_incomplete_and_ages_nothing
     harness.ingestor.batch_size = 2
     asyncio.run(run_scan(ListScanner([ScopeResult("eu", hosts("eu", 6, "eu"), True)]), harness.ingestor))
     dropping = DroppingStore(harness.store, fail_on=2)
-    harness.ingestor.store = dropping  # type: ignore[assignment]
+    harness.ingestor.store = dropping
     runs = asyncio.run(run_scan(ListScanner([ScopeResult("eu", hosts("eu", 6, "eu")[:4], True)]), harness.ingestor))
     harness.ingestor.store = harness.store
     assert runs[0].status is RunStatus.INCOMPLETE

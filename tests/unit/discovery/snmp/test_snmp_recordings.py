@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cmdb.observation import ObservedRelation
 from discovery.snmp import oids, snmprec
 from discovery.snmp.build import BuildContext, DeviceResult, DeviceWalk, build_device
 from discovery.snmp.links import link_relations
@@ -117,7 +118,7 @@ def test_cisco_n5000_lldp_and_cdp_agree() -> None:
                                   "hpe-procurve-516733-b21", "cisco-n5000"])
 def test_links_have_one_direction_and_interfaces_belong_to_their_devices(name: str) -> None:
     result = parse(name)
-    rels = [i for i in link_relations([result], CTX)[0] if getattr(i, "type", None) == "CONNECTS_TO"]
+    rels = [i for i in link_relations([result], CTX)[0] if isinstance(i, ObservedRelation) and i.type == "CONNECTS_TO"]
     keys = {(r.from_ci.model_dump_json(), r.to_ci.model_dump_json()) for r in rels}
     assert not any((b, a) in keys for a, b in keys)
     assert result.problems == []
