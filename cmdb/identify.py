@@ -17,7 +17,7 @@ from typing import Any
 
 from cmdb.errors import InvalidItem
 from cmdb.normalise import normalise
-from cmdb.storable import check_storable
+from cmdb.storable import INT_MAX, INT_MIN, check_storable
 from schema import AttrType, CIClass, IdentifierRule, Schema, Strength
 
 _SEP = "\x1f"
@@ -210,7 +210,12 @@ def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:
                 raise TypeError("expected an integer")
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError("expected an integer")
-            return int(value)
+            number = int(value)
+            # check_storable saw the value as given: "9" * 30 or 1e300 only overflows once converted,
+            # and would then fail the store's encoder, and with it the whole batch.
+            if not INT_MIN <= number <= INT_MAX:
+                raise TypeError("integer beyond 64 bits")
+            return number
         if attr_type is AttrType.FLOAT:
             if isinstance(value, bool):
                 raise TypeError("expected a number")

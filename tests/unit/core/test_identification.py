@@ -176,3 +176,85 @@ def test_a_ci_created_and_absorbed_in_one_batch_leaves_no_key_behind(harness: Ha
     from cmdb.identify import keys_for
     keys = keys_for(harness.schema.cls("host"), {"machine_id": "m-new", "fqdn": "db-1.example.com"}, None)
     assert harness.store.find_keys(keys) == {k: [kept.uid] for k in keys}
+
+
+# (declared type, value given) -> the value stored, written out here; or the refusal's message.
+_COERCED: list[tuple[str, Any, Any]] = [
+    ("string", "as is", "as is"), ("string", 42, "42"), ("string", 1.5, "1.5"), ("string", True, "True"),
+    ("int", 7, 7), ("int", "7", 7), ("int", 2**63 - 1, 2**63 - 1), ("int", -(2**63), -(2**63)), ("int", 7.0, 7), ("int", " 8 ", 8),
+    ("timestamp", 1_700_000_000_000, 1_700_000_000_000), ("timestamp", 1.7e12, 1_700_000_000_000),
+    ("timestamp", "1700000000000", 1_700_000_000_000),
+    ("float", 1.5, 1.5), ("float", 2, 2.0), ("float", "2.5", 2.5),
+    ("bool", True, True), ("bool", False, False), ("bool", "TRUE", True), ("bool", "Yes", True), ("bool", "1", True),
+    ("bool", "false", False), ("bool", "NO", False), ("bool", "0", False), ("bool", 1, True), ("bool", 0, False),
+    ("string_list", ["a", 1, None, 2.5], ["a", "1", "2.5"]), ("string_list", ("x",), ["x"]), ("string_list", [], []),
+    ("json", {"a": [1, None]}, {"a": [1, None]}), ("json", [1, "x"], [1, "x"]), ("json", "text", "text"),
+]
+_REFUSED: list[tuple[str, Any, str]] = [
+    ("string", {"a": 1}, "expected a string for string, got {'a': 1}"),
+    ("string", ["a"], "expected a string for string, got ['a']"),
+    ("int", True, "expected an integer for int, got True"),
+    ("int", 7.5, "expected an integer for int, got 7.5"),
+    ("int", "many", "invalid literal for int() with base 10: 'many' for int, got 'many'"),
+    ("int", [1], "int() argument must be a string, a bytes-like object or a real number, not 'list' for int, got [1]"),
+    ("timestamp", False, "expected an integer for timestamp, got False"),
+    ("timestamp", 0.5, "expected an integer for timestamp, got 0.5"),
+    ("float", True, "expected a number for float, got True"),
+    ("float", "NaN", "expected a finite number for float, got 'NaN'"),
+    ("float", float("inf"), "expected a finite number for float, got inf"),
+    ("float", "-inf", "expected a finite number for float, got '-inf'"),
+    ("float", "much", "could not convert string to float: 'much' for float, got 'much'"),
+    ("bool", "maybe", "expected a boolean for bool, got 'maybe'"),
+    ("bool", 2, "expected a boolean for bool, got 2"),
+    ("bool", 1.0, "expected a boolean for bool, got 1.0"),
+    ("string_list", "a,b", "expected a list of strings for string_list, got 'a,b'"),
+    ("string_list", {"a": 1}, "expected a list of strings for string_list, got {'a': 1}"),
+    ("json", {1, 2}, "Object of type set is not JSON serializable for json, got {1, 2}"),
+    # Past 64 bits only once converted (every store refuses it, and the whole batch with it).
+    ("int", "9" * 30, "integer beyond 64 bits for int, got '" + "9" * 30 + "'"),
+    ("int", 2**63, "integer beyond 64 bits for int, got 9223372036854775808"),
+    ("timestamp", 1e300, ("integer beyond 64 bits for timestamp, got 1e+300")),
+    ("int", "x" * 150, ("invalid literal for int() with base 10: '" + "x" * 150 + "' for int, got '" + "x" * 150)[:300]),
+]
+
+
+def test_each_declared_type_takes_what_means_it_and_refuses_the_rest_naming_the_field() -> None:
+    from cmdb.errors import InvalidItem
+    from cmdb.identify import _coerce
+    from schema import AttrType
+
+    for type_name, given, stored in _COERCED:
+        got = _coerce(AttrType(type_name), given, "attributes.x")
+        assert (got, type(got)) == (stored, type(stored)), (type_name, given)
+    for type_name, given, message in _REFUSED:
+        try:
+            _coerce(AttrType(type_name), given, "attributes.x")
+        except InvalidItem as exc:
+            assert (exc.field, exc.message) == ("attributes.x", message), (type_name, given)
+        else:
+            raise AssertionError(f"{type_name} took {given!r}")
+
+
+def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unknown_or_abstract() -> None:
+    from cmdb.errors import InvalidItem
+    from cmdb.identify import check_class, validate_attributes
+    from schema import load_schema
+
+    schema = load_schema()
+    volume = check_class(schema, "volume", "class")
+    assert validate_attributes(volume, {"volume_id": "vol-1", "size_gb": "8", "encrypted": "yes", "state": None},
+                               "attributes") == {"volume_id": "vol-1", "size_gb": 8.0, "encrypted": True}
+    refusals = [(lambda: validate_attributes(volume, {"colour": "red"}, "attributes"),
+                 ("attributes.colour", "class 'volume' has no attribute 'colour'")),
+                (lambda: validate_attributes(volume, {"size_gb": "big"}, "identifiers"),
+                 ("identifiers.size_gb", "could not convert string to float: 'big' for float, got 'big'")),
+                (lambda: check_class(schema, "gizmo", "class"), ("class", "unknown CI class 'gizmo'")),
+                (lambda: check_class(schema, "ci", "class"),
+                 ("class", "class 'ci' is abstract; use one of its subclasses"))]
+    for call, expected in refusals:
+        try:
+            call()
+        except InvalidItem as exc:
+            assert (exc.field, exc.message) == expected
+        else:
+            raise AssertionError(f"accepted: {expected}")
