@@ -210,12 +210,12 @@ def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:
                 raise TypeError("expected an integer")
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError("expected an integer")
-            number = int(value)
+            whole = int(value)
             # check_storable saw the value as given: "9" * 30 or 1e300 only overflows once converted,
             # and would then fail the store's encoder, and with it the whole batch.
-            if not INT_MIN <= number <= INT_MAX:
+            if not INT_MIN <= whole <= INT_MAX:
                 raise TypeError("integer beyond 64 bits")
-            return number
+            return whole
         if attr_type is AttrType.FLOAT:
             if isinstance(value, bool):
                 raise TypeError("expected a number")
