@@ -91,14 +91,8 @@ class Identity:
         scopes = {attr for rule in cls.identifiers for attr in rule.scope}
         # What keeps two CIs apart (never merged): a strong identifier, or a name's scope.
         self.separating = self.strong + tuple(sorted(scopes - set(self.strong)))
-        self.rules: dict[str, IdentifierRule] = {}
-        for owner in (cls.name, *cls.ancestors):
-            for rule in schema.classes[owner].identifiers:
-                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
-        # Rules of the subclasses too: a key of a subclass's rule may be asked about.
-        for sub in schema.subtree(cls.name):
-            for rule in schema.classes[sub].identifiers:
-                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
+        # The class's rules, its ancestors' included: the only keys it is asked about are keys_for(cls)'s.
+        self.rules = {f"{rule.owner}#{rule.index}": rule for rule in cls.identifiers}
 
     def checks(self, incoming: Mapping[str, Any]) -> bool:
         """Whether a match of ``incoming`` could be refused by some rule: two strong identifiers, or a scope value."""

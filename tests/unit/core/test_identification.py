@@ -258,3 +258,106 @@ def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unk
             assert (exc.field, exc.message) == expected
         else:
             raise AssertionError(f"accepted: {expected}")
+
+
+# What each class identifies by, read off schema/catalog.yaml by hand: its strong identifiers in
+# declaration order (ancestors' first), the name attributes its rules use, what separates two CIs
+# (strong ones, then the rules' scopes) and its rules by key prefix with their strength and scope.
+_IDENTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, tuple[str, tuple[str, ...]]]]] = {
+    "host": (("serial_number", "chassis_id", "machine_id", "instance_id", "dmi_uuid"), ("fqdn", "sys_name"),
+             ("serial_number", "chassis_id", "machine_id", "instance_id", "dmi_uuid", "dns_domain"),
+             {"device#0": ("strong", ()), "device#1": ("strong", ()), "device#2": ("strong", ()),
+              "device#3": ("strong", ()), "device#4": ("name", ()), "device#5": ("name", ("dns_domain",)),
+              "host#0": ("strong", ())}),
+    "interface": ((), ("name",), (), {"interface#0": ("name", ()), "interface#1": ("locator", ())}),
+    "subnet": (("subnet_id",), ("network_scope",), ("subnet_id",),
+               {"subnet#0": ("strong", ()), "subnet#1": ("locator", ())}),
+    "dns_zone": (("zone_id",), ("zone_name",), ("zone_id", "account_id", "private"),
+                 {"dns_zone#0": ("strong", ()), "dns_zone#1": ("name", ("account_id", "private"))}),
+    "software_instance": (("port",), ("pid_name", "product"), ("port",),
+                          {"software_instance#0": ("name", ()), "software_instance#1": ("name", ())}),
+}
+
+
+def test_what_each_class_identifies_by_is_what_the_catalog_declares() -> None:
+    from cmdb.identify import identity
+    from schema import load_schema
+
+    schema = load_schema()
+    for name, (strong, names, separating, rules) in _IDENTITIES.items():
+        ident = identity(schema, schema.cls(name))
+        assert (ident.strong, ident.names, ident.separating) == (strong, names, separating), name
+        assert {k: (r.strength.value, r.scope) for k, r in ident.rules.items()} == rules, name
+
+
+def test_which_matches_a_class_could_refuse_and_which_it_does() -> None:
+    from cmdb.identify import identity
+    from schema import load_schema
+
+    schema = load_schema()
+    host, interface, zone = (identity(schema, schema.cls(n)) for n in ("host", "interface", "dns_zone"))
+    # checks: two strong identifiers (one alone is its own key), or a scope value.
+    assert [host.checks(v) for v in ({"machine_id": "m"}, {"machine_id": "m", "serial_number": "s"},
+                                     {"fqdn": "a.b", "dns_domain": "b"}, {"fqdn": "a.b", "dns_domain": None},
+                                     {"machine_id": None, "serial_number": "s"})] == [False, True, True, False, False]
+    machine_id, fqdn, short = host.rules["device#2"], host.rules["device#4"], host.rules["device#5"]
+    by_name, by_index = interface.rules["interface#0"], interface.rules["interface#1"]
+    # needs_values: the incoming side carries a value the rule's own key does not compare.
+    assert [host.needs_values(machine_id, {"machine_id": "m"}), host.needs_values(fqdn, {"fqdn": "a", "machine_id": "m"}),
+            host.needs_values(short, {"sys_name": "a", "dns_domain": "b"}), host.needs_values(fqdn, {"fqdn": "a"}),
+            host.needs_values(fqdn, {"fqdn": "a", "machine_id": None}),
+            interface.needs_values(by_index, {"if_index": 3, "name": "eth0"}),
+            interface.needs_values(by_name, {"if_index": 3, "name": "eth0"}),
+            interface.needs_values(by_index, {"if_index": 3})] == [False, True, True, False, False, True, False, False]
+    # refuses: a strong identifier or the rule's scope disagrees; for a locator, a name too. Compared normalised.
+    held = {"machine_id": "m-1", "fqdn": "a.example.com", "sys_name": "a", "dns_domain": "example.com"}
+    assert [host.refuses(fqdn, {"machine_id": "m-2"}, held), host.refuses(fqdn, {"machine_id": " M-1 "}, held),
+            host.refuses(fqdn, {"serial_number": "s"}, held), host.refuses(short, {"dns_domain": "other.com"}, held),
+            host.refuses(fqdn, {"dns_domain": "other.com"}, held)] == [True, False, False, True, False]
+    eth = {"name": "eth0", "if_index": 3}
+    assert [interface.refuses(by_index, {"name": "eth1"}, eth), interface.refuses(by_name, {"name": "eth1"}, eth),
+            interface.refuses(by_index, {"name": "ETH0"}, eth)] == [True, False, False]
+    private = zone.rules["dns_zone#1"]
+    assert [zone.refuses(private, {"private": True}, {"private": False}),
+            zone.refuses(private, {"private": True}, {"private": True})] == [True, False]
+
+
+def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None:
+    from cmdb.identify import identity
+    from schema import load_schema
+
+    schema = load_schema()
+    given = {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}
+    assert identity(schema, schema.cls("software_instance")).normalised(given) == {
+        "product": "postgresql", "port": 5432, "pid_name": "pg"}
+    assert given == {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}  # a copy, not the caller's
+
+
+def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_with_alone() -> None:
+    from types import SimpleNamespace
+
+    from cmdb.identify import corroborating, identity
+    from schema import load_schema
+
+    schema = load_schema()
+    host = identity(schema, schema.cls("host"))
+    a = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "model": "R640", "fqdn": "a.example.com",
+                                    "status": "up", "dns_domain": "example.com"})
+    b = SimpleNamespace(attributes={"management_ip": "10.0.0.6", "model": "R640"})
+    c = SimpleNamespace(attributes={"hostname": "a"})
+
+    def chosen(values: dict[str, Any], *candidates: SimpleNamespace) -> Any:
+        return corroborating(list(candidates), values, host)
+
+    assert chosen({"management_ip": " 10.0.0.5 "}, a, b) is a  # one value agrees (compared normalised), one disagrees
+    assert chosen({"management_ip": "10.0.0.6"}, a, b) is b
+    assert chosen({"management_ip": "10.0.0.5"}, c, a) is a  # nothing to compare counts nothing
+    assert chosen({"model": "r640"}, a, b) is None  # one point each: a tie
+    assert chosen({"management_ip": "10.0.0.7"}, c, a) is None  # 0 and -1: nobody corroborated
+    assert chosen({"model": "R640", "management_ip": "10.0.0.5"}, b, a) is a  # 2 beats 0
+    # Identifiers, separating values, values that describe many things alike, nulls and nested values count nothing.
+    assert chosen({"fqdn": "a.example.com", "dns_domain": "example.com", "status": "up"}, a, b) is None
+    assert chosen({"management_ip": None}, a, c) is None
+    assert chosen({"management_ip": "10.0.0.5", "model": {"rev": 2}}, a, b) is a
+    d = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "hostname": ["a"]})
+    assert chosen({"management_ip": "10.0.0.5", "hostname": "a"}, d, b) is d
