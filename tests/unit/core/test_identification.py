@@ -280,12 +280,12 @@ _IDENTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], 
 
 
 def test_what_each_class_identifies_by_is_what_the_catalog_declares() -> None:
-    from cmdb.identify import identity
+    from cmdb.identify import Identity
     from schema import load_schema
 
     schema = load_schema()
     for name, (strong, names, separating, rules) in _IDENTITIES.items():
-        ident = identity(schema, schema.cls(name))
+        ident = Identity(schema, schema.cls(name))  # built here, not taken from identity()'s cache
         assert (ident.strong, ident.names, ident.separating) == (strong, names, separating), name
         assert {k: (r.strength.value, r.scope) for k, r in ident.rules.items()} == rules, name
 
@@ -323,12 +323,12 @@ def test_which_matches_a_class_could_refuse_and_which_it_does() -> None:
 
 
 def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None:
-    from cmdb.identify import identity
+    from cmdb.identify import Identity
     from schema import load_schema
 
     schema = load_schema()
     given = {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}
-    assert identity(schema, schema.cls("software_instance")).normalised(given) == {
+    assert Identity(schema, schema.cls("software_instance")).normalised(given) == {
         "product": "postgresql", "port": 5432, "pid_name": "pg"}
     assert given == {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}  # a copy, not the caller's
 
@@ -358,6 +358,17 @@ def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_w
     # Identifiers, separating values, values that describe many things alike, nulls and nested values count nothing.
     assert chosen({"fqdn": "a.example.com", "dns_domain": "example.com", "status": "up"}, a, b) is None
     assert chosen({"management_ip": None}, a, c) is None
+    # Each value counts +1 or -1, summed; only a strictly best score decides.
+    e = SimpleNamespace(attributes={"management_ip": "10.0.0.5"})
+    g = SimpleNamespace(attributes={"management_ip": "10.0.0.9", "model": "R640"})
+    h = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "model": "R640", "hostname": "b"})
+    assert chosen({"management_ip": "10.0.0.5", "model": "X"}, a, e) is e  # 1 - 1 against 1 (a value e lacks: 0)
+    assert chosen({"management_ip": "10.0.0.5", "model": "R640"}, g, c) is None  # -1 + 1 against 0
+    assert chosen({"management_ip": "10.0.0.5", "model": "R640", "hostname": "a"}, h, e) is None  # 2 - 1 against 1
+    assert chosen({"management_ip": "10.0.0.5", "model": "R640"}, a, e) is a  # 2, then 1
+    # What is skipped does not end the count: the values after it still count.
+    assert chosen({"model": {"rev": 2}, "management_ip": "10.0.0.5"}, a, b) is a
+    assert chosen({"fqdn": "a.example.com", "status": "up", "management_ip": "10.0.0.5"}, a, b) is a
     assert chosen({"management_ip": "10.0.0.5", "model": {"rev": 2}}, a, b) is a
     d = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "hostname": ["a"]})
     assert chosen({"management_ip": "10.0.0.5", "hostname": "a"}, d, b) is d
