@@ -17,7 +17,7 @@ from typing import Any
 
 from cmdb.errors import InvalidItem
 from cmdb.normalise import normalise
-from cmdb.storable import check_storable
+from cmdb.storable import INT_MAX, INT_MIN, check_storable
 from schema import AttrType, CIClass, IdentifierRule, Schema, Strength
 
 _SEP = "\x1f"
@@ -91,14 +91,8 @@ class Identity:
         scopes = {attr for rule in cls.identifiers for attr in rule.scope}
         # What keeps two CIs apart (never merged): a strong identifier, or a name's scope.
         self.separating = self.strong + tuple(sorted(scopes - set(self.strong)))
-        self.rules: dict[str, IdentifierRule] = {}
-        for owner in (cls.name, *cls.ancestors):
-            for rule in schema.classes[owner].identifiers:
-                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
-        # Rules of the subclasses too: a key of a subclass's rule may be asked about.
-        for sub in schema.subtree(cls.name):
-            for rule in schema.classes[sub].identifiers:
-                self.rules.setdefault(f"{rule.owner}#{rule.index}", rule)
+        # The class's rules, its ancestors' included: the only keys it is asked about are keys_for(cls)'s.
+        self.rules = {f"{rule.owner}#{rule.index}": rule for rule in cls.identifiers}
 
     def checks(self, incoming: Mapping[str, Any]) -> bool:
         """Whether a match of ``incoming`` could be refused by some rule: two strong identifiers, or a scope value."""
@@ -210,7 +204,12 @@ def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:
                 raise TypeError("expected an integer")
             if isinstance(value, float) and not value.is_integer():
                 raise TypeError("expected an integer")
-            return int(value)
+            whole = int(value)
+            # check_storable saw the value as given: "9" * 30 or 1e300 only overflows once converted,
+            # and would then fail the store's encoder, and with it the whole batch.
+            if not INT_MIN <= whole <= INT_MAX:
+                raise TypeError("integer beyond 64 bits")
+            return whole
         if attr_type is AttrType.FLOAT:
             if isinstance(value, bool):
                 raise TypeError("expected a number")

@@ -25,7 +25,7 @@ from typing import Any
 from cmdb.errors import InvalidItem
 
 MAX_DEPTH = 64  # nesting of lists and objects inside one attribute value
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what every store keeps in an integer
 
 
 def check_storable(values: Mapping[str, Any], prefix: str) -> None:
@@ -38,7 +38,7 @@ def check_storable(values: Mapping[str, Any], prefix: str) -> None:
         elif kind is bool or kind is float or value is None:
             continue
         elif kind is int:
-            if not _INT_MIN <= value <= _INT_MAX:
+            if not INT_MIN <= value <= INT_MAX:
                 raise InvalidItem(f"{prefix}.{name}", "integer beyond 64 bits")
         else:
             _check_nested(value, f"{prefix}.{name}")
@@ -62,7 +62,7 @@ def _check_nested(value: Any, field: str) -> None:
         elif isinstance(current, bool) or current is None or isinstance(current, float):
             continue
         elif isinstance(current, int):
-            if not _INT_MIN <= current <= _INT_MAX:
+            if not INT_MIN <= current <= INT_MAX:
                 raise InvalidItem(field, "integer beyond 64 bits")
         elif isinstance(current, Mapping | list | tuple):
             if depth > MAX_DEPTH:

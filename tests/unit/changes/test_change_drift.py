@@ -66,7 +66,8 @@ def test_drift_reports_an_added_dependency_and_a_removed_redundant_instance(scen
         ("web-app", "degraded", "down"), ("checkout", "degraded", "down")}
     assert report.owners_added == ("team-billing",) and report.owners_removed == ()
     assert report.conflicts_added == report.conflicts_removed == ()
-    assert report.risk_after > report.risk_before
+    # By the documented rules (outage, x1.0): 22.5 + 7.5 + 10 before; criticality 50 (its cap) + breadth 11 + 10 after.
+    assert (report.risk_before, report.risk_after) == (40, 71)
     # The reason, not just a number: each factor that moved, with its detail then and now.
     moved = {f.name: (f.points_before, f.points_after) for f in report.risk_factor_changes}
     assert moved == {"criticality": (22.5, 50.0), "breadth": (7.5, 11.0), "redundancy_margin": (10.0, 10.0)}

@@ -21,6 +21,7 @@ from cmdb.changes.risk import (
     FAILED_CHANGES,
     REDUNDANCY,
     MarginRisk,
+    RiskAssessment,
     RiskInputs,
     ServiceRisk,
     score,
@@ -198,6 +199,11 @@ def test_failure_history_is_keyed_by_when_the_change_failed(scenario: Scenario) 
     assert svc.plan(uid2).risk.factor(FAILED_CHANGES).value == 0
 
 
+def _points(risk: RiskAssessment) -> dict[str, float]:
+    """The factors that scored, by name."""
+    return {f.name: f.points for f in risk.factors if f.points}
+
+
 def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario) -> None:
     svc = scenario.service
     uid = scenario.change("patch i-web1", ["i-web1"], START)
@@ -210,7 +216,10 @@ def test_a_low_confidence_edge_on_the_impact_path_raises_risk(scenario: Scenario
     after = plan.risk
     assert after.factor(DATA_QUALITY).detail == (
         "low confidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)")
-    assert after.score > before.score
+    # By the documented rules (outage, x1.0): reporting now impacted, unknown criticality, degraded 5 x 0.5;
+    # breadth 4 CIs x 0.5 + 3 services x 3; the low-confidence edge 3.
+    assert (_points(before), before.score) == ({CRITICALITY: 22.5, BREADTH: 7.5, REDUNDANCY: 10}, 40)
+    assert (_points(after), after.score) == ({CRITICALITY: 25, BREADTH: 11, REDUNDANCY: 10, DATA_QUALITY: 3}, 49)
     assert plan.uncertain and plan.uncertainty == (
         "low-confidence evidence: reporting -[DEPENDS_ON]-> web-app (traffic, confidence 0.50)",)
 
@@ -223,7 +232,8 @@ def test_stale_evidence_on_the_impact_path_raises_risk(scenario: Scenario) -> No
     scenario.h.clock.advance(20 * DAY)  # nothing re-observed for 20 days (> 14)
     stale = svc.plan(uid).risk
     assert stale.factor(DATA_QUALITY).value == 3  # the three hops i-web1 -> pool -> web-app -> checkout
-    assert stale.score > fresh.score
+    assert (_points(fresh), fresh.score) == ({CRITICALITY: 22.5, BREADTH: 7.5, REDUNDANCY: 10}, 40)
+    assert (_points(stale), stale.score) == ({CRITICALITY: 22.5, BREADTH: 7.5, REDUNDANCY: 10, DATA_QUALITY: 9}, 49)
 
 
 def test_criticality_of_impacted_services_raises_risk(scenario: Scenario) -> None:
@@ -238,7 +248,9 @@ def test_criticality_of_impacted_services_raises_risk(scenario: Scenario) -> Non
                         at=scenario.h.clock.now, **s)], complete=False, **s)
     high = svc.plan(payroll).risk
     assert high.factor(CRITICALITY).points == 5 + 25
-    assert high.score > low.score
+    # Breadth 2 CIs x 0.5 + 2 services x 3; web-pool's margin 0: 10.
+    assert (_points(low), low.score) == ({CRITICALITY: 7, BREADTH: 7, REDUNDANCY: 10}, 24)
+    assert (_points(high), high.score) == ({CRITICALITY: 30, BREADTH: 7, REDUNDANCY: 10}, 47)
 
 
 def test_breadth_and_redundancy_are_measured_from_the_impact(scenario: Scenario) -> None:
@@ -246,8 +258,10 @@ def test_breadth_and_redundancy_are_measured_from_the_impact(scenario: Scenario)
     one = svc.plan(scenario.change("patch i-web1", ["i-web1"], START)).risk
     assert one.factor(REDUNDANCY).detail == "no margin left: web-pool"
     two = svc.plan(scenario.change("patch i-web1 and orders-host", ["i-web1", "orders-host"], START + 5 * HOUR)).risk
-    assert two.factor(BREADTH).value > one.factor(BREADTH).value
-    assert two.score > one.score
+    assert (one.factor(BREADTH).value, two.factor(BREADTH).value) == (3, 4)
+    assert (_points(one), one.score) == ({CRITICALITY: 22.5, BREADTH: 7.5, REDUNDANCY: 10}, 40)
+    # Two groups with no margin left: 2 x 10 (the cap, 20); breadth 4 x 0.5 + 3 x 3.
+    assert (_points(two), two.score) == ({CRITICALITY: 47.5, BREADTH: 11, REDUNDANCY: 20}, 78.5)
 
 
 # -- property: adding any risky fact never lowers the score ----------------------------------------

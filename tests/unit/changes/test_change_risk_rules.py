@@ -70,7 +70,8 @@ def test_a_fully_down_group_weighs_like_no_margin_not_zero(scenario: Scenario) -
     assert (pool.grade, pool.explanation, pool.margin) == ("down", "1 of 3 up, min_up 2 -> down", -1)
     factor = two.risk.factor(REDUNDANCY)
     assert (factor.points, factor.detail) == (10.0, "redundancy group down: web-pool")
-    assert two.risk.score > one.risk.score
+    # Restart, x0.75: (22.5 + 7.5 + 10) x 0.75 = 30 with margin 0; (45 + 7.5 + 10) x 0.75 = 46.875 with the pool down.
+    assert (one.risk.score, two.risk.score) == (30, 46.88)
 
 
 def test_decommissioning_a_single_point_of_failure_counts_as_no_margin(scenario: Scenario) -> None:
@@ -111,7 +112,6 @@ def test_decommissioning_the_primary_database_never_scores_lower_as_the_budget_s
         assert (cut.risk.score, cut.risk.level) == (100.0, "critical"), budget
         assert cut.uncertain and cut.uncertainty[0].startswith("impact truncated by max_nodes"), budget
         assert cut.risk.floors[-1].startswith("impact cut short (max_nodes)"), budget
-        assert cut.risk.score >= full.risk.score
     shallow = ChangePlanner(s.planner.impact_engine, s.h.store, s.repo, s.h.schema,
                             options=PlanOptions(max_depth=1), clock=s.h.clock).plan(change)
     # Depth 1 reaches the three applications, not the business services behind them.

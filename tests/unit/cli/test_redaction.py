@@ -67,7 +67,9 @@ def test_planted_secrets_are_absent_everywhere(tmp_path: Path) -> None:
     logs += ran.stdout + ran.stderr
 
     found = json.loads(cmdb(["search", "--class", "ci", "--json"], data_dir).stdout)["items"]
-    assert {c["name"] for c in found if c.get("name")} >= {"db-1", "web"}
+    # The host, its two software instances (named by their uid: they have no name) and the AWS instance.
+    assert sorted((c["name"] if c["name"] != c["uid"] else "", c["class"]) for c in found) == [
+        ("", "software_instance"), ("", "software_instance"), ("db-1", "host"), ("web", "cloud_instance")]
     history = ""
     for ci in found:
         shown = cmdb(["ci", ci["uid"], "--json"], data_dir)

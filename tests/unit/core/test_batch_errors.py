@@ -24,3 +24,17 @@ def test_one_malformed_observation_in_ten_thousand(tmp_path: Path) -> None:
     ci_uids = {c.uid for c in h.all_cis()}
     assert {e.subject_uid for e in h.all_history()} == ci_uids
     h.store.close()
+
+
+def test_an_integer_past_64_bits_only_once_converted_is_its_items_error_not_its_batchs(tmp_path: Path) -> None:
+    """``"9" * 30`` and ``1e300`` pass the storable check as given (a string, a float), and overflowed the
+    store's encoder once coerced to the declared int: the whole batch failed."""
+    h = Harness(tmp_path / "x.sqlite")
+    _, report = h.run([obs("host", {"machine_id": "m1"}, {"cpu_count": "9" * 30}),
+                       obs("host", {"machine_id": "m2"}, {"memory_mb": 1e300}),
+                       obs("host", {"machine_id": "m3"}, {"cpu_count": str(2**63 - 1)})])
+    assert [(e.index, e.field, e.message) for e in report.rejected] == [
+        (0, "attributes.cpu_count", f"integer beyond 64 bits for int, got '{'9' * 30}'"),
+        (1, "attributes.memory_mb", "integer beyond 64 bits for int, got 1e+300")]
+    assert [(c.attributes["machine_id"], c.attributes["cpu_count"]) for c in h.all_cis()] == [("m3", 2**63 - 1)]
+    h.store.close()
