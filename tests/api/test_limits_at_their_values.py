@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +137,7 @@ class _Exchange:
     answer_first: bool = False  # the app starts its answer before reading the body
     read: bytes = b""
     called: bool = False
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[MutableMapping[str, Any]] = field(default_factory=list)
 
     async def _app(self, scope: Any, receive: Any, send: Any) -> None:
         self.called = True
@@ -159,7 +160,7 @@ class _Exchange:
         async def receive() -> dict[str, Any]:
             return pending.pop(0)
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             self.sent.append(message)
 
         asyncio.run(BodyLimit(self._app, {"/graphql": LIMIT} if limits is None else limits)(self.scope, receive, send))
@@ -243,7 +244,11 @@ def test_validation_errors_are_kept_per_schema_document_and_rules_least_recently
 
     def errors(document: Any, rules: tuple[Any, ...] = ()) -> list[GraphQLError]:
         name = document.definitions[0].selection_set.selections[0].name.value
-        return cache.errors(schema, document, rules, lambda: computed.append(name) or [GraphQLError(name)])
+        def compute() -> list[GraphQLError]:
+            computed.append(name)
+            return [GraphQLError(name)]
+
+        return cache.errors(schema, document, rules, compute)
 
     assert [e.message for e in errors(one)] == ["a"]
     assert errors(one) is errors(one)

@@ -154,7 +154,9 @@ def test_an_overlapping_run_is_skipped_and_recorded(store: SQLiteStore) -> None:
     scheduler = DiscoveryScheduler(jobs, Ingestor(store, load_schema()))
     # Fires at 1, 2, 3 and 4 s: the first runs until 3.4 s, the two while it holds are skipped; stopped when
     # the first has completed, before the fourth would run.
-    statuses = lambda: [o.status for o in scheduler.outcomes]  # noqa: E731
+    def statuses() -> list[str]:
+        return [o.status for o in scheduler.outcomes]
+
     asyncio.run(_serve_until(scheduler, lambda: "complete" in statuses() and statuses().count("skipped") == 2))
     runs = _runs(store, "slow")
     real = [r for r in runs if r.scope == SCOPE]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, Review, RiskRules, load_risk_rules
+from cmdb.changes import ChangeAction, ChangeOutcome, InvalidChange, Review, RiskAssessment, RiskRules, load_risk_rules
 from cmdb.changes.risk import (
     BLACKOUT,
     BREADTH,
@@ -21,7 +21,6 @@ from cmdb.changes.risk import (
     FAILED_CHANGES,
     REDUNDANCY,
     MarginRisk,
-    RiskAssessment,
     RiskInputs,
     ServiceRisk,
     score,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cmdb.ingest import ItemError
@@ -245,7 +246,7 @@ def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unk
     volume = check_class(schema, "volume", "class")
     assert validate_attributes(volume, {"volume_id": "vol-1", "size_gb": "8", "encrypted": "yes", "state": None},
                                "attributes") == {"volume_id": "vol-1", "size_gb": 8.0, "encrypted": True}
-    refusals = [(lambda: validate_attributes(volume, {"colour": "red"}, "attributes"),
+    refusals: list[tuple[Callable[[], object], tuple[str, str]]] = [(lambda: validate_attributes(volume, {"colour": "red"}, "attributes"),
                  ("attributes.colour", "class 'volume' has no attribute 'colour'")),
                 (lambda: validate_attributes(volume, {"size_gb": "big"}, "identifiers"),
                  ("identifiers.size_gb", "could not convert string to float: 'big' for float, got 'big'")),
