@@ -36,7 +36,7 @@ class LogFollower(Protocol):
 
 
 def position_of(scope: Any) -> int | None:
-    """The change-log position the request saw (None outside a following app)."""
+    """The change-log position the request saw (None for a request that did not pass ``Following``)."""
     value = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
     return value if isinstance(value, int) else None
 
@@ -45,7 +45,7 @@ class Following:
     """ASGI middleware: catch up (``refresh``) and honour ``X-Cmdb-Min-Position`` before the app;
     stamp the position on the response."""
 
-    def __init__(self, app: Any, follower: LogFollower | None, refresh: Callable[[], object] | None,
+    def __init__(self, app: Any, follower: LogFollower, refresh: Callable[[], object] | None,
                  max_wait: float) -> None:
         self._app = app
         self._follower = follower
@@ -59,9 +59,6 @@ class Following:
         if self._refresh is not None:
             self._refresh()
         follower = self._follower
-        if follower is None:
-            await self._app(scope, receive, send)
-            return
         wanted = _min_position(scope)
         if isinstance(wanted, str):
             await _refuse(send, 400, wanted, "BAD_USER_INPUT", {})
