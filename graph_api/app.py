@@ -25,7 +25,15 @@ from cmdb.tokens import Role, TokenService, TokenStore
 from cmdb.topology.follower import ChangeFollower
 from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
-from graph_api.change_log import Following, position_of
+from graph_api.change_log import (
+    SCOPE_KEY,
+    Following,
+    bad_position,
+    not_reached,
+    position_of,
+    reach,
+    requested_position,
+)
 from graph_api.collect import collect_router
 from graph_api.context import ApiContext, context_dependency
 from graph_api.limits import BodyLimit
@@ -44,14 +52,26 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
     237-CI impact report). The context is the same typed ApiContext the router built."""
 
     def __init__(self, schema: Any, context_getter: Callable[[Request], Awaitable[ApiContext]], graphiql: bool,
-                 cache: ResultCache | None) -> None:
+                 cache: ResultCache | None, follower: ChangeFollower, max_wait: float) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
                          subscription_protocols=())
         self._context_getter = context_getter
         self._cache = cache
+        self._follower = follower
+        self._max_wait = max_wait
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
                              root_value: Any, request_data: Any) -> Any:
+        # A minimum change-log position asked for in the request's extensions (the header's is
+        # honoured before the app, graph_api.change_log.Following): caught up to before anything runs.
+        wanted = requested_position(request_data.extensions)
+        if isinstance(wanted, str):
+            raise HTTPException(400, detail=bad_position(wanted))
+        if wanted is not None:
+            if not await reach(self._follower, wanted, self._max_wait):
+                raise HTTPException(503, detail=not_reached(self._follower, wanted, self._max_wait),
+                                    headers={"Retry-After": "1"})
+            request.scope[SCOPE_KEY] = max(position_of(request.scope) or 0, self._follower.position)
         # A kept answer is served before strawberry builds an execution (about half the cost of
         # a hit). Only answers the CachedResults extension stored are found: it alone decides
         # what is cacheable, after parsing and validation; the key includes the caller's role.
@@ -187,8 +207,9 @@ def create_app(
     if settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = _GraphQLApp(build_schema(settings, schema, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
-                          cache)
+    graphql = _GraphQLApp(build_schema(settings, schema, cache, metrics.graphql_operations),
+                          context_dependency(services, settings), settings.graphiql, cache, follower,
+                          settings.min_position_wait_s)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))
     app.router.routes.extend(ui_routes())
