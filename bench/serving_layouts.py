@@ -7,7 +7,7 @@ Each round starts every layout in turn (old, stock, nginx, old, stock, nginx, ..
 drift of the machine's load (other processes) falls on all of them alike, and drives
 impact queries (``maxDepth: 6``, random infrastructure roots) with the keep-alive load
 generator of ``bench/api.py`` (one connection per client, opened when the client starts,
-kept for the whole step). Layouts:
+kept for the whole step), result cache off by default (every answer computed). Layouts:
 
 - ``old``: ``cmdb serve --workers N`` of the code in ``--old-tree`` (the socket-passing
   supervisor of before issue 22), run with ``PYTHONPATH`` pointing there;
@@ -119,9 +119,9 @@ def _wait_for_workers(url: str, proc: subprocess.Popen[bytes], workers: int, log
 
 
 @contextlib.contextmanager
-def serve(layout: str, workers: int, db: Path, work: Path, old_tree: Path | None) -> Iterator[Served]:
+def serve(layout: str, workers: int, db: Path, work: Path, old_tree: Path | None, cache_size: int) -> Iterator[Served]:
     env = {**os.environ, "CMDB_DATA_DIR": str(work), "CMDB_JOBS_FILE": str(work / "no-jobs.yaml"),
-           "PYTHONPATH": str(old_tree if layout == "old" else ROOT)}
+           "PYTHONPATH": str(old_tree if layout == "old" else ROOT), "CMDB_API_RESULT_CACHE_SIZE": str(cache_size)}
     for name in ("CMDB_STORE_URL", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     store_url = f"sqlite:///{db}"
@@ -187,6 +187,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--roots", type=int, default=2000)
+    parser.add_argument("--cache-size", type=int, default=0,
+                        help="CMDB_API_RESULT_CACHE_SIZE of every server (default 0: every answer computed)")
     parser.add_argument("--json", type=Path, help="also write every step's figures here")
     args = parser.parse_args()
     if "old" in args.layouts and args.old_tree is None:
@@ -203,7 +205,7 @@ def main() -> None:
         _, token = TokenService(SQLiteTokenStore(work / "tokens.sqlite")).create("bench", Role.VIEWER)
         for round_no in range(1, args.rounds + 1):
             for layout in args.layouts:
-                with serve(layout, args.workers, db, work, args.old_tree) as served:
+                with serve(layout, args.workers, db, work, args.old_tree, args.cache_size) as served:
                     asyncio.run(load(served.url, token, IMPACT, variables, 2, 2.0))  # warm up
                     for clients in args.clients:
                         out, spread = asyncio.run(_measured(served, token, variables, clients, args.duration))
