@@ -188,13 +188,20 @@ class RawClient:
         status = int(status_line.split()[1])
         length = 0
         cache = ""
+        close = False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             if name.lower() == "content-length":
                 length = int(value)
             elif name.lower() == "x-cmdb-cache":
                 cache = value.strip()
-        return status, await self.reader.readexactly(length), cache
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                close = True  # e.g. nginx after keepalive_requests (1,000) on one connection
+        body = await self.reader.readexactly(length)
+        if close:  # the next request opens a new connection, as an HTTP client does
+            await self.close()
+            self.reader = self.writer = None
+        return status, body, cache
 
     async def close(self) -> None:
         if self.writer is not None:

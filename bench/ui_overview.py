@@ -48,7 +48,6 @@ from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb.topology.index import TopologyIndex
 from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from graph_api.web import built
@@ -129,8 +128,7 @@ def main() -> None:
             run.ingest(items)
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     token = TokenService(token_store).create("bench", Role.VIEWER)[1]
-    index = TopologyIndex.load(store, catalog)
-    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings())
+    app = create_app(store, catalog, token_store, settings=ApiSettings())
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

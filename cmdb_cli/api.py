@@ -1,7 +1,8 @@
 """API commands: ``cmdb serve`` (the GraphQL API under uvicorn) and ``cmdb token create|list|revoke``.
 
-The composition root for the API: it opens the store, loads the topology index,
-wires the ingestor (index kept current as its listener), the token store, and
+The composition root for the API: it opens the store, loads the topology index and its
+follower of the store's change log, wires the ingestor (which tells the follower of this
+process's own writes), the token store, and
 the discovery jobs (``triggerDiscovery``) into ``graph_api.app.create_app``.
 """
 
@@ -310,7 +311,7 @@ def _build_app(options: _ServeOptions, scheduler_box: list[Any] | None = None) -
     # answer reflects every write committed before it came. A network store would pay a round
     # trip per request: its replicas rely on the background follower and on minPosition.
     refresh = follower.catch_up if url.startswith("sqlite") else None
-    app = create_app(store, catalog, token_store, index=index, settings=api_settings, ingestor=ingestor,
+    app = create_app(store, catalog, token_store, settings=api_settings, ingestor=ingestor,
                      trigger_discovery=trigger, refresh=refresh, liveness=liveness, change_log=follower,
                      job_status=statuses,
                      scheduler_health=_scheduler_health(scheduler_box) if scheduler_box is not None else None)

@@ -146,14 +146,12 @@ def _serve(store: GraphStore, estate: DemoEstate, port: int, with_scheduler: boo
 
     from cmdb.store.tokens_sqlite import SQLiteTokenStore
     from cmdb.tokens import Role, TokenService
-    from cmdb.topology.index import TopologyIndex
     from discovery.job_runner import JobRunner
     from discovery.scheduler import start_scheduler_in_background
     from graph_api.app import create_app
 
     catalog = schema()
-    index = TopologyIndex.load(store, catalog)
-    ingestor = Ingestor(store, catalog, listeners=[index.apply])
+    ingestor = Ingestor(store, catalog)  # the app adds its change-log follower to the listeners
     token_store = SQLiteTokenStore(estate.data_dir / "tokens.sqlite")
     _, token = TokenService(token_store).create("demo-viewer", Role.VIEWER)
     token_path = estate.data_dir / TOKEN_FILE
@@ -170,7 +168,7 @@ def _serve(store: GraphStore, estate: DemoEstate, port: int, with_scheduler: boo
         task.add_done_callback(started.discard)
         return f"job {name} started"
 
-    app = create_app(store, catalog, token_store, index=index, ingestor=ingestor, trigger_discovery=trigger)
+    app = create_app(store, catalog, token_store, ingestor=ingestor, trigger_discovery=trigger)
     background = start_scheduler_in_background(jobs, ingestor, estate.data_dir / "locks") if with_scheduler else None
     url = f"http://127.0.0.1:{port}"
     # The token rides in the URL fragment, which a browser never sends to the server; the page

@@ -19,12 +19,21 @@ from strawberry.types import ExecutionResult
 
 from cmdb.impact import ImpactService
 from cmdb.ingest import Ingestor
+from cmdb.store.change_feed import ChangeFeedStore
 from cmdb.store.protocol import GraphStore
 from cmdb.tokens import Role, TokenService, TokenStore
-from cmdb.topology.index import TopologyIndex
+from cmdb.topology.follower import ChangeFollower
 from graph_api.auth import authenticate, require
 from graph_api.blocking import configure as configure_blocking
-from graph_api.change_log import Following, LogFollower, position_of
+from graph_api.change_log import (
+    SCOPE_KEY,
+    Following,
+    bad_position,
+    not_reached,
+    position_of,
+    reach,
+    requested_position,
+)
 from graph_api.collect import collect_router
 from graph_api.context import ApiContext, context_dependency
 from graph_api.limits import BodyLimit
@@ -43,14 +52,26 @@ class _GraphQLApp(GraphQL[ApiContext, None]):
     237-CI impact report). The context is the same typed ApiContext the router built."""
 
     def __init__(self, schema: Any, context_getter: Callable[[Request], Awaitable[ApiContext]], graphiql: bool,
-                 cache: ResultCache | None) -> None:
+                 cache: ResultCache | None, follower: ChangeFollower, max_wait: float) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
                          subscription_protocols=())
         self._context_getter = context_getter
         self._cache = cache
+        self._follower = follower
+        self._max_wait = max_wait
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
                              root_value: Any, request_data: Any) -> Any:
+        # A minimum change-log position asked for in the request's extensions (the header's is
+        # honoured before the app, graph_api.change_log.Following): caught up to before anything runs.
+        wanted = requested_position(request_data.extensions)
+        if isinstance(wanted, str):
+            raise HTTPException(400, detail=bad_position(wanted))
+        if wanted is not None:
+            if not await reach(self._follower, wanted, self._max_wait):
+                raise HTTPException(503, detail=not_reached(self._follower, wanted, self._max_wait),
+                                    headers={"Retry-After": "1"})
+            request.scope[SCOPE_KEY] = max(position_of(request.scope) or 0, self._follower.position)
         # A kept answer is served before strawberry builds an execution (about half the cost of
         # a hit). Only answers the CachedResults extension stored are found: it alone decides
         # what is cacheable, after parsing and validation; the key includes the caller's role.
@@ -117,7 +138,6 @@ def create_app(
     store: GraphStore,
     schema: Schema,
     token_store: TokenStore,
-    index: TopologyIndex | None = None,
     settings: ApiSettings | None = None,
     ingestor: Ingestor | None = None,
     trigger_discovery: DiscoveryTrigger | None = None,
@@ -125,32 +145,45 @@ def create_app(
     liveness: Callable[[], list[dict[str, Any]] | None] | None = None,
     job_status: JobStatusSource | None = None,
     scheduler_health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
-    change_log: LogFollower | None = None,
+    change_log: ChangeFollower | None = None,
 ) -> Any:
     """Build the ASGI app over a store.
 
-    ``index``: the topology index for impact queries (kept current by the ingestor's
-    listeners; if ``ingestor`` is not given one is built with ``index.apply`` as its
-    listener). Without an index the analysis queries answer NOT_CONFIGURED.
+    ``change_log``: the follower of the store's change log that keeps the app's topology index
+    (impact, dependencies, paths) and its result cache current. It is the only way a change
+    reaches them, whoever wrote it, this process included (one path, one order). Answers carry
+    its position, and requests may ask for one (``graph_api.change_log``). Without one (library
+    use), the app loads a follower from ``store`` and catches it up before each request.
+    ``ingestor``: the ingestor of the app's writes (mutations, collector batches); the follower's
+    ``after_apply`` is added to its listeners if it is not there, so an answer reflects the write
+    it made. Without one, one is built so.
     ``trigger_discovery``: runs a named discovery job (the scheduler's); without it
     ``triggerDiscovery`` returns NotConfiguredError.
-    ``refresh``: called before each HTTP request is handled (a change-feed follower's
-    ``catch_up``, so an answer reflects every write committed before the request came).
+    ``refresh``: called before each HTTP request is handled (the follower's ``catch_up``, so an
+    answer reflects every write committed before the request came); with a network store a
+    server relies on the follower's background thread instead (``ChangeFollower.follow``).
     ``liveness``: every worker's liveness when served by several workers (``/healthz`` reports it).
     ``job_status``: every discovery job's status (the ``jobStatus`` query); without it NOT_CONFIGURED.
     ``scheduler_health``: whether the scheduler running in this process is alive, and its details
     (``/healthz`` reports it, and answers 503 when it is not).
-    ``change_log``: the follower keeping ``index`` current from the store's change log: answers
-    carry its position, and requests may ask for one (``graph_api.change_log``).
     Returns the FastAPI app wrapped in the body-size limit (an ASGI app).
     """
     settings = settings or get_api_settings()
     configure_blocking(settings.store_threads)
+    if change_log is None:
+        if not isinstance(store, ChangeFeedStore):
+            raise TypeError(f"{type(store).__name__} keeps no change log: the app's index could not follow it")
+        change_log = ChangeFollower.load(store, schema)
+        if refresh is None:
+            refresh = change_log.catch_up
     if ingestor is None:
-        ingestor = Ingestor(store, schema, listeners=[index.apply] if index is not None else [])
+        ingestor = Ingestor(store, schema)
+    if change_log.after_apply not in ingestor.listeners:
+        ingestor.listeners.append(change_log.after_apply)
+    follower, index = change_log, change_log.index
     services = AppServices.build(
         store=store, schema=schema, tokens=TokenService(token_store), ingestor=ingestor,
-        impact=ImpactService(index, schema) if index is not None else None,
+        impact=ImpactService(index, schema),
         trigger_discovery=trigger_discovery, page_cap=settings.page_cap,
     )
     services.job_status = job_status
@@ -171,20 +204,20 @@ def create_app(
                                          "extensions": {"code": "INVALID_ARGUMENT"}}]}, status_code=422)
 
     cache = None
-    if index is not None and settings.result_cache_size > 0:
+    if settings.result_cache_size > 0:
         cache = ResultCache(index.view, settings.result_cache_size, settings.result_cache_items,
                             outcomes=metrics.result_cache)
-    graphql = _GraphQLApp(build_schema(settings, schema, cache, metrics.graphql_operations), context_dependency(services, settings), settings.graphiql,
-                          cache)
+    graphql = _GraphQLApp(build_schema(settings, schema, cache, metrics.graphql_operations),
+                          context_dependency(services, settings), settings.graphiql, cache, follower,
+                          settings.min_position_wait_s)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.include_router(collect_router(services, settings, metrics))
     app.router.routes.extend(ui_routes())
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid()}
-        if change_log is not None:
-            health["log_position"] = change_log.position
+        health: dict[str, Any] = {"status": "ok", "impact": services.impact is not None, "worker": os.getpid(),
+                                  "log_position": follower.position}
         workers = liveness() if liveness is not None else None
         if workers is not None:
             health["workers"] = workers
@@ -205,9 +238,7 @@ def create_app(
 
     limited = BodyLimit(_GraphQLFirst(app, graphql),
                         {"/graphql": settings.max_query_bytes, "/api/v1/collect": settings.max_collect_bytes})
-    if change_log is not None:
-        return metrics.wrap(Following(limited, change_log, refresh, settings.min_position_wait_s))
-    return metrics.wrap(_Refreshing(limited, refresh) if refresh is not None else limited)
+    return metrics.wrap(Following(limited, follower, refresh, settings.min_position_wait_s))
 
 
 def _error_response(exc: HTTPException) -> JSONResponse:
@@ -237,17 +268,3 @@ class _GraphQLFirst:
             await self._graphql(scope, receive, send)
         except HTTPException as exc:
             await _error_response(exc)(scope, receive, send)
-
-
-class _Refreshing:
-    """Calls ``refresh`` before each HTTP request reaches the app (on the event loop: one cheap query
-    when nothing changed)."""
-
-    def __init__(self, app: Any, refresh: Callable[[], object]) -> None:
-        self._app = app
-        self._refresh = refresh
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self._refresh()
-        await self._app(scope, receive, send)

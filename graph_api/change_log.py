@@ -6,10 +6,11 @@ reflects at least every change up to it. Every response carries ``X-Cmdb-Log-Pos
 the position reached when the response started, which includes every change the request
 itself wrote (a mutation, a collector batch: this process's own writes are caught up
 before it answers). A client that wrote through one replica (or knows a scheduler's
-write) sends that position as ``X-Cmdb-Min-Position`` to any replica:
-the replica catches up first, waiting at most ``min_position_wait_s``, and otherwise
-refuses with HTTP 503 and ``POSITION_NOT_REACHED`` (the client retries, or goes to
-another replica).
+write) sends that position as ``X-Cmdb-Min-Position`` to any replica, or inside the
+GraphQL request as ``{"extensions": {"changeLog": {"minPosition": N}}}`` (the mirror of the
+answer's ``extensions.changeLog.position``): the replica catches up first, waiting at most
+``min_position_wait_s``, and otherwise refuses with HTTP 503 and ``POSITION_NOT_REACHED``
+(the client retries, or goes to another replica).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class LogFollower(Protocol):
 
 
 def position_of(scope: Any) -> int | None:
-    """The change-log position the request saw (None outside a following app)."""
+    """The change-log position the request saw (None for a request that did not pass ``Following``)."""
     value = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
     return value if isinstance(value, int) else None
 
@@ -45,7 +46,7 @@ class Following:
     """ASGI middleware: catch up (``refresh``) and honour ``X-Cmdb-Min-Position`` before the app;
     stamp the position on the response."""
 
-    def __init__(self, app: Any, follower: LogFollower | None, refresh: Callable[[], object] | None,
+    def __init__(self, app: Any, follower: LogFollower, refresh: Callable[[], object] | None,
                  max_wait: float) -> None:
         self._app = app
         self._follower = follower
@@ -59,21 +60,13 @@ class Following:
         if self._refresh is not None:
             self._refresh()
         follower = self._follower
-        if follower is None:
-            await self._app(scope, receive, send)
-            return
         wanted = _min_position(scope)
         if isinstance(wanted, str):
-            await _refuse(send, 400, wanted, "BAD_USER_INPUT", {})
+            await _refuse(send, 400, bad_position(wanted))
             return
-        if wanted is not None and follower.position < wanted:
-            # Off the event loop: catching up on a network store is a round trip or more.
-            reached = await asyncio.to_thread(follower.wait_for, wanted, self._max_wait)
-            if not reached:
-                await _refuse(send, 503, f"this server has reached change-log position {follower.position}, not "
-                              f"{wanted}, within {self._max_wait:g} s; retry, or ask another replica",
-                              "POSITION_NOT_REACHED", {"position": follower.position, "minPosition": wanted})
-                return
+        if wanted is not None and not await reach(follower, wanted, self._max_wait):
+            await _refuse(send, 503, not_reached(follower, wanted, self._max_wait))
+            return
         scope[SCOPE_KEY] = follower.position
 
         async def stamped(message: Any) -> None:
@@ -96,8 +89,45 @@ def _min_position(scope: Any) -> int | str | None:
     return None
 
 
-async def _refuse(send: Any, status: int, message: str, code: str, extra: dict[str, Any]) -> None:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extra}}]})
+def requested_position(extensions: object) -> int | str | None:
+    """The position a GraphQL request's ``extensions`` ask for (``{"changeLog": {"minPosition": N}}``),
+    None when they ask for none, or the error text for a malformed one."""
+    if not isinstance(extensions, dict) or "changeLog" not in extensions:
+        return None
+    change_log = extensions["changeLog"]
+    if not isinstance(change_log, dict) or set(change_log) - {"minPosition"}:
+        return 'extensions.changeLog must be an object {"minPosition": N}'
+    wanted = change_log.get("minPosition")
+    # bool is an int in Python, and 2**63 or more is beyond any store's position
+    if wanted is None or isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 <= wanted < 2 ** 63:
+        return ("extensions.changeLog.minPosition must be a change-log position (a non-negative integer), "
+                f"not {str(orjson.dumps(wanted), 'utf-8')[:40]}")
+    return wanted
+
+
+async def reach(follower: LogFollower, wanted: int, max_wait: float) -> bool:
+    """Whether ``follower`` is at ``wanted`` or gets there within ``max_wait`` seconds."""
+    if follower.position >= wanted:
+        return True
+    # Off the event loop: catching up on a network store is a round trip or more.
+    return await asyncio.to_thread(follower.wait_for, wanted, max_wait)
+
+
+def bad_position(message: str) -> dict[str, Any]:
+    """The body of the 400 for a malformed minimum position."""
+    return {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+def not_reached(follower: LogFollower, wanted: int, max_wait: float) -> dict[str, Any]:
+    """The body of the 503 for a minimum position not reached in time (answered with ``Retry-After: 1``)."""
+    return {"errors": [{
+        "message": f"this server has reached change-log position {follower.position}, not {wanted}, within "
+                   f"{max_wait:g} s; retry, or ask another replica",
+        "extensions": {"code": "POSITION_NOT_REACHED", "position": follower.position, "minPosition": wanted}}]}
+
+
+async def _refuse(send: Any, status: int, error: dict[str, Any]) -> None:
+    body = orjson.dumps(error)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 503:
         headers.append((b"retry-after", b"1"))

@@ -159,9 +159,11 @@ class TopologyIndex:
 
     # -- keeping current -------------------------------------------------------------------
     def apply(self, changes: ChangeSet) -> None:
-        """Fold one applied ChangeSet (new/changed CIs and relationships) into the index.
+        """Fold one applied ChangeSet's rows (new/changed CIs and relationships) into the index.
 
-        Meant as an ingest listener: ``Ingestor(..., listeners=[index.apply])``.
+        For an index built by hand (tests, tools). A served index is kept current only
+        by its change-log follower (``cmdb.topology.follower``), which folds each entry's
+        rows with :meth:`apply_rows`, whoever wrote them.
         """
         if not changes.cis and not changes.relationships and not changes.deleted:
             return

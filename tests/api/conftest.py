@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def served_in_thread(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a thread of this process, on a free port; its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, output: Callable[[], str]) -> None:
     """Poll ``url``/healthz until it answers 200; fail with ``output()`` should ``proc`` exit first."""
     deadline = time.monotonic() + timeout
@@ -140,7 +159,6 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     store = CountingStore(inner)
     # As `cmdb serve` does: the index follows the store's change log, this process's writes included.
     follower = ChangeFollower.load(inner, catalog)
-    index = follower.index
     ingestor = Ingestor(store, catalog, listeners=[follower.after_apply])
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
@@ -157,7 +175,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         triggered.append(job)
         return f"run-{job}-{len(triggered)}"
 
-    app = create_app(store, catalog, token_store, index=index,
+    app = create_app(store, catalog, token_store,
                      settings=ApiSettings(store_threads=0, min_position_wait_s=1), ingestor=ingestor,
                      trigger_discovery=trigger, change_log=follower,
                      refresh=follower.catch_up if request.param == "sqlite" else None)

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
@@ -24,24 +21,7 @@ from discovery.scheduler import start_scheduler_in_background
 from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from schema import load_schema
-from tests.api.conftest import free_port
-
-
-@contextmanager
-def _served(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+from tests.api.conftest import served_in_thread
 
 
 def _until(url: str, status_code: int, scheduler: str) -> dict[str, Any]:
@@ -67,7 +47,7 @@ def test_healthz_follows_the_in_process_scheduler(tmp_path: Path) -> None:
     try:
         app = create_app(store, catalog, tokens, settings=ApiSettings(store_threads=0),
                          scheduler_health=background.health)
-        with _served(app) as url:
+        with served_in_thread(app) as url:
             healthy = _until(url, 200, "ok")
             assert healthy["status"] == "ok" and healthy["scheduler"]["seconds_since_heartbeat"] <= 1.0
 
@@ -96,10 +76,11 @@ def test_healthz_without_an_in_process_scheduler_says_nothing_of_one(tmp_path: P
     store = SQLiteStore(tmp_path / "cmdb.sqlite", catalog)
     tokens = SQLiteTokenStore(tmp_path / "tokens.sqlite")
     try:
-        with _served(create_app(store, catalog, tokens, settings=ApiSettings(store_threads=0))) as url:
+        with served_in_thread(create_app(store, catalog, tokens, settings=ApiSettings(store_threads=0))) as url:
             reply = httpx.get(f"{url}/healthz", timeout=5)
             assert reply.status_code == 200
-            assert set(reply.json()) == {"status", "impact", "worker"} and reply.json()["status"] == "ok"
+            assert set(reply.json()) == {"status", "impact", "worker", "log_position"}
+            assert reply.json()["status"] == "ok"
     finally:
         store.close()
         tokens.close()

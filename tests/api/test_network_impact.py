@@ -14,7 +14,6 @@ from cmdb.observation import CIRef, Item, Method
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb.topology.index import TopologyIndex
 from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from schema import load_schema
@@ -62,10 +61,9 @@ def _ask(tmp_path: Path, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     run = ingestor.start_run("snmp", "s1")
     ingestor.ingest(run, _estate())
     ingestor.finish_run(run, complete=True)
-    index = TopologyIndex.load(store, catalog)
     tokens = SQLiteTokenStore(tmp_path / "tokens.sqlite")
     token = TokenService(tokens).create("viewer", Role.VIEWER)[1]
-    app = create_app(store, catalog, tokens, index=index, settings=ApiSettings(store_threads=0))
+    app = create_app(store, catalog, tokens, settings=ApiSettings(store_threads=0))
     uid = {ci.attributes.get("name"): ci.uid for batch in store.iter_cis() for ci in batch
            if ci.ci_class != "interface"}
 

@@ -23,7 +23,6 @@ from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
 from cmdb.store.tokens_sqlite import SQLiteTokenStore
 from cmdb.tokens import Role, TokenService
-from cmdb.topology.index import TopologyIndex
 from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from graph_api.web import built
@@ -86,13 +85,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     catalog = load_schema()
     store = SQLiteStore(tmp / "cmdb.sqlite", catalog)
     seed(Ingestor(store, catalog))
-    index = TopologyIndex.load(store, catalog)
-    ingestor = Ingestor(store, catalog, listeners=[index.apply])
+    ingestor = Ingestor(store, catalog)  # the app adds its change-log follower to the listeners
     token_store = SQLiteTokenStore(tmp / "tokens.sqlite")
     tokens = TokenService(token_store)
     plain = {role.value: tokens.create(f"ui-{role.value}", role)[1] for role in (Role.VIEWER, Role.EDITOR)}
     plain["approver"] = tokens.create("ui-approver", Role.EDITOR)[1]  # a requester never approves their own change
-    app = create_app(store, catalog, token_store, index=index, settings=ApiSettings(store_threads=0), ingestor=ingestor)
+    app = create_app(store, catalog, token_store, settings=ApiSettings(store_threads=0), ingestor=ingestor)
     try:
         with serving(app) as url:
             yield Served(url=url, tokens=plain, ingestor=ingestor, token_service=tokens)

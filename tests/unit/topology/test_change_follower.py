@@ -94,7 +94,13 @@ def test_a_follower_whose_next_entry_was_pruned_reloads(pair: tuple[Harness, Har
     follower = ChangeFollower.load(b.sqlite, SCHEMA)
     a.sqlite.retention_ms = 0
     _stack(a, 2)
-    time.sleep(0.002)
+    # The store prunes entries written before the current millisecond (retention 0); entries of
+    # the millisecond the next write lands in would stay. Wait, bounded, until the clock has left
+    # the millisecond of the newest entry, so the next write prunes every earlier one.
+    newest = a.sqlite.read_change_feed(a.sqlite.change_feed_position() - 1)[0].at
+    deadline = time.monotonic() + 5
+    while int(time.time() * 1000) <= newest:
+        assert time.monotonic() < deadline, "the clock did not advance in 5 s"
     a.run([obs("host", {"instance_id": "i-7"}, scope="s7")], scope="s7")
     assert [e.seq for e in a.sqlite.read_change_feed(a.sqlite.change_feed_position() - 1)] == [
         a.sqlite.change_feed_position()]
