@@ -105,20 +105,23 @@ def free_port() -> int:
 
 @contextmanager
 def served_in_thread(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a thread of this process, on a free port; its base URL."""
+    """Serve an ASGI app with uvicorn on a thread of this process, on a free 127.0.0.1 port, for the
+    block; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-tests-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited"
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(timeout=10)
 
 
 def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, output: Callable[[], str]) -> None:
@@ -179,21 +182,9 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                      settings=ApiSettings(store_threads=0, min_position_wait_s=1), ingestor=ingestor,
                      trigger_discovery=trigger, change_log=follower,
                      refresh=follower.catch_up if request.param == "sqlite" else None)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="uvicorn-api-tests", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn exited"
-        time.sleep(0.02)
     try:
-        yield Api(url=f"http://127.0.0.1:{port}", store=store, tokens=plain, triggered=triggered,
-                  open_store=open_store)
+        with served_in_thread(app) as url:
+            yield Api(url=url, store=store, tokens=plain, triggered=triggered, open_store=open_store)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         inner.close()
         token_store.close()

@@ -7,16 +7,12 @@ a page makes is recorded, so a test can assert that none left 127.0.0.1.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from cmdb.ingest import Ingestor
@@ -27,7 +23,7 @@ from graph_api.app import create_app
 from graph_api.settings import ApiSettings
 from graph_api.web import built
 from schema import load_schema
-from tests.api.conftest import free_port
+from tests.api.conftest import served_in_thread
 from tests.api.estate import seed
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,26 +31,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a free 127.0.0.1 port for the block; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="uvicorn-ui-tests", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn exited"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
@@ -92,7 +68,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     plain["approver"] = tokens.create("ui-approver", Role.EDITOR)[1]  # a requester never approves their own change
     app = create_app(store, catalog, token_store, settings=ApiSettings(store_threads=0), ingestor=ingestor)
     try:
-        with serving(app) as url:
+        with served_in_thread(app) as url:
             yield Served(url=url, tokens=plain, ingestor=ingestor, token_service=tokens)
     finally:
         store.close()
