@@ -124,6 +124,20 @@ def served_in_thread(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def child_pids(pid: int) -> set[int]:
+    """The PIDs of ``pid``'s children (from /proc: their stat's parent field)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
 def wait_for_healthz(proc: subprocess.Popen[str], url: str, timeout: float, output: Callable[[], str]) -> None:
     """Poll ``url``/healthz until it answers 200; fail with ``output()`` should ``proc`` exit first."""
     deadline = time.monotonic() + timeout

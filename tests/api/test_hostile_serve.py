@@ -28,7 +28,7 @@ import pytest
 from cmdb.ingest import Ingestor
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
-from tests.api.conftest import free_port, wait_for_healthz
+from tests.api.conftest import child_pids, free_port, wait_for_healthz
 from tests.api.estate import seed
 
 CMDB = [sys.executable, "-m", "cmdb_cli.main"]
@@ -45,19 +45,6 @@ class Served:
     pid: int
     log: Path
     workers: set[int] = field(default_factory=set)
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
 
 
 def _peak_rss(pid: int) -> int:
@@ -135,7 +122,7 @@ class _Monitor:
 
 def _workers(s: Served) -> set[int]:
     # the supervisor's children: its two workers and multiprocessing's resource tracker
-    return {pid for pid in _children(s.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    return {pid for pid in child_pids(s.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
 
 def _fragment_bomb(levels: int) -> str:

@@ -24,7 +24,7 @@ from cmdb.ingest import Ingestor
 from cmdb.observation import Item, dump_item
 from cmdb.store.sqlite import SQLiteStore
 from schema import load_schema
-from tests.api.conftest import free_port, wait_for_healthz
+from tests.api.conftest import child_pids, free_port, wait_for_healthz
 from tests.api.estate import seed
 from tests.builders import obs, ref, rel
 
@@ -34,19 +34,6 @@ CREATE = """mutation($i: JSON!, $a: JSON) { createCi(ciClass: APPLICATION, ident
   __typename ... on CIPayload { ci { uid } } } }"""
 RELATE = """mutation($s: ID!, $d: ID!) { relate(sourceUid: $s, type: DEPENDS_ON, targetUid: $d) {
   __typename } }"""
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
 
 
 def _pinned_clients(url: str, headers: dict[str, str]) -> dict[int, httpx.Client]:
@@ -93,7 +80,7 @@ def test_two_workers_see_each_others_writes_and_other_processes_writes(tmp_path:
         clients = _pinned_clients(url, headers)
         workers = set(clients)
         # (the server's other child is multiprocessing's resource tracker)
-        assert len(workers) == 2 and workers <= _children(proc.pid), (workers, _children(proc.pid))
+        assert len(workers) == 2 and workers <= child_pids(proc.pid), (workers, child_pids(proc.pid))
         a, b = clients.values()
         before = {"db-main", "shop", "checkout"}
         assert _impacted(a, db_main) == _impacted(b, db_main) == before
