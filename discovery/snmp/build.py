@@ -39,6 +39,7 @@ from discovery.snmp.parsers.lldp import (
     parse_neighbors,
 )
 from discovery.snmp.parsers.system import SystemInfo, classify, parse_system, software_version, vendor
+from discovery.snmp.unmapped import UnmappedRows
 from discovery.snmp.values import Oid, Value, interface_name, name_identifiers, sys_name_key
 
 NETWORK_CLASSES = frozenset({"network_device", "switch", "router", "firewall", "load_balancer"})
@@ -139,6 +140,8 @@ class DeviceResult:
     error: str | None = None  # set when the device could not be described at all
     arp: dict[str, str] = field(default_factory=dict)  # mac -> ip, from this device's ARP table
     fdb: list[tuple[CIRef, str, int | None]] = field(default_factory=list)  # (access port, mac, vlan)
+    # ARP and forwarding rows on a port the device's own tables do not resolve: warnings.
+    unmapped: UnmappedRows = field(default_factory=UnmappedRows)
 
 
 def device_identifiers(system: SystemInfo, serial: str | None, dns_domain: str | None = None) -> dict[str, str]:
@@ -388,22 +391,33 @@ class _Builder:
 
     # -- forwarding evidence -------------------------------------------------------
     def forwarding(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], linked: set[str]) -> None:
+        unmapped = self.result.unmapped
         for entry in parse_arp(values):
             self.result.arp.setdefault(entry.mac, entry.ip)
-            owner = interfaces.get(entry.if_index)
             # A device lists its own addresses in its ARP table: they are not behind its ports.
-            if owner is None or entry.ip in self.result.own_addresses \
-                    or not AddressInfo(entry.ip, None, None, 4).interesting:
+            if entry.ip in self.result.own_addresses or not AddressInfo(entry.ip, None, None, entry.version).interesting:
                 continue
             ref = self.address_ref(entry.ip)
-            # An ARP entry is hearsay about the address's holder.
-            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": 4}, hearsay=True)
+            # An ARP entry is hearsay about the address's holder; its binding holds whatever the port.
+            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": entry.version},
+                     hearsay=True)
+            owner = interfaces.get(entry.if_index)
+            if owner is None:
+                unmapped.add(entry.table, "ifIndex", entry.if_index, "not in the ifTable",
+                             "address-MAC bindings kept, no SEEN_BEHIND")
+                continue
             self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), ref,
                      {"via": "arp", "mac": entry.mac}, Method.TRAFFIC, 0.7)
         for fdb in parse_fdb(values):
-            owner = interfaces.get(fdb.if_index)
+            owner = interfaces.get(fdb.if_index) if fdb.if_index is not None else None
+            if owner is None:
+                if fdb.if_index is None:
+                    unmapped.add(fdb.table, "bridge port", fdb.port, "no ifIndex in dot1dBasePortTable", "dropped")
+                else:
+                    unmapped.add(fdb.table, "bridge port", fdb.port, "its ifIndex is not in the ifTable", "dropped",
+                                 label=f"{fdb.port} (ifIndex {fdb.if_index})")
             # Uplinks (ports with an LLDP/CDP neighbour) see every MAC behind the neighbour: skip.
-            if owner is not None and owner.name not in linked:
+            elif owner.name not in linked:
                 self.result.fdb.append((self.iface_ref(self.device, owner.name), fdb.mac, fdb.vlan))
 
     def host_resources(self, values: Mapping[Oid, Value]) -> None:

@@ -22,6 +22,7 @@ WALK_GROUPS: tuple[tuple[oids.Table, ...], ...] = (
     (oids.LLDP_REM_MAN_ADDR,),
     (oids.CDP_CACHE,),
     (oids.IP_NET_TO_MEDIA,),
+    (oids.IP_NET_TO_PHYSICAL,),
     (oids.DOT1D_BASE_PORT,),
     (oids.DOT1D_TP_FDB,),
     (oids.DOT1Q_TP_FDB,),

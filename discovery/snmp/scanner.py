@@ -56,6 +56,9 @@ class DeviceOutcome:
     same_as: str | None = None
     failures: int = 0  # tables whose walk stopped early (the device's part of the scope is incomplete)
     dropped: int = 0  # rows read but not described, and tables over their row cap
+    # ARP/FDB rows on a port the device's own tables do not resolve (not a failure: said, counted).
+    unmapped: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,6 +80,7 @@ class ScanSummary:
             "devices": self.count("ok") + self.count("partial"),
             "partial": self.count("partial"),
             "dropped": sum(o.dropped for o in self.outcomes),
+            "unmapped": sum(o.unmapped for o in self.outcomes),
             "failed": self.count("failed"),
             "silent": self.count("silent"),
             "duplicate_addresses": self.count("duplicate"),
@@ -121,6 +125,7 @@ class SnmpScanner:
         missing = sorted({n for e in self.targets.entries for n in e.credentials} - set(self.credentials))
         errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
         problems: list[str] = []
+        warnings: list[str] = []
 
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
@@ -191,6 +196,7 @@ class SnmpScanner:
                     errors.append(f"{endpoint}: {outcome.reason}")
                 elif outcome.status == "partial":  # rows dropped or a table capped: said, but the rest stands
                     problems.append(f"{endpoint}: {outcome.reason}")
+                warnings.extend(f"{endpoint}: {w}" for w in outcome.warnings)
                 done += 1
             tick(f"{endpoint} {outcome.status}")
 
@@ -235,7 +241,8 @@ class SnmpScanner:
         # Problems (rows dropped, a table over its row cap) are reported with the errors but do
         # not make the scope incomplete: what was read is whole, so the scope can still age.
         return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors + problems),
-                           stats=summary.stats(), started_at=ctx.observed_at, finished_at=now_ms())
+                           warnings=sorted(warnings), stats=summary.stats(), started_at=ctx.observed_at,
+                           finished_at=now_ms())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:
@@ -253,7 +260,8 @@ class SnmpScanner:
         return DeviceOutcome(
             address, "partial" if said else "ok", result.name, result.ci_class,
             reason="; ".join(said) if said else None, neighbors=len(result.neighbors),
-            failures=len(failures), dropped=len(dropped),
+            failures=len(failures), dropped=len(dropped), unmapped=result.unmapped.rows,
+            warnings=tuple(result.unmapped.warnings()),
         ), result
 
 
