@@ -18,12 +18,12 @@ physical link is one edge whichever end reported it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
 from discovery.addressing import is_host_local
-from discovery.snmp.parsers.cdp import parse_cdp
+from discovery.snmp.parsers.cdp import device_serial, parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
 from discovery.snmp.parsers.host_resources import parse_processes, parse_storage
@@ -91,6 +91,8 @@ class Neighbor:
     protocol: str
     management_addresses: tuple[str, ...]
     attributes: dict[str, Any]
+    # The hearsay observation of the neighbour in its reporter's items (see links.settle_hearsay).
+    observation: Observation | None = field(default=None, compare=False)
 
     @property
     def remote_interface(self) -> str | None:
@@ -171,6 +173,16 @@ def _neighbor_ref(chassis: str | None, name: str | None, serial: str | None = No
     return CIRef(ci_class="network_device", identifiers=ids) if ids else None
 
 
+def _cdp_serials(values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo]) -> dict[tuple[str, str], str]:
+    """(local interface, neighbour name key) -> the serial its CDP device id carries, where only one does."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for entry in parse_cdp(values):
+        local, key = interfaces.get(entry.if_index), sys_name_key(entry.device_id)
+        if local is not None and key and entry.serial_number:
+            seen.setdefault((local.name, key), set()).add(entry.serial_number)
+    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+
+
 def neighbor_name(sys_name: str | None, chassis: str | None, addresses: tuple[str, ...]) -> str | None:
     """What to call a neighbour: its system name, else its chassis id, else its management address."""
     return sys_name or chassis or (addresses[0] if addresses else None)
@@ -185,6 +197,8 @@ class _Builder:
         self.walk = walk
         self.ctx = ctx
         self.result = DeviceResult(address=walk.address)
+        self.cdp_serials: dict[tuple[str, str], str] = {}
+        self.per_port_serials: set[str] = set()
 
     # -- small constructors --------------------------------------------------
     def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None,
@@ -258,6 +272,7 @@ class _Builder:
         addresses = parse_addresses(values, self.result.problems)
         self.result.own_addresses = {a.address for a in addresses}
         self.addresses(addresses, interfaces)
+        self.cdp_serials = _cdp_serials(values, interfaces)
         linked = self.lldp(values, interfaces, ports) | self.cdp(values, interfaces)
         self.forwarding(values, interfaces, linked)
         if cls == "host":
@@ -319,9 +334,11 @@ class _Builder:
         return None
 
     def _neighbor(self, neighbor: Neighbor) -> None:
-        self.result.neighbors.append(neighbor)
         # Hearsay: what this device says about its neighbour ranks below the neighbour's own scan.
         self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes, hearsay=True)
+        observation = self.result.items[-1]
+        assert isinstance(observation, Observation)
+        self.result.neighbors.append(replace(neighbor, observation=observation))
 
     def lldp(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], ports: dict[int, int]) -> set[str]:
         linked: set[str] = set()
@@ -330,7 +347,17 @@ class _Builder:
             name = self._local_interface(num, interfaces, local_ports, ports)
             if name is not None and local.port_id is not None:
                 self.result.ports.by_port_id[(local.port_id_subtype, local.port_id)] = name
-        for entry in parse_neighbors(values, self.result.problems):
+        entries = parse_neighbors(values, self.result.problems)
+        # A peer CDP knows by one serial, seen by LLDP under several chassis ids (on several ports):
+        # those are per-port ids (NX-OS sends each port's MAC), not its chassis id.
+        chassis_by_serial: dict[str, set[str]] = {}
+        for entry in entries:
+            iface = self._local_interface(entry.local_port_num, interfaces, local_ports, ports)
+            serial = self.cdp_serials.get((iface or "", sys_name_key(entry.sys_name) or ""))
+            if serial is not None and entry.chassis_id:
+                chassis_by_serial.setdefault(serial, set()).add(entry.chassis_id)
+        self.per_port_serials = {s for s, chassis in chassis_by_serial.items() if len(chassis) > 1}
+        for entry in entries:
             self._lldp_one(entry, interfaces, local_ports, ports, linked)
         return linked
 
@@ -338,7 +365,12 @@ class _Builder:
         self, entry: LldpNeighbor, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any],
         ports: dict[int, int], linked: set[str],
     ) -> None:
-        ref = _neighbor_ref(entry.chassis_id, entry.sys_name)
+        chassis, serial = entry.chassis_id, None
+        if chassis is not None and device_serial(chassis):
+            # A locally assigned chassis id in CDP's ``name(SERIAL)`` form (seen from a ProCurve of an
+            # NX-OS peer): the serial and the name identify the peer; the string is no id it reports itself.
+            chassis, serial = None, device_serial(chassis)
+        ref = _neighbor_ref(chassis, entry.sys_name or (entry.chassis_id if serial else None), serial)
         if ref is None:
             self.result.problems.append(
                 f"LLDP neighbour on local port {entry.local_port_num}: no chassis id or system name, dropped")
@@ -349,9 +381,15 @@ class _Builder:
                 f"LLDP neighbour {entry.sys_name or entry.chassis_id} on local port {entry.local_port_num}: "
                 "no such interface in the ifTable, dropped")
             return
+        cdp_serial = self.cdp_serials.get((local, sys_name_key(entry.sys_name) or ""))
+        if cdp_serial is not None and serial is None:
+            # The same neighbour by CDP on this same port, by the same name, tells its serial: a strong
+            # id it reports itself; its chassis id is kept unless it is shown to be a per-port one.
+            per_port = cdp_serial in self.per_port_serials
+            ref = _neighbor_ref(None if per_port else chassis, entry.sys_name, cdp_serial) or ref
         caps = entry.capabilities or 0
         role = "router" if caps & CAP_ROUTER and not caps & CAP_BRIDGE else "switch" if caps & CAP_BRIDGE else None
-        key = sys_name_key(entry.sys_name) or str(ref.identifiers["chassis_id"])
+        key = sys_name_key(entry.sys_name) or str(ref.identifiers.get("chassis_id") or ref.identifiers["sys_name"])
         linked.add(local)
         self._neighbor(Neighbor(
             key=key, ref=ref, local_interface=local,

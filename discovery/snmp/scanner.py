@@ -180,7 +180,6 @@ class SnmpScanner:
                             identities[ident] = str(endpoint)
                 if result is not None:
                     results.append(result)
-                    items.extend(result.items)
                     summary.neighbors.update(n.key for n in result.neighbors)
                     if depth < self.targets.crawl.max_depth:
                         for neighbor in result.neighbors:
@@ -227,7 +226,9 @@ class SnmpScanner:
             await asyncio.gather(*workers, return_exceptions=True)
             if self._client is None:
                 client.close()
-        link_items, summary.links = link_relations(results, ctx)
+        link_items, summary.links = link_relations(results, ctx)  # settles the neighbours' hearsay first
+        for result in results:
+            items.extend(result.items)
         items.extend(link_items)
         items.extend(forwarding_relations(results, ctx))
         if reached is not None:
