@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from discovery.snmp import oids
-from discovery.snmp.build import DeviceWalk
 from discovery.snmp.client import Endpoint, SnmpClient, SnmpError, SnmpTimeout
 from discovery.snmp.credentials import Credential, CredentialError
+from discovery.snmp.device import DeviceWalk
 
 # Tables walked together share a request stream (same row indexes).
 WALK_GROUPS: tuple[tuple[oids.Table, ...], ...] = (

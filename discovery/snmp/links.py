@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
-from discovery.snmp.build import BuildContext, DeviceResult, Neighbor
+from discovery.snmp.device import BuildContext, DeviceResult, Neighbor
 
 LinkKey = tuple[str, str, str, str]  # (device, interface, device, interface) from the smaller end
 

@@ -25,10 +25,11 @@ from typing import Any
 from cmdb.observation import Item, now_ms
 from cmdb.settings import get_core_settings
 from discovery.base import Progress, ProgressHook, ScopeResult
-from discovery.snmp.build import BuildContext, DeviceResult, build_device, forwarding_relations
+from discovery.snmp.build import build_device, forwarding_relations
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import Collected, collect_device
 from discovery.snmp.credentials import Credential, ResolvedSecret, V2cCredential, V3Credential
+from discovery.snmp.device import BuildContext, DeviceResult
 from discovery.snmp.links import link_relations
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.targets import Targets, parse_targets
