@@ -92,6 +92,22 @@ def test_task_interfaces_are_used_by_their_service_and_nothing_is_guessed() -> N
     assert stats["eni_owner_unidentified"] == 3
 
 
+def test_an_ec2_launch_type_task_interface_is_attached_to_its_instance_and_used_by_its_service() -> None:
+    # awsvpc on the EC2 launch type: the task's ENI is attached to the container instance too.
+    instance = {"InstanceId": "i-0ci", "State": {"Name": "running"}, "SubnetId": "subnet-0a", "SecurityGroups": []}
+    on_ec2 = eni("eni-0task5", arn("a1b2c3d4-0005"), ECS_REQUESTER, ACCOUNT)
+    on_ec2["Attachment"] = {**on_ec2["Attachment"], "InstanceId": "i-0ci"}
+    payload = {**PAYLOAD, "ec2.describe_instances": [{"Reservations": [{"Instances": [instance]}]}],
+               "ec2.describe_network_interfaces": [{"NetworkInterfaces": [on_ec2]}],
+               "ecs.describe_tasks": [{"tasks": [task("5f0e", "service:api", "a1b2c3d4-0005", "eni-0task5")]}]}
+    items, _ = transform_region(payload, ACCOUNT, REGION, 1)
+    edges = {(i.type, str(next(iter(i.from_ci.identifiers.values()))), str(next(iter(i.to_ci.identifiers.values()))))
+             for i in items if isinstance(i, ObservedRelation) and "eni-0task5" in (
+                 str(next(iter(i.from_ci.identifiers.values()))), str(next(iter(i.to_ci.identifiers.values()))))}
+    assert {e for e in edges if e[0] in ("USES", "ATTACHED_TO")} == {
+        ("ATTACHED_TO", "eni-0task5", "i-0ci"), ("USES", SERVICE, "eni-0task5")}
+
+
 def test_an_attachment_arn_is_read_from_an_eni_description_only() -> None:
     assert attachment_id(arn("a1b2c3d4-0001")) == "a1b2c3d4-0001"
     assert [attachment_id(d) for d in ("RDSNetworkInterface", "ELB app/web/50dc6c495c0c9188",
