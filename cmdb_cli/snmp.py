@@ -87,7 +87,8 @@ def _summary(scanner: SnmpScanner, runs: list[ScanRun], reports: dict[str, Inges
         "ingest": report.as_counts(),
         "devices_detail": [
             {"address": o.address, "status": o.status, "name": o.name, "class": o.ci_class,
-             "neighbors": o.neighbors, "dropped": o.dropped, "reason": o.reason, "same_as": o.same_as}
+             "neighbors": o.neighbors, "dropped": o.dropped, "reason": o.reason, "same_as": o.same_as,
+             "unmapped": o.unmapped, "warnings": list(o.warnings)}
             for o in s.outcomes if o.status != "silent"
         ],
     }
@@ -100,13 +101,15 @@ def _print(summary: dict[str, Any]) -> None:
     colours = {"ok": "green", "partial": "yellow", "failed": "red", "duplicate": "cyan"}
     for row in summary["devices_detail"]:
         style = colours.get(row["status"], "white")
-        reason = row["reason"] or (f"same device as {row['same_as']}" if row["same_as"] else "")
+        reason = "; ".join(filter(None, [row["reason"], *row["warnings"]])) \
+            or (f"same device as {row['same_as']}" if row["same_as"] else "")
         table.add_row(row["address"], f"[{style}]{row['status']}[/{style}]", row["name"] or "", row["class"] or "",
                       str(row["neighbors"]), reason[:160])
     console.print(table)
     ingest = summary["ingest"]
     console.print(
-        f"devices {summary['devices']} (partial {summary['partial']}, rows dropped {summary['dropped']}), "
+        f"devices {summary['devices']} (partial {summary['partial']}, rows dropped {summary['dropped']}, "
+        f"ARP/FDB rows on unknown ports {summary['unmapped']}), "
         f"failed {summary['failed']}, "
         f"silent {summary['silent']}, same device on another address {summary['duplicate_addresses']}; "
         f"neighbours {summary['neighbors']}, links {summary['links']}; "

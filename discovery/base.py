@@ -14,7 +14,9 @@ class ScopeResult:
     """Everything a scanner saw in one scope (an AWS account+region, a seed list, a host list).
 
     ``complete`` is False when any part of the scope failed: then nothing in the
-    scope is aged. ``errors`` say, per failing target, what went wrong.
+    scope is aged. ``errors`` say, per failing target, what went wrong. ``warnings``
+    say, per target, what was read but could not all be used (rows on a port the
+    device does not list): logged and kept with the run, they leave it complete.
     ``silent``: the scope's target did not answer at all (a host unreachable):
     nothing ages for missing this run, but what the scope holds goes stale once
     nobody has seen it for longer than its class's TTL.
@@ -30,6 +32,7 @@ class ScopeResult:
     items: list[Item]
     complete: bool
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     silent: bool = False
     parts: tuple[str, ...] | None = None

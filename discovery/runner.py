@@ -27,17 +27,19 @@ failures = structlog.wrap_logger(logging.getLogger("discovery.failures"))
 
 
 def log_target_failures(source: str, result: ScopeResult, job: str | None = None) -> None:
-    """Log each of the scope's failing targets once, at WARNING: job, source, scope, target, reason.
+    """Log each of the scope's failing targets once, at WARNING: job, source, scope, target, reason;
+    and each target warning (``target_warning``: read, but part of it unusable) the same way.
 
     Scanners word an error "target: reason" (an SNMP address, an SSH host, an AWS
     call); an error without a target is the scope's own.
     """
-    for error in result.errors:
-        target, sep, reason = error.partition(": ")
-        if not sep or not target:
-            target, reason = result.scope, error
-        failures.warning("target_failed", job=job, source=source, scope=result.scope, target=target,
-                         reason=redact_text(reason))
+    for event, lines in (("target_failed", result.errors), ("target_warning", result.warnings)):
+        for line in lines:
+            target, sep, reason = line.partition(": ")
+            if not sep or not target:
+                target, reason = result.scope, line
+            failures.warning(event, job=job, source=source, scope=result.scope, target=target,
+                             reason=redact_text(reason))
 
 RunHook = Callable[[ScanRun, IngestReport], None]
 
@@ -68,7 +70,7 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
             run.ingest(until(result.items) if stop is not None else result.items)
         except Exception as exc:  # the store dropped mid-batch: the run cannot be complete
             log.exception("ingest of %s/%s failed", source, result.scope)
-            run.error(*result.errors)
+            run.error(*result.errors, *result.warnings)
             run.incomplete(f"ingest failed: {exc}")
         else:
             for key, value in result.stats.items():
@@ -76,15 +78,16 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
             if not stopped and stop is not None and (late := stop()) is not None:
                 stopped.append(late)  # interrupted once the items were in: still not a whole scan
             if stopped:
-                run.error(*result.errors)
+                run.error(*result.errors, *result.warnings)
                 run.incomplete(stopped[0])
             elif result.complete:
-                run.error(*result.errors)
+                run.error(*result.errors, *result.warnings)
                 if result.parts is not None:  # an inventory read whole: its removed parts age
                     removed = close_removed_parts(ingestor, source, result.scope, result.parts, job, job_run)
                     run.run.counts["parts"] = len(result.parts)
                     run.run.counts["removed_parts"] = len(removed)
             else:
+                run.error(*result.warnings)
                 run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
                                silent=result.silent)
     assert run.finished is not None

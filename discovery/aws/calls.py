@@ -65,6 +65,8 @@ API_CALLS: tuple[ApiCall, ...] = (
     _c("ecs", "describe_clusters", "ecs:DescribeClusters", "region"),
     _c("ecs", "list_services", "ecs:ListServices", "region"),
     _c("ecs", "describe_services", "ecs:DescribeServices", "region"),
+    _c("ecs", "list_tasks", "ecs:ListTasks", "region"),
+    _c("ecs", "describe_tasks", "ecs:DescribeTasks", "region"),
     _c("dynamodb", "list_tables", "dynamodb:ListTables", "region"),
     _c("dynamodb", "describe_table", "dynamodb:DescribeTable", "region"),
     _c("elasticache", "describe_cache_clusters", "elasticache:DescribeCacheClusters", "region"),

@@ -198,6 +198,10 @@ def collect_region(caller: AwsCaller) -> None:
             service_arns = _items(caller.collect("ecs", "list_services", cluster=cluster_arn), "serviceArns")
             for chunk in _chunks(service_arns, 10):
                 caller.collect("ecs", "describe_services", cluster=cluster_arn, services=chunk)
+            # Running tasks: what names the owner of an awsvpc task's ENI (its attachment).
+            task_arns = _items(caller.collect("ecs", "list_tasks", cluster=cluster_arn), "taskArns")
+            for chunk in _chunks(task_arns, 100):
+                caller.collect("ecs", "describe_tasks", cluster=cluster_arn, tasks=chunk)
         for table in _items(caller.collect("dynamodb", "list_tables"), "TableNames"):
             caller.collect("dynamodb", "describe_table", TableName=table)
         caller.collect("elasticache", "describe_cache_clusters")

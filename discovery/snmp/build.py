@@ -18,127 +18,24 @@ physical link is one edge whichever end reported it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
 from discovery.addressing import is_host_local
-from discovery.snmp.parsers.cdp import parse_cdp
+from discovery.snmp.device import BuildContext, DeviceResult, DeviceWalk, Neighbor, RemotePort
+from discovery.snmp.parsers.cdp import device_serial, parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb
 from discovery.snmp.parsers.host_resources import parse_processes, parse_storage
 from discovery.snmp.parsers.interfaces import InterfaceInfo, parse_interfaces
 from discovery.snmp.parsers.ip import AddressInfo, parse_addresses
-from discovery.snmp.parsers.lldp import (
-    CAP_BRIDGE,
-    CAP_ROUTER,
-    PORT_ALIAS,
-    PORT_MAC,
-    LldpNeighbor,
-    parse_local_ports,
-    parse_neighbors,
-)
+from discovery.snmp.parsers.lldp import CAP_BRIDGE, CAP_ROUTER, LldpNeighbor, parse_local_ports, parse_neighbors
 from discovery.snmp.parsers.system import SystemInfo, classify, parse_system, software_version, vendor
 from discovery.snmp.values import Oid, Value, interface_name, name_identifiers, sys_name_key
 
 NETWORK_CLASSES = frozenset({"network_device", "switch", "router", "firewall", "load_balancer"})
 
-
-@dataclass
-class DeviceWalk:
-    """Everything read from one device: GET scalars and walked table varbinds."""
-
-    address: str
-    scalars: dict[Oid, Value] = field(default_factory=dict)
-    values: dict[Oid, Value] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)  # walks that stopped early: the device is not whole
-    capped: list[str] = field(default_factory=list)  # tables cut at their row cap: only those are partial
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    scope: str
-    observed_at: int
-    source: str = "snmp"
-    network_scope: str = "global"
-    dns_domain: str | None = None  # the targets' domain of a device whose own sysName is short
-
-
-@dataclass(frozen=True)
-class RemotePort:
-    """The far end's port as the neighbour sent it.
-
-    ``subtype``: the LLDP port id subtype (None for CDP, which sends a name); ``port_id``:
-    the id as text; ``name``: the interface it names by itself, or None when it is a
-    local number, a MAC, an alias or an address that only the neighbour's own tables
-    can turn into an interface.
-    """
-
-    subtype: int | None
-    port_id: str | None
-    name: str | None
-
-
-@dataclass(frozen=True)
-class Neighbor:
-    """A device seen on the far end of a link, and the link itself."""
-
-    key: str  # sys_name key or chassis id
-    ref: CIRef
-    local_interface: str
-    remote_port: RemotePort
-    protocol: str
-    management_addresses: tuple[str, ...]
-    attributes: dict[str, Any]
-
-    @property
-    def remote_interface(self) -> str | None:
-        return self.remote_port.name
-
-
-@dataclass
-class DevicePorts:
-    """What turns a port id a neighbour sent about this device into one of its interfaces."""
-
-    names: set[str] = field(default_factory=set)
-    by_mac: dict[str, set[str]] = field(default_factory=dict)
-    by_port_id: dict[tuple[int | None, str], str] = field(default_factory=dict)  # lldpLocPortTable
-
-    def resolve(self, port: RemotePort) -> str | None:
-        """The interface ``port`` denotes here, or None if this device's tables do not say."""
-        if port.port_id is None:
-            return None
-        if port.subtype is not None:
-            joined = self.by_port_id.get((port.subtype, port.port_id))
-            if joined is not None:
-                return joined
-            if port.subtype == PORT_MAC:
-                owners = self.by_mac.get(port.port_id.lower(), set())
-                return next(iter(owners)) if len(owners) == 1 else None
-        named = port.name or (interface_name(port.port_id) if port.subtype in (None, PORT_ALIAS) else None)
-        return named if named in self.names else None
-
-
-@dataclass
-class DeviceResult:
-    """The items of one device plus what the run summary and the crawler need."""
-
-    address: str
-    ci_class: str | None = None
-    name: str | None = None
-    identity: tuple[tuple[str, str], ...] = ()
-    ref: CIRef | None = None  # the device as its own scan identifies it
-    key: str = ""  # its name key (or chassis id): what orders the two ends of a link
-    ports: DevicePorts = field(default_factory=DevicePorts)
-    items: list[Item] = field(default_factory=list)
-    neighbors: list[Neighbor] = field(default_factory=list)
-    own_addresses: set[str] = field(default_factory=set)
-    # Rows read but not described (no such interface, unreadable, no identity): each one
-    # named, so the device's line in the summary says ``partial`` and why.
-    problems: list[str] = field(default_factory=list)
-    error: str | None = None  # set when the device could not be described at all
-    arp: dict[str, str] = field(default_factory=dict)  # mac -> ip, from this device's ARP table
-    fdb: list[tuple[CIRef, str, int | None]] = field(default_factory=list)  # (access port, mac, vlan)
 
 
 def device_identifiers(system: SystemInfo, serial: str | None, dns_domain: str | None = None) -> dict[str, str]:
@@ -168,6 +65,16 @@ def _neighbor_ref(chassis: str | None, name: str | None, serial: str | None = No
     return CIRef(ci_class="network_device", identifiers=ids) if ids else None
 
 
+def _cdp_serials(values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo]) -> dict[tuple[str, str], str]:
+    """(local interface, neighbour name key) -> the serial its CDP device id carries, where only one does."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for entry in parse_cdp(values):
+        local, key = interfaces.get(entry.if_index), sys_name_key(entry.device_id)
+        if local is not None and key and entry.serial_number:
+            seen.setdefault((local.name, key), set()).add(entry.serial_number)
+    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+
+
 def neighbor_name(sys_name: str | None, chassis: str | None, addresses: tuple[str, ...]) -> str | None:
     """What to call a neighbour: its system name, else its chassis id, else its management address."""
     return sys_name or chassis or (addresses[0] if addresses else None)
@@ -182,6 +89,8 @@ class _Builder:
         self.walk = walk
         self.ctx = ctx
         self.result = DeviceResult(address=walk.address)
+        self.cdp_serials: dict[tuple[str, str], str] = {}
+        self.per_port_serials: set[str] = set()
 
     # -- small constructors --------------------------------------------------
     def obs(self, cls: str, ids: Mapping[str, Any], attrs: dict[str, Any], parent: CIRef | None = None,
@@ -255,6 +164,7 @@ class _Builder:
         addresses = parse_addresses(values, self.result.problems)
         self.result.own_addresses = {a.address for a in addresses}
         self.addresses(addresses, interfaces)
+        self.cdp_serials = _cdp_serials(values, interfaces)
         linked = self.lldp(values, interfaces, ports) | self.cdp(values, interfaces)
         self.forwarding(values, interfaces, linked)
         if cls == "host":
@@ -316,9 +226,11 @@ class _Builder:
         return None
 
     def _neighbor(self, neighbor: Neighbor) -> None:
-        self.result.neighbors.append(neighbor)
         # Hearsay: what this device says about its neighbour ranks below the neighbour's own scan.
         self.obs("network_device", neighbor.ref.identifiers, neighbor.attributes, hearsay=True)
+        observation = self.result.items[-1]
+        assert isinstance(observation, Observation)
+        self.result.neighbors.append(replace(neighbor, observation=observation))
 
     def lldp(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], ports: dict[int, int]) -> set[str]:
         linked: set[str] = set()
@@ -327,7 +239,17 @@ class _Builder:
             name = self._local_interface(num, interfaces, local_ports, ports)
             if name is not None and local.port_id is not None:
                 self.result.ports.by_port_id[(local.port_id_subtype, local.port_id)] = name
-        for entry in parse_neighbors(values, self.result.problems):
+        entries = parse_neighbors(values, self.result.problems)
+        # A peer CDP knows by one serial, seen by LLDP under several chassis ids (on several ports):
+        # those are per-port ids (NX-OS sends each port's MAC), not its chassis id.
+        chassis_by_serial: dict[str, set[str]] = {}
+        for entry in entries:
+            iface = self._local_interface(entry.local_port_num, interfaces, local_ports, ports)
+            serial = self.cdp_serials.get((iface or "", sys_name_key(entry.sys_name) or ""))
+            if serial is not None and entry.chassis_id:
+                chassis_by_serial.setdefault(serial, set()).add(entry.chassis_id)
+        self.per_port_serials = {s for s, chassis in chassis_by_serial.items() if len(chassis) > 1}
+        for entry in entries:
             self._lldp_one(entry, interfaces, local_ports, ports, linked)
         return linked
 
@@ -335,7 +257,12 @@ class _Builder:
         self, entry: LldpNeighbor, interfaces: dict[int, InterfaceInfo], local_ports: Mapping[int, Any],
         ports: dict[int, int], linked: set[str],
     ) -> None:
-        ref = _neighbor_ref(entry.chassis_id, entry.sys_name)
+        chassis, serial = entry.chassis_id, None
+        if chassis is not None and device_serial(chassis):
+            # A locally assigned chassis id in CDP's ``name(SERIAL)`` form (seen from a ProCurve of an
+            # NX-OS peer): the serial and the name identify the peer; the string is no id it reports itself.
+            chassis, serial = None, device_serial(chassis)
+        ref = _neighbor_ref(chassis, entry.sys_name or (entry.chassis_id if serial else None), serial)
         if ref is None:
             self.result.problems.append(
                 f"LLDP neighbour on local port {entry.local_port_num}: no chassis id or system name, dropped")
@@ -346,9 +273,15 @@ class _Builder:
                 f"LLDP neighbour {entry.sys_name or entry.chassis_id} on local port {entry.local_port_num}: "
                 "no such interface in the ifTable, dropped")
             return
+        cdp_serial = self.cdp_serials.get((local, sys_name_key(entry.sys_name) or ""))
+        if cdp_serial is not None and serial is None:
+            # The same neighbour by CDP on this same port, by the same name, tells its serial: a strong
+            # id it reports itself; its chassis id is kept unless it is shown to be a per-port one.
+            per_port = cdp_serial in self.per_port_serials
+            ref = _neighbor_ref(None if per_port else chassis, entry.sys_name, cdp_serial) or ref
         caps = entry.capabilities or 0
         role = "router" if caps & CAP_ROUTER and not caps & CAP_BRIDGE else "switch" if caps & CAP_BRIDGE else None
-        key = sys_name_key(entry.sys_name) or str(ref.identifiers["chassis_id"])
+        key = sys_name_key(entry.sys_name) or str(ref.identifiers.get("chassis_id") or ref.identifiers["sys_name"])
         linked.add(local)
         self._neighbor(Neighbor(
             key=key, ref=ref, local_interface=local,
@@ -388,22 +321,33 @@ class _Builder:
 
     # -- forwarding evidence -------------------------------------------------------
     def forwarding(self, values: Mapping[Oid, Value], interfaces: dict[int, InterfaceInfo], linked: set[str]) -> None:
+        unmapped = self.result.unmapped
         for entry in parse_arp(values):
             self.result.arp.setdefault(entry.mac, entry.ip)
-            owner = interfaces.get(entry.if_index)
             # A device lists its own addresses in its ARP table: they are not behind its ports.
-            if owner is None or entry.ip in self.result.own_addresses \
-                    or not AddressInfo(entry.ip, None, None, 4).interesting:
+            if entry.ip in self.result.own_addresses or not AddressInfo(entry.ip, None, None, entry.version).interesting:
                 continue
             ref = self.address_ref(entry.ip)
-            # An ARP entry is hearsay about the address's holder.
-            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": 4}, hearsay=True)
+            # An ARP entry is hearsay about the address's holder; its binding holds whatever the port.
+            self.obs("ip_address", ref.identifiers, {"name": entry.ip, "mac": entry.mac, "version": entry.version},
+                     hearsay=True)
+            owner = interfaces.get(entry.if_index)
+            if owner is None:
+                unmapped.add(entry.table, "ifIndex", entry.if_index, "not in the ifTable",
+                             "address-MAC bindings kept, no SEEN_BEHIND")
+                continue
             self.rel("SEEN_BEHIND", self.iface_ref(self.device, owner.name), ref,
                      {"via": "arp", "mac": entry.mac}, Method.TRAFFIC, 0.7)
         for fdb in parse_fdb(values):
-            owner = interfaces.get(fdb.if_index)
+            owner = interfaces.get(fdb.if_index) if fdb.if_index is not None else None
+            if owner is None:
+                if fdb.if_index is None:
+                    unmapped.add(fdb.table, "bridge port", fdb.port, "no ifIndex in dot1dBasePortTable", "dropped")
+                else:
+                    unmapped.add(fdb.table, "bridge port", fdb.port, "its ifIndex is not in the ifTable", "dropped",
+                                 label=f"{fdb.port} (ifIndex {fdb.if_index})")
             # Uplinks (ports with an LLDP/CDP neighbour) see every MAC behind the neighbour: skip.
-            if owner is not None and owner.name not in linked:
+            elif owner.name not in linked:
                 self.result.fdb.append((self.iface_ref(self.device, owner.name), fdb.mac, fdb.vlan))
 
     def host_resources(self, values: Mapping[Oid, Value]) -> None:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from discovery.snmp import oids
-from discovery.snmp.build import DeviceWalk
 from discovery.snmp.client import Endpoint, SnmpClient, SnmpError, SnmpTimeout
 from discovery.snmp.credentials import Credential, CredentialError
+from discovery.snmp.device import DeviceWalk
 
 # Tables walked together share a request stream (same row indexes).
 WALK_GROUPS: tuple[tuple[oids.Table, ...], ...] = (
@@ -22,6 +22,7 @@ WALK_GROUPS: tuple[tuple[oids.Table, ...], ...] = (
     (oids.LLDP_REM_MAN_ADDR,),
     (oids.CDP_CACHE,),
     (oids.IP_NET_TO_MEDIA,),
+    (oids.IP_NET_TO_PHYSICAL,),
     (oids.DOT1D_BASE_PORT,),
     (oids.DOT1D_TP_FDB,),
     (oids.DOT1Q_TP_FDB,),

@@ -61,6 +61,7 @@ LLDP_REM = Table("lldpRemTable", oid("1.0.8802.1.1.2.1.4.1.1"), (4, 5, 6, 7, 8, 
 LLDP_REM_MAN_ADDR = Table("lldpRemManAddrTable", oid("1.0.8802.1.1.2.1.4.2.1"), (3,))
 CDP_CACHE = Table("cdpCacheTable", oid("1.3.6.1.4.1.9.9.23.1.2.1.1"), (3, 4, 5, 6, 7, 8))
 IP_NET_TO_MEDIA = Table("ipNetToMediaTable", oid("1.3.6.1.2.1.4.22.1"), (2, 4))
+IP_NET_TO_PHYSICAL = Table("ipNetToPhysicalTable", oid("1.3.6.1.2.1.4.35.1"), (4, 6, 7))
 DOT1D_BASE_PORT = Table("dot1dBasePortTable", oid("1.3.6.1.2.1.17.1.4.1"), (2,))
 DOT1D_TP_FDB = Table("dot1dTpFdbTable", oid("1.3.6.1.2.1.17.4.3.1"), (2, 3))
 DOT1Q_TP_FDB = Table("dot1qTpFdbTable", oid("1.3.6.1.2.1.17.7.1.2.2.1"), (2, 3))
@@ -69,7 +70,7 @@ HR_STORAGE = Table("hrStorageTable", oid("1.3.6.1.2.1.25.2.3.1"), (2, 3, 4, 5, 6
 
 DEVICE_TABLES: tuple[Table, ...] = (
     IF_TABLE, IF_X_TABLE, ENT_PHYSICAL, IP_ADDR_TABLE, IP_ADDRESS_TABLE, LLDP_LOC_PORT,
-    LLDP_REM, LLDP_REM_MAN_ADDR, CDP_CACHE, IP_NET_TO_MEDIA, DOT1D_BASE_PORT, DOT1D_TP_FDB,
+    LLDP_REM, LLDP_REM_MAN_ADDR, CDP_CACHE, IP_NET_TO_MEDIA, IP_NET_TO_PHYSICAL, DOT1D_BASE_PORT, DOT1D_TP_FDB,
     DOT1Q_TP_FDB,
 )
 HOST_TABLES: tuple[Table, ...] = (HR_SW_RUN, HR_STORAGE)

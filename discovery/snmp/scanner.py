@@ -25,10 +25,11 @@ from typing import Any
 from cmdb.observation import Item, now_ms
 from cmdb.settings import get_core_settings
 from discovery.base import Progress, ProgressHook, ScopeResult
-from discovery.snmp.build import BuildContext, DeviceResult, build_device, forwarding_relations
+from discovery.snmp.build import build_device, forwarding_relations
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import Collected, collect_device
 from discovery.snmp.credentials import Credential, ResolvedSecret, V2cCredential, V3Credential
+from discovery.snmp.device import BuildContext, DeviceResult
 from discovery.snmp.links import link_relations
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.targets import Targets, parse_targets
@@ -56,6 +57,9 @@ class DeviceOutcome:
     same_as: str | None = None
     failures: int = 0  # tables whose walk stopped early (the device's part of the scope is incomplete)
     dropped: int = 0  # rows read but not described, and tables over their row cap
+    # ARP/FDB rows on a port the device's own tables do not resolve (not a failure: said, counted).
+    unmapped: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,6 +81,7 @@ class ScanSummary:
             "devices": self.count("ok") + self.count("partial"),
             "partial": self.count("partial"),
             "dropped": sum(o.dropped for o in self.outcomes),
+            "unmapped": sum(o.unmapped for o in self.outcomes),
             "failed": self.count("failed"),
             "silent": self.count("silent"),
             "duplicate_addresses": self.count("duplicate"),
@@ -121,6 +126,7 @@ class SnmpScanner:
         missing = sorted({n for e in self.targets.entries for n in e.credentials} - set(self.credentials))
         errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
         problems: list[str] = []
+        warnings: list[str] = []
 
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
@@ -175,7 +181,6 @@ class SnmpScanner:
                             identities[ident] = str(endpoint)
                 if result is not None:
                     results.append(result)
-                    items.extend(result.items)
                     summary.neighbors.update(n.key for n in result.neighbors)
                     if depth < self.targets.crawl.max_depth:
                         for neighbor in result.neighbors:
@@ -191,6 +196,7 @@ class SnmpScanner:
                     errors.append(f"{endpoint}: {outcome.reason}")
                 elif outcome.status == "partial":  # rows dropped or a table capped: said, but the rest stands
                     problems.append(f"{endpoint}: {outcome.reason}")
+                warnings.extend(f"{endpoint}: {w}" for w in outcome.warnings)
                 done += 1
             tick(f"{endpoint} {outcome.status}")
 
@@ -221,7 +227,9 @@ class SnmpScanner:
             await asyncio.gather(*workers, return_exceptions=True)
             if self._client is None:
                 client.close()
-        link_items, summary.links = link_relations(results, ctx)
+        link_items, summary.links = link_relations(results, ctx)  # settles the neighbours' hearsay first
+        for result in results:
+            items.extend(result.items)
         items.extend(link_items)
         items.extend(forwarding_relations(results, ctx))
         if reached is not None:
@@ -235,7 +243,8 @@ class SnmpScanner:
         # Problems (rows dropped, a table over its row cap) are reported with the errors but do
         # not make the scope incomplete: what was read is whole, so the scope can still age.
         return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors + problems),
-                           stats=summary.stats(), started_at=ctx.observed_at, finished_at=now_ms())
+                           warnings=sorted(warnings), stats=summary.stats(), started_at=ctx.observed_at,
+                           finished_at=now_ms())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:
@@ -253,7 +262,8 @@ class SnmpScanner:
         return DeviceOutcome(
             address, "partial" if said else "ok", result.name, result.ci_class,
             reason="; ".join(said) if said else None, neighbors=len(result.neighbors),
-            failures=len(failures), dropped=len(dropped),
+            failures=len(failures), dropped=len(dropped), unmapped=result.unmapped.rows,
+            warnings=tuple(result.unmapped.warnings()),
         ), result
 
 

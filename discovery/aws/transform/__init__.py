@@ -17,6 +17,7 @@ from discovery.aws.transform.balancing import transform_balancing
 from discovery.aws.transform.compute import transform_compute
 from discovery.aws.transform.dns import DnsPointer, dns_pointers, transform_dns_edges
 from discovery.aws.transform.emit import Emitter, account_ref, region_ref
+from discovery.aws.transform.interface_owners import transform_interface_owners
 from discovery.aws.transform.network import transform_network
 from discovery.aws.transform.payload import Payload, label, skipping
 from discovery.aws.transform.services import transform_services
@@ -84,6 +85,7 @@ def _region(payload: Payload, account_id: str, region: str, observed_at: int,
     transform_network(out, payload, region_ci)
     live = transform_compute(out, payload, region_ci)
     transform_balancing(out, payload, account_id, region, live)
+    transform_interface_owners(out, payload, account_id, region)
     transform_services(out, payload, region_ci)
     transform_dns_edges(out, payload, account_id, region, pointers or [])
     return out.items, out.stats

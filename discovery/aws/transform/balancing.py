@@ -90,7 +90,6 @@ def transform_balancing(out: Emitter, payload: Payload, account_id: str, region:
             if lb_arn in known_lbs:
                 out.rel("ROUTES_TO", lb_ref(lb_arn), group_ci)
 
-    eni_owners(out, payload, account_id, region, live)
     holders = address_holders(payload, live)
     for request, health in with_request(payload, "elbv2.describe_target_health", "TargetHealthDescriptions"):
         tg_arn = str(request.get("TargetGroupArn", ""))
@@ -107,43 +106,6 @@ def transform_balancing(out: Emitter, payload: Payload, account_id: str, region:
             out.rel("ROUTES_TO", target_group_ref(tg_arn), lb_ref(target_id), port=port)
         elif target_id in holders:  # type ip: the instance or interface holding the address
             out.rel("ROUTES_TO", target_group_ref(tg_arn), holders[target_id], port=port)
-
-
-def eni_owners(out: Emitter, payload: Payload, account_id: str, region: str, live: set[str]) -> None:
-    """``owner USES interface`` for the ENIs a load balancer, NAT gateway or Lambda function made.
-
-    AWS names the owner only in the ENI's description or type: ``ELB app/NAME/ID`` (an
-    ALB; ``net/`` an NLB), ``ELB NAME`` (a classic ELB), ``AWS Lambda VPC ENI-NAME-...``,
-    and a NAT gateway lists its own ENIs.
-    """
-    elbv2 = {lb["LoadBalancerArn"].split(":loadbalancer/", 1)[-1]: lb["LoadBalancerArn"]
-             for lb in items(payload, "elbv2.describe_load_balancers", "LoadBalancers")}
-    classic = {lb["LoadBalancerName"] for lb in items(payload, "elb.describe_load_balancers",
-                                                      "LoadBalancerDescriptions")}
-    nat_enis = {a["NetworkInterfaceId"]: nat["NatGatewayId"]
-                for nat in items(payload, "ec2.describe_nat_gateways", "NatGateways")
-                for a in nat.get("NatGatewayAddresses") or [] if a.get("NetworkInterfaceId")}
-    functions = {fn["FunctionName"]: fn["FunctionArn"] for fn in items(payload, "lambda.list_functions", "Functions")}
-    for eni in items(payload, "ec2.describe_network_interfaces", "NetworkInterfaces"):
-        if (eni.get("Attachment") or {}).get("InstanceId"):
-            continue  # an instance's: ATTACHED_TO it (compute)
-        eni_id = eni["NetworkInterfaceId"]
-        description = str(eni.get("Description") or "")
-        owner: CIRef | None = None
-        if eni_id in nat_enis:
-            owner = ref("gateway", gateway_id=nat_enis[eni_id])
-        elif description.startswith("ELB "):
-            name = description[4:]
-            if name in elbv2:
-                owner = lb_ref(elbv2[name])
-            elif name in classic:
-                owner = lb_ref(classic_elb_arn(account_id, region, name))
-        elif description.startswith("AWS Lambda VPC ENI-"):
-            rest = description.removeprefix("AWS Lambda VPC ENI-")
-            owner = next((ref("function", function_arn=arn) for name, arn in sorted(functions.items(), reverse=True)
-                          if rest.startswith(f"{name}-")), None)
-        if owner is not None:
-            out.rel("USES", owner, ref("cloud_interface", interface_id=eni_id))
 
 
 def function_arn(arn: str) -> str:

@@ -92,7 +92,7 @@ def with_request(payload: Payload, key: str, field: str) -> Iterator[tuple[dict[
 _OWN_IDS = (
     "InstanceId", "NetworkInterfaceId", "VolumeId", "GroupId", "RouteTableId", "InternetGatewayId",
     "NatGatewayId", "ListenerArn", "TargetGroupArn", "AutoScalingGroupARN", "DBInstanceArn", "FunctionArn",
-    "TableArn", "ARN", "serviceArn", "clusterArn", "arn", "Arn", "Id",
+    "TableArn", "ARN", "serviceArn", "taskArn", "clusterArn", "arn", "Arn", "Id",
     "GroupName", "TargetGroupName", "LoadBalancerName", "DBInstanceIdentifier", "FunctionName",
     "AutoScalingGroupName", "CacheClusterId", "Name", "name",
     "SubnetId", "VpcId", "LoadBalancerArn",

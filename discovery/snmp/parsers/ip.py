@@ -43,7 +43,7 @@ def _mask_length(mask: Value | None) -> int | None:
     return None
 
 
-def _inet_from_index(index: Oid) -> tuple[str, int] | None:
+def inet_from_index(index: Oid) -> tuple[str, int] | None:
     """``type.len.o1...on`` (InetAddress index) -> (address, version)."""
     if len(index) < 2:
         return None
@@ -76,7 +76,7 @@ def parse_addresses(values: Mapping[Oid, Value], problems: list[str] | None = No
         address = str(ipaddress.IPv4Address(raw))
         found[address] = AddressInfo(address, _mask_length(row.get(3)), integer(row.get(2)), 4)
     for index, row in sorted(rows(oids.IP_ADDRESS_TABLE, values).items()):
-        parsed = _inet_from_index(index)
+        parsed = inet_from_index(index)
         if parsed is None:
             if not index or index[0] not in (1, 2, 3, 4):  # another address family (dns, unknown) is no error
                 continue

@@ -61,13 +61,27 @@ def test_a_table_over_its_row_cap_makes_that_device_partial_and_the_run_still_co
     second = f"{RECORDINGS_SECOND_ADDRESS}:{recordings_agent.port}"
     cap = "row cap 100 reached, rest dropped"
     assert [(o.address, o.status, o.dropped, o.failures) for o in done.summary.outcomes] == [
-        (str(recordings_agent), "partial", 1, 0), (second, "partial", 2, 0)]
+        (str(recordings_agent), "partial", 2, 0), (second, "partial", 2, 0)]
     reasons = {o.address: o.reason for o in done.summary.outcomes}
     assert reasons == {
-        str(recordings_agent): f"ipNetToMediaTable: {cap}",
+        str(recordings_agent): f"ipNetToMediaTable: {cap}; ipNetToPhysicalTable: {cap}",
         second: f"dot1dTpFdbTable: {cap}; dot1qTpFdbTable: {cap}",
     }
     # Only those tables are partial: the run is complete (its scope can age) and says what was cut.
     assert done.run.status is RunStatus.COMPLETE
     assert sorted(done.run.errors) == sorted(f"{a}: {r}" for a, r in reasons.items())
-    assert done.summary.stats()["dropped"] == 3
+    assert done.summary.stats()["dropped"] == 4
+
+
+def test_each_nexus_is_one_ci_whatever_chassis_ids_its_neighbours_saw(harness: Harness, recordings_agent: Endpoint) -> None:
+    # The ProCurve sees the Nexus 5548-01 by LLDP under its port's MAC (8c:60:4f:19:16:3a) and under
+    # "NWPU-CA-5548-01(SSI183706KP)", and by CDP under that MAC and that serial; the Nexus sees its
+    # peer 5548-02 by LLDP under three port MACs and by CDP under one serial. One CI each.
+    done = scan(harness, targets(recordings_agent), credentials())
+    assert done.run.status is RunStatus.COMPLETE, done.run.errors
+    graph = Graph(harness)
+    nexus_like = {(c.ci_class, c.attributes.get("serial_number"), c.attributes.get("chassis_id"))
+                  for c in graph.cis.values() if graph.schema.is_a(c.ci_class, "device")
+                  and ("5548" in str(c.attributes.get("name")) or c.attributes.get("sys_name") == "dumsys-52"
+                       or str(c.attributes.get("chassis_id", "")).startswith(("8c:60:4f:19:16", "8c:60:4f:19:1b")))}
+    assert nexus_like == {("switch", "SSI183706KP", "8c:60:4f:19:16:7c"), ("network_device", "SSI183706KA", None)}

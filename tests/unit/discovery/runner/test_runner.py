@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
+import structlog.testing
+
 from cmdb.model import ChangeSet, Lifecycle, RunStatus
 from discovery.base import ProgressHook, ScopeResult
 from discovery.runner import run_scan
@@ -80,3 +83,19 @@ def test_a_store_that_drops_mid_scope_leaves_the_run_incomplete_and_ages_nothing
     # Re-running completes the scope; nothing was duplicated.
     asyncio.run(run_scan(ListScanner([ScopeResult("eu", hosts("eu", 6, "eu"), True)]), harness.ingestor))
     assert sorted(c.attributes["instance_id"] for c in harness.all_cis()) == [f"eu-{i}" for i in range(6)]
+
+
+def test_target_warnings_are_logged_and_kept_with_a_run_that_still_completes_and_ages(harness: Harness) -> None:
+    asyncio.run(run_scan(ListScanner([ScopeResult("eu", hosts("eu", 2, "eu"), True)]), harness.ingestor))
+    warned = ScopeResult("eu", hosts("eu", 1, "eu"), True,
+                         warnings=["10.0.0.1:161: dot1qTpFdbTable: 3 rows on bridge port 7: no ifIndex; dropped"])
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(4):
+            runs = asyncio.run(run_scan(ListScanner([warned]), harness.ingestor, job="nightly"))
+    assert (runs[0].status, runs[0].errors) == (RunStatus.COMPLETE, warned.warnings)
+    assert {(e["event"], e["log_level"], e["target"], e["reason"]) for e in logs
+            if e["event"] in ("target_warning", "target_failed")} == {
+        ("target_warning", "warning", "10.0.0.1:161", "dot1qTpFdbTable: 3 rows on bridge port 7: no ifIndex; dropped")}
+    # a warning is no failure: the complete runs aged what they no longer saw
+    assert {c.attributes["instance_id"]: c.status for c in harness.all_cis()} == {
+        "eu-0": Lifecycle.ACTIVE, "eu-1": Lifecycle.RETIRED}

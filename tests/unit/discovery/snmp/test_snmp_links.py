@@ -138,6 +138,9 @@ def test_a_devices_own_addresses_are_not_arp_evidence_behind_itself() -> None:
         "10.1.100.1", "10.1.100.138", "10.1.100.149", "10.1.100.181", "10.1.100.182", "10.1.100.243",
         "10.110.148.144", "10.110.148.150", "10.110.148.157", "10.110.148.168", "10.110.148.205",
         "10.110.148.206", "10.110.148.212",
+        # its IPv6 neighbours, from ipNetToPhysicalTable (link-local ones are not CIs)
+        "2001:da8:215:100::1", "2001:da8:215:1148:b4ab:b50f:31fe:b9e9", "2001:da8:215:1148:e59e:f669:a29:83c8",
+        "2001:da8:215:1148:fd12:8c89:3d9d:d998",
     }
     # its ARP table lists these two, which are its own (ipAddrTable)
     assert {"10.1.100.148", "10.110.148.1"} <= result.own_addresses

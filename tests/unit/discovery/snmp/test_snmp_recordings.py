@@ -90,9 +90,15 @@ def test_hpe_procurve_lldp_and_cdp_including_binary_device_ids() -> None:
         # LLDP port ids that are MACs without description name no interface: device-level link only
         ("lldp", "8", "e8:39:35:1a:ca:99", None), ("lldp", "15", "e8:39:35:1a:3c:65", None),
         ("lldp", "16", "e8:39:35:1a:ca:91", None),
-        ("lldp", "17", "NWPU-CA-5548-01(SSI183706KP)", "Ethernet1/19"),  # NX-OS: a name under subtype local
+        # NX-OS: a name under subtype local; two rows, one under a chassis id "NWPU-CA-5548-01(SSI183706KP)"
+        # (CDP's form: known by that serial and name), one under its port's MAC, to which CDP on the
+        # same port by the same name adds the serial
         ("lldp", "17", "nwpu-ca-5548-01", "Ethernet1/19"),
     }
+    assert sorted(tuple(sorted(n.ref.identifiers.items())) for n in result.neighbors
+                  if n.protocol == "lldp" and n.local_interface == "17") == [
+        (("chassis_id", "8c:60:4f:19:16:3a"), ("serial_number", "SSI183706KP"), ("sys_name", "nwpu-ca-5548-01")),
+        (("serial_number", "SSI183706KP"), ("sys_name", "nwpu-ca-5548-01"))]
 
 
 def test_cisco_n5000_lldp_and_cdp_agree() -> None:
