@@ -23,7 +23,13 @@ from typing import Any
 
 from cmdb.observation import CIRef, Evidence, Item, Method, Observation, ObservedRelation
 from discovery.addressing import is_host_local
-from discovery.snmp.device import BuildContext, DeviceResult, DeviceWalk, Neighbor, RemotePort
+
+# The device types moved to discovery/snmp/device.py; importers of this module still find them here.
+from discovery.snmp.device import BuildContext as BuildContext
+from discovery.snmp.device import DeviceResult as DeviceResult
+from discovery.snmp.device import DeviceWalk as DeviceWalk
+from discovery.snmp.device import Neighbor as Neighbor
+from discovery.snmp.device import RemotePort as RemotePort
 from discovery.snmp.parsers.cdp import device_serial, parse_cdp
 from discovery.snmp.parsers.entity import parse_chassis
 from discovery.snmp.parsers.forwarding import bridge_ports, parse_arp, parse_fdb

@@ -11,11 +11,14 @@ never silently skipped; what the row still proves (an ARP row's address-MAC bind
 
 from __future__ import annotations
 
-from cmdb.observation import Observation, ObservedRelation
+from collections.abc import Sequence
+
+from cmdb.observation import Item, Observation, ObservedRelation
 from discovery.snmp import oids
 from discovery.snmp.build import BuildContext, DeviceResult, build_device, forwarding_relations
 from discovery.snmp.parsers.forwarding import parse_arp
 from discovery.snmp.unmapped import UnmappedRows
+from discovery.snmp.values import Oid, Value
 from tests.unit.discovery.snmp.test_snmp_links import walk
 from tests.unit.discovery.snmp.test_snmp_recordings import parse
 
@@ -29,7 +32,7 @@ def bindings(result: DeviceResult) -> set[tuple[str, str]]:
             if isinstance(i, Observation) and i.ci_class == "ip_address" and i.hearsay}
 
 
-def seen_behind(items: list[object]) -> set[tuple[str, str, str]]:
+def seen_behind(items: Sequence[Item]) -> set[tuple[str, str, str]]:
     return {(str(i.from_ci.identifiers["name"]), str(i.to_ci.identifiers["address"]), str(i.attributes["via"]))
             for i in items if isinstance(i, ObservedRelation) and i.type == "SEEN_BEHIND"}
 
@@ -99,7 +102,7 @@ def test_an_arp_binding_without_a_port_still_places_its_mac_learned_on_an_access
     # NSFOCUS on its missing ifIndex 21 (the row added to its real table): the binding is a
     # correct fact, so the access port still gets its SEEN_BEHIND from the forwarding table.
     row = (21, 1, 4, 60, 1, 254, 77)
-    added = {(*oids.IP_NET_TO_PHYSICAL.entry, 4, *row): bytes.fromhex("005056880177"),
+    added: dict[Oid, Value] = {(*oids.IP_NET_TO_PHYSICAL.entry, 4, *row): bytes.fromhex("005056880177"),
              (*oids.IP_NET_TO_PHYSICAL.entry, 6, *row): 3, (*oids.IP_NET_TO_PHYSICAL.entry, 7, *row): 1}
     nsfocus = build_device(walk("nsfocus-ads", add=added), CTX)
     procurve = parse("hpe-procurve-516733-b21")

@@ -17,6 +17,7 @@ from cmdb.observation import Observation
 from discovery.snmp import oids
 from discovery.snmp.build import BuildContext, DeviceResult, build_device
 from discovery.snmp.links import link_relations
+from discovery.snmp.values import Oid, Value
 from tests.builders import Harness
 from tests.unit.discovery.snmp.test_snmp_links import NEXUS, PROCURVE, connects, walk
 from tests.unit.discovery.snmp.test_snmp_recordings import parse
@@ -87,7 +88,7 @@ def test_a_name_two_scanned_devices_share_is_decided_by_the_management_address_s
     # Row 17.1 without its chassis id: only the name NWPU-CA-5548-01 and a management address.
     # Two scanned devices are given that name; the address 222.24.192.252 is the Nexus's own.
     # The Nexus's own neighbour tables are left out: only the ProCurve reports the link.
-    named = {oids.SYS_NAME: b"NWPU-CA-5548-01"}
+    named: dict[Oid, Value] = {oids.SYS_NAME: b"NWPU-CA-5548-01"}
     nexus = build_device(walk("cisco-n5000", drop=(oids.SYS_NAME, oids.LLDP_REM.entry, oids.CDP_CACHE.entry),
                               add=named), CTX)
     arista = build_device(walk("arista-dcs-7150s-52-cl", drop=(oids.SYS_NAME,), add=named), CTX)
