@@ -78,15 +78,18 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
             if stopped:
                 run.error(*result.errors)
                 run.incomplete(stopped[0])
-            elif result.complete:
-                run.error(*result.errors)
-                if result.parts is not None:  # an inventory read whole: its removed parts age
+            else:
+                if result.complete:
+                    run.error(*result.errors)
+                else:
+                    run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
+                                   silent=result.silent)
+                # Parts are listed only when the listing is whole (every part the scope may hold,
+                # answering or not), even if the scope's own items are not: its removed parts age.
+                if result.parts is not None:
                     removed = close_removed_parts(ingestor, source, result.scope, result.parts, job, job_run)
                     run.run.counts["parts"] = len(result.parts)
                     run.run.counts["removed_parts"] = len(removed)
-            else:
-                run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
-                               silent=result.silent)
     assert run.finished is not None
     return run.finished, run.report
 
