@@ -14,7 +14,6 @@ from typing import Any
 
 from cmdb.model import Lifecycle, RunStatus
 from cmdb.observation import Item, now_ms
-from discovery.snmp.client import Endpoint
 from discovery.snmp.reached import ReachedTargets
 from labs.snmp import device_files
 from tests.builders import Harness
@@ -62,8 +61,9 @@ def own(graph: Graph, name: str) -> set[str]:
 
 
 def address_uid(graph: Graph, address: str) -> str:
-    (uid,) = [u for u, c in graph.cis.items() if c.ci_class == "ip_address" and c.attributes["address"] == address]
-    return uid
+    uids: list[str] = [u for u, c in graph.cis.items() if c.ci_class == "ip_address" and c.attributes["address"] == address]
+    assert len(uids) == 1, uids
+    return uids[0]
 
 
 def test_one_silent_device_holds_back_only_its_part_and_the_links(
@@ -163,7 +163,8 @@ def test_a_store_written_before_parts_retires_nothing_a_part_sees_nor_a_silent_d
         memory.record(lab.addresses[host], f"{host}.lab.example", now_ms())  # no part: a file of before
     with harness.ingestor.run("snmp", "lab") as run:
         run.ingest(old_layout(whole.items, "lab"))
-    assert run.finished is not None and run.finished.status is RunStatus.COMPLETE, run.finished.errors
+    assert run.finished is not None
+    assert run.finished.status is RunStatus.COMPLETE, run.finished.errors
     graph = Graph(harness)
     dist2 = own(graph, "dist2.lab.example")
     everything = set(graph.cis)
