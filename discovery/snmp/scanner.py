@@ -208,7 +208,7 @@ class SnmpScanner:
                     else:
                         for ident in result.identity:
                             identities[ident] = str(endpoint)
-                if reached is not None and outcome.status in ("ok", "partial", "duplicate"):
+                if reached is not None and outcome.status in ("ok", "partial"):
                     reached.record(endpoint.host, outcome.name, ctx.observed_at, outcome.part, strong)
                 reads.append(_Read(endpoint, outcome, result, known is not None, known.strong if known is not None else ()))
                 if result is not None and depth < self.targets.crawl.max_depth:
