@@ -113,7 +113,7 @@ def _print(summary: dict[str, Any]) -> None:
         style = colours.get(row["status"], "white")
         reason = row["reason"] or (f"same device as {row['same_as']}" if row["same_as"] else "")
         if row["part_status"] not in (None, "complete"):
-            reason = f"[its part {row['part_status']}] {reason}"
+            reason = f"(its part {row['part_status']}) {reason}"
         table.add_row(row["address"], f"[{style}]{row['status']}[/{style}]", row["name"] or "", row["class"] or "",
                       str(row["neighbors"]), reason[:160])
     console.print(table)
