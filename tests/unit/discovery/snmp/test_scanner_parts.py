@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 
 from bench.fidelity.seams import RecordedAgents
+from cmdb.model import Lifecycle, RunStatus
 from cmdb.observation import Observation, ObservedRelation
 from discovery.base import ScopeResult
+from discovery.runner import run_scan
 from discovery.snmp import oids, snmprec
 from discovery.snmp.build import DeviceWalk
 from discovery.snmp.credentials import ResolvedSecret, V2cCredential
@@ -17,6 +19,7 @@ from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.scanner import ScanOptions, SnmpScanner
 from discovery.snmp.targets import parse_targets
 from labs.snmp import device_files
+from tests.builders import Harness
 
 CREDS = {"lab": V2cCredential(name="lab", community=ResolvedSecret("public"))}
 TIMEOUT = "lab: no response from {}:161"
@@ -113,3 +116,37 @@ def test_a_device_on_two_addresses_is_one_part_and_its_second_address_holds_noth
     assert results["lab/dist1.lab.example"].complete
     assert (results["lab"].parts, results["lab"].errors) == (
         ("dist1.lab.example",), ["10.0.0.22:161: lab: no response from 10.0.0.22:161"])
+
+
+def test_a_device_taken_out_retires_although_another_is_silent(harness: Harness) -> None:
+    """The fidelity benchmark's case: a device leaves the targets while another one does not answer."""
+    memory = ReachedTargets(None)
+    everyone = {a: walk(k, a) for k, a in (("core1", "10.0.0.1"), ("dist1", "10.0.0.2"), ("dist2", "10.0.0.3"))}
+
+    def ingest(walks: dict[str, DeviceWalk], addresses: list[str]) -> dict[str, RunStatus]:
+        scanner = SnmpScanner(parse_targets({"scope": "lab", "targets": [{"seeds": addresses, "credentials": ["lab"]}]}),
+                              CREDS, ScanOptions(concurrency=4), client=RecordedAgents(walks),  # type: ignore[arg-type]
+                              reached=memory)
+        return {r.scope: r.status for r in asyncio.run(run_scan(scanner, harness.ingestor))}
+
+    assert set(ingest(everyone, list(everyone)).values()) == {RunStatus.COMPLETE}
+    cis = {c.uid: c for c in harness.all_cis()}
+    (dist2,) = [u for u, c in cis.items() if c.attributes.get("fqdn") == "dist2.lab.example"]
+    ports = {c.attributes["name"]: u for u, c in cis.items() if c.parent_uid == dist2}
+    (address,) = [u for u, c in cis.items() if c.ci_class == "ip_address" and c.attributes["address"] == "10.0.0.3"]
+    (acc2,) = [u for u, c in cis.items() if c.attributes.get("fqdn") == "acc2.lab.example"]
+    # core1 still reports dist2 and the port facing it (LLDP), so those stay; nobody reports the rest of dist2,
+    # nor acc2, which only dist2 named (its neighbour, not a target).
+    leaving = {u for name, u in ports.items() if name != "GigabitEthernet0/1"} | {address, acc2}
+    assert len(leaving) == len(ports) + 1
+
+    without = {a: w for a, w in everyone.items() if a == "10.0.0.1"}  # dist1 silent, dist2 taken out
+    for n in range(1, 5):
+        harness.clock.advance(600_000)
+        runs = ingest(without, ["10.0.0.1", "10.0.0.2"])
+        assert runs == {"lab/core1.lab.example": RunStatus.COMPLETE, "lab/dist1.lab.example": RunStatus.INCOMPLETE,
+                        "lab:links": RunStatus.INCOMPLETE, "lab": RunStatus.INCOMPLETE}
+        now = {c.uid: c.status for c in harness.all_cis()}
+        expected = Lifecycle.RETIRED if n == 4 else Lifecycle.STALE if n >= 2 else Lifecycle.ACTIVE
+        assert {u for u in leaving if now[u] is not expected} == set()
+        assert {u for u in set(cis) - leaving if now[u] is not Lifecycle.ACTIVE} == set()  # dist1's CIs too
