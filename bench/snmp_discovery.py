@@ -34,8 +34,9 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
 )
 
-from cmdb.ingest import Ingestor
+from cmdb.ingest import Ingestor, IngestReport
 from cmdb.store.sqlite import SQLiteStore
+from discovery.base import ScopeResult
 from discovery.snmp import oids
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import WALK_GROUPS
@@ -151,6 +152,11 @@ async def bare_walk(endpoint: Endpoint, names: list[str], concurrency: int) -> t
     return wall, count, cpu
 
 
+async def scan_all(scanner: SnmpScanner) -> list[ScopeResult]:
+    """Every scope the scanner yields: one per device part, the links, the scope itself."""
+    return [result async for result in scanner.scan()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
@@ -180,32 +186,35 @@ def main() -> None:
         scanner = SnmpScanner(targets, creds, ScanOptions(concurrency=args.concurrency, device_deadline=120,
                                                           client=ClientOptions(timeout=5, retries=1)))
         cpu, wall = time.process_time(), time.perf_counter()
-        result = asyncio.run(scanner.scan_scope())
+        results = asyncio.run(scan_all(scanner))
         scan_s, scan_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        items = sum(len(r.items) for r in results)
         if args.scanner_first:
             bare_s, bare_oids, bare_cpu = asyncio.run(bare_walk(endpoint, names, args.concurrency))
 
         store = SQLiteStore(work / "bench.sqlite")
         ingestor = Ingestor(store, load_schema())
         wall = time.perf_counter()
-        with ingestor.run("snmp", "bench") as run:
-            report = run.ingest(result.items)
-            if not result.complete:
-                run.incomplete(*result.errors)
+        report = IngestReport()
+        for result in results:  # each device's part, the links, the scope (as discovery.runner does)
+            with ingestor.run("snmp", result.scope) as run:
+                report.add(run.ingest(result.items))
+                if not result.complete:
+                    run.incomplete(*result.errors)
         ingest_s = time.perf_counter() - wall
         store.close()
     finally:
         terminate(proc)
         shutil.rmtree(work, ignore_errors=True)
 
-    stats = result.stats
+    stats = scanner.summary.stats()
     n = args.devices
     print(f"scanner : {n / scan_s:7.1f} devices/s  {stats['varbinds'] / scan_s:8.0f} OIDs/s  "
           f"client CPU {1000 * scan_cpu / n:6.1f} ms/device  ({scan_s:.2f} s, {stats['varbinds']} OIDs, "
           f"{stats['requests']} requests, devices ok {stats['devices']}, failed {stats['failed']})")
     print(f"bare    : {n / bare_s:7.1f} devices/s  {bare_oids / bare_s:8.0f} OIDs/s  "
           f"client CPU {1000 * bare_cpu / n:6.1f} ms/device  ({bare_s:.2f} s, {bare_oids} OIDs)")
-    print(f"ingest  : {len(result.items)} items in {ingest_s:.2f} s ({len(result.items) / ingest_s:.0f} items/s), "
+    print(f"ingest  : {items} items in {len(results)} runs, {ingest_s:.2f} s ({items / ingest_s:.0f} items/s), "
           f"created {report.created}, rejected {len(report.rejected)}")
     print(f"ratio scanner/bare (devices/s): {bare_s / scan_s:.2f}  (target >= 0.8)")
     print(f"end to end (scan + ingest): {n / (scan_s + ingest_s):.1f} devices/s")

@@ -165,7 +165,8 @@ def close_removed_parts(ingestor: Ingestor, source: str, scope: str, parts: Iter
     holds sightings for that is not listed was removed from the inventory: a
     complete run that sees nothing there counts one missed run for everything it
     held, so it goes stale, then retired, by its class's aging, unless another
-    source or scope still sees it. Call only when the inventory was read whole.
+    source or scope still sees it. Call only when the inventory's list of parts is whole
+    (every part it may hold is listed, those that did not answer too).
     """
     listed = {f"{scope}/{part}" for part in parts}
     closed: list[ScanRun] = []

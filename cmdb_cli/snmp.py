@@ -76,19 +76,30 @@ def discover_snmp(
 
 
 def _summary(scanner: SnmpScanner, runs: list[ScanRun], reports: dict[str, IngestReport]) -> dict[str, Any]:
+    """The scan over its runs (one per device part, the links, the scope): complete only when all are."""
     s = scanner.summary
-    run = runs[0] if runs else None
-    report = reports.get(run.scope, IngestReport()) if run else IngestReport()
+    ingest = IngestReport()
+    for report in reports.values():
+        ingest.add(report)
+    by_scope = {run.scope: run for run in runs}
+    scope = scanner.targets.scope
+    if not runs:
+        status = "not run"
+    else:
+        status = "complete" if all(run.status.value == "complete" for run in runs) else "incomplete"
     return {
-        "scope": scanner.targets.scope,
-        "status": run.status.value if run else "not run",
+        "scope": scope,
+        "status": status,
         **s.stats(),
         "seconds": round(s.seconds, 2),
-        "ingest": report.as_counts(),
+        "ingest": ingest.as_counts(),
+        "runs": [{"scope": run.scope, "status": run.status.value, "errors": len(run.errors)} for run in runs],
         "devices_detail": [
             {"address": o.address, "status": o.status, "name": o.name, "class": o.ci_class,
              "neighbors": o.neighbors, "dropped": o.dropped, "reason": o.reason, "same_as": o.same_as,
-             "unmapped": o.unmapped, "warnings": list(o.warnings)}
+             "unmapped": o.unmapped, "warnings": list(o.warnings),
+             "part": f"{scope}/{o.part}" if o.part else None,
+             "part_status": by_scope[f"{scope}/{o.part}"].status.value if f"{scope}/{o.part}" in by_scope else None}
             for o in s.outcomes if o.status != "silent"
         ],
     }
@@ -98,11 +109,13 @@ def _print(summary: dict[str, Any]) -> None:
     table = Table(title=f"SNMP discovery: {summary['scope']} ({summary['status']})")
     for col in ("address", "status", "name", "class", "neighbours", "reason"):
         table.add_column(col)
-    colours = {"ok": "green", "partial": "yellow", "failed": "red", "duplicate": "cyan"}
+    colours = {"ok": "green", "partial": "yellow", "failed": "red", "duplicate": "cyan", "moved": "cyan"}
     for row in summary["devices_detail"]:
         style = colours.get(row["status"], "white")
         reason = "; ".join(filter(None, [row["reason"], *row["warnings"]])) \
             or (f"same device as {row['same_as']}" if row["same_as"] else "")
+        if row["part_status"] not in (None, "complete"):
+            reason = f"(its part {row['part_status']}) {reason}"
         table.add_row(row["address"], f"[{style}]{row['status']}[/{style}]", row["name"] or "", row["class"] or "",
                       str(row["neighbors"]), reason[:160])
     console.print(table)
@@ -111,7 +124,9 @@ def _print(summary: dict[str, Any]) -> None:
         f"devices {summary['devices']} (partial {summary['partial']}, rows dropped {summary['dropped']}, "
         f"ARP/FDB rows on unknown ports {summary['unmapped']}), "
         f"failed {summary['failed']}, "
-        f"silent {summary['silent']}, same device on another address {summary['duplicate_addresses']}; "
+        f"silent {summary['silent']}, same device on another address {summary['duplicate_addresses']}, "
+        f"moved {summary['moved']}; runs {sum(r['status'] == 'complete' for r in summary['runs'])} of "
+        f"{len(summary['runs'])} complete; "
         f"neighbours {summary['neighbors']}, links {summary['links']}; "
         f"{summary['varbinds']} OIDs in {summary['requests']} requests, {summary['seconds']} s; "
         f"ingest: {ingest.get('created', 0)} created, {ingest.get('updated', 0)} updated, "

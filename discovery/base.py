@@ -21,8 +21,10 @@ class ScopeResult:
     nothing ages for missing this run, but what the scope holds goes stale once
     nobody has seen it for longer than its class's TTL.
     ``parts``: this scope is an inventory whose parts are the scopes
-    ``<scope>/<part>`` (one per host); a part the store still holds that is not
-    listed was removed from the inventory, and its run ages what it held.
+    ``<scope>/<part>`` (one per host or device); a part the store still holds that
+    is not listed was removed from the inventory, and its run ages what it held.
+    Set it only when the listing is whole (every part the scope may hold, answering
+    or not): it is acted on even when the scope's own items are incomplete.
     ``started_at``/``finished_at``: when the scanner started and stopped looking at
     this scope (epoch ms). A scanner that does not say gets the scan's start and the
     time the scope was handed over (``stamp``), which bound it.

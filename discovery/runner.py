@@ -21,9 +21,6 @@ from cmdb.runs import close_removed_parts
 from discovery.base import ProgressHook, Scanner, ScopeResult
 
 log = logging.getLogger(__name__)
-# One key-value line per failing target, through the stdlib logger (levels and handlers
-# apply; JSON with --json-logs).
-failures = structlog.wrap_logger(logging.getLogger("discovery.failures"))
 
 
 def log_target_failures(source: str, result: ScopeResult, job: str | None = None) -> None:
@@ -33,6 +30,10 @@ def log_target_failures(source: str, result: ScopeResult, job: str | None = None
     Scanners word an error "target: reason" (an SNMP address, an SSH host, an AWS
     call); an error without a target is the scope's own.
     """
+    # One key-value line per target, through the stdlib logger (levels and handlers apply; JSON
+    # with --json-logs). Wrapped per call: a module-level proxy would cache the structlog
+    # configuration in force at its first use (the CLI caches loggers) and ignore a later one.
+    failures = structlog.wrap_logger(logging.getLogger("discovery.failures"))
     for event, lines in (("target_failed", result.errors), ("target_warning", result.warnings)):
         for line in lines:
             target, sep, reason = line.partition(": ")
@@ -80,16 +81,19 @@ def ingest_scope(ingestor: Ingestor, source: str, result: ScopeResult, job: str 
             if stopped:
                 run.error(*result.errors, *result.warnings)
                 run.incomplete(stopped[0])
-            elif result.complete:
-                run.error(*result.errors, *result.warnings)
-                if result.parts is not None:  # an inventory read whole: its removed parts age
+            else:
+                if result.complete:
+                    run.error(*result.errors, *result.warnings)
+                else:
+                    run.error(*result.warnings)
+                    run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
+                                   silent=result.silent)
+                # Parts are listed only when the listing is whole (every part the scope may hold,
+                # answering or not), even if the scope's own items are not: its removed parts age.
+                if result.parts is not None:
                     removed = close_removed_parts(ingestor, source, result.scope, result.parts, job, job_run)
                     run.run.counts["parts"] = len(result.parts)
                     run.run.counts["removed_parts"] = len(removed)
-            else:
-                run.error(*result.warnings)
-                run.incomplete(*(result.errors or ["the scanner did not cover the whole scope"]),
-                               silent=result.silent)
     assert run.finished is not None
     return run.finished, run.report
 

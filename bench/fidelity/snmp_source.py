@@ -4,7 +4,8 @@ Each device is rendered as what its agent answers (system scalars, IF-MIB, ENTIT
 IP-MIB, LLDP-MIB and, on Linux agents, HOST-RESOURCES-MIB), by numeric OIDs from
 ``discovery.snmp.oids``. The scanner runs unchanged on one targets definition per site
 (seeds: its switches, routers and SNMP-managed servers; a seed that does not answer
-makes the scope incomplete); only its client and clock are replaced (``seams``).
+makes its own part incomplete); only its client and clock are replaced (``seams``). Each site
+keeps its memory of answering addresses across rounds, as a real deployment does.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable
 from bench.fidelity.seams import RecordedAgents, swapped
 from bench.fidelity.truth import SITES, Estate, Host, Iface, NetDevice
 from bench.fidelity.units import Index, Run
+from discovery.base import ScopeResult
 from discovery.snmp import oids
 from discovery.snmp import scanner as snmp_scanner
 from discovery.snmp.build import BuildContext, DeviceResult, DeviceWalk, build_device
 from discovery.snmp.credentials import ResolvedSecret, V2cCredential
+from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.scanner import ScanOptions, SnmpScanner
 from discovery.snmp.targets import parse_targets
 from discovery.snmp.values import Oid, Value
@@ -189,10 +192,10 @@ def runs(estate: Estate, rnd: int, clock: Callable[[], int]) -> list[Run]:
     servers); its client answers from the rendered varbinds, and a seed that does not answer
     this round times out.
     """
-    return [_scan_site(estate, site, rnd, clock) for site in sorted({d.site for d in estate.devices.values()})]
+    return [run for site in sorted({d.site for d in estate.devices.values()}) for run in _scan_site(estate, site, rnd, clock)]
 
 
-def _scan_site(estate: Estate, site: str, rnd: int, clock: Callable[[], int]) -> Run:
+def _scan_site(estate: Estate, site: str, rnd: int, clock: Callable[[], int]) -> list[Run]:
     down = estate.unreachable.get(rnd, set())
     scope = f"snmp-{site}"
     walks: dict[str, DeviceWalk] = {}
@@ -223,9 +226,29 @@ def _scan_site(estate: Estate, site: str, rnd: int, clock: Callable[[], int]) ->
     scanner = SnmpScanner(
         parse_targets({"scope": scope, "network_scope": site, "dns_domain": SITES[site], "targets": [{"seeds": seeds, "credentials": ["site"]}]}),
         {"site": V2cCredential(name="site", community=ResolvedSecret("public"))},
-        ScanOptions(concurrency=8), client=RecordedAgents(walks))  # type: ignore[arg-type]
+        ScanOptions(concurrency=8), client=RecordedAgents(walks),  # type: ignore[arg-type]
+        reached=_memory(estate, scope))
+
+    async def scan() -> list[ScopeResult]:
+        return [result async for result in scanner.scan()]
+
     with swapped(snmp_scanner, now_ms=clock, build_device=observed):
-        result = asyncio.run(scanner.scan_scope())
-    run = Run("snmp", result.scope, complete=result.complete, errors=list(result.errors))
-    run.add(result.items, lambda item: built.get(id(item), index))
-    return run
+        results = asyncio.run(scan())
+    out: list[Run] = []
+    for result in results:  # each device's part, the links, the scope listing its parts
+        run = Run("snmp", result.scope, complete=result.complete, errors=list(result.errors), parts=result.parts,
+                  silent=result.silent)
+        run.add(result.items, lambda item: built.get(id(item), index))
+        out.append(run)
+    return out
+
+
+_MEMORIES: dict[int, tuple[Estate, dict[str, ReachedTargets]]] = {}
+
+
+def _memory(estate: Estate, scope: str) -> ReachedTargets:
+    """The scope's memory of answering addresses, kept across the rounds of one estate (in memory only), as
+    ``cmdb discover snmp`` and the jobs keep theirs in the data dir: a seed that answered before and is
+    unreachable now holds back its own part only."""
+    held = _MEMORIES.setdefault(id(estate), (estate, {}))
+    return held[1].setdefault(scope, ReachedTargets(None))

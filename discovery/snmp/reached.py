@@ -8,6 +8,11 @@ gone: its run must be incomplete, naming it, so none of its interfaces and links
 age. This module remembers, per scope, every address that answered and when, in
 one small JSON file the scanner rewrites after each scan (atomically).
 
+Each address also keeps the part of the scope its device is (``<scope>/<part>``, named
+by the device's system name) and the device's strong identifiers (serial, chassis id):
+a known address that keeps silent then holds back only its own part, and one whose
+device now answers on another address (same serial or chassis id) has moved.
+
 A device silent for longer than ``forget_after_days`` is forgotten: from then on
 its silence is silence again, and what it held ages as any absent thing does.
 """
@@ -28,6 +33,8 @@ _DAY_MS = 86_400_000
 class Answered:
     name: str | None
     last_answered: int  # epoch ms
+    part: str | None = None  # the device's part of the scope (files written before parts: None)
+    strong: tuple[str, ...] = ()  # "serial_number=...", "chassis_id=...": what recognises it elsewhere
 
 
 class ReachedTargets:
@@ -40,7 +47,9 @@ class ReachedTargets:
         if path is not None and path.exists():
             try:
                 raw = json.loads(path.read_text(encoding="utf-8"))
-                self.entries = {str(a): Answered(e.get("name"), int(e["last_answered"])) for a, e in raw.items()}
+                self.entries = {str(a): Answered(e.get("name"), int(e["last_answered"]), e.get("part"),
+                                                 tuple(str(v) for v in e.get("strong", ())))
+                                for a, e in raw.items()}
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ValueError(f"SNMP reached-targets file {path} is unreadable ({exc}): delete it to start afresh") from None
 
@@ -56,8 +65,13 @@ class ReachedTargets:
             return None
         return entry
 
-    def record(self, address: str, name: str | None, now: int) -> None:
-        self.entries[address] = Answered(name, now)
+    def record(self, address: str, name: str | None, now: int, part: str | None = None,
+               strong: tuple[str, ...] = ()) -> None:
+        self.entries[address] = Answered(name, now, part, strong)
+
+    def forget(self, address: str) -> None:
+        """``address`` is no longer its device's (it answers elsewhere): its silence is silence again."""
+        self.entries.pop(address, None)
 
     def save(self, now: int) -> None:
         """Drop what is forgotten and write the file (a temporary file renamed over it)."""
@@ -65,7 +79,8 @@ class ReachedTargets:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({a: {"name": e.name, "last_answered": e.last_answered}
+        body = json.dumps({a: {"name": e.name, "last_answered": e.last_answered, "part": e.part,
+                               "strong": list(e.strong)}
                            for a, e in sorted(self.entries.items())}, indent=1)
         fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
         try:

@@ -1,14 +1,23 @@
-"""The SNMP scanner: targets -> bounded concurrent collection -> one ScopeResult.
+"""The SNMP scanner: targets -> bounded concurrent collection -> one ScopeResult per device part.
+
+Each device's own items (its CI, interfaces, addresses, neighbours, ARP evidence) are
+the scope ``<scope>/<part>``, the part named by the device's system name (lower case;
+else its LLDP chassis id): see docs/snmp.md for why a name and not an address. The
+links and FDB evidence joined across devices are ``<scope>:links``; last comes the
+targets scope itself, empty, listing the parts, so that the part of a device no longer
+in the targets ages (``discovery.runner``, ``cmdb.runs.close_removed_parts``).
 
 A device that times out, refuses credentials or returns garbage marks only itself
-failed (in ``errors``, which makes the scope incomplete so nothing is aged); the
-scan goes on and applies what was valid. Addresses in a CIDR sweep that do not
-answer at all are counted as silent, not failed, unless they answered in an
-earlier run (``discovery.snmp.reached``): silence is not absence, so a known
-device that keeps silent fails, naming itself, and its scope ages nothing. Known
-addresses the crawl did not reach this time (the neighbour that led to them is
-down) are visited all the same. A device reached on a second address is
-recognised by its identity and described once.
+failed: its part is incomplete (nothing in it ages), and so are the links; the other
+devices' parts age what they no longer see. Addresses in a CIDR sweep that do not
+answer at all are counted as silent, not failed, unless they answered in an earlier
+run (``discovery.snmp.reached``, which also remembers each address's part): silence
+is not absence, so a known device that keeps silent fails, naming itself, and its
+part is listed and ages nothing. Known addresses the crawl did not reach this time
+(the neighbour that led to them is down) are visited all the same. A device reached
+on a second address is recognised by its identity and described once; a known
+address whose device (same serial or chassis id) now answers on another one has
+moved, and holds nothing back.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +38,12 @@ from discovery.snmp.build import build_device, forwarding_relations
 from discovery.snmp.client import ClientOptions, Endpoint, SnmpClient
 from discovery.snmp.collect import Collected, collect_device
 from discovery.snmp.credentials import Credential, ResolvedSecret, V2cCredential, V3Credential
-from discovery.snmp.device import BuildContext, DeviceResult
+from discovery.snmp.device import BuildContext, DeviceResult, DeviceWalk
 from discovery.snmp.links import link_relations
+from discovery.snmp.parsers.system import parse_system
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.targets import Targets, parse_targets
+from discovery.snmp.values import sys_name_key
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +71,7 @@ class DeviceOutcome:
     # ARP/FDB rows on a port the device's own tables do not resolve (not a failure: said, counted).
     unmapped: int = 0
     warnings: tuple[str, ...] = ()
+    part: str | None = None  # the device's part of the scope (``<scope>/<part>``), when known
 
 
 @dataclass
@@ -85,6 +97,7 @@ class ScanSummary:
             "failed": self.count("failed"),
             "silent": self.count("silent"),
             "duplicate_addresses": self.count("duplicate"),
+            "moved": self.count("moved"),
             "neighbors": len(self.neighbors),
             "links": len(self.links),
             "requests": self.requests,
@@ -113,10 +126,34 @@ class SnmpScanner:
         return [self.credentials[n] for n in names if n in self.credentials]
 
     async def scan(self, progress: ProgressHook | None = None) -> AsyncIterator[ScopeResult]:
-        """Scan the scope; yields exactly one ScopeResult."""
-        yield await self.scan_scope(progress)
+        """Scan the targets; yield each device's part, then the links across them, then the scope itself.
+
+        ``<scope>/<part>`` per device (its own CI, interfaces, addresses, neighbours, ARP
+        evidence): complete when every address of that device was read whole, *silent*
+        when none answered. ``<scope>:links``: the links and FDB evidence joined across
+        devices, complete only when no device failed. Last the scope, empty, listing its
+        parts (those read now and those known to be failing), so the part of a device no
+        longer in the targets ages; complete only when the whole scan was (what the scope
+        held before it had parts ages only then).
+        """
+        for result in await self._scan(progress):
+            yield result
 
     async def scan_scope(self, progress: ProgressHook | None = None) -> ScopeResult:
+        """The whole scan as ONE result: every part's items, complete only when every part was.
+
+        For callers that do not ingest (benchmarks, offline checks). Its items carry their
+        parts' scopes: to ingest, use :meth:`scan` (one run per part).
+        """
+        results = await self._scan(progress)
+        return ScopeResult(
+            scope=self.targets.scope, items=[i for r in results for i in r.items],
+            complete=all(r.complete for r in results), errors=sorted({e for r in results for e in r.errors}),
+            warnings=sorted({w for r in results for w in r.warnings}), stats=self.summary.stats(), started_at=min(r.started_at or 0 for r in results),
+            finished_at=max(r.finished_at or 0 for r in results),
+        )
+
+    async def _scan(self, progress: ProgressHook | None) -> list[ScopeResult]:
         started = time.monotonic()
         client = self._client or SnmpClient(self.options.client)
         scope = self.targets.scope
@@ -124,9 +161,7 @@ class SnmpScanner:
         ctx = BuildContext(scope=scope, observed_at=now_ms(), network_scope=self.targets.network_scope,
                            dns_domain=self.targets.dns_domain)
         missing = sorted({n for e in self.targets.entries for n in e.credentials} - set(self.credentials))
-        errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
-        problems: list[str] = []
-        warnings: list[str] = []
+        scope_errors: list[str] = [f"credential {n!r} is not defined" for n in missing]
 
         queue: asyncio.Queue[tuple[Endpoint, tuple[str, ...], bool, int] | None] = asyncio.Queue()
         queued: set[tuple[str, int]] = set()
@@ -144,10 +179,8 @@ class SnmpScanner:
             queue.put_nowait((endpoint, names, is_seed, 0))
         total = len(initial)
         done = 0
-        items: list[Item] = []
-        results: list[DeviceResult] = []
+        reads: list[_Read] = []
         identities: dict[tuple[str, str], str] = {}
-        pending = 0
         lock = asyncio.Lock()
 
         def tick(message: str) -> None:
@@ -158,64 +191,60 @@ class SnmpScanner:
             nonlocal done, total
             collected = await collect_device(client, endpoint, self._creds(names), self.options.device_deadline)
             outcome, result = self._assess(collected, is_seed, ctx)
-            if reached is not None:
-                if outcome.status == "silent":
-                    known = reached.known(endpoint.host, ctx.observed_at)
-                    if known is not None:
-                        outcome = DeviceOutcome(
-                            str(endpoint), "failed", known.name,
-                            reason=f"{known.name or endpoint.host} answered before and is silent now "
-                                   f"({outcome.reason}): not aged, its part of the scope is incomplete")
-                elif outcome.status in ("ok", "partial"):
-                    reached.record(endpoint.host, outcome.name, ctx.observed_at)
+            known = reached.known(endpoint.host, ctx.observed_at) if reached is not None else None
+            if outcome.status == "silent" and known is not None:
+                outcome = DeviceOutcome(
+                    str(endpoint), "failed", known.name,
+                    reason=f"{known.name or endpoint.host} answered before and is silent now "
+                           f"({outcome.reason}): not aged, its part of the scope is incomplete")
+            if outcome.status == "failed" and known is not None:
+                outcome.part = known.part or part_name(sys_name_key(known.name))
+                outcome.name = outcome.name or known.name
+            strong = strong_identity(result.identity) if result is not None else ()
             async with lock:
                 summary.requests += collected.requests
                 summary.varbinds += collected.varbinds
                 if result is not None and result.identity:
                     earlier = next((identities[i] for i in result.identity if i in identities), None)
                     if earlier is not None:
-                        outcome = DeviceOutcome(str(endpoint), "duplicate", result.name, result.ci_class, same_as=earlier)
+                        outcome = DeviceOutcome(str(endpoint), "duplicate", result.name, result.ci_class,
+                                                same_as=earlier, part=outcome.part)
                         result = None
                     else:
                         for ident in result.identity:
                             identities[ident] = str(endpoint)
-                if result is not None:
-                    results.append(result)
-                    summary.neighbors.update(n.key for n in result.neighbors)
-                    if depth < self.targets.crawl.max_depth:
-                        for neighbor in result.neighbors:
-                            for address in neighbor.management_addresses:
-                                key = (address, self.targets.port)
-                                if key not in queued and self.targets.crawl.allows(address):
-                                    queued.add(key)
-                                    total += 1
-                                    queue.put_nowait((Endpoint(address, self.targets.port),
-                                                      self.targets.credentials_for(address), False, depth + 1))
-                summary.outcomes.append(outcome)
-                if outcome.status == "failed" or outcome.failures:
-                    errors.append(f"{endpoint}: {outcome.reason}")
-                elif outcome.status == "partial":  # rows dropped or a table capped: said, but the rest stands
-                    problems.append(f"{endpoint}: {outcome.reason}")
-                warnings.extend(f"{endpoint}: {w}" for w in outcome.warnings)
+                if reached is not None and outcome.status in ("ok", "partial"):
+                    reached.record(endpoint.host, outcome.name, ctx.observed_at, outcome.part, strong)
+                reads.append(_Read(endpoint, outcome, result, known is not None, known.strong if known is not None else ()))
+                if result is not None and depth < self.targets.crawl.max_depth:
+                    for neighbor in result.neighbors:
+                        for address in neighbor.management_addresses:
+                            key = (address, self.targets.port)
+                            if key not in queued and self.targets.crawl.allows(address):
+                                queued.add(key)
+                                total += 1
+                                queue.put_nowait((Endpoint(address, self.targets.port),
+                                                  self.targets.credentials_for(address), False, depth + 1))
                 done += 1
             tick(f"{endpoint} {outcome.status}")
 
         async def worker() -> None:
-            nonlocal pending
             while True:
                 job = await queue.get()
                 if job is None:
                     return
-                pending += 1
                 try:
                     await handle(*job)
                 except Exception as exc:  # a bug on one device's data must not stop the scan
                     log.exception("SNMP device %s failed unexpectedly", job[0])
                     async with lock:
-                        summary.outcomes.append(DeviceOutcome(str(job[0]), "failed", reason=f"internal error: {exc}"))
-                        errors.append(f"{job[0]}: internal error: {type(exc).__name__}")
+                        known = reached.known(job[0].host, ctx.observed_at) if reached is not None else None
+                        failed = DeviceOutcome(str(job[0]), "failed", reason=f"internal error: {type(exc).__name__}")
+                        if known is not None:
+                            failed.part, failed.name = known.part or part_name(sys_name_key(known.name)), known.name
+                        reads.append(_Read(job[0], failed, None, known is not None,
+                                           known.strong if known is not None else ()))
                 finally:
-                    pending -= 1
                     queue.task_done()
 
         workers = [asyncio.create_task(worker()) for _ in range(max(1, self.options.concurrency))]
@@ -227,24 +256,26 @@ class SnmpScanner:
             await asyncio.gather(*workers, return_exceptions=True)
             if self._client is None:
                 client.close()
-        link_items, summary.links = link_relations(results, ctx)  # settles the neighbours' hearsay first
-        for result in results:
-            items.extend(result.items)
-        items.extend(link_items)
-        items.extend(forwarding_relations(results, ctx))
+        device_results = [r.result for r in reads if r.result is not None]
+        links_ctx = replace(ctx, scope=f"{scope}:links")
+        # Links first: they settle the neighbours' hearsay in the devices' own items (a neighbour
+        # recognised as a scanned device leaves its reporter's items) before the parts take them.
+        link_items, summary.links = link_relations(device_results, links_ctx)
+        link_items.extend(forwarding_relations(device_results, links_ctx))
+        results = _Parts(scope, ctx.observed_at, reached is not None)
+        results.assign(reads, reached)
         if reached is not None:
             try:
                 reached.save(ctx.observed_at)
             except OSError as exc:  # the scan stands; the next one may not recognise a silent device
                 log.warning("snmp scope %s: cannot save the reached targets: %s", scope, exc)
-                errors.append(f"reached targets not saved: {exc}")
+                scope_errors.append(f"reached targets not saved: {exc}")
+        summary.outcomes = sorted((r.outcome for r in reads), key=lambda o: o.address)
+        for read in reads:
+            if read.result is not None:
+                summary.neighbors.update(n.key for n in read.result.neighbors)
         summary.seconds = time.monotonic() - started
-        summary.outcomes.sort(key=lambda o: o.address)
-        # Problems (rows dropped, a table over its row cap) are reported with the errors but do
-        # not make the scope incomplete: what was read is whole, so the scope can still age.
-        return ScopeResult(scope=scope, items=items, complete=not errors, errors=sorted(errors + problems),
-                           warnings=sorted(warnings), stats=summary.stats(), started_at=ctx.observed_at,
-                           finished_at=now_ms())
+        return results.results(link_items, scope_errors, summary.stats(), now_ms())
 
     @staticmethod
     def _assess(collected: Collected, is_seed: bool, ctx: BuildContext) -> tuple[DeviceOutcome, DeviceResult | None]:
@@ -253,7 +284,11 @@ class SnmpScanner:
             reason = collected.error or "no answer"
             silent = collected.silent and not is_seed
             return DeviceOutcome(address, "silent" if silent else "failed", reason=reason), None
-        result = build_device(collected.walk, ctx)
+        part = part_name(device_key(collected.walk))
+        result = build_device(collected.walk, replace(ctx, scope=f"{ctx.scope}/{part}") if part else ctx)
+        if result.key and part_name(result.key) != part:  # the build named it otherwise: build in that part
+            part = part_name(result.key)
+            result = build_device(collected.walk, replace(ctx, scope=f"{ctx.scope}/{part}"))
         if result.error:
             return DeviceOutcome(address, "failed", reason=result.error), None
         failures = collected.walk.problems  # the walk stopped early: the device was not read whole
@@ -263,8 +298,116 @@ class SnmpScanner:
             address, "partial" if said else "ok", result.name, result.ci_class,
             reason="; ".join(said) if said else None, neighbors=len(result.neighbors),
             failures=len(failures), dropped=len(dropped), unmapped=result.unmapped.rows,
-            warnings=tuple(result.unmapped.warnings()),
+            warnings=tuple(result.unmapped.warnings()), part=part,
         ), result
+
+
+STRONG = ("serial_number", "chassis_id")  # never move to another device: what recognises a device that moved
+
+
+def part_name(key: str | None) -> str | None:
+    """A device's part of the scope from its name key (one path segment: ``/`` would nest scopes)."""
+    return key.replace("/", "_") if key else None
+
+
+def device_key(walk: DeviceWalk) -> str | None:
+    """The device's name key before it is built (``DeviceResult.key`` once built): its system name,
+    lower case, else its LLDP chassis id."""
+    system = parse_system(walk.scalars)
+    return sys_name_key(system.sys_name or system.lldp_sys_name) or system.chassis_id
+
+
+def strong_identity(identity: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(f"{k}={v}" for k, v in identity if k in STRONG)
+
+
+@dataclass
+class _Read:
+    """One address visited: its outcome, its device's items if read, and its remembered strong identity."""
+
+    endpoint: Endpoint
+    outcome: DeviceOutcome
+    result: DeviceResult | None
+    known: bool = False  # it answered before (within the memory's window)
+    known_strong: tuple[str, ...] = ()
+
+
+@dataclass
+class _Part:
+    items: list[Item] = field(default_factory=list)
+    read: int = 0  # devices read (wholly or partly)
+    errors: list[str] = field(default_factory=list)  # what makes the part incomplete
+    problems: list[str] = field(default_factory=list)  # said on the run; the part still ages
+    warnings: list[str] = field(default_factory=list)  # ARP/FDB rows on unknown ports: said, counted
+
+
+class _Parts:
+    """The scan's reads sorted into parts, and the ScopeResults they make."""
+
+    def __init__(self, scope: str, started_at: int, remembers: bool) -> None:
+        self.scope = scope
+        self.started_at = started_at
+        # Without a memory of answering addresses, a failing address's part is unknown, so the
+        # scope cannot list its parts: nothing may age for being unlisted.
+        self.remembers = remembers
+        self.parts: dict[str, _Part] = {}
+        self.unplaced: list[str] = []  # failures of addresses with no known part
+        self.unplaced_known = False  # one of them answered before: it holds a part no one can name
+        self.failed = 0
+
+    def assign(self, reads: list[_Read], reached: ReachedTargets | None) -> None:
+        where: dict[str, str] = {}  # strong identifier -> address read this run
+        for read in reads:
+            if read.result is not None:
+                where.update((s, str(read.endpoint)) for s in strong_identity(read.result.identity))
+        for read in sorted(reads, key=lambda r: r.outcome.address):
+            outcome, result = read.outcome, read.result
+            address = outcome.address
+            part = self.parts.setdefault(outcome.part, _Part()) if outcome.part else None
+            if result is not None and part is not None:
+                part.items.extend(result.items)
+                part.read += 1
+                part.warnings.extend(f"{address}: {w}" for w in outcome.warnings)
+            if outcome.status == "failed":
+                moved = next((where[s] for s in read.known_strong if s in where), None)
+                if moved is not None and part is not None:
+                    # The same serial or chassis id answers on another address: the device moved
+                    # (DHCP, renumbering); this address is no longer its, and holds nothing back.
+                    outcome.status, outcome.same_as = "moved", moved
+                    outcome.reason = f"{outcome.reason}; {outcome.name or 'its device'} now answers on {moved}"
+                    part.problems.append(f"{address}: {outcome.reason}")
+                    if reached is not None:
+                        reached.forget(read.endpoint.host)
+                    continue
+                self.failed += 1
+                (part.errors if part is not None else self.unplaced).append(f"{address}: {outcome.reason}")
+                self.unplaced_known = self.unplaced_known or (part is None and read.known)
+            elif outcome.failures and part is not None:  # the walk stopped early: not read whole
+                self.failed += 1
+                part.errors.append(f"{address}: {outcome.reason}")
+            elif outcome.status == "partial" and part is not None:  # rows dropped, a table capped: said
+                part.problems.append(f"{address}: {outcome.reason}")
+
+    def results(self, link_items: list[Item], scope_errors: list[str], stats: dict[str, int],
+                now: int) -> list[ScopeResult]:
+        out = [
+            ScopeResult(scope=f"{self.scope}/{name}", items=part.items, complete=not part.errors,
+                        errors=sorted(part.errors + part.problems), warnings=sorted(part.warnings),
+                        stats={"devices": part.read, "items": len(part.items)},
+                        silent=part.read == 0, started_at=self.started_at, finished_at=now)
+            for name, part in sorted(self.parts.items())
+        ]
+        # Links need both ends' tables: a device not read whole may end links no one else reports.
+        out.append(ScopeResult(scope=f"{self.scope}:links", items=link_items, complete=not self.failed,
+                               stats={"items": len(link_items)}, started_at=self.started_at, finished_at=now))
+        # With a memory, a failing address it does not know never answered (or was forgotten):
+        # it holds no part. Without one, or when a known address has no part name, the list is not whole.
+        listed = not self.unplaced_known and (self.remembers or not self.unplaced)
+        out.append(ScopeResult(
+            scope=self.scope, items=[], complete=not self.failed and not scope_errors,
+            errors=sorted(self.unplaced + scope_errors), stats=stats,
+            parts=tuple(sorted(self.parts)) if listed else None, started_at=self.started_at, finished_at=now))
+        return out
 
 
 def reached_targets(scope: str, state_dir: str | None = None, forget_after_days: float = 7.0) -> ReachedTargets:

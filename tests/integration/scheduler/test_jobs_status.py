@@ -63,8 +63,9 @@ def test_jobs_status_shows_last_run_result_streak_and_next_run(tmp_path: Path) -
     assert {r.scope: r.job_run_id for r in runs if r.job == "estate" and r.scope != "job:estate"} == {
         scope: estate.run_id for scope in ("100000000000/eu-west-1", "business", "hosts/100000000000/eu-west-1",
                                            "onprem")}
+    # The SNMP scan's links and its scope (the seed never answered: it has no part of its own).
     assert {(r.scope, r.job_run_id) for r in runs if r.job == "campus" and r.scope != "job:campus"} == {
-        ("campus", latest_campus.run_id), ("campus", first_campus.run_id)}
+        (scope, job_run.run_id) for scope in ("campus:links", "campus") for job_run in (latest_campus, first_campus)}
 
     # A scope's run records its scan, not only its ingest: the silent seed was waited for (its 0.2 s
     # timeout) between the scan's start and end, before the run's ingest began.
@@ -79,12 +80,12 @@ def test_jobs_status_shows_last_run_result_streak_and_next_run(tmp_path: Path) -
         "next_run_at": estate.started_at + 3_600_000,
         "last_run": {"job_run_id": estate.run_id, "started_at": estate.started_at, "finished_at": estate.finished_at,
                      "duration_ms": estate.duration_ms, "errors": []}}
-    assert (latest_campus.status, latest_campus.errors) == (RunStatus.INCOMPLETE, ["1 of 1 scope(s) incomplete: campus"])
+    assert (latest_campus.status, latest_campus.errors) == (RunStatus.INCOMPLETE, ["2 of 2 scope(s) incomplete: campus:links, campus"])
     assert status["campus"] == {
         "job": "campus", "result": "incomplete", "failure_streak": 2, "last_success_at": None, "next_run_at": None,
         "last_run": {"job_run_id": latest_campus.run_id, "started_at": latest_campus.started_at,
                      "finished_at": latest_campus.finished_at, "duration_ms": latest_campus.duration_ms,
-                     "errors": ["1 of 1 scope(s) incomplete: campus"]}}
+                     "errors": ["2 of 2 scope(s) incomplete: campus:links, campus"]}}
     assert status["never"]["last_run"] is None and status["never"]["failure_streak"] == 0
     assert status["never"]["result"] is None and status["never"]["last_success_at"] is None
 

@@ -149,3 +149,24 @@ def misbehaving_agent() -> Iterator[Endpoint]:
         yield Endpoint("127.0.0.1", agent.port)
     finally:
         agent.stop()
+
+
+@pytest.fixture
+def private_lab(tmp_path: Path) -> Iterator[tuple[Lab, dict[str, subprocess.Popen[bytes]]]]:
+    """The lab on its own snmpsim processes and port, for tests that stop or restart a device (procs by key;
+    a test that restarts one puts its new process in the dict, which is stopped at the end)."""
+    addresses = {key: device.address for key, device in DEVICES.items()}
+    port = free_udp_port(list(addresses.values()))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for key, path in device_files().items():
+            work = tmp_path / f"sim-{key}"
+            (work / "data").mkdir(parents=True)
+            shutil.copy(path, work / "data" / "public.snmprec")
+            procs[key] = start_snmpsim(work / "data", [Endpoint(addresses[key], port)], work)
+        for key, proc in procs.items():
+            wait_answers(Endpoint(addresses[key], port), community(), proc, tmp_path / f"sim-{key}" / "snmpsim.log")
+        yield Lab(port, addresses), procs
+    finally:
+        for proc in procs.values():
+            stop(proc)

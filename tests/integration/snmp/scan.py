@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cmdb.model import ScanRun
+from cmdb.model import RunStatus, ScanRun
 from discovery.base import ScopeResult
 from discovery.runner import run_scan
 from discovery.snmp.client import ClientOptions
 from discovery.snmp.credentials import Credential
+from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.scanner import ScanOptions, ScanSummary, SnmpScanner
 from discovery.snmp.targets import parse_targets
 from tests.builders import Harness
@@ -22,18 +23,36 @@ FAST = ScanOptions(concurrency=16, device_deadline=60.0, client=ClientOptions(ti
 
 @dataclass
 class Scan:
-    run: ScanRun
+    """One scan's runs: a run per device part (``<scope>/<part>``), the links, the scope itself (last)."""
+
+    runs: list[ScanRun]
     summary: ScanSummary
-    result_errors: list[str]
+
+    @property
+    def run(self) -> ScanRun:
+        """The scope's own run: complete only when the whole scan was."""
+        return self.runs[-1]
+
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.COMPLETE if all(r.status is RunStatus.COMPLETE for r in self.runs) else RunStatus.INCOMPLETE
+
+    @property
+    def errors(self) -> list[str]:
+        """Every run's errors: each failing or partial device is named once, in its part or in the scope."""
+        return sorted(e for r in self.runs for e in r.errors)
+
+    def by_scope(self) -> dict[str, ScanRun]:
+        return {r.scope: r for r in self.runs}
 
 
 def scan(harness: Harness, targets: Mapping[str, Any], credentials: Mapping[str, Credential],
-         options: ScanOptions = FAST) -> Scan:
-    """Discover ``targets`` and ingest the scope as one run."""
-    scanner = SnmpScanner(parse_targets(dict(targets)), credentials, options)
+         options: ScanOptions = FAST, reached: ReachedTargets | None = None) -> Scan:
+    """Discover ``targets`` and ingest each of its scopes as a run."""
+    scanner = SnmpScanner(parse_targets(dict(targets)), credentials, options, reached=reached)
     runs = asyncio.run(run_scan(scanner, harness.ingestor))
-    assert len(runs) == 1
-    return Scan(runs[0], scanner.summary, list(runs[0].errors))
+    assert [r.scope for r in runs][-2:] == [f"{targets['scope']}:links", targets["scope"]]
+    return Scan(runs, scanner.summary)
 
 
 def collect(targets: Mapping[str, Any], credentials: Mapping[str, Credential], options: ScanOptions = FAST) -> tuple[ScopeResult, ScanSummary]:

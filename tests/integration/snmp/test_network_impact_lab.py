@@ -56,7 +56,7 @@ def lab_estate(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     harness = Harness(tmp_path_factory.mktemp("net-impact") / "cmdb.sqlite")
     try:
         result = scan(harness, seeds([lab.addresses[k] for k in ALL], lab.port), {"lab": community()})
-        assert result.run.status.value == "complete", result.result_errors
+        assert result.status.value == "complete", result.errors
         _hosts_and_services(harness)
         yield harness
     finally:

@@ -35,13 +35,24 @@ def test_cli_discovers_the_lab_and_reports_failures(lab: Lab, tmp_path: Path) ->
     assert (summary["status"], summary["devices"], summary["failed"], summary["neighbors"], summary["links"]) == (
         "incomplete", 7, 1, 8, 8)
     assert {d["address"]: d["status"] for d in summary["devices_detail"]}[f"{dead}:{lab.port}"] == "failed"
+    # One run per device part, the links, the scope: the dead seed (never answered) holds back the links and
+    # the scope's own run, not the devices' parts.
+    parts = {f"lab/{k}.lab.example" for k in ("core1", "dist1", "dist2", "acc1", "acc2", "rtr1", "fw1")}
+    assert {r["scope"]: r["status"] for r in summary["runs"]} == {
+        **{p: "complete" for p in parts}, "lab:links": "incomplete", "lab": "incomplete"}
+    rows = {d["address"]: (d["part"], d["part_status"]) for d in summary["devices_detail"]}
+    assert rows[f"{lab.addresses['dist1']}:{lab.port}"] == ("lab/dist1.lab.example", "complete")
+    assert rows[f"{dead}:{lab.port}"] == (None, None)
     assert "public" not in result.output  # the community never shows
     store = SQLiteStore(db)
     try:
-        names = {c.attributes.get("fqdn") for batch in store.iter_cis() for c in batch
-                 if c.ci_class in ("switch", "router", "firewall", "network_device")}
+        cis = [c for batch in store.iter_cis() for c in batch]
+        names = {c.attributes.get("fqdn") for c in cis if c.ci_class in ("switch", "router", "firewall", "network_device")}
+        relationships = sum(len(batch) for batch in store.iter_relationships())
     finally:
         store.close()
+    # The ingest counts are every run's, summed: a fresh store holds just what they created.
+    assert (summary["ingest"]["created"], summary["ingest"]["relationships_created"]) == (len(cis), relationships)
     assert names == {f"{k}.lab.example" for k in ("core1", "dist1", "dist2", "acc1", "acc2", "rtr1", "fw1", "ap1")}
 
 

@@ -25,8 +25,13 @@ def test_unreachable_seed_fails_alone_and_the_rest_is_applied(lab: Lab, harness:
     assert outcomes[f"{dead}:{lab.port}"] == (
         "failed", "lab: no response before timeout (unreachable, or wrong community/context)")
     assert outcomes[f"{lab.addresses['core1']}:{lab.port}"] == ("ok", None)
-    assert result.run.status.value == "incomplete"
-    assert result.result_errors == [f"{dead}:{lab.port}: lab: no response before timeout (unreachable, or wrong community/context)"]
+    runs = result.by_scope()
+    # No memory of answering addresses here: the dead seed's part is unknown, so it is named on the scope's
+    # own run (which lists no parts), the links wait for it, and core1's part is complete.
+    assert {scope: run.status.value for scope, run in runs.items()} == {
+        "lab/core1.lab.example": "complete", "lab:links": "incomplete", "lab": "incomplete"}
+    assert runs["lab"].errors == [f"{dead}:{lab.port}: lab: no response before timeout (unreachable, or wrong community/context)"]
+    assert runs["lab"].counts.get("parts") is None
     assert ("switch", "core1.lab.example") in Graph(harness).devices()
 
 
@@ -41,7 +46,7 @@ def test_wrong_community_is_a_clear_per_device_error(lab: Lab, harness: Harness)
         lab.addresses["dist1"]: ("ok", None),
         lab.addresses["dist2"]: ("failed", "wrong: no response before timeout (unreachable, or wrong community/context)"),
     }
-    assert "not-the-community" not in " ".join(result.result_errors)
+    assert "not-the-community" not in " ".join(result.errors)
 
 
 def test_non_utf8_strings_and_truncated_tables_are_applied(faulty_agent: Endpoint, harness: Harness) -> None:
@@ -61,8 +66,8 @@ def test_non_utf8_strings_and_truncated_tables_are_applied(faulty_agent: Endpoin
     reason = ("ipAddrTable row 10.9: unparsable index, dropped; "
               "LLDP neighbour on local port 9: no chassis id or system name, dropped")
     assert outcome.reason == reason
-    assert result.run.status.value == "complete"
-    assert result.run.errors == [f"{faulty_agent}: {reason}"]
+    assert result.status.value == "complete"
+    assert result.errors == [f"{faulty_agent}: {reason}"]
 
 
 def test_device_that_stops_answering_mid_walk_is_partial(faulty_agent: Endpoint, harness: Harness) -> None:
@@ -73,7 +78,7 @@ def test_device_that_stops_answering_mid_walk_is_partial(faulty_agent: Endpoint,
     assert outcome.status == "partial"
     # the LLDP local-port walk runs past its (empty) table into the held remote row
     assert outcome.reason == "lldpLocPortTable: no response before timeout (unreachable, or wrong community/context)"
-    assert result.run.status.value == "incomplete"  # nothing is aged on a partial scope
+    assert result.status.value == "incomplete"  # nothing is aged on a partial scope
     graph = Graph(harness)  # what was read before it stopped is applied
     assert graph.devices() == {("switch", "slow.lab.example")}
     assert graph.interfaces() == {("slow.lab.example", "ge1"), ("slow.lab.example", "ge2")}

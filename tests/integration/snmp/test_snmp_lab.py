@@ -60,7 +60,7 @@ def full_lab(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 def test_lab_discovers_exact_devices_interfaces_and_links(full_lab: tuple[Scan, Graph]) -> None:
     result, graph = full_lab
 
-    assert result.run.status.value == "complete", result.result_errors
+    assert result.status.value == "complete", result.errors
     assert graph.devices() == EXPECTED_DEVICES
     assert graph.interfaces() == _expected_interfaces()
     assert graph.links() == EXPECTED_LINKS
@@ -104,7 +104,7 @@ def test_lab_attributes_addresses_and_seen_behind(full_lab: tuple[Scan, Graph]) 
 
 def test_neighbour_seen_first_is_the_same_ci_when_scanned_later(lab: Lab, harness: Harness) -> None:
     first = scan(harness, seeds(_addresses(lab, ["core1"]), lab.port), CREDS)
-    assert first.run.status.value == "complete"
+    assert first.status.value == "complete"
     graph = Graph(harness)
     before = graph.device_uid("dist1.lab.example")
     assert graph.cis[before].ci_class == "network_device"
@@ -132,7 +132,7 @@ def test_device_reachable_on_two_addresses_is_one_ci(lab: Lab, harness: Harness)
     assert sorted(s for s, _ in statuses.values()) == ["duplicate", "ok"]
     duplicate = first if statuses[first][0] == "duplicate" else second
     assert statuses[duplicate][1] == (second if duplicate == first else first)
-    assert result.run.status.value == "complete"
+    assert result.status.value == "complete"
 
 
 def test_crawl_follows_neighbours_only_inside_allowed_ranges(lab: Lab, harness: Harness) -> None:
@@ -160,4 +160,4 @@ def test_cidr_sweep_with_exclusions_counts_silent_addresses(lab: Lab, harness: H
     for o in result.summary.outcomes:
         by_status.setdefault(o.status, set()).add(o.address.split(":")[0])
     assert by_status == {"ok": {"127.0.0.11", "127.0.0.13"}, "silent": {"127.0.0.9", "127.0.0.10"}}
-    assert result.run.status.value == "complete"  # silence in a sweep is not a failure
+    assert result.status.value == "complete"  # silence in a sweep is not a failure

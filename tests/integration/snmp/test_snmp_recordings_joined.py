@@ -36,7 +36,7 @@ def test_one_physical_link_is_one_interface_edge_and_one_device_edge(harness: Ha
     done = scan(harness, targets(recordings_agent), credentials())
     assert [(o.address, o.status) for o in done.summary.outcomes] == [
         (str(recordings_agent), "ok"), (f"{RECORDINGS_SECOND_ADDRESS}:{recordings_agent.port}", "ok")]
-    assert done.run.status is RunStatus.COMPLETE, done.run.errors
+    assert done.status is RunStatus.COMPLETE, done.errors
     graph = Graph(harness)
     nexus, procurve = graph.device_uid("dumsys-52"), graph.device_uid("dumsys-64")
     between = [r for r in graph.rels if r.type == "CONNECTS_TO"
@@ -68,8 +68,8 @@ def test_a_table_over_its_row_cap_makes_that_device_partial_and_the_run_still_co
         second: f"dot1dTpFdbTable: {cap}; dot1qTpFdbTable: {cap}",
     }
     # Only those tables are partial: the run is complete (its scope can age) and says what was cut.
-    assert done.run.status is RunStatus.COMPLETE
-    assert sorted(done.run.errors) == sorted(f"{a}: {r}" for a, r in reasons.items())
+    assert done.status is RunStatus.COMPLETE
+    assert sorted(done.errors) == sorted(f"{a}: {r}" for a, r in reasons.items())
     assert done.summary.stats()["dropped"] == 4
 
 
@@ -78,7 +78,7 @@ def test_each_nexus_is_one_ci_whatever_chassis_ids_its_neighbours_saw(harness: H
     # "NWPU-CA-5548-01(SSI183706KP)", and by CDP under that MAC and that serial; the Nexus sees its
     # peer 5548-02 by LLDP under three port MACs and by CDP under one serial. One CI each.
     done = scan(harness, targets(recordings_agent), credentials())
-    assert done.run.status is RunStatus.COMPLETE, done.run.errors
+    assert done.status is RunStatus.COMPLETE, done.errors
     graph = Graph(harness)
     nexus_like = {(c.ci_class, c.attributes.get("serial_number"), c.attributes.get("chassis_id"))
                   for c in graph.cis.values() if graph.schema.is_a(c.ci_class, "device")

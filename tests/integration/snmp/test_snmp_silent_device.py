@@ -1,6 +1,7 @@
 """Silence is not absence (issue 25 item 2), on the real SNMP lab: a crawled switch that
-answered before and stops answering makes every later run incomplete, naming it, and nothing
-of it ages; a neighbour that never answered (ap1, LLDP only) stays merely silent.
+answered before and stops answering makes its own part of every later run incomplete (and
+the links), naming it, and nothing of it ages; the other devices' parts stay complete; a
+neighbour that never answered (ap1, LLDP only) stays merely silent.
 
 The lab here is a private one (its own snmpsim processes on their own port): stopping a
 switch must not disturb the session's shared lab.
@@ -8,46 +9,20 @@ switch must not disturb the session's shared lab.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from cmdb.model import Lifecycle, RunStatus
-from discovery.snmp.client import Endpoint
+from cmdb.model import Lifecycle, RunStatus, ScanRun
 from discovery.snmp.reached import ReachedTargets
 from discovery.snmp.scanner import SnmpScanner
 from discovery.snmp.targets import parse_targets
-from labs.snmp import device_files, free_udp_port
-from labs.snmp.generate import DEVICES
 from tests.builders import Harness
-from tests.integration.snmp.agents import community, start_snmpsim, stop, wait_answers
+from tests.integration.snmp.agents import community, stop
 from tests.integration.snmp.conftest import Lab
 from tests.integration.snmp.scan import FAST, Graph
 
 CREDS = {"lab": community()}
-
-
-@pytest.fixture
-def private_lab(tmp_path: Path) -> Iterator[tuple[Lab, dict[str, subprocess.Popen[bytes]]]]:
-    addresses = {key: device.address for key, device in DEVICES.items()}
-    port = free_udp_port(list(addresses.values()))
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for key, path in device_files().items():
-            work = tmp_path / f"sim-{key}"
-            (work / "data").mkdir(parents=True)
-            shutil.copy(path, work / "data" / "public.snmprec")
-            procs[key] = start_snmpsim(work / "data", [Endpoint(addresses[key], port)], work)
-        for key, proc in procs.items():
-            wait_answers(Endpoint(addresses[key], port), community(), proc, tmp_path / f"sim-{key}" / "snmpsim.log")
-        yield Lab(port, addresses), procs
-    finally:
-        for proc in procs.values():
-            stop(proc)
 
 
 def crawl(lab: Lab) -> dict[str, Any]:
@@ -55,14 +30,14 @@ def crawl(lab: Lab) -> dict[str, Any]:
             "crawl": {"enabled": True, "ranges": ["127.0.0.0/24"], "max_depth": 4, "credentials": ["lab"]}}
 
 
-def scan(harness: Harness, lab: Lab, memory: Path) -> tuple[Any, SnmpScanner]:
+def scan(harness: Harness, lab: Lab, memory: Path) -> tuple[dict[str, ScanRun], SnmpScanner]:
     import asyncio
 
     from discovery.runner import run_scan
 
     scanner = SnmpScanner(parse_targets(crawl(lab)), CREDS, FAST, reached=ReachedTargets.for_scope(memory, "campus"))
-    (run,) = asyncio.run(run_scan(scanner, harness.ingestor))
-    return run, scanner
+    runs = asyncio.run(run_scan(scanner, harness.ingestor))
+    return {run.scope: run for run in runs}, scanner
 
 
 def statuses(harness: Harness) -> dict[str, Lifecycle]:
@@ -74,7 +49,10 @@ def test_a_crawled_switch_gone_silent_ends_runs_incomplete_and_ages_nothing(
     lab, procs = private_lab
     memory = tmp_path / "memory"
     first, scanner = scan(harness, lab, memory)
-    assert first.status is RunStatus.COMPLETE, first.errors
+    parts = {f"campus/{n}.lab.example" for n in ("core1", "dist1", "dist2", "acc1", "acc2", "rtr1", "fw1")}
+    assert set(first) == parts | {"campus:links", "campus"}
+    assert {r.status for r in first.values()} == {RunStatus.COMPLETE}, [r.errors for r in first.values()]
+    assert first["campus"].counts["parts"] == 7
     ok = {o.address.split(":")[0] for o in scanner.summary.outcomes if o.status == "ok"}
     assert ok == set(lab.addresses.values())
     graph = Graph(harness)
@@ -87,12 +65,19 @@ def test_a_crawled_switch_gone_silent_ends_runs_incomplete_and_ages_nothing(
     stop(procs["dist1"])  # the switch stops answering; acc1 is reached by the crawl only through dist1
     for _ in range(4):
         harness.clock.advance(600_000)
-        run, scanner = scan(harness, lab, memory)
-        assert run.status is RunStatus.INCOMPLETE
-        (error,) = run.errors  # dist1's silence, and nothing else
+        runs, scanner = scan(harness, lab, memory)
+        assert set(runs) == parts | {"campus:links", "campus"}  # dist1's part still listed (and run)
+        silent = runs["campus/dist1.lab.example"]
+        assert silent.status is RunStatus.INCOMPLETE
+        (error,) = silent.errors  # dist1's silence, and nothing else
         assert error.startswith(f"{lab.addresses['dist1']}:{lab.port}: dist1.lab.example answered before and is "
                                 "silent now (")
         assert error.endswith("): not aged, its part of the scope is incomplete")
+        assert {s: r.status for s, r in runs.items() if r.status is not RunStatus.COMPLETE} == {
+            "campus/dist1.lab.example": RunStatus.INCOMPLETE, "campus:links": RunStatus.INCOMPLETE,
+            "campus": RunStatus.INCOMPLETE}
+        assert runs["campus"].errors == ["the scanner did not cover the whole scope"]
+        assert runs["campus"].counts["parts"] == 7 and runs["campus"].counts["removed_parts"] == 0
         by_status = {o.address.split(":")[0]: o.status for o in scanner.summary.outcomes}
         assert by_status[lab.addresses["dist1"]] == "failed"
         assert by_status[lab.addresses["acc1"]] == "ok"  # visited from memory though its path is down

@@ -49,13 +49,13 @@ def _check_host(harness: Harness) -> None:
 
 def test_snmpd_over_v2c(snmpd_agent: Endpoint, harness: Harness) -> None:
     result = scan(harness, _targets(snmpd_agent, "v2"), {"v2": V2})
-    assert result.run.status.value == "complete", result.result_errors
+    assert result.status.value == "complete", result.errors
     _check_host(harness)
 
 
 def test_snmpd_over_v3_auth_priv(snmpd_agent: Endpoint, harness: Harness) -> None:
     result = scan(harness, _targets(snmpd_agent, "v3"), {"v3": V3})
-    assert result.run.status.value == "complete", result.result_errors
+    assert result.status.value == "complete", result.errors
     _check_host(harness)
 
 
@@ -70,6 +70,6 @@ def test_snmpd_wrong_v3_credentials_give_clear_errors(snmpd_agent: Endpoint, har
         f"127.0.0.1:{snmpd_agent.port}": ("failed", "v3-wrong: SNMPv3 authentication failed (wrong auth key or protocol)"),
         f"localhost:{snmpd_agent.port}": ("failed", "v3-nouser: SNMPv3 user unknown to the agent"),
     }
-    joined = " ".join(result.result_errors)
+    joined = " ".join(result.errors)
     assert "not-the-auth-key" not in joined and SNMPD_V3["priv"] not in joined
     assert Graph(harness).devices() == set()

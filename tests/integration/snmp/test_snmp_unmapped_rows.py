@@ -66,8 +66,9 @@ def test_rows_on_unknown_ports_are_warnings_counted_logged_and_keep_their_bindin
     records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert {(r["level"], r["source"], r["scope"], r["target"], r["reason"]) for r in records
             if r.get("event") == "target_warning"} == {
-        ("warning", "snmp", "unmapped", str(recordings_agent), JUNIPER_WARNING),
-        ("warning", "snmp", "unmapped", second, NSFOCUS_WARNING),
+        # each device's warning is logged with its part of the scope
+        ("warning", "snmp", "unmapped/dumsys-17", str(recordings_agent), JUNIPER_WARNING),
+        ("warning", "snmp", "unmapped/dumsys-74", second, NSFOCUS_WARNING),
     }
     assert not [r for r in records if r.get("event") == "target_failed"]
 
@@ -78,9 +79,13 @@ def test_rows_on_unknown_ports_are_warnings_counted_logged_and_keep_their_bindin
         rels = [r for batch in store.iter_relationships() for r in batch]
     finally:
         store.close()
-    # the warnings stay with the (complete) run
-    assert [(r.status.value, sorted(r.errors)) for r in runs] == [
-        ("complete", sorted([f"{recordings_agent}: {JUNIPER_WARNING}", f"{second}: {NSFOCUS_WARNING}"]))]
+    # the warnings stay with each device's (complete) part run; the links and the scope's own run complete
+    assert sorted((r.scope, r.status.value, r.errors) for r in runs) == [
+        ("unmapped", "complete", []),
+        ("unmapped/dumsys-17", "complete", [f"{recordings_agent}: {JUNIPER_WARNING}"]),
+        ("unmapped/dumsys-74", "complete", [f"{second}: {NSFOCUS_WARNING}"]),
+        ("unmapped:links", "complete", []),
+    ]
     by_address = {str(c.attributes.get("name")): c for c in cis if c.ci_class == "ip_address"}
     assert {(a, by_address[a].attributes.get("mac")) for a in (
         "60.1.254.2", "60.1.254.5", "60.1.254.6", "60.1.254.13", "60.1.254.104", "60.1.254.141", "60.1.254.203",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.snmp.reached import ReachedTargets
+from discovery.snmp.reached import Answered, ReachedTargets
 
 DAY = 86_400_000
 
@@ -30,3 +30,16 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "snmp-reached-x.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match=r"snmp-reached-x\.json is unreadable .*delete it to start afresh"):
         ReachedTargets.for_scope(tmp_path, "x")
+
+
+def test_each_address_keeps_its_part_and_strong_identity_and_old_files_still_load(tmp_path: Path) -> None:
+    memory = ReachedTargets.for_scope(tmp_path, "campus")
+    memory.record("127.0.0.12", "dist1.lab.example", 1_000, "dist1.lab.example", ("serial_number=FOC1",))
+    memory.record("127.0.0.13", "dist2.lab.example", 1_000)
+    memory.forget("127.0.0.13")
+    memory.save(1_000)
+    again = ReachedTargets.for_scope(tmp_path, "campus")
+    assert again.entries == {"127.0.0.12": Answered("dist1.lab.example", 1_000, "dist1.lab.example", ("serial_number=FOC1",))}
+    # A file written before parts: the name only (the scanner takes the part from it).
+    (tmp_path / "snmp-reached-old.json").write_text('{"127.0.0.14": {"name": "acc1", "last_answered": 5}}', encoding="utf-8")
+    assert ReachedTargets.for_scope(tmp_path, "old").entries == {"127.0.0.14": Answered("acc1", 5)}
