@@ -28,6 +28,9 @@ class CoreSettings(BaseSettings):
     aging_batch_size: int = Field(default=1000, ge=1, le=100_000)
     # A run whose owner cannot be asked (another machine) is abandoned after this long without a heartbeat.
     run_lease_s: int = Field(default=3600, ge=60)
+    # How long the store's change log keeps an entry: a follower (an API replica) further behind
+    # than this reloads its topology index whole. Every write prunes what is older.
+    change_log_retention_s: int = Field(default=900, ge=1)
     schema_path: Path | None = None
 
     def resolved_store_url(self) -> str:

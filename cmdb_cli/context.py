@@ -122,12 +122,16 @@ def open_store(url: str | None = None) -> GraphStore:
     from cmdb.store.cypher.transport import TransientStoreError
     from cmdb.store.factory import open_store as open_by_url
 
-    resolved = url or settings().resolved_store_url()
+    cfg = settings()
+    resolved = url or cfg.resolved_store_url()
     try:
-        return open_by_url(resolved, schema=schema())
+        store = open_by_url(resolved, schema=schema())
     except TransientStoreError as exc:  # down or unreachable: say so, not a driver's traceback
         err_console.print(f"cmdb: the store cannot be reached: {redact_text(str(exc))}")
         raise typer.Exit(code=2) from None
+    if hasattr(store, "retention_ms"):  # every store with a change log
+        store.retention_ms = cfg.change_log_retention_s * 1000
+    return store
 
 
 def open_ingestor(store: GraphStore, listeners: Sequence[Listener] = ()) -> Ingestor:

@@ -7,8 +7,9 @@ synthetic estate: no network, but the whole ingest and aging path). Open files a
 scheduler process are read from /proc after a warm-up and then every few runs; they must stay
 within a small bound of the warm-up's. So must the store's size on disk (the database file and
 its write-ahead log): the jobs file's retention prunes run records and history older than
-about nine seconds every two seconds, and the scheduler checkpoints and truncates the WAL
-after each run and purge (before, the WAL grew from 13.6 to 41.6 MB over 180 runs).
+about nine seconds every two seconds, each write prunes change-log entries older than five
+seconds, and the scheduler checkpoints and truncates the WAL after each run and purge
+(before, the WAL grew from 13.6 to 41.6 MB over 180 runs).
 Executions are counted from the scheduler's own output (one line per execution), since
 retention deletes the run records.
 """
@@ -102,7 +103,10 @@ def test_scheduler_soak_keeps_open_files_memory_and_store_size_flat(core1: Endpo
         f"    options: {{scope: soak, port: {core1.port}, targets: [{{seeds: [{core1.host}]}}], timeout: 2.0, "
         "retries: 1}\n", encoding="utf-8")
     data = tmp_path / "data"
-    env = {**os.environ, "CMDB_DATA_DIR": str(data), "CMDB_TEST_SNMP_COMMUNITY": "public", "COLUMNS": "200"}
+    # The store's change log keeps entries for CMDB_CHANGE_LOG_RETENTION_S (15 minutes by default,
+    # longer than this soak): pruned after 5 s here, as run records and history are after ~9 s.
+    env = {**os.environ, "CMDB_DATA_DIR": str(data), "CMDB_TEST_SNMP_COMMUNITY": "public", "COLUMNS": "200",
+           "CMDB_CHANGE_LOG_RETENTION_S": "5"}
     log_path = tmp_path / "scheduler.log"
     log = log_path.open("w")
     proc = subprocess.Popen([CMDB, "scheduler", "-j", str(jobs)], stdout=log, stderr=subprocess.STDOUT, env=env)
