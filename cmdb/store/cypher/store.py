@@ -16,7 +16,7 @@ from typing import Any, cast
 from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
-from cmdb.store.cypher.bulk import apply_pipelined
+from cmdb.store.cypher.bulk import apply_ahead, apply_pipelined
 from cmdb.store.cypher.change_log import CypherChangeLog, log_units
 from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE
 from cmdb.store.cypher.ddl import index_specs
@@ -152,18 +152,22 @@ class CypherStore(CypherChangeLog):
     def apply_many(self, batches: Iterable[ChangeSet]) -> int:
         """Apply ChangeSets in order, each atomically, for bulk loads (import, benchmark).
 
-        Where the transport can prepare a write apart from sending it (FalkorDB), the
-        next batch is serialised while the server writes the current one, and the
-        bookkeeping graph is written beside the topology (:mod:`.bulk`). Returns the
-        number of batches applied.
+        The next batch is taken from ``batches`` and its statements built while the
+        server writes the current one (:mod:`.bulk`). Where the transport can prepare a
+        write apart from sending it (FalkorDB), the next batch is serialised too, and the
+        bookkeeping graph is written beside the topology. Returns the number of batches
+        applied (empty ones are skipped). Inside ``write_batch`` (one transaction on this
+        thread), one apply after another.
         """
+        if getattr(self._local, "in_batch", False):
+            applied = 0
+            for changes in batches:
+                self.apply(changes)
+                applied += 1
+            return applied
         if callable(getattr(self.transport, "prepare", None)) and callable(getattr(self.transport, "send_part", None)):
             return apply_pipelined(cast(PreparingTransport, self.transport), self._units, batches)
-        applied = 0
-        for changes in batches:
-            self.apply(changes)
-            applied += 1
-        return applied
+        return apply_ahead(self.transport, self._units, batches)
 
     def _units(self, changes: ChangeSet, trust_creates: bool = True) -> list[Unit]:
         """The statements writing one ChangeSet, in order.
