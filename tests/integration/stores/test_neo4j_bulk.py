@@ -3,6 +3,7 @@ and the evidence an older store kept as one JSON list, still given back by an ab
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,10 @@ from cmdb.store.cypher.codec import dumps
 from cmdb.store.cypher.neo4j_server import Neo4jServer
 from cmdb.store.cypher.store import CypherStore
 from cmdb.store.cypher.transport import Unit
+from cmdb.store.transfer import import_store
+from schema import load_schema
 from tests.integration.stores.neo4j_fixture import neo4j_store
+from tests.integration.stores.test_store_transfer import build_estate, dump
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 from store_load import ci_batches, rel_batches
@@ -83,3 +87,12 @@ def test_an_abandoned_run_gives_back_evidence_an_older_store_kept_as_json(neo4j_
         assert (got.evidence, got.last_run) == (before, "r1")
         left = store.transport.read("MATCH (:CI)-[r]->(:CI) RETURN keys(r)", {})
         assert not {k for (names,) in left for k in names if k.startswith("prev_")}
+
+
+def test_sqlite_to_neo4j_and_back_is_lossless(tmp_path: Path, neo4j_server: Neo4jServer) -> None:
+    """``cmdb import`` goes through apply_many: runs saved and batches built beside the writes."""
+    source = build_estate(tmp_path / "src.sqlite")
+    first = dump(source)
+    with neo4j_store(neo4j_server) as target:
+        import_store(target, load_schema(), io.BytesIO(first).readlines(), batch_size=150)
+        assert dump(target) == first
