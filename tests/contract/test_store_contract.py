@@ -382,3 +382,27 @@ def test_a_merge_through_the_ingest_pipeline_moves_keys_edges_and_sightings(stor
     assert {(s.source, s.scope) for s, _ in store.sightings_of([kept.uid])} == {("manual", "hand"), ("ssh", "lab")}
     assert store.sightings_of([gone.uid]) == []
     assert set(store.find_keys(["device#2||m-db"])["device#2||m-db"]) == {kept.uid}
+
+
+def test_an_abandoned_run_gives_back_the_evidence_from_before_it_after_several_writes_of_it(store: GraphStore) -> None:
+    """The evidence before a run is kept by its first write of a relationship, not by later ones of the same
+    run; a relationship the run created stays as the run left it (as on SQLite)."""
+    kept = make_rel("a", "DEPENDS_ON", "b")  # last counted by r1: sources aws, seen twice, up to T0 + 5
+    before = Relationship(kept.uid, kept.type, "a", "b", {"port": 5432}, RelEvidence(["aws"], T0, T0 + 5, 2, "declared", 1.0),
+                          last_run="r1")
+    store.apply(ChangeSet(cis=[make_ci("a"), make_ci("b"), make_ci("c")], relationships=[before]))
+    run = ScanRun("r2", "ssh", "lab", T0 + 10)
+    store.save_run(run)
+    first = RelEvidence(["aws", "ssh"], T0, T0 + 10, 3, "observed", 0.9)
+    created = Relationship(rel_uid("a", "RUNS_ON", "c"), "RUNS_ON", "a", "c", {}, RelEvidence(["ssh"], T0 + 10, T0 + 10, 1,
+                           "observed", 0.9), last_run="r2")
+    store.apply(ChangeSet(relationships=[Relationship(kept.uid, kept.type, "a", "b", {"port": 5432}, first, last_run="r2"),
+                                         created]))
+    second = RelEvidence(["aws", "ssh"], T0, T0 + 12, 4, "observed", 0.95)  # the same run, a later batch
+    store.apply(ChangeSet(relationships=[Relationship(kept.uid, kept.type, "a", "b", {"port": 5432}, second, last_run="r2")]))
+    assert store.get_relationships([kept.uid])[kept.uid].evidence == second
+    run.status, run.finished_at = RunStatus.ABANDONED, T0 + 20
+    store.abandon_run(run)
+    got = store.get_relationships([kept.uid, created.uid])
+    assert (got[kept.uid].evidence, got[kept.uid].last_run) == (before.evidence, "r1")
+    assert (got[created.uid].evidence, got[created.uid].last_run) == (created.evidence, "r2")

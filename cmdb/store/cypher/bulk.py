@@ -1,6 +1,10 @@
-"""Bulk writes (``CypherStore.apply_many``) where the transport prepares writes ahead (FalkorDB).
+"""Bulk writes (``CypherStore.apply_many``): the next batch is made ready while the server writes one.
 
-Three things run at once: this thread serialises the next ChangeSet, one server
+Neo4j (:func:`apply_ahead`): a thread takes the next ChangeSet from the input and
+builds its statements while this one waits for the server's commit of the current
+one: the client's work overlaps the server's instead of adding to it.
+
+FalkorDB, whose transport prepares writes ahead (:func:`apply_pipelined`): three things run at once: this thread serialises the next ChangeSet, one server
 thread writes the topology of the current one, another the bookkeeping of the
 one before (FalkorDB runs one write at a time per graph, and the two parts are
 two graphs). Each ChangeSet's topology is written after the previous one's
@@ -14,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from cmdb.model import ChangeSet
 from cmdb.store.cypher.statements import BOOKKEEPING, TOPOLOGY
-from cmdb.store.cypher.transport import ConstraintViolation, Prepared, PreparingTransport, Row, Unit
+from cmdb.store.cypher.transport import ConstraintViolation, CypherTransport, Prepared, PreparingTransport, Row, Unit
 
 UnitsOf = Callable[[ChangeSet, bool], list[Unit]]  # (changes, trust_creates) -> units, as CypherStore._units
 
@@ -70,4 +74,35 @@ def apply_pipelined(transport: PreparingTransport, units_of: UnitsOf, batches: I
             settle()
             if book is not None:
                 book.result()
+    return applied
+
+
+def apply_ahead(transport: CypherTransport, units_of: UnitsOf, batches: Iterable[ChangeSet]) -> int:
+    """Write ``batches`` in order, each all or nothing, the next one's statements built meanwhile.
+
+    Returns how many were written. A batch that fails to build (or an input that fails)
+    raises once the batches before it are written whole; a failed write raises with the
+    batches before it written and nothing of it. A batch whose CREATE of a new CI breaks
+    the uniqueness constraint (nothing of it written) is written again as upserts, as
+    ``CypherStore.apply`` does.
+    """
+    source = iter(batches)
+
+    def build() -> tuple[ChangeSet, list[Unit]] | None:
+        for changes in source:
+            if changes:
+                return changes, units_of(changes, True)
+        return None
+
+    applied = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmdb-build") as builder:
+        ahead = builder.submit(build)
+        while (ready := ahead.result()) is not None:
+            ahead = builder.submit(build)  # the input and the statements of the next, during this write
+            changes, units = ready
+            try:
+                transport.write(units)
+            except ConstraintViolation:  # a CI the batch says it created exists already
+                transport.write(units_of(changes, False))
+            applied += 1
     return applied

@@ -33,12 +33,14 @@ CI_RESERVED = frozenset(
      "search_text", "prop_keys"}
 )
 # A relationship's evidence before the run that last saw it, kept so that an abandoned run can be
-# taken back: ``prev_evidence`` (these values as a JSON list) and ``prev_run``.
+# taken back: each evidence property as ``prev_<name>``, and ``prev_run``. The upsert copies them
+# on the server (statements.upsert_rels), as SQLite's does: nothing is read first.
 REL_EVIDENCE = ("sources", "first_seen", "last_seen", "times_seen", "method", "confidence")
-REL_PREVIOUS = ("prev_evidence", "prev_run")
+REL_PREVIOUS = (*(f"prev_{name}" for name in REL_EVIDENCE), "prev_run")
+LEGACY_PREV_EVIDENCE = "prev_evidence"  # the evidence as one JSON list, as stores written before kept it
 REL_RESERVED = frozenset(
     {"uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence", "lifecycle", "last_run",
-     *REL_PREVIOUS}
+     *REL_PREVIOUS, LEGACY_PREV_EVIDENCE}
 )
 _PRIMITIVES = (str, int, float, bool)
 
@@ -206,7 +208,6 @@ def ci_from(row: Sequence[Any]) -> CI:
 REL_COLUMNS = ("uid", "attrs", "sources", "first_seen", "last_seen", "times_seen", "method", "confidence",
                "lifecycle", "last_run")
 REL_FIRST = 3  # a relationship row: source uid, target uid, attribute properties, then REL_COLUMNS
-REL_PREV = REL_FIRST + len(REL_COLUMNS)  # then, in a write, REL_PREVIOUS (upsert_rels: kept on an update)
 
 
 def rel_row(rel: Relationship) -> list[Any]:

@@ -37,10 +37,10 @@ from cmdb.store.cypher.codec import (
     CI_COLUMNS,
     CI_RESERVED,
     HISTORY_COLUMNS,
+    LEGACY_PREV_EVIDENCE,
     REL_COLUMNS,
     REL_EVIDENCE,
     REL_FIRST,
-    REL_PREV,
     REL_PREVIOUS,
     REL_RESERVED,
 )
@@ -201,13 +201,15 @@ class Statements:
         # writes their evidence back (only where the run is still the last to have counted it).
         self.abandoned_rels = (
             f"MATCH (a:{CI_LABEL})-[r]->(b:{CI_LABEL}) WHERE r.last_run = $run_id AND r.prev_run IS NOT NULL "
-            "RETURN a.uid, b.uid, r.uid, r.prev_evidence, r.prev_run"
+            "RETURN a.uid, b.uid, r.uid, " + ", ".join(f"r.{name}" for name in REL_PREVIOUS)
+            + f", r.{LEGACY_PREV_EVIDENCE}"
         )
         self.restore_rel_evidence = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}})-[r]->(b:{CI_LABEL} {{uid: row[1]}}) "
             "WHERE r.uid = row[2] AND r.last_run = $run_id SET "
             + ", ".join(f"r.{name} = row[{3 + i}]" for i, name in enumerate(REL_EVIDENCE))
-            + f", r.last_run = row[{3 + len(REL_EVIDENCE)}], r.prev_evidence = null, r.prev_run = null"
+            + f", r.last_run = row[{3 + len(REL_EVIDENCE)}], "
+            + ", ".join(f"r.{name} = null" for name in (*REL_PREVIOUS, LEGACY_PREV_EVIDENCE))
         )
         # Import: a sighting exactly as exported, its missed-run count included.
         self.restore_sightings = (
@@ -243,12 +245,6 @@ class Statements:
         self.find_keys = f"UNWIND $keys AS k MATCH (x:{KEY_LABEL} {{key: k}}) RETURN x.key, x.uid"
         self.get_cis = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN {_CI_RETURN}"
         self.get_ci_heads = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class, n.created_at"
-        # What an update of a relationship needs to keep its evidence from before the run (see apply).
-        self.rel_previous_by_ends = (
-            f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
-            "WHERE r.uid = row.uid RETURN r.uid, r.last_run, "
-            + ", ".join(f"r.{name}" for name in REL_EVIDENCE) + ", r.prev_evidence, r.prev_run"
-        )
         self.current_classes = f"UNWIND $uids AS u MATCH (n:{CI_LABEL} {{uid: u}}) RETURN n.uid, n.ci_class"
         self.get_rels_by_ends = (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row.src}})-[r]->(b:{CI_LABEL} {{uid: row.dst}}) "
@@ -387,12 +383,20 @@ class Statements:
         # property of every relationship a re-scan saw again: most of a no-change re-ingest's
         # server work on Neo4j.)
         every = ", ".join(f"{name}: row[{REL_FIRST + i}]" for i, name in enumerate(REL_COLUMNS))
-        # ... and the evidence from before this run, which an abandoned run's take-back restores.
-        previous = ", ".join(f"{name}: row[{REL_PREV + i}]" for i, name in enumerate(REL_PREVIOUS))
+        # ... and the evidence from before this run, which an abandoned run's take-back restores:
+        # copied on the server, as SQLite's upsert does (reading it first cost a third of the
+        # server's work per relationship written). The first write of a run keeps what the
+        # relationship had; a later one of the same run keeps what the first one kept.
+        last_run = f"row[{REL_FIRST + REL_COLUMNS.index('last_run')}]"
+        same_run = f"(r.last_run = {last_run} OR (r.last_run IS NULL AND {last_run} IS NULL))"
+        copies = [(f"prev_{name}", name) for name in REL_EVIDENCE] + [("prev_run", "last_run")]
+        previous = ", ".join(f"{kept}: CASE WHEN {same_run} THEN r.{kept} ELSE r.{name} END" for kept, name in copies)
+        # A store written before kept the evidence as one JSON list: kept while its run goes on.
+        legacy = f"{LEGACY_PREV_EVIDENCE}: CASE WHEN {same_run} THEN r.{LEGACY_PREV_EVIDENCE} END"
         return (
             f"UNWIND $rows AS row MATCH (a:{CI_LABEL} {{uid: row[0]}}) MATCH (b:{CI_LABEL} {{uid: row[1]}}) "
             f"WITH a, b, row, row[2] AS attributes MERGE (a)-[r:{rel_type} {{uid: {uid}}}]->(b) "
-            f"ON CREATE SET {on_create} ON MATCH SET r = attributes{{.*, {every}, {previous}}}"
+            f"ON CREATE SET {on_create} ON MATCH SET r = attributes{{.*, {every}, {previous}, {legacy}}}"
         )
 
     def delete_rels(self, rel_type: str) -> str:
@@ -483,5 +487,5 @@ class Statements:
                   "counts", "errors", "owner", "heartbeat_at", "job_run_id", "scan_started_at", "scan_finished_at",
                   "name", "value",
                   "src", "dst", "prop_keys", "prev_run_id", "prev_seen_at", "prev_missed",
-                  *REL_PREVIOUS}  # keys of the few $rows maps, and prop_keys
+                  *REL_PREVIOUS, LEGACY_PREV_EVIDENCE}  # keys of the few $rows maps, and prop_keys
         return sorted(names)

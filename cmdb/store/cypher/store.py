@@ -16,7 +16,7 @@ from typing import Any, cast
 from cmdb.errors import IdentityConflict
 from cmdb.model import CI, Action, ChangeSet, CIHead, CIQuery, HistoryEntry, Page, Relationship, ScanRun, Sighting
 from cmdb.store.cypher import codec
-from cmdb.store.cypher.bulk import apply_pipelined
+from cmdb.store.cypher.bulk import apply_ahead, apply_pipelined
 from cmdb.store.cypher.change_log import CypherChangeLog, log_units
 from cmdb.store.cypher.codec import CI_ATTRIBUTES, REL_EVIDENCE
 from cmdb.store.cypher.ddl import index_specs
@@ -33,7 +33,6 @@ from cmdb.store.protocol import AgingCandidate, Direction, EdgeRow, NodeRow, Sto
 from schema import Schema, load_schema
 
 DEFAULT_BATCH_SIZE = 2000
-_NO_PREVIOUS = (None, None)  # REL_PREVIOUS of a relationship created by its batch
 _SHAPES_PER_CLASS = 8  # attribute-name sets per class and batch sent as lists (statements.upsert_cis)
 
 
@@ -112,41 +111,6 @@ class CypherStore(CypherChangeLog):
                 for row in self.transport.read(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
                     rel = codec.rel_from(row)
                     result[rel.uid] = rel
-        read: dict[str, tuple[str | None, list[Any]]] | None = getattr(self._local, "rels_read", None)
-        if read is not None:  # inside write_batch: their evidence as read, before the ingest changes it
-            for uid, rel in result.items():
-                ev = rel.evidence
-                read[uid] = (rel.last_run, [list(ev.sources), ev.first_seen, ev.last_seen, ev.times_seen, ev.method,
-                                            ev.confidence])
-        return result
-
-    def _previous_evidence(self, rels: list[Relationship], created: set[str]) -> dict[str, list[Any]]:
-        """``REL_PREVIOUS`` of each relationship the batch updates: its evidence before this run, and that run.
-
-        From what the batch read of it (``get_relationships`` inside ``write_batch``, as every
-        ingest does), or else read here; a relationship this run already saw keeps what it had.
-        """
-        read: dict[str, tuple[str | None, list[Any]]] = getattr(self._local, "rels_read", None) or {}
-        result: dict[str, list[Any]] = {}
-        unknown: list[Relationship] = []
-        for rel in rels:
-            if rel.uid in created:
-                continue
-            before = read.get(rel.uid)
-            if before is not None and before[0] != rel.last_run:
-                result[rel.uid] = [codec.dumps(before[1]), before[0]]
-            else:
-                unknown.append(rel)
-        evidence = len(REL_EVIDENCE)
-        for chunk in _chunks(unknown, self.batch_size):
-            by_uid = {rel.uid: rel for rel in chunk}
-            rows = [{"uid": rel.uid, "src": rel.source_uid, "dst": rel.target_uid} for rel in chunk]
-            for row in self.transport.read(self.statements.rel_previous_by_ends, {"rows": rows}):
-                uid, last_run = row[0], row[1]
-                if last_run == by_uid[uid].last_run:
-                    result[uid] = list(row[2 + evidence:])
-                else:
-                    result[uid] = [codec.dumps(list(row[2 : 2 + evidence])), last_run]
         return result
 
     @contextlib.contextmanager
@@ -164,7 +128,6 @@ class CypherStore(CypherChangeLog):
             yield
             return
         local.in_batch = True
-        local.rels_read = {}
         try:
             with self.transport.exclusive(Unit(self.statements.take_write_lock, {}, BOOKKEEPING)):
                 yield
@@ -174,7 +137,6 @@ class CypherStore(CypherChangeLog):
             raise IdentityConflict("", f"the batch was undone ({exc}); identified again") from exc
         finally:
             local.in_batch = False
-            local.rels_read = None
 
     def apply(self, changes: ChangeSet) -> None:
         if not changes:
@@ -190,18 +152,22 @@ class CypherStore(CypherChangeLog):
     def apply_many(self, batches: Iterable[ChangeSet]) -> int:
         """Apply ChangeSets in order, each atomically, for bulk loads (import, benchmark).
 
-        Where the transport can prepare a write apart from sending it (FalkorDB), the
-        next batch is serialised while the server writes the current one, and the
-        bookkeeping graph is written beside the topology (:mod:`.bulk`). Returns the
-        number of batches applied.
+        The next batch is taken from ``batches`` and its statements built while the
+        server writes the current one (:mod:`.bulk`). Where the transport can prepare a
+        write apart from sending it (FalkorDB), the next batch is serialised too, and the
+        bookkeeping graph is written beside the topology. Returns the number of batches
+        applied (empty ones are skipped). Inside ``write_batch`` (one transaction on this
+        thread), one apply after another.
         """
+        if getattr(self._local, "in_batch", False):
+            applied = 0
+            for changes in batches:
+                self.apply(changes)
+                applied += 1
+            return applied
         if callable(getattr(self.transport, "prepare", None)) and callable(getattr(self.transport, "send_part", None)):
             return apply_pipelined(cast(PreparingTransport, self.transport), self._units, batches)
-        applied = 0
-        for changes in batches:
-            self.apply(changes)
-            applied += 1
-        return applied
+        return apply_ahead(self.transport, self._units, batches)
 
     def _units(self, changes: ChangeSet, trust_creates: bool = True) -> list[Unit]:
         """The statements writing one ChangeSet, in order.
@@ -246,14 +212,8 @@ class CypherStore(CypherChangeLog):
                 units.append(Unit(key_statement, {"rows": chunk}, BOOKKEEPING))
         rels = list({rel.uid: rel for rel in changes.relationships}.values())
         rels.sort(key=lambda r: r.type)
-        created = {h.subject_uid for h in changes.history if h.subject_kind == "rel" and h.action is Action.CREATE}
-        previous = self._previous_evidence(rels, created) if rels else {}
         for rel_type, rel_group in groupby(rels, key=lambda r: r.type):
-            rel_rows = []
-            for rel in rel_group:
-                row = codec.rel_row(rel)
-                row.extend(previous.get(rel.uid, _NO_PREVIOUS))  # kept by an update (upsert_rels)
-                rel_rows.append(row)
+            rel_rows = [codec.rel_row(rel) for rel in rel_group]
             for with_attributes in (False, True):  # rows without attribute properties: a cheaper create
                 group_rows = [row for row in rel_rows if bool(row[2]) is with_attributes]
                 for chunk in _chunks(group_rows, self.batch_size):
@@ -493,14 +453,19 @@ class CypherStore(CypherChangeLog):
     def abandon_run(self, run: ScanRun) -> None:
         """Close the run and take back what it sighted and counted (as SQLiteStore does).
 
-        The relationships' evidence from before the run is read first (it is JSON); the
-        write then restores it where the run is still the last to have counted it, the
-        sightings, and closes the run, all in one write.
+        The relationships the run counted are read first, with the evidence the upsert kept
+        from before the run; the write then restores it where the run is still the last to
+        have counted it, the sightings, and closes the run, all in one write.
         """
         st = self.statements
         params = {"run_id": run.run_id}
-        rows = [[src, dst, uid, *codec.loads(evidence), prev_run]
-                for src, dst, uid, evidence, prev_run in self.transport.read(st.abandoned_rels, params)]
+        evidence = len(REL_EVIDENCE)
+        rows = []
+        for row in self.transport.read(st.abandoned_rels, params):
+            src, dst, uid, previous, prev_run, legacy = row[0], row[1], row[2], row[3:3 + evidence], row[-2], row[-1]
+            if all(value is None for value in previous) and legacy is not None:
+                previous = codec.loads(legacy)  # kept as one JSON list by an earlier version
+            rows.append([src, dst, uid, *previous, prev_run])
         units = [Unit(st.restore_rel_evidence, {"rows": chunk, "run_id": run.run_id})
                  for chunk in _chunks(rows, self.batch_size)]
         units.append(Unit(st.abandon_sightings, params, BOOKKEEPING))
