@@ -248,6 +248,8 @@ def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unk
                  ("attributes.colour", "class 'volume' has no attribute 'colour'")),
                 (lambda: validate_attributes(volume, {"size_gb": "big"}, "identifiers"),
                  ("identifiers.size_gb", "could not convert string to float: 'big' for float, got 'big'")),
+                (lambda: validate_attributes(volume, {"size_gb": 1.0, "volume_id": "\ud800"}, "attributes"),
+                 ("attributes.volume_id", "text is not valid Unicode (a lone surrogate at character 0)")),
                 (lambda: check_class(schema, "gizmo", "class"), ("class", "unknown CI class 'gizmo'")),
                 (lambda: check_class(schema, "ci", "class"),
                  ("class", "class 'ci' is abstract; use one of its subclasses"))]
@@ -372,3 +374,18 @@ def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_w
     assert chosen({"management_ip": "10.0.0.5", "model": {"rev": 2}}, a, b) is a
     d = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "hostname": ["a"]})
     assert chosen({"management_ip": "10.0.0.5", "hostname": "a"}, d, b) is d
+
+
+def test_a_contradiction_is_an_attribute_both_sides_hold_with_values_that_differ_normalised() -> None:
+    from cmdb.identify import contradicts
+
+    names = ("a", "b", "c")
+    assert [contradicts(x, y, names) for x, y in (
+        ({"a": "1", "b": "x"}, {"a": "1", "b": "y"}),  # a agrees, b does not
+        ({"a": None, "b": "x"}, {"a": "2", "b": "y"}),  # a absent on one side, b differs
+        ({"b": "x"}, {"a": "2", "c": "z", "b": "X "}),  # the same once trimmed and case-folded
+        ({"a": "1", "c": 3}, {"b": "2", "c": 3.0}),  # 3 and 3.0 are one number
+        ({"a": "1"}, {"a": None, "b": "y"}),
+        ({"c": "z"}, {"c": "y", "d": "w"}),
+        ({"d": "1"}, {"d": "2"}),  # not an attribute asked about
+    )] == [True, True, False, False, False, True, False]
