@@ -242,10 +242,13 @@ def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unk
 
     schema = load_schema()
     volume = check_class(schema, "volume", "class")
-    assert validate_attributes(volume, {"volume_id": "vol-1", "size_gb": "8", "encrypted": "yes", "state": None},
-                               "attributes") == {"volume_id": "vol-1", "size_gb": 8.0, "encrypted": True}
+    assert validate_attributes(volume, {"state": None, "volume_id": "vol-1", "size_gb": "8", "encrypted": "yes",
+                                        "volume_type": 42, "kind": None}, "attributes") == {
+        "volume_id": "vol-1", "size_gb": 8.0, "encrypted": True, "volume_type": "42"}
     refusals = [(lambda: validate_attributes(volume, {"colour": "red"}, "attributes"),
                  ("attributes.colour", "class 'volume' has no attribute 'colour'")),
+                (lambda: validate_attributes(volume, {"volume_type": {"a": 1}}, "attributes"),
+                 ("attributes.volume_type", "expected a string for string, got {'a': 1}")),
                 (lambda: validate_attributes(volume, {"size_gb": "big"}, "identifiers"),
                  ("identifiers.size_gb", "could not convert string to float: 'big' for float, got 'big'")),
                 (lambda: validate_attributes(volume, {"size_gb": 1.0, "volume_id": "\ud800"}, "attributes"),
