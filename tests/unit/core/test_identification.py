@@ -158,10 +158,14 @@ def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:
     schema = load_schema()
     values = {"serial_number": "SN1", "fqdn": " Web-1.Example.COM ", "machine_id": "", "name": "eth0",
               "product": "postgres", "port": 5432, "cidr": "10.0.0.0/24", "network_scope": "vpc-1", "if_index": 3}
-    for cls in schema.classes.values():
-        for parent in (None, "p-uid"):
-            expected = [k for r in cls.identifiers if (k := rule_key(r, values, parent)) is not None]
-            assert keys_for(cls, values, parent) == expected, cls.name
+    # An empty value of a rule of several attributes (and a missing one) makes no key either.
+    partial = {**values, "network_scope": "", "port": None, "pid_name": "postmaster", "address": "10.0.0.1"}
+    for given in (values, partial):
+        for cls in schema.classes.values():
+            for parent in (None, "p-uid"):
+                expected = [k for r in cls.identifiers if (k := rule_key(r, given, parent)) is not None]
+                assert keys_for(cls, given, parent) == expected, cls.name
+    assert keys_for(schema.cls("subnet"), partial, None) == []
 
 
 def test_a_ci_created_and_absorbed_in_one_batch_leaves_no_key_behind(harness: Harness) -> None:
