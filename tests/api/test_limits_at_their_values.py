@@ -265,3 +265,9 @@ def test_validation_errors_are_kept_per_schema_document_and_rules_least_recently
     assert computed == ["a", "b", "c", "b"]
     errors(two, ("another rule",))
     assert computed == ["a", "b", "c", "b", "b"]
+    # One document validated against two schemas (two apps in one process): both kept.
+    both = _PerDocument(4)
+    other: Any = object()
+    for against in (schema, other, schema, other):
+        both.errors(against, one, (), lambda: computed.append("both") or [])
+    assert computed.count("both") == 2
