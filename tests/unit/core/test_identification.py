@@ -332,7 +332,7 @@ def test_which_matches_a_class_could_refuse_and_which_it_does() -> None:
 
 
 def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None:
-    from cmdb.identify import Identity
+    from cmdb.identify import Identity, identity
     from schema import load_schema
 
     schema = load_schema()
@@ -340,6 +340,7 @@ def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None
     assert Identity(schema, schema.cls("software_instance")).normalised(given) == {
         "product": "postgresql", "port": 5432, "pid_name": "pg"}
     assert given == {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}  # a copy, not the caller's
+    assert identity(schema, schema.cls("software_instance")).normalised(given)["product"] == "postgresql"
 
 
 def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_with_alone() -> None:
@@ -395,4 +396,7 @@ def test_a_contradiction_is_an_attribute_both_sides_hold_with_values_that_differ
         ({"a": "1"}, {"a": None, "b": "y"}),
         ({"c": "z"}, {"c": "y", "d": "w"}),
         ({"d": "1"}, {"d": "2"}),  # not an attribute asked about
-    )] == [True, True, False, False, False, True, False]
+        ({"c": 1.0}, {"c": 2.0}),  # two whole floats are still two numbers
+        ({"c": 3.0}, {"c": "3"}),  # a whole float reads as its integer
+        ({"c": True}, {"c": "TRUE"}), ({"c": False}, {"c": "true"}),
+    )] == [True, True, False, False, False, True, False, True, False, False, True]
