@@ -374,3 +374,12 @@ def test_a_group_input_below_the_confidence_threshold_is_not_counted_in_the_grad
          .rel("c", "HAS_MEMBER", "a").rel("c", "HAS_MEMBER", "b", method="traffic", confidence=0.4))
     assert grades(impact(g, "a", min_confidence=0.3)) == {"a": "down", "c": "degraded"}
     assert grades(impact(g, "a", min_confidence=0.8)) == {"a": "down", "c": "down"}
+
+
+def test_a_ci_without_a_name_is_shown_by_its_uid(chain: Graph) -> None:
+    chain.nodes["vm"] = chain.nodes["vm"]._replace(name=None)  # as the store holds a CI no source named
+    report = impact(chain, "srv")
+    assert {(ci.uid, ci.name) for ci in report.impacted} == {
+        ("srv", "srv"), ("vm", "vm"), ("proc", "proc"), ("app", "app"), ("bs", "bs")}
+    proc = next(ci for ci in report.impacted if ci.uid == "proc")
+    assert [(s.uid, s.name) for s in proc.path] == [("srv", "srv"), ("vm", "vm"), ("proc", "proc")]
