@@ -141,7 +141,9 @@ class _Exchange:
 
     async def _app(self, scope: Any, receive: Any, send: Any) -> None:
         self.called = True
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":  # the startup handshake, through the receive and send it was given
+            message = await receive()
+            await send({"type": f"{message['type']}.complete"})
             return
         if self.answer_first:
             await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -190,8 +192,11 @@ def test_a_streamed_body_at_the_limit_reaches_the_app_and_one_byte_more_is_refus
 
 
 def test_a_declared_length_past_the_limit_is_refused_before_the_app_runs() -> None:
-    at = _Exchange(_http(headers=[(b"content-length", b"10")]), _body(b"1234567890")).run()
+    at = _Exchange(_http(headers=[(b"host", b"x"), (b"content-length", b"10")]), _body(b"1234567890")).run()
     assert at.sent == _answered(b"1234567890")
+    # No headers at all (a malformed scope) is no declared length.
+    bare = _Exchange({"type": "http", "path": "/graphql", "query_string": b""}, _body(b"1234567890")).run()
+    assert bare.sent == _answered(b"1234567890")
     for declared in (b"11", b"ten"):
         past = _Exchange(_http(headers=[(b"host", b"x"), (b"content-length", declared)]), _body(b"1")).run()
         assert (past.called, past.sent) == (False, _refusal(LIMIT)), declared
@@ -207,12 +212,13 @@ def test_a_query_string_past_the_limit_is_refused() -> None:
 def test_the_limit_is_per_path_with_or_without_its_trailing_slash() -> None:
     assert _Exchange(_http("/graphql/"), _body(b"12345678901")).run().sent == _refusal(LIMIT)
     assert _Exchange(_http("/other"), _body(b"12345678901")).run().sent == _answered(b"12345678901")
+    assert _Exchange(_http("/graphqlX"), _body(b"12345678901")).run().sent == _answered(b"12345678901")
     assert _Exchange(_http("/"), _body(b"123456")).run({"/": 5}).sent == _refusal(5)
 
 
 def test_scopes_other_than_http_pass_through_untouched() -> None:
-    lifespan = _Exchange({"type": "lifespan"}, []).run()
-    assert (lifespan.called, lifespan.sent) == (True, [])
+    lifespan = _Exchange({"type": "lifespan"}, [{"type": "lifespan.startup"}]).run()
+    assert lifespan.sent == [{"type": "lifespan.startup.complete"}]
 
 
 def test_a_body_overflowing_after_the_answer_started_gets_no_second_answer() -> None:
@@ -264,3 +270,13 @@ def test_validation_errors_are_kept_per_schema_document_and_rules_least_recently
     assert computed == ["a", "b", "c", "b"]
     errors(two, ("another rule",))
     assert computed == ["a", "b", "c", "b", "b"]
+    # One document validated against two schemas (two apps in one process): both kept.
+    both = _PerDocument(4)
+    other: Any = object()
+    def validated() -> list[GraphQLError]:
+        computed.append("both")
+        return []
+
+    for against in (schema, other, schema, other):
+        both.errors(against, one, (), validated)
+    assert computed.count("both") == 2

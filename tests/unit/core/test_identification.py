@@ -160,10 +160,14 @@ def test_compiled_keys_equal_the_rule_by_rule_definition() -> None:
     schema = load_schema()
     values = {"serial_number": "SN1", "fqdn": " Web-1.Example.COM ", "machine_id": "", "name": "eth0",
               "product": "postgres", "port": 5432, "cidr": "10.0.0.0/24", "network_scope": "vpc-1", "if_index": 3}
-    for cls in schema.classes.values():
-        for parent in (None, "p-uid"):
-            expected = [k for r in cls.identifiers if (k := rule_key(r, values, parent)) is not None]
-            assert keys_for(cls, values, parent) == expected, cls.name
+    # An empty value of a rule of several attributes (and a missing one) makes no key either.
+    partial = {**values, "network_scope": "", "port": None, "pid_name": "postmaster", "address": "10.0.0.1"}
+    for given in (values, partial):
+        for cls in schema.classes.values():
+            for parent in (None, "p-uid"):
+                expected = [k for r in cls.identifiers if (k := rule_key(r, given, parent)) is not None]
+                assert keys_for(cls, given, parent) == expected, cls.name
+    assert keys_for(schema.cls("subnet"), partial, None) == []
 
 
 def test_a_ci_created_and_absorbed_in_one_batch_leaves_no_key_behind(harness: Harness) -> None:
@@ -244,12 +248,17 @@ def test_validation_keeps_known_attributes_coerced_drops_nulls_and_names_the_unk
 
     schema = load_schema()
     volume = check_class(schema, "volume", "class")
-    assert validate_attributes(volume, {"volume_id": "vol-1", "size_gb": "8", "encrypted": "yes", "state": None},
-                               "attributes") == {"volume_id": "vol-1", "size_gb": 8.0, "encrypted": True}
+    assert validate_attributes(volume, {"state": None, "volume_id": "vol-1", "size_gb": "8", "encrypted": "yes",
+                                        "volume_type": 42, "kind": None}, "attributes") == {
+        "volume_id": "vol-1", "size_gb": 8.0, "encrypted": True, "volume_type": "42"}
     refusals: list[tuple[Callable[[], object], tuple[str, str]]] = [(lambda: validate_attributes(volume, {"colour": "red"}, "attributes"),
                  ("attributes.colour", "class 'volume' has no attribute 'colour'")),
+                (lambda: validate_attributes(volume, {"volume_type": {"a": 1}}, "attributes"),
+                 ("attributes.volume_type", "expected a string for string, got {'a': 1}")),
                 (lambda: validate_attributes(volume, {"size_gb": "big"}, "identifiers"),
                  ("identifiers.size_gb", "could not convert string to float: 'big' for float, got 'big'")),
+                (lambda: validate_attributes(volume, {"size_gb": 1.0, "volume_id": "\ud800"}, "attributes"),
+                 ("attributes.volume_id", "text is not valid Unicode (a lone surrogate at character 0)")),
                 (lambda: check_class(schema, "gizmo", "class"), ("class", "unknown CI class 'gizmo'")),
                 (lambda: check_class(schema, "ci", "class"),
                  ("class", "class 'ci' is abstract; use one of its subclasses"))]
@@ -325,7 +334,7 @@ def test_which_matches_a_class_could_refuse_and_which_it_does() -> None:
 
 
 def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None:
-    from cmdb.identify import Identity
+    from cmdb.identify import Identity, identity
     from schema import load_schema
 
     schema = load_schema()
@@ -333,6 +342,7 @@ def test_a_references_identifiers_are_normalised_as_its_class_declares() -> None
     assert Identity(schema, schema.cls("software_instance")).normalised(given) == {
         "product": "postgresql", "port": 5432, "pid_name": "pg"}
     assert given == {"product": " Postmaster ", "port": 5432, "pid_name": " PG "}  # a copy, not the caller's
+    assert identity(schema, schema.cls("software_instance")).normalised(given)["product"] == "postgresql"
 
 
 def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_with_alone() -> None:
@@ -374,3 +384,21 @@ def test_a_name_shared_by_separated_cis_goes_to_the_one_the_other_values_agree_w
     assert chosen({"management_ip": "10.0.0.5", "model": {"rev": 2}}, a, b) is a
     d = SimpleNamespace(attributes={"management_ip": "10.0.0.5", "hostname": ["a"]})
     assert chosen({"management_ip": "10.0.0.5", "hostname": "a"}, d, b) is d
+
+
+def test_a_contradiction_is_an_attribute_both_sides_hold_with_values_that_differ_normalised() -> None:
+    from cmdb.identify import contradicts
+
+    names = ("a", "b", "c")
+    assert [contradicts(x, y, names) for x, y in (
+        ({"a": "1", "b": "x"}, {"a": "1", "b": "y"}),  # a agrees, b does not
+        ({"a": None, "b": "x"}, {"a": "2", "b": "y"}),  # a absent on one side, b differs
+        ({"b": "x"}, {"a": "2", "c": "z", "b": "X "}),  # the same once trimmed and case-folded
+        ({"a": "1", "c": 3}, {"b": "2", "c": 3.0}),  # 3 and 3.0 are one number
+        ({"a": "1"}, {"a": None, "b": "y"}),
+        ({"c": "z"}, {"c": "y", "d": "w"}),
+        ({"d": "1"}, {"d": "2"}),  # not an attribute asked about
+        ({"c": 1.0}, {"c": 2.0}),  # two whole floats are still two numbers
+        ({"c": 3.0}, {"c": "3"}),  # a whole float reads as its integer
+        ({"c": True}, {"c": "TRUE"}), ({"c": False}, {"c": "true"}),
+    )] == [True, True, False, False, False, True, False, True, False, False, True]

@@ -240,8 +240,17 @@ def test_dependencies_of_the_business_service(chain: Graph) -> None:
         ("app", 1, False), ("proc", 2, False), ("vm", 3, False), ("srv", 4, False), ("rack", 5, False),
     }
     rack = next(d for d in report.dependencies if d.uid == "rack")
-    assert [(s.uid, s.rel_type, s.rel_source, s.rel_target) for s in rack.path][-1] == ("rack", "CONTAINS", "rack", "srv")
-    assert [s.uid for s in rack.path] == ["bs", "app", "proc", "vm", "srv", "rack"]
+    # Each step: the CI (its uid, name and class) and the stored relationship crossed to reach it.
+    assert [(s.uid, s.name, s.ci_class, s.rel_type, s.rel_source, s.rel_target) for s in rack.path] == [
+        ("bs", "bs", "business_service", None, None, None),
+        ("app", "app", "application", "DEPENDS_ON", "bs", "app"),
+        ("proc", "proc", "software_instance", "RUNS_ON", "app", "proc"),
+        ("vm", "vm", "virtual_machine", "RUNS_ON", "proc", "vm"),
+        ("srv", "srv", "physical_server", "HOSTED_ON", "vm", "srv"),
+        ("rack", "rack", "rack", "CONTAINS", "rack", "srv")]
+    assert {d.uid: [s.uid for s in d.path] for d in report.dependencies} == {
+        "app": ["bs", "app"], "proc": ["bs", "app", "proc"], "vm": ["bs", "app", "proc", "vm"],
+        "srv": ["bs", "app", "proc", "vm", "srv"], "rack": ["bs", "app", "proc", "vm", "srv", "rack"]}
     assert not report.truncated
     short = chain.service().dependencies(DependencyRequest("bs", max_depth=2))
     assert {d.uid for d in short.dependencies} == {"app", "proc"}
@@ -368,3 +377,12 @@ def test_a_group_input_below_the_confidence_threshold_is_not_counted_in_the_grad
          .rel("c", "HAS_MEMBER", "a").rel("c", "HAS_MEMBER", "b", method="traffic", confidence=0.4))
     assert grades(impact(g, "a", min_confidence=0.3)) == {"a": "down", "c": "degraded"}
     assert grades(impact(g, "a", min_confidence=0.8)) == {"a": "down", "c": "down"}
+
+
+def test_a_ci_without_a_name_is_shown_by_its_uid(chain: Graph) -> None:
+    chain.nodes["vm"] = chain.nodes["vm"]._replace(name=None)  # as the store holds a CI no source named
+    report = impact(chain, "srv")
+    assert {(ci.uid, ci.name) for ci in report.impacted} == {
+        ("srv", "srv"), ("vm", "vm"), ("proc", "proc"), ("app", "app"), ("bs", "bs")}
+    proc = next(ci for ci in report.impacted if ci.uid == "proc")
+    assert [(s.uid, s.name) for s in proc.path] == [("srv", "srv"), ("vm", "vm"), ("proc", "proc")]
