@@ -80,10 +80,18 @@ def _running_run_with_a_batch(data_dir: Path) -> str | None:
     return row[0] if row else None
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """In the child before exec: SIGINT to its default, so Python turns it into KeyboardInterrupt.
+    A suite started in the background by a shell without job control (``make test &``) runs with
+    SIGINT ignored, and a child inherits that: the signal would never reach ``cmdb ingest``."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_ingest(data_dir: Path, text: str) -> tuple[subprocess.Popen[str], str]:
     """`cmdb ingest -` fed ``text`` with stdin left open: mid-run once its first batch is committed."""
     proc = subprocess.Popen([CMDB, "ingest", "-", "--source", "manual", "--scope", "apps"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(data_dir))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(data_dir),
+                            preexec_fn=_sigint_as_at_a_terminal)
     assert proc.stdin is not None
     proc.stdin.write(text)
     proc.stdin.flush()
