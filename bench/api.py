@@ -15,8 +15,8 @@ impact query (``maxDepth: 6``) from a random infrastructure CI.
 ``--store neo4j`` serves the same estate from the local Neo4j of ``tools/neo4j``
 (data kept under ``--dir``): the SQLite estate is exported and imported into it
 once (``cmdb export`` / ``cmdb import``'s code), so both stores hold the same CIs.
-A Cypher store has no change feed yet, so it serves with one worker
-(``--workers 1``; compare with SQLite at ``--workers 1`` too).
+Every worker follows the store's change log, on either store; compare the two stores
+at the same ``--workers``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import groupby
 from typing import Any, cast
 
@@ -25,6 +25,7 @@ from cmdb.store.cypher.transport import (
     ConstraintViolation,
     CypherTransport,
     PreparingTransport,
+    Row,
     StoreUnavailable,
     TransientStoreError,
     Unit,
@@ -69,17 +70,22 @@ class CypherStore(CypherChangeLog):
         self.transport.close()
 
     # -- identification and writes ----------------------------------------------
+    def _listed(self, statement: str, params: Mapping[str, Any], part: str = TOPOLOGY) -> list[Row]:
+        """The rows of a lookup that returns them as one list (``collect``, one row)."""
+        rows = self.transport.read(statement, params, part)
+        return [tuple(row) for row in rows[0][0]] if rows else []
+
     def find_keys(self, keys: Collection[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for chunk in _chunks(sorted(set(keys)), self.batch_size):
-            for key, uid in self.transport.read(self.statements.find_keys, {"keys": chunk}, BOOKKEEPING):
+            for key, uid in self._listed(self.statements.find_keys, {"keys": chunk}, BOOKKEEPING):
                 found.setdefault(key, []).append(uid)
         return {k: sorted(set(v)) for k, v in found.items()}
 
     def get_cis(self, uids: Collection[str]) -> dict[str, CI]:
         result: dict[str, CI] = {}
         for chunk in _chunks(sorted(set(uids)), self.batch_size):
-            for row in self.transport.read(self.statements.get_cis, {"uids": chunk}):
+            for row in self._listed(self.statements.get_cis, {"uids": chunk}):
                 ci = codec.ci_from(row)
                 result[ci.uid] = ci
         return result
@@ -87,7 +93,7 @@ class CypherStore(CypherChangeLog):
     def get_ci_heads(self, uids: Collection[str]) -> dict[str, CIHead]:
         result: dict[str, CIHead] = {}
         for chunk in _chunks(sorted(set(uids)), self.batch_size):
-            for uid, ci_class, created_at in self.transport.read(self.statements.get_ci_heads, {"uids": chunk}):
+            for uid, ci_class, created_at in self._listed(self.statements.get_ci_heads, {"uids": chunk}):
                 result[uid] = CIHead(uid, ci_class, created_at)
         return result
 
@@ -103,12 +109,12 @@ class CypherStore(CypherChangeLog):
             else:
                 others.append(uid)
         for chunk in _chunks(by_ends, self.batch_size):
-            for row in self.transport.read(self.statements.get_rels_by_ends, {"rows": chunk}):
+            for row in self._listed(self.statements.get_rels_by_ends, {"rows": chunk}):
                 rel = codec.rel_from(row)
                 result[rel.uid] = rel
         for rel_type in self.statements.rel_types if others else ():
             for chunk in _chunks(others, self.batch_size):
-                for row in self.transport.read(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
+                for row in self._listed(self.statements.rel_by_uid(rel_type), {"uids": chunk}):
                     rel = codec.rel_from(row)
                     result[rel.uid] = rel
         return result
@@ -420,7 +426,7 @@ class CypherStore(CypherChangeLog):
         return units
 
     def sightings_of(self, uids: Collection[str]) -> list[tuple[Sighting, int]]:
-        rows = self.transport.read(self.statements.sightings_of, {"uids": sorted(set(uids))}, BOOKKEEPING)
+        rows = self._listed(self.statements.sightings_of, {"uids": sorted(set(uids))}, BOOKKEEPING)
         return sorted(((Sighting(r[0], r[1], r[2], r[3], r[4], int(r[5])), int(r[6])) for r in rows),
                       key=lambda pair: (pair[0].subject_uid, pair[0].source, pair[0].scope))
 
