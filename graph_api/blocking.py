@@ -5,7 +5,8 @@ the default pool (40 threads) only adds GIL contention and a connection (with it
 page cache) per thread under load. ``store_threads = 0`` runs reads inline on the
 event loop (fastest for an embedded store whose calls take well under a millisecond,
 at the price of head-of-line blocking on a slow call; ``cmdb serve`` picks it for
-SQLite). Writes always go to a worker thread (``run_write``).
+SQLite). Computations over in-memory state alone always run inline (``run_in_memory``),
+writes always in a worker thread (``run_write``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
     if limiter is None:
         limiter = _limiters[loop] = CapacityLimiter(_threads)
     return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+
+
+async def run_in_memory(fn: Callable[..., T], *args: Any) -> T:
+    """A computation over in-memory state alone (the impact engine over the topology index):
+    inline on the event loop, whatever the store. It holds the GIL throughout, so a thread
+    would only add two hand-offs and contention with the loop (on a Neo4j store, whose reads
+    take threads, impact p95 at 50 clients was a third above SQLite's: docs/benchmarks.md)."""
+    return fn(*args)
 
 
 async def run_write(fn: Callable[..., T], *args: Any) -> T:

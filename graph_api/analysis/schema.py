@@ -21,7 +21,7 @@ from graph_api.analysis.types import (
     TopologyView,
 )
 from graph_api.auth import CanView
-from graph_api.blocking import run_blocking
+from graph_api.blocking import run_blocking, run_in_memory
 from graph_api.context import ApiContext
 from graph_api.enums import Direction, RelationshipTypeName
 from graph_api.errors import DomainError, as_domain_error
@@ -81,9 +81,11 @@ def _shows(info: Info[ApiContext, None], names: frozenset[str]) -> bool:
 _EXPLANATIONS = frozenset({"path", "explanation"})
 
 
-async def _run(fn: Callable[..., T], *args: Any) -> T:
+async def _run(fn: Callable[..., T], *args: Any, in_memory: bool = False) -> T:
+    """``fn`` off the event loop if it reads the store, inline if it reads only the index
+    (``in_memory``); the domain errors it raises typed."""
     try:
-        return await run_blocking(fn, *args)
+        return await (run_in_memory if in_memory else run_blocking)(fn, *args)
     except Exception as exc:
         typed = as_domain_error(exc)
         if typed is not None:
@@ -125,7 +127,7 @@ class AnalysisQueries:
                                 uplinks=None if uplinks is None else tuple(str(u) for u in uplinks),
                                 # The engine builds paths and texts only when the query shows them.
                                 explain=_shows(info, _EXPLANATIONS))
-        return ImpactReport.of(await _run(_engine(info).impact, request))
+        return ImpactReport.of(await _run(_engine(info).impact, request, in_memory=True))
 
     @resolver(description="Everything `uid` needs, to a depth.", permission_classes=[CanView])
     async def dependencies(self, info: Info[ApiContext, None], uid: strawberry.ID, max_depth: int = 6,
@@ -136,7 +138,7 @@ class AnalysisQueries:
         request = DependencyRequest(uid=str(uid), max_depth=max_depth, max_nodes=max_nodes,
                                     exclude=tuple(str(u) for u in exclude or ()), rel_types=_types(types),
                                     min_confidence=min_confidence)
-        return DependencyReport.of(await _run(_engine(info).dependencies, request))
+        return DependencyReport.of(await _run(_engine(info).dependencies, request, in_memory=True))
 
     @resolver(description="How a failure of `source` reaches `target`.", permission_classes=[CanView])
     async def paths(self, info: Info[ApiContext, None],
@@ -150,7 +152,8 @@ class AnalysisQueries:
             raise DomainError("INVALID_ARGUMENT", "maxPaths must be between 1 and 100", field="maxPaths")
         engine = _engine(info)
         report = await _run(lambda: engine.paths(str(from_uid), str(to_uid), max_paths=max_paths, max_depth=max_depth,
-                                                 rel_types=_types(types), min_confidence=min_confidence))
+                                                 rel_types=_types(types), min_confidence=min_confidence),
+                            in_memory=True)
         return PathReport.of(report)
 
     @resolver(description="Dependencies of a service whose loss alone takes it down.",
@@ -160,7 +163,7 @@ class AnalysisQueries:
         _bounds(max_depth, max_nodes)
         engine = _engine(info)
         report = await _run(lambda: engine.single_points_of_failure(str(service), max_depth=max_depth,
-                                                                    max_nodes=max_nodes))
+                                                                    max_nodes=max_nodes), in_memory=True)
         return SpofReport.of(report)
 
     @resolver(description=(
@@ -175,5 +178,5 @@ class AnalysisQueries:
         engine = _engine(info)
         ups = None if uplinks is None else tuple(str(u) for u in uplinks)
         report = await _run(lambda: engine.network_single_points_of_failure(
-            str(uid), max_nodes=max_nodes, max_depth=max_depth, uplinks=ups))
+            str(uid), max_nodes=max_nodes, max_depth=max_depth, uplinks=ups), in_memory=True)
         return NetworkSpofReport.of(report)
