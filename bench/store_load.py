@@ -60,9 +60,10 @@ def make_ci(i: int) -> CI:
     return CI(uid_of(i), cls, attrs, {k: Provenance("synthetic", T0) for k in attrs}, created_at=T0, updated_at=T0)
 
 
-def ci_batches(cis: int, size: int) -> Iterator[ChangeSet]:
-    for start in range(0, cis, size):
-        batch = [make_ci(i) for i in range(start, min(cis, start + size))]
+def ci_batches(cis: int, size: int, first: int = 0) -> Iterator[ChangeSet]:
+    """CIs ``first`` to ``first + cis - 1``, ``size`` per ChangeSet."""
+    for start in range(first, first + cis, size):
+        batch = [make_ci(i) for i in range(start, min(first + cis, start + size))]
         yield ChangeSet(
             cis=batch,
             keys=[(f"device#0||sn{c.attributes['serial_number'].lower()}", c.uid) for c in batch],
@@ -71,7 +72,8 @@ def ci_batches(cis: int, size: int) -> Iterator[ChangeSet]:
         )
 
 
-def rel_batches(cis: int, rels: int, size: int, seed: int = 7) -> Iterator[ChangeSet]:
+def rel_batches(cis: int, rels: int, size: int, seed: int = 7, first: int = 0) -> Iterator[ChangeSet]:
+    """``rels`` random relationships between the CIs ``first`` to ``first + cis - 1``."""
     rng = random.Random(seed)
     seen: set[tuple[int, int, int]] = set()
     pending: list[Relationship] = []
@@ -81,7 +83,7 @@ def rel_batches(cis: int, rels: int, size: int, seed: int = 7) -> Iterator[Chang
             continue
         seen.add((a, t, b))
         rtype = REL_TYPES[t]
-        src, dst = uid_of(a), uid_of(b)
+        src, dst = uid_of(first + a), uid_of(first + b)
         pending.append(Relationship(rel_uid(src, rtype, dst), rtype, src, dst, {},
                                     RelEvidence(["synthetic"], T0, T0, 1, "declared", 1.0)))
         if len(pending) == size:
@@ -180,10 +182,31 @@ def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int 
     return Phase(items, time.perf_counter() - wall, time.process_time() - cpu, server_cpu(pid) - srv)
 
 
-def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int | None = None) -> Result:
+WARM_FIRST = 1 << 40  # the warm-up estate's CIs are numbered from here: no uid in common with the measured one
+
+
+def warm_up(name: str, store: GraphStore, cis: int, batch: int, pid: int | None) -> None:
+    """Load a separate estate of ``cis`` CIs and 4 relationships each, untimed: the server's
+    code is compiled and its caches filled, as in a store that has been running for a while."""
+    started, srv = time.perf_counter(), server_cpu(pid)
+    for batches in (ci_batches(cis, batch, WARM_FIRST), rel_batches(cis, 4 * cis, batch, seed=11, first=WARM_FIRST)):
+        apply_many = getattr(store, "apply_many", None) if PIPELINE else None
+        if callable(apply_many):
+            apply_many(batches)
+        else:
+            for changes in batches:
+                store.apply(changes)
+    print(f"{name:9s} warm-up: {cis} CIs, {4 * cis} rels in {time.perf_counter() - started:.1f} s "
+          f"(server CPU {server_cpu(pid) - srv:.1f} s), not timed", flush=True)
+
+
+def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int | None = None,
+         warm: int = 0) -> Result:
     init = getattr(store, "init_schema", None)
     if callable(init):
         init()
+    if warm:
+        warm_up(name, store, warm, batch, pid)
     with PeakMemory(pid) as memory:
         ci_phase = timed(ci_batches(cis, batch), store, cis, pid)
         print(f"{name:9s} {cis:>7d} CIs  in {ci_phase.wall:6.1f} s: {ci_phase.rate()}", flush=True)
@@ -195,7 +218,7 @@ def load(name: str, store: GraphStore, cis: int, rels: int, batch: int, pid: int
             checkpoint()
         checkpoint_seconds = time.perf_counter() - started
     counts = store.counts()
-    assert (counts.cis, counts.relationships) == (cis, rels), counts
+    assert (counts.cis, counts.relationships) == (cis + warm, rels + 4 * warm), counts
     return Result(name, ci_phase, rel_phase, checkpoint_seconds, memory)
 
 
@@ -210,6 +233,9 @@ def main() -> None:
     parser.add_argument("--neo4j-heap-mb", type=int, default=2048)
     parser.add_argument("--neo4j-pagecache-mb", type=int, default=1024)
     parser.add_argument("--no-pipeline", action="store_true", help="plain apply() per batch (no apply_many)")
+    parser.add_argument("--warm", type=int, default=0, metavar="N",
+                        help="first load a separate estate of N CIs (4 relationships each) into each store, untimed: "
+                             "measures a server that has been running (Neo4j's JIT compiled) rather than a fresh one")
     parser.add_argument("--two-graphs", action="store_true",
                         help="FalkorDB: bookkeeping in a second graph (opt-in layout: faster, not atomic across the two)")
     parser.add_argument("--pregenerate", action="store_true",
@@ -224,13 +250,15 @@ def main() -> None:
     mode = "apply() per batch" if args.no_pipeline else "apply_many() where the store has it"
     if args.pregenerate:
         mode += ", input built before timing"
+    if args.warm:
+        mode += f", each store warmed by {args.warm} CIs first"
     print(f"estate: {args.cis} CIs, {rels} relationships; batches of {args.batch_size}; {mode}; "
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.stores.split(","):
             if name == "sqlite":
                 store = open_store(f"sqlite:///{tmp}/bench.sqlite", schema, batch_size=args.batch_size)
-                print(load(name, store, args.cis, rels, args.batch_size).line(), flush=True)
+                print(load(name, store, args.cis, rels, args.batch_size, warm=args.warm).line(), flush=True)
                 store.close()
             elif name == "falkordb":
                 server = None if args.falkordb_url else FalkorDBServer(Path(tmp) / "falkordb").start()
@@ -240,7 +268,7 @@ def main() -> None:
                         url += ("&" if "?" in url else "?") + "bookkeeping_graph=bench_bookkeeping"
                     store = open_store(url, schema, batch_size=args.batch_size)
                     pid = server.process.pid if server is not None and server.process is not None else None
-                    print(load(name, store, args.cis, rels, args.batch_size, pid).line(), flush=True)
+                    print(load(name, store, args.cis, rels, args.batch_size, pid, warm=args.warm).line(), flush=True)
                     store.close()
                 finally:
                     if server is not None:
@@ -255,7 +283,7 @@ def main() -> None:
                               flush=True)
                     store = open_store(args.neo4j_url or neo4j.url, schema, batch_size=args.batch_size)  # type: ignore[union-attr]
                     pid = neo4j.pid if neo4j is not None else None
-                    print(load(name, store, args.cis, rels, args.batch_size, pid).line(), flush=True)
+                    print(load(name, store, args.cis, rels, args.batch_size, pid, warm=args.warm).line(), flush=True)
                     store.close()
                 finally:
                     if neo4j is not None:
