@@ -17,6 +17,8 @@ from cmdb.impact import (
     UnknownCI,
     UnknownRelationshipType,
 )
+from cmdb.impact.service import ImpactService
+from cmdb.store.protocol import EdgeRow
 from tests.unit.impact.conftest_net import PATHS
 from tests.unit.impact.impact_graphs import Graph, grades
 
@@ -314,6 +316,23 @@ def test_only_active_relationships_count() -> None:
     g.rel("app", "DEPENDS_ON", "a", status="stale").rel("app", "DEPENDS_ON", "b", status="retired")
     assert grades(impact(g, "a")) == {"a": "down"}
     assert grades(impact(g, "b")) == {"b": "down"}
+
+
+def test_a_relationship_retired_after_the_view_was_built_stops_propagating() -> None:
+    """The index masks it in its overlay (the base arrays still hold it): neither path may follow it."""
+    g = Graph().ci("rack", "rack").ci("s1", "physical_server").ci("s2", "physical_server").ci("s3", "physical_server")
+    g.ci("app", "application")
+    g.rel("rack", "CONTAINS", "s1").rel("rack", "CONTAINS", "s2").rel("rack", "CONTAINS", "s3")
+    g.rel("app", "HOSTED_ON", "rack")
+    index = g.index()
+    service = ImpactService(index, g.schema)
+    assert grades(service.impact(ImpactRequest(("rack",)))) == {
+        "rack": "down", "s1": "down", "s2": "down", "s3": "down", "app": "down"}
+    # s1 (a CONTAINS edge, stored in propagation order) and app (HOSTED_ON, stored against it) are cut off.
+    index.apply_rows([], [EdgeRow("rack", "CONTAINS", "s1", "declared", 1.0, "retired"),
+                          EdgeRow("app", "HOSTED_ON", "rack", "declared", 1.0, "retired")])
+    assert int(index.view().overlay.masked.shape[0]) == 2
+    assert grades(service.impact(ImpactRequest(("rack",)))) == {"rack": "down", "s2": "down", "s3": "down"}
 
 
 def test_links_and_addresses_carry_no_impact() -> None:
