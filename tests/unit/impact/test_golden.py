@@ -335,6 +335,30 @@ def test_a_relationship_retired_after_the_view_was_built_stops_propagating() -> 
     assert grades(service.impact(ImpactRequest(("rack",)))) == {"rack": "down", "s2": "down", "s3": "down"}
 
 
+def test_each_input_of_each_ci_counts_apart() -> None:
+    """pool needs 1 of {x, a}; a needs x; b needs x: no two of these inputs may merge into one."""
+    g = Graph().ci("x", "virtual_machine").ci("pool", "cluster", min_up="1").ci("a", "application")
+    g.ci("b", "application")
+    g.rel("pool", "HAS_MEMBER", "x").rel("pool", "HAS_MEMBER", "a").rel("a", "DEPENDS_ON", "x").rel("b", "DEPENDS_ON", "x")
+    report = impact(g, "x")
+    assert grades(report) == {"x": "down", "pool": "down", "a": "down", "b": "down"}
+    by = report.by_uid()
+    assert by["pool"].explanation == "0 of 2 up, min_up 1 -> down"
+    assert (by["a"].explanation, by["b"].explanation) == ("input x down (DEPENDS_ON) -> down",
+                                                          "input x down (DEPENDS_ON) -> down")
+
+
+def test_a_down_ci_is_explained_along_its_shortest_causal_chain() -> None:
+    # r -> m -> t (2 hops) and r -> p -> q -> t (3 hops): t is explained through m.
+    g = Graph()
+    for uid in ("r", "m", "p", "q", "t"):
+        g.ci(uid, "application")
+    g.rel("m", "DEPENDS_ON", "r").rel("t", "DEPENDS_ON", "m")
+    g.rel("p", "DEPENDS_ON", "r").rel("q", "DEPENDS_ON", "p").rel("t", "DEPENDS_ON", "q")
+    t = impact(g, "r").by_uid()["t"]
+    assert ([s.uid for s in t.path], t.depth, t.explanation) == (["r", "m", "t"], 2, "input m down (DEPENDS_ON) -> down")
+
+
 def test_links_and_addresses_carry_no_impact() -> None:
     # A physical link is connectivity, not propagation: its far end is not taken down
     # (the network layer grades what loses its paths to the uplinks; these ports have none).
