@@ -348,6 +348,14 @@ def test_each_input_of_each_ci_counts_apart() -> None:
                                                           "input x down (DEPENDS_ON) -> down")
 
 
+def test_a_member_linked_to_its_pool_twice_counts_once() -> None:
+    g = Graph().ci("pool", "cluster", min_up="1").ci("m1", "virtual_machine").ci("m2", "virtual_machine")
+    g.rel("pool", "HAS_MEMBER", "m1").rel("pool", "ROUTES_TO", "m1").rel("pool", "HAS_MEMBER", "m2")
+    report = impact(g, "m1")
+    assert grades(report) == {"m1": "down", "pool": "degraded"}
+    assert report.by_uid()["pool"].explanation == "1 of 2 up, min_up 1 -> degraded"
+
+
 def test_a_down_ci_is_explained_along_its_shortest_causal_chain() -> None:
     # r -> m -> t (2 hops) and r -> p -> q -> t (3 hops): t is explained through m.
     g = Graph()
