@@ -230,7 +230,13 @@ def _coerce(attr_type: AttrType, value: Any, field: str) -> Any:
                 raise TypeError("expected a list of strings")
             return [str(v) for v in value if v is not None]
         if attr_type is AttrType.JSON:
-            json.dumps(value)  # must be serialisable
+            try:
+                json.dumps(value, allow_nan=False)  # must be JSON
+            except ValueError:
+                json.dumps(value)  # what else it refuses (a circular reference) keeps its own message
+                # NaN and the infinities, which JSON has not: stored as null, unlike what was given,
+                # the same batch again recorded an update each time.
+                raise ValueError("NaN or an infinity is not JSON") from None
             return value
     except (TypeError, ValueError) as exc:
         raise InvalidItem(field, f"{exc} for {attr_type.value}, got {value!r}"[:300]) from None

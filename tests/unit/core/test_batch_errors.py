@@ -38,3 +38,22 @@ def test_an_integer_past_64_bits_only_once_converted_is_its_items_error_not_its_
         (1, "attributes.memory_mb", "integer beyond 64 bits for int, got 1e+300")]
     assert [(c.attributes["machine_id"], c.attributes["cpu_count"]) for c in h.all_cis()] == [("m3", 2**63 - 1)]
     h.store.close()
+
+
+def test_a_json_attribute_holding_nan_or_infinity_is_its_items_error(tmp_path: Path) -> None:
+    """JSON has neither: the value was stored as null, unlike what was given, so ingesting the same
+    batch again recorded an update every time (found by mutation testing, reconcile's value tie-break)."""
+    h = Harness(tmp_path / "x.sqlite")
+    items = [obs("host", {"machine_id": "m1"}, {"tags": {"load": float("nan")}}),
+             obs("host", {"machine_id": "m2"}, {"tags": [float("inf")]}),
+             obs("host", {"machine_id": "m3"}, {"tags": float("-inf")}),
+             obs("host", {"machine_id": "m4"}, {"tags": {"load": 0.5}})]
+    _, report = h.run(items)
+    assert [(e.index, e.field, e.message) for e in report.rejected] == [
+        (0, "attributes.tags", "NaN or an infinity is not JSON for json, got {'load': nan}"),
+        (1, "attributes.tags", "NaN or an infinity is not JSON for json, got [inf]"),
+        (2, "attributes.tags", "NaN or an infinity is not JSON for json, got -inf")]
+    _, again = h.run(items)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert [(c.attributes["machine_id"], c.attributes["tags"]) for c in h.all_cis()] == [("m4", {"load": 0.5})]
+    h.store.close()

@@ -47,3 +47,9 @@ def test_first_and_last_seen_widen_to_any_sighting_delivered_out_of_order(observ
 def test_times_seen_counts_runs_not_deliveries() -> None:
     assert merge_evidence(_held(), "aws", "traffic", 0.5, 150, new_run=True).times_seen == 4
     assert merge_evidence(_held(), "aws", "traffic", 0.5, 150, new_run=False).times_seen == 3
+
+
+@pytest.mark.parametrize("seen,kept", [("traffic", "traffic"), ("inferred", "future")])
+def test_a_held_method_this_version_does_not_know_ranks_as_inferred(seen: str, kept: str) -> None:
+    """An import (cmdb/store/transfer.py) takes the method as written: one from a later version, say."""
+    assert merge_evidence(_held("future"), "aws", seen, 0.5, 150, new_run=False).method == kept

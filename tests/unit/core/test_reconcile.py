@@ -9,8 +9,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmdb.model import Action
+from cmdb.model import CI, Action, Provenance
 from cmdb.observation import Observation
+from cmdb.reconcile import Precedence, merge_attributes
+from schema import load_schema
 from tests.builders import DAY, T0, Harness, obs
 
 
@@ -125,3 +127,77 @@ def test_one_source_reporting_two_values_at_the_same_instant_settles_on_one(harn
     harness.run([y, x])
     assert harness.find("host", machine_id="m0").attributes["owner"] == "y"
     assert harness.store.counts().history == history
+
+
+# -- Precedence and merge_attributes, value by value ----------------------------------------
+
+NOW = T0 + 10 * DAY
+
+
+def _precedence() -> Precedence:
+    return Precedence(load_schema(), NOW)
+
+
+def test_a_rank_is_freshness_priority_first_hand_time_and_source() -> None:
+    p = _precedence()
+    assert p.rank("aws", NOW - 7 * DAY) == (True, 80, True, NOW - 7 * DAY, "aws")  # aws: priority 80, 7 days
+    assert p.rank("aws", NOW - 7 * DAY - 1) == (False, 80, True, NOW - 7 * DAY - 1, "aws")
+    assert p.rank("aws", NOW, hearsay=True) == (True, 80, False, NOW, "aws")
+
+
+def test_a_source_the_catalog_no_longer_declares_ranks_priority_0_and_is_fresh_only_at_now() -> None:
+    # Provenance stored under an earlier catalog may name a source this one has dropped.
+    p = _precedence()
+    assert p.rank("retired", NOW) == (True, 0, True, NOW, "retired")
+    assert p.rank("retired", NOW - 1) == (False, 0, True, NOW - 1, "retired")
+
+
+def test_a_value_held_from_a_source_the_catalog_no_longer_declares_gives_way_to_a_declared_one() -> None:
+    ci = CI("u1", "host", {"name": "old"}, {"name": Provenance("retired", NOW)})
+    assert merge_attributes(ci, {"name": "new"}, "synthetic", NOW - DAY, _precedence()) == ({"name": ["old", "new"]}, True)
+    assert ci.provenance == {"name": Provenance("synthetic", NOW - DAY)}
+
+
+def test_a_source_seeing_its_own_value_again_at_the_same_instant_changes_and_moves_nothing() -> None:
+    p = _precedence()
+    ci = CI("u1", "host", {"name": "a"}, {"name": Provenance("aws", NOW)})
+    assert merge_attributes(ci, {"name": "a"}, "aws", NOW, p) == ({}, False)
+    assert ci.provenance == {"name": Provenance("aws", NOW)}
+    told = CI("u2", "host", {"name": "a"}, {"name": Provenance("aws", NOW, True)})
+    assert merge_attributes(told, {"name": "a"}, "aws", NOW, p, hearsay=True) == ({}, False)
+    assert told.provenance == {"name": Provenance("aws", NOW, True)}
+
+
+def test_a_value_is_recorded_first_hand_unless_given_as_hearsay() -> None:
+    p = _precedence()
+    seen = CI("u1", "host", {}, {})
+    assert merge_attributes(seen, {"name": "a"}, "aws", NOW, p) == ({"name": [None, "a"]}, True)
+    assert seen.provenance["name"] == Provenance("aws", NOW, False)
+    told = CI("u2", "host", {}, {})
+    assert merge_attributes(told, {"name": "a"}, "aws", NOW, p, hearsay=True) == ({"name": [None, "a"]}, True)
+    assert told.provenance["name"] == Provenance("aws", NOW, True)
+
+
+def test_a_first_hand_value_outranks_its_sources_later_hearsay() -> None:
+    ci = CI("u1", "host", {"name": "told"}, {"name": Provenance("aws", NOW, True)})
+    assert merge_attributes(ci, {"name": "seen"}, "aws", NOW - DAY, _precedence()) == ({"name": ["told", "seen"]}, True)
+    assert ci.provenance == {"name": Provenance("aws", NOW - DAY)}
+
+
+def test_a_higher_priority_source_at_the_same_instant_takes_the_provenance_even_of_the_same_value() -> None:
+    p = _precedence()
+    ci = CI("u1", "host", {"name": "a", "owner": "x"}, {"name": Provenance("ssh", NOW), "owner": Provenance("ssh", NOW)})
+    assert merge_attributes(ci, {"name": "a", "owner": "y"}, "aws", NOW, p) == ({"owner": ["x", "y"]}, True)
+    assert ci.provenance == {"name": Provenance("aws", NOW), "owner": Provenance("aws", NOW)}
+
+
+def test_the_tie_between_two_json_values_does_not_depend_on_the_order_of_their_keys() -> None:
+    """One source, one instant: the larger canonical JSON (keys sorted) wins, {"a": 2, ...} here."""
+    p = _precedence()
+    x = {"a": 2, "b": 0}
+    for y in ({"b": 1, "a": 1}, {"a": 1, "b": 1}):
+        for first, second in ((x, y), (y, x)):
+            ci = CI("u1", "host", {}, {})
+            merge_attributes(ci, {"tags": first}, "aws", NOW, p)
+            merge_attributes(ci, {"tags": second}, "aws", NOW, p)
+            assert ci.attributes["tags"] == {"a": 2, "b": 0}

@@ -41,6 +41,23 @@ def test_past_the_node_budget_is_unknown(path: str, monkeypatch: pytest.MonkeyPa
     assert unknown(report) == {(f"vm{i}", "max_nodes") for i in range(5) if f"vm{i}" not in kept}
 
 
+@pytest.mark.parametrize("bounds,reached,beyond", [
+    ({"max_depth": 0}, ["rack"], {("srv", "max_depth")}),
+    ({"max_depth": 1}, ["rack", "srv"], {("vm", "max_depth")}),
+    ({"max_nodes": 1}, ["rack"], {("srv", "max_nodes")}),
+    ({"max_nodes": 2}, ["rack", "srv"], {("vm", "max_nodes")}),
+])
+def test_the_depth_limit_and_the_node_budget_at_their_values(
+        path: str, monkeypatch: pytest.MonkeyPatch, bounds: dict[str, int], reached: list[str],
+        beyond: set[tuple[str, str]]) -> None:
+    # The chain has 6 CIs, 5 hops: a budget of 6 or a depth of 5 reaches them all and truncates nothing.
+    report = ask(path, chain_graph(), monkeypatch, "rack", **bounds)
+    assert ([ci.uid for ci in report.impacted], unknown(report), report.truncated) == (reached, beyond, True)
+    for whole in ({"max_depth": 5}, {"max_nodes": 6}):
+        report = ask(path, chain_graph(), monkeypatch, "rack", **whole)
+        assert (len(report.impacted), report.unknown, report.truncated, report.truncated_by) == (6, [], False, ())
+
+
 def test_a_grade_depending_on_an_input_past_the_bounds_says_so(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # pool needs 1 of {m1, m3}; m1 is lost at depth 1, m3 would be at depth 3 (past max_depth 2).
     g = Graph().ci("x", "physical_server").ci("h2", "physical_server").ci("h3", "physical_server")

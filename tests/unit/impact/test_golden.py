@@ -17,6 +17,8 @@ from cmdb.impact import (
     UnknownCI,
     UnknownRelationshipType,
 )
+from cmdb.impact.service import ImpactService
+from cmdb.store.protocol import EdgeRow
 from tests.unit.impact.conftest_net import PATHS
 from tests.unit.impact.impact_graphs import Graph, grades
 
@@ -314,6 +316,55 @@ def test_only_active_relationships_count() -> None:
     g.rel("app", "DEPENDS_ON", "a", status="stale").rel("app", "DEPENDS_ON", "b", status="retired")
     assert grades(impact(g, "a")) == {"a": "down"}
     assert grades(impact(g, "b")) == {"b": "down"}
+
+
+def test_a_relationship_retired_after_the_view_was_built_stops_propagating() -> None:
+    """The index masks it in its overlay (the base arrays still hold it): neither path may follow it."""
+    g = Graph().ci("rack", "rack").ci("s1", "physical_server").ci("s2", "physical_server").ci("s3", "physical_server")
+    g.ci("app", "application")
+    g.rel("rack", "CONTAINS", "s1").rel("rack", "CONTAINS", "s2").rel("rack", "CONTAINS", "s3")
+    g.rel("app", "HOSTED_ON", "rack")
+    index = g.index()
+    service = ImpactService(index, g.schema)
+    assert grades(service.impact(ImpactRequest(("rack",)))) == {
+        "rack": "down", "s1": "down", "s2": "down", "s3": "down", "app": "down"}
+    # s1 (a CONTAINS edge, stored in propagation order) and app (HOSTED_ON, stored against it) are cut off.
+    index.apply_rows([], [EdgeRow("rack", "CONTAINS", "s1", "declared", 1.0, "retired"),
+                          EdgeRow("app", "HOSTED_ON", "rack", "declared", 1.0, "retired")])
+    assert int(index.view().overlay.masked.shape[0]) == 2
+    assert grades(service.impact(ImpactRequest(("rack",)))) == {"rack": "down", "s2": "down", "s3": "down"}
+
+
+def test_each_input_of_each_ci_counts_apart() -> None:
+    """pool needs 1 of {x, a}; a needs x; b needs x: no two of these inputs may merge into one."""
+    g = Graph().ci("x", "virtual_machine").ci("pool", "cluster", min_up="1").ci("a", "application")
+    g.ci("b", "application")
+    g.rel("pool", "HAS_MEMBER", "x").rel("pool", "HAS_MEMBER", "a").rel("a", "DEPENDS_ON", "x").rel("b", "DEPENDS_ON", "x")
+    report = impact(g, "x")
+    assert grades(report) == {"x": "down", "pool": "down", "a": "down", "b": "down"}
+    by = report.by_uid()
+    assert by["pool"].explanation == "0 of 2 up, min_up 1 -> down"
+    assert (by["a"].explanation, by["b"].explanation) == ("input x down (DEPENDS_ON) -> down",
+                                                          "input x down (DEPENDS_ON) -> down")
+
+
+def test_a_member_linked_to_its_pool_twice_counts_once() -> None:
+    g = Graph().ci("pool", "cluster", min_up="1").ci("m1", "virtual_machine").ci("m2", "virtual_machine")
+    g.rel("pool", "HAS_MEMBER", "m1").rel("pool", "ROUTES_TO", "m1").rel("pool", "HAS_MEMBER", "m2")
+    report = impact(g, "m1")
+    assert grades(report) == {"m1": "down", "pool": "degraded"}
+    assert report.by_uid()["pool"].explanation == "1 of 2 up, min_up 1 -> degraded"
+
+
+def test_a_down_ci_is_explained_along_its_shortest_causal_chain() -> None:
+    # r -> m -> t (2 hops) and r -> p -> q -> t (3 hops): t is explained through m.
+    g = Graph()
+    for uid in ("r", "m", "p", "q", "t"):
+        g.ci(uid, "application")
+    g.rel("m", "DEPENDS_ON", "r").rel("t", "DEPENDS_ON", "m")
+    g.rel("p", "DEPENDS_ON", "r").rel("q", "DEPENDS_ON", "p").rel("t", "DEPENDS_ON", "q")
+    t = impact(g, "r").by_uid()["t"]
+    assert ([s.uid for s in t.path], t.depth, t.explanation) == (["r", "m", "t"], 2, "input m down (DEPENDS_ON) -> down")
 
 
 def test_links_and_addresses_carry_no_impact() -> None:
