@@ -53,6 +53,7 @@ def test_each_device_and_link_is_reported_with_its_class_name_ends_ports_and_typ
     g.cable("rtr", "p1", "core", "p1").cable("core", "p2", "acc1", "p1")
     g.rel("acc1", "CONNECTS_TO", "acc3")  # a link known without its ports
     report = ImpactService(g.index(), g.schema).network_single_points_of_failure("acc1")
+    assert report.uid == "acc1"
     assert report.devices == expected_devices
     assert report.links == expected_links
     assert (report.considered, report.truncated) == (4, False)
