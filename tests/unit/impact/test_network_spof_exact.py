@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmdb.impact import ImpactService, NetworkLinkSpof, NetworkSpof
+from cmdb.impact import ImpactService, NetworkLinkSpof, NetworkSpof, NetworkSpofReport
 from tests.unit.impact.net_graphs import Net
 from tests.unit.impact.test_network_golden import two_tier
 
@@ -53,6 +53,7 @@ def test_each_device_and_link_is_reported_with_its_class_name_ends_ports_and_typ
     g.cable("rtr", "p1", "core", "p1").cable("core", "p2", "acc1", "p1")
     g.rel("acc1", "CONNECTS_TO", "acc3")  # a link known without its ports
     report = ImpactService(g.index(), g.schema).network_single_points_of_failure("acc1")
+    assert report.uid == "acc1"
     assert report.devices == expected_devices
     assert report.links == expected_links
     assert (report.considered, report.truncated) == (4, False)
@@ -74,3 +75,28 @@ def test_the_site_is_examined_up_to_max_nodes_and_says_when_it_stopped() -> None
     assert (whole.considered, whole.truncated) == (6, False) and whole.truncated is False
     cut = engine.network_single_points_of_failure("acc1", max_nodes=5)
     assert (cut.considered, cut.truncated) == (5, True) and cut.truncated is True
+
+
+def test_the_uplinks_asked_for_replace_the_catalogs() -> None:
+    # With core as the uplink, the router hangs off it: core carries everything, rtr nothing.
+    g = two_tier()
+    report = ImpactService(g.index(), g.schema).network_single_points_of_failure("acc1", uplinks=("core",))
+    assert [(d.uid, d.cuts_off) for d in report.devices] == [
+        ("core", ["rtr", "acc1", "acc2", "h1", "h2"]), ("acc1", ["h1"])]
+    assert [(lk.a_port, lk.b_port, lk.cuts_off) for lk in report.links] == [
+        ("core/p1", "rtr/p1", ["rtr"]), ("acc1/p1", "core/p2", ["acc1", "h1"]),
+        ("acc2/p1", "core/p3", ["acc2"]), ("acc1/p2", "h1/eth0", ["h1"]),
+    ]
+
+
+def test_a_ci_that_needs_nothing_on_the_network_has_an_empty_report() -> None:
+    g = two_tier().ci("batch", "business_service").ci("job", "application").rel("batch", "DEPENDS_ON", "job")
+    report = ImpactService(g.index(), g.schema).network_single_points_of_failure("batch")
+    assert report == NetworkSpofReport("batch", [], [], 0, False)
+
+
+def test_a_service_needs_its_hosts_through_relationships_of_any_confidence() -> None:
+    g = two_tier().ci("reports", "business_service")
+    g.rel("reports", "DEPENDS_ON", "h1-app", method="inferred", confidence=0.6)
+    report = ImpactService(g.index(), g.schema).network_single_points_of_failure("reports")
+    assert [(d.uid, d.cuts_off) for d in report.devices] == [("rtr", ["h1"]), ("core", ["h1"]), ("acc1", ["h1"])]
