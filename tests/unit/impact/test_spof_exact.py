@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmdb.impact.models import PathStep, SpofCI
+from cmdb.impact.models import PathStep, SpofCI, SpofReport, Truncation
 from tests.unit.impact.impact_graphs import Graph
 
 
@@ -28,10 +28,22 @@ def test_a_spof_reports_its_class_name_depth_and_each_stored_relationship_of_its
         PathStep("app", "shop-api", "software_instance", "RUNS_ON", "app", "host"),
         PathStep("svc", "Shop", "business_service", "DEPENDS_ON", "svc", "app"),
     ]
-    assert report.spofs == [
+    assert report == SpofReport("svc", [
         SpofCI("app", "software_instance", "shop-api", 1, app_path),
         SpofCI("host", "physical_server", "rack4-srv2", 2, host_path),
-    ]
+    ], 2, False, ())
+
+
+def test_spofs_are_looked_for_among_max_nodes_dependencies_and_the_report_says_when_it_stopped() -> None:
+    g = Graph().ci("svc", "business_service").ci("app", "software_instance").ci("host", "physical_server")
+    g.rel("svc", "DEPENDS_ON", "app").rel("app", "RUNS_ON", "host")
+    engine = g.service()
+    whole = engine.single_points_of_failure("svc", max_nodes=2)
+    assert ([s.uid for s in whole.spofs], whole.considered, whole.truncated, whole.truncated_by) == (
+        ["app", "host"], 2, False, ())
+    cut = engine.single_points_of_failure("svc", max_nodes=1)
+    assert ([s.uid for s in cut.spofs], cut.considered, cut.truncated, cut.truncated_by) == (
+        ["app"], 1, True, (Truncation.MAX_NODES,))
 
 
 def pair_on_two_hosts(**edge: float) -> Graph:
