@@ -169,16 +169,22 @@ class Result:
         return f"{'':9s} closing checkpoint {self.checkpoint_seconds:.2f} s{memory}"
 
 
+def write(store: GraphStore, batches: Iterator[ChangeSet]) -> None:
+    """The batches into the store: its bulk path where it has one (the next batch serialised while
+    the server writes one), else one apply() after another (and with --no-pipeline)."""
+    apply_many = getattr(store, "apply_many", None) if PIPELINE else None
+    if callable(apply_many):
+        apply_many(batches)
+    else:
+        for changes in batches:
+            store.apply(changes)
+
+
 def timed(batches: Iterator[ChangeSet], store: GraphStore, items: int, pid: int | None) -> Phase:
     if PREGENERATE:
         batches = iter(list(batches))  # the input is built before the clock starts
     wall, cpu, srv = time.perf_counter(), time.process_time(), server_cpu(pid)
-    apply_many = getattr(store, "apply_many", None) if PIPELINE else None
-    if callable(apply_many):
-        apply_many(batches)  # the bulk path: next batch serialised while the server runs one
-    else:
-        for changes in batches:
-            store.apply(changes)
+    write(store, batches)
     return Phase(items, time.perf_counter() - wall, time.process_time() - cpu, server_cpu(pid) - srv)
 
 
@@ -189,13 +195,8 @@ def warm_up(name: str, store: GraphStore, cis: int, batch: int, pid: int | None)
     """Load a separate estate of ``cis`` CIs and 4 relationships each, untimed: the server's
     code is compiled and its caches filled, as in a store that has been running for a while."""
     started, srv = time.perf_counter(), server_cpu(pid)
-    for batches in (ci_batches(cis, batch, WARM_FIRST), rel_batches(cis, 4 * cis, batch, seed=11, first=WARM_FIRST)):
-        apply_many = getattr(store, "apply_many", None) if PIPELINE else None
-        if callable(apply_many):
-            apply_many(batches)
-        else:
-            for changes in batches:
-                store.apply(changes)
+    write(store, ci_batches(cis, batch, WARM_FIRST))
+    write(store, rel_batches(cis, 4 * cis, batch, seed=11, first=WARM_FIRST))
     print(f"{name:9s} warm-up: {cis} CIs, {4 * cis} rels in {time.perf_counter() - started:.1f} s "
           f"(server CPU {server_cpu(pid) - srv:.1f} s), not timed", flush=True)
 
