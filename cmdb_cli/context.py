@@ -119,6 +119,7 @@ def open_store(url: str | None = None) -> GraphStore:
     import typer
 
     from cmdb.redact import redact_text
+    from cmdb.store.change_feed import ChangeFeedStore
     from cmdb.store.cypher.transport import TransientStoreError
     from cmdb.store.factory import open_store as open_by_url
 
@@ -129,7 +130,7 @@ def open_store(url: str | None = None) -> GraphStore:
     except TransientStoreError as exc:  # down or unreachable: say so, not a driver's traceback
         err_console.print(f"cmdb: the store cannot be reached: {redact_text(str(exc))}")
         raise typer.Exit(code=2) from None
-    if hasattr(store, "retention_ms"):  # every store with a change log
+    if isinstance(store, ChangeFeedStore):  # every store keeps one
         store.retention_ms = cfg.change_log_retention_s * 1000
     return store
 
